@@ -1,0 +1,167 @@
+//! "Your file is wrong": the one error type for scenario input, with the file, the span, the
+//! field path and a hint, rendered like a compiler error. Produced by `scenario::load`, printed by
+//! the CLI, never by the stages in between.
+
+use std::fmt;
+use std::ops::Range;
+
+use annotate_snippets::{Level, Renderer, Snippet};
+
+use crate::source::SourceFile;
+
+/// One problem found in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// What is wrong: a lowercase fragment, names in backticks.
+    pub message: String,
+    /// The field path, as in `clients[0].steps[2].expect`; empty for the whole file.
+    pub field: String,
+    /// Byte span in the source the problem is about, if known.
+    pub span: Option<Range<usize>>,
+    /// A short note drawn under the span (for example "did you mean `hello`?").
+    pub label: Option<String>,
+    /// A longer hint shown after the snippet.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem at `span` about the field `field`.
+    pub fn new(message: impl Into<String>, field: impl Into<String>, span: Option<Range<usize>>) -> Self {
+        Self {
+            message: message.into(),
+            field: field.into(),
+            span,
+            label: None,
+            help: None,
+        }
+    }
+
+    /// Adds a note under the span.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Adds a hint after the snippet.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the note under the span of a diagnostic already recorded.
+    pub fn add_label(&mut self, label: impl Into<String>) -> &mut Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the hint of a diagnostic already recorded.
+    pub fn add_help(&mut self, help: impl Into<String>) -> &mut Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Every problem found in one file; loading fails with this when the list is not empty.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    /// The file the problems are in.
+    pub source: SourceFile,
+    /// The problems, in file order.
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// Renders every problem, with ANSI colours when `styled`.
+    pub fn render(&self, styled: bool) -> String {
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let path = self.source.display_path();
+        let mut out = String::new();
+        for item in &self.items {
+            out.push_str(&render_one(&renderer, &self.source, &path, item));
+            out.push('\n');
+        }
+        let count = self.items.len();
+        out.push_str(&format!(
+            "error: {path}: {count} problem{} found, nothing ran\n",
+            if count == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagnostic) -> String {
+    let field_note = (!item.field.is_empty()).then(|| format!("field: {}", item.field));
+    let mut message = Level::Error.title(&item.message);
+    match &item.span {
+        Some(span) => {
+            let label = item.label.as_deref().unwrap_or("");
+            message = message.snippet(
+                Snippet::source(&source.text)
+                    .origin(path)
+                    .fold(true)
+                    .annotation(Level::Error.span(span.clone()).label(label)),
+            );
+        }
+        None => {
+            message = message.snippet(Snippet::source("").origin(path));
+        }
+    }
+    if let Some(note) = &field_note {
+        message = message.footer(Level::Note.title(note));
+    }
+    if let Some(help) = &item.help {
+        message = message.footer(Level::Help.title(help));
+    }
+    renderer.render(message).to_string()
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4) && *distance < candidate.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_finds_a_typo() {
+        assert_eq!(did_you_mean("helo", ["hello", "world"]), Some("hello"));
+        assert_eq!(did_you_mean("stesp", ["name", "steps"]), Some("steps"));
+        assert_eq!(did_you_mean("zzzzzz", ["hello", "world"]), None);
+    }
+
+    #[test]
+    fn render_points_at_line_and_column() {
+        let source = SourceFile::new("x.yaml", "clients:\n  - connect: helo\n");
+        let start = source.text.find("helo").unwrap_or(0);
+        let diagnostics = Diagnostics {
+            source,
+            items: vec![
+                Diagnostic::new("unknown server `helo`", "clients[0].connect", Some(start..start + 4))
+                    .with_label("did you mean `hello`?"),
+            ],
+        };
+        let text = diagnostics.render(false);
+        assert!(text.contains("--> x.yaml:2:14"), "{text}");
+        assert!(text.contains("^^^^ did you mean `hello`?"), "{text}");
+        assert!(text.contains("field: clients[0].connect"), "{text}");
+    }
+}

@@ -1,0 +1,185 @@
+//! Events: the only thing execution produces. Every thread (server acceptor, connection, client
+//! instance) sends them over one channel; the transcript and the live report are built from them
+//! alone. Events carry byte counts so that the transcript can order the two sides of a
+//! connection by cause and effect instead of by arrival time.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// One client instance: the client's index in the scenario and its instance number (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId {
+    /// Index into `Scenario::clients`.
+    pub client: usize,
+    /// 1..=count.
+    pub instance: u32,
+}
+
+/// One accepted connection: the server's index and the order it was accepted in (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId {
+    /// Index into `Scenario::servers`.
+    pub server: usize,
+    /// 1 for the first connection the server accepted.
+    pub seq: u64,
+}
+
+/// Who emitted an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client instance.
+    Instance(InstanceId),
+    /// A server's side of one connection.
+    Connection(ConnectionId),
+    /// A server as a whole (its listener).
+    Server(usize),
+}
+
+/// Something that happened, when, and who did it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Time since the scenario started (for the live view only; never in transcripts).
+    pub elapsed: Duration,
+    /// Who.
+    pub origin: Origin,
+    /// What.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    /// A server is bound and accepting.
+    Listening {
+        /// The real address (port 0 resolved).
+        addr: SocketAddr,
+    },
+    /// A server could not accept a connection.
+    AcceptFailed {
+        /// What the OS said.
+        reason: String,
+    },
+    /// A client step (or the connect, as step `None`) produced a result.
+    Step(StepEvent),
+    /// A client instance has finished all it will do.
+    InstanceDone {
+        /// Whether every step passed.
+        passed: bool,
+    },
+    /// A server did something on one connection.
+    Served(ServerEvent),
+}
+
+/// The result of a client step, with the byte counts the transcript orders by.
+#[derive(Debug, Clone)]
+pub struct StepEvent {
+    /// Index into the client's steps; `None` for the connect.
+    pub step: Option<usize>,
+    /// What came of it.
+    pub outcome: StepOutcome,
+    /// Bytes this instance had read from its connection when the event was emitted.
+    pub read_total: u64,
+    /// Whether it had seen the peer close by then.
+    pub saw_eof: bool,
+}
+
+/// What came of a client step.
+#[derive(Debug, Clone)]
+pub enum StepOutcome {
+    /// Connected; the local address lets the transcript find the server's side.
+    Connected {
+        /// The client's own address, as the server sees it as the peer.
+        local: SocketAddr,
+    },
+    /// About to write these bytes (emitted before the write, so that it precedes its effects).
+    Sending(Vec<u8>),
+    /// An `expect` or `read_to_close` matched these bytes (now consumed).
+    Matched(Vec<u8>),
+    /// `expect_close`: the peer closed.
+    PeerClosed,
+    /// `expect_nothing`: nothing arrived.
+    Quiet,
+    /// `sleep` is over.
+    Slept,
+    /// `shutdown: write` done.
+    HalfClosed,
+    /// `close` done.
+    Closed,
+    /// The step failed; the instance stops here.
+    Failed(Failure),
+}
+
+/// Why a step failed, and what was received instead.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The reason.
+    pub kind: FailureKind,
+    /// Bytes received and not consumed when it failed.
+    pub received: Vec<u8>,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The bytes received cannot match.
+    Mismatch,
+    /// The step's timeout passed.
+    Timeout(Duration),
+    /// The peer closed before the step was satisfied.
+    PeerClosed,
+    /// Bytes arrived where none should.
+    UnexpectedData,
+    /// The connection could not be made.
+    ConnectFailed(String),
+    /// A socket call failed.
+    Io(String),
+    /// The step needs a connection that the client already closed.
+    NotConnected,
+    /// The scenario stopped (its timeout, or an interrupt) while this step ran.
+    Stopped,
+}
+
+/// A server's action on one connection, with its byte counts.
+#[derive(Debug, Clone)]
+pub struct ServerEvent {
+    /// What it did.
+    pub action: ServerAction,
+    /// Bytes the server had sent (or was about to send, for replies) on this connection.
+    pub sent_total: u64,
+    /// Whether the server has closed its side after this action.
+    pub closed: bool,
+}
+
+/// What a server did on one connection.
+#[derive(Debug, Clone)]
+pub enum ServerAction {
+    /// Accepted a connection from `peer`.
+    Accepted {
+        /// The client's address.
+        peer: SocketAddr,
+    },
+    /// Sent its greeting.
+    Greeting(Vec<u8>),
+    /// Received a message and a rule answered it (the event precedes the delay and the reply).
+    Answered {
+        /// The message.
+        message: Vec<u8>,
+        /// Index of the rule.
+        rule: usize,
+        /// Declared delay applied before the reply (unscaled, as written).
+        delay: Option<Duration>,
+        /// Reply bytes, if the rule replies.
+        reply: Option<Vec<u8>>,
+        /// Whether the rule closes the connection.
+        close: bool,
+    },
+    /// Received a message no rule matched; nothing was sent.
+    Unanswered {
+        /// The message.
+        message: Vec<u8>,
+    },
+    /// The client closed or half-closed; the server closed its side.
+    PeerClosed,
+    /// A socket call failed; the server dropped the connection.
+    Failed(String),
+}

@@ -1,0 +1,294 @@
+//! TCP client instances: connect, then run the steps in order against a stream that keeps
+//! received-but-unconsumed bytes, so that an `expect` may span several recv() results and one
+//! recv() may feed the next step. Every step reports one event (a send reports before writing).
+
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::server::Context;
+use super::socket::{self, ReadResult};
+use crate::event::{EventKind, Failure, FailureKind, InstanceId, Origin, StepEvent, StepOutcome};
+use crate::matcher::{Matcher, Progress};
+use crate::plan::step_timeout;
+use crate::scenario::{Client, Step};
+
+/// Bytes asked of each recv() by a client.
+const CLIENT_READ_SIZE: usize = 64 * 1024;
+/// After a mismatch, how long to keep reading so the failure shows the whole reply.
+const MISMATCH_GRACE: Duration = Duration::from_millis(100);
+
+/// Where an instance connects: the bound address of a scenario server, or an address to resolve.
+#[derive(Debug, Clone)]
+pub enum Dial {
+    /// A resolved address.
+    Addr(SocketAddr),
+    /// `host:port` to resolve at connect time.
+    Name(String),
+}
+
+/// Runs one client instance to completion and reports `InstanceDone`.
+pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Context) {
+    let passed = Instance {
+        id,
+        client,
+        context: context.clone(),
+        stream: None,
+        pending: Vec::new(),
+        read_total: 0,
+        eof: false,
+        scratch: vec![0; CLIENT_READ_SIZE],
+    }
+    .run(&dial);
+    context.emit(Origin::Instance(id), EventKind::InstanceDone { passed });
+}
+
+struct Instance<'a> {
+    id: InstanceId,
+    client: &'a Client,
+    context: Context,
+    stream: Option<TcpStream>,
+    pending: Vec<u8>,
+    read_total: u64,
+    eof: bool,
+    scratch: Vec<u8>,
+}
+
+/// The result of one step: go on, or stop the instance.
+type StepResult = Result<(), ()>;
+
+impl Instance<'_> {
+    fn run(&mut self, dial: &Dial) -> bool {
+        let scale = self.context.scale;
+        if !self.context.cancel.sleep(scale.pause(self.client.start_after)) {
+            return false;
+        }
+        if self.connect(dial).is_err() {
+            return false;
+        }
+        for (index, step) in self.client.steps.iter().enumerate() {
+            if self.step(index, step).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn report(&self, step: Option<usize>, outcome: StepOutcome) {
+        self.context.emit(
+            Origin::Instance(self.id),
+            EventKind::Step(StepEvent {
+                step,
+                outcome,
+                read_total: self.read_total,
+                saw_eof: self.eof,
+            }),
+        );
+    }
+
+    fn fail(&self, step: Option<usize>, kind: FailureKind, received: Vec<u8>) -> StepResult {
+        let kind = if self.context.cancel.is_set() { FailureKind::Stopped } else { kind };
+        self.report(step, StepOutcome::Failed(Failure { kind, received }));
+        Err(())
+    }
+
+    fn connect(&mut self, dial: &Dial) -> StepResult {
+        let timeout = self.context.scale.timeout(self.client.timeout);
+        let addrs: Vec<SocketAddr> = match dial {
+            Dial::Addr(addr) => vec![*addr],
+            Dial::Name(name) => match name.to_socket_addrs() {
+                Ok(addrs) => addrs.collect(),
+                Err(e) => return self.fail(None, FailureKind::ConnectFailed(socket::describe(&e)), Vec::new()),
+            },
+        };
+        let mut last_error = String::from("no address to connect to");
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    let local = match stream.local_addr() {
+                        Ok(local) => socket::canonical(local),
+                        Err(e) => return self.fail(None, FailureKind::ConnectFailed(socket::describe(&e)), Vec::new()),
+                    };
+                    self.stream = Some(stream);
+                    self.report(None, StepOutcome::Connected { local });
+                    return Ok(());
+                }
+                Err(e) => last_error = socket::describe(&e),
+            }
+        }
+        self.fail(None, FailureKind::ConnectFailed(last_error), Vec::new())
+    }
+
+    fn step(&mut self, index: usize, step: &Step) -> StepResult {
+        let at = Some(index);
+        let timeout = step_timeout(self.context.scale, self.client, step);
+        match step {
+            Step::Send(bytes) => {
+                self.report(at, StepOutcome::Sending(bytes.clone()));
+                let Some(stream) = self.stream.as_mut() else {
+                    return self.fail(at, FailureKind::NotConnected, Vec::new());
+                };
+                match socket::write_all(stream, bytes, &self.context.cancel) {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.fail(at, FailureKind::Io(socket::describe(&e)), Vec::new()),
+                }
+            }
+            Step::Expect { matcher, .. } => self.expect(index, matcher, timeout),
+            Step::ExpectClose { .. } => self.expect_close(index, timeout),
+            Step::ReadToClose { matcher, .. } => self.read_to_close(index, matcher, timeout),
+            Step::ExpectNothing(quiet) => self.expect_nothing(index, self.context.scale.pause(*quiet)),
+            Step::Sleep(pause) => {
+                if self.context.cancel.sleep(self.context.scale.pause(*pause)) {
+                    self.report(at, StepOutcome::Slept);
+                    Ok(())
+                } else {
+                    self.fail(at, FailureKind::Stopped, Vec::new())
+                }
+            }
+            Step::ShutdownWrite => match self.stream.as_ref().map(|s| s.shutdown(Shutdown::Write)) {
+                Some(Ok(())) => {
+                    self.report(at, StepOutcome::HalfClosed);
+                    Ok(())
+                }
+                Some(Err(e)) => self.fail(at, FailureKind::Io(socket::describe(&e)), Vec::new()),
+                None => self.fail(at, FailureKind::NotConnected, Vec::new()),
+            },
+            Step::Close => {
+                if self.stream.take().is_none() {
+                    return self.fail(at, FailureKind::NotConnected, Vec::new());
+                }
+                self.report(at, StepOutcome::Closed);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads once more into `pending`, until `deadline` at most.
+    fn fill(&mut self, deadline: Instant) -> ReadResult {
+        let Some(stream) = self.stream.as_mut() else {
+            return ReadResult::Failed(std::io::ErrorKind::NotConnected.into());
+        };
+        let result = socket::read_some(
+            stream,
+            &mut self.scratch,
+            &mut self.pending,
+            Some(deadline),
+            &self.context.cancel,
+        );
+        match &result {
+            ReadResult::Data(n) => self.read_total += *n as u64,
+            ReadResult::Eof => self.eof = true,
+            _ => {}
+        }
+        result
+    }
+
+    /// Fails a reading step according to what the last read gave.
+    fn read_failure(&mut self, index: usize, result: ReadResult, timeout: Duration) -> StepResult {
+        let kind = match result {
+            ReadResult::Timeout => FailureKind::Timeout(timeout),
+            ReadResult::Stopped => FailureKind::Stopped,
+            ReadResult::Failed(e) if e.kind() == std::io::ErrorKind::NotConnected && self.stream.is_none() => {
+                FailureKind::NotConnected
+            }
+            ReadResult::Failed(e) => FailureKind::Io(socket::describe(&e)),
+            ReadResult::Eof => FailureKind::PeerClosed,
+            ReadResult::Data(_) => FailureKind::UnexpectedData,
+        };
+        let received = std::mem::take(&mut self.pending);
+        self.fail(Some(index), kind, received)
+    }
+
+    fn expect(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match matcher.progress(&self.pending) {
+                Progress::Matched(n) => {
+                    let matched: Vec<u8> = self.pending.drain(..n).collect();
+                    self.report(Some(index), StepOutcome::Matched(matched));
+                    return Ok(());
+                }
+                Progress::Hopeless => {
+                    let want = matcher.exact_bytes().map_or(0, <[u8]>::len);
+                    self.linger(want);
+                    let received = std::mem::take(&mut self.pending);
+                    return self.fail(Some(index), FailureKind::Mismatch, received);
+                }
+                Progress::NeedMore if self.eof => {
+                    return self.read_failure(index, ReadResult::Eof, timeout);
+                }
+                Progress::NeedMore => match self.fill(deadline) {
+                    ReadResult::Data(_) | ReadResult::Eof => {}
+                    other => return self.read_failure(index, other, timeout),
+                },
+            }
+        }
+    }
+
+    /// Keeps reading briefly so that a failure shows the whole of what the peer sent, not
+    /// whatever the last recv() happened to hold.
+    fn linger(&mut self, want: usize) {
+        let until = Instant::now() + MISMATCH_GRACE;
+        while self.pending.len() < want.max(1) && !self.eof {
+            if !matches!(self.fill(until), ReadResult::Data(_)) {
+                break;
+            }
+        }
+    }
+
+    fn expect_close(&mut self, index: usize, timeout: Duration) -> StepResult {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.pending.is_empty() {
+                self.linger(usize::MAX);
+                return self.read_failure(index, ReadResult::Data(0), timeout);
+            }
+            if self.eof {
+                self.report(Some(index), StepOutcome::PeerClosed);
+                return Ok(());
+            }
+            match self.fill(deadline) {
+                ReadResult::Data(_) | ReadResult::Eof => {}
+                other => return self.read_failure(index, other, timeout),
+            }
+        }
+    }
+
+    fn read_to_close(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
+        let deadline = Instant::now() + timeout;
+        while !self.eof {
+            match self.fill(deadline) {
+                ReadResult::Data(_) | ReadResult::Eof => {}
+                other => return self.read_failure(index, other, timeout),
+            }
+        }
+        let everything = std::mem::take(&mut self.pending);
+        if matcher.matches_whole(&everything) {
+            self.report(Some(index), StepOutcome::Matched(everything));
+            Ok(())
+        } else {
+            self.fail(Some(index), FailureKind::Mismatch, everything)
+        }
+    }
+
+    fn expect_nothing(&mut self, index: usize, quiet: Duration) -> StepResult {
+        let deadline = Instant::now() + quiet;
+        loop {
+            if !self.pending.is_empty() {
+                self.linger(usize::MAX);
+                return self.read_failure(index, ReadResult::Data(0), quiet);
+            }
+            if self.eof {
+                return self.read_failure(index, ReadResult::Eof, quiet);
+            }
+            match self.fill(deadline) {
+                ReadResult::Data(_) | ReadResult::Eof => {}
+                ReadResult::Timeout => {
+                    self.report(Some(index), StepOutcome::Quiet);
+                    return Ok(());
+                }
+                other => return self.read_failure(index, other, quiet),
+            }
+        }
+    }
+}

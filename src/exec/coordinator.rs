@@ -1,0 +1,188 @@
+//! The coordinator: binds every server before anything starts (so clients never race a
+//! listener), starts the threads, collects their events until every client is done or the
+//! scenario's deadline passes, then stops and joins every thread before returning.
+
+use std::net::{SocketAddr, TcpListener};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use crossbeam::channel::{Receiver, after, never, select, unbounded};
+
+use super::cancel;
+use super::client::{Dial, run_instance};
+use super::server::{Context, accept_loop};
+use super::socket;
+use crate::event::{Event, EventKind, InstanceId, Origin};
+use crate::plan::{TimeScale, scenario_deadline};
+use crate::scenario::{Scenario, Target};
+
+/// How a run is carried out.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Multiplies every declared delay, sleep and timeout.
+    pub time_scale: TimeScale,
+    /// A message on (or the closing of) this channel stops the run early, as Ctrl-C does.
+    pub interrupt: Option<Receiver<()>>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every client instance passed (or, with no clients, the servers ran until stopped).
+    Passed,
+    /// At least one client instance failed.
+    Failed,
+    /// The scenario's timeout passed before every client finished.
+    TimedOut(Duration),
+    /// The run was interrupted before every client finished.
+    Interrupted,
+}
+
+impl Verdict {
+    /// True for `Passed`.
+    pub fn passed(&self) -> bool {
+        *self == Verdict::Passed
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every event, in the order the coordinator received them.
+    pub events: Vec<Event>,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// Each server's bound address, in scenario order.
+    pub addresses: Vec<SocketAddr>,
+}
+
+/// Runs `scenario`, calling `observe` on each event as it arrives (for live output).
+///
+/// A scenario that fails is an `Ok` outcome; `Err` means the environment refused something
+/// (a port in use, an address not available) and nothing ran.
+pub fn run(scenario: &Scenario, options: &RunOptions, observe: &mut dyn FnMut(&Event)) -> anyhow::Result<Outcome> {
+    let listeners = bind_all(scenario)?;
+    let addresses: Vec<SocketAddr> = listeners.iter().map(|(_, addr)| *addr).collect();
+    let wakers = listeners
+        .iter()
+        .map(|(l, _)| l.try_clone())
+        .collect::<Result<Vec<TcpListener>, _>>()
+        .context("cannot duplicate a listening socket")?;
+    let started = Instant::now();
+    let (events_tx, events_rx) = unbounded();
+    let (mut stop, cancel) = cancel::pair();
+    let context = Context {
+        events: events_tx,
+        cancel,
+        started,
+        scale: options.time_scale,
+    };
+    let mut events = Vec::new();
+    let mut record = |event: Event, events: &mut Vec<Event>| {
+        observe(&event);
+        events.push(event);
+    };
+    for (index, addr) in addresses.iter().enumerate() {
+        let event = Event {
+            elapsed: started.elapsed(),
+            origin: Origin::Server(index),
+            kind: EventKind::Listening { addr: *addr },
+        };
+        record(event, &mut events);
+    }
+    let instances = instances(scenario);
+    let verdict = thread::scope(|scope| {
+        let result = (|| -> anyhow::Result<Verdict> {
+        for (index, (listener, _)) in listeners.into_iter().enumerate() {
+            let server = &scenario.servers[index];
+            let context = context.clone();
+            thread::Builder::new()
+                .name(format!("server {}", server.name))
+                .spawn_scoped(scope, move || accept_loop(scope, index, server, listener, context))
+                .context("cannot start a server thread")?;
+        }
+        for id in &instances {
+            let client = &scenario.clients[id.client];
+            let dial = match &client.target {
+                Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
+                Target::Address(text) => Dial::Name(text.clone()),
+            };
+            let context = context.clone();
+            let id = *id;
+            thread::Builder::new()
+                .name(format!("client {}#{}", client.name, id.instance))
+                .spawn_scoped(scope, move || run_instance(id, client, dial, context))
+                .context("cannot start a client thread")?;
+        }
+        let deadline = after(scenario_deadline(options.time_scale, scenario));
+        let interrupt = options.interrupt.clone().unwrap_or_else(never);
+        let mut remaining = instances.len();
+        let mut failed = false;
+        let verdict = loop {
+            if remaining == 0 && !instances.is_empty() {
+                break if failed { Verdict::Failed } else { Verdict::Passed };
+            }
+            select! {
+                recv(events_rx) -> event => {
+                    let Ok(event) = event else { break Verdict::Failed };
+                    if let EventKind::InstanceDone { passed } = event.kind {
+                        remaining -= 1;
+                        failed |= !passed;
+                    }
+                    record(event, &mut events);
+                }
+                recv(deadline) -> _ => {
+                    break if instances.is_empty() { Verdict::Passed } else { Verdict::TimedOut(scenario.timeout) };
+                }
+                recv(interrupt) -> _ => {
+                    break if instances.is_empty() { Verdict::Passed } else { Verdict::Interrupted };
+                }
+            }
+        };
+        Ok(verdict)
+        })();
+        // Whatever happened, stop every thread started so far so that the scope can join them.
+        stop.stop();
+        for waker in &wakers {
+            socket::wake_acceptor(waker);
+        }
+        result
+    });
+    drop(context);
+    // Every thread has been joined; collect what they sent while stopping.
+    for event in events_rx.try_iter() {
+        record(event, &mut events);
+    }
+    Ok(Outcome {
+        events,
+        verdict: verdict?,
+        addresses,
+    })
+}
+
+/// Every client instance of the scenario, in name order.
+fn instances(scenario: &Scenario) -> Vec<InstanceId> {
+    scenario
+        .clients
+        .iter()
+        .enumerate()
+        .flat_map(|(client, c)| (1..=c.count).map(move |instance| InstanceId { client, instance }))
+        .collect()
+}
+
+fn bind_all(scenario: &Scenario) -> anyhow::Result<Vec<(TcpListener, SocketAddr)>> {
+    scenario
+        .servers
+        .iter()
+        .map(|server| {
+            let wanted = SocketAddr::new(server.bind, server.port);
+            let listener = socket::listen(wanted, server.backlog)
+                .with_context(|| format!("server `{}`: cannot listen on {wanted}", server.name))?;
+            let addr = listener
+                .local_addr()
+                .with_context(|| format!("server `{}`: cannot read its address", server.name))?;
+            Ok((listener, addr))
+        })
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! TCP servers: an acceptor thread per server and the handling of one connection (greeting,
+//! messages cut by the framing, rules, delays, replies, close). Threaded servers handle each
+//! connection in its own thread; sequential ones handle it inline, so the next client really
+//! waits in the backlog as it would with a single-threaded server.
+
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::thread::Scope;
+
+use crossbeam::channel::Sender;
+
+use super::cancel::Cancel;
+use super::socket::{self, ReadResult};
+use crate::event::{ConnectionId, Event, EventKind, Origin, ServerAction, ServerEvent};
+use crate::plan::TimeScale;
+use crate::scenario::{Concurrency, Framing, Server};
+
+/// What every thread of a run needs to report and to stop.
+#[derive(Clone)]
+pub struct Context {
+    /// Where events go.
+    pub events: Sender<Event>,
+    /// The stop signal.
+    pub cancel: Cancel,
+    /// When the run started.
+    pub started: std::time::Instant,
+    /// The time scale.
+    pub scale: TimeScale,
+}
+
+impl Context {
+    /// Sends an event stamped with the elapsed time (a closed channel means the run is over).
+    pub fn emit(&self, origin: Origin, kind: EventKind) {
+        let _ = self.events.send(Event {
+            elapsed: self.started.elapsed(),
+            origin,
+            kind,
+        });
+    }
+}
+
+/// Accepts connections on `listener` until the run stops.
+pub fn accept_loop<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    index: usize,
+    server: &'scope Server,
+    listener: TcpListener,
+    context: Context,
+) {
+    let mut seq = 0;
+    loop {
+        let accepted = listener.accept();
+        if context.cancel.is_set() {
+            return;
+        }
+        match accepted {
+            Ok((stream, peer)) => {
+                seq += 1;
+                let id = ConnectionId { server: index, seq };
+                let handler = Connection {
+                    id,
+                    server,
+                    context: context.clone(),
+                    sent: 0,
+                };
+                match server.concurrency {
+                    Concurrency::Sequential => handler.serve(stream, peer),
+                    Concurrency::Threaded => {
+                        let spawned = std::thread::Builder::new()
+                            .name(format!("{}#{seq}", server.name))
+                            .spawn_scoped(scope, move || handler.serve(stream, peer));
+                        if let Err(e) = spawned {
+                            context.emit(
+                                Origin::Server(index),
+                                EventKind::AcceptFailed {
+                                    reason: format!("cannot start a thread for a connection: {e}"),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+            Err(e) => {
+                context.emit(
+                    Origin::Server(index),
+                    EventKind::AcceptFailed {
+                        reason: socket::describe(&e),
+                    },
+                );
+                // Out of file descriptors and the like: back off instead of spinning.
+                if !context.cancel.sleep(socket::TICK) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The server's side of one connection.
+struct Connection<'a> {
+    id: ConnectionId,
+    server: &'a Server,
+    context: Context,
+    sent: u64,
+}
+
+impl Connection<'_> {
+    fn emit(&self, action: ServerAction, closed: bool) {
+        self.context.emit(
+            Origin::Connection(self.id),
+            EventKind::Served(ServerEvent {
+                action,
+                sent_total: self.sent,
+                closed,
+            }),
+        );
+    }
+
+    fn serve(mut self, mut stream: TcpStream, peer: SocketAddr) {
+        self.emit(
+            ServerAction::Accepted {
+                peer: socket::canonical(peer),
+            },
+            false,
+        );
+        let _ = stream.set_nodelay(true);
+        if let Some(greeting) = &self.server.greeting {
+            self.sent += greeting.len() as u64;
+            self.emit(ServerAction::Greeting(greeting.clone()), false);
+            if let Err(e) = socket::write_all(&mut stream, greeting, &self.context.cancel) {
+                return self.fail(&stream, &e);
+            }
+        }
+        let mut scratch = vec![0u8; self.server.read_size];
+        let mut pending = Vec::new();
+        loop {
+            let before = pending.len();
+            match socket::read_some(&mut stream, &mut scratch, &mut pending, None, &self.context.cancel) {
+                ReadResult::Data(_) => {
+                    let messages = match self.server.framing {
+                        Framing::Raw => vec![std::mem::take(&mut pending)],
+                        Framing::Line => take_lines(&mut pending, before),
+                    };
+                    for message in messages {
+                        match self.answer(&mut stream, message) {
+                            Ok(true) => {}
+                            Ok(false) => return,
+                            Err(e) => return self.fail(&stream, &e),
+                        }
+                    }
+                }
+                ReadResult::Eof => {
+                    if !pending.is_empty() {
+                        match self.answer(&mut stream, std::mem::take(&mut pending)) {
+                            Ok(true) => {}
+                            Ok(false) => return,
+                            Err(e) => return self.fail(&stream, &e),
+                        }
+                    }
+                    self.emit(ServerAction::PeerClosed, true);
+                    let _ = stream.shutdown(Shutdown::Write);
+                    return;
+                }
+                ReadResult::Timeout | ReadResult::Stopped => return,
+                ReadResult::Failed(e) => return self.fail(&stream, &e),
+            }
+        }
+    }
+
+    /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
+    fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
+        let found = self
+            .server
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, rule)| rule.matcher.as_ref().is_none_or(|m| m.matches_whole(&message)));
+        let Some((index, rule)) = found else {
+            self.emit(ServerAction::Unanswered { message }, false);
+            return Ok(true);
+        };
+        let delay = rule.delay.or(self.server.delay);
+        let reply = rule.reply.as_ref().map(|r| r.render(&message));
+        self.sent += reply.as_ref().map_or(0, |r| r.len() as u64);
+        self.emit(
+            ServerAction::Answered {
+                message,
+                rule: index,
+                delay,
+                reply: reply.clone(),
+                close: rule.close,
+            },
+            rule.close,
+        );
+        if let Some(delay) = delay
+            && !self.context.cancel.sleep(self.context.scale.pause(delay))
+        {
+            return Ok(false);
+        }
+        if let Some(reply) = &reply {
+            socket::write_all(stream, reply, &self.context.cancel)?;
+        }
+        if rule.close {
+            let _ = stream.shutdown(Shutdown::Write);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn fail(&self, stream: &TcpStream, error: &io::Error) {
+        if self.context.cancel.is_set() {
+            return;
+        }
+        self.emit(ServerAction::Failed(socket::describe(error)), true);
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Cuts complete lines off the front of `pending` (scanning from `from`, where new bytes start),
+/// without their `\n` and a `\r` before it.
+fn take_lines(pending: &mut Vec<u8>, from: usize) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut scan = from;
+    while let Some(offset) = pending[scan..].iter().position(|b| *b == b'\n') {
+        let end = scan + offset;
+        let mut line = pending[start..end].to_vec();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        lines.push(line);
+        start = end + 1;
+        scan = start;
+    }
+    pending.drain(..start);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_and_the_rest_kept() {
+        let mut pending = b"one\r\ntwo\nthr".to_vec();
+        let lines = take_lines(&mut pending, 0);
+        assert_eq!(lines, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(pending, b"thr");
+        pending.extend_from_slice(b"ee\n");
+        assert_eq!(take_lines(&mut pending, 3), vec![b"three".to_vec()]);
+        assert!(pending.is_empty());
+    }
+}

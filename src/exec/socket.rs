@@ -1,0 +1,149 @@
+//! Socket plumbing shared by servers and clients: binding a listener with a real backlog
+//! (socket2), and reads and writes that wake regularly to honour deadlines and the stop signal.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+
+use super::cancel::Cancel;
+
+/// How often a blocked read or write wakes to check its deadline and the stop signal.
+pub const TICK: Duration = Duration::from_millis(25);
+
+/// Binds a TCP listener on `addr` with `backlog`, as std would but with the backlog honoured.
+pub fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Wakes a thread blocked in `accept` on `listener` (the coordinator calls this on stop).
+pub fn wake_acceptor(listener: &TcpListener) {
+    let _ = SockRef::from(listener).shutdown(Shutdown::Both);
+    #[cfg(not(target_os = "linux"))]
+    if let Ok(addr) = listener.local_addr() {
+        let _ = TcpStream::connect_timeout(&loopback_of(addr), TICK);
+    }
+}
+
+/// The address to dial to reach a listener bound to `addr` (unspecified → loopback).
+pub fn loopback_of(addr: SocketAddr) -> SocketAddr {
+    let mut dial = addr;
+    if addr.ip().is_unspecified() {
+        dial.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    dial
+}
+
+/// Maps `::ffff:a.b.c.d` to `a.b.c.d`, so that both sides name a peer the same way.
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => addr,
+        },
+        SocketAddr::V4(_) => addr,
+    }
+}
+
+/// What one bounded read gave.
+#[derive(Debug)]
+pub enum ReadResult {
+    /// This many bytes were appended.
+    Data(usize),
+    /// The peer closed (or half-closed) its side.
+    Eof,
+    /// The deadline passed with nothing read.
+    Timeout,
+    /// The run is stopping.
+    Stopped,
+    /// The socket failed.
+    Failed(io::Error),
+}
+
+/// Reads once (at most `scratch.len()` bytes) and appends to `into`, waiting at most until
+/// `deadline` (forever if `None`, but always waking for the stop signal).
+pub fn read_some(
+    stream: &mut TcpStream,
+    scratch: &mut [u8],
+    into: &mut Vec<u8>,
+    deadline: Option<Instant>,
+    cancel: &Cancel,
+) -> ReadResult {
+    loop {
+        if cancel.is_set() {
+            return ReadResult::Stopped;
+        }
+        let wait = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return ReadResult::Timeout;
+                }
+                left.min(TICK)
+            }
+            None => TICK,
+        };
+        if let Err(e) = stream.set_read_timeout(Some(wait)) {
+            return ReadResult::Failed(e);
+        }
+        match stream.read(scratch) {
+            Ok(0) => return ReadResult::Eof,
+            Ok(n) => {
+                into.extend_from_slice(&scratch[..n]);
+                return ReadResult::Data(n);
+            }
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return ReadResult::Failed(e),
+        }
+    }
+}
+
+/// Writes all of `bytes`, waking every tick to honour the stop signal.
+pub fn write_all(stream: &mut TcpStream, bytes: &[u8], cancel: &Cancel) -> io::Result<()> {
+    stream.set_write_timeout(Some(TICK))?;
+    let mut written = 0;
+    while written < bytes.len() {
+        match stream.write(&bytes[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                if cancel.is_set() {
+                    return Err(io::Error::other("stopped while writing"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A read or write timeout: `WouldBlock` on Unix, `TimedOut` elsewhere.
+pub fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// An OS error as a short lowercase phrase (`connection refused`), without the errno suffix.
+pub fn describe(error: &io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.find(" (os error") {
+        Some(cut) => &text[..cut],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text.to_string(),
+    }
+}

@@ -1,0 +1,128 @@
+//! The live view of `netlab run`: each event printed the moment it arrives, with the time since
+//! the start (so a learner sees the server's one-second delay happen). Server actions are held
+//! back until the connection is known to belong to a client, then labelled with it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
+use crate::scenario::{Scenario, Target};
+use crate::transcript::{Entry, describe_server_event, describe_step_event, instance_label};
+
+/// Turns events into printable lines, in arrival order.
+pub struct LiveView<'a> {
+    scenario: &'a Scenario,
+    /// Client local address (per target server) → instance.
+    clients: HashMap<(usize, SocketAddr), InstanceId>,
+    /// Connection → the label of the client on it, once known.
+    labels: HashMap<ConnectionId, String>,
+    /// Connection → peer address and lines waiting for their label.
+    waiting: HashMap<ConnectionId, (SocketAddr, Vec<(f64, Entry)>)>,
+    width: usize,
+}
+
+impl<'a> LiveView<'a> {
+    /// A view of a run of `scenario`.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        let width = scenario
+            .clients
+            .iter()
+            .map(|c| c.name.len() + if c.count > 1 { 1 + c.count.to_string().len() } else { 0 })
+            .chain(scenario.servers.iter().map(|s| s.name.len() + 8))
+            .max()
+            .unwrap_or(8);
+        Self {
+            scenario,
+            clients: HashMap::new(),
+            labels: HashMap::new(),
+            waiting: HashMap::new(),
+            width,
+        }
+    }
+
+    /// The lines to print for `event` now (possibly lines held back earlier, possibly none).
+    pub fn lines(&mut self, event: &Event, styled: bool) -> Vec<String> {
+        let seconds = event.elapsed.as_secs_f64();
+        let mut out = Vec::new();
+        match (&event.origin, &event.kind) {
+            (Origin::Server(i), EventKind::Listening { addr }) => {
+                let name = &self.scenario.servers[*i].name;
+                out.push(format!("{seconds:8.3}s    {name} listening on {addr}"));
+            }
+            (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
+                let name = &self.scenario.servers[*i].name;
+                out.push(format!("{seconds:8.3}s    {name} accept failed: {reason}"));
+            }
+            (Origin::Instance(id), EventKind::Step(step)) => {
+                if let (StepOutcome::Connected { local }, Target::Server(server)) =
+                    (&step.outcome, &self.scenario.clients[id.client].target)
+                {
+                    self.clients.insert((*server, *local), *id);
+                }
+                let entry = describe_step_event(self.scenario, *id, step);
+                out.push(self.line(seconds, &entry, styled));
+                out.extend(self.release(styled));
+            }
+            (Origin::Connection(conn), EventKind::Served(action)) => {
+                let mut entry = describe_server_event(self.scenario, conn.server, action);
+                if let ServerAction::Accepted { peer } = action.action {
+                    self.waiting.insert(*conn, (peer, Vec::new()));
+                    out.extend(self.release(styled));
+                }
+                match self.labels.get(conn) {
+                    Some(label) => {
+                        entry.actor = format!("{} ({label})", entry.actor);
+                        out.push(self.line(seconds, &entry, styled));
+                    }
+                    None => {
+                        if let Some((_, held)) = self.waiting.get_mut(conn) {
+                            held.push((seconds, entry));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Lines still held back at the end of the run (connections from outside peers).
+    pub fn finish(&mut self, styled: bool) -> Vec<String> {
+        let mut waiting: Vec<_> = self.waiting.drain().collect();
+        waiting.sort_by_key(|(conn, _)| *conn);
+        let mut out = Vec::new();
+        for (conn, (peer, held)) in waiting {
+            for (seconds, mut entry) in held {
+                entry.actor = format!("{} (peer {peer}, connection {})", entry.actor, conn.seq);
+                out.push(self.line(seconds, &entry, styled));
+            }
+        }
+        out
+    }
+
+    /// Prints held lines of connections whose client is now known.
+    fn release(&mut self, styled: bool) -> Vec<String> {
+        let known: Vec<ConnectionId> = self
+            .waiting
+            .iter()
+            .filter(|(conn, (peer, _))| self.clients.contains_key(&(conn.server, *peer)))
+            .map(|(conn, _)| *conn)
+            .collect();
+        let mut out = Vec::new();
+        for conn in known {
+            let Some((peer, held)) = self.waiting.remove(&conn) else { continue };
+            let Some(id) = self.clients.get(&(conn.server, peer)).copied() else { continue };
+            let label = instance_label(self.scenario, id);
+            for (seconds, mut entry) in held {
+                entry.actor = format!("{} ({label})", entry.actor);
+                out.push(self.line(seconds, &entry, styled));
+            }
+            self.labels.insert(conn, label);
+        }
+        out
+    }
+
+    fn line(&self, seconds: f64, entry: &Entry, styled: bool) -> String {
+        format!("{seconds:8.3}s  {}", entry.render(self.width, styled))
+    }
+}

@@ -1,0 +1,172 @@
+//! Loading: file → text → raw scenario → checked scenario. The only user of serde_yaml, so that
+//! swapping the YAML crate (for a maintained fork) touches this file alone.
+
+use std::io;
+use std::path::Path;
+
+use super::model::Scenario;
+use super::positions::Positions;
+use super::raw::RawScenario;
+use super::validate::validate;
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::source::SourceFile;
+
+/// Why a scenario could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file could not be read.
+    Unreadable {
+        /// The path given.
+        path: String,
+        /// What the OS said.
+        error: io::Error,
+    },
+    /// The file was read but is wrong; every problem found is listed.
+    Invalid(Box<Diagnostics>),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Unreadable { path, error } => write!(f, "error: cannot read `{path}`: {error}"),
+            LoadError::Invalid(diagnostics) => write!(f, "{diagnostics}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads, parses and validates the scenario at `path`.
+pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
+    let text = std::fs::read(path).map_err(|error| LoadError::Unreadable {
+        path: path.display().to_string(),
+        error,
+    })?;
+    let text = String::from_utf8(text).map_err(|e| LoadError::Unreadable {
+        path: path.display().to_string(),
+        error: io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        ),
+    })?;
+    load_source(SourceFile::new(path, text)).map_err(|d| LoadError::Invalid(Box::new(d)))
+}
+
+/// Parses and validates scenario text that was read from `source.path`.
+pub fn load_source(source: SourceFile) -> Result<Scenario, Diagnostics> {
+    match parse_and_validate(&source) {
+        Ok(scenario) => Ok(scenario),
+        Err(items) => Err(Diagnostics { source, items }),
+    }
+}
+
+fn parse_and_validate(source: &SourceFile) -> Result<Scenario, Vec<Diagnostic>> {
+    if is_blank(&source.text) {
+        return Err(vec![Diagnostic::new(
+            "the file is empty: a scenario needs at least one server or client",
+            "",
+            None,
+        )]);
+    }
+    let positions = Positions::index(&source.text);
+    if !positions.duplicates.is_empty() {
+        return Err(positions
+            .duplicates
+            .iter()
+            .map(|(path, at)| {
+                let key = path.rsplit('.').next().unwrap_or(path);
+                Diagnostic::new(format!("duplicate key `{key}`"), path.clone(), Some(source.token_span(*at)))
+                    .with_label("given a second time here")
+            })
+            .collect());
+    }
+    let raw: RawScenario = serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
+    validate(raw, source, &positions)
+}
+
+/// True when the text holds nothing but comments and whitespace.
+fn is_blank(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with('#') || line == "---")
+}
+
+/// Turns a serde_yaml error into a diagnostic: its message without the position suffix, the
+/// field path it names, a span at its location, and a "did you mean" for misspelt keys.
+fn from_serde(source: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
+    let full = error.to_string();
+    let location = error.location();
+    let text = match &location {
+        Some(l) => full
+            .strip_suffix(&format!(" at line {} column {}", l.line(), l.column()))
+            .unwrap_or(&full),
+        None => &full,
+    };
+    let (mut field, message) = split_path(text);
+    let span = location.map(|l| source.token_span(l.index()));
+    let names = backticked(message);
+    let mut diagnostic;
+    if message.starts_with("unknown field") || message.starts_with("unknown variant") {
+        let unknown = names.first().copied().unwrap_or("");
+        if message.starts_with("unknown field") {
+            field = crate::scenario::positions::join(&field, unknown);
+        }
+        diagnostic = Diagnostic::new(message, field, span);
+        if let Some(guess) = did_you_mean(unknown, names.iter().skip(1).copied()) {
+            diagnostic = diagnostic.with_label(format!("did you mean `{guess}`?"));
+        }
+    } else {
+        diagnostic = Diagnostic::new(message, field, span);
+    }
+    if message.contains("expected a boolean") && (message.contains("\"yes\"") || message.contains("\"no\"")) {
+        diagnostic = diagnostic.with_help("YAML 1.2 booleans are `true` and `false`");
+    }
+    diagnostic
+}
+
+/// Splits serde_yaml's `clients[0].steps[1]: message` into its path and message.
+fn split_path(text: &str) -> (String, &str) {
+    if let Some((path, message)) = text.split_once(": ") {
+        let is_path = !path.is_empty()
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+        if is_path {
+            return (path.to_string(), message);
+        }
+    }
+    (String::new(), text)
+}
+
+/// The `names` in backticks in a message, in order.
+fn backticked(message: &str) -> Vec<&str> {
+    message.split('`').skip(1).step_by(2).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_serde_paths_from_messages() {
+        assert_eq!(
+            split_path("clients[0].steps[1]: unknown field `x`"),
+            ("clients[0].steps[1]".to_string(), "unknown field `x`")
+        );
+        assert_eq!(split_path("invalid type: string \"a\""), (String::new(), "invalid type: string \"a\""));
+    }
+
+    #[test]
+    fn finds_backticked_names() {
+        assert_eq!(
+            backticked("unknown field `stesp`, expected `name` or `steps`"),
+            vec!["stesp", "name", "steps"]
+        );
+    }
+
+    #[test]
+    fn blank_files_are_detected() {
+        assert!(is_blank("# nothing\n\n---\n"));
+        assert!(!is_blank("servers: []\n"));
+    }
+}

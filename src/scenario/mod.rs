@@ -1,0 +1,10 @@
+//! The scenario stage of the pipeline: file text → raw serde mirror → checked model.
+
+pub mod load;
+pub mod model;
+pub mod positions;
+pub mod raw;
+pub mod validate;
+
+pub use load::{LoadError, load_file, load_source};
+pub use model::*;

@@ -1,0 +1,175 @@
+//! The checked scenario: what `validate` produces and every later stage consumes. Every value
+//! here has been checked (names resolve, durations are positive where they must be, files were
+//! read), so execution never has to report a user mistake.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use super::raw::{Concurrency, Framing, Protocol};
+use crate::matcher::Matcher;
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name (the file stem unless given).
+    pub name: String,
+    /// Free text for reports.
+    pub description: Option<String>,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Bound on the whole run.
+    pub timeout: Duration,
+    /// Servers, in file order.
+    pub servers: Vec<Server>,
+    /// Clients, in file order.
+    pub clients: Vec<Client>,
+}
+
+/// A server to start.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Unique name.
+    pub name: String,
+    /// Transport.
+    pub protocol: Protocol,
+    /// Address to bind.
+    pub bind: IpAddr,
+    /// Port to bind (0: any free port).
+    pub port: u16,
+    /// listen() backlog.
+    pub backlog: i32,
+    /// Bytes asked of each recv().
+    pub read_size: usize,
+    /// One thread per connection, or one connection at a time.
+    pub concurrency: Concurrency,
+    /// How received bytes become messages.
+    pub framing: Framing,
+    /// Sent on accept.
+    pub greeting: Option<Vec<u8>>,
+    /// Default pause before a reply.
+    pub delay: Option<Duration>,
+    /// Reply rules, first match wins.
+    pub rules: Vec<Rule>,
+}
+
+/// One reply rule of a server.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// What a message must look like (`None`: anything).
+    pub matcher: Option<Matcher>,
+    /// What to send back.
+    pub reply: Option<Reply>,
+    /// This rule's delay, overriding the server's.
+    pub delay: Option<Duration>,
+    /// Close after replying.
+    pub close: bool,
+}
+
+/// A reply: literal bytes, or text with `{data}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The pieces, in order.
+    pub parts: Vec<ReplyPart>,
+}
+
+/// A piece of a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyPart {
+    /// These bytes.
+    Literal(Vec<u8>),
+    /// The message that was received.
+    Data,
+}
+
+impl Reply {
+    /// The bytes to send in answer to `message`.
+    pub fn render(&self, message: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
+                ReplyPart::Data => out.extend_from_slice(message),
+            }
+        }
+        out
+    }
+}
+
+/// Where a client connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A server of this scenario, by index.
+    Server(usize),
+    /// Any other peer, `host:port`.
+    Address(String),
+}
+
+/// A client to run.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Unique name.
+    pub name: String,
+    /// Where it connects.
+    pub target: Target,
+    /// Transport.
+    pub protocol: Protocol,
+    /// Instances to run at once.
+    pub count: u32,
+    /// Wait before starting.
+    pub start_after: Duration,
+    /// Default timeout of the reading steps and of connect.
+    pub timeout: Duration,
+    /// What to do, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One client step.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Write all these bytes.
+    Send(Vec<u8>),
+    /// Read until the matcher is satisfied.
+    Expect {
+        /// What must arrive next.
+        matcher: Matcher,
+        /// This step's own timeout.
+        timeout: Option<Duration>,
+    },
+    /// The peer closes; nothing else arrives.
+    ExpectClose {
+        /// This step's own timeout.
+        timeout: Option<Duration>,
+    },
+    /// Read until the peer closes and match everything.
+    ReadToClose {
+        /// What everything must look like.
+        matcher: Matcher,
+        /// This step's own timeout.
+        timeout: Option<Duration>,
+    },
+    /// Nothing arrives for this long.
+    ExpectNothing(Duration),
+    /// Pause.
+    Sleep(Duration),
+    /// Half-close (send FIN, keep reading).
+    ShutdownWrite,
+    /// Close the connection.
+    Close,
+}
+
+impl Step {
+    /// The YAML key of this step, for transcripts and messages.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Step::Send(_) => "send",
+            Step::Expect { .. } => "expect",
+            Step::ExpectClose { .. } => "expect_close",
+            Step::ReadToClose { .. } => "read_to_close",
+            Step::ExpectNothing(_) => "expect_nothing",
+            Step::Sleep(_) => "sleep",
+            Step::ShutdownWrite => "shutdown",
+            Step::Close => "close",
+        }
+    }
+}

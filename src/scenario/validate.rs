@@ -1,0 +1,536 @@
+//! Validation: raw scenario → checked model. Every semantic rule of the format lives here (names
+//! unique and resolvable, fields only where their protocol uses them, positive timeouts, payload
+//! files readable…). It reports every problem it finds, each pointing at its key or value.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use super::model::{Client, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
+use super::positions::{Positions, join};
+use super::raw::{
+    Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario, RawServer, RawStep,
+};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::matcher::Matcher;
+use crate::source::SourceFile;
+
+/// Default bound on a whole scenario.
+pub const DEFAULT_SCENARIO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default timeout of connect and of the reading steps.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default listen() backlog (what std uses).
+pub const DEFAULT_BACKLOG: i32 = 128;
+/// Default bytes per recv(), as in the tutorial.
+pub const DEFAULT_READ_SIZE: usize = 1024;
+/// Largest payload netlab builds in memory from `repeat` or `file`.
+pub const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
+const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
+const MAX_COUNT: u32 = 10_000;
+
+/// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found.
+pub fn validate(raw: RawScenario, source: &SourceFile, positions: &Positions) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut checker = Checker {
+        source,
+        positions,
+        problems: Vec::new(),
+    };
+    let scenario = checker.scenario(raw);
+    if checker.problems.is_empty() {
+        Ok(scenario)
+    } else {
+        checker.problems.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+        Err(checker.problems)
+    }
+}
+
+struct Checker<'a> {
+    source: &'a SourceFile,
+    positions: &'a Positions,
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn value_span(&self, path: &str) -> Option<Range<usize>> {
+        self.positions.value_offset(path).map(|at| self.source.token_span(at))
+    }
+
+    fn key_span(&self, path: &str) -> Option<Range<usize>> {
+        let at = self.positions.key_offset(path)?;
+        let line = self.source.text[at..].split('\n').next().unwrap_or("");
+        let len = line.find(':').unwrap_or(line.len()).max(1);
+        Some(at..(at + len).min(self.source.text.len()))
+    }
+
+    /// Reports a problem with the value at `path`.
+    fn at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.value_span(path);
+        self.problems.push(Diagnostic::new(message, path, span));
+        let last = self.problems.len() - 1;
+        &mut self.problems[last]
+    }
+
+    /// Reports a problem with the key at `path` (a field that should not be there).
+    fn at_key(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.key_span(path);
+        self.problems.push(Diagnostic::new(message, path, span));
+        let last = self.problems.len() - 1;
+        &mut self.problems[last]
+    }
+
+    fn positive(&mut self, path: &str, duration: Option<RawDuration>, default: Duration) -> Duration {
+        match duration {
+            Some(RawDuration(d)) if d.is_zero() => {
+                self.at_value(path, "a timeout must be longer than zero");
+                default
+            }
+            Some(RawDuration(d)) => d,
+            None => default,
+        }
+    }
+
+    fn scenario(&mut self, raw: RawScenario) -> Scenario {
+        let name = match raw.name {
+            Some(name) => {
+                self.check_name("name", &name);
+                name
+            }
+            None => self
+                .source
+                .path
+                .file_stem()
+                .map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
+        };
+        let timeout = self.positive("timeout", raw.timeout, DEFAULT_SCENARIO_TIMEOUT);
+        if raw.servers.is_empty() && raw.clients.is_empty() {
+            self.at_value("", "a scenario needs at least one server or client")
+                .add_help("add a `servers:` or `clients:` list");
+        }
+        let servers: Vec<Server> = raw
+            .servers
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| self.server(&format!("servers[{i}]"), s))
+            .collect();
+        self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
+        let client_count = raw.clients.len();
+        let clients: Vec<Client> = raw
+            .clients
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| self.client(&format!("clients[{i}]"), i, client_count, c, &servers))
+            .collect();
+        self.check_unique("clients", clients.iter().map(|c| c.name.as_str()), "client");
+        Scenario {
+            name,
+            description: raw.description,
+            path: self.source.path.clone(),
+            timeout,
+            servers,
+            clients,
+        }
+    }
+
+    fn check_name(&mut self, path: &str, name: &str) {
+        if name.is_empty() {
+            self.at_value(path, "a name cannot be empty");
+        } else if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            self.at_value(path, format!("`{bad}` is not allowed in a name"))
+                .add_help("names use letters, digits, `_`, `-` and `.`");
+        }
+    }
+
+    fn check_unique<'n>(&mut self, list: &str, names: impl Iterator<Item = &'n str>, what: &str) {
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (i, name) in names.enumerate() {
+            if let Some(earlier) = first.get(name) {
+                let path = format!("{list}[{i}].name");
+                let message = format!("two {what}s are named `{name}`");
+                let label = format!("{list}[{earlier}] already has this name");
+                if self.positions.get(&path).is_some() {
+                    self.at_value(&path, message).add_label(label);
+                } else {
+                    self.at_value(&format!("{list}[{i}]"), message)
+                        .add_label(label)
+                        .add_help(format!("give each {what} a `name:`"));
+                }
+            } else {
+                first.insert(name, i);
+            }
+        }
+    }
+
+    fn server(&mut self, path: &str, raw: RawServer) -> Server {
+        self.check_name(&join(path, "name"), &raw.name);
+        let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
+        if protocol == Protocol::Udp {
+            self.at_value(&join(path, "protocol"), "`udp` servers are not supported by this version of netlab yet")
+                .add_help("only `tcp` runs for now");
+        }
+        let bind = match raw.bind.as_deref() {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(text) => match text.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+                Ok(ip) => ip,
+                Err(_) => {
+                    let hint = if text == "localhost" {
+                        "write `127.0.0.1` or `::1`: `localhost` may resolve to either"
+                    } else {
+                        "write an IP address such as `127.0.0.1`, `::1`, `0.0.0.0` or `::` (the port goes in `port:`)"
+                    };
+                    self.at_value(&join(path, "bind"), format!("`{text}` is not an IP address"))
+                        .add_help(hint);
+                    IpAddr::from([127, 0, 0, 1])
+                }
+            },
+        };
+        let backlog = match raw.backlog {
+            Some(0) => {
+                self.at_value(&join(path, "backlog"), "the backlog must be at least 1");
+                1
+            }
+            Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
+            None => DEFAULT_BACKLOG,
+        };
+        let read_size = match raw.read_size {
+            Some(0) => {
+                self.at_value(&join(path, "read_size"), "`read_size` must be at least 1 byte");
+                1
+            }
+            Some(n) if n > MAX_READ_SIZE => {
+                self.at_value(&join(path, "read_size"), format!("`read_size` is at most {MAX_READ_SIZE} bytes"));
+                MAX_READ_SIZE
+            }
+            Some(n) => n,
+            None => DEFAULT_READ_SIZE,
+        };
+        if protocol == Protocol::Udp {
+            for (present, key) in [
+                (raw.backlog.is_some(), "backlog"),
+                (raw.concurrency.is_some(), "concurrency"),
+                (raw.greeting.is_some(), "greeting"),
+                (raw.framing.is_some(), "framing"),
+            ] {
+                if present {
+                    self.at_key(&join(path, key), format!("`{key}` applies to tcp servers only"));
+                }
+            }
+        }
+        let greeting = raw
+            .greeting
+            .map(|g| self.payload(&join(path, "greeting"), g));
+        let rules = raw
+            .rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| self.rule(&format!("{path}.rules[{i}]"), r))
+            .collect();
+        Server {
+            name: raw.name,
+            protocol,
+            bind,
+            port: raw.port.unwrap_or(0),
+            backlog,
+            read_size,
+            concurrency: raw.concurrency.unwrap_or_default(),
+            framing: raw.framing.unwrap_or_default(),
+            greeting,
+            delay: raw.delay.map(|d| d.0),
+            rules,
+        }
+    }
+
+    fn rule(&mut self, path: &str, raw: RawRule) -> Rule {
+        let reply = raw.reply.map(|payload| {
+            let reply_path = join(path, "reply");
+            match payload {
+                RawPayload::Text(text) => match parse_template(&text) {
+                    Ok(reply) => reply,
+                    Err(message) => {
+                        self.at_value(&reply_path, message)
+                            .add_help("`{data}` is the message received; write `{{` and `}}` for literal braces");
+                        Reply { parts: Vec::new() }
+                    }
+                },
+                other => Reply {
+                    parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
+                },
+            }
+        });
+        Rule {
+            matcher: raw.matcher.map(matcher),
+            reply,
+            delay: raw.delay.map(|d| d.0),
+            close: raw.close.unwrap_or(false),
+        }
+    }
+
+    fn client(&mut self, path: &str, index: usize, total: usize, raw: RawClient, servers: &[Server]) -> Client {
+        let name = match raw.name {
+            Some(name) => {
+                self.check_name(&join(path, "name"), &name);
+                name
+            }
+            None if total == 1 => "client".to_string(),
+            None => format!("client{}", index + 1),
+        };
+        let connect_path = join(path, "connect");
+        let target = if let Some(i) = servers.iter().position(|s| s.name == raw.connect) {
+            Target::Server(i)
+        } else if is_address(&raw.connect) {
+            Target::Address(raw.connect.clone())
+        } else {
+            let guess = did_you_mean(&raw.connect, servers.iter().map(|s| s.name.as_str()));
+            let known: Vec<String> = servers.iter().map(|s| format!("`{}`", s.name)).collect();
+            let diagnostic = self.at_value(&connect_path, format!("unknown server `{}` in `connect`", raw.connect));
+            if let Some(guess) = guess {
+                diagnostic.label = Some(format!("did you mean `{guess}`?"));
+            }
+            diagnostic.help = Some(if known.is_empty() {
+                "no server is declared: `connect` takes a server's name or `host:port`".to_string()
+            } else {
+                format!(
+                    "`connect` takes a server's name ({}) or `host:port`",
+                    known.join(", ")
+                )
+            });
+            Target::Server(0)
+        };
+        let protocol = match (&target, raw.protocol) {
+            (Target::Server(i), Some(_)) => {
+                self.at_key(&join(path, "protocol"), "`protocol` is only for clients that `connect` to an address")
+                    .add_help("a client of a named server uses that server's protocol");
+                servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol)
+            }
+            (Target::Server(i), None) => servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol),
+            (Target::Address(_), protocol) => protocol.unwrap_or(Protocol::Tcp),
+        };
+        if protocol == Protocol::Udp && matches!(target, Target::Address(_)) {
+            self.at_value(&join(path, "protocol"), "`udp` clients are not supported by this version of netlab yet");
+        }
+        let count = match raw.count {
+            Some(0) => {
+                self.at_value(&join(path, "count"), "`count` must be at least 1");
+                1
+            }
+            Some(n) if n > MAX_COUNT => {
+                self.at_value(&join(path, "count"), format!("`count` is at most {MAX_COUNT}"));
+                MAX_COUNT
+            }
+            Some(n) => n,
+            None => 1,
+        };
+        let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
+        let steps = raw
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s))
+            .collect();
+        Client {
+            name,
+            target,
+            protocol,
+            count,
+            start_after: raw.start_after.map_or(Duration::ZERO, |d| d.0),
+            timeout,
+            steps,
+        }
+    }
+
+    fn step(&mut self, path: &str, raw: RawStep) -> Step {
+        let action_path = join(path, raw.key);
+        let reads = matches!(
+            raw.action,
+            RawAction::Expect(_) | RawAction::ExpectClose(_) | RawAction::ReadToClose(_)
+        );
+        if raw.timeout.is_some() && !reads {
+            self.at_key(
+                &join(path, "timeout"),
+                format!("`timeout` does not apply to `{}`", raw.key),
+            )
+            .add_help("only `expect`, `expect_close` and `read_to_close` take a `timeout`");
+        }
+        let timeout = match raw.timeout {
+            Some(t) => Some(self.positive(&join(path, "timeout"), Some(t), DEFAULT_STEP_TIMEOUT)),
+            None => None,
+        };
+        match raw.action {
+            RawAction::Send(payload) => Step::Send(self.payload(&action_path, payload)),
+            RawAction::Expect(m) => Step::Expect {
+                matcher: matcher(m),
+                timeout,
+            },
+            RawAction::ExpectClose(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`expect_close` takes `true`")
+                        .add_help("remove the step if the connection may stay open");
+                }
+                Step::ExpectClose { timeout }
+            }
+            RawAction::ReadToClose(m) => Step::ReadToClose {
+                matcher: matcher(m),
+                timeout,
+            },
+            RawAction::ExpectNothing(d) => {
+                if d.0.is_zero() {
+                    self.at_value(&action_path, "`expect_nothing` needs a duration longer than zero");
+                }
+                Step::ExpectNothing(d.0)
+            }
+            RawAction::Sleep(d) => Step::Sleep(d.0),
+            RawAction::Shutdown(_) => Step::ShutdownWrite,
+            RawAction::Close(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`close` takes `true`")
+                        .add_help("remove the step to keep the connection open");
+                }
+                Step::Close
+            }
+        }
+    }
+
+    fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {
+        match raw {
+            RawPayload::Text(text) => text.into_bytes(),
+            RawPayload::Hex(bytes) => bytes,
+            RawPayload::Repeat { text, times } => {
+                let total = (text.len() as u64).saturating_mul(times);
+                if text.is_empty() {
+                    self.at_value(&join(path, "repeat"), "`repeat` needs at least one character");
+                    Vec::new()
+                } else if total > MAX_PAYLOAD {
+                    self.at_value(
+                        &join(path, "times"),
+                        format!("this payload would be {total} bytes; the most netlab builds is {MAX_PAYLOAD}"),
+                    );
+                    Vec::new()
+                } else {
+                    text.repeat(usize::try_from(times).unwrap_or(0)).into_bytes()
+                }
+            }
+            RawPayload::File(file) => {
+                let full = self.source.base_dir().join(&file);
+                match read_limited(&full) {
+                    Ok(bytes) => bytes,
+                    Err(reason) => {
+                        self.at_value(&join(path, "file"), format!("cannot read `{}`: {reason}", full.display()))
+                            .add_help("`file:` paths are relative to the scenario file");
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_PAYLOAD {
+        return Err(format!("{} bytes is more than the {MAX_PAYLOAD} netlab loads", meta.len()));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
+}
+
+fn matcher(raw: RawMatcher) -> Matcher {
+    match raw {
+        RawMatcher::Equals(bytes) => Matcher::Equals { bytes, hex: false },
+        RawMatcher::Hex(bytes) => Matcher::Equals { bytes, hex: true },
+        RawMatcher::Contains(bytes) => Matcher::Contains(bytes),
+        RawMatcher::Regex(regex) => Matcher::Regex(regex),
+        RawMatcher::Bytes(n) => Matcher::Bytes(n),
+    }
+}
+
+/// True for `host:port` and `[v6]:port` with a valid port.
+fn is_address(text: &str) -> bool {
+    if text.parse::<SocketAddr>().is_ok() {
+        return true;
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains(':')
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+                && port.parse::<u16>().is_ok_and(|p| p != 0)
+        }
+        None => false,
+    }
+}
+
+/// Parses `Hello, {data}!` into pieces; `{{` and `}}` are literal braces.
+pub fn parse_template(text: &str) -> Result<Reply, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().map(|p| p.1) == Some('{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek().map(|p| p.1) == Some('}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let rest = &text[at + 1..];
+                let Some(end) = rest.find('}') else {
+                    return Err("unclosed `{` in reply".into());
+                };
+                let name = &rest[..end];
+                if name != "data" {
+                    return Err(format!("unknown placeholder `{{{name}}}` in reply (only `{{data}}` exists)"));
+                }
+                if !literal.is_empty() {
+                    parts.push(ReplyPart::Literal(std::mem::take(&mut literal).into_bytes()));
+                }
+                parts.push(ReplyPart::Data);
+                for _ in 0..=end {
+                    chars.next();
+                }
+            }
+            '}' => return Err("unmatched `}` in reply".into()),
+            other => literal.push(other),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(ReplyPart::Literal(literal.into_bytes()));
+    }
+    Ok(Reply { parts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_substitutes_data_and_keeps_escaped_braces() {
+        let reply = parse_template("Hello, {data}! {{x}}");
+        assert!(reply.is_ok_and(|r| r.render(b"Bob") == b"Hello, Bob! {x}"));
+    }
+
+    #[test]
+    fn template_rejects_unknown_placeholders() {
+        assert!(parse_template("{name}").is_err_and(|e| e.contains("`{name}`")));
+        assert!(parse_template("{data").is_err());
+        assert!(parse_template("a}b").is_err());
+    }
+
+    #[test]
+    fn addresses_are_told_from_names() {
+        assert!(is_address("127.0.0.1:9999"));
+        assert!(is_address("[::1]:80"));
+        assert!(is_address("localhost:8080"));
+        assert!(!is_address("hello"));
+        assert!(!is_address("host:port"));
+        assert!(!is_address("127.0.0.1:0"));
+    }
+}

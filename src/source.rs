@@ -1,0 +1,167 @@
+//! Scenario source text and positions in it: the first stage of the pipeline keeps the text so that
+//! every later error can point back into the file the user wrote.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// The text of one scenario file, with the path it was read from.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user gave it (shown in messages).
+    pub path: PathBuf,
+    /// The whole file.
+    pub text: String,
+}
+
+/// A 1-based line and column (columns count characters, as editors do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineCol {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl SourceFile {
+    /// Wraps text that was read from `path`.
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The path as shown in messages (forward slashes are kept as given).
+    pub fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The directory relative paths in the file (such as `file:` payloads) are resolved against.
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or_else(|| Path::new("."))
+    }
+
+    /// Line and column of a byte offset (clamped to the text).
+    pub fn line_col(&self, index: usize) -> LineCol {
+        let index = self.floor_char_boundary(index);
+        let before = &self.text[..index];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = self.text[line_start..index].chars().count() + 1;
+        LineCol { line, column }
+    }
+
+    /// Byte offset of a 1-based line and column (clamped to the text).
+    pub fn offset_of(&self, at: LineCol) -> usize {
+        let mut offset = 0;
+        for (number, line) in self.text.split_inclusive('\n').enumerate() {
+            if number + 1 == at.line {
+                let skip: usize = line
+                    .chars()
+                    .take(at.column.saturating_sub(1))
+                    .map(char::len_utf8)
+                    .sum();
+                return offset + skip;
+            }
+            offset += line.len();
+        }
+        self.text.len()
+    }
+
+    /// The span of the YAML token that starts at `index`: a quoted string up to its closing
+    /// quote, otherwise up to the end of the line (without a trailing comment or spaces).
+    /// Always at least one character wide, so that a caret can be drawn.
+    pub fn token_span(&self, index: usize) -> Range<usize> {
+        let start = self.floor_char_boundary(index);
+        let rest = &self.text[start..];
+        let line = rest.split('\n').next().unwrap_or("");
+        let len = match line.chars().next() {
+            Some(quote @ ('"' | '\'')) => quoted_len(line, quote),
+            Some(_) => {
+                let mut end = line.len();
+                if let Some(hash) = line.find(" #") {
+                    end = hash;
+                }
+                line[..end].trim_end().len()
+            }
+            None => 0,
+        };
+        let end = if len == 0 {
+            self.next_char_end(start)
+        } else {
+            start + len
+        };
+        start..end
+    }
+
+    fn next_char_end(&self, start: usize) -> usize {
+        self.text[start..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8())
+    }
+
+    fn floor_char_boundary(&self, index: usize) -> usize {
+        let mut index = index.min(self.text.len());
+        while !self.text.is_char_boundary(index) {
+            index -= 1;
+        }
+        index
+    }
+}
+
+/// Length of a quoted scalar starting at the opening quote, closing quote included; the rest of
+/// the line if the quote is not closed on it.
+fn quoted_len(line: &str, quote: char) -> usize {
+    let mut escaped = false;
+    for (i, c) in line.char_indices().skip(1) {
+        if quote == '"' && c == '\\' && !escaped {
+            escaped = true;
+            continue;
+        }
+        if c == quote && !escaped {
+            return i + c.len_utf8();
+        }
+        escaped = false;
+    }
+    line.trim_end().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> SourceFile {
+        SourceFile::new("t.yaml", text)
+    }
+
+    #[test]
+    fn line_col_counts_characters_from_one() {
+        let f = file("a: 1\nbé: x\n");
+        assert_eq!(f.line_col(0), LineCol { line: 1, column: 1 });
+        let x = f.text.find('x').unwrap_or(0);
+        assert_eq!(f.line_col(x), LineCol { line: 2, column: 5 });
+        assert_eq!(f.offset_of(LineCol { line: 2, column: 5 }), x);
+    }
+
+    #[test]
+    fn token_span_of_plain_scalar_stops_before_comment() {
+        let f = file("connect: helo   # typo\n");
+        let span = f.token_span(9);
+        assert_eq!(&f.text[span], "helo");
+    }
+
+    #[test]
+    fn token_span_of_quoted_scalar_includes_quotes_and_escapes() {
+        let f = file("send: \"a\\\"b\" x\n");
+        let span = f.token_span(6);
+        assert_eq!(&f.text[span], "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn token_span_at_end_of_line_is_one_char() {
+        let f = file("a:\n");
+        assert_eq!(f.token_span(2), 2..3);
+        assert_eq!(f.token_span(99), 3..3);
+    }
+}

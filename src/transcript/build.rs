@@ -1,0 +1,183 @@
+//! Building the transcript: the events of a run, grouped per client instance (in name order) and
+//! joined with the server's side of the same connection. The two sides are interleaved by cause,
+//! not by arrival: a server action is shown just before the first client step that depended on it
+//! (the bytes it read, or the close it saw), so the text is the same on every run and machine.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use super::describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
+use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerEvent, StepEvent, StepOutcome};
+use crate::exec::Verdict;
+use crate::scenario::{Scenario, Target};
+
+/// The transcript of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    /// The scenario's name.
+    pub scenario: String,
+    /// One section per client instance, then one per connection from an outside peer.
+    pub sections: Vec<Section>,
+    /// The verdict line.
+    pub verdict: String,
+}
+
+/// What happened on one client instance's connection (or an outside peer's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// `client → hello`.
+    pub heading: String,
+    /// The lines, in causal order.
+    pub entries: Vec<Entry>,
+    /// `passed`, `FAILED at steps[2]`…
+    pub result: String,
+}
+
+/// Builds the transcript of a run of `scenario` from its events and verdict.
+pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transcript {
+    let mut steps: BTreeMap<InstanceId, Vec<&StepEvent>> = BTreeMap::new();
+    let mut done: HashMap<InstanceId, bool> = HashMap::new();
+    let mut served: BTreeMap<ConnectionId, Vec<&ServerEvent>> = BTreeMap::new();
+    let mut server_notes: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for event in events {
+        match (&event.origin, &event.kind) {
+            (Origin::Instance(id), EventKind::Step(step)) => steps.entry(*id).or_default().push(step),
+            (Origin::Instance(id), EventKind::InstanceDone { passed }) => {
+                done.insert(*id, *passed);
+            }
+            (Origin::Connection(id), EventKind::Served(action)) => served.entry(*id).or_default().push(action),
+            (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
+                server_notes.entry(*i).or_default().push(reason.clone())
+            }
+            _ => {}
+        }
+    }
+    // Which connection belongs to which instance: the server's peer is the client's local address.
+    let mut by_peer: HashMap<(usize, SocketAddr), ConnectionId> = HashMap::new();
+    for (id, actions) in &served {
+        if let Some(crate::event::ServerAction::Accepted { peer }) = actions.first().map(|a| &a.action) {
+            by_peer.insert((id.server, *peer), *id);
+        }
+    }
+    let mut sections = Vec::new();
+    for (index, client) in scenario.clients.iter().enumerate() {
+        for instance in 1..=client.count {
+            let id = InstanceId { client: index, instance };
+            let client_events = steps.remove(&id).unwrap_or_default();
+            let connection = match (&client.target, connected_from(&client_events)) {
+                (Target::Server(server), Some(local)) => by_peer.get(&(*server, local)).copied(),
+                _ => None,
+            };
+            let server_events = connection.and_then(|c| served.remove(&c)).unwrap_or_default();
+            let server = connection.map_or(0, |c| c.server);
+            let target = match &client.target {
+                Target::Server(i) => scenario.servers[*i].name.clone(),
+                Target::Address(address) => address.clone(),
+            };
+            sections.push(Section {
+                heading: format!("{} → {target}", instance_label(scenario, id)),
+                entries: interleave(scenario, id, &client_events, server, &server_events),
+                result: instance_result(&client_events, done.get(&id).copied()),
+            });
+        }
+    }
+    for (id, actions) in served {
+        let server = &scenario.servers[id.server];
+        sections.push(Section {
+            heading: format!("{} ← a peer from outside the scenario", server.name),
+            entries: actions
+                .iter()
+                .map(|a| describe_server_event(scenario, id.server, a))
+                .collect(),
+            result: String::new(),
+        });
+    }
+    for (index, notes) in server_notes {
+        sections.push(Section {
+            heading: format!("server {}", scenario.servers[index].name),
+            entries: notes
+                .into_iter()
+                .map(|reason| Entry {
+                    mark: Mark::Server,
+                    actor: scenario.servers[index].name.clone(),
+                    text: format!("accept failed: {reason}"),
+                    detail: Vec::new(),
+                })
+                .collect(),
+            result: String::new(),
+        });
+    }
+    Transcript {
+        scenario: scenario.name.clone(),
+        sections,
+        verdict: verdict_text(verdict),
+    }
+}
+
+fn connected_from(events: &[&StepEvent]) -> Option<SocketAddr> {
+    events.iter().find_map(|e| match e.outcome {
+        StepOutcome::Connected { local } => Some(local),
+        _ => None,
+    })
+}
+
+/// Client events in their order, each preceded by the server actions it depended on.
+fn interleave(
+    scenario: &Scenario,
+    id: InstanceId,
+    client: &[&StepEvent],
+    server: usize,
+    served: &[&ServerEvent],
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let mut next_server = 0;
+    let mut sent = 0;
+    let mut closed = false;
+    for (position, event) in client.iter().enumerate() {
+        // A send that then failed is shown once, as the failure.
+        let replaced = matches!(event.outcome, StepOutcome::Sending(_))
+            && client
+                .get(position + 1)
+                .is_some_and(|next| next.step == event.step && matches!(next.outcome, StepOutcome::Failed(_)));
+        if replaced {
+            continue;
+        }
+        while next_server < served.len() && (sent < event.read_total || (event.saw_eof && !closed)) {
+            let action = served[next_server];
+            sent = action.sent_total;
+            closed |= action.closed;
+            entries.push(describe_server_event(scenario, server, action));
+            next_server += 1;
+        }
+        entries.push(describe_step_event(scenario, id, event));
+    }
+    entries.extend(
+        served[next_server..]
+            .iter()
+            .map(|action| describe_server_event(scenario, server, action)),
+    );
+    entries
+}
+
+fn instance_result(events: &[&StepEvent], passed: Option<bool>) -> String {
+    let failed_at = events.iter().find_map(|e| match e.outcome {
+        StepOutcome::Failed(_) => Some(e.step),
+        _ => None,
+    });
+    match (failed_at, passed) {
+        (Some(Some(step)), _) => format!("FAILED at steps[{step}]"),
+        (Some(None), _) => "FAILED to connect".to_string(),
+        (None, Some(true)) => "passed".to_string(),
+        (None, Some(false)) => "FAILED".to_string(),
+        (None, None) => "did not finish".to_string(),
+    }
+}
+
+fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Passed => "passed".to_string(),
+        Verdict::Failed => "FAILED".to_string(),
+        Verdict::TimedOut(d) => format!("FAILED: the scenario timed out after {}", humantime::format_duration(*d)),
+        Verdict::Interrupted => "FAILED: interrupted".to_string(),
+    }
+}

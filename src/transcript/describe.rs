@@ -1,0 +1,257 @@
+//! One line of a transcript per event: what a client step or a server action did, in words and
+//! escaped bytes, with the detail lines (expected vs received) of a failure.
+
+use std::time::Duration;
+
+use crate::escape::{hex, quoted, show};
+use crate::event::{FailureKind, InstanceId, ServerAction, ServerEvent, StepEvent, StepOutcome};
+use crate::matcher::Matcher;
+use crate::scenario::{Client, Scenario, Step, Target};
+
+/// How a line is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A client step that passed.
+    Passed,
+    /// A client step that failed.
+    Failed,
+    /// Something a server did (no verdict of its own).
+    Server,
+}
+
+/// One line of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The mark in front.
+    pub mark: Mark,
+    /// Who acted: a client instance or a server name.
+    pub actor: String,
+    /// What happened.
+    pub text: String,
+    /// Extra lines under it (a failure's expected/received).
+    pub detail: Vec<String>,
+}
+
+/// `client` for a single instance, `client#2` when the client has `count` > 1.
+pub fn instance_label(scenario: &Scenario, id: InstanceId) -> String {
+    let client = &scenario.clients[id.client];
+    if client.count > 1 {
+        format!("{}#{}", client.name, id.instance)
+    } else {
+        client.name.clone()
+    }
+}
+
+/// `1s`, `250ms`, `1m 30s`.
+fn duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// A matcher as written, for display.
+fn matcher_text(matcher: &Matcher) -> String {
+    match matcher {
+        Matcher::Equals { bytes, hex: true } => hex(bytes),
+        Matcher::Equals { bytes, hex: false } => show(bytes),
+        Matcher::Contains(bytes) => format!("contains {}", show(bytes)),
+        Matcher::Regex(regex) => format!("regex {}", quoted(regex.as_str().as_bytes())),
+        Matcher::Bytes(n) => format!("any {n} bytes"),
+    }
+}
+
+fn target_text(scenario: &Scenario, client: &Client) -> String {
+    match &client.target {
+        Target::Server(i) => scenario.servers[*i].name.clone(),
+        Target::Address(address) => address.clone(),
+    }
+}
+
+/// The words for a step of `client`, as declared.
+fn step_text(step: &Step) -> String {
+    match step {
+        Step::Send(bytes) => format!("send {}", show(bytes)),
+        Step::Expect { matcher, .. } => format!("expect {}", matcher_text(matcher)),
+        Step::ExpectClose { .. } => "expect_close".into(),
+        Step::ReadToClose { matcher, .. } => format!("read_to_close {}", matcher_text(matcher)),
+        Step::ExpectNothing(d) => format!("expect_nothing {}", duration(*d)),
+        Step::Sleep(d) => format!("sleep {}", duration(*d)),
+        Step::ShutdownWrite => "shutdown write".into(),
+        Step::Close => "close".into(),
+    }
+}
+
+/// The declared timeout of a reading step (for messages: the scaled one is not shown).
+fn declared_timeout(client: &Client, step: Option<&Step>) -> Duration {
+    match step {
+        Some(Step::Expect { timeout, .. } | Step::ExpectClose { timeout } | Step::ReadToClose { timeout, .. }) => {
+            timeout.unwrap_or(client.timeout)
+        }
+        Some(Step::ExpectNothing(d)) => *d,
+        _ => client.timeout,
+    }
+}
+
+/// Describes a client step event of instance `id`.
+pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Entry {
+    let client = &scenario.clients[id.client];
+    let step = event.step.and_then(|i| client.steps.get(i));
+    let actor = instance_label(scenario, id);
+    let what = match step {
+        Some(step) => step_text(step),
+        None => format!("connect {}", target_text(scenario, client)),
+    };
+    let passed = |text: String| Entry {
+        mark: Mark::Passed,
+        actor: actor.clone(),
+        text,
+        detail: Vec::new(),
+    };
+    match &event.outcome {
+        StepOutcome::Matched(bytes) => {
+            let exact = matches!(step, Some(Step::Expect { matcher: Matcher::Equals { .. }, .. }));
+            if exact {
+                passed(what)
+            } else {
+                passed(format!("{what}: got {}", show(bytes)))
+            }
+        }
+        StepOutcome::Failed(failure) => {
+            let mut detail = Vec::new();
+            let reason = match &failure.kind {
+                FailureKind::Mismatch => {
+                    let expected = step.and_then(|s| match s {
+                        Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => matcher.exact_bytes(),
+                        _ => None,
+                    });
+                    match expected {
+                        Some(expected) => detail.extend(diff_lines(expected, &failure.received)),
+                        None => detail.push(format!("received: {}", show(&failure.received))),
+                    }
+                    "received something else".to_string()
+                }
+                FailureKind::Timeout(_) => {
+                    if !failure.received.is_empty() {
+                        detail.push(format!("received so far: {}", show(&failure.received)));
+                    }
+                    format!("nothing matching within {}", duration(declared_timeout(client, step)))
+                }
+                FailureKind::PeerClosed => {
+                    if !failure.received.is_empty() {
+                        detail.push(format!("received before the close: {}", show(&failure.received)));
+                    }
+                    "the peer closed the connection".to_string()
+                }
+                FailureKind::UnexpectedData => {
+                    detail.push(format!("received: {}", show(&failure.received)));
+                    "data arrived".to_string()
+                }
+                FailureKind::ConnectFailed(reason) | FailureKind::Io(reason) => reason.clone(),
+                FailureKind::NotConnected => "the connection is already closed".to_string(),
+                FailureKind::Stopped => "stopped: the scenario ended first".to_string(),
+            };
+            Entry {
+                mark: Mark::Failed,
+                actor,
+                text: format!("{what}: {reason}"),
+                detail,
+            }
+        }
+        _ => passed(what),
+    }
+}
+
+/// Describes a server action on a connection.
+pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerEvent) -> Entry {
+    let text = match &event.action {
+        ServerAction::Accepted { .. } => "accepted the connection".to_string(),
+        ServerAction::Greeting(bytes) => format!("greeting {}", show(bytes)),
+        ServerAction::Answered {
+            message,
+            rule,
+            delay,
+            reply,
+            close,
+        } => {
+            let mut parts = vec![format!("rules[{rule}]")];
+            if let Some(delay) = delay {
+                parts.push(format!("after {}", duration(*delay)));
+            }
+            if let Some(reply) = reply {
+                parts.push(format!("reply {}", show(reply)));
+            }
+            if *close {
+                parts.push("close".into());
+            }
+            if reply.is_none() && !close {
+                parts.push("no reply".into());
+            }
+            format!("received {} → {}", show(message), parts.join(", "))
+        }
+        ServerAction::Unanswered { message } => {
+            format!("received {} → no rule matched, no reply", show(message))
+        }
+        ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
+        ServerAction::Failed(reason) => format!("connection failed: {reason}"),
+    };
+    Entry {
+        mark: Mark::Server,
+        actor: scenario.servers[server].name.clone(),
+        text,
+        detail: Vec::new(),
+    }
+}
+
+/// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data).
+fn diff_lines(expected: &[u8], received: &[u8]) -> Vec<String> {
+    let old = escaped_lines(expected);
+    let new = escaped_lines(received);
+    let old: Vec<&str> = old.iter().map(String::as_str).collect();
+    let new: Vec<&str> = new.iter().map(String::as_str).collect();
+    let diff = similar::TextDiff::from_slices(&old, &new);
+    let mut out = Vec::new();
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => "- expected",
+            similar::ChangeTag::Insert => "+ received",
+            similar::ChangeTag::Equal => "  both    ",
+        };
+        out.push(format!("{sign} {}", change.value()));
+    }
+    out
+}
+
+/// Data split after each `\n`, each piece shown as escaped text (or hex).
+fn escaped_lines(bytes: &[u8]) -> Vec<String> {
+    if bytes.is_empty() {
+        return vec!["(nothing)".to_string()];
+    }
+    bytes.split_inclusive(|b| *b == b'\n').map(show).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_expected_then_received() {
+        let lines = diff_lines(b"Hello, Michael!", b"Hello, Micheal!");
+        assert_eq!(
+            lines,
+            vec![
+                "- expected \"Hello, Michael!\"".to_string(),
+                "+ received \"Hello, Micheal!\"".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn diff_keeps_equal_lines_as_context() {
+        let lines = diff_lines(b"HTTP/1.1 200 OK\r\nA: 1\r\n", b"HTTP/1.1 200 OK\r\nA: 2\r\n");
+        assert_eq!(lines[0], "  both     \"HTTP/1.1 200 OK\\r\\n\"");
+        assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn nothing_received_is_said_in_words() {
+        assert_eq!(diff_lines(b"x", b"")[1], "+ received (nothing)");
+    }
+}
