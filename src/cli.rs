@@ -194,11 +194,22 @@ fn run(args: &RunArgs, choice: ColorChoice) -> u8 {
     worst
 }
 
-fn run_one(scenario: &Scenario, options: &RunOptions, transcript_only: bool, output: &mut Output) -> u8 {
-    output.say(&format!("── {} ({})", scenario.name, scenario.path.display()));
-    if let Some(description) = &scenario.description {
-        for line in description.trim_end().lines() {
-            output.say(&format!("   {line}"));
+fn run_one(
+    scenario: &Scenario,
+    options: &RunOptions,
+    transcript_only: bool,
+    output: &mut Output,
+) -> u8 {
+    if !transcript_only {
+        output.say(&format!(
+            "── {} ({})",
+            scenario.name,
+            scenario.path.display()
+        ));
+        if let Some(description) = &scenario.description {
+            for line in description.trim_end().lines() {
+                output.say(&format!("   {line}"));
+            }
         }
     }
     let started = Instant::now();
@@ -230,8 +241,17 @@ fn run_one(scenario: &Scenario, options: &RunOptions, transcript_only: bool, out
             output.say(&line);
         }
     }
-    output.say(&verdict_line(scenario, &outcome.verdict, started.elapsed(), true));
-    if outcome.verdict.passed() { code::PASSED } else { code::FAILED }
+    output.say(&verdict_line(
+        scenario,
+        &outcome.verdict,
+        started.elapsed(),
+        true,
+    ));
+    if outcome.verdict.passed() {
+        code::PASSED
+    } else {
+        code::FAILED
+    }
 }
 
 /// The more serious of two exit codes (environment > input > failed > passed).

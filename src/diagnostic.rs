@@ -26,7 +26,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A problem at `span` about the field `field`.
-    pub fn new(message: impl Into<String>, field: impl Into<String>, span: Option<Range<usize>>) -> Self {
+    pub fn new(
+        message: impl Into<String>,
+        field: impl Into<String>,
+        span: Option<Range<usize>>,
+    ) -> Self {
         Self {
             message: message.into(),
             field: field.into(),
@@ -103,21 +107,16 @@ impl std::error::Error for Diagnostics {}
 
 fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagnostic) -> String {
     let field_note = (!item.field.is_empty()).then(|| format!("field: {}", item.field));
-    let mut message = Level::Error.title(&item.message);
-    match &item.span {
-        Some(span) => {
-            let label = item.label.as_deref().unwrap_or("");
-            message = message.snippet(
-                Snippet::source(&source.text)
-                    .origin(path)
-                    .fold(true)
-                    .annotation(Level::Error.span(span.clone()).label(label)),
-            );
-        }
-        None => {
-            message = message.snippet(Snippet::source("").origin(path));
-        }
-    }
+    let Some(span) = &item.span else {
+        return render_without_span(path, item, field_note.as_deref());
+    };
+    let label = item.label.as_deref().unwrap_or("");
+    let mut message = Level::Error.title(&item.message).snippet(
+        Snippet::source(&source.text)
+            .origin(path)
+            .fold(true)
+            .annotation(Level::Error.span(span.clone()).label(label)),
+    );
     if let Some(note) = &field_note {
         message = message.footer(Level::Note.title(note));
     }
@@ -127,12 +126,40 @@ fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagn
     renderer.render(message).to_string()
 }
 
+/// A problem about the whole file: no snippet, just where and what.
+fn render_without_span(path: &str, item: &Diagnostic, field_note: Option<&str>) -> String {
+    let mut out = format!("error: {}\n --> {path}\n", item.message);
+    if let Some(note) = field_note {
+        out.push_str(&format!("  = note: {note}\n"));
+    }
+    if let Some(help) = &item.help {
+        out.push_str(&format!("  = help: {help}\n"));
+    }
+    out
+}
+
+/// An OS error as a short lowercase phrase (`connection refused`), without the errno suffix.
+pub fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 4) && *distance < candidate.len())
+        .filter(|(distance, candidate)| {
+            *distance <= 2.max(candidate.len() / 4) && *distance < candidate.len()
+        })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }
@@ -155,8 +182,12 @@ mod tests {
         let diagnostics = Diagnostics {
             source,
             items: vec![
-                Diagnostic::new("unknown server `helo`", "clients[0].connect", Some(start..start + 4))
-                    .with_label("did you mean `hello`?"),
+                Diagnostic::new(
+                    "unknown server `helo`",
+                    "clients[0].connect",
+                    Some(start..start + 4),
+                )
+                .with_label("did you mean `hello`?"),
             ],
         };
         let text = diagnostics.render(false);

@@ -13,7 +13,11 @@ pub fn show(bytes: &[u8]) -> String {
     } else {
         (bytes, false)
     };
-    let mut out = if is_text(bytes) { quoted(head) } else { hex(head) };
+    let mut out = if is_text(bytes) {
+        quoted(head)
+    } else {
+        hex(head)
+    };
     if cut {
         let _ = write!(out, "… ({} bytes)", bytes.len());
     }

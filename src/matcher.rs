@@ -48,8 +48,9 @@ impl Matcher {
                     Progress::NeedMore
                 }
             }
-            Matcher::Contains(needle) => find(received, needle)
-                .map_or(Progress::NeedMore, |at| Progress::Matched(at + needle.len())),
+            Matcher::Contains(needle) => find(received, needle).map_or(Progress::NeedMore, |at| {
+                Progress::Matched(at + needle.len())
+            }),
             Matcher::Regex(regex) => regex
                 .find(received)
                 .map_or(Progress::NeedMore, |m| Progress::Matched(m.end())),
@@ -86,7 +87,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
     }
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -114,7 +117,10 @@ mod tests {
 
     #[test]
     fn contains_and_regex_consume_through_the_match() {
-        assert_eq!(Matcher::Contains(b"lo".to_vec()).progress(b"hello!"), Progress::Matched(5));
+        assert_eq!(
+            Matcher::Contains(b"lo".to_vec()).progress(b"hello!"),
+            Progress::Matched(5)
+        );
         let regex = Regex::new(r"\d+").map(Matcher::Regex);
         assert!(regex.is_ok_and(|m| m.progress(b"ab12;") == Progress::Matched(4)));
     }

@@ -19,7 +19,9 @@ impl TimeScale {
         if factor.is_finite() && factor > 0.0 && factor <= 1000.0 {
             Ok(Self(factor))
         } else {
-            Err(format!("time scale must be a number above 0 and at most 1000, not `{factor}`"))
+            Err(format!(
+                "time scale must be a number above 0 and at most 1000, not `{factor}`"
+            ))
         }
     }
 
@@ -47,19 +49,18 @@ impl Default for TimeScale {
 
 /// Parses a time scale given on the command line or in `NETLAB_TIME_SCALE`.
 pub fn parse_time_scale(text: &str) -> Result<TimeScale, String> {
-    let factor: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number (try 0.01 to run a hundred times faster)"))?;
+    let factor: f64 = text.trim().parse().map_err(|_| {
+        format!("`{text}` is not a number (try 0.01 to run a hundred times faster)")
+    })?;
     TimeScale::new(factor)
 }
 
 /// The real timeout of step `step` of `client`: its own, else the client's default, scaled.
 pub fn step_timeout(scale: TimeScale, client: &Client, step: &Step) -> Duration {
     let declared = match step {
-        Step::Expect { timeout, .. } | Step::ExpectClose { timeout } | Step::ReadToClose { timeout, .. } => {
-            timeout.unwrap_or(client.timeout)
-        }
+        Step::Expect { timeout, .. }
+        | Step::ExpectClose { timeout }
+        | Step::ReadToClose { timeout, .. } => timeout.unwrap_or(client.timeout),
         _ => client.timeout,
     };
     scale.timeout(declared)
@@ -77,7 +78,10 @@ mod tests {
     #[test]
     fn scales_pauses_and_keeps_timeouts_positive() {
         let scale = TimeScale::new(0.01).unwrap_or_default();
-        assert_eq!(scale.pause(Duration::from_secs(1)), Duration::from_millis(10));
+        assert_eq!(
+            scale.pause(Duration::from_secs(1)),
+            Duration::from_millis(10)
+        );
         assert_eq!(scale.timeout(Duration::from_micros(10)), MIN_TIMEOUT);
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::server::Context;
 use super::socket::{self, ReadResult};
+use crate::diagnostic::io_reason;
 use crate::event::{EventKind, Failure, FailureKind, InstanceId, Origin, StepEvent, StepOutcome};
 use crate::matcher::{Matcher, Progress};
 use crate::plan::step_timeout;
@@ -59,7 +60,11 @@ type StepResult = Result<(), ()>;
 impl Instance<'_> {
     fn run(&mut self, dial: &Dial) -> bool {
         let scale = self.context.scale;
-        if !self.context.cancel.sleep(scale.pause(self.client.start_after)) {
+        if !self
+            .context
+            .cancel
+            .sleep(scale.pause(self.client.start_after))
+        {
             return false;
         }
         if self.connect(dial).is_err() {
@@ -86,7 +91,11 @@ impl Instance<'_> {
     }
 
     fn fail(&self, step: Option<usize>, kind: FailureKind, received: Vec<u8>) -> StepResult {
-        let kind = if self.context.cancel.is_set() { FailureKind::Stopped } else { kind };
+        let kind = if self.context.cancel.is_set() {
+            FailureKind::Stopped
+        } else {
+            kind
+        };
         self.report(step, StepOutcome::Failed(Failure { kind, received }));
         Err(())
     }
@@ -97,7 +106,9 @@ impl Instance<'_> {
             Dial::Addr(addr) => vec![*addr],
             Dial::Name(name) => match name.to_socket_addrs() {
                 Ok(addrs) => addrs.collect(),
-                Err(e) => return self.fail(None, FailureKind::ConnectFailed(socket::describe(&e)), Vec::new()),
+                Err(e) => {
+                    return self.fail(None, FailureKind::ConnectFailed(io_reason(&e)), Vec::new());
+                }
             },
         };
         let mut last_error = String::from("no address to connect to");
@@ -107,13 +118,19 @@ impl Instance<'_> {
                     let _ = stream.set_nodelay(true);
                     let local = match stream.local_addr() {
                         Ok(local) => socket::canonical(local),
-                        Err(e) => return self.fail(None, FailureKind::ConnectFailed(socket::describe(&e)), Vec::new()),
+                        Err(e) => {
+                            return self.fail(
+                                None,
+                                FailureKind::ConnectFailed(io_reason(&e)),
+                                Vec::new(),
+                            );
+                        }
                     };
                     self.stream = Some(stream);
                     self.report(None, StepOutcome::Connected { local });
                     return Ok(());
                 }
-                Err(e) => last_error = socket::describe(&e),
+                Err(e) => last_error = io_reason(&e),
             }
         }
         self.fail(None, FailureKind::ConnectFailed(last_error), Vec::new())
@@ -130,13 +147,15 @@ impl Instance<'_> {
                 };
                 match socket::write_all(stream, bytes, &self.context.cancel) {
                     Ok(()) => Ok(()),
-                    Err(e) => self.fail(at, FailureKind::Io(socket::describe(&e)), Vec::new()),
+                    Err(e) => self.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
                 }
             }
             Step::Expect { matcher, .. } => self.expect(index, matcher, timeout),
             Step::ExpectClose { .. } => self.expect_close(index, timeout),
             Step::ReadToClose { matcher, .. } => self.read_to_close(index, matcher, timeout),
-            Step::ExpectNothing(quiet) => self.expect_nothing(index, self.context.scale.pause(*quiet)),
+            Step::ExpectNothing(quiet) => {
+                self.expect_nothing(index, self.context.scale.pause(*quiet))
+            }
             Step::Sleep(pause) => {
                 if self.context.cancel.sleep(self.context.scale.pause(*pause)) {
                     self.report(at, StepOutcome::Slept);
@@ -145,14 +164,16 @@ impl Instance<'_> {
                     self.fail(at, FailureKind::Stopped, Vec::new())
                 }
             }
-            Step::ShutdownWrite => match self.stream.as_ref().map(|s| s.shutdown(Shutdown::Write)) {
-                Some(Ok(())) => {
-                    self.report(at, StepOutcome::HalfClosed);
-                    Ok(())
+            Step::ShutdownWrite => {
+                match self.stream.as_ref().map(|s| s.shutdown(Shutdown::Write)) {
+                    Some(Ok(())) => {
+                        self.report(at, StepOutcome::HalfClosed);
+                        Ok(())
+                    }
+                    Some(Err(e)) => self.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
+                    None => self.fail(at, FailureKind::NotConnected, Vec::new()),
                 }
-                Some(Err(e)) => self.fail(at, FailureKind::Io(socket::describe(&e)), Vec::new()),
-                None => self.fail(at, FailureKind::NotConnected, Vec::new()),
-            },
+            }
             Step::Close => {
                 if self.stream.take().is_none() {
                     return self.fail(at, FailureKind::NotConnected, Vec::new());
@@ -188,10 +209,12 @@ impl Instance<'_> {
         let kind = match result {
             ReadResult::Timeout => FailureKind::Timeout(timeout),
             ReadResult::Stopped => FailureKind::Stopped,
-            ReadResult::Failed(e) if e.kind() == std::io::ErrorKind::NotConnected && self.stream.is_none() => {
+            ReadResult::Failed(e)
+                if e.kind() == std::io::ErrorKind::NotConnected && self.stream.is_none() =>
+            {
                 FailureKind::NotConnected
             }
-            ReadResult::Failed(e) => FailureKind::Io(socket::describe(&e)),
+            ReadResult::Failed(e) => FailureKind::Io(io_reason(&e)),
             ReadResult::Eof => FailureKind::PeerClosed,
             ReadResult::Data(_) => FailureKind::UnexpectedData,
         };

@@ -61,7 +61,11 @@ pub struct Outcome {
 ///
 /// A scenario that fails is an `Ok` outcome; `Err` means the environment refused something
 /// (a port in use, an address not available) and nothing ran.
-pub fn run(scenario: &Scenario, options: &RunOptions, observe: &mut dyn FnMut(&Event)) -> anyhow::Result<Outcome> {
+pub fn run(
+    scenario: &Scenario,
+    options: &RunOptions,
+    observe: &mut dyn FnMut(&Event),
+) -> anyhow::Result<Outcome> {
     let listeners = bind_all(scenario)?;
     let addresses: Vec<SocketAddr> = listeners.iter().map(|(_, addr)| *addr).collect();
     let wakers = listeners
@@ -94,53 +98,59 @@ pub fn run(scenario: &Scenario, options: &RunOptions, observe: &mut dyn FnMut(&E
     let instances = instances(scenario);
     let verdict = thread::scope(|scope| {
         let result = (|| -> anyhow::Result<Verdict> {
-        for (index, (listener, _)) in listeners.into_iter().enumerate() {
-            let server = &scenario.servers[index];
-            let context = context.clone();
-            thread::Builder::new()
-                .name(format!("server {}", server.name))
-                .spawn_scoped(scope, move || accept_loop(scope, index, server, listener, context))
-                .context("cannot start a server thread")?;
-        }
-        for id in &instances {
-            let client = &scenario.clients[id.client];
-            let dial = match &client.target {
-                Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
-                Target::Address(text) => Dial::Name(text.clone()),
-            };
-            let context = context.clone();
-            let id = *id;
-            thread::Builder::new()
-                .name(format!("client {}#{}", client.name, id.instance))
-                .spawn_scoped(scope, move || run_instance(id, client, dial, context))
-                .context("cannot start a client thread")?;
-        }
-        let deadline = after(scenario_deadline(options.time_scale, scenario));
-        let interrupt = options.interrupt.clone().unwrap_or_else(never);
-        let mut remaining = instances.len();
-        let mut failed = false;
-        let verdict = loop {
-            if remaining == 0 && !instances.is_empty() {
-                break if failed { Verdict::Failed } else { Verdict::Passed };
+            for (index, (listener, _)) in listeners.into_iter().enumerate() {
+                let server = &scenario.servers[index];
+                let context = context.clone();
+                thread::Builder::new()
+                    .name(format!("server {}", server.name))
+                    .spawn_scoped(scope, move || {
+                        accept_loop(scope, index, server, listener, context)
+                    })
+                    .context("cannot start a server thread")?;
             }
-            select! {
-                recv(events_rx) -> event => {
-                    let Ok(event) = event else { break Verdict::Failed };
-                    if let EventKind::InstanceDone { passed } = event.kind {
-                        remaining -= 1;
-                        failed |= !passed;
+            for id in &instances {
+                let client = &scenario.clients[id.client];
+                let dial = match &client.target {
+                    Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
+                    Target::Address(text) => Dial::Name(text.clone()),
+                };
+                let context = context.clone();
+                let id = *id;
+                thread::Builder::new()
+                    .name(format!("client {}#{}", client.name, id.instance))
+                    .spawn_scoped(scope, move || run_instance(id, client, dial, context))
+                    .context("cannot start a client thread")?;
+            }
+            let deadline = after(scenario_deadline(options.time_scale, scenario));
+            let interrupt = options.interrupt.clone().unwrap_or_else(never);
+            let mut remaining = instances.len();
+            let mut failed = false;
+            let verdict = loop {
+                if remaining == 0 && !instances.is_empty() {
+                    break if failed {
+                        Verdict::Failed
+                    } else {
+                        Verdict::Passed
+                    };
+                }
+                select! {
+                    recv(events_rx) -> event => {
+                        let Ok(event) = event else { break Verdict::Failed };
+                        if let EventKind::InstanceDone { passed } = event.kind {
+                            remaining -= 1;
+                            failed |= !passed;
+                        }
+                        record(event, &mut events);
                     }
-                    record(event, &mut events);
+                    recv(deadline) -> _ => {
+                        break if instances.is_empty() { Verdict::Passed } else { Verdict::TimedOut(scenario.timeout) };
+                    }
+                    recv(interrupt) -> _ => {
+                        break if instances.is_empty() { Verdict::Passed } else { Verdict::Interrupted };
+                    }
                 }
-                recv(deadline) -> _ => {
-                    break if instances.is_empty() { Verdict::Passed } else { Verdict::TimedOut(scenario.timeout) };
-                }
-                recv(interrupt) -> _ => {
-                    break if instances.is_empty() { Verdict::Passed } else { Verdict::Interrupted };
-                }
-            }
-        };
-        Ok(verdict)
+            };
+            Ok(verdict)
         })();
         // Whatever happened, stop every thread started so far so that the scope can join them.
         stop.stop();

@@ -11,6 +11,7 @@ use crossbeam::channel::Sender;
 
 use super::cancel::Cancel;
 use super::socket::{self, ReadResult};
+use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, Event, EventKind, Origin, ServerAction, ServerEvent};
 use crate::plan::TimeScale;
 use crate::scenario::{Concurrency, Framing, Server};
@@ -80,12 +81,16 @@ pub fn accept_loop<'scope>(
                     }
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                ) => {}
             Err(e) => {
                 context.emit(
                     Origin::Server(index),
                     EventKind::AcceptFailed {
-                        reason: socket::describe(&e),
+                        reason: io_reason(&e),
                     },
                 );
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -136,7 +141,13 @@ impl Connection<'_> {
         let mut pending = Vec::new();
         loop {
             let before = pending.len();
-            match socket::read_some(&mut stream, &mut scratch, &mut pending, None, &self.context.cancel) {
+            match socket::read_some(
+                &mut stream,
+                &mut scratch,
+                &mut pending,
+                None,
+                &self.context.cancel,
+            ) {
                 ReadResult::Data(_) => {
                     let messages = match self.server.framing {
                         Framing::Raw => vec![std::mem::take(&mut pending)],
@@ -170,12 +181,11 @@ impl Connection<'_> {
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
     fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
-        let found = self
-            .server
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, rule)| rule.matcher.as_ref().is_none_or(|m| m.matches_whole(&message)));
+        let found = self.server.rules.iter().enumerate().find(|(_, rule)| {
+            rule.matcher
+                .as_ref()
+                .is_none_or(|m| m.matches_whole(&message))
+        });
         let Some((index, rule)) = found else {
             self.emit(ServerAction::Unanswered { message }, false);
             return Ok(true);
@@ -212,7 +222,7 @@ impl Connection<'_> {
         if self.context.cancel.is_set() {
             return;
         }
-        self.emit(ServerAction::Failed(socket::describe(error)), true);
+        self.emit(ServerAction::Failed(io_reason(error)), true);
         let _ = stream.shutdown(Shutdown::Both);
     }
 }

@@ -131,19 +131,8 @@ pub fn write_all(stream: &mut TcpStream, bytes: &[u8], cancel: &Cancel) -> io::R
 
 /// A read or write timeout: `WouldBlock` on Unix, `TimedOut` elsewhere.
 pub fn is_timeout(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-/// An OS error as a short lowercase phrase (`connection refused`), without the errno suffix.
-pub fn describe(error: &io::Error) -> String {
-    let text = error.to_string();
-    let text = match text.find(" (os error") {
-        Some(cut) => &text[..cut],
-        None => &text,
-    };
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => text.to_string(),
-    }
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

@@ -27,7 +27,14 @@ impl<'a> LiveView<'a> {
         let width = scenario
             .clients
             .iter()
-            .map(|c| c.name.len() + if c.count > 1 { 1 + c.count.to_string().len() } else { 0 })
+            .map(|c| {
+                c.name.len()
+                    + if c.count > 1 {
+                        1 + c.count.to_string().len()
+                    } else {
+                        0
+                    }
+            })
             .chain(scenario.servers.iter().map(|s| s.name.len() + 8))
             .max()
             .unwrap_or(8);
@@ -110,8 +117,12 @@ impl<'a> LiveView<'a> {
             .collect();
         let mut out = Vec::new();
         for conn in known {
-            let Some((peer, held)) = self.waiting.remove(&conn) else { continue };
-            let Some(id) = self.clients.get(&(conn.server, peer)).copied() else { continue };
+            let Some((peer, held)) = self.waiting.remove(&conn) else {
+                continue;
+            };
+            let Some(id) = self.clients.get(&(conn.server, peer)).copied() else {
+                continue;
+            };
             let label = instance_label(self.scenario, id);
             for (seconds, mut entry) in held {
                 entry.actor = format!("{} ({label})", entry.actor);

@@ -8,16 +8,29 @@ use crate::exec::Verdict;
 use crate::scenario::Scenario;
 
 /// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s`, or `FAIL … : reason`.
-pub fn verdict_line(scenario: &Scenario, verdict: &Verdict, took: Duration, styled: bool) -> String {
+pub fn verdict_line(
+    scenario: &Scenario,
+    verdict: &Verdict,
+    took: Duration,
+    styled: bool,
+) -> String {
     let (word, style, reason) = match verdict {
         Verdict::Passed => ("PASS", AnsiColor::Green.on_default().bold(), String::new()),
-        Verdict::Failed => ("FAIL", AnsiColor::Red.on_default().bold(), ": a client step failed".to_string()),
+        Verdict::Failed => (
+            "FAIL",
+            AnsiColor::Red.on_default().bold(),
+            ": a client step failed".to_string(),
+        ),
         Verdict::TimedOut(d) => (
             "FAIL",
             AnsiColor::Red.on_default().bold(),
             format!(": timed out after {}", humantime::format_duration(*d)),
         ),
-        Verdict::Interrupted => ("FAIL", AnsiColor::Red.on_default().bold(), ": interrupted".to_string()),
+        Verdict::Interrupted => (
+            "FAIL",
+            AnsiColor::Red.on_default().bold(),
+            ": interrupted".to_string(),
+        ),
     };
     let word = if styled {
         format!("{style}{word}{style:#}")

@@ -8,8 +8,8 @@ use super::model::Scenario;
 use super::positions::Positions;
 use super::raw::RawScenario;
 use super::validate::validate;
-use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use crate::source::SourceFile;
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean, io_reason};
+use crate::source::{LineCol, SourceFile};
 
 /// Why a scenario could not be loaded.
 #[derive(Debug)]
@@ -28,7 +28,9 @@ pub enum LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoadError::Unreadable { path, error } => write!(f, "error: cannot read `{path}`: {error}"),
+            LoadError::Unreadable { path, error } => {
+                write!(f, "error: cannot read `{path}`: {}", io_reason(error))
+            }
             LoadError::Invalid(diagnostics) => write!(f, "{diagnostics}"),
         }
     }
@@ -46,7 +48,10 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
         path: path.display().to_string(),
         error: io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
         ),
     })?;
     load_source(SourceFile::new(path, text)).map_err(|d| LoadError::Invalid(Box::new(d)))
@@ -75,12 +80,17 @@ fn parse_and_validate(source: &SourceFile) -> Result<Scenario, Vec<Diagnostic>> 
             .iter()
             .map(|(path, at)| {
                 let key = path.rsplit('.').next().unwrap_or(path);
-                Diagnostic::new(format!("duplicate key `{key}`"), path.clone(), Some(source.token_span(*at)))
-                    .with_label("given a second time here")
+                Diagnostic::new(
+                    format!("duplicate key `{key}`"),
+                    path.clone(),
+                    Some(source.token_span(*at)),
+                )
+                .with_label("given a second time here")
             })
             .collect());
     }
-    let raw: RawScenario = serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
+    let raw: RawScenario =
+        serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
     validate(raw, source, &positions)
 }
 
@@ -103,7 +113,13 @@ fn from_serde(source: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
         None => &full,
     };
     let (mut field, message) = split_path(text);
-    let span = location.map(|l| source.token_span(l.index()));
+    // Scanner errors carry their real positions in the text only ("... at line 3 column 15")
+    // and a location of 1:1; prefer the text's.
+    let span = match (last_position(message), location) {
+        (Some(at), _) => Some(source.token_span(source.offset_of(at))),
+        (None, Some(l)) => Some(source.token_span(l.index())),
+        (None, None) => None,
+    };
     let names = backticked(message);
     let mut diagnostic;
     if message.starts_with("unknown field") || message.starts_with("unknown variant") {
@@ -118,7 +134,9 @@ fn from_serde(source: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
     } else {
         diagnostic = Diagnostic::new(message, field, span);
     }
-    if message.contains("expected a boolean") && (message.contains("\"yes\"") || message.contains("\"no\"")) {
+    if message.contains("expected a boolean")
+        && (message.contains("\"yes\"") || message.contains("\"no\""))
+    {
         diagnostic = diagnostic.with_help("YAML 1.2 booleans are `true` and `false`");
     }
     diagnostic
@@ -138,6 +156,24 @@ fn split_path(text: &str) -> (String, &str) {
     (String::new(), text)
 }
 
+/// The `line L column C` a scanner message is about: where the problem is, except for an
+/// unexpected end of the file, where the construct left open (the last position named) is.
+fn last_position(message: &str) -> Option<LineCol> {
+    let words: Vec<&str> = message.split([' ', ',']).collect();
+    let mut windows: Box<dyn Iterator<Item = &[&str]>> = if message.contains("end of stream") {
+        Box::new(words.windows(4).rev())
+    } else {
+        Box::new(words.windows(4))
+    };
+    windows.find_map(|w| match w {
+        ["line", line, "column", column] => Some(LineCol {
+            line: line.parse().ok()?,
+            column: column.parse().ok()?,
+        }),
+        _ => None,
+    })
+}
+
 /// The `names` in backticks in a message, in order.
 fn backticked(message: &str) -> Vec<&str> {
     message.split('`').skip(1).step_by(2).collect()
@@ -153,7 +189,25 @@ mod tests {
             split_path("clients[0].steps[1]: unknown field `x`"),
             ("clients[0].steps[1]".to_string(), "unknown field `x`")
         );
-        assert_eq!(split_path("invalid type: string \"a\""), (String::new(), "invalid type: string \"a\""));
+        assert_eq!(
+            split_path("invalid type: string \"a\""),
+            (String::new(), "invalid type: string \"a\"")
+        );
+    }
+
+    #[test]
+    fn finds_the_last_position_in_a_scanner_message() {
+        let message = "found unexpected end of stream at line 6 column 1, while scanning a quoted scalar at line 3 column 15";
+        assert_eq!(
+            last_position(message),
+            Some(LineCol {
+                line: 3,
+                column: 15
+            })
+        );
+        assert_eq!(last_position("no position"), None);
+        let tab = "found a tab character at line 3 column 1, while scanning a plain scalar at line 2 column 11";
+        assert_eq!(last_position(tab), Some(LineCol { line: 3, column: 1 }));
     }
 
     #[test]

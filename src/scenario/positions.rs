@@ -91,7 +91,9 @@ enum Frame {
         next: usize,
     },
     /// A complex (non-scalar) key: its contents are not indexed.
-    Skip { depth: usize },
+    Skip {
+        depth: usize,
+    },
 }
 
 #[derive(Default)]
@@ -154,7 +156,10 @@ impl MarkedEventReceiver for Walker {
         }
         match event {
             Event::DocumentStart => self.at_root = true,
-            Event::Scalar(..) | Event::Alias(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::Scalar(..)
+            | Event::Alias(..)
+            | Event::MappingStart(..)
+            | Event::SequenceStart(..) => {
                 let placed = if self.at_root {
                     self.at_root = false;
                     Some((String::new(), None))
@@ -206,13 +211,19 @@ mod tests {
         assert_eq!(text_at(p.value_offset("clients[0].connect")), "helo");
         assert_eq!(text_at(p.key_offset("clients[0].connect")), "connect: helo");
         assert_eq!(text_at(p.value_offset("servers[0].rules[0].reply")), "hi");
-        assert_eq!(text_at(p.value_offset("clients[0].steps[1].expect.contains")), "b }");
+        assert_eq!(
+            text_at(p.value_offset("clients[0].steps[1].expect.contains")),
+            "b }"
+        );
     }
 
     #[test]
     fn missing_path_falls_back_to_parent() {
         let p = Positions::index(TEXT);
-        assert_eq!(p.value_offset("clients[0].timeout"), p.value_offset("clients[0]"));
+        assert_eq!(
+            p.value_offset("clients[0].timeout"),
+            p.value_offset("clients[0]")
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// A whole scenario file, as written.
 #[derive(Debug, Deserialize)]
@@ -145,10 +145,14 @@ impl<'de> Deserialize<'de> for RawDuration {
                 )))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawDuration, E> {
-                Err(E::custom(format!("`{n}` is not a duration: write a unit, such as `1s`")))
+                Err(E::custom(format!(
+                    "`{n}` is not a duration: write a unit, such as `1s`"
+                )))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<RawDuration, E> {
-                Err(E::custom(format!("`{n}` has no unit: write `{n}s` or `{n}ms`")))
+                Err(E::custom(format!(
+                    "`{n}` has no unit: write `{n}s` or `{n}ms`"
+                )))
             }
         }
         deserializer.deserialize_any(DurationVisitor)
@@ -162,13 +166,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("empty duration: write one such as `1s` or `250ms`".into());
     }
     if trimmed.parse::<f64>().is_ok() {
-        return Err(format!("`{trimmed}` has no unit: write `{trimmed}s` or `{trimmed}ms`"));
+        return Err(format!(
+            "`{trimmed}` has no unit: write `{trimmed}s` or `{trimmed}ms`"
+        ));
     }
     if let Some(duration) = parse_decimal(trimmed) {
         return Ok(duration);
     }
-    humantime::parse_duration(trimmed)
-        .map_err(|e| format!("`{trimmed}` is not a duration ({e}): write one such as `1s`, `1.5s` or `250ms`"))
+    humantime::parse_duration(trimmed).map_err(|e| {
+        format!("`{trimmed}` is not a duration ({e}): write one such as `1s`, `1.5s` or `250ms`")
+    })
 }
 
 /// `1.5s`, `0.25m`: a decimal number followed by one unit (humantime takes integers only).
@@ -223,7 +230,12 @@ impl<'de> Deserialize<'de> for RawPayload {
                 let (mut hex, mut repeat, mut times, mut file) = (None, None, None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "hex" => hex = Some(parse_hex(&map.next_value::<String>()?).map_err(de::Error::custom)?),
+                        "hex" => {
+                            hex = Some(
+                                parse_hex(&map.next_value::<String>()?)
+                                    .map_err(de::Error::custom)?,
+                            )
+                        }
                         "repeat" => repeat = Some(map.next_value::<String>()?),
                         "times" => times = Some(map.next_value::<u64>()?),
                         "file" => file = Some(map.next_value::<String>()?),
@@ -255,8 +267,11 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     if let Some(bad) = digits.iter().find(|b| !b.is_ascii_hexdigit()) {
         return Err(format!("`{}` is not a hex digit", char::from(*bad)));
     }
-    if digits.len() % 2 != 0 {
-        return Err(format!("odd number of hex digits ({}): each byte takes two", digits.len()));
+    if !digits.len().is_multiple_of(2) {
+        return Err(format!(
+            "odd number of hex digits ({}): each byte takes two",
+            digits.len()
+        ));
     }
     Ok(digits
         .chunks(2)
@@ -294,7 +309,9 @@ impl<'de> Deserialize<'de> for RawMatcher {
         impl<'de> Visitor<'de> for MatcherVisitor {
             type Value = RawMatcher;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, or a map with one of `equals`, `contains`, `regex`, `hex`, `bytes`")
+                f.write_str(
+                    "a string, or a map with one of `equals`, `contains`, `regex`, `hex`, `bytes`",
+                )
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<RawMatcher, E> {
                 Ok(RawMatcher::Equals(text.as_bytes().to_vec()))
@@ -311,11 +328,17 @@ impl<'de> Deserialize<'de> for RawMatcher {
                     "contains" => RawMatcher::Contains(map.next_value::<String>()?.into_bytes()),
                     "regex" => {
                         let pattern = map.next_value::<String>()?;
-                        let regex = regex::bytes::Regex::new(&pattern)
-                            .map_err(|e| de::Error::custom(format!("invalid regex: {}", one_line(&e.to_string()))))?;
+                        let regex = regex::bytes::Regex::new(&pattern).map_err(|e| {
+                            de::Error::custom(format!(
+                                "invalid regex: {}",
+                                one_line(&e.to_string())
+                            ))
+                        })?;
                         RawMatcher::Regex(regex)
                     }
-                    "hex" => RawMatcher::Hex(parse_hex(&map.next_value::<String>()?).map_err(de::Error::custom)?),
+                    "hex" => RawMatcher::Hex(
+                        parse_hex(&map.next_value::<String>()?).map_err(de::Error::custom)?,
+                    ),
                     "bytes" => RawMatcher::Bytes(map.next_value::<usize>()?),
                     other => return Err(de::Error::unknown_field(other, FIELDS)),
                 };
@@ -441,7 +464,11 @@ impl<'de> Deserialize<'de> for RawStep {
                         "a step needs one action: `send`, `expect`, `expect_close`, `read_to_close`, `expect_nothing`, `sleep`, `shutdown` or `close`",
                     ));
                 };
-                Ok(RawStep { action, key, timeout })
+                Ok(RawStep {
+                    action,
+                    key,
+                    timeout,
+                })
             }
         }
         deserializer.deserialize_any(StepVisitor)

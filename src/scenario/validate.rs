@@ -11,9 +11,10 @@ use std::time::Duration;
 use super::model::{Client, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
 use super::positions::{Positions, join};
 use super::raw::{
-    Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario, RawServer, RawStep,
+    Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
+    RawServer, RawStep,
 };
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Diagnostic, did_you_mean, io_reason};
 use crate::matcher::Matcher;
 use crate::source::SourceFile;
 
@@ -31,7 +32,11 @@ const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
 const MAX_COUNT: u32 = 10_000;
 
 /// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found.
-pub fn validate(raw: RawScenario, source: &SourceFile, positions: &Positions) -> Result<Scenario, Vec<Diagnostic>> {
+pub fn validate(
+    raw: RawScenario,
+    source: &SourceFile,
+    positions: &Positions,
+) -> Result<Scenario, Vec<Diagnostic>> {
     let mut checker = Checker {
         source,
         positions,
@@ -41,7 +46,9 @@ pub fn validate(raw: RawScenario, source: &SourceFile, positions: &Positions) ->
     if checker.problems.is_empty() {
         Ok(scenario)
     } else {
-        checker.problems.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+        checker
+            .problems
+            .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
         Err(checker.problems)
     }
 }
@@ -54,7 +61,9 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn value_span(&self, path: &str) -> Option<Range<usize>> {
-        self.positions.value_offset(path).map(|at| self.source.token_span(at))
+        self.positions
+            .value_offset(path)
+            .map(|at| self.source.token_span(at))
     }
 
     fn key_span(&self, path: &str) -> Option<Range<usize>> {
@@ -80,7 +89,12 @@ impl Checker<'_> {
         &mut self.problems[last]
     }
 
-    fn positive(&mut self, path: &str, duration: Option<RawDuration>, default: Duration) -> Duration {
+    fn positive(
+        &mut self,
+        path: &str,
+        duration: Option<RawDuration>,
+        default: Duration,
+    ) -> Duration {
         match duration {
             Some(RawDuration(d)) if d.is_zero() => {
                 self.at_value(path, "a timeout must be longer than zero");
@@ -97,16 +111,17 @@ impl Checker<'_> {
                 self.check_name("name", &name);
                 name
             }
-            None => self
-                .source
-                .path
-                .file_stem()
-                .map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
+            None => self.source.path.file_stem().map_or_else(
+                || "scenario".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
         };
         let timeout = self.positive("timeout", raw.timeout, DEFAULT_SCENARIO_TIMEOUT);
         if raw.servers.is_empty() && raw.clients.is_empty() {
-            self.at_value("", "a scenario needs at least one server or client")
-                .add_help("add a `servers:` or `clients:` list");
+            self.problems.push(
+                Diagnostic::new("a scenario needs at least one server or client", "", None)
+                    .with_help("add a `servers:` or `clients:` list"),
+            );
         }
         let servers: Vec<Server> = raw
             .servers
@@ -169,12 +184,19 @@ impl Checker<'_> {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         if protocol == Protocol::Udp {
-            self.at_value(&join(path, "protocol"), "`udp` servers are not supported by this version of netlab yet")
-                .add_help("only `tcp` runs for now");
+            self.at_value(
+                &join(path, "protocol"),
+                "`udp` servers are not supported by this version of netlab yet",
+            )
+            .add_help("only `tcp` runs for now");
         }
         let bind = match raw.bind.as_deref() {
             None => IpAddr::from([127, 0, 0, 1]),
-            Some(text) => match text.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            Some(text) => match text
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+            {
                 Ok(ip) => ip,
                 Err(_) => {
                     let hint = if text == "localhost" {
@@ -182,8 +204,11 @@ impl Checker<'_> {
                     } else {
                         "write an IP address such as `127.0.0.1`, `::1`, `0.0.0.0` or `::` (the port goes in `port:`)"
                     };
-                    self.at_value(&join(path, "bind"), format!("`{text}` is not an IP address"))
-                        .add_help(hint);
+                    self.at_value(
+                        &join(path, "bind"),
+                        format!("`{text}` is not an IP address"),
+                    )
+                    .add_help(hint);
                     IpAddr::from([127, 0, 0, 1])
                 }
             },
@@ -198,11 +223,17 @@ impl Checker<'_> {
         };
         let read_size = match raw.read_size {
             Some(0) => {
-                self.at_value(&join(path, "read_size"), "`read_size` must be at least 1 byte");
+                self.at_value(
+                    &join(path, "read_size"),
+                    "`read_size` must be at least 1 byte",
+                );
                 1
             }
             Some(n) if n > MAX_READ_SIZE => {
-                self.at_value(&join(path, "read_size"), format!("`read_size` is at most {MAX_READ_SIZE} bytes"));
+                self.at_value(
+                    &join(path, "read_size"),
+                    format!("`read_size` is at most {MAX_READ_SIZE} bytes"),
+                );
                 MAX_READ_SIZE
             }
             Some(n) => n,
@@ -216,7 +247,10 @@ impl Checker<'_> {
                 (raw.framing.is_some(), "framing"),
             ] {
                 if present {
-                    self.at_key(&join(path, key), format!("`{key}` applies to tcp servers only"));
+                    self.at_key(
+                        &join(path, key),
+                        format!("`{key}` applies to tcp servers only"),
+                    );
                 }
             }
         }
@@ -269,7 +303,14 @@ impl Checker<'_> {
         }
     }
 
-    fn client(&mut self, path: &str, index: usize, total: usize, raw: RawClient, servers: &[Server]) -> Client {
+    fn client(
+        &mut self,
+        path: &str,
+        index: usize,
+        total: usize,
+        raw: RawClient,
+        servers: &[Server],
+    ) -> Client {
         let name = match raw.name {
             Some(name) => {
                 self.check_name(&join(path, "name"), &name);
@@ -286,7 +327,10 @@ impl Checker<'_> {
         } else {
             let guess = did_you_mean(&raw.connect, servers.iter().map(|s| s.name.as_str()));
             let known: Vec<String> = servers.iter().map(|s| format!("`{}`", s.name)).collect();
-            let diagnostic = self.at_value(&connect_path, format!("unknown server `{}` in `connect`", raw.connect));
+            let diagnostic = self.at_value(
+                &connect_path,
+                format!("unknown server `{}` in `connect`", raw.connect),
+            );
             if let Some(guess) = guess {
                 diagnostic.label = Some(format!("did you mean `{guess}`?"));
             }
@@ -302,15 +346,21 @@ impl Checker<'_> {
         };
         let protocol = match (&target, raw.protocol) {
             (Target::Server(i), Some(_)) => {
-                self.at_key(&join(path, "protocol"), "`protocol` is only for clients that `connect` to an address")
-                    .add_help("a client of a named server uses that server's protocol");
+                self.at_key(
+                    &join(path, "protocol"),
+                    "`protocol` is only for clients that `connect` to an address",
+                )
+                .add_help("a client of a named server uses that server's protocol");
                 servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol)
             }
             (Target::Server(i), None) => servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol),
             (Target::Address(_), protocol) => protocol.unwrap_or(Protocol::Tcp),
         };
         if protocol == Protocol::Udp && matches!(target, Target::Address(_)) {
-            self.at_value(&join(path, "protocol"), "`udp` clients are not supported by this version of netlab yet");
+            self.at_value(
+                &join(path, "protocol"),
+                "`udp` clients are not supported by this version of netlab yet",
+            );
         }
         let count = match raw.count {
             Some(0) => {
@@ -318,7 +368,10 @@ impl Checker<'_> {
                 1
             }
             Some(n) if n > MAX_COUNT => {
-                self.at_value(&join(path, "count"), format!("`count` is at most {MAX_COUNT}"));
+                self.at_value(
+                    &join(path, "count"),
+                    format!("`count` is at most {MAX_COUNT}"),
+                );
                 MAX_COUNT
             }
             Some(n) => n,
@@ -355,10 +408,9 @@ impl Checker<'_> {
             )
             .add_help("only `expect`, `expect_close` and `read_to_close` take a `timeout`");
         }
-        let timeout = match raw.timeout {
-            Some(t) => Some(self.positive(&join(path, "timeout"), Some(t), DEFAULT_STEP_TIMEOUT)),
-            None => None,
-        };
+        let timeout = raw
+            .timeout
+            .map(|t| self.positive(&join(path, "timeout"), Some(t), DEFAULT_STEP_TIMEOUT));
         match raw.action {
             RawAction::Send(payload) => Step::Send(self.payload(&action_path, payload)),
             RawAction::Expect(m) => Step::Expect {
@@ -378,7 +430,10 @@ impl Checker<'_> {
             },
             RawAction::ExpectNothing(d) => {
                 if d.0.is_zero() {
-                    self.at_value(&action_path, "`expect_nothing` needs a duration longer than zero");
+                    self.at_value(
+                        &action_path,
+                        "`expect_nothing` needs a duration longer than zero",
+                    );
                 }
                 Step::ExpectNothing(d.0)
             }
@@ -401,7 +456,10 @@ impl Checker<'_> {
             RawPayload::Repeat { text, times } => {
                 let total = (text.len() as u64).saturating_mul(times);
                 if text.is_empty() {
-                    self.at_value(&join(path, "repeat"), "`repeat` needs at least one character");
+                    self.at_value(
+                        &join(path, "repeat"),
+                        "`repeat` needs at least one character",
+                    );
                     Vec::new()
                 } else if total > MAX_PAYLOAD {
                     self.at_value(
@@ -410,7 +468,8 @@ impl Checker<'_> {
                     );
                     Vec::new()
                 } else {
-                    text.repeat(usize::try_from(times).unwrap_or(0)).into_bytes()
+                    text.repeat(usize::try_from(times).unwrap_or(0))
+                        .into_bytes()
                 }
             }
             RawPayload::File(file) => {
@@ -418,8 +477,11 @@ impl Checker<'_> {
                 match read_limited(&full) {
                     Ok(bytes) => bytes,
                     Err(reason) => {
-                        self.at_value(&join(path, "file"), format!("cannot read `{}`: {reason}", full.display()))
-                            .add_help("`file:` paths are relative to the scenario file");
+                        self.at_value(
+                            &join(path, "file"),
+                            format!("cannot read `{}`: {reason}", full.display()),
+                        )
+                        .add_help("`file:` paths are relative to the scenario file");
                         Vec::new()
                     }
                 }
@@ -429,14 +491,17 @@ impl Checker<'_> {
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
     if meta.len() > MAX_PAYLOAD {
-        return Err(format!("{} bytes is more than the {MAX_PAYLOAD} netlab loads", meta.len()));
+        return Err(format!(
+            "{} bytes is more than the {MAX_PAYLOAD} netlab loads",
+            meta.len()
+        ));
     }
-    std::fs::read(path).map_err(|e| e.to_string())
+    std::fs::read(path).map_err(|e| io_reason(&e))
 }
 
 fn matcher(raw: RawMatcher) -> Matcher {
@@ -458,7 +523,9 @@ fn is_address(text: &str) -> bool {
         Some((host, port)) => {
             !host.is_empty()
                 && !host.contains(':')
-                && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
                 && port.parse::<u16>().is_ok_and(|p| p != 0)
         }
         None => false,
@@ -487,10 +554,14 @@ pub fn parse_template(text: &str) -> Result<Reply, String> {
                 };
                 let name = &rest[..end];
                 if name != "data" {
-                    return Err(format!("unknown placeholder `{{{name}}}` in reply (only `{{data}}` exists)"));
+                    return Err(format!(
+                        "unknown placeholder `{{{name}}}` in reply (only `{{data}}` exists)"
+                    ));
                 }
                 if !literal.is_empty() {
-                    parts.push(ReplyPart::Literal(std::mem::take(&mut literal).into_bytes()));
+                    parts.push(ReplyPart::Literal(
+                        std::mem::take(&mut literal).into_bytes(),
+                    ));
                 }
                 parts.push(ReplyPart::Data);
                 for _ in 0..=end {

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use super::describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
-use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerEvent, StepEvent, StepOutcome};
+use crate::event::{
+    ConnectionId, Event, EventKind, InstanceId, Origin, ServerEvent, StepEvent, StepOutcome,
+};
 use crate::exec::Verdict;
 use crate::scenario::{Scenario, Target};
 
@@ -41,11 +43,15 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     let mut server_notes: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for event in events {
         match (&event.origin, &event.kind) {
-            (Origin::Instance(id), EventKind::Step(step)) => steps.entry(*id).or_default().push(step),
+            (Origin::Instance(id), EventKind::Step(step)) => {
+                steps.entry(*id).or_default().push(step)
+            }
             (Origin::Instance(id), EventKind::InstanceDone { passed }) => {
                 done.insert(*id, *passed);
             }
-            (Origin::Connection(id), EventKind::Served(action)) => served.entry(*id).or_default().push(action),
+            (Origin::Connection(id), EventKind::Served(action)) => {
+                served.entry(*id).or_default().push(action)
+            }
             (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
                 server_notes.entry(*i).or_default().push(reason.clone())
             }
@@ -55,20 +61,27 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     // Which connection belongs to which instance: the server's peer is the client's local address.
     let mut by_peer: HashMap<(usize, SocketAddr), ConnectionId> = HashMap::new();
     for (id, actions) in &served {
-        if let Some(crate::event::ServerAction::Accepted { peer }) = actions.first().map(|a| &a.action) {
+        if let Some(crate::event::ServerAction::Accepted { peer }) =
+            actions.first().map(|a| &a.action)
+        {
             by_peer.insert((id.server, *peer), *id);
         }
     }
     let mut sections = Vec::new();
     for (index, client) in scenario.clients.iter().enumerate() {
         for instance in 1..=client.count {
-            let id = InstanceId { client: index, instance };
+            let id = InstanceId {
+                client: index,
+                instance,
+            };
             let client_events = steps.remove(&id).unwrap_or_default();
             let connection = match (&client.target, connected_from(&client_events)) {
                 (Target::Server(server), Some(local)) => by_peer.get(&(*server, local)).copied(),
                 _ => None,
             };
-            let server_events = connection.and_then(|c| served.remove(&c)).unwrap_or_default();
+            let server_events = connection
+                .and_then(|c| served.remove(&c))
+                .unwrap_or_default();
             let server = connection.map_or(0, |c| c.server);
             let target = match &client.target {
                 Target::Server(i) => scenario.servers[*i].name.clone(),
@@ -136,13 +149,14 @@ fn interleave(
     for (position, event) in client.iter().enumerate() {
         // A send that then failed is shown once, as the failure.
         let replaced = matches!(event.outcome, StepOutcome::Sending(_))
-            && client
-                .get(position + 1)
-                .is_some_and(|next| next.step == event.step && matches!(next.outcome, StepOutcome::Failed(_)));
+            && client.get(position + 1).is_some_and(|next| {
+                next.step == event.step && matches!(next.outcome, StepOutcome::Failed(_))
+            });
         if replaced {
             continue;
         }
-        while next_server < served.len() && (sent < event.read_total || (event.saw_eof && !closed)) {
+        while next_server < served.len() && (sent < event.read_total || (event.saw_eof && !closed))
+        {
             let action = served[next_server];
             sent = action.sent_total;
             closed |= action.closed;
@@ -177,7 +191,10 @@ fn verdict_text(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Passed => "passed".to_string(),
         Verdict::Failed => "FAILED".to_string(),
-        Verdict::TimedOut(d) => format!("FAILED: the scenario timed out after {}", humantime::format_duration(*d)),
+        Verdict::TimedOut(d) => format!(
+            "FAILED: the scenario timed out after {}",
+            humantime::format_duration(*d)
+        ),
         Verdict::Interrupted => "FAILED: interrupted".to_string(),
     }
 }

@@ -82,9 +82,11 @@ fn step_text(step: &Step) -> String {
 /// The declared timeout of a reading step (for messages: the scaled one is not shown).
 fn declared_timeout(client: &Client, step: Option<&Step>) -> Duration {
     match step {
-        Some(Step::Expect { timeout, .. } | Step::ExpectClose { timeout } | Step::ReadToClose { timeout, .. }) => {
-            timeout.unwrap_or(client.timeout)
-        }
+        Some(
+            Step::Expect { timeout, .. }
+            | Step::ExpectClose { timeout }
+            | Step::ReadToClose { timeout, .. },
+        ) => timeout.unwrap_or(client.timeout),
         Some(Step::ExpectNothing(d)) => *d,
         _ => client.timeout,
     }
@@ -107,7 +109,13 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
     };
     match &event.outcome {
         StepOutcome::Matched(bytes) => {
-            let exact = matches!(step, Some(Step::Expect { matcher: Matcher::Equals { .. }, .. }));
+            let exact = matches!(
+                step,
+                Some(Step::Expect {
+                    matcher: Matcher::Equals { .. },
+                    ..
+                })
+            );
             if exact {
                 passed(what)
             } else {
@@ -119,7 +127,9 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
             let reason = match &failure.kind {
                 FailureKind::Mismatch => {
                     let expected = step.and_then(|s| match s {
-                        Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => matcher.exact_bytes(),
+                        Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => {
+                            matcher.exact_bytes()
+                        }
                         _ => None,
                     });
                     match expected {
@@ -132,11 +142,17 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                     if !failure.received.is_empty() {
                         detail.push(format!("received so far: {}", show(&failure.received)));
                     }
-                    format!("nothing matching within {}", duration(declared_timeout(client, step)))
+                    format!(
+                        "nothing matching within {}",
+                        duration(declared_timeout(client, step))
+                    )
                 }
                 FailureKind::PeerClosed => {
                     if !failure.received.is_empty() {
-                        detail.push(format!("received before the close: {}", show(&failure.received)));
+                        detail.push(format!(
+                            "received before the close: {}",
+                            show(&failure.received)
+                        ));
                     }
                     "the peer closed the connection".to_string()
                 }
@@ -245,7 +261,10 @@ mod tests {
 
     #[test]
     fn diff_keeps_equal_lines_as_context() {
-        let lines = diff_lines(b"HTTP/1.1 200 OK\r\nA: 1\r\n", b"HTTP/1.1 200 OK\r\nA: 2\r\n");
+        let lines = diff_lines(
+            b"HTTP/1.1 200 OK\r\nA: 1\r\n",
+            b"HTTP/1.1 200 OK\r\nA: 2\r\n",
+        );
         assert_eq!(lines[0], "  both     \"HTTP/1.1 200 OK\\r\\n\"");
         assert_eq!(lines.len(), 3);
     }

@@ -21,11 +21,20 @@ impl Entry {
             Mark::Failed => ("✗", RED),
             Mark::Server => (" ", DIM),
         };
-        let paint = |s: Style, text: &str| if styled { format!("{s}{text}{s:#}") } else { text.to_string() };
+        let paint = |s: Style, text: &str| {
+            if styled {
+                format!("{s}{text}{s:#}")
+            } else {
+                text.to_string()
+            }
+        };
         let mut out = format!(
             "{} {}  {}",
             paint(style, mark),
-            paint(if self.mark == Mark::Server { DIM } else { BOLD }, &format!("{:<width$}", self.actor)),
+            paint(
+                if self.mark == Mark::Server { DIM } else { BOLD },
+                &format!("{:<width$}", self.actor)
+            ),
             self.text
         );
         for line in &self.detail {
@@ -47,20 +56,35 @@ impl Entry {
 impl Transcript {
     /// The whole transcript as text.
     pub fn render(&self, styled: bool) -> String {
-        let paint = |s: Style, text: &str| if styled { format!("{s}{text}{s:#}") } else { text.to_string() };
+        let paint = |s: Style, text: &str| {
+            if styled {
+                format!("{s}{text}{s:#}")
+            } else {
+                text.to_string()
+            }
+        };
         let mut out = format!("scenario {}\n", self.scenario);
         for section in &self.sections {
             out.push('\n');
             out.push_str(&paint(BOLD, &section.heading));
             out.push('\n');
-            let width = section.entries.iter().map(|e| e.actor.chars().count()).max().unwrap_or(0);
+            let width = section
+                .entries
+                .iter()
+                .map(|e| e.actor.chars().count())
+                .max()
+                .unwrap_or(0);
             for entry in &section.entries {
                 out.push_str("  ");
                 out.push_str(&entry.render(width, styled));
                 out.push('\n');
             }
             if !section.result.is_empty() {
-                let style = if section.result == "passed" { GREEN } else { RED };
+                let style = if section.result == "passed" {
+                    GREEN
+                } else {
+                    RED
+                };
                 out.push_str(&format!("  {}\n", paint(style, &section.result)));
             }
         }

@@ -1,0 +1,171 @@
+use std::net::TcpListener;
+
+use crate::support::{netlab, run, temp_file, text};
+
+#[test]
+fn help_is_available_for_every_command() {
+    for args in [&["--help"][..], &["run", "--help"], &["check", "--help"]] {
+        let (code, stdout, _) = text(&run(args));
+        assert_eq!(code, 0, "{args:?}");
+        assert!(stdout.contains("Usage: netlab"), "{args:?}: {stdout}");
+        assert!(stdout.contains("Exit codes:"), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn usage_mistakes_exit_with_2() {
+    assert_eq!(text(&run(&["frobnicate"])).0, 2);
+    assert_eq!(text(&run(&["run"])).0, 2);
+    assert_eq!(
+        text(&run(&[
+            "run",
+            "--time-scale",
+            "0",
+            "scenarios/tcp_hello.yaml"
+        ]))
+        .0,
+        2
+    );
+    let (code, _, stderr) = text(&run(&["check", "no/such/file.yaml"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read `no/such/file.yaml`: no such file or directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_opens_no_socket_and_says_ok() {
+    let (code, stdout, _) = text(&run(&[
+        "check",
+        "scenarios/tcp_hello.yaml",
+        "scenarios/tcp_sequential.yaml",
+    ]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("ok tcp_hello"), "{stdout}");
+    assert!(stdout.contains("ok tcp_sequential"), "{stdout}");
+}
+
+/// A port already taken is the environment's refusal: exit code 3, with the reason.
+#[test]
+fn port_in_use_exits_with_3() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let file = temp_file(
+        "busy.yaml",
+        &format!("servers:\n  - name: busy\n    port: {port}\nclients:\n  - connect: busy\n"),
+    );
+    let (code, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("server `busy`: cannot listen on 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ddress already in use"), "{stderr}");
+}
+
+/// A failing step makes exit code 1 and shows expected against received, as a diff.
+#[test]
+fn a_failing_expect_shows_a_diff_and_exits_with_1() {
+    let file = temp_file(
+        "wrong.yaml",
+        "servers:\n  - name: hello\n    greeting: \"Welcome!\"\n    rules:\n      - reply: \"Hello, {data}!\"\nclients:\n  - connect: hello\n    steps:\n      - expect: \"Welcome!\"\n      - send: \"Michael\"\n      - expect: \"Hello, Micheal!\"\n      - send: \"never sent\"\n",
+    );
+    let (code, stdout, _) = text(&run(&["run", "--transcript", file.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("✗ client  expect \"Hello, Micheal!\": received something else"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- expected \"Hello, Micheal!\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ received \"Hello, Michael!\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FAILED at steps[2]"), "{stdout}");
+    assert!(
+        !stdout.contains("never sent"),
+        "steps after a failure must not run: {stdout}"
+    );
+}
+
+/// The scenario's own timeout stops a run that would otherwise wait for far longer.
+#[test]
+fn the_scenario_timeout_stops_a_hung_run() {
+    let file = temp_file(
+        "slow.yaml",
+        "timeout: 300ms\nservers:\n  - name: mute\nclients:\n  - connect: mute\n    steps:\n      - expect: \"anything\"\n        timeout: 1m\n",
+    );
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = text(&run(&["run", "--transcript", file.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("stopped: the scenario ended first"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("timed out after 300ms"), "{stdout}");
+    // Not a timing assertion on netlab's speed: only that the 1m step did not run to its end.
+    assert!(started.elapsed() < std::time::Duration::from_secs(50));
+}
+
+#[test]
+fn colour_follows_no_color_and_the_flag() {
+    let (_, plain, _) = text(&run(&[
+        "check",
+        "--color",
+        "auto",
+        "tests/bad_scenarios/backlog_zero.yaml",
+    ]));
+    assert!(!plain.contains('\u{1b}'));
+    let output = netlab()
+        .args([
+            "--color",
+            "always",
+            "check",
+            "tests/bad_scenarios/backlog_zero.yaml",
+        ])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains('\u{1b}'),
+        "--color always must colour"
+    );
+    let output = netlab()
+        .args(["run", "--time-scale", "0.01", "scenarios/tcp_hello.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains('\u{1b}'),
+        "NO_COLOR must not colour"
+    );
+}
+
+/// NETLAB_TIME_SCALE is the option's environment form.
+#[test]
+fn time_scale_can_come_from_the_environment() {
+    let output = netlab()
+        .args(["run", "scenarios/tcp_hello.yaml"])
+        .env("NETLAB_TIME_SCALE", "0.01")
+        .output()
+        .unwrap();
+    let (code, stdout, _) = text(&output);
+    assert_eq!(code, 0, "{stdout}");
+    // The live view shows real elapsed times: at 0.01 the four 1s delays take well under 4s.
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("expect_close"))
+        .unwrap();
+    let seconds: f64 = last.split('s').next().unwrap().trim().parse().unwrap();
+    assert!(seconds < 3.0, "{last}");
+    let bad = netlab()
+        .args(["run", "scenarios/tcp_hello.yaml"])
+        .env("NETLAB_TIME_SCALE", "fast")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,0 +1,17 @@
+//! netlab's end-to-end tests: the real `netlab` binary against real sockets on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a test should fail loudly
+
+/// Running the binary, peers, free ports, skipping when a tool is missing.
+mod support;
+
+/// Every shipped scenario passes, with its transcript snapshotted.
+mod scenarios;
+
+/// Broken scenario files: each gives exit code 2 and a message pointing at the mistake.
+mod bad_scenarios;
+
+/// The command line: help, exit codes, colour, time scale.
+mod cli;
+
+/// netlab against the tutorial's real programs, both ways.
+mod interop;

@@ -1,0 +1,31 @@
+use crate::support::{run, stable_settings, text};
+
+/// Every scenario shipped in `scenarios/` passes, and its transcript is the one reviewed in
+/// `tests/integration/snapshots/`. Run at a tenth of declared time: the transcript keeps the
+/// declared delays, so it must not change with the time scale.
+#[test]
+fn shipped_scenarios_pass_with_their_transcript() {
+    insta::glob!("../../scenarios", "*.yaml", |path| {
+        let relative = path.strip_prefix(crate::support::root()).unwrap();
+        let file = relative.to_str().unwrap();
+        let (code, stdout, stderr) =
+            text(&run(&["run", "--transcript", "--time-scale", "0.1", file]));
+        assert_eq!(code, 0, "{file} failed:\n{stdout}\n{stderr}");
+        stable_settings().bind(|| insta::assert_snapshot!(stdout));
+    });
+}
+
+/// The time scale changes how long a run takes, never its transcript.
+#[test]
+fn transcript_does_not_depend_on_the_time_scale() {
+    let file = "scenarios/tcp_hello.yaml";
+    let (_, fast, _) = text(&run(&["run", "--transcript", "--time-scale", "0.01", file]));
+    let (_, slower, _) = text(&run(&["run", "--transcript", "--time-scale", "0.05", file]));
+    let cut = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("PASS"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(cut(&fast), cut(&slower));
+}

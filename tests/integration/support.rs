@@ -1,0 +1,165 @@
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The project's root (where Cargo.toml is).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `netlab` binary, run from the project root, without colour or a time scale from outside.
+pub fn netlab() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netlab"));
+    command
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("NETLAB_TIME_SCALE")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `netlab ARGS...` to completion.
+pub fn run(args: &[&str]) -> Output {
+    netlab().args(args).output().expect("netlab runs")
+}
+
+/// The exit code, stdout and stderr of a finished run, as text.
+pub fn text(output: &Output) -> (i32, String, String) {
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `python3`, if this machine has it; otherwise prints why the caller skips.
+pub fn python3(test: &str) -> Option<&'static str> {
+    let works = Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if works {
+        Some("python3")
+    } else {
+        eprintln!("skipped {test}: python3 is not installed");
+        None
+    }
+}
+
+/// A program of the tutorial in `../shared/tutorial/`, if this checkout has it beside it.
+pub fn tutorial_program(test: &str, name: &str) -> Option<PathBuf> {
+    let path = root().join("..").join("shared").join("tutorial").join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped {test}: {} is not here (only in the netlab workplace)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// One of netlab's own test peers in `tests/peers/`.
+pub fn own_peer(name: &str) -> PathBuf {
+    root().join("tests").join("peers").join(name)
+}
+
+/// A port that was free a moment ago (for peers that cannot bind port 0 and report it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process that is killed (by its own id) if the test ends early.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Lines of a child's pipe, readable with a timeout.
+pub struct Lines(mpsc::Receiver<String>);
+
+impl Lines {
+    pub fn of(pipe: impl Read + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self(rx)
+    }
+
+    /// Waits (at most `timeout`) for a line containing `needle`; returns it.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no line containing {needle:?} within {timeout:?}; saw {seen:?}"),
+            }
+        }
+    }
+
+    /// Everything that is left, once the child has exited.
+    pub fn rest(self) -> String {
+        let mut out = String::new();
+        while let Ok(line) = self.0.recv_timeout(Duration::from_secs(5)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Writes `text` to a fresh temporary directory as `name`; returns its path.
+pub fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netlab-test-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// insta settings that hide what varies between runs (the time a run took).
+pub fn stable_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r" in \d+\.\d+s", " in [time]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+/// Sends SIGINT to a child (by its own id), as Ctrl-C would.
+pub fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

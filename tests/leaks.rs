@@ -1,0 +1,88 @@
+//! Runs scenarios many times in this one process through the library API and checks that they
+//! leave nothing behind (open descriptors, threads, bound ports) and always give the same
+//! transcript. This file is its own test binary, with one test, so that nothing else opens
+//! descriptors or threads while it counts.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a test should fail loudly
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use netlab::exec::{RunOptions, run};
+use netlab::plan::TimeScale;
+use netlab::scenario::{Scenario, load_file, load_source};
+use netlab::source::SourceFile;
+use netlab::transcript;
+
+fn open_descriptors() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|dir| dir.count())
+}
+
+fn threads() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
+    let options = RunOptions {
+        time_scale: TimeScale::new(scale).unwrap(),
+        interrupt: None,
+    };
+    let outcome = run(scenario, &options, &mut |_| {}).unwrap();
+    // Every listener was closed: its exact address can be bound again at once.
+    for addr in &outcome.addresses {
+        TcpListener::bind(addr).unwrap_or_else(|e| panic!("{addr} still bound after the run: {e}"));
+    }
+    let text = transcript::build(scenario, &outcome.events, &outcome.verdict).render(false);
+    (text, outcome.verdict.passed())
+}
+
+/// 50 runs of the tutorial's hello, plus sequential, failing and timed-out runs: identical
+/// transcripts, and the descriptor and thread counts back where they started.
+#[test]
+fn runs_are_deterministic_and_leave_nothing_behind() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hello = load_file(&root.join("scenarios/tcp_hello.yaml")).unwrap();
+    let sequential = load_file(&root.join("scenarios/tcp_sequential.yaml")).unwrap();
+    let failing = load_source(SourceFile::new(
+        "failing.yaml",
+        "servers:\n  - name: s\n    greeting: \"hi\"\nclients:\n  - connect: s\n    count: 3\n    steps:\n      - expect: \"bye\"\n",
+    ))
+    .unwrap();
+    let hung = load_source(SourceFile::new(
+        "hung.yaml",
+        "timeout: 200ms\nservers:\n  - name: s\n    concurrency: sequential\nclients:\n  - connect: s\n    count: 4\n    steps:\n      - expect: \"never\"\n        timeout: 1m\n",
+    ))
+    .unwrap();
+
+    // Warm up once so that lazily created process-wide state is not counted as a leak.
+    let (first, passed) = run_once(&hello, 0.01);
+    assert!(passed, "{first}");
+    let descriptors = open_descriptors();
+    let thread_count = threads();
+
+    for round in 0..50 {
+        let (text, passed) = run_once(&hello, 0.01);
+        assert!(passed, "round {round}:\n{text}");
+        assert_eq!(text, first, "round {round} gave another transcript");
+    }
+    let (sequential_first, _) = run_once(&sequential, 0.1);
+    let (sequential_again, passed) = run_once(&sequential, 0.1);
+    assert!(passed, "{sequential_again}");
+    assert_eq!(sequential_first, sequential_again);
+    for _ in 0..5 {
+        let (text, passed) = run_once(&failing, 0.1);
+        assert!(!passed);
+        assert_eq!(text.matches("FAILED at steps[0]").count(), 3, "{text}");
+    }
+    let (text, passed) = run_once(&hung, 1.0);
+    assert!(!passed);
+    assert!(text.contains("timed out after 200ms"), "{text}");
+
+    assert_eq!(open_descriptors(), descriptors, "open descriptors changed");
+    assert_eq!(threads(), thread_count, "thread count changed");
+}
