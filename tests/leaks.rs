@@ -27,6 +27,20 @@ fn threads() -> Option<usize> {
         .and_then(|n| n.trim().parse().ok())
 }
 
+/// Reads a count once the OS has caught up: a joined thread can stay listed in /proc for a
+/// moment after `join` returned. Waits (bounded) until the count is at most `ceiling`.
+fn settled(read: fn() -> Option<usize>, ceiling: Option<usize>) -> Option<usize> {
+    let mut value = read();
+    for _ in 0..200 {
+        if value <= ceiling {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        value = read();
+    }
+    value
+}
+
 fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
     let options = RunOptions {
         time_scale: TimeScale::new(scale).unwrap(),
@@ -62,6 +76,8 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     // Warm up once so that lazily created process-wide state is not counted as a leak.
     let (first, passed) = run_once(&hello, 0.01);
     assert!(passed, "{first}");
+    // Let the warm-up's threads finish leaving /proc before taking the baseline.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let descriptors = open_descriptors();
     let thread_count = threads();
 
@@ -83,6 +99,6 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     assert!(!passed);
     assert!(text.contains("timed out after 200ms"), "{text}");
 
-    assert_eq!(open_descriptors(), descriptors, "open descriptors changed");
-    assert_eq!(threads(), thread_count, "thread count changed");
+    assert_eq!(settled(open_descriptors, descriptors), descriptors, "open descriptors changed");
+    assert_eq!(settled(threads, thread_count), thread_count, "thread count changed");
 }

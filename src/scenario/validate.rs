@@ -322,7 +322,16 @@ impl Checker<'_> {
         let connect_path = join(path, "connect");
         let target = if let Some(i) = servers.iter().position(|s| s.name == raw.connect) {
             Target::Server(i)
-        } else if is_address(&raw.connect) {
+        } else if address_shape(&raw.connect) == AddressShape::Valid {
+            Target::Address(raw.connect.clone())
+        } else if address_shape(&raw.connect) == AddressShape::BadPort {
+            self.at_value(
+                &connect_path,
+                format!(
+                    "cannot connect to `{}`: the port must be 1 to 65535",
+                    raw.connect
+                ),
+            );
             Target::Address(raw.connect.clone())
         } else {
             let guess = did_you_mean(&raw.connect, servers.iter().map(|s| s.name.as_str()));
@@ -514,21 +523,39 @@ fn matcher(raw: RawMatcher) -> Matcher {
     }
 }
 
-/// True for `host:port` and `[v6]:port` with a valid port.
-fn is_address(text: &str) -> bool {
-    if text.parse::<SocketAddr>().is_ok() {
-        return true;
+/// What a `connect` value that is not a server name looks like.
+#[derive(Debug, PartialEq, Eq)]
+enum AddressShape {
+    /// `host:port` or `[v6]:port` with a usable port.
+    Valid,
+    /// Looks like an address but cannot be dialled (port 0 or out of range).
+    BadPort,
+    /// Not an address: a (misspelt?) server name.
+    NotAnAddress,
+}
+
+fn address_shape(text: &str) -> AddressShape {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return if addr.port() == 0 {
+            AddressShape::BadPort
+        } else {
+            AddressShape::Valid
+        };
     }
-    match text.rsplit_once(':') {
-        Some((host, port)) => {
-            !host.is_empty()
-                && !host.contains(':')
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
-                && port.parse::<u16>().is_ok_and(|p| p != 0)
-        }
-        None => false,
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return AddressShape::NotAnAddress;
+    };
+    let host_ok = !host.is_empty()
+        && !host.contains(':')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']'));
+    if !host_ok || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+        return AddressShape::NotAnAddress;
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p != 0 => AddressShape::Valid,
+        _ => AddressShape::BadPort,
     }
 }
 
@@ -597,11 +624,12 @@ mod tests {
 
     #[test]
     fn addresses_are_told_from_names() {
-        assert!(is_address("127.0.0.1:9999"));
-        assert!(is_address("[::1]:80"));
-        assert!(is_address("localhost:8080"));
-        assert!(!is_address("hello"));
-        assert!(!is_address("host:port"));
-        assert!(!is_address("127.0.0.1:0"));
+        assert_eq!(address_shape("127.0.0.1:9999"), AddressShape::Valid);
+        assert_eq!(address_shape("[::1]:80"), AddressShape::Valid);
+        assert_eq!(address_shape("localhost:8080"), AddressShape::Valid);
+        assert_eq!(address_shape("hello"), AddressShape::NotAnAddress);
+        assert_eq!(address_shape("host:port"), AddressShape::NotAnAddress);
+        assert_eq!(address_shape("127.0.0.1:0"), AddressShape::BadPort);
+        assert_eq!(address_shape("localhost:70000"), AddressShape::BadPort);
     }
 }
