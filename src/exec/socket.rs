@@ -136,3 +136,31 @@ pub fn is_timeout(error: &io::Error) -> bool {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backlog given is the one the kernel uses (`ss` shows it as Send-Q of a listener).
+    #[test]
+    fn listen_honours_the_backlog() {
+        let Ok(listener) = listen("127.0.0.1:0".parse().unwrap(), 7) else {
+            panic!("cannot listen on loopback");
+        };
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let filter = format!("sport = :{port}");
+        let Ok(output) = std::process::Command::new("ss").args(["-Hltn", &filter]).output() else {
+            eprintln!("skipped listen_honours_the_backlog: `ss` (iproute2) is not installed");
+            return;
+        };
+        let text = String::from_utf8_lossy(&output.stdout);
+        let send_q: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(send_q.get(2), Some(&"7"), "ss said: {text}");
+    }
+
+    #[test]
+    fn mapped_v4_addresses_are_made_plain() {
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(canonical(mapped).to_string(), "127.0.0.1:80");
+    }
+}

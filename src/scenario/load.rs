@@ -218,6 +218,31 @@ mod tests {
         );
     }
 
+    /// Every prefix of a real scenario (a file cut off anywhere) loads or is refused: no panic.
+    #[test]
+    fn truncated_files_never_panic() {
+        for text in [
+            include_str!("../../scenarios/tcp_hello.yaml"),
+            include_str!("../../scenarios/tcp_sequential.yaml"),
+        ] {
+            for (cut, _) in text.char_indices() {
+                let _ = load_source(SourceFile::new("cut.yaml", &text[..cut]));
+            }
+        }
+    }
+
+    /// Odd bytes dropped into a real scenario are refused cleanly.
+    #[test]
+    fn corrupted_files_never_panic() {
+        let text = include_str!("../../scenarios/tcp_hello.yaml");
+        for (at, _) in text.char_indices().step_by(7) {
+            for junk in ["\t", ":", "- ", "{", "\"", "&a", "*a", "!!binary ", "\u{feff}", "é"] {
+                let corrupted = format!("{}{junk}{}", &text[..at], &text[at..]);
+                let _ = load_source(SourceFile::new("junk.yaml", corrupted));
+            }
+        }
+    }
+
     #[test]
     fn blank_files_are_detected() {
         assert!(is_blank("# nothing\n\n---\n"));

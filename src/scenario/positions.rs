@@ -145,7 +145,7 @@ impl MarkedEventReceiver for Walker {
             match event {
                 Event::MappingStart(..) | Event::SequenceStart(..) => *depth += 1,
                 Event::MappingEnd | Event::SequenceEnd => {
-                    *depth -= 1;
+                    *depth = depth.saturating_sub(1);
                     if *depth == 0 {
                         self.stack.pop();
                     }
