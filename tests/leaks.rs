@@ -99,6 +99,14 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     assert!(!passed);
     assert!(text.contains("timed out after 200ms"), "{text}");
 
-    assert_eq!(settled(open_descriptors, descriptors), descriptors, "open descriptors changed");
-    assert_eq!(settled(threads, thread_count), thread_count, "thread count changed");
+    assert_eq!(
+        settled(open_descriptors, descriptors),
+        descriptors,
+        "open descriptors changed"
+    );
+    assert_eq!(
+        settled(threads, thread_count),
+        thread_count,
+        "thread count changed"
+    );
 }

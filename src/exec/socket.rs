@@ -149,7 +149,10 @@ mod tests {
         };
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let filter = format!("sport = :{port}");
-        let Ok(output) = std::process::Command::new("ss").args(["-Hltn", &filter]).output() else {
+        let Ok(output) = std::process::Command::new("ss")
+            .args(["-Hltn", &filter])
+            .output()
+        else {
             eprintln!("skipped listen_honours_the_backlog: `ss` (iproute2) is not installed");
             return;
         };

@@ -24,20 +24,27 @@ pub struct LiveView<'a> {
 impl<'a> LiveView<'a> {
     /// A view of a run of `scenario`.
     pub fn new(scenario: &'a Scenario) -> Self {
-        let width = scenario
+        let client_width = scenario
             .clients
             .iter()
             .map(|c| {
-                c.name.len()
-                    + if c.count > 1 {
-                        1 + c.count.to_string().len()
-                    } else {
-                        0
-                    }
+                let suffix = if c.count > 1 {
+                    1 + c.count.to_string().len()
+                } else {
+                    0
+                };
+                c.name.chars().count() + suffix
             })
-            .chain(scenario.servers.iter().map(|s| s.name.len() + 8))
             .max()
-            .unwrap_or(8);
+            .unwrap_or(0);
+        // A server's lines read `hello (client#2)`.
+        let width = scenario
+            .servers
+            .iter()
+            .map(|s| s.name.chars().count() + client_width + 3)
+            .chain([client_width])
+            .max()
+            .unwrap_or(0);
         Self {
             scenario,
             clients: HashMap::new(),

@@ -236,7 +236,18 @@ mod tests {
     fn corrupted_files_never_panic() {
         let text = include_str!("../../scenarios/tcp_hello.yaml");
         for (at, _) in text.char_indices().step_by(7) {
-            for junk in ["\t", ":", "- ", "{", "\"", "&a", "*a", "!!binary ", "\u{feff}", "é"] {
+            for junk in [
+                "\t",
+                ":",
+                "- ",
+                "{",
+                "\"",
+                "&a",
+                "*a",
+                "!!binary ",
+                "\u{feff}",
+                "é",
+            ] {
                 let corrupted = format!("{}{junk}{}", &text[..at], &text[at..]);
                 let _ = load_source(SourceFile::new("junk.yaml", corrupted));
             }
