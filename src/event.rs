@@ -77,10 +77,13 @@ pub struct StepEvent {
     pub step: Option<usize>,
     /// What came of it.
     pub outcome: StepOutcome,
-    /// Bytes this instance had read from its connection when the event was emitted.
-    pub read_total: u64,
-    /// Whether it had seen the peer close by then.
-    pub saw_eof: bool,
+    /// How many bytes from the peer this event depends on: everything consumed by earlier
+    /// steps plus what this event matched or shows as received. (Not what happened to be read:
+    /// that depends on how the stream was cut into recv() results.)
+    pub depends_on_bytes: u64,
+    /// Whether this event depends on the peer having closed (`expect_close`, `read_to_close`,
+    /// a failure because the peer closed).
+    pub depends_on_close: bool,
 }
 
 /// What came of a client step.

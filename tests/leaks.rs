@@ -55,7 +55,8 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
     (text, outcome.verdict.passed())
 }
 
-/// 50 runs of the tutorial's hello, plus sequential, failing and timed-out runs: identical
+/// 50 runs of the tutorial's hello, 10 of every_step, plus sequential, failing and timed-out
+/// runs: identical
 /// transcripts, and the descriptor and thread counts back where they started.
 #[test]
 fn runs_are_deterministic_and_leave_nothing_behind() {
@@ -85,6 +86,16 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
         let (text, passed) = run_once(&hello, 0.01);
         assert!(passed, "round {round}:\n{text}");
         assert_eq!(text, first, "round {round} gave another transcript");
+    }
+    let every_step = load_file(&root.join("tests/fixtures/every_step.yaml")).unwrap();
+    let (every_step_first, passed) = run_once(&every_step, 1.0);
+    assert!(passed, "{every_step_first}");
+    for round in 0..10 {
+        let (text, _) = run_once(&every_step, 1.0);
+        assert_eq!(
+            text, every_step_first,
+            "every_step round {round} gave another transcript"
+        );
     }
     let (sequential_first, _) = run_once(&sequential, 0.1);
     let (sequential_again, passed) = run_once(&sequential, 0.1);

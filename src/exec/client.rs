@@ -35,7 +35,7 @@ pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Contex
         context: context.clone(),
         stream: None,
         pending: Vec::new(),
-        read_total: 0,
+        consumed: 0,
         eof: false,
         scratch: vec![0; CLIENT_READ_SIZE],
     }
@@ -49,7 +49,8 @@ struct Instance<'a> {
     context: Context,
     stream: Option<TcpStream>,
     pending: Vec<u8>,
-    read_total: u64,
+    /// Bytes from the peer consumed by the steps so far.
+    consumed: u64,
     eof: bool,
     scratch: Vec<u8>,
 }
@@ -79,13 +80,30 @@ impl Instance<'_> {
     }
 
     fn report(&self, step: Option<usize>, outcome: StepOutcome) {
+        let shown = match &outcome {
+            StepOutcome::Failed(failure) => failure.received.len() as u64,
+            _ => 0,
+        };
+        let read_to_close = matches!(
+            step.and_then(|i| self.client.steps.get(i)),
+            Some(Step::ReadToClose { .. })
+        );
+        let depends_on_close = match &outcome {
+            StepOutcome::PeerClosed => true,
+            StepOutcome::Matched(_) => read_to_close,
+            StepOutcome::Failed(failure) => {
+                failure.kind == FailureKind::PeerClosed
+                    || (read_to_close && failure.kind == FailureKind::Mismatch)
+            }
+            _ => false,
+        };
         self.context.emit(
             Origin::Instance(self.id),
             EventKind::Step(StepEvent {
                 step,
                 outcome,
-                read_total: self.read_total,
-                saw_eof: self.eof,
+                depends_on_bytes: self.consumed + shown,
+                depends_on_close,
             }),
         );
     }
@@ -196,10 +214,8 @@ impl Instance<'_> {
             Some(deadline),
             &self.context.cancel,
         );
-        match &result {
-            ReadResult::Data(n) => self.read_total += *n as u64,
-            ReadResult::Eof => self.eof = true,
-            _ => {}
+        if matches!(result, ReadResult::Eof) {
+            self.eof = true;
         }
         result
     }
@@ -216,7 +232,7 @@ impl Instance<'_> {
             }
             ReadResult::Failed(e) => FailureKind::Io(io_reason(&e)),
             ReadResult::Eof => FailureKind::PeerClosed,
-            ReadResult::Data(_) => FailureKind::UnexpectedData,
+            ReadResult::Data => FailureKind::UnexpectedData,
         };
         let received = std::mem::take(&mut self.pending);
         self.fail(Some(index), kind, received)
@@ -228,6 +244,7 @@ impl Instance<'_> {
             match matcher.progress(&self.pending) {
                 Progress::Matched(n) => {
                     let matched: Vec<u8> = self.pending.drain(..n).collect();
+                    self.consumed += n as u64;
                     self.report(Some(index), StepOutcome::Matched(matched));
                     return Ok(());
                 }
@@ -241,7 +258,7 @@ impl Instance<'_> {
                     return self.read_failure(index, ReadResult::Eof, timeout);
                 }
                 Progress::NeedMore => match self.fill(deadline) {
-                    ReadResult::Data(_) | ReadResult::Eof => {}
+                    ReadResult::Data | ReadResult::Eof => {}
                     other => return self.read_failure(index, other, timeout),
                 },
             }
@@ -253,7 +270,7 @@ impl Instance<'_> {
     fn linger(&mut self, want: usize) {
         let until = Instant::now() + MISMATCH_GRACE;
         while self.pending.len() < want.max(1) && !self.eof {
-            if !matches!(self.fill(until), ReadResult::Data(_)) {
+            if !matches!(self.fill(until), ReadResult::Data) {
                 break;
             }
         }
@@ -264,14 +281,14 @@ impl Instance<'_> {
         loop {
             if !self.pending.is_empty() {
                 self.linger(usize::MAX);
-                return self.read_failure(index, ReadResult::Data(0), timeout);
+                return self.read_failure(index, ReadResult::Data, timeout);
             }
             if self.eof {
                 self.report(Some(index), StepOutcome::PeerClosed);
                 return Ok(());
             }
             match self.fill(deadline) {
-                ReadResult::Data(_) | ReadResult::Eof => {}
+                ReadResult::Data | ReadResult::Eof => {}
                 other => return self.read_failure(index, other, timeout),
             }
         }
@@ -281,12 +298,13 @@ impl Instance<'_> {
         let deadline = Instant::now() + timeout;
         while !self.eof {
             match self.fill(deadline) {
-                ReadResult::Data(_) | ReadResult::Eof => {}
+                ReadResult::Data | ReadResult::Eof => {}
                 other => return self.read_failure(index, other, timeout),
             }
         }
         let everything = std::mem::take(&mut self.pending);
         if matcher.matches_whole(&everything) {
+            self.consumed += everything.len() as u64;
             self.report(Some(index), StepOutcome::Matched(everything));
             Ok(())
         } else {
@@ -299,13 +317,13 @@ impl Instance<'_> {
         loop {
             if !self.pending.is_empty() {
                 self.linger(usize::MAX);
-                return self.read_failure(index, ReadResult::Data(0), quiet);
+                return self.read_failure(index, ReadResult::Data, quiet);
             }
             if self.eof {
                 return self.read_failure(index, ReadResult::Eof, quiet);
             }
             match self.fill(deadline) {
-                ReadResult::Data(_) | ReadResult::Eof => {}
+                ReadResult::Data | ReadResult::Eof => {}
                 ReadResult::Timeout => {
                     self.report(Some(index), StepOutcome::Quiet);
                     return Ok(());

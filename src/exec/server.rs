@@ -148,7 +148,7 @@ impl Connection<'_> {
                 None,
                 &self.context.cancel,
             ) {
-                ReadResult::Data(_) => {
+                ReadResult::Data => {
                     let messages = match self.server.framing {
                         Framing::Raw => vec![std::mem::take(&mut pending)],
                         Framing::Line => take_lines(&mut pending, before),

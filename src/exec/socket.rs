@@ -60,8 +60,8 @@ pub fn canonical(addr: SocketAddr) -> SocketAddr {
 /// What one bounded read gave.
 #[derive(Debug)]
 pub enum ReadResult {
-    /// This many bytes were appended.
-    Data(usize),
+    /// Some bytes were appended.
+    Data,
     /// The peer closed (or half-closed) its side.
     Eof,
     /// The deadline passed with nothing read.
@@ -102,7 +102,7 @@ pub fn read_some(
             Ok(0) => return ReadResult::Eof,
             Ok(n) => {
                 into.extend_from_slice(&scratch[..n]);
-                return ReadResult::Data(n);
+                return ReadResult::Data;
             }
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return ReadResult::Failed(e),

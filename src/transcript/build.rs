@@ -155,7 +155,8 @@ fn interleave(
         if replaced {
             continue;
         }
-        while next_server < served.len() && (sent < event.read_total || (event.saw_eof && !closed))
+        while next_server < served.len()
+            && (sent < event.depends_on_bytes || (event.depends_on_close && !closed))
         {
             let action = served[next_server];
             sent = action.sent_total;

@@ -29,3 +29,27 @@ fn transcript_does_not_depend_on_the_time_scale() {
     };
     assert_eq!(cut(&fast), cut(&slower));
 }
+
+/// Every step, matcher, payload form and server option, in one passing scenario.
+#[test]
+fn every_step_matcher_and_payload_works() {
+    let (code, stdout, stderr) = text(&run(&[
+        "run",
+        "--transcript",
+        "tests/fixtures/every_step.yaml",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    stable_settings().bind(|| insta::assert_snapshot!(stdout));
+}
+
+/// Every way a step can fail, each shown with what was expected and what came instead.
+#[test]
+fn every_failure_is_shown_with_what_came_instead() {
+    let (code, stdout, stderr) = text(&run(&[
+        "run",
+        "--transcript",
+        "tests/fixtures/every_failure.yaml",
+    ]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    stable_settings().bind(|| insta::assert_snapshot!(stdout));
+}
