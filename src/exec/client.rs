@@ -168,7 +168,7 @@ impl Instance<'_> {
                     Err(e) => self.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
                 }
             }
-            Step::Expect { matcher, .. } => self.expect(index, matcher, timeout),
+            Step::Expect { matcher, .. } => self.expect_bytes(index, matcher, timeout),
             Step::ExpectClose { .. } => self.expect_close(index, timeout),
             Step::ReadToClose { matcher, .. } => self.read_to_close(index, matcher, timeout),
             Step::ExpectNothing(quiet) => {
@@ -238,7 +238,7 @@ impl Instance<'_> {
         self.fail(Some(index), kind, received)
     }
 
-    fn expect(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
+    fn expect_bytes(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
         let deadline = Instant::now() + timeout;
         loop {
             match matcher.progress(&self.pending) {

@@ -12,6 +12,7 @@ use crossbeam::channel::{Receiver, after, never, select, unbounded};
 use super::cancel;
 use super::client::{Dial, run_instance};
 use super::server::{Context, accept_loop};
+use super::settle::{self, OpenConnections};
 use super::socket;
 use crate::event::{Event, EventKind, InstanceId, Origin};
 use crate::plan::{TimeScale, scenario_deadline};
@@ -125,6 +126,7 @@ pub fn run(
             let interrupt = options.interrupt.clone().unwrap_or_else(never);
             let mut remaining = instances.len();
             let mut failed = false;
+            let mut open = OpenConnections::default();
             let verdict = loop {
                 if remaining == 0 && !instances.is_empty() {
                     break if failed {
@@ -140,6 +142,7 @@ pub fn run(
                             remaining -= 1;
                             failed |= !passed;
                         }
+                        open.observe(scenario, &event);
                         record(event, &mut events);
                     }
                     recv(deadline) -> _ => {
@@ -150,6 +153,21 @@ pub fn run(
                     }
                 }
             };
+            if matches!(verdict, Verdict::Passed | Verdict::Failed) {
+                let grace = after(settle::GRACE);
+                while !open.all_closed() {
+                    select! {
+                        recv(events_rx) -> event => {
+                            let Ok(event) = event else { break };
+                            open.observe(scenario, &event);
+                            record(event, &mut events);
+                        }
+                        recv(grace) -> _ => break,
+                        recv(deadline) -> _ => break,
+                        recv(interrupt) -> _ => break,
+                    }
+                }
+            }
             Ok(verdict)
         })();
         // Whatever happened, stop every thread started so far so that the scope can join them.

@@ -5,6 +5,7 @@ mod cancel;
 mod client;
 mod coordinator;
 mod server;
+mod settle;
 mod socket;
 
 pub use coordinator::{Outcome, RunOptions, Verdict, run};

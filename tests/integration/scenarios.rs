@@ -53,3 +53,37 @@ fn every_failure_is_shown_with_what_came_instead() {
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     stable_settings().bind(|| insta::assert_snapshot!(stdout));
 }
+
+/// The tutorial's point about threads, in the transcript: the sequential server's second client
+/// hears nothing until the first has gone, the threaded server's is greeted at once.
+#[test]
+fn sequential_server_makes_the_second_client_wait() {
+    let (code, stdout, _) = text(&run(&[
+        "run",
+        "--transcript",
+        "--time-scale",
+        "0.1",
+        "scenarios/tcp_sequential.yaml",
+    ]));
+    assert_eq!(code, 0, "{stdout}");
+    let section = |heading: &str| -> Vec<String> {
+        stdout
+            .split("\n\n")
+            .find(|s| s.starts_with(heading))
+            .unwrap_or_else(|| panic!("no section {heading} in\n{stdout}"))
+            .lines()
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let position =
+        |lines: &[String], needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+    let waiting = section("sequential_second → sequential");
+    assert!(
+        position(&waiting, "expect_nothing 500ms") < position(&waiting, "accepted the connection")
+    );
+    let greeted = section("threaded_second → threaded");
+    assert_eq!(
+        position(&greeted, "accepted the connection"),
+        position(&greeted, "connect threaded") + 1
+    );
+}
