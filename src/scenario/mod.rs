@@ -2,9 +2,11 @@
 
 pub mod load;
 pub mod model;
+pub mod payload;
 pub mod positions;
 pub mod raw;
 pub mod validate;
+pub mod visitors;
 
 pub use load::{LoadError, load_file, load_source};
 pub use model::*;

@@ -1,13 +1,11 @@
-//! The serde mirror of a scenario file: one struct per YAML mapping, `deny_unknown_fields`
-//! everywhere, and small hand-written visitors for the "string or map" values so that every
-//! mistake is reported by serde_yaml with its line and column. No cross-field logic lives here;
-//! `validate` turns these into the checked model.
+//! The serde mirror of a scenario file: one type per YAML construct, `deny_unknown_fields`
+//! everywhere. Types whose YAML is "a string or a map" get hand-written visitors (in `visitors`)
+//! so that every mistake is reported by serde_yaml with its line and column. No cross-field logic
+//! lives here; `validate` turns these into the checked model.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// A whole scenario file, as written.
 #[derive(Debug, Deserialize)]
@@ -128,74 +126,6 @@ pub struct RawClient {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawDuration(pub Duration);
 
-impl<'de> Deserialize<'de> for RawDuration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct DurationVisitor;
-        impl Visitor<'_> for DurationVisitor {
-            type Value = RawDuration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration with a unit, such as `250ms`, `1s` or `2m`")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawDuration, E> {
-                parse_duration(text).map(RawDuration).map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawDuration, E> {
-                Err(E::custom(format!(
-                    "`{n}` has no unit: write `{n}s` or `{n}ms`"
-                )))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawDuration, E> {
-                Err(E::custom(format!(
-                    "`{n}` is not a duration: write a unit, such as `1s`"
-                )))
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<RawDuration, E> {
-                Err(E::custom(format!(
-                    "`{n}` has no unit: write `{n}s` or `{n}ms`"
-                )))
-            }
-        }
-        deserializer.deserialize_any(DurationVisitor)
-    }
-}
-
-/// Parses `250ms`, `1s`, `1.5s`, `2m`, `1h`: humantime syntax, plus decimal fractions.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err("empty duration: write one such as `1s` or `250ms`".into());
-    }
-    if trimmed.parse::<f64>().is_ok() {
-        return Err(format!(
-            "`{trimmed}` has no unit: write `{trimmed}s` or `{trimmed}ms`"
-        ));
-    }
-    if let Some(duration) = parse_decimal(trimmed) {
-        return Ok(duration);
-    }
-    humantime::parse_duration(trimmed).map_err(|e| {
-        format!("`{trimmed}` is not a duration ({e}): write one such as `1s`, `1.5s` or `250ms`")
-    })
-}
-
-/// `1.5s`, `0.25m`: a decimal number followed by one unit (humantime takes integers only).
-fn parse_decimal(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    if !number.contains('.') {
-        return None;
-    }
-    let value: f64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "s" | "sec" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(seconds).ok()
-}
-
 /// A payload, as written: a string, or one of `hex`, `repeat` + `times`, `file`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawPayload {
@@ -214,79 +144,6 @@ pub enum RawPayload {
     File(String),
 }
 
-impl<'de> Deserialize<'de> for RawPayload {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PayloadVisitor;
-        impl<'de> Visitor<'de> for PayloadVisitor {
-            type Value = RawPayload;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, or a map with `hex`, `repeat` + `times` or `file`")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawPayload, E> {
-                Ok(RawPayload::Text(text.to_string()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPayload, A::Error> {
-                const FIELDS: &[&str] = &["hex", "repeat", "times", "file"];
-                let (mut hex, mut repeat, mut times, mut file) = (None, None, None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "hex" => {
-                            hex = Some(
-                                parse_hex(&map.next_value::<String>()?)
-                                    .map_err(de::Error::custom)?,
-                            )
-                        }
-                        "repeat" => repeat = Some(map.next_value::<String>()?),
-                        "times" => times = Some(map.next_value::<u64>()?),
-                        "file" => file = Some(map.next_value::<String>()?),
-                        other => return Err(de::Error::unknown_field(other, FIELDS)),
-                    }
-                }
-                match (hex, repeat, times, file) {
-                    (Some(bytes), None, None, None) => Ok(RawPayload::Hex(bytes)),
-                    (None, Some(text), Some(times), None) => Ok(RawPayload::Repeat { text, times }),
-                    (None, Some(_), None, None) => Err(de::Error::missing_field("times")),
-                    (None, None, Some(_), None) => Err(de::Error::missing_field("repeat")),
-                    (None, None, None, Some(path)) => Ok(RawPayload::File(path)),
-                    (None, None, None, None) => Err(de::Error::custom(
-                        "empty payload map: give `hex`, `repeat` + `times` or `file`",
-                    )),
-                    _ => Err(de::Error::custom(
-                        "a payload takes one of `hex`, `repeat` + `times` or `file`, not several",
-                    )),
-                }
-            }
-        }
-        deserializer.deserialize_any(PayloadVisitor)
-    }
-}
-
-/// Decodes `"de ad be ef"` (whitespace ignored) into bytes.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if let Some(bad) = digits.iter().find(|b| !b.is_ascii_hexdigit()) {
-        return Err(format!("`{}` is not a hex digit", char::from(*bad)));
-    }
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!(
-            "odd number of hex digits ({}): each byte takes two",
-            digits.len()
-        ));
-    }
-    Ok(digits
-        .chunks(2)
-        .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1]))
-        .collect())
-}
-
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        _ => digit - b'A' + 10,
-    }
-}
-
 /// A matcher, as written: a string (exact bytes) or a map with one of `equals`, `contains`,
 /// `regex`, `hex`, `bytes`. Regexes are compiled here so that a bad one is reported at its line.
 #[derive(Debug, Clone)]
@@ -301,68 +158,6 @@ pub enum RawMatcher {
     Regex(regex::bytes::Regex),
     /// Any N bytes.
     Bytes(usize),
-}
-
-impl<'de> Deserialize<'de> for RawMatcher {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MatcherVisitor;
-        impl<'de> Visitor<'de> for MatcherVisitor {
-            type Value = RawMatcher;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a string, or a map with one of `equals`, `contains`, `regex`, `hex`, `bytes`",
-                )
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawMatcher, E> {
-                Ok(RawMatcher::Equals(text.as_bytes().to_vec()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMatcher, A::Error> {
-                const FIELDS: &[&str] = &["equals", "contains", "regex", "hex", "bytes"];
-                let Some(key) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom(
-                        "empty matcher: give one of `equals`, `contains`, `regex`, `hex`, `bytes`",
-                    ));
-                };
-                let matcher = match key.as_str() {
-                    "equals" => RawMatcher::Equals(map.next_value::<String>()?.into_bytes()),
-                    "contains" => RawMatcher::Contains(map.next_value::<String>()?.into_bytes()),
-                    "regex" => {
-                        let pattern = map.next_value::<String>()?;
-                        let regex = regex::bytes::Regex::new(&pattern).map_err(|e| {
-                            de::Error::custom(format!(
-                                "invalid regex: {}",
-                                one_line(&e.to_string())
-                            ))
-                        })?;
-                        RawMatcher::Regex(regex)
-                    }
-                    "hex" => RawMatcher::Hex(
-                        parse_hex(&map.next_value::<String>()?).map_err(de::Error::custom)?,
-                    ),
-                    "bytes" => RawMatcher::Bytes(map.next_value::<usize>()?),
-                    other => return Err(de::Error::unknown_field(other, FIELDS)),
-                };
-                if let Some(extra) = map.next_key::<String>()? {
-                    return Err(de::Error::custom(format!(
-                        "a matcher takes one key, found `{key}` and `{extra}`"
-                    )));
-                }
-                Ok(matcher)
-            }
-        }
-        deserializer.deserialize_any(MatcherVisitor)
-    }
-}
-
-/// Regex errors span several lines with a caret of their own; keep the last, meaningful line.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .rfind(|line| !line.is_empty())
-        .unwrap_or(message)
-        .trim_start_matches("error: ")
-        .to_string()
 }
 
 /// The only `shutdown` a client step can do.
@@ -416,89 +211,4 @@ pub struct RawStep {
     pub key: &'static str,
     /// Per-step timeout.
     pub timeout: Option<RawDuration>,
-}
-
-impl<'de> Deserialize<'de> for RawStep {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StepVisitor;
-        impl<'de> Visitor<'de> for StepVisitor {
-            type Value = RawStep;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a step map such as `send: \"hi\"` or `expect: \"Welcome!\"`")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawStep, E> {
-                Err(E::custom(format!(
-                    "a step is a map such as `{text}: …`, not the bare string `{text}`"
-                )))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawStep, A::Error> {
-                let mut found: Option<(&'static str, RawAction)> = None;
-                let mut timeout = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    let Some(&name) = STEP_KEYS.iter().find(|k| **k == key) else {
-                        return Err(de::Error::unknown_field(&key, STEP_KEYS));
-                    };
-                    if name == "timeout" {
-                        timeout = Some(map.next_value::<RawDuration>()?);
-                        continue;
-                    }
-                    if let Some((first, _)) = &found {
-                        return Err(de::Error::custom(format!(
-                            "a step does one thing: found both `{first}` and `{name}` (make them two steps)"
-                        )));
-                    }
-                    let action = match name {
-                        "send" => RawAction::Send(map.next_value()?),
-                        "expect" => RawAction::Expect(map.next_value()?),
-                        "expect_close" => RawAction::ExpectClose(map.next_value()?),
-                        "read_to_close" => RawAction::ReadToClose(map.next_value()?),
-                        "expect_nothing" => RawAction::ExpectNothing(map.next_value()?),
-                        "sleep" => RawAction::Sleep(map.next_value()?),
-                        "shutdown" => RawAction::Shutdown(map.next_value()?),
-                        _ => RawAction::Close(map.next_value()?),
-                    };
-                    found = Some((name, action));
-                }
-                let Some((key, action)) = found else {
-                    return Err(de::Error::custom(
-                        "a step needs one action: `send`, `expect`, `expect_close`, `read_to_close`, `expect_nothing`, `sleep`, `shutdown` or `close`",
-                    ));
-                };
-                Ok(RawStep {
-                    action,
-                    key,
-                    timeout,
-                })
-            }
-        }
-        deserializer.deserialize_any(StepVisitor)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_need_units() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("5").is_err_and(|e| e.contains("no unit")));
-        assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
-    fn hex_ignores_spaces_and_checks_digits() {
-        assert_eq!(parse_hex("de ad BE ef"), Ok(vec![0xde, 0xad, 0xbe, 0xef]));
-        assert!(parse_hex("abc").is_err());
-        assert!(parse_hex("zz").is_err());
-    }
-
-    #[test]
-    fn regex_errors_fit_on_one_line() {
-        let message = one_line("regex parse error:\n    (\n    ^\nerror: unclosed group");
-        assert_eq!(message, "unclosed group");
-    }
 }

@@ -5,16 +5,16 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
-use std::path::Path;
 use std::time::Duration;
 
 use super::model::{Client, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
+use super::payload;
 use super::positions::{Positions, join};
 use super::raw::{
     Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
     RawServer, RawStep,
 };
-use crate::diagnostic::{Diagnostic, did_you_mean, io_reason};
+use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::matcher::Matcher;
 use crate::source::SourceFile;
 
@@ -26,8 +26,6 @@ pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BACKLOG: i32 = 128;
 /// Default bytes per recv(), as in the tutorial.
 pub const DEFAULT_READ_SIZE: usize = 1024;
-/// Largest payload netlab builds in memory from `repeat` or `file`.
-pub const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
 const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
 const MAX_COUNT: u32 = 10_000;
 
@@ -282,7 +280,7 @@ impl Checker<'_> {
         let reply = raw.reply.map(|payload| {
             let reply_path = join(path, "reply");
             match payload {
-                RawPayload::Text(text) => match parse_template(&text) {
+                RawPayload::Text(text) => match payload::parse_template(&text) {
                     Ok(reply) => reply,
                     Err(message) => {
                         self.at_value(&reply_path, message)
@@ -459,58 +457,17 @@ impl Checker<'_> {
     }
 
     fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {
-        match raw {
-            RawPayload::Text(text) => text.into_bytes(),
-            RawPayload::Hex(bytes) => bytes,
-            RawPayload::Repeat { text, times } => {
-                let total = (text.len() as u64).saturating_mul(times);
-                if text.is_empty() {
-                    self.at_value(
-                        &join(path, "repeat"),
-                        "`repeat` needs at least one character",
-                    );
-                    Vec::new()
-                } else if total > MAX_PAYLOAD {
-                    self.at_value(
-                        &join(path, "times"),
-                        format!("this payload would be {total} bytes; the most netlab builds is {MAX_PAYLOAD}"),
-                    );
-                    Vec::new()
-                } else {
-                    text.repeat(usize::try_from(times).unwrap_or(0))
-                        .into_bytes()
+        match payload::resolve(raw, self.source.base_dir()) {
+            Ok(bytes) => bytes,
+            Err(problem) => {
+                let diagnostic = self.at_value(&join(path, problem.field), problem.message);
+                if let Some(help) = problem.help {
+                    diagnostic.add_help(help);
                 }
-            }
-            RawPayload::File(file) => {
-                let full = self.source.base_dir().join(&file);
-                match read_limited(&full) {
-                    Ok(bytes) => bytes,
-                    Err(reason) => {
-                        self.at_value(
-                            &join(path, "file"),
-                            format!("cannot read `{}`: {reason}", full.display()),
-                        )
-                        .add_help("`file:` paths are relative to the scenario file");
-                        Vec::new()
-                    }
-                }
+                Vec::new()
             }
         }
     }
-}
-
-fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_PAYLOAD {
-        return Err(format!(
-            "{} bytes is more than the {MAX_PAYLOAD} netlab loads",
-            meta.len()
-        ));
-    }
-    std::fs::read(path).map_err(|e| io_reason(&e))
 }
 
 fn matcher(raw: RawMatcher) -> Matcher {
@@ -559,68 +516,9 @@ fn address_shape(text: &str) -> AddressShape {
     }
 }
 
-/// Parses `Hello, {data}!` into pieces; `{{` and `}}` are literal braces.
-pub fn parse_template(text: &str) -> Result<Reply, String> {
-    let mut parts = Vec::new();
-    let mut literal = String::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '{' if chars.peek().map(|p| p.1) == Some('{') => {
-                chars.next();
-                literal.push('{');
-            }
-            '}' if chars.peek().map(|p| p.1) == Some('}') => {
-                chars.next();
-                literal.push('}');
-            }
-            '{' => {
-                let rest = &text[at + 1..];
-                let Some(end) = rest.find('}') else {
-                    return Err("unclosed `{` in reply".into());
-                };
-                let name = &rest[..end];
-                if name != "data" {
-                    return Err(format!(
-                        "unknown placeholder `{{{name}}}` in reply (only `{{data}}` exists)"
-                    ));
-                }
-                if !literal.is_empty() {
-                    parts.push(ReplyPart::Literal(
-                        std::mem::take(&mut literal).into_bytes(),
-                    ));
-                }
-                parts.push(ReplyPart::Data);
-                for _ in 0..=end {
-                    chars.next();
-                }
-            }
-            '}' => return Err("unmatched `}` in reply".into()),
-            other => literal.push(other),
-        }
-    }
-    if !literal.is_empty() {
-        parts.push(ReplyPart::Literal(literal.into_bytes()));
-    }
-    Ok(Reply { parts })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn template_substitutes_data_and_keeps_escaped_braces() {
-        let reply = parse_template("Hello, {data}! {{x}}");
-        assert!(reply.is_ok_and(|r| r.render(b"Bob") == b"Hello, Bob! {x}"));
-    }
-
-    #[test]
-    fn template_rejects_unknown_placeholders() {
-        assert!(parse_template("{name}").is_err_and(|e| e.contains("`{name}`")));
-        assert!(parse_template("{data").is_err());
-        assert!(parse_template("a}b").is_err());
-    }
 
     #[test]
     fn addresses_are_told_from_names() {

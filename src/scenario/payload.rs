@@ -1,0 +1,152 @@
+//! Payloads and replies: turns what a file wrote (`"text"`, `{ hex }`, `{ repeat, times }`,
+//! `{ file }`) into bytes, and a reply's text into its `{data}` template. Used by `validate`.
+
+use std::path::Path;
+
+use super::model::{Reply, ReplyPart};
+use super::raw::RawPayload;
+use crate::diagnostic::io_reason;
+
+/// Largest payload netlab builds in memory from `repeat` or `file`.
+pub const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
+
+/// Why a payload cannot be built, and which of its keys is at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadProblem {
+    /// The key of the payload map the problem is about (`times`, `file`…).
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// A hint, if one helps.
+    pub help: Option<&'static str>,
+}
+
+/// The bytes of a payload; `file:` paths are relative to `base_dir`.
+pub fn resolve(raw: RawPayload, base_dir: &Path) -> Result<Vec<u8>, PayloadProblem> {
+    match raw {
+        RawPayload::Text(text) => Ok(text.into_bytes()),
+        RawPayload::Hex(bytes) => Ok(bytes),
+        RawPayload::Repeat { text, times } => {
+            let total = (text.len() as u64).saturating_mul(times);
+            if text.is_empty() {
+                Err(PayloadProblem {
+                    field: "repeat",
+                    message: "`repeat` needs at least one character".into(),
+                    help: None,
+                })
+            } else if total > MAX_PAYLOAD {
+                Err(PayloadProblem {
+                    field: "times",
+                    message: format!(
+                        "this payload would be {total} bytes; the most netlab builds is {MAX_PAYLOAD}"
+                    ),
+                    help: None,
+                })
+            } else {
+                Ok(text
+                    .repeat(usize::try_from(times).unwrap_or(0))
+                    .into_bytes())
+            }
+        }
+        RawPayload::File(file) => {
+            let full = base_dir.join(&file);
+            read_limited(&full).map_err(|reason| PayloadProblem {
+                field: "file",
+                message: format!("cannot read `{}`: {reason}", full.display()),
+                help: Some("`file:` paths are relative to the scenario file"),
+            })
+        }
+    }
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_PAYLOAD {
+        return Err(format!(
+            "{} bytes is more than the {MAX_PAYLOAD} netlab loads",
+            meta.len()
+        ));
+    }
+    std::fs::read(path).map_err(|e| io_reason(&e))
+}
+
+/// Parses `Hello, {data}!` into pieces; `{{` and `}}` are literal braces.
+pub fn parse_template(text: &str) -> Result<Reply, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().map(|p| p.1) == Some('{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek().map(|p| p.1) == Some('}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let rest = &text[at + 1..];
+                let Some(end) = rest.find('}') else {
+                    return Err("unclosed `{` in reply".into());
+                };
+                let name = &rest[..end];
+                if name != "data" {
+                    return Err(format!(
+                        "unknown placeholder `{{{name}}}` in reply (only `{{data}}` exists)"
+                    ));
+                }
+                if !literal.is_empty() {
+                    parts.push(ReplyPart::Literal(
+                        std::mem::take(&mut literal).into_bytes(),
+                    ));
+                }
+                parts.push(ReplyPart::Data);
+                for _ in 0..=end {
+                    chars.next();
+                }
+            }
+            '}' => return Err("unmatched `}` in reply".into()),
+            other => literal.push(other),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(ReplyPart::Literal(literal.into_bytes()));
+    }
+    Ok(Reply { parts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_substitutes_data_and_keeps_escaped_braces() {
+        let reply = parse_template("Hello, {data}! {{x}}");
+        assert!(reply.is_ok_and(|r| r.render(b"Bob") == b"Hello, Bob! {x}"));
+    }
+
+    #[test]
+    fn template_rejects_unknown_placeholders() {
+        assert!(parse_template("{name}").is_err_and(|e| e.contains("`{name}`")));
+        assert!(parse_template("{data").is_err());
+        assert!(parse_template("a}b").is_err());
+    }
+
+    #[test]
+    fn repeat_builds_bulk_data_and_refuses_huge_payloads() {
+        let raw = RawPayload::Repeat {
+            text: "ab".into(),
+            times: 3,
+        };
+        assert_eq!(resolve(raw, Path::new(".")), Ok(b"ababab".to_vec()));
+        let huge = RawPayload::Repeat {
+            text: "x".into(),
+            times: MAX_PAYLOAD + 1,
+        };
+        assert!(resolve(huge, Path::new(".")).is_err_and(|p| p.field == "times"));
+    }
+}
