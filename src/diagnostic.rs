@@ -85,8 +85,8 @@ impl Diagnostics {
         let path = self.source.display_path();
         let mut out = String::new();
         for item in &self.items {
-            out.push_str(&render_one(&renderer, &self.source, &path, item));
-            out.push('\n');
+            out.push_str(render_one(&renderer, &self.source, &path, item).trim_end());
+            out.push_str("\n\n");
         }
         let count = self.items.len();
         out.push_str(&format!(

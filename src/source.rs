@@ -94,6 +94,23 @@ impl SourceFile {
         start..end
     }
 
+    /// The span of a mapping key starting at `index`: up to its `:` (or the end of the line).
+    /// A flow mapping's `{` before the key is skipped.
+    pub fn key_span(&self, index: usize) -> Range<usize> {
+        let mut start = self.floor_char_boundary(index);
+        if self.text[start..].starts_with('{') {
+            let after = &self.text[start + 1..];
+            start += 1 + (after.len() - after.trim_start_matches([' ', '\t']).len());
+        }
+        let line = self.text[start..].split('\n').next().unwrap_or("");
+        let len = line.find(':').unwrap_or(line.len());
+        if len == 0 {
+            start..self.next_char_end(start)
+        } else {
+            start..start + line[..len].trim_end().len()
+        }
+    }
+
     fn next_char_end(&self, start: usize) -> usize {
         self.text[start..]
             .chars()
@@ -156,6 +173,14 @@ mod tests {
         let f = file("send: \"a\\\"b\" x\n");
         let span = f.token_span(6);
         assert_eq!(&f.text[span], "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn key_span_stops_at_the_colon() {
+        let f = file("    greting: \"Welcome!\"\n");
+        assert_eq!(&f.text[f.key_span(4)], "greting");
+        let flow = file("expect: { starts_with: \"Hel\" }\n");
+        assert_eq!(&flow.text[flow.key_span(8)], "starts_with");
     }
 
     #[test]

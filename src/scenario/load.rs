@@ -117,6 +117,8 @@ fn from_serde(source: &SourceFile, error: &serde_yaml::Error) -> Diagnostic {
     // and a location of 1:1; prefer the text's.
     let span = match (last_position(message), location) {
         (Some(at), _) => Some(source.token_span(source.offset_of(at))),
+        // serde_yaml points an unknown field at its key: underline the key alone.
+        (None, Some(l)) if message.starts_with("unknown field") => Some(source.key_span(l.index())),
         (None, Some(l)) => Some(source.token_span(l.index())),
         (None, None) => None,
     };

@@ -65,10 +65,9 @@ impl Checker<'_> {
     }
 
     fn key_span(&self, path: &str) -> Option<Range<usize>> {
-        let at = self.positions.key_offset(path)?;
-        let line = self.source.text[at..].split('\n').next().unwrap_or("");
-        let len = line.find(':').unwrap_or(line.len()).max(1);
-        Some(at..(at + len).min(self.source.text.len()))
+        self.positions
+            .key_offset(path)
+            .map(|at| self.source.key_span(at))
     }
 
     /// Reports a problem with the value at `path`.
