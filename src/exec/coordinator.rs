@@ -83,110 +83,144 @@ pub fn run(
         started,
         scale: options.time_scale,
     };
-    let mut events = Vec::new();
-    let mut record = |event: Event, events: &mut Vec<Event>| {
-        observe(&event);
-        events.push(event);
-    };
+    let instances = instances(scenario);
+    let mut collector = Collector::new(scenario, observe, instances.len());
     for (index, addr) in addresses.iter().enumerate() {
-        let event = Event {
+        collector.take(Event {
             elapsed: started.elapsed(),
             origin: Origin::Server(index),
             kind: EventKind::Listening { addr: *addr },
-        };
-        record(event, &mut events);
+        });
     }
-    let instances = instances(scenario);
     let verdict = thread::scope(|scope| {
-        let result = (|| -> anyhow::Result<Verdict> {
-            for (index, (listener, _)) in listeners.into_iter().enumerate() {
-                let server = &scenario.servers[index];
-                let context = context.clone();
-                thread::Builder::new()
-                    .name(format!("server {}", server.name))
-                    .spawn_scoped(scope, move || {
-                        accept_loop(scope, index, server, listener, context)
-                    })
-                    .context("cannot start a server thread")?;
-            }
-            for id in &instances {
-                let client = &scenario.clients[id.client];
-                let dial = match &client.target {
-                    Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
-                    Target::Address(text) => Dial::Name(text.clone()),
-                };
-                let context = context.clone();
-                let id = *id;
-                thread::Builder::new()
-                    .name(format!("client {}#{}", client.name, id.instance))
-                    .spawn_scoped(scope, move || run_instance(id, client, dial, context))
-                    .context("cannot start a client thread")?;
-            }
-            let deadline = after(scenario_deadline(options.time_scale, scenario));
-            let interrupt = options.interrupt.clone().unwrap_or_else(never);
-            let mut remaining = instances.len();
-            let mut failed = false;
-            let mut open = OpenConnections::default();
-            let verdict = loop {
-                if remaining == 0 && !instances.is_empty() {
-                    break if failed {
-                        Verdict::Failed
-                    } else {
-                        Verdict::Passed
-                    };
-                }
-                select! {
-                    recv(events_rx) -> event => {
-                        let Ok(event) = event else { break Verdict::Failed };
-                        if let EventKind::InstanceDone { passed } = event.kind {
-                            remaining -= 1;
-                            failed |= !passed;
-                        }
-                        open.observe(scenario, &event);
-                        record(event, &mut events);
-                    }
-                    recv(deadline) -> _ => {
-                        break if instances.is_empty() { Verdict::Passed } else { Verdict::TimedOut(scenario.timeout) };
-                    }
-                    recv(interrupt) -> _ => {
-                        break if instances.is_empty() { Verdict::Passed } else { Verdict::Interrupted };
-                    }
-                }
-            };
-            if matches!(verdict, Verdict::Passed | Verdict::Failed) {
-                let grace = after(settle::GRACE);
-                while !open.all_closed() {
-                    select! {
-                        recv(events_rx) -> event => {
-                            let Ok(event) = event else { break };
-                            open.observe(scenario, &event);
-                            record(event, &mut events);
-                        }
-                        recv(grace) -> _ => break,
-                        recv(deadline) -> _ => break,
-                        recv(interrupt) -> _ => break,
-                    }
-                }
-            }
-            Ok(verdict)
-        })();
+        let verdict = spawn_all(scope, scenario, listeners, &addresses, &instances, &context)
+            .map(|()| collector.until_done(&events_rx, options));
         // Whatever happened, stop every thread started so far so that the scope can join them.
         stop.stop();
         for waker in &wakers {
             socket::wake_acceptor(waker);
         }
-        result
+        verdict
     });
     drop(context);
-    // Every thread has been joined; collect what they sent while stopping.
+    // Every thread has been joined; keep what they sent while stopping.
     for event in events_rx.try_iter() {
-        record(event, &mut events);
+        collector.take(event);
     }
     Ok(Outcome {
-        events,
+        events: collector.events,
         verdict: verdict?,
         addresses,
     })
+}
+
+/// Starts an acceptor thread per server and a thread per client instance.
+fn spawn_all<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    scenario: &'scope Scenario,
+    listeners: Vec<(TcpListener, SocketAddr)>,
+    addresses: &[SocketAddr],
+    instances: &[InstanceId],
+    context: &Context,
+) -> anyhow::Result<()> {
+    for (index, (listener, _)) in listeners.into_iter().enumerate() {
+        let server = &scenario.servers[index];
+        let context = context.clone();
+        thread::Builder::new()
+            .name(format!("server {}", server.name))
+            .spawn_scoped(scope, move || {
+                accept_loop(scope, index, server, listener, context)
+            })
+            .context("cannot start a server thread")?;
+    }
+    for id in instances {
+        let client = &scenario.clients[id.client];
+        let dial = match &client.target {
+            Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
+            Target::Address(text) => Dial::Name(text.clone()),
+        };
+        let context = context.clone();
+        let id = *id;
+        thread::Builder::new()
+            .name(format!("client {}#{}", client.name, id.instance))
+            .spawn_scoped(scope, move || run_instance(id, client, dial, context))
+            .context("cannot start a client thread")?;
+    }
+    Ok(())
+}
+
+/// Receives the events of a run and decides when it is over.
+struct Collector<'a> {
+    scenario: &'a Scenario,
+    observe: &'a mut dyn FnMut(&Event),
+    events: Vec<Event>,
+    open: OpenConnections,
+    instances: usize,
+    remaining: usize,
+    failed: bool,
+}
+
+impl<'a> Collector<'a> {
+    fn new(scenario: &'a Scenario, observe: &'a mut dyn FnMut(&Event), instances: usize) -> Self {
+        Self {
+            scenario,
+            observe,
+            events: Vec::new(),
+            open: OpenConnections::default(),
+            instances,
+            remaining: instances,
+            failed: false,
+        }
+    }
+
+    fn take(&mut self, event: Event) {
+        if let EventKind::InstanceDone { passed } = event.kind {
+            self.remaining = self.remaining.saturating_sub(1);
+            self.failed |= !passed;
+        }
+        self.open.observe(self.scenario, &event);
+        (self.observe)(&event);
+        self.events.push(event);
+    }
+
+    /// Collects until every client instance is done (then lets the servers finish), the
+    /// scenario's deadline passes, or the run is interrupted.
+    fn until_done(&mut self, events: &Receiver<Event>, options: &RunOptions) -> Verdict {
+        let deadline = after(scenario_deadline(options.time_scale, self.scenario));
+        let interrupt = options.interrupt.clone().unwrap_or_else(never);
+        let servers_only = self.instances == 0;
+        while self.remaining > 0 || servers_only {
+            select! {
+                recv(events) -> event => match event {
+                    Ok(event) => self.take(event),
+                    Err(_) => return Verdict::Failed,
+                },
+                recv(deadline) -> _ => {
+                    return if servers_only { Verdict::Passed } else { Verdict::TimedOut(self.scenario.timeout) };
+                }
+                recv(interrupt) -> _ => {
+                    return if servers_only { Verdict::Passed } else { Verdict::Interrupted };
+                }
+            }
+        }
+        let grace = after(settle::GRACE);
+        while !self.open.all_closed() {
+            select! {
+                recv(events) -> event => match event {
+                    Ok(event) => self.take(event),
+                    Err(_) => break,
+                },
+                recv(grace) -> _ => break,
+                recv(deadline) -> _ => break,
+                recv(interrupt) -> _ => break,
+            }
+        }
+        if self.failed {
+            Verdict::Failed
+        } else {
+            Verdict::Passed
+        }
+    }
 }
 
 /// Every client instance of the scenario, in name order.

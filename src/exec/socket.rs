@@ -144,7 +144,7 @@ mod tests {
     /// The backlog given is the one the kernel uses (`ss` shows it as Send-Q of a listener).
     #[test]
     fn listen_honours_the_backlog() {
-        let Ok(listener) = listen("127.0.0.1:0".parse().unwrap(), 7) else {
+        let Ok(listener) = listen(SocketAddr::from(([127, 0, 0, 1], 0)), 7) else {
             panic!("cannot listen on loopback");
         };
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn mapped_v4_addresses_are_made_plain() {
-        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        let mapped = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped().into(), 80);
         assert_eq!(canonical(mapped).to_string(), "127.0.0.1:80");
     }
 }
