@@ -10,10 +10,11 @@ use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, never, select, unbounded};
 
 use super::cancel;
-use super::client::{Dial, run_instance};
-use super::server::{Context, accept_loop};
+use super::context::Context;
 use super::settle::{self, OpenConnections};
 use super::socket;
+use super::tcp_client::{Dial, run_instance};
+use super::tcp_server::accept_loop;
 use crate::event::{Event, EventKind, InstanceId, Origin};
 use crate::plan::{TimeScale, scenario_deadline};
 use crate::scenario::{Scenario, Target};

@@ -2,10 +2,11 @@
 //! and per client instance, all reporting `Event`s to one coordinator.
 
 mod cancel;
-mod client;
+mod context;
 mod coordinator;
-mod server;
 mod settle;
 mod socket;
+mod tcp_client;
+mod tcp_server;
 
 pub use coordinator::{Outcome, RunOptions, Verdict, run};

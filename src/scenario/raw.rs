@@ -52,7 +52,7 @@ pub enum Concurrency {
 pub enum Framing {
     /// One recv() result is one message.
     #[default]
-    Raw,
+    Chunk,
     /// One line (up to `\n`, without it and a `\r` before it) is one message.
     Line,
 }

@@ -7,38 +7,11 @@ use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread::Scope;
 
-use crossbeam::channel::Sender;
-
-use super::cancel::Cancel;
+use super::context::Context;
 use super::socket::{self, ReadResult};
 use crate::diagnostic::io_reason;
-use crate::event::{ConnectionId, Event, EventKind, Origin, ServerAction, ServerEvent};
-use crate::plan::TimeScale;
+use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
 use crate::scenario::{Concurrency, Framing, Server};
-
-/// What every thread of a run needs to report and to stop.
-#[derive(Clone)]
-pub struct Context {
-    /// Where events go.
-    pub events: Sender<Event>,
-    /// The stop signal.
-    pub cancel: Cancel,
-    /// When the run started.
-    pub started: std::time::Instant,
-    /// The time scale.
-    pub scale: TimeScale,
-}
-
-impl Context {
-    /// Sends an event stamped with the elapsed time (a closed channel means the run is over).
-    pub fn emit(&self, origin: Origin, kind: EventKind) {
-        let _ = self.events.send(Event {
-            elapsed: self.started.elapsed(),
-            origin,
-            kind,
-        });
-    }
-}
 
 /// Accepts connections on `listener` until the run stops.
 pub fn accept_loop<'scope>(
@@ -150,7 +123,7 @@ impl Connection<'_> {
             ) {
                 ReadResult::Data => {
                     let messages = match self.server.framing {
-                        Framing::Raw => vec![std::mem::take(&mut pending)],
+                        Framing::Chunk => vec![std::mem::take(&mut pending)],
                         Framing::Line => take_lines(&mut pending, before),
                     };
                     for message in messages {
