@@ -156,7 +156,7 @@ pub struct ServerEvent {
 /// What a server did on one connection.
 #[derive(Debug, Clone)]
 pub enum ServerAction {
-    /// Accepted a connection from `peer`.
+    /// Accepted a connection from `peer` (TCP), or received a first datagram from it (UDP).
     Accepted {
         /// The client's address.
         peer: SocketAddr,
@@ -167,6 +167,8 @@ pub enum ServerAction {
     Answered {
         /// The message.
         message: Vec<u8>,
+        /// The real length of a UDP datagram longer than `read_size` (the message is cut).
+        truncated: Option<usize>,
         /// Index of the rule.
         rule: usize,
         /// Declared delay applied before the reply (unscaled, as written).
@@ -180,6 +182,8 @@ pub enum ServerAction {
     Unanswered {
         /// The message.
         message: Vec<u8>,
+        /// The real length of a UDP datagram longer than `read_size` (the message is cut).
+        truncated: Option<usize>,
     },
     /// The client closed or half-closed; the server closed its side.
     PeerClosed,

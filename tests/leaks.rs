@@ -55,8 +55,8 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
     (text, outcome.verdict.passed())
 }
 
-/// 50 runs of the tutorial's hello, 10 of every_step, plus sequential, failing and timed-out
-/// runs: identical
+/// 50 runs of the tutorial's hello, 10 of every_step, 20 of every shipped scenario, plus
+/// failing and timed-out runs: identical
 /// transcripts, and the descriptor and thread counts back where they started.
 #[test]
 fn runs_are_deterministic_and_leave_nothing_behind() {
@@ -96,6 +96,34 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
             text, every_step_first,
             "every_step round {round} gave another transcript"
         );
+    }
+    // Every shipped scenario, 20 times: the same transcript each time. tcp_sequential is about who
+    // waits for whom, so it keeps wider margins; the others run a hundred times faster.
+    let mut shipped: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    shipped.sort();
+    assert!(shipped.len() >= 6, "{shipped:?}");
+    for path in &shipped {
+        let scenario = load_file(path).unwrap();
+        let scale = if scenario.name == "tcp_sequential" {
+            0.1
+        } else {
+            0.01
+        };
+        let (reference, passed) = run_once(&scenario, scale);
+        assert!(passed, "{}:\n{reference}", path.display());
+        for round in 1..20 {
+            let (text, _) = run_once(&scenario, scale);
+            assert_eq!(
+                text,
+                reference,
+                "{} round {round} gave another transcript",
+                path.display()
+            );
+        }
     }
     let (sequential_first, _) = run_once(&sequential, 0.1);
     let (sequential_again, passed) = run_once(&sequential, 0.1);

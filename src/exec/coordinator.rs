@@ -2,7 +2,7 @@
 //! listener), starts the threads, collects their events until every client is done or the
 //! scenario's deadline passes, then stops and joins every thread before returning.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -10,14 +10,15 @@ use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, never, select, unbounded};
 
 use super::cancel;
+use super::client::{Dial, run_instance};
 use super::context::Context;
 use super::settle::{self, OpenConnections};
 use super::socket;
-use super::tcp_client::{Dial, run_instance};
 use super::tcp_server::accept_loop;
+use super::udp_server::serve_udp;
 use crate::event::{Event, EventKind, InstanceId, Origin};
 use crate::plan::{TimeScale, scenario_deadline};
-use crate::scenario::{Scenario, Target};
+use crate::scenario::{Protocol, Scenario, Target};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -68,11 +69,14 @@ pub fn run(
     options: &RunOptions,
     observe: &mut dyn FnMut(&Event),
 ) -> anyhow::Result<Outcome> {
-    let listeners = bind_all(scenario)?;
-    let addresses: Vec<SocketAddr> = listeners.iter().map(|(_, addr)| *addr).collect();
-    let wakers = listeners
+    let bound = bind_all(scenario)?;
+    let addresses: Vec<SocketAddr> = bound.iter().map(|(_, addr)| *addr).collect();
+    let wakers = bound
         .iter()
-        .map(|(l, _)| l.try_clone())
+        .filter_map(|(b, _)| match b {
+            Bound::Tcp(listener) => Some(listener.try_clone()),
+            Bound::Udp(_) => None,
+        })
         .collect::<Result<Vec<TcpListener>, _>>()
         .context("cannot duplicate a listening socket")?;
     let started = Instant::now();
@@ -94,7 +98,7 @@ pub fn run(
         });
     }
     let verdict = thread::scope(|scope| {
-        let verdict = spawn_all(scope, scenario, listeners, &addresses, &instances, &context)
+        let verdict = spawn_all(scope, scenario, bound, &addresses, &instances, &context)
             .map(|()| collector.until_done(&events_rx, options));
         // Whatever happened, stop every thread started so far so that the scope can join them.
         stop.stop();
@@ -119,20 +123,24 @@ pub fn run(
 fn spawn_all<'scope>(
     scope: &'scope thread::Scope<'scope, '_>,
     scenario: &'scope Scenario,
-    listeners: Vec<(TcpListener, SocketAddr)>,
+    bound: Vec<(Bound, SocketAddr)>,
     addresses: &[SocketAddr],
     instances: &[InstanceId],
     context: &Context,
 ) -> anyhow::Result<()> {
-    for (index, (listener, _)) in listeners.into_iter().enumerate() {
+    for (index, (socket, _)) in bound.into_iter().enumerate() {
         let server = &scenario.servers[index];
         let context = context.clone();
-        thread::Builder::new()
-            .name(format!("server {}", server.name))
-            .spawn_scoped(scope, move || {
+        let builder = thread::Builder::new().name(format!("server {}", server.name));
+        match socket {
+            Bound::Tcp(listener) => builder.spawn_scoped(scope, move || {
                 accept_loop(scope, index, server, listener, context)
-            })
-            .context("cannot start a server thread")?;
+            }),
+            Bound::Udp(socket) => {
+                builder.spawn_scoped(scope, move || serve_udp(index, server, socket, context))
+            }
+        }
+        .context("cannot start a server thread")?;
     }
     for id in instances {
         let client = &scenario.clients[id.client];
@@ -234,18 +242,47 @@ fn instances(scenario: &Scenario) -> Vec<InstanceId> {
         .collect()
 }
 
-fn bind_all(scenario: &Scenario) -> anyhow::Result<Vec<(TcpListener, SocketAddr)>> {
+/// A server's bound socket.
+enum Bound {
+    /// A listening TCP socket.
+    Tcp(TcpListener),
+    /// A bound UDP socket.
+    Udp(UdpSocket),
+}
+
+fn bind_all(scenario: &Scenario) -> anyhow::Result<Vec<(Bound, SocketAddr)>> {
     scenario
         .servers
         .iter()
         .map(|server| {
             let wanted = SocketAddr::new(server.bind, server.port);
-            let listener = socket::listen(wanted, server.backlog)
-                .with_context(|| format!("server `{}`: cannot listen on {wanted}", server.name))?;
-            let addr = listener
-                .local_addr()
-                .with_context(|| format!("server `{}`: cannot read its address", server.name))?;
-            Ok((listener, addr))
+            let failed = || {
+                format!(
+                    "server `{}`: cannot bind {} {wanted}",
+                    server.name,
+                    protocol_name(server.protocol)
+                )
+            };
+            let (bound, addr) = match server.protocol {
+                Protocol::Tcp => {
+                    let listener = socket::listen(wanted, server.backlog).with_context(failed)?;
+                    let addr = listener.local_addr().with_context(failed)?;
+                    (Bound::Tcp(listener), addr)
+                }
+                Protocol::Udp => {
+                    let socket = socket::bind_udp(wanted).with_context(failed)?;
+                    let addr = socket.local_addr().with_context(failed)?;
+                    (Bound::Udp(socket), addr)
+                }
+            };
+            Ok((bound, addr))
         })
         .collect()
+}
+
+fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    }
 }

@@ -2,11 +2,13 @@
 //! and per client instance, all reporting `Event`s to one coordinator.
 
 mod cancel;
+mod client;
+mod client_udp;
 mod context;
 mod coordinator;
 mod settle;
 mod socket;
-mod tcp_client;
 mod tcp_server;
+mod udp_server;
 
 pub use coordinator::{Outcome, RunOptions, Verdict, run};

@@ -1,6 +1,6 @@
 //! Letting the servers finish: when the last client instance is done, the servers' ends of its
 //! connections may still be reading the close. The coordinator keeps collecting events until the
-//! server side of every connection a client made is closed (within a short grace period), so that
+//! server side of every TCP connection a client made is closed (within a short grace period), so that
 //! the end of a transcript does not depend on which thread happened to be quicker.
 
 use std::collections::{HashMap, HashSet};
@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event::{ConnectionId, Event, EventKind, Origin, ServerAction, StepOutcome};
-use crate::scenario::{Scenario, Target};
+use crate::scenario::{Protocol, Scenario, Target};
 
 /// The longest the coordinator waits for servers to finish after the clients are done.
 pub const GRACE: Duration = Duration::from_secs(1);
@@ -29,10 +29,14 @@ impl OpenConnections {
     pub fn observe(&mut self, scenario: &Scenario, event: &Event) {
         match (&event.origin, &event.kind) {
             (Origin::Instance(id), EventKind::Step(step)) => {
-                if let (StepOutcome::Connected { local }, Some(Target::Server(server))) = (
-                    &step.outcome,
-                    scenario.clients.get(id.client).map(|c| &c.target),
-                ) {
+                let target = scenario.clients.get(id.client).map(|c| &c.target);
+                if let (StepOutcome::Connected { local }, Some(Target::Server(server))) =
+                    (&step.outcome, target)
+                    && scenario
+                        .servers
+                        .get(*server)
+                        .is_some_and(|s| s.protocol == Protocol::Tcp)
+                {
                     let endpoint = (*server, *local);
                     if !self.closed.contains(&endpoint) {
                         self.awaiting.insert(endpoint);

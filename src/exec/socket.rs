@@ -1,8 +1,9 @@
-//! Socket plumbing shared by servers and clients: binding a listener with a real backlog
-//! (socket2), and reads and writes that wake regularly to honour deadlines and the stop signal.
+//! Socket plumbing shared by servers and clients: binding a TCP listener with a real backlog and a
+//! UDP socket (socket2, with explicit IPv6 options), and reads and writes that wake regularly to
+//! honour deadlines and the stop signal.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -12,17 +13,34 @@ use super::cancel::Cancel;
 /// How often a blocked read or write wakes to check its deadline and the stop signal.
 pub const TICK: Duration = Duration::from_millis(25);
 
+/// The largest UDP payload; a datagram buffer of this size never truncates.
+pub const MAX_DATAGRAM: usize = 65_536;
+
 /// Binds a TCP listener on `addr` with `backlog`, as std would but with the backlog honoured.
 pub fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
+    set_v6_only(&socket, addr);
     #[cfg(unix)]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(socket.into())
+}
+
+/// Binds a UDP socket on `addr`.
+pub fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    set_v6_only(&socket, addr);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// `::` serves IPv4 too (dual stack) where the OS allows it; any other IPv6 address only IPv6.
+/// The OS default varies (`bindv6only`), so it is always set explicitly.
+fn set_v6_only(socket: &Socket, addr: SocketAddr) {
+    if addr.is_ipv6() {
+        let _ = socket.set_only_v6(!addr.ip().is_unspecified());
+    }
 }
 
 /// Wakes a thread blocked in `accept` on `listener` (the coordinator calls this on stop).
@@ -106,6 +124,52 @@ pub fn read_some(
             }
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return ReadResult::Failed(e),
+        }
+    }
+}
+
+/// What one bounded datagram receive gave.
+#[derive(Debug)]
+pub enum DatagramResult {
+    /// A datagram of this many bytes (the whole datagram, up to `MAX_DATAGRAM`) from this peer.
+    Datagram(usize, SocketAddr),
+    /// The deadline passed with nothing received.
+    Timeout,
+    /// The run is stopping.
+    Stopped,
+    /// The socket failed (on a connected socket, an ICMP "port unreachable" shows here).
+    Failed(io::Error),
+}
+
+/// Receives one datagram into `buf`, waiting at most until `deadline` (forever if `None`, but
+/// always waking for the stop signal).
+pub fn recv_datagram(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    deadline: Option<Instant>,
+    cancel: &Cancel,
+) -> DatagramResult {
+    loop {
+        if cancel.is_set() {
+            return DatagramResult::Stopped;
+        }
+        let wait = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return DatagramResult::Timeout;
+                }
+                left.min(TICK)
+            }
+            None => TICK,
+        };
+        if let Err(e) = socket.set_read_timeout(Some(wait)) {
+            return DatagramResult::Failed(e);
+        }
+        match socket.recv_from(buf) {
+            Ok((n, peer)) => return DatagramResult::Datagram(n, canonical(peer)),
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return DatagramResult::Failed(e),
         }
     }
 }

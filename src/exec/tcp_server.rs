@@ -154,37 +154,32 @@ impl Connection<'_> {
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
     fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
-        let found = self.server.rules.iter().enumerate().find(|(_, rule)| {
-            rule.matcher
-                .as_ref()
-                .is_none_or(|m| m.matches_whole(&message))
-        });
-        let Some((index, rule)) = found else {
-            self.emit(ServerAction::Unanswered { message }, false);
+        let Some(answer) = self.server.answer(&message) else {
+            let truncated = None;
+            self.emit(ServerAction::Unanswered { message, truncated }, false);
             return Ok(true);
         };
-        let delay = rule.delay.or(self.server.delay);
-        let reply = rule.reply.as_ref().map(|r| r.render(&message));
-        self.sent += reply.as_ref().map_or(0, |r| r.len() as u64);
+        self.sent += answer.reply.as_ref().map_or(0, |r| r.len() as u64);
         self.emit(
             ServerAction::Answered {
                 message,
-                rule: index,
-                delay,
-                reply: reply.clone(),
-                close: rule.close,
+                truncated: None,
+                rule: answer.rule,
+                delay: answer.delay,
+                reply: answer.reply.clone(),
+                close: answer.close,
             },
-            rule.close,
+            answer.close,
         );
-        if let Some(delay) = delay
+        if let Some(delay) = answer.delay
             && !self.context.cancel.sleep(self.context.scale.pause(delay))
         {
             return Ok(false);
         }
-        if let Some(reply) = &reply {
+        if let Some(reply) = &answer.reply {
             socket::write_all(stream, reply, &self.context.cancel)?;
         }
-        if rule.close {
+        if answer.close {
             let _ = stream.shutdown(Shutdown::Write);
             return Ok(false);
         }

@@ -53,6 +53,37 @@ pub struct Server {
     pub rules: Vec<Rule>,
 }
 
+/// What a server does with one message: the first rule that matches it, and what that rule
+/// makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Index of the rule.
+    pub rule: usize,
+    /// Pause before replying (the rule's own, else the server's), as declared.
+    pub delay: Option<Duration>,
+    /// The reply bytes, `{data}` filled in.
+    pub reply: Option<Vec<u8>>,
+    /// Close the connection after the reply.
+    pub close: bool,
+}
+
+impl Server {
+    /// The answer to `message`, or `None` when no rule matches (the server stays silent).
+    pub fn answer(&self, message: &[u8]) -> Option<Answer> {
+        let (index, rule) = self.rules.iter().enumerate().find(|(_, rule)| {
+            rule.matcher
+                .as_ref()
+                .is_none_or(|m| m.matches_whole(message))
+        })?;
+        Some(Answer {
+            rule: index,
+            delay: rule.delay.or(self.delay),
+            reply: rule.reply.as_ref().map(|r| r.render(message)),
+            close: rule.close,
+        })
+    }
+}
+
 /// One reply rule of a server.
 #[derive(Debug, Clone)]
 pub struct Rule {

@@ -180,13 +180,6 @@ impl Checker<'_> {
     fn server(&mut self, path: &str, raw: RawServer) -> Server {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
-        if protocol == Protocol::Udp {
-            self.at_value(
-                &join(path, "protocol"),
-                "`udp` servers are not supported by this version of netlab yet",
-            )
-            .add_help("only `tcp` runs for now");
-        }
         let bind = match raw.bind.as_deref() {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(text) => match text
@@ -247,6 +240,14 @@ impl Checker<'_> {
                     self.at_key(
                         &join(path, key),
                         format!("`{key}` applies to tcp servers only"),
+                    );
+                }
+            }
+            for (i, rule) in raw.rules.iter().enumerate() {
+                if rule.close == Some(true) {
+                    self.at_key(
+                        &format!("{path}.rules[{i}].close"),
+                        "`close` applies to tcp servers only: a udp server has no connection to close",
                     );
                 }
             }
@@ -362,12 +363,6 @@ impl Checker<'_> {
             (Target::Server(i), None) => servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol),
             (Target::Address(_), protocol) => protocol.unwrap_or(Protocol::Tcp),
         };
-        if protocol == Protocol::Udp && matches!(target, Target::Address(_)) {
-            self.at_value(
-                &join(path, "protocol"),
-                "`udp` clients are not supported by this version of netlab yet",
-            );
-        }
         let count = match raw.count {
             Some(0) => {
                 self.at_value(&join(path, "count"), "`count` must be at least 1");
@@ -388,7 +383,7 @@ impl Checker<'_> {
             .steps
             .into_iter()
             .enumerate()
-            .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s))
+            .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s, protocol))
             .collect();
         Client {
             name,
@@ -401,8 +396,19 @@ impl Checker<'_> {
         }
     }
 
-    fn step(&mut self, path: &str, raw: RawStep) -> Step {
+    fn step(&mut self, path: &str, raw: RawStep, protocol: Protocol) -> Step {
         let action_path = join(path, raw.key);
+        let stream_only = matches!(
+            raw.action,
+            RawAction::ExpectClose(_) | RawAction::ReadToClose(_) | RawAction::Shutdown(_)
+        );
+        if protocol == Protocol::Udp && stream_only {
+            self.at_key(
+                &action_path,
+                format!("`{}` applies to tcp clients only", raw.key),
+            )
+            .add_help("udp has no connection to close: use `expect_nothing` to check for silence");
+        }
         let reads = matches!(
             raw.action,
             RawAction::Expect(_) | RawAction::ExpectClose(_) | RawAction::ReadToClose(_)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::escape::{hex, quoted, show};
 use crate::event::{FailureKind, InstanceId, ServerAction, ServerEvent, StepEvent, StepOutcome};
 use crate::matcher::Matcher;
-use crate::scenario::{Client, Scenario, Step, Target};
+use crate::scenario::{Client, Protocol, Scenario, Step, Target};
 
 /// How a line is marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,11 +177,22 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
 
 /// Describes a server action on a connection.
 pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerEvent) -> Entry {
+    let udp = scenario.servers[server].protocol == Protocol::Udp;
+    let read_size = scenario.servers[server].read_size;
+    let received = |message: &[u8], truncated: &Option<usize>| match truncated {
+        Some(length) => format!(
+            "received {} (a {length}-byte datagram, cut to read_size {read_size})",
+            show(message)
+        ),
+        None => format!("received {}", show(message)),
+    };
     let text = match &event.action {
+        ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
         ServerAction::Accepted { .. } => "accepted the connection".to_string(),
         ServerAction::Greeting(bytes) => format!("greeting {}", show(bytes)),
         ServerAction::Answered {
             message,
+            truncated,
             rule,
             delay,
             reply,
@@ -200,10 +211,13 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             if reply.is_none() && !close {
                 parts.push("no reply".into());
             }
-            format!("received {} → {}", show(message), parts.join(", "))
+            format!("{} → {}", received(message, truncated), parts.join(", "))
         }
-        ServerAction::Unanswered { message } => {
-            format!("received {} → no rule matched, no reply", show(message))
+        ServerAction::Unanswered { message, truncated } => {
+            format!(
+                "{} → no rule matched, no reply",
+                received(message, truncated)
+            )
         }
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => format!("connection failed: {reason}"),

@@ -1,6 +1,6 @@
 use std::net::TcpListener;
 
-use crate::support::{netlab, run, temp_file, text};
+use crate::support::{free_port, netlab, run, temp_file, text};
 
 #[test]
 fn help_is_available_for_every_command() {
@@ -58,7 +58,7 @@ fn port_in_use_exits_with_3() {
     let (code, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
     assert_eq!(code, 3, "{stderr}");
     assert!(
-        stderr.contains("server `busy`: cannot listen on 127.0.0.1:"),
+        stderr.contains("server `busy`: cannot bind tcp 127.0.0.1:"),
         "{stderr}"
     );
     assert!(stderr.contains("ddress already in use"), "{stderr}");
@@ -168,4 +168,25 @@ fn time_scale_can_come_from_the_environment() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A server bound to `::` serves IPv4 clients too where the OS allows dual stack
+/// (`net.ipv6.bindv6only` = 0, the Linux default); a client naming the server dials `::1`.
+#[test]
+fn dual_stack_server_serves_ipv4_and_ipv6_clients() {
+    let v6_only = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").unwrap_or_default();
+    if v6_only.trim() != "0" {
+        eprintln!("skipped dual_stack_server_serves_ipv4_and_ipv6_clients: no dual stack here");
+        return;
+    }
+    let port = free_port();
+    let file = temp_file(
+        "dual.yaml",
+        &format!(
+            "servers:\n  - name: dual\n    bind: \"::\"\n    port: {port}\n    greeting: \"hi\"\nclients:\n  - name: by_name\n    connect: dual\n    steps:\n      - expect: \"hi\"\n  - name: over_ipv4\n    connect: \"127.0.0.1:{port}\"\n    steps:\n      - expect: \"hi\"\n  - name: over_ipv6\n    connect: \"[::1]:{port}\"\n    steps:\n      - expect: \"hi\"\n"
+        ),
+    );
+    let (code, stdout, stderr) = text(&run(&["run", "--transcript", file.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(stdout.matches("✓ ").count(), 6, "{stdout}");
 }

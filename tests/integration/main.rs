@@ -15,3 +15,6 @@ mod cli;
 
 /// netlab against the tutorial's real programs, both ways.
 mod interop;
+
+/// netlab against a real third-party server (Redis), started by the test.
+mod third_party;

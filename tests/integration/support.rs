@@ -80,6 +80,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A UDP port that was free a moment ago.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A child process that is killed (by its own id) if the test ends early.
 pub struct Guard(pub Child);
 
@@ -97,11 +106,10 @@ impl Lines {
     pub fn of(pipe: impl Read + Send + 'static) -> Self {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // Keep draining after nobody listens: a child writing to a closed pipe would die.
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
+                let _ = tx.send(line);
             }
         });
         Self(rx)

@@ -1,8 +1,9 @@
-//! TCP client instances: connect, then run the steps in order against a stream that keeps
-//! received-but-unconsumed bytes, so that an `expect` may span several recv() results and one
-//! recv() may feed the next step. Every step reports one event (a send reports before writing).
+//! Client instances: connect, then run the steps in order. Over TCP the steps read a stream that
+//! keeps received-but-unconsumed bytes, so that an `expect` may span several recv() results and
+//! one recv() may feed the next step; over UDP (in `client_udp`) each `expect` takes one datagram.
+//! Every step reports one event (a send reports before writing).
 
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::context::Context;
@@ -11,10 +12,8 @@ use crate::diagnostic::io_reason;
 use crate::event::{EventKind, Failure, FailureKind, InstanceId, Origin, StepEvent, StepOutcome};
 use crate::matcher::{Matcher, Progress};
 use crate::plan::step_timeout;
-use crate::scenario::{Client, Step};
+use crate::scenario::{Client, Protocol, Step};
 
-/// Bytes asked of each recv() by a client.
-const CLIENT_READ_SIZE: usize = 64 * 1024;
 /// After a mismatch, how long to keep reading so the failure shows the whole reply.
 const MISMATCH_GRACE: Duration = Duration::from_millis(100);
 
@@ -34,29 +33,35 @@ pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Contex
         client,
         context: context.clone(),
         stream: None,
+        datagrams: None,
         pending: Vec::new(),
         consumed: 0,
         eof: false,
-        scratch: vec![0; CLIENT_READ_SIZE],
+        scratch: vec![0; socket::MAX_DATAGRAM],
     }
     .run(&dial);
     context.emit(Origin::Instance(id), EventKind::InstanceDone { passed });
 }
 
-struct Instance<'a> {
-    id: InstanceId,
-    client: &'a Client,
-    context: Context,
+/// One client instance and its connection.
+pub(super) struct Instance<'a> {
+    pub(super) id: InstanceId,
+    pub(super) client: &'a Client,
+    pub(super) context: Context,
+    /// The TCP connection, while open.
     stream: Option<TcpStream>,
+    /// The (connected) UDP socket, while open.
+    pub(super) datagrams: Option<UdpSocket>,
+    /// TCP bytes received and not consumed yet.
     pending: Vec<u8>,
     /// Bytes from the peer consumed by the steps so far.
-    consumed: u64,
+    pub(super) consumed: u64,
     eof: bool,
-    scratch: Vec<u8>,
+    pub(super) scratch: Vec<u8>,
 }
 
 /// The result of one step: go on, or stop the instance.
-type StepResult = Result<(), ()>;
+pub(super) type StepResult = Result<(), ()>;
 
 impl Instance<'_> {
     fn run(&mut self, dial: &Dial) -> bool {
@@ -79,7 +84,7 @@ impl Instance<'_> {
         true
     }
 
-    fn report(&self, step: Option<usize>, outcome: StepOutcome) {
+    pub(super) fn report(&self, step: Option<usize>, outcome: StepOutcome) {
         let shown = match &outcome {
             StepOutcome::Failed(failure) => failure.received.len() as u64,
             _ => 0,
@@ -108,7 +113,12 @@ impl Instance<'_> {
         );
     }
 
-    fn fail(&self, step: Option<usize>, kind: FailureKind, received: Vec<u8>) -> StepResult {
+    pub(super) fn fail(
+        &self,
+        step: Option<usize>,
+        kind: FailureKind,
+        received: Vec<u8>,
+    ) -> StepResult {
         let kind = if self.context.cancel.is_set() {
             FailureKind::Stopped
         } else {
@@ -129,6 +139,9 @@ impl Instance<'_> {
                 }
             },
         };
+        if self.client.protocol == Protocol::Udp {
+            return self.connect_udp(&addrs);
+        }
         let mut last_error = String::from("no address to connect to");
         for addr in addrs {
             match TcpStream::connect_timeout(&addr, timeout) {
@@ -158,6 +171,13 @@ impl Instance<'_> {
         let at = Some(index);
         let timeout = step_timeout(self.context.scale, self.client, step);
         match step {
+            Step::Send(bytes) if self.datagrams.is_some() => self.send_datagram(index, bytes),
+            Step::Expect { matcher, .. } if self.datagrams.is_some() => {
+                self.expect_datagram(index, matcher, timeout)
+            }
+            Step::ExpectNothing(quiet) if self.datagrams.is_some() => {
+                self.quiet_datagrams(index, self.context.scale.pause(*quiet))
+            }
             Step::Send(bytes) => {
                 self.report(at, StepOutcome::Sending(bytes.clone()));
                 let Some(stream) = self.stream.as_mut() else {
@@ -193,7 +213,7 @@ impl Instance<'_> {
                 }
             }
             Step::Close => {
-                if self.stream.take().is_none() {
+                if self.stream.take().is_none() && self.datagrams.take().is_none() {
                     return self.fail(at, FailureKind::NotConnected, Vec::new());
                 }
                 self.report(at, StepOutcome::Closed);

@@ -1,0 +1,131 @@
+//! The UDP side of a client instance: a socket connected to its server (so that only the
+//! server's datagrams arrive and an ICMP "port unreachable" is reported), `send` as one datagram,
+//! `expect` as exactly one datagram, `expect_nothing` as no datagram for a while.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::client::{Instance, StepResult};
+use super::socket::{self, DatagramResult};
+use crate::diagnostic::io_reason;
+use crate::event::{FailureKind, StepOutcome};
+use crate::matcher::Matcher;
+
+impl Instance<'_> {
+    /// Binds a socket of the target's family on any port and connects it to the first address.
+    pub(super) fn connect_udp(&mut self, addrs: &[SocketAddr]) -> StepResult {
+        let Some(target) = addrs.first().copied() else {
+            return self.fail(
+                None,
+                FailureKind::ConnectFailed("no address to connect to".into()),
+                Vec::new(),
+            );
+        };
+        let any: IpAddr = if target.is_ipv6() {
+            Ipv6Addr::UNSPECIFIED.into()
+        } else {
+            Ipv4Addr::UNSPECIFIED.into()
+        };
+        let socket = match socket::bind_udp(SocketAddr::new(any, 0)) {
+            Ok(socket) => socket,
+            Err(e) => {
+                return self.fail(None, FailureKind::ConnectFailed(io_reason(&e)), Vec::new());
+            }
+        };
+        let local = socket.connect(target).and_then(|()| socket.local_addr());
+        match local {
+            Ok(local) => {
+                self.datagrams = Some(socket);
+                self.report(
+                    None,
+                    StepOutcome::Connected {
+                        local: socket::canonical(local),
+                    },
+                );
+                Ok(())
+            }
+            Err(e) => self.fail(None, FailureKind::ConnectFailed(io_reason(&e)), Vec::new()),
+        }
+    }
+
+    /// `send`: the bytes as one datagram.
+    pub(super) fn send_datagram(&mut self, index: usize, bytes: &[u8]) -> StepResult {
+        self.report(Some(index), StepOutcome::Sending(bytes.to_vec()));
+        let Some(socket) = self.datagrams.as_ref() else {
+            return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
+        };
+        match socket.send(bytes) {
+            Ok(n) if n == bytes.len() => Ok(()),
+            Ok(n) => self.fail(
+                Some(index),
+                FailureKind::Io(format!("only {n} of {} bytes were sent", bytes.len())),
+                Vec::new(),
+            ),
+            Err(e) => self.fail(Some(index), FailureKind::Io(io_reason(&e)), Vec::new()),
+        }
+    }
+
+    /// Receives one datagram before `deadline`.
+    fn next_datagram(&mut self, deadline: Instant) -> Result<Vec<u8>, DatagramResult> {
+        let Some(socket) = self.datagrams.as_ref() else {
+            return Err(DatagramResult::Failed(
+                std::io::ErrorKind::NotConnected.into(),
+            ));
+        };
+        match socket::recv_datagram(
+            socket,
+            &mut self.scratch,
+            Some(deadline),
+            &self.context.cancel,
+        ) {
+            DatagramResult::Datagram(n, _) => Ok(self.scratch[..n].to_vec()),
+            other => Err(other),
+        }
+    }
+
+    fn datagram_failure(
+        &self,
+        index: usize,
+        result: DatagramResult,
+        timeout: Duration,
+    ) -> StepResult {
+        let kind = match result {
+            DatagramResult::Timeout => FailureKind::Timeout(timeout),
+            DatagramResult::Stopped => FailureKind::Stopped,
+            DatagramResult::Failed(_) if self.datagrams.is_none() => FailureKind::NotConnected,
+            DatagramResult::Failed(e) => FailureKind::Io(io_reason(&e)),
+            DatagramResult::Datagram(..) => FailureKind::UnexpectedData,
+        };
+        self.fail(Some(index), kind, Vec::new())
+    }
+
+    /// `expect`: exactly one datagram, matched as a whole.
+    pub(super) fn expect_datagram(
+        &mut self,
+        index: usize,
+        matcher: &Matcher,
+        timeout: Duration,
+    ) -> StepResult {
+        match self.next_datagram(Instant::now() + timeout) {
+            Ok(datagram) if matcher.matches_whole(&datagram) => {
+                self.consumed += datagram.len() as u64;
+                self.report(Some(index), StepOutcome::Matched(datagram));
+                Ok(())
+            }
+            Ok(datagram) => self.fail(Some(index), FailureKind::Mismatch, datagram),
+            Err(result) => self.datagram_failure(index, result, timeout),
+        }
+    }
+
+    /// `expect_nothing`: no datagram for `quiet`.
+    pub(super) fn quiet_datagrams(&mut self, index: usize, quiet: Duration) -> StepResult {
+        match self.next_datagram(Instant::now() + quiet) {
+            Ok(datagram) => self.fail(Some(index), FailureKind::UnexpectedData, datagram),
+            Err(DatagramResult::Timeout) => {
+                self.report(Some(index), StepOutcome::Quiet);
+                Ok(())
+            }
+            Err(result) => self.datagram_failure(index, result, quiet),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! UDP servers: one thread per server, as the tutorial's `recvfrom`/`sendto` loop. Each datagram
+//! is one message (cut to `read_size`, and said so, when it is longer), answered by the rules and
+//! replied to its sender. Each sender is a "connection" of its own in the events, so that the
+//! transcript can show a client's exchange with the server side by side, as for TCP.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+
+use super::context::Context;
+use super::socket::{self, DatagramResult, MAX_DATAGRAM};
+use crate::diagnostic::io_reason;
+use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
+use crate::scenario::Server;
+
+/// What the server knows of one sender.
+struct Peer {
+    id: ConnectionId,
+    sent: u64,
+}
+
+/// Serves datagrams on `socket` until the run stops.
+pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Context) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut peers: HashMap<SocketAddr, Peer> = HashMap::new();
+    loop {
+        let (length, from) = match socket::recv_datagram(&socket, &mut buf, None, &context.cancel) {
+            DatagramResult::Datagram(length, from) => (length, from),
+            DatagramResult::Stopped => return,
+            DatagramResult::Timeout => continue,
+            DatagramResult::Failed(e) => {
+                // An ICMP error for an earlier reply can surface here: note it, keep serving.
+                context.emit(
+                    Origin::Server(index),
+                    EventKind::AcceptFailed {
+                        reason: io_reason(&e),
+                    },
+                );
+                if !context.cancel.sleep(socket::TICK) {
+                    return;
+                }
+                continue;
+            }
+        };
+        let next = peers.len() as u64 + 1;
+        let peer = peers.entry(from).or_insert_with(|| {
+            let id = ConnectionId {
+                server: index,
+                seq: next,
+            };
+            emit(&context, id, 0, ServerAction::Accepted { peer: from });
+            Peer { id, sent: 0 }
+        });
+        let truncated = (length > server.read_size).then_some(length);
+        let message = buf[..length.min(server.read_size)].to_vec();
+        let Some(answer) = server.answer(&message) else {
+            emit(
+                &context,
+                peer.id,
+                peer.sent,
+                ServerAction::Unanswered { message, truncated },
+            );
+            continue;
+        };
+        peer.sent += answer.reply.as_ref().map_or(0, |r| r.len() as u64);
+        let action = ServerAction::Answered {
+            message,
+            truncated,
+            rule: answer.rule,
+            delay: answer.delay,
+            reply: answer.reply.clone(),
+            close: false,
+        };
+        emit(&context, peer.id, peer.sent, action);
+        if let Some(delay) = answer.delay
+            && !context.cancel.sleep(context.scale.pause(delay))
+        {
+            return;
+        }
+        if let Some(reply) = &answer.reply
+            && let Err(e) = socket.send_to(reply, from)
+        {
+            emit(
+                &context,
+                peer.id,
+                peer.sent,
+                ServerAction::Failed(io_reason(&e)),
+            );
+        }
+    }
+}
+
+fn emit(context: &Context, id: ConnectionId, sent_total: u64, action: ServerAction) {
+    context.emit(
+        Origin::Connection(id),
+        EventKind::Served(ServerEvent {
+            action,
+            sent_total,
+            closed: false,
+        }),
+    );
+}
