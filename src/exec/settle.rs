@@ -1,13 +1,13 @@
-//! Letting the servers finish: when the last client instance is done, the servers' ends of its
-//! connections may still be reading the close. The coordinator keeps collecting events until the
-//! server side of every TCP connection a client made is closed (within a short grace period), so that
-//! the end of a transcript does not depend on which thread happened to be quicker.
+//! Letting the servers finish: when the last client instance is done, a server may still be
+//! reading a TCP client's close, or a UDP client's last datagram. The coordinator keeps collecting
+//! events until the server side has caught up with every client (within a short grace period), so
+//! that the end of a transcript does not depend on which thread happened to be quicker.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::event::{ConnectionId, Event, EventKind, Origin, ServerAction, StepOutcome};
+use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
 use crate::scenario::{Protocol, Scenario, Target};
 
 /// The longest the coordinator waits for servers to finish after the clients are done.
@@ -16,11 +16,18 @@ pub const GRACE: Duration = Duration::from_secs(1);
 /// A client's connection as both sides name it: the server's index and the client's address.
 type Endpoint = (usize, SocketAddr);
 
-/// Client connections whose server side is not closed yet.
+/// What the server side of the run still owes the clients.
 #[derive(Debug, Default)]
 pub struct OpenConnections {
-    awaiting: HashSet<Endpoint>,
+    /// TCP connections whose server side is not closed yet.
+    awaiting_close: HashSet<Endpoint>,
+    /// TCP connections whose server side closed (possibly before the client said it connected).
     closed: HashSet<Endpoint>,
+    /// UDP datagrams sent by clients and not yet seen by their server (never below zero).
+    awaiting_datagrams: HashMap<Endpoint, i64>,
+    /// Each client instance's endpoint on a scenario server.
+    instances: HashMap<InstanceId, (Endpoint, Protocol)>,
+    /// Each server-side connection's endpoint.
     peers: HashMap<ConnectionId, Endpoint>,
 }
 
@@ -28,38 +35,134 @@ impl OpenConnections {
     /// Takes note of one event of the run.
     pub fn observe(&mut self, scenario: &Scenario, event: &Event) {
         match (&event.origin, &event.kind) {
-            (Origin::Instance(id), EventKind::Step(step)) => {
-                let target = scenario.clients.get(id.client).map(|c| &c.target);
-                if let (StepOutcome::Connected { local }, Some(Target::Server(server))) =
-                    (&step.outcome, target)
-                    && scenario
-                        .servers
-                        .get(*server)
-                        .is_some_and(|s| s.protocol == Protocol::Tcp)
-                {
+            (Origin::Instance(id), EventKind::Step(step)) => match &step.outcome {
+                StepOutcome::Connected { local } => {
+                    let Some(Target::Server(server)) =
+                        scenario.clients.get(id.client).map(|c| &c.target)
+                    else {
+                        return;
+                    };
+                    let Some(protocol) = scenario.servers.get(*server).map(|s| s.protocol) else {
+                        return;
+                    };
                     let endpoint = (*server, *local);
-                    if !self.closed.contains(&endpoint) {
-                        self.awaiting.insert(endpoint);
+                    self.instances.insert(*id, (endpoint, protocol));
+                    if protocol == Protocol::Tcp && !self.closed.contains(&endpoint) {
+                        self.awaiting_close.insert(endpoint);
                     }
                 }
-            }
+                StepOutcome::Sending(_) => {
+                    if let Some((endpoint, Protocol::Udp)) = self.instances.get(id) {
+                        *self.awaiting_datagrams.entry(*endpoint).or_default() += 1;
+                    }
+                }
+                _ => {}
+            },
             (Origin::Connection(conn), EventKind::Served(served)) => {
                 if let ServerAction::Accepted { peer } = served.action {
                     self.peers.insert(*conn, (conn.server, peer));
                 }
-                if served.closed
-                    && let Some(endpoint) = self.peers.get(conn)
+                let Some(endpoint) = self.peers.get(conn).copied() else {
+                    return;
+                };
+                if matches!(
+                    served.action,
+                    ServerAction::Answered { .. } | ServerAction::Unanswered { .. }
+                ) && let Some(count) = self.awaiting_datagrams.get_mut(&endpoint)
                 {
-                    self.awaiting.remove(endpoint);
-                    self.closed.insert(*endpoint);
+                    *count -= 1;
+                }
+                if served.closed {
+                    self.awaiting_close.remove(&endpoint);
+                    self.closed.insert(endpoint);
                 }
             }
             _ => {}
         }
     }
 
-    /// True when the server side of every client connection seen so far is closed.
+    /// True when every client's TCP connection is closed on the server side and every datagram
+    /// a client sent has reached its server.
     pub fn all_closed(&self) -> bool {
-        self.awaiting.is_empty()
+        self.awaiting_close.is_empty() && self.awaiting_datagrams.values().all(|n| *n <= 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ServerEvent, StepEvent};
+    use crate::scenario::load_source;
+    use crate::source::SourceFile;
+
+    fn scenario() -> Scenario {
+        let text = "servers:\n  - name: t\n  - name: u\n    protocol: udp\nclients:\n  - name: a\n    connect: t\n  - name: b\n    connect: u\n";
+        load_source(SourceFile::new("s.yaml", text)).unwrap()
+    }
+
+    fn step(client: usize, outcome: StepOutcome) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Instance(InstanceId {
+                client,
+                instance: 1,
+            }),
+            kind: EventKind::Step(StepEvent {
+                step: None,
+                outcome,
+                depends_on_bytes: 0,
+                depends_on_close: false,
+            }),
+        }
+    }
+
+    fn served(server: usize, action: ServerAction, closed: bool) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Connection(ConnectionId { server, seq: 1 }),
+            kind: EventKind::Served(ServerEvent {
+                action,
+                sent_total: 0,
+                closed,
+            }),
+        }
+    }
+
+    #[test]
+    fn waits_for_tcp_closes_and_udp_datagrams() {
+        let scenario = scenario();
+        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        let mut open = OpenConnections::default();
+        open.observe(&scenario, &step(0, StepOutcome::Connected { local: a }));
+        open.observe(&scenario, &step(1, StepOutcome::Connected { local: b }));
+        open.observe(&scenario, &step(1, StepOutcome::Sending(b"x".to_vec())));
+        assert!(!open.all_closed());
+        open.observe(
+            &scenario,
+            &served(0, ServerAction::Accepted { peer: a }, false),
+        );
+        open.observe(&scenario, &served(0, ServerAction::PeerClosed, true));
+        assert!(
+            !open.all_closed(),
+            "the datagram has not reached its server yet"
+        );
+        open.observe(
+            &scenario,
+            &served(1, ServerAction::Accepted { peer: b }, false),
+        );
+        let message = b"x".to_vec();
+        open.observe(
+            &scenario,
+            &served(
+                1,
+                ServerAction::Unanswered {
+                    message,
+                    truncated: None,
+                },
+                false,
+            ),
+        );
+        assert!(open.all_closed());
     }
 }
