@@ -25,5 +25,7 @@ pub mod matcher;
 pub mod plan;
 pub mod report;
 pub mod scenario;
+pub mod snapshot;
 pub mod source;
+pub mod suite;
 pub mod transcript;

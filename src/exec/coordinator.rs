@@ -29,6 +29,14 @@ pub struct RunOptions {
     pub interrupt: Option<Receiver<()>>,
 }
 
+/// True once `interrupt` has fired (a message arrived, or every sender is gone).
+pub fn is_interrupted(interrupt: &Receiver<()>) -> bool {
+    !matches!(
+        interrupt.try_recv(),
+        Err(crossbeam::channel::TryRecvError::Empty)
+    )
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -11,4 +11,4 @@ mod socket;
 mod tcp_server;
 mod udp_server;
 
-pub use coordinator::{Outcome, RunOptions, Verdict, run};
+pub use coordinator::{Outcome, RunOptions, Verdict, is_interrupted, run};

@@ -99,3 +99,27 @@ impl fmt::Display for Transcript {
         f.write_str(&self.render(false))
     }
 }
+
+impl Transcript {
+    /// The first failing step (`actor: text` and its detail lines), or the verdict when the run
+    /// failed without a failing step (a timeout, an interrupt); `None` when it passed.
+    pub fn first_failure(&self) -> Option<String> {
+        let failed = self
+            .sections
+            .iter()
+            .flat_map(|s| &s.entries)
+            .find(|e| e.mark == Mark::Failed);
+        match failed {
+            Some(entry) => {
+                let mut text = format!("{}: {}", entry.actor, entry.text);
+                for line in &entry.detail {
+                    text.push('\n');
+                    text.push_str(line);
+                }
+                Some(text)
+            }
+            None if self.verdict != "passed" => Some(self.verdict.clone()),
+            None => None,
+        }
+    }
+}

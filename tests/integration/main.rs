@@ -13,6 +13,9 @@ mod bad_scenarios;
 /// The command line: help, exit codes, colour, time scale.
 mod cli;
 
+/// `netlab test`: snapshots, updates, the CI rule, JUnit and JSON reports, filters.
+mod suite;
+
 /// netlab against the tutorial's real programs, both ways.
 mod interop;
 

@@ -1,17 +1,37 @@
+use netlab::exec::{self, RunOptions};
+use netlab::plan::TimeScale;
+use netlab::scenario::load_file;
+use netlab::transcript;
+
 use crate::support::{run, stable_settings, text};
 
-/// Every scenario shipped in `scenarios/` passes, and its transcript is the one reviewed in
-/// `tests/integration/snapshots/`. Run at a tenth of declared time: the transcript keeps the
-/// declared delays, so it must not change with the time scale.
+/// Every scenario shipped in `scenarios/` passes, and its transcript is the one stored in
+/// `scenarios/snapshots/<name>.snap`: the same files `netlab test` reads and writes, so that a
+/// changed transcript can be reviewed with `cargo insta review` or `netlab test --update`. Run at
+/// a tenth of declared time: the transcript keeps the declared delays, so it must not change.
 #[test]
 fn shipped_scenarios_pass_with_their_transcript() {
     insta::glob!("../../scenarios", "*.yaml", |path| {
-        let relative = path.strip_prefix(crate::support::root()).unwrap();
-        let file = relative.to_str().unwrap();
-        let (code, stdout, stderr) =
-            text(&run(&["run", "--transcript", "--time-scale", "0.1", file]));
-        assert_eq!(code, 0, "{file} failed:\n{stdout}\n{stderr}");
-        stable_settings().bind(|| insta::assert_snapshot!(stdout));
+        let scenario = load_file(path).unwrap();
+        let options = RunOptions {
+            time_scale: TimeScale::new(0.1).unwrap(),
+            interrupt: None,
+        };
+        let outcome = exec::run(&scenario, &options, &mut |_| {}).unwrap();
+        let transcript =
+            transcript::build(&scenario, &outcome.events, &outcome.verdict).render(false);
+        assert!(
+            outcome.verdict.passed(),
+            "{}:\n{transcript}",
+            path.display()
+        );
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../../scenarios/snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.remove_snapshot_suffix();
+        settings.set_omit_expression(true);
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        settings.bind(|| insta::assert_snapshot!(stem, transcript));
     });
 }
 

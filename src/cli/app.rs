@@ -1,0 +1,136 @@
+//! Dispatch and what every command shares: the output streams, loading files, exit-code ranking,
+//! the Ctrl-C channel.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anstream::ColorChoice;
+use clap::Parser;
+use crossbeam::channel::{Receiver, bounded};
+
+use super::args::{CheckArgs, Cli, Color, Command, code};
+use crate::scenario::{LoadError, Scenario, load_file};
+
+/// Parses the command line, runs the command, returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let choice = match cli.color {
+        Color::Auto => ColorChoice::Auto,
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+    };
+    let code = match cli.command {
+        Command::Run(args) => super::run::run(&args, choice),
+        Command::Test(args) => super::test::test(&args, choice),
+        Command::Check(args) => check(&args, choice),
+    };
+    ExitCode::from(code)
+}
+
+/// Output streams that drop colour when the terminal, NO_COLOR or `--color` say so.
+pub(super) struct Output {
+    out: anstream::AutoStream<std::io::Stdout>,
+    err: anstream::AutoStream<std::io::Stderr>,
+}
+
+impl Output {
+    pub(super) fn new(choice: ColorChoice) -> Self {
+        Self {
+            out: anstream::AutoStream::new(std::io::stdout(), choice),
+            err: anstream::AutoStream::new(std::io::stderr(), choice),
+        }
+    }
+
+    /// Writes a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+    pub(super) fn say(&mut self, line: &str) {
+        let _ = writeln!(self.out, "{line}");
+    }
+
+    pub(super) fn warn(&mut self, text: &str) {
+        let _ = write!(self.err, "{text}");
+        if !text.ends_with('\n') {
+            let _ = writeln!(self.err);
+        }
+    }
+}
+
+/// Loads every file; prints every problem; `None` if any file is wrong.
+pub(super) fn load_all(files: &[PathBuf], output: &mut Output) -> Option<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    let mut wrong = false;
+    for file in files {
+        match load_file(file) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(LoadError::Invalid(diagnostics)) => {
+                wrong = true;
+                output.warn(&diagnostics.render(true));
+            }
+            Err(error) => {
+                wrong = true;
+                output.warn(&error.to_string());
+            }
+        }
+    }
+    (!wrong).then_some(scenarios)
+}
+
+fn check(args: &CheckArgs, choice: ColorChoice) -> u8 {
+    let mut output = Output::new(choice);
+    match load_all(&args.files, &mut output) {
+        Some(scenarios) => {
+            for scenario in &scenarios {
+                output.say(&format!(
+                    "ok {} ({}): {} server(s), {} client(s)",
+                    scenario.name,
+                    scenario.path.display(),
+                    scenario.servers.len(),
+                    scenario.clients.len()
+                ));
+            }
+            code::PASSED
+        }
+        None => code::INPUT,
+    }
+}
+
+/// The more serious of two exit codes (environment > input > failed > passed).
+pub(super) fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        code::ENVIRONMENT => 3,
+        code::INPUT => 2,
+        code::FAILED => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// A channel that closes on Ctrl-C or SIGTERM, waking every run that waits on it at once
+/// (`None` if a handler cannot be set).
+pub(super) fn interrupt_channel() -> Option<Receiver<()>> {
+    let (tx, rx) = bounded::<()>(0);
+    let mut sender = Some(tx);
+    ctrlc::set_handler(move || {
+        sender.take();
+    })
+    .ok()?;
+    Some(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn environment_errors_outrank_failures() {
+        assert_eq!(worse(code::FAILED, code::ENVIRONMENT), code::ENVIRONMENT);
+        assert_eq!(worse(code::ENVIRONMENT, code::PASSED), code::ENVIRONMENT);
+        assert_eq!(worse(code::PASSED, code::FAILED), code::FAILED);
+    }
+}

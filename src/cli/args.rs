@@ -1,0 +1,128 @@
+//! The command line's shape: clap types, the exit codes, and their help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plan::{TimeScale, parse_time_scale};
+
+/// Exit codes, as documented in `--help`.
+pub mod code {
+    /// Every scenario passed.
+    pub const PASSED: u8 = 0;
+    /// A scenario failed.
+    pub const FAILED: u8 = 1;
+    /// The input is wrong (usage, unreadable file, invalid scenario); nothing ran.
+    pub const INPUT: u8 = 2;
+    /// The environment refused (port in use, address not available, permission denied).
+    pub const ENVIRONMENT: u8 = 3;
+    /// A path or filter matched no scenario.
+    pub const NOTHING_MATCHED: u8 = 4;
+}
+
+pub(super) const EXIT_CODES: &str = "Exit codes:
+  0  every scenario passed
+  1  a scenario failed
+  2  the input is wrong (usage, unreadable file, invalid scenario): nothing ran
+  3  the environment refused (port in use, address not available, permission denied)
+  4  a path or filter matched no scenario (netlab test)";
+
+/// Stage a network conversation from a file: start the servers and clients a scenario
+/// describes, on real sockets, and show what crossed every connection.
+#[derive(Debug, Parser)]
+#[command(name = "netlab", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// When to colour the output (`auto` follows the terminal and NO_COLOR).
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios, printing what happens as it happens, then a verdict per scenario.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Run scenarios as regression tests: in parallel, each transcript compared with its
+    /// stored snapshot (`snapshots/<name>.snap` beside the scenario, insta's format).
+    #[command(after_help = EXIT_CODES)]
+    Test(TestArgs),
+    /// Load and validate scenarios without opening any socket.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+}
+
+/// Arguments of `netlab run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files to run, one after the other.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Multiply every declared delay, sleep and timeout by FACTOR (0.01 runs 100× faster);
+    /// transcripts keep the declared values.
+    #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
+    pub time_scale: Option<TimeScale>,
+    /// Print the deterministic transcript after each run instead of the live view.
+    #[arg(long)]
+    pub transcript: bool,
+}
+
+/// Arguments of `netlab test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Scenario files, or directories searched for `*.yaml` [default: scenarios]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Run N scenarios at once [default: 4 per CPU: scenarios mostly wait on sockets and delays]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Only the scenarios whose name contains TEXT (give it several times for any of several)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Vec<String>,
+    /// List the scenarios that would run, and run nothing
+    #[arg(long)]
+    pub list: bool,
+    /// Write new and changed snapshots (never when the CI environment variable is set)
+    #[arg(long)]
+    pub update: bool,
+    /// Multiply every declared delay, sleep and timeout by FACTOR; snapshots do not change
+    #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
+    pub time_scale: Option<TimeScale>,
+    /// Also write a JUnit XML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// What to print on stdout
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Output format of `netlab test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines and diffs for people.
+    Human,
+    /// One JSON object per scenario per line (schema in docs/json-report.md).
+    Json,
+}
+
+/// Arguments of `netlab check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}

@@ -1,0 +1,311 @@
+//! `netlab test`: find scenarios, run them in parallel, compare each transcript with its stored
+//! snapshot, store or leave new snapshots as asked, and report for people, JSON or JUnit.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anstream::ColorChoice;
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::app::{Output, interrupt_channel, load_all};
+use super::args::{Format, TestArgs, code};
+use crate::exec::{RunOptions, Verdict};
+use crate::report::json::{failure_text, json_line, verdict_word};
+use crate::report::junit::junit_xml;
+use crate::snapshot;
+use crate::suite::{self, CaseResult, SnapshotCheck, SnapshotWrite};
+
+const GREEN: Style = AnsiColor::Green.on_default().bold();
+const RED: Style = AnsiColor::Red.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+
+/// Runs `netlab test`; returns the exit code.
+pub fn test(args: &TestArgs, choice: ColorChoice) -> u8 {
+    let mut output = Output::new(choice);
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
+    let files = match suite::discover(&paths) {
+        Ok(files) => files,
+        Err(message) => {
+            output.warn(&format!("error: {message}"));
+            return code::INPUT;
+        }
+    };
+    if files.is_empty() {
+        output.warn(&format!(
+            "error: no scenario (*.yaml) found in {}",
+            shown(&paths)
+        ));
+        return code::NOTHING_MATCHED;
+    }
+    let Some(scenarios) = load_all(&files, &mut output) else {
+        return code::INPUT;
+    };
+    let scenarios = suite::select(scenarios, &args.filter);
+    if scenarios.is_empty() {
+        output.warn(&format!(
+            "error: no scenario name contains {}",
+            args.filter.join(" or ")
+        ));
+        return code::NOTHING_MATCHED;
+    }
+    if args.list {
+        for scenario in &scenarios {
+            output.say(&format!("{}\t{}", scenario.name, scenario.path.display()));
+        }
+        return code::PASSED;
+    }
+    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
+    let options = RunOptions {
+        time_scale: args.time_scale.unwrap_or_default(),
+        interrupt: interrupt_channel(),
+    };
+    let human = args.format == Format::Human;
+    let bar = if human {
+        progress(scenarios.len())
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let in_ci = snapshot::in_ci();
+    let will_write = args.update && !in_ci;
+    let mut results = suite::run(&scenarios, jobs, &options, &mut |result| {
+        bar.inc(1);
+        bar.set_message(result.name.clone());
+        if human {
+            bar.suspend(|| output.say(&result_line(result, will_write)));
+        }
+    });
+    bar.finish_and_clear();
+    let took = started.elapsed();
+    let writes = suite::store_snapshots(&mut results, args.update, in_ci);
+    let mut worst = code::PASSED;
+    if let Some(path) = &args.junit
+        && let Err(error) = write_junit(path, &results, took)
+    {
+        output.warn(&format!(
+            "error: cannot write the JUnit report `{}`: {error}",
+            path.display()
+        ));
+        worst = code::ENVIRONMENT;
+    }
+    if human {
+        print_details(&mut output, &results);
+        print_writes(&mut output, &writes, args.update, in_ci, &results);
+        print_summary(&mut output, &results, scenarios.len(), took, jobs);
+    } else {
+        for result in &results {
+            output.say(&json_line(result));
+        }
+    }
+    if results.len() < scenarios.len() || results.iter().any(|r| !r.ok()) {
+        worst = worst.max(code::FAILED);
+    }
+    if results.iter().any(|r| r.verdict.is_err()) {
+        worst = code::ENVIRONMENT;
+    }
+    worst
+}
+
+/// Scenarios spend their time waiting on sockets and delays, not computing: 4 per CPU.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
+}
+
+fn shown(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A progress line on stderr, drawn only on a terminal.
+fn progress(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// One line per scenario as it finishes. `will_write`: `--update` will store its snapshot.
+fn result_line(result: &CaseResult, will_write: bool) -> String {
+    let word = verdict_word(result);
+    let (mark, why) = match word {
+        "passed" => (paint(GREEN, "PASS"), String::new()),
+        "snapshot_differs" if will_write => {
+            (paint(GREEN, "PASS"), ": snapshot to update".to_string())
+        }
+        "snapshot_missing" if will_write => (paint(GREEN, "PASS"), ": new snapshot".to_string()),
+        "failed" => (paint(RED, "FAIL"), ": a step failed".to_string()),
+        "snapshot_differs" => (
+            paint(RED, "FAIL"),
+            ": the transcript differs from its snapshot".to_string(),
+        ),
+        "snapshot_missing" => (paint(RED, "FAIL"), ": no snapshot stored yet".to_string()),
+        _ => (paint(RED, "ERROR"), String::new()),
+    };
+    let why = match (&result.verdict, word) {
+        (Ok(Verdict::TimedOut(d)), _) => {
+            format!(": timed out after {}", humantime::format_duration(*d))
+        }
+        (Ok(Verdict::Interrupted), _) => ": interrupted".to_string(),
+        (Err(e), _) => format!(": {e}"),
+        _ => why,
+    };
+    format!(
+        "{mark} {} ({}) in {:.2}s{why}",
+        result.name,
+        result.path.display(),
+        result.duration.as_secs_f64()
+    )
+}
+
+/// For each case that did not pass: the failing step and the snapshot diff, coloured.
+fn print_details(output: &mut Output, results: &[CaseResult]) {
+    for result in results.iter().filter(|r| !r.ok()) {
+        output.say("");
+        output.say(&paint(
+            RED,
+            &format!("── {} ({})", result.name, result.path.display()),
+        ));
+        if matches!(result.verdict, Ok(ref v) if *v != Verdict::Passed)
+            && let Some(failure) = &result.first_failure
+        {
+            for line in failure.lines() {
+                output.say(&format!("   {line}"));
+            }
+        }
+        match &result.snapshot {
+            Some(SnapshotCheck::Differs(diff)) => {
+                for line in diff.lines() {
+                    output.say(&diff_line(line));
+                }
+            }
+            Some(SnapshotCheck::Missing) => {
+                output.say("   no snapshot is stored for this scenario")
+            }
+            Some(SnapshotCheck::Unreadable(error)) => output.say(&format!("   {error}")),
+            _ => {
+                if let Some(text) = failure_text(result).filter(|_| result.verdict.is_err()) {
+                    output.say(&format!("   {text}"));
+                }
+            }
+        }
+    }
+}
+
+fn diff_line(line: &str) -> String {
+    let style = if line.starts_with("+++") || line.starts_with("---") {
+        Style::new().bold()
+    } else if line.starts_with('+') {
+        AnsiColor::Green.on_default()
+    } else if line.starts_with('-') {
+        AnsiColor::Red.on_default()
+    } else if line.starts_with("@@") {
+        AnsiColor::Cyan.on_default()
+    } else {
+        Style::new()
+    };
+    format!("   {}", paint(style, line))
+}
+
+fn print_writes(
+    output: &mut Output,
+    writes: &[SnapshotWrite],
+    update: bool,
+    in_ci: bool,
+    results: &[CaseResult],
+) {
+    let needed = results.iter().any(|r| {
+        matches!(
+            r.snapshot,
+            Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing)
+        )
+    });
+    if in_ci && needed {
+        output.say("");
+        output.say(if update {
+            "CI is set: no snapshot written, whatever --update says"
+        } else {
+            "CI is set: no snapshot written"
+        });
+        return;
+    }
+    if writes.is_empty() {
+        return;
+    }
+    output.say("");
+    for write in writes {
+        match write {
+            SnapshotWrite::Created(path) => output.say(&format!("created {}", path.display())),
+            SnapshotWrite::Updated(path) => output.say(&format!("updated {}", path.display())),
+            SnapshotWrite::Pending(path) => output.say(&format!("wrote {}", path.display())),
+            SnapshotWrite::Failed(path, error) => {
+                output.warn(&format!("error: cannot write {}: {error}", path.display()))
+            }
+        }
+    }
+    if writes
+        .iter()
+        .any(|w| matches!(w, SnapshotWrite::Pending(_)))
+    {
+        output.say(
+            "review: `netlab test --update` stores the new transcripts (or `cargo insta review`)",
+        );
+    }
+}
+
+fn print_summary(
+    output: &mut Output,
+    results: &[CaseResult],
+    planned: usize,
+    took: Duration,
+    jobs: usize,
+) {
+    let passed = results.iter().filter(|r| r.ok()).count();
+    let failed = results.len() - passed;
+    let skipped = planned - results.len();
+    let sum: Duration = results.iter().map(|r| r.duration).sum();
+    let mut line = format!("{passed} passed, {failed} failed");
+    if skipped > 0 {
+        line.push_str(&format!(", {skipped} not run (interrupted)"));
+    }
+    let style = if failed == 0 && skipped == 0 {
+        GREEN
+    } else {
+        RED
+    };
+    output.say("");
+    output.say(&format!(
+        "{} {}",
+        paint(style, &line),
+        paint(
+            DIM,
+            &format!(
+                "in {:.2}s ({} scenario{}, {:.2}s one after the other, {} at a time)",
+                took.as_secs_f64(),
+                results.len(),
+                if results.len() == 1 { "" } else { "s" },
+                sum.as_secs_f64(),
+                jobs.min(planned).max(1)
+            )
+        )
+    ));
+}
+
+fn write_junit(path: &PathBuf, results: &[CaseResult], took: Duration) -> Result<(), String> {
+    let xml = junit_xml(results, took)?;
+    std::fs::write(path, xml).map_err(|e| crate::diagnostic::io_reason(&e))
+}

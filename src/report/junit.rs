@@ -1,0 +1,45 @@
+//! `netlab test --junit FILE`: a JUnit XML report (as GitLab, GitHub and Jenkins read it), one
+//! test suite per run and one test case per scenario; a failure's text is the failing step or the
+//! snapshot diff, and the transcript goes to the case's system-out.
+
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::json::{failure_text, verdict_word};
+use crate::suite::CaseResult;
+
+/// The report as XML text.
+pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, String> {
+    let mut suite = TestSuite::new("netlab");
+    for result in results {
+        let word = verdict_word(result);
+        let status = match word {
+            "passed" => TestCaseStatus::success(),
+            "error" => failed(NonSuccessKind::Error, word, result),
+            _ => failed(NonSuccessKind::Failure, word, result),
+        };
+        let mut case = TestCase::new(result.name.clone(), status);
+        case.set_classname(result.path.display().to_string());
+        case.set_time(result.duration);
+        if !result.transcript.is_empty() {
+            case.set_system_out(result.transcript.clone());
+        }
+        suite.add_test_case(case);
+    }
+    suite.set_time(took);
+    let mut report = Report::new("netlab");
+    report.set_time(took);
+    report.add_test_suite(suite);
+    report.to_string().map_err(|e| e.to_string())
+}
+
+fn failed(kind: NonSuccessKind, word: &str, result: &CaseResult) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(kind);
+    let text = failure_text(result).unwrap_or_default();
+    let first = text.lines().next().unwrap_or(word).to_string();
+    status.set_message(format!("{word}: {first}"));
+    status.set_type(word.to_string());
+    status.set_description(text);
+    status
+}

@@ -1,0 +1,327 @@
+//! Test suites: finding the scenario files under the paths given, keeping those a filter selects,
+//! and running them in parallel (each scenario binds port 0, so they never collide), checking each
+//! transcript against its snapshot. Used by `netlab test`; reports are made from its results.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::unbounded;
+
+use crate::event::{Event, EventKind, Origin, StepOutcome};
+use crate::exec::{self, RunOptions, Verdict};
+use crate::scenario::Scenario;
+use crate::snapshot::{self, Comparison};
+use crate::transcript;
+
+/// Finds the scenario files under `paths`: a file is taken as it is; a directory is searched
+/// (recursively, skipping `snapshots/` and hidden directories) for `*.yaml` and `*.yml`.
+/// The result is sorted and without duplicates. Errors name a path that cannot be read.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            format!(
+                "cannot read `{}`: {}",
+                path.display(),
+                crate::diagnostic::io_reason(&e)
+            )
+        })?;
+        if meta.is_dir() {
+            walk(path, &mut found)?;
+        } else {
+            found.push(path.clone());
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "cannot read `{}`: {}",
+            dir.display(),
+            crate::diagnostic::io_reason(&e)
+        )
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if name != "snapshots" && !name.starts_with('.') {
+                walk(&path, found)?;
+            }
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the scenarios whose name contains one of `filters` (all of them if there is none).
+pub fn select(scenarios: Vec<Scenario>, filters: &[String]) -> Vec<Scenario> {
+    if filters.is_empty() {
+        return scenarios;
+    }
+    scenarios
+        .into_iter()
+        .filter(|s| filters.iter().any(|f| s.name.contains(f.as_str())))
+        .collect()
+}
+
+/// What the snapshot check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotCheck {
+    /// The transcript equals the stored one.
+    Matches,
+    /// It differs; a unified diff from stored to new.
+    Differs(String),
+    /// There was no snapshot.
+    Missing,
+    /// The snapshot file could not be read.
+    Unreadable(String),
+    /// It differed or was missing, and `--update` wrote the new one.
+    Written,
+}
+
+/// Step counts over every client instance of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepCounts {
+    /// Steps that passed.
+    pub passed: usize,
+    /// Steps that failed (at most one per instance).
+    pub failed: usize,
+    /// Steps not run because an earlier one failed or the run stopped.
+    pub not_run: usize,
+}
+
+/// The result of one scenario of a suite.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The scenario's name.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// How the run ended; `Err` when the environment refused (nothing ran).
+    pub verdict: Result<Verdict, String>,
+    /// The deterministic transcript (empty if nothing ran).
+    pub transcript: String,
+    /// The snapshot check (not done when nothing ran).
+    pub snapshot: Option<SnapshotCheck>,
+    /// Step counts.
+    pub steps: StepCounts,
+    /// The first failing step, as the transcript shows it (with its detail lines).
+    pub first_failure: Option<String>,
+    /// Wall time of the run.
+    pub duration: Duration,
+}
+
+impl CaseResult {
+    /// Passed and matched its snapshot.
+    pub fn ok(&self) -> bool {
+        matches!(self.verdict, Ok(Verdict::Passed))
+            && matches!(
+                self.snapshot,
+                Some(SnapshotCheck::Matches | SnapshotCheck::Written)
+            )
+    }
+}
+
+/// Runs `scenarios` on `jobs` threads; calls `done` with each result as it completes (in
+/// completion order); returns every result in the order of `scenarios`. Stops starting new
+/// scenarios once `options.interrupt` fires.
+pub fn run(
+    scenarios: &[Scenario],
+    jobs: usize,
+    options: &RunOptions,
+    done: &mut dyn FnMut(&CaseResult),
+) -> Vec<CaseResult> {
+    let (work_tx, work_rx) = unbounded::<usize>();
+    for index in 0..scenarios.len() {
+        let _ = work_tx.send(index);
+    }
+    drop(work_tx);
+    let (result_tx, result_rx) = unbounded::<(usize, CaseResult)>();
+    let mut results: Vec<Option<CaseResult>> = vec![None; scenarios.len()];
+    std::thread::scope(|scope| {
+        let mut workers = 0;
+        for worker in 0..jobs.clamp(1, scenarios.len().max(1)) {
+            let work_rx = work_rx.clone();
+            let result_tx = result_tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("suite worker {worker}"))
+                .spawn_scoped(scope, move || {
+                    work(scenarios, options, &work_rx, &result_tx)
+                });
+            if spawned.is_ok() {
+                workers += 1;
+            }
+        }
+        if workers == 0 {
+            // Not even one thread: run here, one scenario after the other.
+            work(scenarios, options, &work_rx, &result_tx);
+        }
+        drop(result_tx);
+        for (index, result) in result_rx.iter() {
+            done(&result);
+            results[index] = Some(result);
+        }
+    });
+    results.into_iter().flatten().collect()
+}
+
+/// A worker: takes scenario indexes until there are none left or the run is interrupted.
+fn work(
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    work: &crossbeam::channel::Receiver<usize>,
+    results: &crossbeam::channel::Sender<(usize, CaseResult)>,
+) {
+    for index in work.iter() {
+        if options.interrupt.as_ref().is_some_and(exec::is_interrupted) {
+            break;
+        }
+        let _ = results.send((index, run_case(&scenarios[index], options)));
+    }
+}
+
+/// Runs one scenario and checks its snapshot.
+pub fn run_case(scenario: &Scenario, options: &RunOptions) -> CaseResult {
+    let started = Instant::now();
+    let outcome = exec::run(scenario, options, &mut |_| {});
+    let duration = started.elapsed();
+    let mut result = CaseResult {
+        name: scenario.name.clone(),
+        path: scenario.path.clone(),
+        verdict: Err(String::new()),
+        transcript: String::new(),
+        snapshot: None,
+        steps: StepCounts::default(),
+        first_failure: None,
+        duration,
+    };
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            result.verdict = Err(format!("{error:#}"));
+            return result;
+        }
+    };
+    let built = transcript::build(scenario, &outcome.events, &outcome.verdict);
+    result.transcript = built.render(false);
+    result.first_failure = built.first_failure();
+    result.steps = step_counts(scenario, &outcome.events);
+    result.verdict = Ok(outcome.verdict);
+    let path = snapshot::path_for(&scenario.path);
+    result.snapshot = Some(match snapshot::read(&path) {
+        Err(e) => SnapshotCheck::Unreadable(format!(
+            "cannot read `{}`: {}",
+            path.display(),
+            crate::diagnostic::io_reason(&e)
+        )),
+        Ok(stored) => match snapshot::compare(stored.as_deref(), &result.transcript) {
+            Comparison::Same => SnapshotCheck::Matches,
+            Comparison::Missing => SnapshotCheck::Missing,
+            Comparison::Differs { stored } => SnapshotCheck::Differs(snapshot::unified_diff(
+                &stored,
+                &result.transcript,
+                &path.display().to_string(),
+            )),
+        },
+    });
+    result
+}
+
+/// Counts steps over every instance: the last outcome of each step decides.
+fn step_counts(scenario: &Scenario, events: &[Event]) -> StepCounts {
+    use std::collections::HashMap;
+    let mut last: HashMap<(usize, u32, usize), bool> = HashMap::new();
+    for event in events {
+        if let (Origin::Instance(id), EventKind::Step(step)) = (&event.origin, &event.kind)
+            && let Some(index) = step.step
+        {
+            let failed = matches!(step.outcome, StepOutcome::Failed(_));
+            last.insert((id.client, id.instance, index), failed);
+        }
+    }
+    let total: usize = scenario
+        .clients
+        .iter()
+        .map(|c| c.steps.len() * c.count as usize)
+        .sum();
+    let failed = last.values().filter(|f| **f).count();
+    let passed = last.len() - failed;
+    StepCounts {
+        passed,
+        failed,
+        not_run: total.saturating_sub(passed + failed),
+    }
+}
+
+/// A snapshot file written (or not) after a suite ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotWrite {
+    /// A new snapshot was stored.
+    Created(PathBuf),
+    /// A changed snapshot was stored.
+    Updated(PathBuf),
+    /// The new transcript was left beside the snapshot as `.snap.new`, for review.
+    Pending(PathBuf),
+    /// Writing failed.
+    Failed(PathBuf, String),
+}
+
+/// Stores what the run found, as insta would: with `update`, new and changed snapshots are written
+/// (and their results count as matching); otherwise a `.snap.new` is left for review; under CI
+/// (`in_ci`) nothing is written at all. A stale `.snap.new` of a matching scenario is removed.
+pub fn store_snapshots(
+    results: &mut [CaseResult],
+    update: bool,
+    in_ci: bool,
+) -> Vec<SnapshotWrite> {
+    let mut writes = Vec::new();
+    if in_ci {
+        return writes;
+    }
+    for result in results.iter_mut() {
+        let snap = snapshot::path_for(&result.path);
+        let pending = snapshot::pending_path(&snap);
+        let file = snapshot::render_file(&result.path, &result.name, &result.transcript);
+        let written = match &result.snapshot {
+            Some(SnapshotCheck::Matches) => {
+                let _ = snapshot::remove_if_present(&pending);
+                continue;
+            }
+            Some(check @ (SnapshotCheck::Differs(_) | SnapshotCheck::Missing)) if update => {
+                let existed = *check != SnapshotCheck::Missing;
+                snapshot::write(&snap, &file)
+                    .and_then(|()| snapshot::remove_if_present(&pending))
+                    .map(|()| {
+                        if existed {
+                            SnapshotWrite::Updated(snap)
+                        } else {
+                            SnapshotWrite::Created(snap)
+                        }
+                    })
+            }
+            Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing) => {
+                snapshot::write(&pending, &file).map(|()| SnapshotWrite::Pending(pending.clone()))
+            }
+            _ => continue,
+        };
+        match written {
+            Ok(write) => {
+                if matches!(write, SnapshotWrite::Created(_) | SnapshotWrite::Updated(_)) {
+                    result.snapshot = Some(SnapshotCheck::Written);
+                }
+                writes.push(write);
+            }
+            Err(e) => writes.push(SnapshotWrite::Failed(
+                snapshot::path_for(&result.path),
+                crate::diagnostic::io_reason(&e),
+            )),
+        }
+    }
+    writes
+}

@@ -1,0 +1,263 @@
+use std::path::{Path, PathBuf};
+
+use crate::support::{netlab, root, text};
+
+/// A fresh directory holding a copy of shipped scenarios (and their snapshots).
+fn suite_copy(names: &[&str]) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("netlab-suite-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    for name in names {
+        let from = root().join("scenarios");
+        std::fs::copy(
+            from.join(format!("{name}.yaml")),
+            dir.join(format!("{name}.yaml")),
+        )
+        .unwrap();
+        std::fs::copy(
+            from.join("snapshots").join(format!("{name}.snap")),
+            dir.join("snapshots").join(format!("{name}.snap")),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `netlab test ARGS` with CI unset (so that snapshots may be written) unless `ci`.
+fn netlab_test(args: &[&str], ci: bool) -> (i32, String, String) {
+    let mut command = netlab();
+    command.arg("test").args(args);
+    if !args.contains(&"--time-scale") {
+        command.args(["--time-scale", "0.01"]);
+    }
+    if ci {
+        command.env("CI", "true");
+    } else {
+        command.env_remove("CI").env_remove("TF_BUILD");
+    }
+    text(&command.output().unwrap())
+}
+
+/// Makes the tutorial's server say "Hi" instead of "Hello", and its client expect that: the
+/// scenario still passes, but its transcript is no longer the stored one.
+fn edit_reply(dir: &Path) {
+    let file = dir.join("tcp_hello.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = text
+        .replace("reply: \"Hello, {data}!\"", "reply: \"Hi, {data}!\"")
+        .replace("expect: \"Hello, ", "expect: \"Hi, ");
+    assert_ne!(text, edited);
+    std::fs::write(file, edited).unwrap();
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn the_shipped_suite_passes() {
+    // tcp_sequential is about who waits for whom: it keeps wider margins at a tenth of its time.
+    let (code, stdout, stderr) = netlab_test(&["scenarios", "--time-scale", "0.1"], true);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let count = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
+        .count();
+    assert!(
+        stdout.contains(&format!("{count} passed, 0 failed")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_edited_reply_fails_with_a_diff_then_update_fixes_it() {
+    let dir = suite_copy(&["tcp_hello"]);
+    edit_reply(&dir);
+    let d = dir.to_str().unwrap();
+    let snap = dir.join("snapshots/tcp_hello.snap");
+    let before = read(snap.clone());
+
+    let (code, stdout, _) = netlab_test(&[d], false);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("FAIL tcp_hello"), "{stdout}");
+    assert!(
+        stdout.contains("the transcript differs from its snapshot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("-  ✓ client  expect \"Hello, Michael!\""),
+        "the diff names the step: {stdout}"
+    );
+    assert!(
+        stdout.contains("+  ✓ client  expect \"Hi, Michael!\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("reply \"Hi, Michael!\""), "{stdout}");
+    assert_eq!(
+        read(snap.clone()),
+        before,
+        "without --update the snapshot stays"
+    );
+    assert!(
+        read(dir.join("snapshots/tcp_hello.snap.new")).contains("Hi, Sarah!"),
+        "a .snap.new is left for review"
+    );
+
+    let (code, stdout, _) = netlab_test(&[d, "--update"], false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains(&format!("updated {}", snap.display())),
+        "{stdout}"
+    );
+    assert!(read(snap.clone()).contains("reply \"Hi, Michael!\""));
+    assert!(!dir.join("snapshots/tcp_hello.snap.new").exists());
+
+    let (code, stdout, _) = netlab_test(&[d], false);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn under_ci_nothing_is_ever_written() {
+    let dir = suite_copy(&["tcp_hello", "udp_hello"]);
+    edit_reply(&dir);
+    std::fs::remove_file(dir.join("snapshots/udp_hello.snap")).unwrap();
+    let snap = dir.join("snapshots/tcp_hello.snap");
+    let before = read(snap.clone());
+    let (code, stdout, _) = netlab_test(&[dir.to_str().unwrap(), "--update"], true);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("CI is set: no snapshot written"),
+        "{stdout}"
+    );
+    assert_eq!(read(snap), before);
+    let files: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        files,
+        vec![std::ffi::OsString::from("tcp_hello.snap")],
+        "nothing new under CI"
+    );
+}
+
+#[test]
+fn a_missing_snapshot_fails() {
+    let dir = suite_copy(&["udp_hello"]);
+    std::fs::remove_file(dir.join("snapshots/udp_hello.snap")).unwrap();
+    let (code, stdout, _) = netlab_test(&[dir.to_str().unwrap()], false);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("FAIL udp_hello") && stdout.contains("no snapshot stored yet"),
+        "{stdout}"
+    );
+    assert!(dir.join("snapshots/udp_hello.snap.new").exists());
+    let (code, stdout, _) = netlab_test(&[dir.to_str().unwrap(), "--update"], false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("created"), "{stdout}");
+}
+
+#[test]
+fn junit_report_parses_with_the_right_counts() {
+    let dir = suite_copy(&["tcp_hello", "udp_hello", "binary_length_prefixed"]);
+    edit_reply(&dir);
+    let report = dir.join("report.xml");
+    let (code, stdout, _) = netlab_test(
+        &[dir.to_str().unwrap(), "--junit", report.to_str().unwrap()],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let xml = read(report);
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("3"));
+    assert_eq!(root.attribute("failures"), Some("1"));
+    let cases: Vec<_> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 3);
+    let failed: Vec<_> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].attribute("name"), Some("tcp_hello"));
+    let failure = failed[0]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .starts_with("snapshot_differs")
+    );
+    assert!(
+        failure
+            .text()
+            .unwrap_or("")
+            .contains("+  ✓ client  expect \"Hi, Michael!\"")
+    );
+}
+
+#[test]
+fn json_lines_parse_one_per_scenario() {
+    let dir = suite_copy(&["tcp_hello", "udp_hello"]);
+    edit_reply(&dir);
+    let (code, stdout, _) = netlab_test(&[dir.to_str().unwrap(), "--format", "json"], true);
+    assert_eq!(code, 1, "{stdout}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0]["schema_version"], 1);
+    assert_eq!(lines[0]["name"], "tcp_hello");
+    assert_eq!(lines[0]["verdict"], "snapshot_differs");
+    assert_eq!(lines[0]["scenario"], "passed");
+    assert_eq!(lines[0]["steps"]["passed"], 9);
+    assert!(
+        lines[0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("Hi, Michael!")
+    );
+    assert_eq!(lines[1]["name"], "udp_hello");
+    assert_eq!(lines[1]["verdict"], "passed");
+    assert!(lines[1]["failure"].is_null());
+    assert!(lines[1]["duration_ms"].is_u64());
+}
+
+#[test]
+fn filter_and_list_select_scenarios() {
+    let (code, stdout, _) = netlab_test(&["scenarios", "--filter", "tcp_hello", "--list"], true);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "tcp_hello\tscenarios/tcp_hello.yaml\ntcp_hello_ipv6\tscenarios/tcp_hello_ipv6.yaml\n"
+    );
+    let (code, _, stderr) = netlab_test(&["scenarios", "--filter", "no_such_thing"], true);
+    assert_eq!(code, 4, "{stderr}");
+    let empty = std::env::temp_dir().join(format!("netlab-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, _, stderr) = netlab_test(&[empty.to_str().unwrap()], true);
+    assert_eq!(code, 4, "{stderr}");
+    let (code, _, _) = netlab_test(&["tests/bad_scenarios/backlog_zero.yaml"], true);
+    assert_eq!(code, 2);
+    let (code, _, _) = netlab_test(&["no/such/dir"], true);
+    assert_eq!(code, 2);
+}
