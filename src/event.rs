@@ -68,6 +68,8 @@ pub enum EventKind {
     },
     /// A server did something on one connection.
     Served(ServerEvent),
+    /// A server's program under test is over (stopped at the end, or exited by itself).
+    ProgramFinished(ProgramReport),
 }
 
 /// The result of a client step, with the byte counts the transcript orders by.
@@ -108,6 +110,13 @@ pub enum StepOutcome {
     HalfClosed,
     /// `close` done.
     Closed,
+    /// `exec`: the program under test exited by itself (before its timeout).
+    ProgramExited {
+        /// `exit code 0`, `killed by signal 11`…
+        status: String,
+    },
+    /// `expect_exit`: the exit code was the one expected.
+    ExitMatched,
     /// The step failed; the instance stops here.
     Failed(Failure),
 }
@@ -140,6 +149,12 @@ pub enum FailureKind {
     NotConnected,
     /// The scenario stopped (its timeout, or an interrupt) while this step ran.
     Stopped,
+    /// A program under test could not be started.
+    ProgramStart(String),
+    /// A program under test was still running when its timeout passed (it was stopped).
+    ProgramTimeout(Duration),
+    /// A program under test ended otherwise than expected (`exit code 1`, `killed by signal 9`).
+    WrongExit(String),
 }
 
 /// A server's action on one connection, with its byte counts.
@@ -189,4 +204,17 @@ pub enum ServerAction {
     PeerClosed,
     /// A socket call failed; the server dropped the connection.
     Failed(String),
+}
+
+/// What a server's program under test did, reported once it is stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramReport {
+    /// `exit code 1` if it exited by itself, else `stopped by netlab at the end of the run`.
+    pub status: String,
+    /// Whether it exited by itself before the end.
+    pub exited_early: bool,
+    /// Its stdout.
+    pub stdout: Vec<u8>,
+    /// Its stderr.
+    pub stderr: Vec<u8>,
 }

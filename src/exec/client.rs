@@ -38,6 +38,8 @@ pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Contex
         consumed: 0,
         eof: false,
         scratch: vec![0; socket::MAX_DATAGRAM],
+        dial: dial.clone(),
+        finished: None,
     }
     .run(&dial);
     context.emit(Origin::Instance(id), EventKind::InstanceDone { passed });
@@ -58,6 +60,10 @@ pub(super) struct Instance<'a> {
     pub(super) consumed: u64,
     eof: bool,
     pub(super) scratch: Vec<u8>,
+    /// Where the instance connects (a program under test is told it as `{host}`/`{port}`).
+    pub(super) dial: Dial,
+    /// What the program under test did, once it is over.
+    pub(super) finished: Option<super::program::Finished>,
 }
 
 /// The result of one step: go on, or stop the instance.
@@ -73,7 +79,9 @@ impl Instance<'_> {
         {
             return false;
         }
-        if self.connect(dial).is_err() {
+        // A program under test makes its own connections.
+        let program_client = matches!(self.client.steps.first(), Some(Step::Run(_)));
+        if !program_client && self.connect(dial).is_err() {
             return false;
         }
         for (index, step) in self.client.steps.iter().enumerate() {
@@ -93,7 +101,17 @@ impl Instance<'_> {
             step.and_then(|i| self.client.steps.get(i)),
             Some(Step::ReadToClose { .. })
         );
+        // A program under test's whole conversation happened before it exited.
+        let program_over = matches!(
+            &outcome,
+            StepOutcome::ProgramExited { .. }
+                | StepOutcome::Failed(Failure {
+                    kind: FailureKind::ProgramTimeout(_),
+                    ..
+                })
+        );
         let depends_on_close = match &outcome {
+            _ if program_over => true,
             StepOutcome::PeerClosed => true,
             StepOutcome::Matched(_) => read_to_close,
             StepOutcome::Failed(failure) => {
@@ -107,7 +125,11 @@ impl Instance<'_> {
             EventKind::Step(StepEvent {
                 step,
                 outcome,
-                depends_on_bytes: self.consumed + shown,
+                depends_on_bytes: if program_over {
+                    u64::MAX
+                } else {
+                    self.consumed + shown
+                },
                 depends_on_close,
             }),
         );
@@ -212,6 +234,9 @@ impl Instance<'_> {
                     None => self.fail(at, FailureKind::NotConnected, Vec::new()),
                 }
             }
+            Step::Run(program) => self.run_program(index, program, timeout),
+            Step::ExpectExit(code) => self.expect_exit(index, *code),
+            Step::ExpectStdout(matcher) => self.expect_stdout(index, matcher),
             Step::Close => {
                 if self.stream.take().is_none() && self.datagrams.take().is_none() {
                     return self.fail(at, FailureKind::NotConnected, Vec::new());

@@ -2,13 +2,14 @@
 //! listener), starts the threads, collects their events until every client is done or the
 //! scenario's deadline passes, then stops and joins every thread before returning.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, never, select, unbounded};
 
+use super::bind::{Bound, bind_all};
 use super::cancel;
 use super::client::{Dial, run_instance};
 use super::context::Context;
@@ -16,9 +17,9 @@ use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
-use crate::event::{Event, EventKind, InstanceId, Origin};
+use crate::event::{Event, EventKind, InstanceId, Origin, ProgramReport};
 use crate::plan::{TimeScale, scenario_deadline};
-use crate::scenario::{Protocol, Scenario, Target};
+use crate::scenario::{Scenario, Target};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -77,19 +78,19 @@ pub fn run(
     options: &RunOptions,
     observe: &mut dyn FnMut(&Event),
 ) -> anyhow::Result<Outcome> {
-    let bound = bind_all(scenario)?;
+    let (mut stop, cancel) = cancel::pair();
+    let bound = bind_all(scenario, &cancel)?;
     let addresses: Vec<SocketAddr> = bound.iter().map(|(_, addr)| *addr).collect();
     let wakers = bound
         .iter()
         .filter_map(|(b, _)| match b {
             Bound::Tcp(listener) => Some(listener.try_clone()),
-            Bound::Udp(_) => None,
+            Bound::Udp(_) | Bound::Program(_) => None,
         })
         .collect::<Result<Vec<TcpListener>, _>>()
         .context("cannot duplicate a listening socket")?;
     let started = Instant::now();
     let (events_tx, events_rx) = unbounded();
-    let (mut stop, cancel) = cancel::pair();
     let context = Context {
         events: events_tx,
         cancel,
@@ -105,8 +106,16 @@ pub fn run(
             kind: EventKind::Listening { addr: *addr },
         });
     }
+    let mut programs = Vec::new();
+    let mut sockets = Vec::new();
+    for (index, (bound, _)) in bound.into_iter().enumerate() {
+        match bound {
+            Bound::Program(running) => programs.push((index, running)),
+            socket => sockets.push((index, socket)),
+        }
+    }
     let verdict = thread::scope(|scope| {
-        let verdict = spawn_all(scope, scenario, bound, &addresses, &instances, &context)
+        let verdict = spawn_all(scope, scenario, sockets, &addresses, &instances, &context)
             .map(|()| collector.until_done(&events_rx, options));
         // Whatever happened, stop every thread started so far so that the scope can join them.
         stop.stop();
@@ -120,6 +129,19 @@ pub fn run(
     for event in events_rx.try_iter() {
         collector.take(event);
     }
+    for (index, running) in programs {
+        let finished = running.stop();
+        collector.take(Event {
+            elapsed: started.elapsed(),
+            origin: Origin::Server(index),
+            kind: EventKind::ProgramFinished(ProgramReport {
+                status: finished.status,
+                exited_early: finished.exited_early,
+                stdout: finished.stdout,
+                stderr: finished.stderr,
+            }),
+        });
+    }
     Ok(Outcome {
         events: collector.events,
         verdict: verdict?,
@@ -131,12 +153,12 @@ pub fn run(
 fn spawn_all<'scope>(
     scope: &'scope thread::Scope<'scope, '_>,
     scenario: &'scope Scenario,
-    bound: Vec<(Bound, SocketAddr)>,
+    sockets: Vec<(usize, Bound)>,
     addresses: &[SocketAddr],
     instances: &[InstanceId],
     context: &Context,
 ) -> anyhow::Result<()> {
-    for (index, (socket, _)) in bound.into_iter().enumerate() {
+    for (index, socket) in sockets {
         let server = &scenario.servers[index];
         let context = context.clone();
         let builder = thread::Builder::new().name(format!("server {}", server.name));
@@ -147,6 +169,8 @@ fn spawn_all<'scope>(
             Bound::Udp(socket) => {
                 builder.spawn_scoped(scope, move || serve_udp(index, server, socket, context))
             }
+            // Programs under test were started by `bind_all` and run on their own.
+            Bound::Program(_) => continue,
         }
         .context("cannot start a server thread")?;
     }
@@ -248,49 +272,4 @@ fn instances(scenario: &Scenario) -> Vec<InstanceId> {
         .enumerate()
         .flat_map(|(client, c)| (1..=c.count).map(move |instance| InstanceId { client, instance }))
         .collect()
-}
-
-/// A server's bound socket.
-enum Bound {
-    /// A listening TCP socket.
-    Tcp(TcpListener),
-    /// A bound UDP socket.
-    Udp(UdpSocket),
-}
-
-fn bind_all(scenario: &Scenario) -> anyhow::Result<Vec<(Bound, SocketAddr)>> {
-    scenario
-        .servers
-        .iter()
-        .map(|server| {
-            let wanted = SocketAddr::new(server.bind, server.port);
-            let failed = || {
-                format!(
-                    "server `{}`: cannot bind {} {wanted}",
-                    server.name,
-                    protocol_name(server.protocol)
-                )
-            };
-            let (bound, addr) = match server.protocol {
-                Protocol::Tcp => {
-                    let listener = socket::listen(wanted, server.backlog).with_context(failed)?;
-                    let addr = listener.local_addr().with_context(failed)?;
-                    (Bound::Tcp(listener), addr)
-                }
-                Protocol::Udp => {
-                    let socket = socket::bind_udp(wanted).with_context(failed)?;
-                    let addr = socket.local_addr().with_context(failed)?;
-                    (Bound::Udp(socket), addr)
-                }
-            };
-            Ok((bound, addr))
-        })
-        .collect()
-}
-
-fn protocol_name(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-    }
 }

@@ -1,11 +1,14 @@
 //! Execution: runs a checked scenario on real sockets with one thread per server, per connection
 //! and per client instance, all reporting `Event`s to one coordinator.
 
+mod bind;
 mod cancel;
 mod client;
+mod client_program;
 mod client_udp;
 mod context;
 mod coordinator;
+mod program;
 mod settle;
 mod socket;
 mod tcp_server;

@@ -19,10 +19,13 @@ type Endpoint = (usize, SocketAddr);
 /// What the server side of the run still owes the clients.
 #[derive(Debug, Default)]
 pub struct OpenConnections {
-    /// TCP connections whose server side is not closed yet.
-    awaiting_close: HashSet<Endpoint>,
-    /// TCP connections whose server side closed (possibly before the client said it connected).
-    closed: HashSet<Endpoint>,
+    /// TCP connections a client made that no server has accepted yet.
+    awaiting_accept: HashSet<Endpoint>,
+    /// TCP connections accepted (from any peer: a program under test connects by itself) and
+    /// not closed yet on the server side.
+    open: HashSet<ConnectionId>,
+    /// Every TCP endpoint a server has accepted so far.
+    accepted: HashSet<Endpoint>,
     /// UDP datagrams sent by clients and not yet seen by their server (never below zero).
     awaiting_datagrams: HashMap<Endpoint, i64>,
     /// Each client instance's endpoint on a scenario server.
@@ -47,8 +50,8 @@ impl OpenConnections {
                     };
                     let endpoint = (*server, *local);
                     self.instances.insert(*id, (endpoint, protocol));
-                    if protocol == Protocol::Tcp && !self.closed.contains(&endpoint) {
-                        self.awaiting_close.insert(endpoint);
+                    if protocol == Protocol::Tcp && !self.accepted.contains(&endpoint) {
+                        self.awaiting_accept.insert(endpoint);
                     }
                 }
                 StepOutcome::Sending(_) => {
@@ -60,7 +63,17 @@ impl OpenConnections {
             },
             (Origin::Connection(conn), EventKind::Served(served)) => {
                 if let ServerAction::Accepted { peer } = served.action {
-                    self.peers.insert(*conn, (conn.server, peer));
+                    let endpoint = (conn.server, peer);
+                    self.peers.insert(*conn, endpoint);
+                    if scenario
+                        .servers
+                        .get(conn.server)
+                        .is_some_and(|s| s.protocol == Protocol::Tcp)
+                    {
+                        self.accepted.insert(endpoint);
+                        self.awaiting_accept.remove(&endpoint);
+                        self.open.insert(*conn);
+                    }
                 }
                 let Some(endpoint) = self.peers.get(conn).copied() else {
                     return;
@@ -73,18 +86,19 @@ impl OpenConnections {
                     *count -= 1;
                 }
                 if served.closed {
-                    self.awaiting_close.remove(&endpoint);
-                    self.closed.insert(endpoint);
+                    self.open.remove(conn);
                 }
             }
             _ => {}
         }
     }
 
-    /// True when every client's TCP connection is closed on the server side and every datagram
-    /// a client sent has reached its server.
+    /// True when every client's TCP connection has been accepted, every accepted connection is
+    /// closed on the server side, and every datagram a client sent has reached its server.
     pub fn all_closed(&self) -> bool {
-        self.awaiting_close.is_empty() && self.awaiting_datagrams.values().all(|n| *n <= 0)
+        self.awaiting_accept.is_empty()
+            && self.open.is_empty()
+            && self.awaiting_datagrams.values().all(|n| *n <= 0)
     }
 }
 

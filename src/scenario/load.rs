@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::model::Scenario;
 use super::positions::Positions;
+use super::programs::VarValues;
 use super::raw::RawScenario;
 use super::validate::validate;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean, io_reason};
@@ -40,6 +41,11 @@ impl std::error::Error for LoadError {}
 
 /// Reads, parses and validates the scenario at `path`.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
+    load_file_with(path, &VarValues::new())
+}
+
+/// Like [`load_file`], with values for the scenario's `vars` from the command line.
+pub fn load_file_with(path: &Path, vars: &VarValues) -> Result<Scenario, LoadError> {
     let text = std::fs::read(path).map_err(|error| LoadError::Unreadable {
         path: path.display().to_string(),
         error,
@@ -54,18 +60,23 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
             ),
         ),
     })?;
-    load_source(SourceFile::new(path, text)).map_err(|d| LoadError::Invalid(Box::new(d)))
+    load_source_with(SourceFile::new(path, text), vars).map_err(|d| LoadError::Invalid(Box::new(d)))
 }
 
 /// Parses and validates scenario text that was read from `source.path`.
 pub fn load_source(source: SourceFile) -> Result<Scenario, Diagnostics> {
-    match parse_and_validate(&source) {
+    load_source_with(source, &VarValues::new())
+}
+
+/// Like [`load_source`], with values for the scenario's `vars`.
+pub fn load_source_with(source: SourceFile, vars: &VarValues) -> Result<Scenario, Diagnostics> {
+    match parse_and_validate(&source, vars) {
         Ok(scenario) => Ok(scenario),
         Err(items) => Err(Diagnostics { source, items }),
     }
 }
 
-fn parse_and_validate(source: &SourceFile) -> Result<Scenario, Vec<Diagnostic>> {
+fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario, Vec<Diagnostic>> {
     if is_blank(&source.text) {
         return Err(vec![Diagnostic::new(
             "the file is empty: a scenario needs at least one server or client",
@@ -91,7 +102,7 @@ fn parse_and_validate(source: &SourceFile) -> Result<Scenario, Vec<Diagnostic>> 
     }
     let raw: RawScenario =
         serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
-    validate(raw, source, &positions)
+    validate(raw, source, &positions, vars)
 }
 
 /// True when the text holds nothing but comments and whitespace.

@@ -4,9 +4,11 @@ pub mod load;
 pub mod model;
 pub mod payload;
 pub mod positions;
+pub mod programs;
 pub mod raw;
 pub mod validate;
 pub mod visitors;
 
-pub use load::{LoadError, load_file, load_source};
+pub use load::{LoadError, load_file, load_file_with, load_source, load_source_with};
 pub use model::*;
+pub use programs::VarValues;

@@ -51,6 +51,87 @@ pub struct Server {
     pub delay: Option<Duration>,
     /// Reply rules, first match wins.
     pub rules: Vec<Rule>,
+    /// A program under test started in this server's place (`exec:`), if any.
+    pub program: Option<ServerProgram>,
+}
+
+/// A program under test: a command netlab starts and stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The command and its arguments as written: `{port}`, `{host}` and the scenario's `vars`
+    /// are filled in when it starts (`{{` and `}}` stand for braces).
+    pub argv: Vec<String>,
+    /// The values of the scenario's `vars` (defaults, or `--var` from the command line).
+    pub vars: std::collections::BTreeMap<String, String>,
+    /// Where it runs: the scenario file's directory.
+    pub dir: PathBuf,
+}
+
+impl Program {
+    /// The command as the file wrote it, placeholders and all (for transcripts: no ports).
+    pub fn shown(&self) -> String {
+        self.argv.join(" ")
+    }
+
+    /// The command line to start, for a peer at `host` and `port`.
+    pub fn command_line(&self, host: &str, port: u16) -> Result<Vec<String>, String> {
+        self.argv
+            .iter()
+            .map(|arg| {
+                fill(arg, &|name| match name {
+                    "port" => Some(port.to_string()),
+                    "host" => Some(host.to_string()),
+                    other => self.vars.get(other).cloned(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Fills the `{name}` placeholders of `template` with `value(name)`; `{{` and `}}` are braces.
+pub fn fill(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
+            out.push('}');
+            rest = after;
+        } else if let Some(inner) = tail.strip_prefix('{') {
+            let Some(end) = inner.find('}') else {
+                return Err(format!("unclosed `{{` in `{template}`"));
+            };
+            let name = &inner[..end];
+            match value(name) {
+                Some(v) => out.push_str(&v),
+                None => return Err(format!("unknown placeholder `{{{name}}}`")),
+            }
+            rest = &inner[end + 1..];
+        } else {
+            return Err(format!(
+                "unmatched `}}` in `{template}` (write `}}}}` for a brace)"
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// How a program under test serves in a server's place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerProgram {
+    /// What to start.
+    pub program: Program,
+    /// UDP: how long to give it before it counts as ready (TCP: ready when it accepts).
+    pub ready_after: Duration,
+    /// How long it may take to become ready.
+    pub ready_timeout: Duration,
+    /// Whether its stdout and stderr go in the transcript.
+    pub capture_output: bool,
 }
 
 /// What a server does with one message: the first rule that matches it, and what that rule
@@ -187,6 +268,12 @@ pub enum Step {
     ShutdownWrite,
     /// Close the connection.
     Close,
+    /// Run a program under test as the client, until it exits.
+    Run(Program),
+    /// The program ended with this exit code.
+    ExpectExit(i32),
+    /// The program's whole stdout matches.
+    ExpectStdout(Matcher),
 }
 
 impl Step {
@@ -201,6 +288,9 @@ impl Step {
             Step::Sleep(_) => "sleep",
             Step::ShutdownWrite => "shutdown",
             Step::Close => "close",
+            Step::Run(_) => "exec",
+            Step::ExpectExit(_) => "expect_exit",
+            Step::ExpectStdout(_) => "expect_stdout",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! so that every mistake is reported by serde_yaml with its line and column. No cross-field logic
 //! lives here; `validate` turns these into the checked model.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -17,6 +18,10 @@ pub struct RawScenario {
     pub description: Option<String>,
     /// Bound on the whole scenario.
     pub timeout: Option<RawDuration>,
+    /// Names usable as `{name}` in `exec:` arguments, with their defaults (`~`: must be given
+    /// with `--var name=value`).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Option<String>>,
     /// Servers to start.
     #[serde(default)]
     pub servers: Vec<RawServer>,
@@ -84,6 +89,14 @@ pub struct RawServer {
     /// Reply rules, first match wins.
     #[serde(default)]
     pub rules: Vec<RawRule>,
+    /// A program to start instead of a netlab server (a program under test).
+    pub exec: Option<Vec<String>>,
+    /// UDP program: how long to give it before it counts as ready.
+    pub ready_after: Option<RawDuration>,
+    /// Program: how long it may take to become ready.
+    pub ready_timeout: Option<RawDuration>,
+    /// Program: show its stdout and stderr in the transcript.
+    pub capture_output: Option<bool>,
 }
 
 /// One reply rule, as written.
@@ -120,6 +133,12 @@ pub struct RawClient {
     /// What to do, in order.
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// A program to run as this client instead of steps (a program under test).
+    pub exec: Option<Vec<String>>,
+    /// Program: what its whole stdout must look like.
+    pub expect_stdout: Option<RawMatcher>,
+    /// Program: the exit code it must end with (default 0).
+    pub expect_exit: Option<i32>,
 }
 
 /// A duration written humantime style (`250ms`, `1.5s`); a bare number is refused.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::model::{Client, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
 use super::payload;
 use super::positions::{Positions, join};
+use super::programs::VarValues;
 use super::raw::{
     Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
     RawServer, RawStep,
@@ -34,13 +35,14 @@ pub fn validate(
     raw: RawScenario,
     source: &SourceFile,
     positions: &Positions,
+    vars: &VarValues,
 ) -> Result<Scenario, Vec<Diagnostic>> {
     let mut checker = Checker {
         source,
         positions,
         problems: Vec::new(),
     };
-    let scenario = checker.scenario(raw);
+    let scenario = checker.scenario(raw, vars);
     if checker.problems.is_empty() {
         Ok(scenario)
     } else {
@@ -51,8 +53,9 @@ pub fn validate(
     }
 }
 
-struct Checker<'a> {
-    source: &'a SourceFile,
+/// Collects the problems of one file while building its model.
+pub(super) struct Checker<'a> {
+    pub(super) source: &'a SourceFile,
     positions: &'a Positions,
     problems: Vec<Diagnostic>,
 }
@@ -71,7 +74,7 @@ impl Checker<'_> {
     }
 
     /// Reports a problem with the value at `path`.
-    fn at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+    pub(super) fn at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         let span = self.value_span(path);
         self.problems.push(Diagnostic::new(message, path, span));
         let last = self.problems.len() - 1;
@@ -79,14 +82,14 @@ impl Checker<'_> {
     }
 
     /// Reports a problem with the key at `path` (a field that should not be there).
-    fn at_key(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+    pub(super) fn at_key(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         let span = self.key_span(path);
         self.problems.push(Diagnostic::new(message, path, span));
         let last = self.problems.len() - 1;
         &mut self.problems[last]
     }
 
-    fn positive(
+    pub(super) fn positive(
         &mut self,
         path: &str,
         duration: Option<RawDuration>,
@@ -102,7 +105,7 @@ impl Checker<'_> {
         }
     }
 
-    fn scenario(&mut self, raw: RawScenario) -> Scenario {
+    fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Scenario {
         let name = match raw.name {
             Some(name) => {
                 self.check_name("name", &name);
@@ -120,11 +123,12 @@ impl Checker<'_> {
                     .with_help("add a `servers:` or `clients:` list"),
             );
         }
+        let vars = self.vars(&raw.vars, given);
         let servers: Vec<Server> = raw
             .servers
             .into_iter()
             .enumerate()
-            .map(|(i, s)| self.server(&format!("servers[{i}]"), s))
+            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars))
             .collect();
         self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
         let client_count = raw.clients.len();
@@ -132,7 +136,16 @@ impl Checker<'_> {
             .clients
             .into_iter()
             .enumerate()
-            .map(|(i, c)| self.client(&format!("clients[{i}]"), i, client_count, c, &servers))
+            .map(|(i, c)| {
+                self.client(
+                    &format!("clients[{i}]"),
+                    i,
+                    client_count,
+                    c,
+                    &servers,
+                    &vars,
+                )
+            })
             .collect();
         self.check_unique("clients", clients.iter().map(|c| c.name.as_str()), "client");
         Scenario {
@@ -177,9 +190,10 @@ impl Checker<'_> {
         }
     }
 
-    fn server(&mut self, path: &str, raw: RawServer) -> Server {
+    fn server(&mut self, path: &str, mut raw: RawServer, vars: &VarValues) -> Server {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
+        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
         let bind = match raw.bind.as_deref() {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(text) => match text
@@ -229,7 +243,7 @@ impl Checker<'_> {
             Some(n) => n,
             None => DEFAULT_READ_SIZE,
         };
-        if protocol == Protocol::Udp {
+        if protocol == Protocol::Udp && program.is_none() {
             for (present, key) in [
                 (raw.backlog.is_some(), "backlog"),
                 (raw.concurrency.is_some(), "concurrency"),
@@ -273,6 +287,7 @@ impl Checker<'_> {
             greeting,
             delay: raw.delay.map(|d| d.0),
             rules,
+            program,
         }
     }
 
@@ -306,9 +321,11 @@ impl Checker<'_> {
         path: &str,
         index: usize,
         total: usize,
-        raw: RawClient,
+        mut raw: RawClient,
         servers: &[Server],
+        vars: &VarValues,
     ) -> Client {
+        let program_steps = self.client_program(path, &mut raw, vars);
         let name = match raw.name {
             Some(name) => {
                 self.check_name(&join(path, "name"), &name);
@@ -379,12 +396,15 @@ impl Checker<'_> {
             None => 1,
         };
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
-        let steps = raw
-            .steps
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s, protocol))
-            .collect();
+        let steps = match program_steps {
+            Some(steps) => steps,
+            None => raw
+                .steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s, protocol))
+                .collect(),
+        };
         Client {
             name,
             target,
@@ -475,7 +495,8 @@ impl Checker<'_> {
     }
 }
 
-fn matcher(raw: RawMatcher) -> Matcher {
+/// The checked form of a matcher as written.
+pub(super) fn matcher(raw: RawMatcher) -> Matcher {
     match raw {
         RawMatcher::Equals(bytes) => Matcher::Equals { bytes, hex: false },
         RawMatcher::Hex(bytes) => Matcher::Equals { bytes, hex: true },

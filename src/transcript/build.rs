@@ -8,10 +8,11 @@ use std::net::SocketAddr;
 
 use super::describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
 use crate::event::{
-    ConnectionId, Event, EventKind, InstanceId, Origin, ServerEvent, StepEvent, StepOutcome,
+    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramReport, ServerAction, ServerEvent,
+    StepEvent, StepOutcome,
 };
 use crate::exec::Verdict;
-use crate::scenario::{Scenario, Target};
+use crate::scenario::{Scenario, Step, Target};
 
 /// The transcript of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     let mut steps: BTreeMap<InstanceId, Vec<&StepEvent>> = BTreeMap::new();
     let mut done: HashMap<InstanceId, bool> = HashMap::new();
     let mut served: BTreeMap<ConnectionId, Vec<&ServerEvent>> = BTreeMap::new();
-    let mut server_notes: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut server_notes: BTreeMap<usize, Vec<Entry>> = BTreeMap::new();
     for event in events {
         match (&event.origin, &event.kind) {
             (Origin::Instance(id), EventKind::Step(step)) => {
@@ -53,20 +54,22 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 served.entry(*id).or_default().push(action)
             }
             (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
-                server_notes.entry(*i).or_default().push(reason.clone())
+                server_notes.entry(*i).or_default().push(note(
+                    scenario,
+                    *i,
+                    format!("accept failed: {reason}"),
+                ));
+            }
+            (Origin::Server(i), EventKind::ProgramFinished(report)) => {
+                server_notes
+                    .entry(*i)
+                    .or_default()
+                    .extend(program_notes(scenario, *i, report));
             }
             _ => {}
         }
     }
-    // Which connection belongs to which instance: the server's peer is the client's local address.
-    let mut by_peer: HashMap<(usize, SocketAddr), ConnectionId> = HashMap::new();
-    for (id, actions) in &served {
-        if let Some(crate::event::ServerAction::Accepted { peer }) =
-            actions.first().map(|a| &a.action)
-        {
-            by_peer.insert((id.server, *peer), *id);
-        }
-    }
+    let mut owners = owners(scenario, &steps, &served);
     let mut sections = Vec::new();
     for (index, client) in scenario.clients.iter().enumerate() {
         for instance in 1..=client.count {
@@ -75,14 +78,13 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 instance,
             };
             let client_events = steps.remove(&id).unwrap_or_default();
-            let connection = match (&client.target, connected_from(&client_events)) {
-                (Target::Server(server), Some(local)) => by_peer.get(&(*server, local)).copied(),
-                _ => None,
-            };
-            let server_events = connection
-                .and_then(|c| served.remove(&c))
-                .unwrap_or_default();
-            let server = connection.map_or(0, |c| c.server);
+            let connections = owners.remove(&id).unwrap_or_default();
+            let server = connections.first().map_or(0, |c| c.server);
+            let server_events: Vec<&ServerEvent> = connections
+                .iter()
+                .filter_map(|c| served.remove(c))
+                .flatten()
+                .collect();
             let target = match &client.target {
                 Target::Server(i) => scenario.servers[*i].name.clone(),
                 Target::Address(address) => address.clone(),
@@ -105,18 +107,10 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             result: String::new(),
         });
     }
-    for (index, notes) in server_notes {
+    for (index, entries) in server_notes {
         sections.push(Section {
             heading: format!("server {}", scenario.servers[index].name),
-            entries: notes
-                .into_iter()
-                .map(|reason| Entry {
-                    mark: Mark::Server,
-                    actor: scenario.servers[index].name.clone(),
-                    text: format!("accept failed: {reason}"),
-                    detail: Vec::new(),
-                })
-                .collect(),
+            entries,
             result: String::new(),
         });
     }
@@ -125,6 +119,92 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         sections,
         verdict: verdict_text(verdict),
     }
+}
+
+/// Which server connections belong to which client instance. A step client's connection is the
+/// one whose peer is the client's own address. A program under test makes its connections
+/// itself: those no step client owns go to it, when it is the only program client of the server.
+fn owners(
+    scenario: &Scenario,
+    steps: &BTreeMap<InstanceId, Vec<&StepEvent>>,
+    served: &BTreeMap<ConnectionId, Vec<&ServerEvent>>,
+) -> HashMap<InstanceId, Vec<ConnectionId>> {
+    let mut by_peer: HashMap<(usize, SocketAddr), ConnectionId> = HashMap::new();
+    for (id, actions) in served {
+        if let Some(ServerAction::Accepted { peer }) = actions.first().map(|a| &a.action) {
+            by_peer.insert((id.server, *peer), *id);
+        }
+    }
+    let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
+    for (id, events) in steps {
+        if let (Some(Target::Server(server)), Some(local)) = (
+            scenario.clients.get(id.client).map(|c| &c.target),
+            connected_from(events),
+        ) && let Some(connection) = by_peer.get(&(*server, local))
+        {
+            owners.entry(*id).or_default().push(*connection);
+        }
+    }
+    let owned: Vec<ConnectionId> = owners.values().flatten().copied().collect();
+    for (server, _) in scenario.servers.iter().enumerate() {
+        let programs: Vec<InstanceId> = scenario
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.target == Target::Server(server) && matches!(c.steps.first(), Some(Step::Run(_)))
+            })
+            .flat_map(|(client, c)| {
+                (1..=c.count).map(move |instance| InstanceId { client, instance })
+            })
+            .collect();
+        if let [only] = programs.as_slice() {
+            let theirs = served
+                .keys()
+                .filter(|c| c.server == server && !owned.contains(c))
+                .copied();
+            owners.entry(*only).or_default().extend(theirs);
+        }
+    }
+    owners
+}
+
+fn note(scenario: &Scenario, server: usize, text: String) -> Entry {
+    Entry {
+        mark: Mark::Server,
+        actor: scenario.servers[server].name.clone(),
+        text,
+        detail: Vec::new(),
+    }
+}
+
+/// What a server's program under test did: said when it exited by itself during the run (a
+/// crash), and its output when the scenario asks for it (`capture_output: true`).
+fn program_notes(scenario: &Scenario, server: usize, report: &ProgramReport) -> Vec<Entry> {
+    let capture = scenario.servers[server]
+        .program
+        .as_ref()
+        .is_some_and(|p| p.capture_output);
+    let mut notes = Vec::new();
+    if report.exited_early {
+        notes.push(note(
+            scenario,
+            server,
+            format!(
+                "the program under test exited during the run: {}",
+                report.status
+            ),
+        ));
+    }
+    if capture {
+        for (name, output) in [("stdout", &report.stdout), ("stderr", &report.stderr)] {
+            let text = String::from_utf8_lossy(output);
+            for line in text.trim_end().lines() {
+                notes.push(note(scenario, server, format!("{name}: {line}")));
+            }
+        }
+    }
+    notes
 }
 
 fn connected_from(events: &[&StepEvent]) -> Option<SocketAddr> {

@@ -76,6 +76,9 @@ fn step_text(step: &Step) -> String {
         Step::Sleep(d) => format!("sleep {}", duration(*d)),
         Step::ShutdownWrite => "shutdown write".into(),
         Step::Close => "close".into(),
+        Step::Run(program) => format!("exec {}", program.shown()),
+        Step::ExpectExit(code) => format!("expect_exit {code}"),
+        Step::ExpectStdout(matcher) => format!("expect_stdout {}", matcher_text(matcher)),
     }
 }
 
@@ -111,10 +114,12 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
         StepOutcome::Matched(bytes) => {
             let exact = matches!(
                 step,
-                Some(Step::Expect {
-                    matcher: Matcher::Equals { .. },
-                    ..
-                })
+                Some(
+                    Step::Expect {
+                        matcher: Matcher::Equals { .. },
+                        ..
+                    } | Step::ExpectStdout(Matcher::Equals { .. })
+                )
             );
             if exact {
                 passed(what)
@@ -127,9 +132,9 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
             let reason = match &failure.kind {
                 FailureKind::Mismatch => {
                     let expected = step.and_then(|s| match s {
-                        Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => {
-                            matcher.exact_bytes()
-                        }
+                        Step::Expect { matcher, .. }
+                        | Step::ReadToClose { matcher, .. }
+                        | Step::ExpectStdout(matcher) => matcher.exact_bytes(),
                         _ => None,
                     });
                     match expected {
@@ -163,6 +168,18 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 FailureKind::ConnectFailed(reason) | FailureKind::Io(reason) => reason.clone(),
                 FailureKind::NotConnected => "the connection is already closed".to_string(),
                 FailureKind::Stopped => "stopped: the scenario ended first".to_string(),
+                FailureKind::ProgramStart(reason) => reason.clone(),
+                FailureKind::ProgramTimeout(_) => {
+                    detail.extend(stderr_lines(&failure.received));
+                    format!(
+                        "still running after {}: stopped",
+                        duration(declared_timeout(client, step))
+                    )
+                }
+                FailureKind::WrongExit(status) => {
+                    detail.extend(stderr_lines(&failure.received));
+                    status.clone()
+                }
             };
             Entry {
                 mark: Mark::Failed,
@@ -171,6 +188,7 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 detail,
             }
         }
+        StepOutcome::ProgramExited { status } => passed(format!("{what}: {status}")),
         _ => passed(what),
     }
 }
@@ -228,6 +246,12 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         text,
         detail: Vec::new(),
     }
+}
+
+/// A program's stderr, a line each, for a failure's detail.
+fn stderr_lines(stderr: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(stderr);
+    text.lines().map(|line| format!("stderr: {line}")).collect()
 }
 
 /// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data).

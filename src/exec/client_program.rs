@@ -1,0 +1,93 @@
+//! A client that is a program under test: netlab starts it with `{host}` and `{port}` of the peer
+//! it names, waits (within the client's timeout) for it to exit, then checks its exit code and
+//! its stdout. Its conversation is seen from the server's side.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::client::{Dial, Instance, StepResult};
+use super::program::{self, Finished};
+use crate::event::{FailureKind, StepOutcome};
+use crate::matcher::Matcher;
+use crate::scenario::Program;
+
+/// Lines of stderr shown when a program fails.
+const STDERR_LINES: usize = 20;
+
+/// The host and port a program under test is told to talk to.
+fn host_and_port(dial: &Dial) -> (String, u16) {
+    match dial {
+        Dial::Addr(addr) => (addr.ip().to_string(), addr.port()),
+        Dial::Name(name) => match name.parse::<SocketAddr>() {
+            Ok(addr) => (addr.ip().to_string(), addr.port()),
+            Err(_) => {
+                let (host, port) = name.rsplit_once(':').unwrap_or((name, "0"));
+                (
+                    host.trim_matches(['[', ']']).to_string(),
+                    port.parse().unwrap_or(0),
+                )
+            }
+        },
+    }
+}
+
+impl Instance<'_> {
+    /// `exec`: runs the program until it exits, within `timeout`.
+    pub(super) fn run_program(
+        &mut self,
+        index: usize,
+        program: &Program,
+        timeout: Duration,
+    ) -> StepResult {
+        let (host, port) = host_and_port(&self.dial);
+        let mut running = match program::start(program, &host, port) {
+            Ok(running) => running,
+            Err(reason) => {
+                return self.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());
+            }
+        };
+        let exited = running.wait_exit(Instant::now() + timeout, &self.context.cancel);
+        let finished = running.stop();
+        let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
+        let status = finished.status.clone();
+        self.finished = Some(finished);
+        if exited {
+            self.report(Some(index), StepOutcome::ProgramExited { status });
+            Ok(())
+        } else {
+            self.fail(Some(index), FailureKind::ProgramTimeout(timeout), stderr)
+        }
+    }
+
+    fn finished(&self) -> Option<&Finished> {
+        self.finished.as_ref()
+    }
+
+    /// `expect_exit`: the program exited by itself with `code`.
+    pub(super) fn expect_exit(&mut self, index: usize, code: i32) -> StepResult {
+        let Some(finished) = self.finished() else {
+            return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
+        };
+        if finished.code == Some(code) {
+            self.report(Some(index), StepOutcome::ExitMatched);
+            return Ok(());
+        }
+        let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
+        let status = finished.status.clone();
+        self.fail(Some(index), FailureKind::WrongExit(status), stderr)
+    }
+
+    /// `expect_stdout`: everything the program wrote to stdout matches.
+    pub(super) fn expect_stdout(&mut self, index: usize, matcher: &Matcher) -> StepResult {
+        let Some(finished) = self.finished() else {
+            return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
+        };
+        let stdout = finished.stdout.clone();
+        if matcher.matches_whole(&stdout) {
+            self.report(Some(index), StepOutcome::Matched(stdout));
+            Ok(())
+        } else {
+            self.fail(Some(index), FailureKind::Mismatch, stdout)
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Validation of programs under test (`exec:` on a server or a client) and of the scenario's
+//! `vars`: the parts of `validate` that concern commands netlab starts rather than sockets it
+//! opens.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::model::{Program, ServerProgram, Step, fill};
+use super::positions::join;
+use super::raw::{RawClient, RawDuration, RawServer};
+use super::validate::{Checker, matcher};
+
+/// Default time a TCP program under test may take to accept connections.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a UDP program under test is given before it counts as ready.
+pub const DEFAULT_READY_AFTER: Duration = Duration::from_millis(300);
+
+/// Values for `vars` given on the command line (`--var name=value`).
+pub type VarValues = BTreeMap<String, String>;
+
+impl Checker<'_> {
+    /// Every declared var with its value: the command line's, else the default.
+    pub(super) fn vars(
+        &mut self,
+        declared: &BTreeMap<String, Option<String>>,
+        given: &VarValues,
+    ) -> VarValues {
+        let mut values = VarValues::new();
+        for (name, default) in declared {
+            let path = join("vars", name);
+            if matches!(name.as_str(), "port" | "host") {
+                self.at_key(
+                    &path,
+                    format!("`{name}` is filled in by netlab: choose another name"),
+                );
+                continue;
+            }
+            match given.get(name).or(default.as_ref()) {
+                Some(value) => {
+                    values.insert(name.clone(), value.clone());
+                }
+                None => {
+                    self.at_key(&path, format!("`{name}` has no value"))
+                        .add_help(format!("give it on the command line: `--var {name}=VALUE`"));
+                }
+            }
+        }
+        values
+    }
+
+    /// Checks an `exec:` list: a command, with only known placeholders.
+    fn program(&mut self, path: &str, argv: Vec<String>, vars: &VarValues) -> Program {
+        if argv.first().is_none_or(|c| c.trim().is_empty()) {
+            self.at_value(
+                path,
+                "`exec` needs a command: a list such as [\"python3\", \"server.py\", \"{port}\"]",
+            );
+        }
+        for (i, arg) in argv.iter().enumerate() {
+            let known = |name: &str| match name {
+                "port" | "host" => Some(String::new()),
+                other => vars.get(other).cloned(),
+            };
+            if let Err(message) = fill(arg, &known) {
+                let names: Vec<String> = vars.keys().map(|k| format!("`{{{k}}}`")).collect();
+                let mut help = "`{port}` and `{host}` are filled in by netlab".to_string();
+                if !names.is_empty() {
+                    help.push_str(&format!("; this scenario's vars: {}", names.join(", ")));
+                }
+                self.at_value(&format!("{path}[{i}]"), message)
+                    .add_help(help);
+            }
+        }
+        Program {
+            argv,
+            vars: vars.clone(),
+            dir: self.source.base_dir().to_path_buf(),
+        }
+    }
+
+    /// A server's program under test, if it has `exec:`; reports netlab-server fields beside it.
+    pub(super) fn server_program(
+        &mut self,
+        path: &str,
+        raw: &mut RawServer,
+        udp: bool,
+        vars: &VarValues,
+    ) -> Option<ServerProgram> {
+        let Some(argv) = raw.exec.take() else {
+            for (present, key) in [
+                (raw.ready_after.is_some(), "ready_after"),
+                (raw.ready_timeout.is_some(), "ready_timeout"),
+                (raw.capture_output.is_some(), "capture_output"),
+            ] {
+                if present {
+                    self.at_key(
+                        &join(path, key),
+                        format!("`{key}` applies to a program under test (`exec:`) only"),
+                    );
+                }
+            }
+            return None;
+        };
+        for (present, key) in [
+            (raw.greeting.is_some(), "greeting"),
+            (raw.delay.is_some(), "delay"),
+            (!raw.rules.is_empty(), "rules"),
+            (raw.backlog.is_some(), "backlog"),
+            (raw.concurrency.is_some(), "concurrency"),
+            (raw.framing.is_some(), "framing"),
+            (raw.read_size.is_some(), "read_size"),
+        ] {
+            if present {
+                self.at_key(
+                    &join(path, key),
+                    format!("`{key}` has no effect on a program under test (`exec:`)"),
+                )
+                .add_help(
+                    "the program decides how it answers; netlab only starts it and talks to it",
+                );
+            }
+        }
+        if !udp && raw.ready_after.is_some() {
+            self.at_key(
+                &join(path, "ready_after"),
+                "`ready_after` applies to udp programs only",
+            )
+            .add_help("a tcp program is ready as soon as it accepts a connection");
+        }
+        let program = self.program(&join(path, "exec"), argv, vars);
+        let ready_timeout = self.positive(
+            &join(path, "ready_timeout"),
+            raw.ready_timeout,
+            DEFAULT_READY_TIMEOUT,
+        );
+        Some(ServerProgram {
+            program,
+            ready_after: raw
+                .ready_after
+                .map_or(DEFAULT_READY_AFTER, |RawDuration(d)| d),
+            ready_timeout,
+            capture_output: raw.capture_output.unwrap_or(false),
+        })
+    }
+
+    /// A client's program under test as steps (`exec`, `expect_exit`, `expect_stdout`), or `None`.
+    pub(super) fn client_program(
+        &mut self,
+        path: &str,
+        raw: &mut RawClient,
+        vars: &VarValues,
+    ) -> Option<Vec<Step>> {
+        let Some(argv) = raw.exec.take() else {
+            for (present, key) in [
+                (raw.expect_stdout.is_some(), "expect_stdout"),
+                (raw.expect_exit.is_some(), "expect_exit"),
+            ] {
+                if present {
+                    self.at_key(
+                        &join(path, key),
+                        format!("`{key}` applies to a program under test (`exec:`) only"),
+                    );
+                }
+            }
+            return None;
+        };
+        if !raw.steps.is_empty() {
+            self.at_key(
+                &join(path, "steps"),
+                "a client with `exec:` runs a program, not steps",
+            )
+            .add_help("check the program with `expect_stdout` and `expect_exit`");
+        }
+        let mut steps = vec![
+            Step::Run(self.program(&join(path, "exec"), argv, vars)),
+            Step::ExpectExit(raw.expect_exit.unwrap_or(0)),
+        ];
+        if let Some(expected) = raw.expect_stdout.take() {
+            steps.push(Step::ExpectStdout(matcher(expected)));
+        }
+        Some(steps)
+    }
+}
