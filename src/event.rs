@@ -192,6 +192,8 @@ pub enum ServerAction {
         reply: Option<Vec<u8>>,
         /// Whether the rule closes the connection.
         close: bool,
+        /// The rule's `lose_first` swallowed the message.
+        lost: bool,
     },
     /// Received a message no rule matched; nothing was sent.
     Unanswered {

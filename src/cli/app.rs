@@ -10,7 +10,7 @@ use clap::Parser;
 use crossbeam::channel::{Receiver, bounded};
 
 use super::args::{CheckArgs, Cli, Color, Command, code};
-use crate::scenario::{LoadError, Scenario, load_file};
+use crate::scenario::{LoadError, Scenario, VarValues, load_file_with};
 
 /// Parses the command line, runs the command, returns the process exit code.
 pub fn main() -> ExitCode {
@@ -20,10 +20,11 @@ pub fn main() -> ExitCode {
         Color::Always => ColorChoice::Always,
         Color::Never => ColorChoice::Never,
     };
+    let vars: VarValues = cli.vars.into_iter().collect();
     let code = match cli.command {
-        Command::Run(args) => super::run::run(&args, choice),
-        Command::Test(args) => super::test::test(&args, choice),
-        Command::Check(args) => check(&args, choice),
+        Command::Run(args) => super::run::run(&args, choice, &vars),
+        Command::Test(args) => super::test::test(&args, choice, &vars),
+        Command::Check(args) => check(&args, choice, &vars),
     };
     ExitCode::from(code)
 }
@@ -56,11 +57,11 @@ impl Output {
 }
 
 /// Loads every file; prints every problem; `None` if any file is wrong.
-pub(super) fn load_all(files: &[PathBuf], output: &mut Output) -> Option<Vec<Scenario>> {
+pub(super) fn load_all(files: &[PathBuf], vars: &VarValues, output: &mut Output) -> Option<Vec<Scenario>> {
     let mut scenarios = Vec::new();
     let mut wrong = false;
     for file in files {
-        match load_file(file) {
+        match load_file_with(file, vars) {
             Ok(scenario) => scenarios.push(scenario),
             Err(LoadError::Invalid(diagnostics)) => {
                 wrong = true;
@@ -75,9 +76,9 @@ pub(super) fn load_all(files: &[PathBuf], output: &mut Output) -> Option<Vec<Sce
     (!wrong).then_some(scenarios)
 }
 
-fn check(args: &CheckArgs, choice: ColorChoice) -> u8 {
+fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let mut output = Output::new(choice);
-    match load_all(&args.files, &mut output) {
+    match load_all(&args.files, vars, &mut output) {
         Some(scenarios) => {
             for scenario in &scenarios {
                 output.say(&format!(

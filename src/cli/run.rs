@@ -9,13 +9,13 @@ use super::app::{Output, interrupt_channel, load_all, worse};
 use super::args::{RunArgs, code};
 use crate::exec::{self, RunOptions};
 use crate::report::{LiveView, verdict_line};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, VarValues};
 use crate::transcript;
 
 /// Runs `netlab run`; returns the exit code.
-pub fn run(args: &RunArgs, choice: ColorChoice) -> u8 {
+pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let mut output = Output::new(choice);
-    let Some(scenarios) = load_all(&args.files, &mut output) else {
+    let Some(scenarios) = load_all(&args.files, vars, &mut output) else {
         return code::INPUT;
     };
     let interrupt = interrupt_channel();

@@ -13,6 +13,7 @@ use super::args::{Format, TestArgs, code};
 use crate::exec::{RunOptions, Verdict};
 use crate::report::json::{failure_text, json_line, verdict_word};
 use crate::report::junit::junit_xml;
+use crate::scenario::VarValues;
 use crate::snapshot;
 use crate::suite::{self, CaseResult, SnapshotCheck, SnapshotWrite};
 
@@ -21,7 +22,7 @@ const RED: Style = AnsiColor::Red.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
 /// Runs `netlab test`; returns the exit code.
-pub fn test(args: &TestArgs, choice: ColorChoice) -> u8 {
+pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let mut output = Output::new(choice);
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -42,7 +43,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice) -> u8 {
         ));
         return code::NOTHING_MATCHED;
     }
-    let Some(scenarios) = load_all(&files, &mut output) else {
+    let Some(scenarios) = load_all(&files, vars, &mut output) else {
         return code::INPUT;
     };
     let scenarios = suite::select(scenarios, &args.filter);

@@ -36,6 +36,7 @@ pub fn accept_loop<'scope>(
                     server,
                     context: context.clone(),
                     sent: 0,
+                    matched: Vec::new(),
                 };
                 match server.concurrency {
                     Concurrency::Sequential => handler.serve(stream, peer),
@@ -81,6 +82,8 @@ struct Connection<'a> {
     server: &'a Server,
     context: Context,
     sent: u64,
+    /// Messages each rule matched on this connection (for `lose_first`).
+    matched: Vec<u32>,
 }
 
 impl Connection<'_> {
@@ -154,7 +157,7 @@ impl Connection<'_> {
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
     fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
-        let Some(answer) = self.server.answer(&message) else {
+        let Some(answer) = self.server.answer(&message, &mut self.matched) else {
             let truncated = None;
             self.emit(ServerAction::Unanswered { message, truncated }, false);
             return Ok(true);
@@ -168,6 +171,7 @@ impl Connection<'_> {
                 delay: answer.delay,
                 reply: answer.reply.clone(),
                 close: answer.close,
+                lost: answer.lost,
             },
             answer.close,
         );

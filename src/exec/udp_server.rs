@@ -16,6 +16,8 @@ use crate::scenario::Server;
 struct Peer {
     id: ConnectionId,
     sent: u64,
+    /// Datagrams each rule matched from this sender (for `lose_first`).
+    matched: Vec<u32>,
 }
 
 /// Serves datagrams on `socket` until the run stops.
@@ -48,11 +50,15 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
                 seq: next,
             };
             emit(&context, id, 0, ServerAction::Accepted { peer: from });
-            Peer { id, sent: 0 }
+            Peer {
+                id,
+                sent: 0,
+                matched: Vec::new(),
+            }
         });
         let truncated = (length > server.read_size).then_some(length);
         let message = buf[..length.min(server.read_size)].to_vec();
-        let Some(answer) = server.answer(&message) else {
+        let Some(answer) = server.answer(&message, &mut peer.matched) else {
             emit(
                 &context,
                 peer.id,
@@ -69,6 +75,7 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
             delay: answer.delay,
             reply: answer.reply.clone(),
             close: false,
+            lost: answer.lost,
         };
         emit(&context, peer.id, peer.sent, action);
         if let Some(delay) = answer.delay

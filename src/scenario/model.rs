@@ -146,21 +146,37 @@ pub struct Answer {
     pub reply: Option<Vec<u8>>,
     /// Close the connection after the reply.
     pub close: bool,
+    /// The rule's `lose_first` swallowed this message: no delay, no reply, no close.
+    pub lost: bool,
 }
 
 impl Server {
     /// The answer to `message`, or `None` when no rule matches (the server stays silent).
-    pub fn answer(&self, message: &[u8]) -> Option<Answer> {
-        let (index, rule) = self.rules.iter().enumerate().find(|(_, rule)| {
-            rule.matcher
-                .as_ref()
-                .is_none_or(|m| m.matches_whole(message))
-        })?;
+    /// `matched` counts, per rule, the messages of this client each rule matched so far (for
+    /// `lose_first`); it is updated.
+    pub fn answer(&self, message: &[u8], matched: &mut Vec<u32>) -> Option<Answer> {
+        let (index, rule) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, rule)| rule.matcher.as_ref().is_none_or(|m| m.matches_whole(message)))?;
+        matched.resize(self.rules.len(), 0);
+        matched[index] = matched[index].saturating_add(1);
+        if matched[index] <= rule.lose_first {
+            return Some(Answer {
+                rule: index,
+                delay: None,
+                reply: None,
+                close: false,
+                lost: true,
+            });
+        }
         Some(Answer {
             rule: index,
             delay: rule.delay.or(self.delay),
             reply: rule.reply.as_ref().map(|r| r.render(message)),
             close: rule.close,
+            lost: false,
         })
     }
 }
@@ -176,6 +192,8 @@ pub struct Rule {
     pub delay: Option<Duration>,
     /// Close after replying.
     pub close: bool,
+    /// The first N messages it matches (per client) are lost: no delay, no reply.
+    pub lose_first: u32,
 }
 
 /// A reply: literal bytes, or text with `{data}` placeholders.
@@ -234,6 +252,8 @@ pub struct Client {
     pub timeout: Duration,
     /// What to do, in order.
     pub steps: Vec<Step>,
+    /// Advice shown when a step fails, one per step (for exercises).
+    pub hints: Vec<Option<String>>,
 }
 
 /// One client step.

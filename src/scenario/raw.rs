@@ -112,6 +112,8 @@ pub struct RawRule {
     pub delay: Option<RawDuration>,
     /// Close the connection after the reply.
     pub close: Option<bool>,
+    /// The first N messages this rule matches (per client) are lost: no delay, no reply.
+    pub lose_first: Option<u32>,
 }
 
 /// A client entry, as written.
@@ -139,6 +141,8 @@ pub struct RawClient {
     pub expect_stdout: Option<RawMatcher>,
     /// Program: the exit code it must end with (default 0).
     pub expect_exit: Option<i32>,
+    /// Program: advice shown when one of its checks fails (step clients put `hint:` on steps).
+    pub hint: Option<String>,
 }
 
 /// A duration written humantime style (`250ms`, `1.5s`); a bare number is refused.
@@ -219,6 +223,7 @@ pub const STEP_KEYS: &[&str] = &[
     "shutdown",
     "close",
     "timeout",
+    "hint",
 ];
 
 /// A client step: one action key, and for the reading steps an optional sibling `timeout`.
@@ -230,4 +235,6 @@ pub struct RawStep {
     pub key: &'static str,
     /// Per-step timeout.
     pub timeout: Option<RawDuration>,
+    /// Advice shown when the step fails (for exercises).
+    pub hint: Option<String>,
 }

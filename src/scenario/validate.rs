@@ -313,6 +313,7 @@ impl Checker<'_> {
             reply,
             delay: raw.delay.map(|d| d.0),
             close: raw.close.unwrap_or(false),
+            lose_first: raw.lose_first.unwrap_or(0),
         }
     }
 
@@ -396,14 +397,25 @@ impl Checker<'_> {
             None => 1,
         };
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
-        let steps = match program_steps {
-            Some(steps) => steps,
-            None => raw
-                .steps
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s, protocol))
-                .collect(),
+        let (steps, hints) = match program_steps {
+            Some(steps) => {
+                let hints = vec![raw.hint.clone(); steps.len()];
+                (steps, hints)
+            }
+            None => {
+                if raw.hint.is_some() {
+                    self.at_key(&join(path, "hint"), "a client's `hint` is for a program under test (`exec:`)")
+                        .add_help("put `hint:` beside the step it explains");
+                }
+                let hints = raw.steps.iter().map(|s| s.hint.clone()).collect();
+                let steps = raw
+                    .steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s, protocol))
+                    .collect();
+                (steps, hints)
+            }
         };
         Client {
             name,
@@ -413,6 +425,7 @@ impl Checker<'_> {
             start_after: raw.start_after.map_or(Duration::ZERO, |d| d.0),
             timeout,
             steps,
+            hints,
         }
     }
 

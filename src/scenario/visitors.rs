@@ -230,12 +230,17 @@ impl<'de> Deserialize<'de> for RawStep {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawStep, A::Error> {
                 let mut found: Option<(&'static str, RawAction)> = None;
                 let mut timeout = None;
+                let mut hint = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let Some(&name) = STEP_KEYS.iter().find(|k| **k == key) else {
                         return Err(de::Error::unknown_field(&key, STEP_KEYS));
                     };
                     if name == "timeout" {
                         timeout = Some(map.next_value::<RawDuration>()?);
+                        continue;
+                    }
+                    if name == "hint" {
+                        hint = Some(map.next_value::<String>()?);
                         continue;
                     }
                     if let Some((first, _)) = &found {
@@ -264,6 +269,7 @@ impl<'de> Deserialize<'de> for RawStep {
                     action,
                     key,
                     timeout,
+                    hint,
                 })
             }
         }

@@ -61,10 +61,10 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 ));
             }
             (Origin::Server(i), EventKind::ProgramFinished(report)) => {
-                server_notes
-                    .entry(*i)
-                    .or_default()
-                    .extend(program_notes(scenario, *i, report));
+                let notes = program_notes(scenario, *i, report);
+                if !notes.is_empty() {
+                    server_notes.entry(*i).or_default().extend(notes);
+                }
             }
             _ => {}
         }

@@ -181,6 +181,10 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                     status.clone()
                 }
             };
+            let hint = event.step.and_then(|i| client.hints.get(i)).and_then(Option::as_ref);
+            if let Some(hint) = hint {
+                detail.push(format!("hint: {hint}"));
+            }
             Entry {
                 mark: Mark::Failed,
                 actor,
@@ -215,8 +219,12 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             delay,
             reply,
             close,
+            lost,
         } => {
             let mut parts = vec![format!("rules[{rule}]")];
+            if *lost {
+                parts.push("lost (lose_first)".into());
+            }
             if let Some(delay) = delay {
                 parts.push(format!("after {}", duration(*delay)));
             }
@@ -226,7 +234,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             if *close {
                 parts.push("close".into());
             }
-            if reply.is_none() && !close {
+            if reply.is_none() && !close && !lost {
                 parts.push("no reply".into());
             }
             format!("{} → {}", received(message, truncated), parts.join(", "))
