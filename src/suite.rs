@@ -7,56 +7,44 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::unbounded;
 
-use crate::event::{Event, EventKind, Origin, StepOutcome};
 use crate::exec::{self, RunOptions, Verdict};
 use crate::scenario::Scenario;
 use crate::snapshot::{self, Comparison};
-use crate::transcript;
+use crate::transcript::{self, StepCounts, StepResult};
 
-/// Finds the scenario files under `paths`: a file is taken as it is; a directory is searched
-/// (recursively, skipping `snapshots/` and hidden directories) for `*.yaml` and `*.yml`.
-/// The result is sorted and without duplicates. Errors name a path that cannot be read.
+/// Finds the scenario files under `paths`: a file is taken as it is; a directory gives the
+/// `*.yaml` and `*.yml` files directly in it (not in its subdirectories, so that a suite can keep
+/// scenarios that need more, such as exercises that need `--var`, one level down). The result
+/// is sorted and without duplicates. Errors name a path that cannot be read.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let unreadable = |path: &Path, e: std::io::Error| {
+        format!(
+            "cannot read `{}`: {}",
+            path.display(),
+            crate::diagnostic::io_reason(&e)
+        )
+    };
     let mut found = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| {
-            format!(
-                "cannot read `{}`: {}",
-                path.display(),
-                crate::diagnostic::io_reason(&e)
-            )
-        })?;
-        if meta.is_dir() {
-            walk(path, &mut found)?;
-        } else {
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
+        if !meta.is_dir() {
             found.push(path.clone());
+            continue;
+        }
+        for entry in std::fs::read_dir(path)
+            .map_err(|e| unreadable(path, e))?
+            .flatten()
+        {
+            let file = entry.path();
+            let is_yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            if is_yaml && file.is_file() {
+                found.push(file);
+            }
         }
     }
     found.sort();
     found.dedup();
     Ok(found)
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "cannot read `{}`: {}",
-            dir.display(),
-            crate::diagnostic::io_reason(&e)
-        )
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
-            if name != "snapshots" && !name.starts_with('.') {
-                walk(&path, found)?;
-            }
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            found.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Keeps the scenarios whose name contains one of `filters` (all of them if there is none).
@@ -85,17 +73,6 @@ pub enum SnapshotCheck {
     Written,
 }
 
-/// Step counts over every client instance of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StepCounts {
-    /// Steps that passed.
-    pub passed: usize,
-    /// Steps that failed (at most one per instance).
-    pub failed: usize,
-    /// Steps not run because an earlier one failed or the run stopped.
-    pub not_run: usize,
-}
-
 /// The result of one scenario of a suite.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
@@ -111,6 +88,8 @@ pub struct CaseResult {
     pub snapshot: Option<SnapshotCheck>,
     /// Step counts.
     pub steps: StepCounts,
+    /// Every step of every client instance, with its result.
+    pub step_results: Vec<StepResult>,
     /// The first failing step, as the transcript shows it (with its detail lines).
     pub first_failure: Option<String>,
     /// Wall time of the run.
@@ -198,6 +177,7 @@ pub fn run_case(scenario: &Scenario, options: &RunOptions) -> CaseResult {
         transcript: String::new(),
         snapshot: None,
         steps: StepCounts::default(),
+        step_results: Vec::new(),
         first_failure: None,
         duration,
     };
@@ -211,7 +191,8 @@ pub fn run_case(scenario: &Scenario, options: &RunOptions) -> CaseResult {
     let built = transcript::build(scenario, &outcome.events, &outcome.verdict);
     result.transcript = built.render(false);
     result.first_failure = built.first_failure();
-    result.steps = step_counts(scenario, &outcome.events);
+    result.step_results = transcript::step_results(scenario, &outcome.events);
+    result.steps = transcript::count(&result.step_results);
     result.verdict = Ok(outcome.verdict);
     let path = snapshot::path_for(&scenario.path);
     result.snapshot = Some(match snapshot::read(&path) {
@@ -231,32 +212,6 @@ pub fn run_case(scenario: &Scenario, options: &RunOptions) -> CaseResult {
         },
     });
     result
-}
-
-/// Counts steps over every instance: the last outcome of each step decides.
-fn step_counts(scenario: &Scenario, events: &[Event]) -> StepCounts {
-    use std::collections::HashMap;
-    let mut last: HashMap<(usize, u32, usize), bool> = HashMap::new();
-    for event in events {
-        if let (Origin::Instance(id), EventKind::Step(step)) = (&event.origin, &event.kind)
-            && let Some(index) = step.step
-        {
-            let failed = matches!(step.outcome, StepOutcome::Failed(_));
-            last.insert((id.client, id.instance, index), failed);
-        }
-    }
-    let total: usize = scenario
-        .clients
-        .iter()
-        .map(|c| c.steps.len() * c.count as usize)
-        .sum();
-    let failed = last.values().filter(|f| **f).count();
-    let passed = last.len() - failed;
-    StepCounts {
-        passed,
-        failed,
-        not_run: total.saturating_sub(passed + failed),
-    }
 }
 
 /// A snapshot file written (or not) after a suite ran.

@@ -45,6 +45,7 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
     let options = RunOptions {
         time_scale: TimeScale::new(scale).unwrap(),
         interrupt: None,
+        forever: false,
     };
     let outcome = run(scenario, &options, &mut |_| {}).unwrap();
     // Every listener was closed: its exact address can be bound again at once.

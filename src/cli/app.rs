@@ -24,6 +24,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => super::run::run(&args, choice, &vars),
         Command::Test(args) => super::test::test(&args, choice, &vars),
+        Command::Serve(args) => super::serve::serve(&args, choice, &vars),
         Command::Check(args) => check(&args, choice, &vars),
     };
     ExitCode::from(code)
@@ -57,7 +58,11 @@ impl Output {
 }
 
 /// Loads every file; prints every problem; `None` if any file is wrong.
-pub(super) fn load_all(files: &[PathBuf], vars: &VarValues, output: &mut Output) -> Option<Vec<Scenario>> {
+pub(super) fn load_all(
+    files: &[PathBuf],
+    vars: &VarValues,
+    output: &mut Output,
+) -> Option<Vec<Scenario>> {
     let mut scenarios = Vec::new();
     let mut wrong = false;
     for file in files {

@@ -81,6 +81,10 @@ pub enum Command {
     /// stored snapshot (`snapshots/<name>.snap` beside the scenario, insta's format).
     #[command(after_help = EXIT_CODES)]
     Test(TestArgs),
+    /// Start a scenario's servers (not its clients) and keep them up until Ctrl-C, printing
+    /// where each listens and every connection as it happens, to talk to with `nc` or any program.
+    #[command(after_help = EXIT_CODES)]
+    Serve(ServeArgs),
     /// Load and validate scenarios without opening any socket.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
@@ -104,7 +108,7 @@ pub struct RunArgs {
 /// Arguments of `netlab test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Scenario files, or directories searched for `*.yaml` [default: scenarios]
+    /// Scenario files, or directories whose `*.yaml` files to take (not subdirectories) [default: scenarios]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Run N scenarios at once [default: 4 per CPU: scenarios mostly wait on sockets and delays]
@@ -137,6 +141,20 @@ pub enum Format {
     Human,
     /// One JSON object per scenario per line (schema in docs/json-report.md).
     Json,
+}
+
+/// Arguments of `netlab serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The scenario whose servers to start.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Only this server (give it several times for several) [default: all of them]
+    #[arg(long = "server", value_name = "NAME")]
+    pub servers: Vec<String>,
+    /// Multiply every declared delay by FACTOR
+    #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
+    pub time_scale: Option<TimeScale>,
 }
 
 /// Arguments of `netlab check`.

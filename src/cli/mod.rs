@@ -4,6 +4,7 @@
 mod app;
 mod args;
 mod run;
+mod serve;
 mod test;
 
 pub use app::main;

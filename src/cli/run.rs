@@ -22,6 +22,7 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
         interrupt: interrupt.clone(),
+        forever: false,
     };
     let mut worst = code::PASSED;
     for scenario in &scenarios {
@@ -81,9 +82,11 @@ fn run_one(
             output.say(&line);
         }
     }
+    let steps = transcript::count(&transcript::step_results(scenario, &outcome.events));
     output.say(&verdict_line(
         scenario,
         &outcome.verdict,
+        steps,
         started.elapsed(),
         true,
     ));

@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub time_scale: TimeScale,
     /// A message on (or the closing of) this channel stops the run early, as Ctrl-C does.
     pub interrupt: Option<Receiver<()>>,
+    /// Serve until interrupted, whatever the scenario's `timeout` says (`netlab serve`).
+    pub forever: bool,
 }
 
 /// True once `interrupt` has fired (a message arrived, or every sender is gone).
@@ -227,7 +229,11 @@ impl<'a> Collector<'a> {
     /// Collects until every client instance is done (then lets the servers finish), the
     /// scenario's deadline passes, or the run is interrupted.
     fn until_done(&mut self, events: &Receiver<Event>, options: &RunOptions) -> Verdict {
-        let deadline = after(scenario_deadline(options.time_scale, self.scenario));
+        let deadline = if options.forever {
+            never()
+        } else {
+            after(scenario_deadline(options.time_scale, self.scenario))
+        };
         let interrupt = options.interrupt.clone().unwrap_or_else(never);
         let servers_only = self.instances == 0;
         while self.remaining > 0 || servers_only {

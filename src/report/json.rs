@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::exec::Verdict;
 use crate::suite::{CaseResult, SnapshotCheck};
+use crate::transcript::{StepCounts, StepResult};
 
 /// The schema version written in every object.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -19,15 +20,9 @@ struct Line<'a> {
     scenario: Option<&'static str>,
     snapshot: Option<&'static str>,
     duration_ms: u128,
-    steps: Steps,
+    steps: StepCounts,
     failure: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Steps {
-    passed: usize,
-    failed: usize,
-    not_run: usize,
+    step_results: &'a [StepResult],
 }
 
 /// The overall word for a result: `passed`, `failed`, `snapshot_differs`, `snapshot_missing`,
@@ -79,12 +74,9 @@ pub fn json_line(result: &CaseResult) -> String {
         scenario,
         snapshot,
         duration_ms: result.duration.as_millis(),
-        steps: Steps {
-            passed: result.steps.passed,
-            failed: result.steps.failed,
-            not_run: result.steps.not_run,
-        },
+        steps: result.steps,
         failure: failure_text(result),
+        step_results: &result.step_results,
     };
     serde_json::to_string(&line).unwrap_or_default()
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
-use crate::scenario::{Scenario, Target};
+use crate::scenario::{Scenario, Step, Target};
 use crate::transcript::{Entry, describe_server_event, describe_step_event, instance_label};
 
 /// Turns events into printable lines, in arrival order.
@@ -63,6 +63,24 @@ impl<'a> LiveView<'a> {
                 let name = &self.scenario.servers[*i].name;
                 out.push(format!("{seconds:8.3}s    {name} listening on {addr}"));
             }
+            (Origin::Server(i), EventKind::ProgramFinished(report)) => {
+                let name = &self.scenario.servers[*i].name;
+                out.push(format!(
+                    "{seconds:8.3}s    {name}: program under test {}",
+                    report.status
+                ));
+                let capture = self.scenario.servers[*i]
+                    .program
+                    .as_ref()
+                    .is_some_and(|p| p.capture_output);
+                if capture || report.exited_early {
+                    for (pipe, output) in [("stdout", &report.stdout), ("stderr", &report.stderr)] {
+                        for line in String::from_utf8_lossy(output).trim_end().lines() {
+                            out.push(format!("{seconds:8.3}s    {name} {pipe}: {line}"));
+                        }
+                    }
+                }
+            }
             (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
                 let name = &self.scenario.servers[*i].name;
                 out.push(format!("{seconds:8.3}s    {name} accept failed: {reason}"));
@@ -80,8 +98,13 @@ impl<'a> LiveView<'a> {
             (Origin::Connection(conn), EventKind::Served(action)) => {
                 let mut entry = describe_server_event(self.scenario, conn.server, action);
                 if let ServerAction::Accepted { peer } = action.action {
-                    self.waiting.insert(*conn, (peer, Vec::new()));
-                    out.extend(self.release(styled));
+                    if self.has_step_clients(conn.server) {
+                        self.waiting.insert(*conn, (peer, Vec::new()));
+                        out.extend(self.release(styled));
+                    } else {
+                        // Nobody of the scenario talks to this server: every peer is from outside.
+                        self.labels.insert(*conn, format!("peer {peer}"));
+                    }
                 }
                 match self.labels.get(conn) {
                     Some(label) => {
@@ -98,6 +121,14 @@ impl<'a> LiveView<'a> {
             _ => {}
         }
         out
+    }
+
+    /// Whether a step client of the scenario connects to server `server` (then its connections
+    /// are held back until their client is known).
+    fn has_step_clients(&self, server: usize) -> bool {
+        self.scenario.clients.iter().any(|c| {
+            c.target == Target::Server(server) && !matches!(c.steps.first(), Some(Step::Run(_)))
+        })
     }
 
     /// Lines still held back at the end of the run (connections from outside peers).

@@ -1,4 +1,4 @@
-//! The one-line verdict printed for each scenario after it ran.
+//! The one-line verdict printed for each scenario after it ran, with its score.
 
 use std::time::Duration;
 
@@ -6,39 +6,39 @@ use anstyle::AnsiColor;
 
 use crate::exec::Verdict;
 use crate::scenario::Scenario;
+use crate::transcript::StepCounts;
 
-/// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s`, or `FAIL … : reason`.
+/// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s, score 9/9 steps`, or `FAIL …: reason`.
 pub fn verdict_line(
     scenario: &Scenario,
     verdict: &Verdict,
+    steps: StepCounts,
     took: Duration,
     styled: bool,
 ) -> String {
+    let red = AnsiColor::Red.on_default().bold();
     let (word, style, reason) = match verdict {
         Verdict::Passed => ("PASS", AnsiColor::Green.on_default().bold(), String::new()),
-        Verdict::Failed => (
-            "FAIL",
-            AnsiColor::Red.on_default().bold(),
-            ": a client step failed".to_string(),
-        ),
+        Verdict::Failed => ("FAIL", red, ": a client step failed".to_string()),
         Verdict::TimedOut(d) => (
             "FAIL",
-            AnsiColor::Red.on_default().bold(),
+            red,
             format!(": timed out after {}", humantime::format_duration(*d)),
         ),
-        Verdict::Interrupted => (
-            "FAIL",
-            AnsiColor::Red.on_default().bold(),
-            ": interrupted".to_string(),
-        ),
+        Verdict::Interrupted => ("FAIL", red, ": interrupted".to_string()),
     };
     let word = if styled {
         format!("{style}{word}{style:#}")
     } else {
         word.to_string()
     };
+    let score = if steps.total() > 0 {
+        format!(", score {}/{} steps", steps.passed, steps.total())
+    } else {
+        String::new()
+    };
     format!(
-        "{word} {} ({}) in {:.2}s{reason}",
+        "{word} {} ({}) in {:.2}s{score}{reason}",
         scenario.name,
         scenario.path.display(),
         took.as_secs_f64()

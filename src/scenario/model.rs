@@ -155,11 +155,11 @@ impl Server {
     /// `matched` counts, per rule, the messages of this client each rule matched so far (for
     /// `lose_first`); it is updated.
     pub fn answer(&self, message: &[u8], matched: &mut Vec<u32>) -> Option<Answer> {
-        let (index, rule) = self
-            .rules
-            .iter()
-            .enumerate()
-            .find(|(_, rule)| rule.matcher.as_ref().is_none_or(|m| m.matches_whole(message)))?;
+        let (index, rule) = self.rules.iter().enumerate().find(|(_, rule)| {
+            rule.matcher
+                .as_ref()
+                .is_none_or(|m| m.matches_whole(message))
+        })?;
         matched.resize(self.rules.len(), 0);
         matched[index] = matched[index].saturating_add(1);
         if matched[index] <= rule.lose_first {

@@ -404,8 +404,11 @@ impl Checker<'_> {
             }
             None => {
                 if raw.hint.is_some() {
-                    self.at_key(&join(path, "hint"), "a client's `hint` is for a program under test (`exec:`)")
-                        .add_help("put `hint:` beside the step it explains");
+                    self.at_key(
+                        &join(path, "hint"),
+                        "a client's `hint` is for a program under test (`exec:`)",
+                    )
+                    .add_help("put `hint:` beside the step it explains");
                 }
                 let hints = raw.steps.iter().map(|s| s.hint.clone()).collect();
                 let steps = raw

@@ -66,7 +66,7 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
 }
 
 /// The words for a step of `client`, as declared.
-fn step_text(step: &Step) -> String {
+pub(super) fn step_text(step: &Step) -> String {
     match step {
         Step::Send(bytes) => format!("send {}", show(bytes)),
         Step::Expect { matcher, .. } => format!("expect {}", matcher_text(matcher)),
@@ -181,7 +181,10 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                     status.clone()
                 }
             };
-            let hint = event.step.and_then(|i| client.hints.get(i)).and_then(Option::as_ref);
+            let hint = event
+                .step
+                .and_then(|i| client.hints.get(i))
+                .and_then(Option::as_ref);
             if let Some(hint) = hint {
                 detail.push(format!("hint: {hint}"));
             }

@@ -4,6 +4,8 @@
 mod build;
 mod describe;
 mod render;
+mod score;
 
 pub use build::{Section, Transcript, build};
 pub use describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
+pub use score::{StepCounts, StepResult, count, step_results};

@@ -21,3 +21,9 @@ mod interop;
 
 /// netlab against a real third-party server (Redis), started by the test.
 mod third_party;
+
+/// Lab exercises graded against reference and broken solutions.
+mod exercises;
+
+/// `netlab serve`: a scenario's servers for outside programs.
+mod serve;

@@ -16,6 +16,7 @@ fn shipped_scenarios_pass_with_their_transcript() {
         let options = RunOptions {
             time_scale: TimeScale::new(0.1).unwrap(),
             interrupt: None,
+            forever: false,
         };
         let outcome = exec::run(&scenario, &options, &mut |_| {}).unwrap();
         let transcript =

@@ -1,0 +1,77 @@
+//! `netlab serve`: a scenario's servers without its clients, up until Ctrl-C, for a person (or
+//! a student's program) to talk to, each connection printed live.
+
+use anstream::ColorChoice;
+
+use super::app::{Output, interrupt_channel, load_all};
+use super::args::{ServeArgs, code};
+use crate::diagnostic::did_you_mean;
+use crate::exec::{self, RunOptions};
+use crate::report::LiveView;
+use crate::scenario::VarValues;
+
+/// Runs `netlab serve`; returns the exit code.
+pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
+    let mut output = Output::new(choice);
+    let Some(mut scenarios) = load_all(std::slice::from_ref(&args.file), vars, &mut output) else {
+        return code::INPUT;
+    };
+    let Some(mut scenario) = scenarios.pop() else {
+        return code::INPUT;
+    };
+    for name in &args.servers {
+        if !scenario.servers.iter().any(|s| &s.name == name) {
+            let mut message = format!(
+                "error: {}: no server is named `{name}`",
+                args.file.display()
+            );
+            if let Some(guess) =
+                did_you_mean(name, scenario.servers.iter().map(|s| s.name.as_str()))
+            {
+                message.push_str(&format!(" (did you mean `{guess}`?)"));
+            }
+            output.warn(&message);
+            return code::INPUT;
+        }
+    }
+    if !args.servers.is_empty() {
+        scenario.servers.retain(|s| args.servers.contains(&s.name));
+    }
+    if scenario.servers.is_empty() {
+        output.warn(&format!(
+            "error: {}: the scenario has no server to serve",
+            args.file.display()
+        ));
+        return code::NOTHING_MATCHED;
+    }
+    scenario.clients.clear();
+    output.say(&format!(
+        "── serving {} ({}) until Ctrl-C",
+        scenario.name,
+        scenario.path.display()
+    ));
+    let options = RunOptions {
+        time_scale: args.time_scale.unwrap_or_default(),
+        interrupt: interrupt_channel(),
+        forever: true,
+    };
+    let mut live = LiveView::new(&scenario);
+    let result = exec::run(&scenario, &options, &mut |event| {
+        for line in live.lines(event, true) {
+            output.say(&line);
+        }
+    });
+    match result {
+        Ok(_) => {
+            for line in live.finish(true) {
+                output.say(&line);
+            }
+            output.say("stopped");
+            code::PASSED
+        }
+        Err(error) => {
+            output.warn(&format!("error: {}: {error:#}", scenario.path.display()));
+            code::ENVIRONMENT
+        }
+    }
+}

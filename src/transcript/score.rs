@@ -1,0 +1,103 @@
+//! Grading: the result of every step of every client instance (passed, failed, not run), and
+//! the score they add up to, for `netlab run`'s verdict line and the JSON report.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::describe::{Mark, describe_step_event, instance_label, step_text};
+use crate::event::{Event, EventKind, InstanceId, Origin, StepEvent};
+use crate::scenario::Scenario;
+
+/// The result of one step of one client instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepResult {
+    /// The client instance (`client`, `client#2`).
+    pub client: String,
+    /// The step's index in the client's `steps`.
+    pub step: usize,
+    /// The step as declared (`expect "Welcome!"`).
+    pub action: String,
+    /// `passed`, `failed` or `not_run`.
+    pub result: &'static str,
+    /// For a failure: what happened instead, with expected and received.
+    pub detail: Option<String>,
+}
+
+/// Steps passed, failed and not run over every instance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StepCounts {
+    /// Steps that passed.
+    pub passed: usize,
+    /// Steps that failed (at most one per instance).
+    pub failed: usize,
+    /// Steps not run because an earlier one failed or the run stopped.
+    pub not_run: usize,
+}
+
+impl StepCounts {
+    /// Every step of the scenario.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.not_run
+    }
+}
+
+/// Every step of every instance, in scenario order; the last event of a step decides.
+pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
+    let mut last: HashMap<(InstanceId, usize), &StepEvent> = HashMap::new();
+    for event in events {
+        if let (Origin::Instance(id), EventKind::Step(step)) = (&event.origin, &event.kind)
+            && let Some(index) = step.step
+        {
+            last.insert((*id, index), step);
+        }
+    }
+    let mut results = Vec::new();
+    for (client_index, client) in scenario.clients.iter().enumerate() {
+        for instance in 1..=client.count {
+            let id = InstanceId {
+                client: client_index,
+                instance,
+            };
+            for (index, step) in client.steps.iter().enumerate() {
+                let (result, detail) = match last.get(&(id, index)) {
+                    None => ("not_run", None),
+                    Some(event) => {
+                        let entry = describe_step_event(scenario, id, event);
+                        if entry.mark == Mark::Failed {
+                            let mut text = entry.text;
+                            for line in entry.detail {
+                                text.push('\n');
+                                text.push_str(&line);
+                            }
+                            ("failed", Some(text))
+                        } else {
+                            ("passed", None)
+                        }
+                    }
+                };
+                results.push(StepResult {
+                    client: instance_label(scenario, id),
+                    step: index,
+                    action: step_text(step),
+                    result,
+                    detail,
+                });
+            }
+        }
+    }
+    results
+}
+
+/// The counts of `results`.
+pub fn count(results: &[StepResult]) -> StepCounts {
+    let mut counts = StepCounts::default();
+    for result in results {
+        match result.result {
+            "passed" => counts.passed += 1,
+            "failed" => counts.failed += 1,
+            _ => counts.not_run += 1,
+        }
+    }
+    counts
+}

@@ -1,0 +1,231 @@
+//! The shipped exercises graded against the tutorial's server and netlab's own reference and
+//! broken solutions in `tests/solutions/`. Every solution writes its process id to
+//! NETLAB_TEST_PIDS, so that the test can check that none is left running.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::support::{netlab, python3, root, temp_file, text, tutorial_program};
+
+/// Runs an exercise with `solution`; returns the exit code, stdout and stderr, after checking
+/// that every process the solution started is gone.
+fn grade(exercise: &str, solution: &Path, extra: &[&str]) -> (i32, String, String) {
+    let pids = temp_file("pids", "");
+    let output: Output = netlab()
+        .args([
+            "run",
+            "--transcript",
+            &format!("scenarios/exercises/{exercise}.yaml"),
+        ])
+        .arg("--var")
+        .arg(format!("solution={}", solution.display()))
+        .args(extra)
+        .env("NETLAB_TEST_PIDS", &pids)
+        .env("TUTORIAL_DELAY", "0.1")
+        .output()
+        .unwrap();
+    for pid in std::fs::read_to_string(&pids).unwrap().lines() {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} of {} is still running",
+            solution.display()
+        );
+    }
+    text(&output)
+}
+
+fn solution(path: &str) -> PathBuf {
+    root().join("tests/solutions").join(path)
+}
+
+#[test]
+fn the_tutorials_server_passes_the_hello_exercise() {
+    let test = "the_tutorials_server_passes_the_hello_exercise";
+    let (Some(_), Some(server)) = (python3(test), tutorial_program(test, "tcp_server.py")) else {
+        return;
+    };
+    let (code, stdout, stderr) = grade("hello_server", &server, &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("score 9/9 steps"), "{stdout}");
+}
+
+#[test]
+fn reference_solutions_pass_their_exercises() {
+    if python3("reference_solutions_pass_their_exercises").is_none() {
+        return;
+    }
+    for (exercise, path) in [
+        ("hello_server", "hello_server/good.py"),
+        ("concurrent_server", "concurrent_server/good.py"),
+        ("udp_client_with_retries", "udp_client/good.py"),
+    ] {
+        let (code, stdout, stderr) = grade(exercise, &solution(path), &[]);
+        assert_eq!(code, 0, "{exercise} with {path}:\n{stdout}\n{stderr}");
+    }
+}
+
+#[test]
+fn a_wrong_greeting_is_shown_against_the_expected_one() {
+    if python3("a_wrong_greeting_is_shown_against_the_expected_one").is_none() {
+        return;
+    }
+    let (code, stdout, _) = grade(
+        "hello_server",
+        &solution("hello_server/wrong_greeting.py"),
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("✗ client  expect \"Welcome!\": received something else"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- expected \"Welcome!\"") && stdout.contains("+ received \"Hello!\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("hint: send the greeting \"Welcome!\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("score 0/9 steps"), "{stdout}");
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_with_a_hint() {
+    if python3("a_server_that_never_answers_times_out_with_a_hint").is_none() {
+        return;
+    }
+    let (code, stdout, _) = grade(
+        "hello_server",
+        &solution("hello_server/never_answers.py"),
+        &["--time-scale", "0.2"],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("✗ client  expect \"Hello, Michael!\": nothing matching within 5s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("hint: answer each message <name>"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("score 2/9 steps"), "{stdout}");
+}
+
+#[test]
+fn a_server_that_crashes_on_start_shows_its_error() {
+    if python3("a_server_that_crashes_on_start_shows_its_error").is_none() {
+        return;
+    }
+    let (code, _, stderr) = grade("hello_server", &solution("hello_server/crashes.py"), &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("the program under test `python3 {solution} {port}` exited (exit code 1) before accepting connections"), "{stderr}");
+    assert!(
+        stderr.contains("AttributeError: 'socket' object has no attribute 'listne'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_server_without_threads_keeps_the_second_client_waiting() {
+    if python3("a_server_without_threads_keeps_the_second_client_waiting").is_none() {
+        return;
+    }
+    let (code, stdout, _) = grade(
+        "concurrent_server",
+        &solution("concurrent_server/no_threads.py"),
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("✗ second  expect \"Welcome!\": nothing matching within 700ms"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("serve each connection in its own thread"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_udp_client_without_retries_fails_on_the_lost_datagram() {
+    if python3("a_udp_client_without_retries_fails_on_the_lost_datagram").is_none() {
+        return;
+    }
+    let (code, stdout, _) = grade(
+        "udp_client_with_retries",
+        &solution("udp_client/no_retry.py"),
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("received \"ping\" → rules[0], lost (lose_first)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✗ student  expect_exit 0: exit code 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("stderr: TimeoutError") || stdout.contains("stderr: socket.timeout"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("hint: the first datagram is lost on purpose"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_exercise_without_a_solution_says_how_to_give_one() {
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["check", "scenarios/exercises/hello_server.yaml"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`solution` has no value"), "{stderr}");
+    assert!(stderr.contains("--var solution=VALUE"), "{stderr}");
+}
+
+#[test]
+fn the_json_report_has_per_step_results() {
+    if python3("the_json_report_has_per_step_results").is_none() {
+        return;
+    }
+    let output = netlab()
+        .args([
+            "test",
+            "scenarios/exercises",
+            "--filter",
+            "hello_server",
+            "--format",
+            "json",
+            "--time-scale",
+            "0.2",
+        ])
+        .arg("--var")
+        .arg(format!(
+            "solution={}",
+            solution("hello_server/wrong_greeting.py").display()
+        ))
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let steps = line["step_results"].as_array().unwrap();
+    assert_eq!(steps.len(), 9);
+    assert_eq!(steps[0]["result"], "failed");
+    assert_eq!(steps[0]["action"], "expect \"Welcome!\"");
+    assert!(
+        steps[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("+ received \"Hello!\"")
+    );
+    assert_eq!(steps[1]["result"], "not_run");
+    assert_eq!(line["steps"]["not_run"], 8);
+}

@@ -1,0 +1,56 @@
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::support::{Guard, Lines, interrupt, netlab};
+
+/// `netlab serve` keeps a scenario's servers up for outside programs, prints each connection as
+/// it happens, and stops cleanly on Ctrl-C.
+#[test]
+fn serve_answers_a_real_client_and_stops_on_sigint() {
+    let child = netlab()
+        .args(["serve", "scenarios/tcp_hello.yaml", "--time-scale", "0.01"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let lines = Lines::of(guard.0.stdout.take().unwrap());
+    let listening = lines.wait_for("hello listening on", Duration::from_secs(20));
+    let address = listening.rsplit(' ').next().unwrap().to_string();
+
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"Welcome!");
+    stream.write_all(b"Ada").unwrap();
+    let n = stream.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"Hello, Ada!");
+    drop(stream);
+    lines.wait_for(
+        "received \"Ada\" → rules[1], after 1s, reply \"Hello, Ada!\"",
+        Duration::from_secs(10),
+    );
+
+    interrupt(&guard.0);
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(lines.rest().contains("stopped"));
+}
+
+#[test]
+fn serve_refuses_an_unknown_server() {
+    let output = netlab()
+        .args(["serve", "scenarios/tcp_hello.yaml", "--server", "helo"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("no server is named `helo` (did you mean `hello`?)")
+    );
+}
