@@ -24,7 +24,8 @@ pub(super) const EXIT_CODES: &str = "Exit codes:
   0  every scenario passed
   1  a scenario failed
   2  the input is wrong (usage, unreadable file, invalid scenario): nothing ran
-  3  the environment refused (port in use, address not available, permission denied)
+  3  the environment refused (port in use, address not available, permission denied,
+     a program under test would not start)
   4  a path or filter matched no scenario (netlab test)";
 
 /// Stage a network conversation from a file: start the servers and clients a scenario
