@@ -229,3 +229,35 @@ fn the_json_report_has_per_step_results() {
     assert_eq!(steps[1]["result"], "not_run");
     assert_eq!(line["steps"]["not_run"], 8);
 }
+
+/// A program that ignores SIGTERM is killed after the grace period; its output, asked for with
+/// `capture_output`, is in the transcript.
+#[test]
+fn a_program_that_ignores_sigterm_is_killed_and_its_output_kept() {
+    if python3("a_program_that_ignores_sigterm_is_killed_and_its_output_kept").is_none() {
+        return;
+    }
+    let pids = temp_file("pids", "");
+    let output = netlab()
+        .args([
+            "run",
+            "--transcript",
+            "tests/fixtures/stubborn_program.yaml",
+        ])
+        .env("NETLAB_TEST_PIDS", &pids)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let pid = std::fs::read_to_string(&pids).unwrap();
+    assert!(!pid.trim().is_empty());
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the program is still running"
+    );
+    assert!(stdout.contains("stubborn  stdout: serving"), "{stdout}");
+    assert!(
+        stdout.contains("stubborn  stdout: ignoring SIGTERM"),
+        "{stdout}"
+    );
+}
