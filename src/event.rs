@@ -149,6 +149,8 @@ pub enum FailureKind {
     NotConnected,
     /// The scenario stopped (its timeout, or an interrupt) while this step ran.
     Stopped,
+    /// More bytes arrived than `max_received` allows (a flooding peer).
+    TooMuchData(usize),
     /// A program under test could not be started.
     ProgramStart(String),
     /// A program under test was still running when its timeout passed (it was stopped).

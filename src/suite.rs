@@ -193,7 +193,10 @@ pub fn run_case(scenario: &Scenario, options: &RunOptions) -> CaseResult {
     result.first_failure = built.first_failure();
     result.step_results = transcript::step_results(scenario, &outcome.events);
     result.steps = transcript::count(&result.step_results);
-    result.verdict = Ok(outcome.verdict);
+    result.verdict = match outcome.refused_connection() {
+        Some(reason) => Err(format!("a client could not connect: {reason}")),
+        None => Ok(outcome.verdict),
+    };
     let path = snapshot::path_for(&scenario.path);
     result.snapshot = Some(match snapshot::read(&path) {
         Err(e) => SnapshotCheck::Unreadable(format!(

@@ -90,6 +90,13 @@ fn run_one(
         started.elapsed(),
         true,
     ));
+    if let Some(reason) = outcome.refused_connection() {
+        output.warn(&format!(
+            "error: {}: a client could not connect: {reason}",
+            scenario.path.display()
+        ));
+        return code::ENVIRONMENT;
+    }
     if outcome.verdict.passed() {
         code::PASSED
     } else {

@@ -151,7 +151,10 @@ impl Instance<'_> {
     }
 
     fn connect(&mut self, dial: &Dial) -> StepResult {
-        let timeout = self.context.scale.timeout(self.client.timeout);
+        // A connect cannot be woken by the stop signal: never let it outlast the scenario.
+        let timeout = self
+            .context
+            .bounded(self.context.scale.timeout(self.client.timeout));
         let addrs: Vec<SocketAddr> = match dial {
             Dial::Addr(addr) => vec![*addr],
             Dial::Name(name) => match name.to_socket_addrs() {
@@ -302,6 +305,7 @@ impl Instance<'_> {
                 Progress::NeedMore if self.eof => {
                     return self.read_failure(index, ReadResult::Eof, timeout);
                 }
+                Progress::NeedMore if self.over_cap() => return self.too_much(index),
                 Progress::NeedMore => match self.fill(deadline) {
                     ReadResult::Data | ReadResult::Eof => {}
                     other => return self.read_failure(index, other, timeout),
@@ -310,11 +314,26 @@ impl Instance<'_> {
         }
     }
 
+    /// True once the unconsumed bytes exceed the client's `max_received`.
+    fn over_cap(&self) -> bool {
+        self.pending.len() > self.client.max_received
+    }
+
+    /// Fails a reading step that gathered more than `max_received`.
+    fn too_much(&mut self, index: usize) -> StepResult {
+        let received = std::mem::take(&mut self.pending);
+        self.fail(
+            Some(index),
+            FailureKind::TooMuchData(self.client.max_received),
+            received,
+        )
+    }
+
     /// Keeps reading briefly so that a failure shows the whole of what the peer sent, not
     /// whatever the last recv() happened to hold.
     fn linger(&mut self, want: usize) {
         let until = Instant::now() + MISMATCH_GRACE;
-        while self.pending.len() < want.max(1) && !self.eof {
+        while self.pending.len() < want.max(1) && !self.eof && !self.over_cap() {
             if !matches!(self.fill(until), ReadResult::Data) {
                 break;
             }
@@ -342,6 +361,9 @@ impl Instance<'_> {
     fn read_to_close(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
         let deadline = Instant::now() + timeout;
         while !self.eof {
+            if self.over_cap() {
+                return self.too_much(index);
+            }
             match self.fill(deadline) {
                 ReadResult::Data | ReadResult::Eof => {}
                 other => return self.read_failure(index, other, timeout),

@@ -18,6 +18,20 @@ pub struct Context {
     pub started: std::time::Instant,
     /// The time scale.
     pub scale: TimeScale,
+    /// When the scenario's `timeout` ends the run (`None` when serving until interrupted).
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Context {
+    /// `wanted`, cut to what is left before the scenario's deadline (at least a millisecond).
+    pub fn bounded(&self, wanted: std::time::Duration) -> std::time::Duration {
+        match self.deadline {
+            Some(deadline) => wanted
+                .min(deadline.saturating_duration_since(std::time::Instant::now()))
+                .max(std::time::Duration::from_millis(1)),
+            None => wanted,
+        }
+    }
 }
 
 impl Context {

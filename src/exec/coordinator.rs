@@ -17,7 +17,10 @@ use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
-use crate::event::{Event, EventKind, InstanceId, Origin, ProgramReport};
+use crate::event::{
+    Event, EventKind, Failure, FailureKind, InstanceId, Origin, ProgramReport, StepEvent,
+    StepOutcome,
+};
 use crate::plan::{TimeScale, scenario_deadline};
 use crate::scenario::{Scenario, Target};
 
@@ -71,6 +74,24 @@ pub struct Outcome {
     pub addresses: Vec<SocketAddr>,
 }
 
+impl Outcome {
+    /// The first connection the environment refused to a client (nobody listening, an unknown
+    /// host, an unreachable address): the run could not hold its conversation at all.
+    pub fn refused_connection(&self) -> Option<String> {
+        self.events.iter().find_map(|event| match &event.kind {
+            EventKind::Step(StepEvent {
+                outcome:
+                    StepOutcome::Failed(Failure {
+                        kind: FailureKind::ConnectFailed(reason),
+                        ..
+                    }),
+                ..
+            }) => Some(reason.clone()),
+            _ => None,
+        })
+    }
+}
+
 /// Runs `scenario`, calling `observe` on each event as it arrives (for live output).
 ///
 /// A scenario that fails is an `Ok` outcome; `Err` means the environment refused something
@@ -98,6 +119,8 @@ pub fn run(
         cancel,
         started,
         scale: options.time_scale,
+        deadline: (!options.forever)
+            .then(|| started + scenario_deadline(options.time_scale, scenario)),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len());

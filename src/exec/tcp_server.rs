@@ -13,6 +13,9 @@ use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
 use crate::scenario::{Concurrency, Framing, Server};
 
+/// The longest line `framing: line` waits for; beyond it, what came is one message.
+const MAX_LINE: usize = 16 << 20;
+
 /// Accepts connections on `listener` until the run stops.
 pub fn accept_loop<'scope>(
     scope: &'scope Scope<'scope, '_>,
@@ -127,6 +130,10 @@ impl Connection<'_> {
                 ReadResult::Data => {
                     let messages = match self.server.framing {
                         Framing::Chunk => vec![std::mem::take(&mut pending)],
+                        Framing::Line if pending.len() > MAX_LINE => {
+                            // A peer that never ends its line: take what came as one message.
+                            vec![std::mem::take(&mut pending)]
+                        }
                         Framing::Line => take_lines(&mut pending, before),
                     };
                     for message in messages {

@@ -254,6 +254,8 @@ pub struct Client {
     pub steps: Vec<Step>,
     /// Advice shown when a step fails, one per step (for exercises).
     pub hints: Vec<Option<String>>,
+    /// Most bytes a reading step may gather before it fails.
+    pub max_received: usize,
 }
 
 /// One client step.

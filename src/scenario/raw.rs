@@ -143,7 +143,13 @@ pub struct RawClient {
     pub expect_exit: Option<i32>,
     /// Program: advice shown when one of its checks fails (step clients put `hint:` on steps).
     pub hint: Option<String>,
+    /// Most bytes a reading step may gather before it fails (a flooding peer).
+    pub max_received: Option<RawSize>,
 }
+
+/// A size in bytes: a number, or a string with a unit (`64KiB`, `16MiB`, `1GB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawSize(pub u64);
 
 /// A duration written humantime style (`250ms`, `1.5s`); a bare number is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::positions::{Positions, join};
 use super::programs::VarValues;
 use super::raw::{
     Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
-    RawServer, RawStep,
+    RawServer, RawSize, RawStep,
 };
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::matcher::Matcher;
@@ -23,6 +23,8 @@ use crate::source::SourceFile;
 pub const DEFAULT_SCENARIO_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default timeout of connect and of the reading steps.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default cap on the bytes one reading step gathers.
+pub const DEFAULT_MAX_RECEIVED: usize = 16 << 20;
 /// Default listen() backlog (what std uses).
 pub const DEFAULT_BACKLOG: i32 = 128;
 /// Default bytes per recv(), as in the tutorial.
@@ -429,6 +431,17 @@ impl Checker<'_> {
             timeout,
             steps,
             hints,
+            max_received: match raw.max_received {
+                Some(RawSize(0)) => {
+                    self.at_value(
+                        &join(path, "max_received"),
+                        "`max_received` must be at least 1 byte",
+                    );
+                    DEFAULT_MAX_RECEIVED
+                }
+                Some(RawSize(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => DEFAULT_MAX_RECEIVED,
+            },
         }
     }
 

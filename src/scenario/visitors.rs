@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::raw::{RawAction, RawDuration, RawMatcher, RawPayload, RawStep, STEP_KEYS};
+use super::raw::{RawAction, RawDuration, RawMatcher, RawPayload, RawSize, RawStep, STEP_KEYS};
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -77,6 +77,53 @@ fn parse_decimal(text: &str) -> Option<Duration> {
         _ => return None,
     };
     Duration::try_from_secs_f64(seconds).ok()
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: a number of bytes, or a string such as `64KiB` or `16MiB`")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawSize, E> {
+                Ok(RawSize(n))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawSize, E> {
+                u64::try_from(n)
+                    .map(RawSize)
+                    .map_err(|_| E::custom(format!("`{n}` is not a size: it cannot be negative")))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawSize, E> {
+                parse_size(text).map(RawSize).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+/// Parses `1048576`, `64KiB`, `16MiB`, `1GiB`, `10KB`, `5MB`, `1GB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let bad =
+        || format!("`{trimmed}` is not a size: write bytes, or a unit such as `64KiB` or `16MiB`");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(factor).ok_or_else(bad)
 }
 
 impl<'de> Deserialize<'de> for RawPayload {
@@ -289,6 +336,16 @@ mod tests {
         assert!(parse_duration("5").is_err_and(|e| e.contains("no unit")));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("10KB"), Ok(10_000));
+        assert_eq!(parse_size("42"), Ok(42));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("1TiB").is_err());
     }
 
     #[test]

@@ -169,6 +169,10 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 FailureKind::NotConnected => "the connection is already closed".to_string(),
                 FailureKind::Stopped => "stopped: the scenario ended first".to_string(),
                 FailureKind::ProgramStart(reason) => reason.clone(),
+                FailureKind::TooMuchData(cap) => {
+                    detail.push(format!("received: {}", show(&failure.received)));
+                    format!("more than {cap} bytes arrived (max_received): stopped reading")
+                }
                 FailureKind::ProgramTimeout(_) => {
                     detail.extend(stderr_lines(&failure.received));
                     format!(

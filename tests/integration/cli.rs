@@ -190,3 +190,32 @@ fn dual_stack_server_serves_ipv4_and_ipv6_clients() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(stdout.matches("✓ ").count(), 6, "{stdout}");
 }
+
+/// An address this machine does not have: the environment's refusal, named plainly.
+#[test]
+fn an_address_not_available_exits_with_3() {
+    let file = temp_file(
+        "away.yaml",
+        "servers:\n  - name: away\n    bind: 192.0.2.1\nclients:\n  - connect: away\n",
+    );
+    let (code, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("server `away`: cannot bind tcp 192.0.2.1:0"), "{stderr}");
+    assert!(stderr.contains("ssign requested address"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+/// A privileged port as an ordinary user: permission denied, exit 3 (skipped as root, which may).
+#[test]
+fn a_privileged_port_without_privilege_exits_with_3() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if root {
+        eprintln!("skipped a_privileged_port_without_privilege_exits_with_3: running as root");
+        return;
+    }
+    let file = temp_file("low.yaml", "servers:\n  - name: low\n    port: 80\nclients:\n  - connect: low\n");
+    let (code, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("ermission denied"), "{stderr}");
+}

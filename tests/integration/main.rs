@@ -27,3 +27,9 @@ mod exercises;
 
 /// `netlab serve`: a scenario's servers for outside programs.
 mod serve;
+
+/// Misbehaving peers: never answers, trickles, floods, half-closes, resets.
+mod hostile;
+
+/// Many clients at once, and a server that cannot keep up.
+mod soak;

@@ -71,7 +71,12 @@ fn every_failure_is_shown_with_what_came_instead() {
         "--transcript",
         "tests/fixtures/every_failure.yaml",
     ]));
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    // One client finds nobody listening: that is the environment's refusal (3).
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("a client could not connect: connection refused"),
+        "{stderr}"
+    );
     stable_settings().bind(|| insta::assert_snapshot!(stdout));
 }
 
