@@ -4,12 +4,12 @@
 //! descriptors or threads while it counts.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a test should fail loudly
 
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 
 use netlab::exec::{RunOptions, run};
 use netlab::plan::TimeScale;
-use netlab::scenario::{Scenario, load_file, load_source};
+use netlab::scenario::{Protocol, Scenario, load_file, load_source};
 use netlab::source::SourceFile;
 use netlab::transcript;
 
@@ -49,15 +49,20 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
     };
     let outcome = run(scenario, &options, &mut |_| {}).unwrap();
     // Every listener was closed: its exact address can be bound again at once.
-    for addr in &outcome.addresses {
-        TcpListener::bind(addr).unwrap_or_else(|e| panic!("{addr} still bound after the run: {e}"));
+    for (addr, server) in outcome.addresses.iter().zip(&scenario.servers) {
+        let bound = match server.protocol {
+            Protocol::Tcp => TcpListener::bind(addr).map(drop),
+            Protocol::Udp => UdpSocket::bind(addr).map(drop),
+        };
+        bound
+            .unwrap_or_else(|e| panic!("{}: {addr} still bound after the run: {e}", scenario.name));
     }
     let text = transcript::build(scenario, &outcome.events, &outcome.verdict).render(false);
     (text, outcome.verdict.passed())
 }
 
-/// 50 runs of the tutorial's hello, 10 of every_step, 20 of every shipped scenario, plus
-/// failing and timed-out runs: identical
+/// 50 runs of the tutorial's hello, 10 of every_step, 20 of every shipped scenario, 1,000 quick
+/// ones, plus failing and timed-out runs: identical
 /// transcripts, and the descriptor and thread counts back where they started.
 #[test]
 fn runs_are_deterministic_and_leave_nothing_behind() {
@@ -138,6 +143,22 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     let (text, passed) = run_once(&hung, 1.0);
     assert!(!passed);
     assert!(text.contains("timed out after 200ms"), "{text}");
+
+    // 1,000 quick runs (a TCP and a UDP exchange, no delays) in this one process.
+    let quick = load_source(SourceFile::new(
+        "quick.yaml",
+        "servers:\n  - name: t\n    greeting: \"hi\"\n    rules:\n      - reply: \"{data}!\"\n  - name: u\n    protocol: udp\n    rules:\n      - reply: \"{data}?\"\nclients:\n  - connect: t\n    steps:\n      - expect: \"hi\"\n      - send: \"a\"\n      - expect: \"a!\"\n  - connect: u\n    steps:\n      - send: \"b\"\n      - expect: \"b?\"\n",
+    ))
+    .unwrap();
+    let (quick_first, passed) = run_once(&quick, 1.0);
+    assert!(passed, "{quick_first}");
+    for round in 1..1000 {
+        let (text, _) = run_once(&quick, 1.0);
+        assert_eq!(
+            text, quick_first,
+            "quick round {round} gave another transcript"
+        );
+    }
 
     assert_eq!(
         settled(open_descriptors, descriptors),

@@ -107,11 +107,12 @@ pub fn run(
     let wakers = bound
         .iter()
         .filter_map(|(b, _)| match b {
-            Bound::Tcp(listener) => Some(listener.try_clone()),
-            Bound::Udp(_) | Bound::Program(_) => None,
+            Bound::Tcp(listener) => Some(listener.try_clone().map(Waker::Tcp)),
+            Bound::Udp(socket) => Some(socket.try_clone().map(Waker::Udp)),
+            Bound::Program(_) => None,
         })
-        .collect::<Result<Vec<TcpListener>, _>>()
-        .context("cannot duplicate a listening socket")?;
+        .collect::<Result<Vec<Waker>, _>>()
+        .context("cannot duplicate a server socket")?;
     let started = Instant::now();
     let (events_tx, events_rx) = unbounded();
     let context = Context {
@@ -145,7 +146,10 @@ pub fn run(
         // Whatever happened, stop every thread started so far so that the scope can join them.
         stop.stop();
         for waker in &wakers {
-            socket::wake_acceptor(waker);
+            match waker {
+                Waker::Tcp(listener) => socket::wake_acceptor(listener),
+                Waker::Udp(socket) => socket::wake_receiver(socket),
+            }
         }
         verdict
     });
@@ -172,6 +176,12 @@ pub fn run(
         verdict: verdict?,
         addresses,
     })
+}
+
+/// A second handle on a server's socket, to wake its thread when the run stops.
+enum Waker {
+    Tcp(TcpListener),
+    Udp(std::net::UdpSocket),
 }
 
 /// Starts an acceptor thread per server and a thread per client instance.

@@ -52,6 +52,12 @@ pub fn wake_acceptor(listener: &TcpListener) {
     }
 }
 
+/// Wakes a thread blocked in `recv_from` on `socket` (the coordinator calls this on stop); the
+/// thread also wakes by itself within a tick.
+pub fn wake_receiver(socket: &UdpSocket) {
+    let _ = SockRef::from(socket).shutdown(Shutdown::Both);
+}
+
 /// The address to dial to reach a listener bound to `addr` (unspecified → loopback).
 pub fn loopback_of(addr: SocketAddr) -> SocketAddr {
     let mut dial = addr;
@@ -167,8 +173,11 @@ pub fn recv_datagram(
             return DatagramResult::Failed(e);
         }
         match socket.recv_from(buf) {
+            Ok(_) if cancel.is_set() => return DatagramResult::Stopped,
             Ok((n, peer)) => return DatagramResult::Datagram(n, canonical(peer)),
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
+            // `wake_receiver` shuts the socket down to wake this call: that is the stop.
+            Err(_) if cancel.is_set() => return DatagramResult::Stopped,
             Err(e) => return DatagramResult::Failed(e),
         }
     }

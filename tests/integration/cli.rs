@@ -200,7 +200,10 @@ fn an_address_not_available_exits_with_3() {
     );
     let (code, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
     assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("server `away`: cannot bind tcp 192.0.2.1:0"), "{stderr}");
+    assert!(
+        stderr.contains("server `away`: cannot bind tcp 192.0.2.1:0"),
+        "{stderr}"
+    );
     assert!(stderr.contains("ssign requested address"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
@@ -209,12 +212,17 @@ fn an_address_not_available_exits_with_3() {
 #[test]
 fn a_privileged_port_without_privilege_exits_with_3() {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let root = status
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
     if root {
         eprintln!("skipped a_privileged_port_without_privilege_exits_with_3: running as root");
         return;
     }
-    let file = temp_file("low.yaml", "servers:\n  - name: low\n    port: 80\nclients:\n  - connect: low\n");
+    let file = temp_file(
+        "low.yaml",
+        "servers:\n  - name: low\n    port: 80\nclients:\n  - connect: low\n",
+    );
     let (code, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("ermission denied"), "{stderr}");
