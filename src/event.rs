@@ -104,6 +104,8 @@ pub enum StepOutcome {
     PeerClosed,
     /// `expect_nothing`: nothing arrived.
     Quiet,
+    /// `expect_reset`: the peer reset the connection.
+    Reset,
     /// `sleep` is over.
     Slept,
     /// `shutdown: write` done.
@@ -149,6 +151,8 @@ pub enum FailureKind {
     NotConnected,
     /// The scenario stopped (its timeout, or an interrupt) while this step ran.
     Stopped,
+    /// The peer closed normally (FIN) where a reset was expected.
+    ClosedNotReset,
     /// More bytes arrived than `max_received` allows (a flooding peer).
     TooMuchData(usize),
     /// A program under test could not be started.
@@ -179,7 +183,12 @@ pub enum ServerAction {
         peer: SocketAddr,
     },
     /// Sent its greeting.
-    Greeting(Vec<u8>),
+    Greeting {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// Faults applied to it, in words.
+        faults: Vec<String>,
+    },
     /// Received a message and a rule answered it (the event precedes the delay and the reply).
     Answered {
         /// The message.
@@ -196,6 +205,8 @@ pub enum ServerAction {
         close: bool,
         /// The rule's `lose_first` swallowed the message.
         lost: bool,
+        /// Faults applied to the reply, in words (`latency 120ms`, `reply lost (drop)`…).
+        faults: Vec<String>,
     },
     /// Received a message no rule matched; nothing was sent.
     Unanswered {
@@ -208,6 +219,8 @@ pub enum ServerAction {
     PeerClosed,
     /// A socket call failed; the server dropped the connection.
     Failed(String),
+    /// A fault was injected (`faults:`), in words.
+    Fault(String),
 }
 
 /// What a server's program under test did, reported once it is stopped.

@@ -60,6 +60,7 @@ pub fn step_timeout(scale: TimeScale, client: &Client, step: &Step) -> Duration 
     let declared = match step {
         Step::Expect { timeout, .. }
         | Step::ExpectClose { timeout }
+        | Step::ExpectReset { timeout }
         | Step::ReadToClose { timeout, .. } => timeout.unwrap_or(client.timeout),
         _ => client.timeout,
     };

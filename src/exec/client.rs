@@ -215,6 +215,7 @@ impl Instance<'_> {
             }
             Step::Expect { matcher, .. } => self.expect_bytes(index, matcher, timeout),
             Step::ExpectClose { .. } => self.expect_close(index, timeout),
+            Step::ExpectReset { .. } => self.expect_reset(index, timeout),
             Step::ReadToClose { matcher, .. } => self.read_to_close(index, matcher, timeout),
             Step::ExpectNothing(quiet) => {
                 self.expect_nothing(index, self.context.scale.pause(*quiet))
@@ -353,6 +354,25 @@ impl Instance<'_> {
             }
             match self.fill(deadline) {
                 ReadResult::Data | ReadResult::Eof => {}
+                other => return self.read_failure(index, other, timeout),
+            }
+        }
+    }
+
+    /// `expect_reset`: the peer resets the connection; bytes before the reset are a failure.
+    fn expect_reset(&mut self, index: usize, timeout: Duration) -> StepResult {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.pending.is_empty() {
+                return self.read_failure(index, ReadResult::Data, timeout);
+            }
+            match self.fill(deadline) {
+                ReadResult::Data => {}
+                ReadResult::Failed(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    self.report(Some(index), StepOutcome::Reset);
+                    return Ok(());
+                }
+                ReadResult::Eof => return self.fail(Some(index), FailureKind::ClosedNotReset, Vec::new()),
                 other => return self.read_failure(index, other, timeout),
             }
         }

@@ -7,6 +7,7 @@ mod client;
 mod client_program;
 mod client_udp;
 mod context;
+mod faults;
 mod coordinator;
 mod program;
 mod settle;

@@ -5,9 +5,11 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
 use std::thread::Scope;
 
 use super::context::Context;
+use super::faults::{Injector, Written};
 use super::socket::{self, ReadResult};
 use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
@@ -40,6 +42,7 @@ pub fn accept_loop<'scope>(
                     context: context.clone(),
                     sent: 0,
                     matched: Vec::new(),
+                    injector: Injector::new(&server.faults),
                 };
                 match server.concurrency {
                     Concurrency::Sequential => handler.serve(stream, peer),
@@ -87,6 +90,8 @@ struct Connection<'a> {
     sent: u64,
     /// Messages each rule matched on this connection (for `lose_first`).
     matched: Vec<u32>,
+    /// The server's faults, as they apply to this connection.
+    injector: Injector<'a>,
 }
 
 impl Connection<'_> {
@@ -111,9 +116,18 @@ impl Connection<'_> {
         let _ = stream.set_nodelay(true);
         if let Some(greeting) = &self.server.greeting {
             self.sent += greeting.len() as u64;
-            self.emit(ServerAction::Greeting(greeting.clone()), false);
-            if let Err(e) = socket::write_all(&mut stream, greeting, &self.context.cancel) {
-                return self.fail(&stream, &e);
+            let (latency, faults, cut) = self.plan(greeting.len(), greeting);
+            self.emit(
+                ServerAction::Greeting {
+                    bytes: greeting.clone(),
+                    faults,
+                },
+                cut,
+            );
+            match self.send(&mut stream, greeting, latency) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => return self.fail(&stream, &e),
             }
         }
         let mut scratch = vec![0u8; self.server.read_size];
@@ -153,7 +167,7 @@ impl Connection<'_> {
                         }
                     }
                     self.emit(ServerAction::PeerClosed, true);
-                    let _ = stream.shutdown(Shutdown::Write);
+                    self.close(&stream);
                     return;
                 }
                 ReadResult::Timeout | ReadResult::Stopped => return,
@@ -164,12 +178,17 @@ impl Connection<'_> {
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
     fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
+        let message_copy = if self.injector.active() { message.clone() } else { Vec::new() };
         let Some(answer) = self.server.answer(&message, &mut self.matched) else {
             let truncated = None;
             self.emit(ServerAction::Unanswered { message, truncated }, false);
             return Ok(true);
         };
         self.sent += answer.reply.as_ref().map_or(0, |r| r.len() as u64);
+        let (latency, faults, cut) = match &answer.reply {
+            Some(reply) => self.plan(reply.len(), &message_copy),
+            None => (None, Vec::new(), false),
+        };
         self.emit(
             ServerAction::Answered {
                 message,
@@ -179,22 +198,67 @@ impl Connection<'_> {
                 reply: answer.reply.clone(),
                 close: answer.close,
                 lost: answer.lost,
+                faults,
             },
-            answer.close,
+            answer.close || cut,
         );
         if let Some(delay) = answer.delay
             && !self.context.cancel.sleep(self.context.scale.pause(delay))
         {
             return Ok(false);
         }
-        if let Some(reply) = &answer.reply {
-            socket::write_all(stream, reply, &self.context.cancel)?;
+        if let Some(reply) = &answer.reply
+            && !self.send(stream, reply, latency)?
+        {
+            return Ok(false);
         }
         if answer.close {
-            let _ = stream.shutdown(Shutdown::Write);
+            self.close(stream);
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// What the faults will do to a write of `len` bytes answering `message`: its extra latency,
+    /// the faults in words, and whether the connection will be cut.
+    fn plan(&mut self, len: usize, message: &[u8]) -> (Option<Duration>, Vec<String>, bool) {
+        if !self.injector.active() {
+            return (None, Vec::new(), false);
+        }
+        let mut rng = self.injector.next_rng(message);
+        let latency = self.injector.latency(&mut rng);
+        let mut faults: Vec<String> = latency
+            .iter()
+            .map(|l| format!("latency {}", humantime::format_duration(*l)))
+            .collect();
+        faults.extend(self.injector.describe_write(len));
+        let cut = faults.iter().any(|f| f.contains("close_after"));
+        (latency, faults, cut)
+    }
+
+    /// Writes a reply (or the greeting) after `latency`, through the write faults. Ok(false): the
+    /// connection was cut (`close_after`) or the run stopped.
+    fn send(&mut self, stream: &mut TcpStream, bytes: &[u8], latency: Option<Duration>) -> io::Result<bool> {
+        if let Some(latency) = latency
+            && !self.context.cancel.sleep(self.context.scale.pause(latency))
+        {
+            return Ok(false);
+        }
+        match self.injector.write(stream, bytes, &self.context.cancel, self.context.scale)? {
+            Written::Whole => Ok(true),
+            Written::Cut => {
+                self.close(stream);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Closes the server's side: a FIN, or a reset under the `reset` fault.
+    fn close(&self, stream: &TcpStream) {
+        self.injector.close(stream);
+        if self.injector.resets() {
+            self.emit(ServerAction::Fault("closed with a reset (RST)".into()), true);
+        }
     }
 
     fn fail(&self, stream: &TcpStream, error: &io::Error) {

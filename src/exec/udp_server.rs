@@ -7,17 +7,20 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 
 use super::context::Context;
+use super::faults::Injector;
 use super::socket::{self, DatagramResult, MAX_DATAGRAM};
 use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
 use crate::scenario::Server;
 
 /// What the server knows of one sender.
-struct Peer {
+struct Peer<'a> {
     id: ConnectionId,
     sent: u64,
     /// Datagrams each rule matched from this sender (for `lose_first`).
     matched: Vec<u32>,
+    /// The server's faults, as they apply to this sender.
+    injector: Injector<'a>,
 }
 
 /// Serves datagrams on `socket` until the run stops.
@@ -54,10 +57,12 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
                 id,
                 sent: 0,
                 matched: Vec::new(),
+                injector: Injector::new(&server.faults),
             }
         });
         let truncated = (length > server.read_size).then_some(length);
         let message = buf[..length.min(server.read_size)].to_vec();
+        let message_copy = if peer.injector.active() { message.clone() } else { Vec::new() };
         let Some(answer) = server.answer(&message, &mut peer.matched) else {
             emit(
                 &context,
@@ -67,7 +72,26 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
             );
             continue;
         };
-        peer.sent += answer.reply.as_ref().map_or(0, |r| r.len() as u64);
+        // Faults are decided before the event, so that it says what happens to the reply.
+        let mut latency = None;
+        let mut copies = 1;
+        let mut faults = Vec::new();
+        if answer.reply.is_some() && peer.injector.active() {
+            let mut rng = peer.injector.next_rng(&message_copy);
+            latency = peer.injector.latency(&mut rng);
+            if let Some(latency) = latency {
+                faults.push(format!("latency {}", humantime::format_duration(latency)));
+            }
+            if peer.injector.drops(&mut rng) {
+                copies = 0;
+                faults.push("reply lost (drop)".to_string());
+            } else if peer.injector.duplicates(&mut rng) {
+                copies = 2;
+                faults.push("reply sent twice (duplicate)".to_string());
+            }
+        }
+        let reply_len = answer.reply.as_ref().map_or(0, |r| r.len() as u64);
+        peer.sent += reply_len * copies;
         let action = ServerAction::Answered {
             message,
             truncated,
@@ -76,22 +100,20 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
             reply: answer.reply.clone(),
             close: false,
             lost: answer.lost,
+            faults,
         };
         emit(&context, peer.id, peer.sent, action);
-        if let Some(delay) = answer.delay
-            && !context.cancel.sleep(context.scale.pause(delay))
-        {
+        let pause = answer.delay.unwrap_or_default() + latency.unwrap_or_default();
+        if !pause.is_zero() && !context.cancel.sleep(context.scale.pause(pause)) {
             return;
         }
-        if let Some(reply) = &answer.reply
-            && let Err(e) = socket.send_to(reply, from)
-        {
-            emit(
-                &context,
-                peer.id,
-                peer.sent,
-                ServerAction::Failed(io_reason(&e)),
-            );
+        if let Some(reply) = &answer.reply {
+            for _ in 0..copies {
+                if let Err(e) = socket.send_to(reply, from) {
+                    emit(&context, peer.id, peer.sent, ServerAction::Failed(io_reason(&e)));
+                    break;
+                }
+            }
         }
     }
 }

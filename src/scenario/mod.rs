@@ -1,5 +1,6 @@
 //! The scenario stage of the pipeline: file text → raw serde mirror → checked model.
 
+pub mod faults;
 pub mod load;
 pub mod model;
 pub mod payload;

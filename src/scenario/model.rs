@@ -53,6 +53,40 @@ pub struct Server {
     pub rules: Vec<Rule>,
     /// A program under test started in this server's place (`exec:`), if any.
     pub program: Option<ServerProgram>,
+    /// Faults injected into its replies (none by default).
+    pub faults: Faults,
+}
+
+/// Faults a netlab server injects, toxiproxy-style, for testing clients.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Extra pause before every write: fixed part.
+    pub latency: Duration,
+    /// Extra pause before every write: up to this much more, drawn from `seed`.
+    pub jitter: Duration,
+    /// Write replies this many bytes at a time (TCP).
+    pub slice: Option<usize>,
+    /// Pause between slices.
+    pub slice_pause: Duration,
+    /// At most this many bytes per second (TCP).
+    pub bandwidth: Option<u64>,
+    /// Close with a reset (RST) instead of a FIN (TCP).
+    pub reset: bool,
+    /// Close once this many bytes are sent on a connection (TCP).
+    pub close_after: Option<u64>,
+    /// Probability that a reply is lost (UDP).
+    pub drop: f64,
+    /// Probability that a reply is sent twice (UDP).
+    pub duplicate: f64,
+    /// Seed of the jitter and the probabilities.
+    pub seed: u64,
+}
+
+impl Faults {
+    /// True when no fault is set.
+    pub fn is_none(&self) -> bool {
+        *self == Faults::default()
+    }
 }
 
 /// A program under test: a command netlab starts and stops.
@@ -275,6 +309,11 @@ pub enum Step {
         /// This step's own timeout.
         timeout: Option<Duration>,
     },
+    /// The peer resets the connection (RST).
+    ExpectReset {
+        /// This step's own timeout.
+        timeout: Option<Duration>,
+    },
     /// Read until the peer closes and match everything.
     ReadToClose {
         /// What everything must look like.
@@ -305,6 +344,7 @@ impl Step {
             Step::Send(_) => "send",
             Step::Expect { .. } => "expect",
             Step::ExpectClose { .. } => "expect_close",
+            Step::ExpectReset { .. } => "expect_reset",
             Step::ReadToClose { .. } => "read_to_close",
             Step::ExpectNothing(_) => "expect_nothing",
             Step::Sleep(_) => "sleep",

@@ -97,6 +97,50 @@ pub struct RawServer {
     pub ready_timeout: Option<RawDuration>,
     /// Program: show its stdout and stderr in the transcript.
     pub capture_output: Option<bool>,
+    /// Faults the server injects into its replies.
+    pub faults: Option<RawFaults>,
+}
+
+/// A server's `faults:`, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFaults {
+    /// Extra pause before every write: `{ fixed: 100ms, jitter: 50ms }`.
+    pub latency: Option<RawLatency>,
+    /// Write replies in chunks: `{ bytes: 3, pause: 10ms }` (TCP).
+    pub slice: Option<RawSlice>,
+    /// At most this many bytes per second (TCP).
+    pub bandwidth: Option<RawSize>,
+    /// Close connections with a reset (RST) instead of a FIN (TCP).
+    pub reset: Option<bool>,
+    /// Close the connection once this many bytes are sent (TCP).
+    pub close_after: Option<RawSize>,
+    /// Probability that a reply is lost (UDP).
+    pub drop: Option<f64>,
+    /// Probability that a reply is sent twice (UDP).
+    pub duplicate: Option<f64>,
+    /// Seed of the jitter and the probabilities, so that runs repeat.
+    pub seed: Option<u64>,
+}
+
+/// `latency:` of `faults:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    /// Always added.
+    pub fixed: Option<RawDuration>,
+    /// Up to this much more, drawn from the seed.
+    pub jitter: Option<RawDuration>,
+}
+
+/// `slice:` of `faults:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlice {
+    /// Bytes per write.
+    pub bytes: RawSize,
+    /// Pause between writes.
+    pub pause: Option<RawDuration>,
 }
 
 /// One reply rule, as written.
@@ -206,6 +250,8 @@ pub enum RawAction {
     Expect(RawMatcher),
     /// The peer closes.
     ExpectClose(bool),
+    /// The peer resets the connection.
+    ExpectReset(bool),
     /// Read until the peer closes, match the whole.
     ReadToClose(RawMatcher),
     /// Nothing arrives for this long.
@@ -223,6 +269,7 @@ pub const STEP_KEYS: &[&str] = &[
     "send",
     "expect",
     "expect_close",
+    "expect_reset",
     "read_to_close",
     "expect_nothing",
     "sleep",

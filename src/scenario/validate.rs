@@ -196,6 +196,7 @@ impl Checker<'_> {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
+        let faults = self.faults(path, raw.faults.take(), protocol == Protocol::Udp, program.is_some());
         let bind = match raw.bind.as_deref() {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(text) => match text
@@ -289,6 +290,7 @@ impl Checker<'_> {
             greeting,
             delay: raw.delay.map(|d| d.0),
             rules,
+            faults,
             program,
         }
     }
@@ -449,7 +451,10 @@ impl Checker<'_> {
         let action_path = join(path, raw.key);
         let stream_only = matches!(
             raw.action,
-            RawAction::ExpectClose(_) | RawAction::ReadToClose(_) | RawAction::Shutdown(_)
+            RawAction::ExpectClose(_)
+                | RawAction::ExpectReset(_)
+                | RawAction::ReadToClose(_)
+                | RawAction::Shutdown(_)
         );
         if protocol == Protocol::Udp && stream_only {
             self.at_key(
@@ -460,7 +465,10 @@ impl Checker<'_> {
         }
         let reads = matches!(
             raw.action,
-            RawAction::Expect(_) | RawAction::ExpectClose(_) | RawAction::ReadToClose(_)
+            RawAction::Expect(_)
+                | RawAction::ExpectClose(_)
+                | RawAction::ExpectReset(_)
+                | RawAction::ReadToClose(_)
         );
         if raw.timeout.is_some() && !reads {
             self.at_key(
@@ -484,6 +492,13 @@ impl Checker<'_> {
                         .add_help("remove the step if the connection may stay open");
                 }
                 Step::ExpectClose { timeout }
+            }
+            RawAction::ExpectReset(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`expect_reset` takes `true`")
+                        .add_help("remove the step if the connection may stay open");
+                }
+                Step::ExpectReset { timeout }
             }
             RawAction::ReadToClose(m) => Step::ReadToClose {
                 matcher: matcher(m),

@@ -299,6 +299,7 @@ impl<'de> Deserialize<'de> for RawStep {
                         "send" => RawAction::Send(map.next_value()?),
                         "expect" => RawAction::Expect(map.next_value()?),
                         "expect_close" => RawAction::ExpectClose(map.next_value()?),
+                        "expect_reset" => RawAction::ExpectReset(map.next_value()?),
                         "read_to_close" => RawAction::ReadToClose(map.next_value()?),
                         "expect_nothing" => RawAction::ExpectNothing(map.next_value()?),
                         "sleep" => RawAction::Sleep(map.next_value()?),

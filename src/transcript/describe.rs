@@ -71,6 +71,7 @@ pub(super) fn step_text(step: &Step) -> String {
         Step::Send(bytes) => format!("send {}", show(bytes)),
         Step::Expect { matcher, .. } => format!("expect {}", matcher_text(matcher)),
         Step::ExpectClose { .. } => "expect_close".into(),
+        Step::ExpectReset { .. } => "expect_reset".into(),
         Step::ReadToClose { matcher, .. } => format!("read_to_close {}", matcher_text(matcher)),
         Step::ExpectNothing(d) => format!("expect_nothing {}", duration(*d)),
         Step::Sleep(d) => format!("sleep {}", duration(*d)),
@@ -88,6 +89,7 @@ fn declared_timeout(client: &Client, step: Option<&Step>) -> Duration {
         Some(
             Step::Expect { timeout, .. }
             | Step::ExpectClose { timeout }
+            | Step::ExpectReset { timeout }
             | Step::ReadToClose { timeout, .. },
         ) => timeout.unwrap_or(client.timeout),
         Some(Step::ExpectNothing(d)) => *d,
@@ -169,6 +171,7 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 FailureKind::NotConnected => "the connection is already closed".to_string(),
                 FailureKind::Stopped => "stopped: the scenario ended first".to_string(),
                 FailureKind::ProgramStart(reason) => reason.clone(),
+                FailureKind::ClosedNotReset => "the peer closed normally (FIN), not with a reset".to_string(),
                 FailureKind::TooMuchData(cap) => {
                     detail.push(format!("received: {}", show(&failure.received)));
                     format!("more than {cap} bytes arrived (max_received): stopped reading")
@@ -218,7 +221,13 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
     let text = match &event.action {
         ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
         ServerAction::Accepted { .. } => "accepted the connection".to_string(),
-        ServerAction::Greeting(bytes) => format!("greeting {}", show(bytes)),
+        ServerAction::Greeting { bytes, faults } => {
+            let mut text = format!("greeting {}", show(bytes));
+            for fault in faults {
+                text.push_str(&format!(", fault: {fault}"));
+            }
+            text
+        }
         ServerAction::Answered {
             message,
             truncated,
@@ -227,6 +236,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             reply,
             close,
             lost,
+            faults,
         } => {
             let mut parts = vec![format!("rules[{rule}]")];
             if *lost {
@@ -244,6 +254,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             if reply.is_none() && !close && !lost {
                 parts.push("no reply".into());
             }
+            parts.extend(faults.iter().map(|f| format!("fault: {f}")));
             format!("{} → {}", received(message, truncated), parts.join(", "))
         }
         ServerAction::Unanswered { message, truncated } => {
@@ -254,6 +265,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         }
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => format!("connection failed: {reason}"),
+        ServerAction::Fault(text) => format!("fault: {text}"),
     };
     Entry {
         mark: Mark::Server,

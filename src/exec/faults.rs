@@ -1,0 +1,142 @@
+//! Fault injection on netlab servers (toxiproxy-style): extra latency with seeded jitter, replies
+//! written in slices or throttled, connections cut after N bytes or reset, UDP replies dropped or
+//! duplicated. Randomness is drawn from the scenario's seed, the message and its place on the
+//! connection, so a run repeats exactly and its transcript is stable.
+
+use std::io;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use super::cancel::Cancel;
+use super::socket;
+use crate::plan::TimeScale;
+use crate::scenario::Faults;
+
+/// The faults of one connection (or one UDP peer), with what they need to remember.
+pub struct Injector<'a> {
+    faults: &'a Faults,
+    /// Messages answered so far (mixed into the randomness).
+    messages: u64,
+    /// Bytes written so far (for `close_after`).
+    pub written: u64,
+}
+
+/// How a faulty write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Every byte went out.
+    Whole,
+    /// `close_after` cut the reply: the connection must close now.
+    Cut,
+}
+
+impl<'a> Injector<'a> {
+    /// The injector of a new connection.
+    pub fn new(faults: &'a Faults) -> Self {
+        Self {
+            faults,
+            messages: 0,
+            written: 0,
+        }
+    }
+
+    /// Whether any fault is set.
+    pub fn active(&self) -> bool {
+        !self.faults.is_none()
+    }
+
+    /// The randomness for the next reply: from the seed, the message, and its place.
+    pub fn next_rng(&mut self, message: &[u8]) -> fastrand::Rng {
+        self.messages += 1;
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in message {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        fastrand::Rng::with_seed(self.faults.seed ^ hash ^ self.messages.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    /// The extra latency before a write (whole milliseconds, so that it reads well), if any.
+    pub fn latency(&self, rng: &mut fastrand::Rng) -> Option<Duration> {
+        let jitter_ms = u64::try_from(self.faults.jitter.as_millis()).unwrap_or(u64::MAX);
+        let extra = if jitter_ms > 0 { rng.u64(0..=jitter_ms) } else { 0 };
+        let total = self.faults.latency + Duration::from_millis(extra);
+        (!total.is_zero()).then_some(total)
+    }
+
+    /// Whether a UDP reply is lost.
+    pub fn drops(&self, rng: &mut fastrand::Rng) -> bool {
+        self.faults.drop > 0.0 && rng.f64() < self.faults.drop
+    }
+
+    /// Whether a UDP reply is sent twice.
+    pub fn duplicates(&self, rng: &mut fastrand::Rng) -> bool {
+        self.faults.duplicate > 0.0 && rng.f64() < self.faults.duplicate
+    }
+
+    /// What the write faults will do to a reply of `len` bytes, in words (for the transcript).
+    pub fn describe_write(&self, len: usize) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(slice) = self.faults.slice
+            && len > slice
+        {
+            notes.push(format!(
+                "written {slice} bytes at a time, {} apart (slice)",
+                humantime::format_duration(self.faults.slice_pause)
+            ));
+        }
+        if let Some(rate) = self.faults.bandwidth {
+            notes.push(format!("throttled to {rate} bytes/s (bandwidth)"));
+        }
+        if let Some(limit) = self.faults.close_after
+            && self.written + len as u64 >= limit
+        {
+            notes.push(format!("connection cut after {limit} bytes (close_after)"));
+        }
+        notes
+    }
+
+    /// Writes `bytes` through the write faults (slice, bandwidth, close_after).
+    pub fn write(&mut self, stream: &mut TcpStream, bytes: &[u8], cancel: &Cancel, scale: TimeScale) -> io::Result<Written> {
+        let (bytes, cut) = match self.faults.close_after {
+            Some(limit) if self.written + bytes.len() as u64 >= limit => {
+                let room = usize::try_from(limit.saturating_sub(self.written)).unwrap_or(usize::MAX);
+                (&bytes[..room.min(bytes.len())], true)
+            }
+            _ => (bytes, false),
+        };
+        let piece = match (self.faults.slice, self.faults.bandwidth) {
+            (Some(slice), _) => slice,
+            // Throttled writes go out in pieces of about a tenth of a second.
+            (None, Some(rate)) => usize::try_from(rate / 10).unwrap_or(usize::MAX).max(1),
+            (None, None) => bytes.len().max(1),
+        };
+        for (i, chunk) in bytes.chunks(piece).enumerate() {
+            if i > 0 {
+                let mut pause = self.faults.slice_pause;
+                if let Some(rate) = self.faults.bandwidth {
+                    pause = pause.max(Duration::from_secs_f64(piece as f64 / rate as f64));
+                }
+                if !cancel.sleep(scale.pause(pause)) {
+                    return Err(io::Error::other("stopped while writing"));
+                }
+            }
+            socket::write_all(stream, chunk, cancel)?;
+            self.written += chunk.len() as u64;
+        }
+        Ok(if cut { Written::Cut } else { Written::Whole })
+    }
+
+    /// Closes the connection: with a reset (SO_LINGER 0) under the `reset` fault.
+    pub fn close(&self, stream: &TcpStream) {
+        if self.faults.reset {
+            let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+        } else {
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+        }
+    }
+
+    /// Whether closes are resets.
+    pub fn resets(&self) -> bool {
+        self.faults.reset
+    }
+}
