@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anstream::ColorChoice;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use crossbeam::channel::{Receiver, bounded};
 
 use super::args::{CheckArgs, Cli, Color, Command, code};
@@ -26,8 +26,27 @@ pub fn main() -> ExitCode {
         Command::Test(args) => super::test::test(&args, choice, &vars),
         Command::Serve(args) => super::serve::serve(&args, choice, &vars),
         Command::Check(args) => check(&args, choice, &vars),
+        Command::New(args) => super::new::new(&args, choice),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::aot::generate(shell, &mut Cli::command(), "netlab", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(_) => code::ENVIRONMENT,
+            }
+        }
     };
     ExitCode::from(code)
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    let _ = std::io::stdout().write_all(bytes);
+    code::PASSED
 }
 
 /// Output streams that drop colour when the terminal, NO_COLOR or `--color` say so.

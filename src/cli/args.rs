@@ -89,6 +89,16 @@ pub enum Command {
     /// Load and validate scenarios without opening any socket.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Write a commented starter scenario that passes as written.
+    New(NewArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
 }
 
 /// Arguments of `netlab run`.
@@ -156,6 +166,20 @@ pub struct ServeArgs {
     /// Multiply every declared delay by FACTOR
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,
+}
+
+/// Arguments of `netlab new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The scenario's name; the file is NAME.yaml unless --output says otherwise.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Where to write it [default: NAME.yaml in the current directory]
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace the file if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `netlab check`.

@@ -3,6 +3,7 @@
 
 mod app;
 mod args;
+mod new;
 mod run;
 mod serve;
 mod test;

@@ -372,7 +372,9 @@ impl Instance<'_> {
                     self.report(Some(index), StepOutcome::Reset);
                     return Ok(());
                 }
-                ReadResult::Eof => return self.fail(Some(index), FailureKind::ClosedNotReset, Vec::new()),
+                ReadResult::Eof => {
+                    return self.fail(Some(index), FailureKind::ClosedNotReset, Vec::new());
+                }
                 other => return self.read_failure(index, other, timeout),
             }
         }

@@ -52,13 +52,19 @@ impl<'a> Injector<'a> {
         for byte in message {
             hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
         }
-        fastrand::Rng::with_seed(self.faults.seed ^ hash ^ self.messages.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        fastrand::Rng::with_seed(
+            self.faults.seed ^ hash ^ self.messages.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        )
     }
 
     /// The extra latency before a write (whole milliseconds, so that it reads well), if any.
     pub fn latency(&self, rng: &mut fastrand::Rng) -> Option<Duration> {
         let jitter_ms = u64::try_from(self.faults.jitter.as_millis()).unwrap_or(u64::MAX);
-        let extra = if jitter_ms > 0 { rng.u64(0..=jitter_ms) } else { 0 };
+        let extra = if jitter_ms > 0 {
+            rng.u64(0..=jitter_ms)
+        } else {
+            0
+        };
         let total = self.faults.latency + Duration::from_millis(extra);
         (!total.is_zero()).then_some(total)
     }
@@ -96,10 +102,17 @@ impl<'a> Injector<'a> {
     }
 
     /// Writes `bytes` through the write faults (slice, bandwidth, close_after).
-    pub fn write(&mut self, stream: &mut TcpStream, bytes: &[u8], cancel: &Cancel, scale: TimeScale) -> io::Result<Written> {
+    pub fn write(
+        &mut self,
+        stream: &mut TcpStream,
+        bytes: &[u8],
+        cancel: &Cancel,
+        scale: TimeScale,
+    ) -> io::Result<Written> {
         let (bytes, cut) = match self.faults.close_after {
             Some(limit) if self.written + bytes.len() as u64 >= limit => {
-                let room = usize::try_from(limit.saturating_sub(self.written)).unwrap_or(usize::MAX);
+                let room =
+                    usize::try_from(limit.saturating_sub(self.written)).unwrap_or(usize::MAX);
                 (&bytes[..room.min(bytes.len())], true)
             }
             _ => (bytes, false),

@@ -5,8 +5,8 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
 use std::thread::Scope;
+use std::time::Duration;
 
 use super::context::Context;
 use super::faults::{Injector, Written};
@@ -178,7 +178,11 @@ impl Connection<'_> {
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
     fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
-        let message_copy = if self.injector.active() { message.clone() } else { Vec::new() };
+        let message_copy = if self.injector.active() {
+            message.clone()
+        } else {
+            Vec::new()
+        };
         let Some(answer) = self.server.answer(&message, &mut self.matched) else {
             let truncated = None;
             self.emit(ServerAction::Unanswered { message, truncated }, false);
@@ -238,13 +242,21 @@ impl Connection<'_> {
 
     /// Writes a reply (or the greeting) after `latency`, through the write faults. Ok(false): the
     /// connection was cut (`close_after`) or the run stopped.
-    fn send(&mut self, stream: &mut TcpStream, bytes: &[u8], latency: Option<Duration>) -> io::Result<bool> {
+    fn send(
+        &mut self,
+        stream: &mut TcpStream,
+        bytes: &[u8],
+        latency: Option<Duration>,
+    ) -> io::Result<bool> {
         if let Some(latency) = latency
             && !self.context.cancel.sleep(self.context.scale.pause(latency))
         {
             return Ok(false);
         }
-        match self.injector.write(stream, bytes, &self.context.cancel, self.context.scale)? {
+        match self
+            .injector
+            .write(stream, bytes, &self.context.cancel, self.context.scale)?
+        {
             Written::Whole => Ok(true),
             Written::Cut => {
                 self.close(stream);
@@ -257,7 +269,10 @@ impl Connection<'_> {
     fn close(&self, stream: &TcpStream) {
         self.injector.close(stream);
         if self.injector.resets() {
-            self.emit(ServerAction::Fault("closed with a reset (RST)".into()), true);
+            self.emit(
+                ServerAction::Fault("closed with a reset (RST)".into()),
+                true,
+            );
         }
     }
 

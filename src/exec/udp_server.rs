@@ -62,7 +62,11 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
         });
         let truncated = (length > server.read_size).then_some(length);
         let message = buf[..length.min(server.read_size)].to_vec();
-        let message_copy = if peer.injector.active() { message.clone() } else { Vec::new() };
+        let message_copy = if peer.injector.active() {
+            message.clone()
+        } else {
+            Vec::new()
+        };
         let Some(answer) = server.answer(&message, &mut peer.matched) else {
             emit(
                 &context,
@@ -110,7 +114,12 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
         if let Some(reply) = &answer.reply {
             for _ in 0..copies {
                 if let Err(e) = socket.send_to(reply, from) {
-                    emit(&context, peer.id, peer.sent, ServerAction::Failed(io_reason(&e)));
+                    emit(
+                        &context,
+                        peer.id,
+                        peer.sent,
+                        ServerAction::Failed(io_reason(&e)),
+                    );
                     break;
                 }
             }

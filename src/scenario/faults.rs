@@ -9,13 +9,22 @@ use super::validate::Checker;
 impl Checker<'_> {
     /// The checked faults of the server at `path` (`udp`: its protocol; `program`: it is a
     /// program under test, which netlab cannot make faulty).
-    pub(super) fn faults(&mut self, path: &str, raw: Option<RawFaults>, udp: bool, program: bool) -> Faults {
+    pub(super) fn faults(
+        &mut self,
+        path: &str,
+        raw: Option<RawFaults>,
+        udp: bool,
+        program: bool,
+    ) -> Faults {
         let Some(raw) = raw else {
             return Faults::default();
         };
         let path = join(path, "faults");
         if program {
-            self.at_key(&path, "`faults` apply to netlab servers, not to a program under test (`exec:`)");
+            self.at_key(
+                &path,
+                "`faults` apply to netlab servers, not to a program under test (`exec:`)",
+            );
             return Faults::default();
         }
         let tcp_only = [
@@ -24,16 +33,25 @@ impl Checker<'_> {
             (raw.reset.is_some(), "reset"),
             (raw.close_after.is_some(), "close_after"),
         ];
-        let udp_only = [(raw.drop.is_some(), "drop"), (raw.duplicate.is_some(), "duplicate")];
+        let udp_only = [
+            (raw.drop.is_some(), "drop"),
+            (raw.duplicate.is_some(), "duplicate"),
+        ];
         for (present, key) in tcp_only {
             if present && udp {
-                self.at_key(&join(&path, key), format!("`{key}` applies to tcp servers only"));
+                self.at_key(
+                    &join(&path, key),
+                    format!("`{key}` applies to tcp servers only"),
+                );
             }
         }
         for (present, key) in udp_only {
             if present && !udp {
-                self.at_key(&join(&path, key), format!("`{key}` applies to udp servers only"))
-                    .add_help("a tcp server can `close_after` some bytes, `reset`, or be slow");
+                self.at_key(
+                    &join(&path, key),
+                    format!("`{key}` applies to udp servers only"),
+                )
+                .add_help("a tcp server can `close_after` some bytes, `reset`, or be slow");
             }
         }
         let latency = raw.latency.as_ref();
@@ -47,14 +65,21 @@ impl Checker<'_> {
         };
         let bandwidth = match raw.bandwidth {
             Some(RawSize(0)) => {
-                self.at_value(&join(&path, "bandwidth"), "`bandwidth` must be at least 1 byte per second");
+                self.at_value(
+                    &join(&path, "bandwidth"),
+                    "`bandwidth` must be at least 1 byte per second",
+                );
                 None
             }
             other => other.map(|RawSize(n)| n),
         };
         Faults {
-            latency: latency.and_then(|l| l.fixed).map_or_else(Default::default, |RawDuration(d)| d),
-            jitter: latency.and_then(|l| l.jitter).map_or_else(Default::default, |RawDuration(d)| d),
+            latency: latency
+                .and_then(|l| l.fixed)
+                .map_or_else(Default::default, |RawDuration(d)| d),
+            jitter: latency
+                .and_then(|l| l.jitter)
+                .map_or_else(Default::default, |RawDuration(d)| d),
             slice,
             slice_pause: raw
                 .slice
@@ -74,7 +99,10 @@ impl Checker<'_> {
         match value {
             Some(p) if (0.0..=1.0).contains(&p) => p,
             Some(p) => {
-                self.at_value(path, format!("`{p}` is not a probability: write a number from 0 to 1"));
+                self.at_value(
+                    path,
+                    format!("`{p}` is not a probability: write a number from 0 to 1"),
+                );
                 0.0
             }
             None => 0.0,

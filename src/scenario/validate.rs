@@ -196,7 +196,12 @@ impl Checker<'_> {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
-        let faults = self.faults(path, raw.faults.take(), protocol == Protocol::Udp, program.is_some());
+        let faults = self.faults(
+            path,
+            raw.faults.take(),
+            protocol == Protocol::Udp,
+            program.is_some(),
+        );
         let bind = match raw.bind.as_deref() {
             None => IpAddr::from([127, 0, 0, 1]),
             Some(text) => match text

@@ -171,7 +171,9 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 FailureKind::NotConnected => "the connection is already closed".to_string(),
                 FailureKind::Stopped => "stopped: the scenario ended first".to_string(),
                 FailureKind::ProgramStart(reason) => reason.clone(),
-                FailureKind::ClosedNotReset => "the peer closed normally (FIN), not with a reset".to_string(),
+                FailureKind::ClosedNotReset => {
+                    "the peer closed normally (FIN), not with a reset".to_string()
+                }
                 FailureKind::TooMuchData(cap) => {
                     detail.push(format!("received: {}", show(&failure.received)));
                     format!("more than {cap} bytes arrived (max_received): stopped reading")

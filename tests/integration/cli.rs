@@ -227,3 +227,64 @@ fn a_privileged_port_without_privilege_exits_with_3() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("ermission denied"), "{stderr}");
 }
+
+/// A completion script for every shell clap_complete knows, naming the subcommands.
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (code, stdout, stderr) = text(&run(&["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        for command in ["run", "test", "serve", "check"] {
+            assert!(
+                stdout.contains(command),
+                "{shell} completions lack `{command}`"
+            );
+        }
+    }
+    assert_eq!(text(&run(&["completions", "tcsh"])).0, 2);
+}
+
+/// The man page is roff with the commands and the exit codes.
+#[test]
+fn the_man_page_is_roff() {
+    let (code, stdout, _) = text(&run(&["man"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains(".TH netlab 1"), "{stdout}");
+    assert!(stdout.contains("Exit codes"), "{stdout}");
+    assert!(
+        stdout.contains("netlab\\-run") || stdout.contains("run"),
+        "{stdout}"
+    );
+}
+
+/// `netlab new` writes a starter scenario that passes as written, and will not overwrite.
+#[test]
+fn a_new_scenario_passes_as_written() {
+    let dir = std::env::temp_dir().join(format!("netlab-new-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("starter.yaml");
+    let _ = std::fs::remove_file(&file);
+    let (code, stdout, _) = text(&run(&[
+        "new",
+        "starter",
+        "--output",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = text(&run(&[
+        "run",
+        "--time-scale",
+        "0.1",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("PASS starter"), "{stdout}");
+    let (code, _, stderr) = text(&run(&[
+        "new",
+        "starter",
+        "--output",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("exists already"), "{stderr}");
+}

@@ -1,0 +1,89 @@
+//! `netlab new NAME`: a commented starter scenario, the tutorial's hello in small, that passes
+//! as written — a place to start editing from.
+
+use std::path::PathBuf;
+
+use anstream::ColorChoice;
+
+use super::app::Output;
+use super::args::{NewArgs, code};
+
+/// The starter scenario; `NAME` is replaced by the name given.
+const STARTER: &str = r#"# A netlab scenario: servers to start, clients that talk to them, and what must be said.
+# Run it with `netlab run NAME.yaml`; `netlab test` compares its transcript with a snapshot.
+name: NAME
+description: >
+  A TCP server that greets and echoes, and a client that checks it.
+timeout: 30s                      # bound on the whole scenario
+
+servers:
+  - name: echo                    # clients connect by this name
+    protocol: tcp                 # tcp | udp
+    bind: 127.0.0.1
+    port: 0                       # 0: any free port
+    greeting: "Welcome!"          # sent as soon as a client connects
+    delay: 100ms                  # pause before each reply
+    rules:                        # the first rule that matches a message answers it
+      - match: { equals: "bye" }
+        reply: "Goodbye!"
+        close: true               # then close the connection
+      - reply: "You said: {data}" # {data} is the message received
+
+clients:
+  - name: client
+    connect: echo                 # a server's name, or "host:port" for any other program
+    steps:
+      - expect: "Welcome!"
+      - send: "hello"
+      - expect: "You said: hello"
+      - send: "bye"
+      - expect: { regex: "^Good" }  # also contains, hex, bytes; the rest stays for the next step
+      - expect: "bye!"            # what a matcher consumed is gone; the rest follows
+      - expect_close: true
+"#;
+
+/// Runs `netlab new`; returns the exit code.
+pub fn new(args: &NewArgs, choice: ColorChoice) -> u8 {
+    let mut output = Output::new(choice);
+    let valid = !args.name.is_empty()
+        && args
+            .name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid {
+        output.warn(&format!(
+            "error: `{}` is not a scenario name: use letters, digits, `_`, `-` and `.`",
+            args.name
+        ));
+        return code::INPUT;
+    }
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.yaml", args.name)));
+    if path.exists() && !args.force {
+        output.warn(&format!(
+            "error: `{}` exists already (--force replaces it)",
+            path.display()
+        ));
+        return code::INPUT;
+    }
+    match std::fs::write(&path, STARTER.replace("NAME", &args.name)) {
+        Ok(()) => {
+            output.say(&format!(
+                "wrote {}: try `netlab run {}`",
+                path.display(),
+                path.display()
+            ));
+            code::PASSED
+        }
+        Err(e) => {
+            output.warn(&format!(
+                "error: cannot write `{}`: {}",
+                path.display(),
+                crate::diagnostic::io_reason(&e)
+            ));
+            code::ENVIRONMENT
+        }
+    }
+}
