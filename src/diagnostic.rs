@@ -83,9 +83,10 @@ impl Diagnostics {
             Renderer::plain()
         };
         let path = self.source.display_path();
+        let shown = SourceFile::new(self.source.path.clone(), printable(&self.source.text));
         let mut out = String::new();
         for item in &self.items {
-            out.push_str(render_one(&renderer, &self.source, &path, item).trim_end());
+            out.push_str(render_one(&renderer, &shown, &path, item).trim_end());
             out.push_str("\n\n");
         }
         let count = self.items.len();
@@ -124,6 +125,15 @@ fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagn
         message = message.footer(Level::Help.title(help));
     }
     renderer.render(message).to_string()
+}
+
+/// The text with every control character but tab and line ends replaced by `?`, byte for
+/// byte, so that spans still fit: a snippet renderer must not see form feeds and NULs (the
+/// fuzzer found annotate-snippets 0.11 overflowing on them).
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && !matches!(c, '\n' | '\t' | '\r') { '?' } else { c })
+        .collect()
 }
 
 /// A problem about the whole file: no snippet, just where and what.
@@ -173,6 +183,21 @@ mod tests {
         assert_eq!(did_you_mean("helo", ["hello", "world"]), Some("hello"));
         assert_eq!(did_you_mean("stesp", ["name", "steps"]), Some("steps"));
         assert_eq!(did_you_mean("zzzzzz", ["hello", "world"]), None);
+    }
+
+    /// Found by `cargo fuzz run load`: form feeds and NULs around a diagnostic's span made
+    /// annotate-snippets overflow.
+    #[test]
+    fn control_characters_do_not_break_rendering() {
+        let text = String::from_utf8_lossy(include_bytes!("../tests/fixtures/fuzz_crash_margin.yaml")).into_owned();
+        if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("crash.yaml", text)) {
+            let rendered = diagnostics.render(false);
+            assert!(rendered.contains("crash.yaml"), "{rendered}");
+        }
+        let text = "servers:\n  - name: a\x0c\x00b\n";
+        if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("c.yaml", text)) {
+            let _ = diagnostics.render(true);
+        }
     }
 
     #[test]
