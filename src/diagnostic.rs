@@ -132,7 +132,13 @@ fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagn
 /// fuzzer found annotate-snippets 0.11 overflowing on them).
 fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() && !matches!(c, '\n' | '\t' | '\r') { '?' } else { c })
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -189,8 +195,11 @@ mod tests {
     /// annotate-snippets overflow.
     #[test]
     fn control_characters_do_not_break_rendering() {
-        let text = String::from_utf8_lossy(include_bytes!("../tests/fixtures/fuzz_crash_margin.yaml")).into_owned();
-        if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("crash.yaml", text)) {
+        let text =
+            String::from_utf8_lossy(include_bytes!("../tests/fixtures/fuzz_crash_margin.yaml"))
+                .into_owned();
+        if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("crash.yaml", text))
+        {
             let rendered = diagnostics.render(false);
             assert!(rendered.contains("crash.yaml"), "{rendered}");
         }

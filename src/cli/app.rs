@@ -32,6 +32,7 @@ pub fn main() -> ExitCode {
             clap_complete::aot::generate(shell, &mut Cli::command(), "netlab", &mut script);
             print_bytes(&script)
         }
+        Command::Schema => print_bytes(crate::scenario::schema::scenario_schema().as_bytes()),
         Command::Man => {
             let mut page = Vec::new();
             match clap_mangen::Man::new(Cli::command()).render(&mut page) {

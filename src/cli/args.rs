@@ -99,6 +99,8 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout.
     Man,
+    /// Print the JSON Schema of the scenario format (for editors: yaml-language-server).
+    Schema,
 }
 
 /// Arguments of `netlab run`.

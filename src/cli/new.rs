@@ -9,7 +9,9 @@ use super::app::Output;
 use super::args::{NewArgs, code};
 
 /// The starter scenario; `NAME` is replaced by the name given.
-const STARTER: &str = r#"# A netlab scenario: servers to start, clients that talk to them, and what must be said.
+const STARTER: &str = r#"# yaml-language-server: $schema=netlab.schema.json
+# (editors complete and check this file once `netlab schema > netlab.schema.json` is beside it)
+# A netlab scenario: servers to start, clients that talk to them, and what must be said.
 # Run it with `netlab run NAME.yaml`; `netlab test` compares its transcript with a snapshot.
 name: NAME
 description: >

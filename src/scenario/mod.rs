@@ -7,6 +7,7 @@ pub mod payload;
 pub mod positions;
 pub mod programs;
 pub mod raw;
+pub mod schema;
 pub mod validate;
 pub mod visitors;
 

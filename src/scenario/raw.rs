@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// A whole scenario file, as written.
-#[derive(Debug, Deserialize)]
+/// A netlab scenario file: servers to start, clients that talk to them, and what must be said.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "netlab scenario")]
 pub struct RawScenario {
     /// Scenario name; defaults to the file stem.
     pub name: Option<String>,
@@ -31,7 +33,7 @@ pub struct RawScenario {
 }
 
 /// Transport protocol of a server or client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     /// A byte stream.
@@ -41,7 +43,7 @@ pub enum Protocol {
 }
 
 /// How a TCP server serves several clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Concurrency {
     /// A thread per connection.
@@ -52,7 +54,7 @@ pub enum Concurrency {
 }
 
 /// How a server cuts the received bytes into messages for its rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Framing {
     /// One recv() result is one message.
@@ -63,7 +65,7 @@ pub enum Framing {
 }
 
 /// A server entry, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawServer {
     /// Unique name clients connect by.
@@ -102,7 +104,7 @@ pub struct RawServer {
 }
 
 /// A server's `faults:`, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
     /// Extra pause before every write: `{ fixed: 100ms, jitter: 50ms }`.
@@ -124,7 +126,7 @@ pub struct RawFaults {
 }
 
 /// `latency:` of `faults:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLatency {
     /// Always added.
@@ -134,7 +136,7 @@ pub struct RawLatency {
 }
 
 /// `slice:` of `faults:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSlice {
     /// Bytes per write.
@@ -144,7 +146,7 @@ pub struct RawSlice {
 }
 
 /// One reply rule, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// What the message must look like; absent matches anything.
@@ -161,7 +163,7 @@ pub struct RawRule {
 }
 
 /// A client entry, as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     /// Unique name.
@@ -234,7 +236,7 @@ pub enum RawMatcher {
 }
 
 /// The only `shutdown` a client step can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShutdownHow {
     /// Half-close: send FIN, keep reading.

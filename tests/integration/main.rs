@@ -33,3 +33,6 @@ mod hostile;
 
 /// Many clients at once, and a server that cannot keep up.
 mod soak;
+
+/// The JSON Schema: in sync with the code, accepting every shipped scenario.
+mod schema;
