@@ -114,8 +114,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,
     /// Print the deterministic transcript after each run instead of the live view.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["quiet", "verbose"])]
     pub transcript: bool,
+    /// Print only the verdict line of each scenario.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print the live view, then the deterministic transcript too.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// What to print on stdout: people's text, or one JSON object per scenario (the schema of
+    /// `netlab test --format json`, docs/json-report.md, without a snapshot).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// Arguments of `netlab test`.

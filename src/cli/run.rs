@@ -6,17 +6,41 @@ use std::time::Instant;
 use anstream::ColorChoice;
 
 use super::app::{Output, interrupt_channel, load_all, worse};
-use super::args::{RunArgs, code};
+use super::args::{Format, RunArgs, code};
 use crate::exec::{self, RunOptions};
+use crate::report::json::json_line;
 use crate::report::{LiveView, verdict_line};
 use crate::scenario::{Scenario, VarValues};
+use crate::suite;
 use crate::transcript;
+
+/// What `netlab run` prints for each scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Events as they happen, then the verdict.
+    Live,
+    /// Events as they happen, the transcript, then the verdict.
+    Verbose,
+    /// The transcript once it is over, then the verdict.
+    Transcript,
+    /// The verdict only.
+    Quiet,
+    /// One JSON object.
+    Json,
+}
 
 /// Runs `netlab run`; returns the exit code.
 pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let mut output = Output::new(choice);
     let Some(scenarios) = load_all(&args.files, vars, &mut output) else {
         return code::INPUT;
+    };
+    let mode = match (args.format, args.transcript, args.quiet, args.verbose) {
+        (Format::Json, ..) => Mode::Json,
+        (_, true, _, _) => Mode::Transcript,
+        (_, _, true, _) => Mode::Quiet,
+        (_, _, _, true) => Mode::Verbose,
+        _ => Mode::Live,
     };
     let interrupt = interrupt_channel();
     let options = RunOptions {
@@ -29,19 +53,25 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         if interrupt.as_ref().is_some_and(exec::is_interrupted) {
             break;
         }
-        let code = run_one(scenario, &options, args.transcript, &mut output);
+        let code = if mode == Mode::Json {
+            let result = suite::run_case(scenario, &options, false);
+            output.say(&json_line(&result));
+            match &result.verdict {
+                Err(_) => code::ENVIRONMENT,
+                Ok(verdict) if verdict.passed() => code::PASSED,
+                Ok(_) => code::FAILED,
+            }
+        } else {
+            run_one(scenario, &options, mode, &mut output)
+        };
         worst = worse(worst, code);
     }
     worst
 }
 
-fn run_one(
-    scenario: &Scenario,
-    options: &RunOptions,
-    transcript_only: bool,
-    output: &mut Output,
-) -> u8 {
-    if !transcript_only {
+fn run_one(scenario: &Scenario, options: &RunOptions, mode: Mode, output: &mut Output) -> u8 {
+    let live_view = matches!(mode, Mode::Live | Mode::Verbose);
+    if live_view {
         output.say(&format!(
             "── {} ({})",
             scenario.name,
@@ -56,16 +86,14 @@ fn run_one(
     let started = Instant::now();
     let mut live = LiveView::new(scenario);
     let result = exec::run(scenario, options, &mut |event| {
-        if transcript_only {
-            if let crate::event::EventKind::Listening { addr } = &event.kind
-                && let crate::event::Origin::Server(i) = event.origin
-            {
-                output.warn(&format!("{} listening on {addr}", scenario.servers[i].name));
-            }
-        } else {
+        if live_view {
             for line in live.lines(event, true) {
                 output.say(&line);
             }
+        } else if let crate::event::EventKind::Listening { addr } = &event.kind
+            && let crate::event::Origin::Server(i) = event.origin
+        {
+            output.warn(&format!("{} listening on {addr}", scenario.servers[i].name));
         }
     });
     let outcome = match result {
@@ -75,12 +103,13 @@ fn run_one(
             return code::ENVIRONMENT;
         }
     };
-    if transcript_only {
-        output.say(&transcript::build(scenario, &outcome.events, &outcome.verdict).render(true));
-    } else {
+    if live_view {
         for line in live.finish(true) {
             output.say(&line);
         }
+    }
+    if matches!(mode, Mode::Transcript | Mode::Verbose) {
+        output.say(&transcript::build(scenario, &outcome.events, &outcome.verdict).render(true));
     }
     let steps = transcript::count(&transcript::step_results(scenario, &outcome.events));
     output.say(&verdict_line(

@@ -288,3 +288,37 @@ fn a_new_scenario_passes_as_written() {
     assert_eq!(code, 2);
     assert!(stderr.contains("exists already"), "{stderr}");
 }
+
+/// `-q` prints only the verdict, `-v` the live view and the transcript, `--format json` one
+/// object per scenario and nothing else; errors stay on stderr.
+#[test]
+fn run_output_levels_and_json() {
+    let file = "scenarios/udp_hello.yaml";
+    let (code, quiet, _) = text(&run(&["run", "-q", file]));
+    assert_eq!(code, 0);
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+    assert!(quiet.starts_with("PASS udp_hello"), "{quiet}");
+    let (_, verbose, _) = text(&run(&["run", "-v", file]));
+    assert!(
+        verbose.contains("listening on") && verbose.contains("verdict: passed"),
+        "{verbose}"
+    );
+    let (code, json, stderr) = text(&run(&[
+        "run",
+        "--format",
+        "json",
+        file,
+        "scenarios/binary_length_prefixed.yaml",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{json}");
+    assert_eq!(lines[0]["name"], "udp_hello");
+    assert_eq!(lines[0]["verdict"], "passed");
+    assert!(lines[0]["snapshot"].is_null());
+    assert_eq!(lines[1]["steps"]["passed"], 7);
+    assert_eq!(text(&run(&["run", "-q", "-v", file])).0, 2);
+}

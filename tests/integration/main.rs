@@ -36,3 +36,6 @@ mod soak;
 
 /// The JSON Schema: in sync with the code, accepting every shipped scenario.
 mod schema;
+
+/// Every example in docs/ loads and passes.
+mod docs;
