@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
-use super::raw::{RawDuration, RawMatcher, RawPayload, RawScenario, RawSize, RawStep};
+use super::raw::{RawDuration, RawMatcher, RawPayload, RawScenario, RawSize, RawStep, STEP_KEYS};
 
 /// The schema of a scenario file, draft-07 (what yaml-language-server reads best), as JSON text.
 pub fn scenario_schema() -> String {
@@ -99,19 +99,11 @@ impl JsonSchema for RawStep {
         let matcher = generator.subschema_for::<RawMatcher>();
         let duration = generator.subschema_for::<RawDuration>();
         let yes = serde_json::json!({ "const": true });
-        let actions = [
-            "send",
-            "expect",
-            "expect_close",
-            "expect_reset",
-            "read_to_close",
-            "expect_nothing",
-            "sleep",
-            "shutdown",
-            "close",
-        ];
-        let one_action: Vec<serde_json::Value> = actions
+        // Every step key but the two that go beside an action.
+        let actions = STEP_KEYS
             .iter()
+            .filter(|k| !matches!(**k, "timeout" | "hint"));
+        let one_action: Vec<serde_json::Value> = actions
             .map(|a| serde_json::json!({ "required": [a] }))
             .collect();
         json_schema!({
