@@ -131,15 +131,16 @@ fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagn
 /// byte, so that spans still fit: a snippet renderer must not see form feeds and NULs (the
 /// fuzzer found annotate-snippets 0.11 overflowing on them).
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+            // As many `?` as the character has bytes (U+0080 has two), so spans stay put.
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A problem about the whole file: no snippet, just where and what.
@@ -203,7 +204,13 @@ mod tests {
             let rendered = diagnostics.render(false);
             assert!(rendered.contains("crash.yaml"), "{rendered}");
         }
-        let text = "servers:\n  - name: a\x0c\x00b\n";
+        // Found next: a two-byte control character (U+0080) must not shift the spans.
+        let c1 = include_bytes!("../tests/fixtures/fuzz_crash_c1_control.yaml");
+        let text = String::from_utf8_lossy(c1).into_owned();
+        if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("c1.yaml", text)) {
+            let _ = diagnostics.render(false);
+        }
+        let text = "servers:\n  - name: a\x0c\x00b\u{85}\u{9f}\n";
         if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("c.yaml", text)) {
             let _ = diagnostics.render(true);
         }
