@@ -22,10 +22,10 @@ pub mod code {
 
 pub(super) const EXIT_CODES: &str = "Exit codes:
   0  every scenario passed
-  1  a scenario failed
+  1  a scenario failed (under `netlab test`, also: its transcript differs from its snapshot)
   2  the input is wrong (usage, unreadable file, invalid scenario): nothing ran
   3  the environment refused (port in use, address not available, permission denied,
-     a program under test would not start)
+     a program under test would not start, a client found nobody to connect to)
   4  a path or filter matched no scenario (netlab test)";
 
 /// Stage a network conversation from a file: start the servers and clients a scenario
