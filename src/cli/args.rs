@@ -152,6 +152,12 @@ pub struct TestArgs {
     /// Also write a JUnit XML report to FILE
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Print only what failed and the summary line.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print the transcript of every scenario.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// What to print on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -78,7 +78,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let mut results = suite::run(&scenarios, jobs, &options, &mut |result| {
         bar.inc(1);
         bar.set_message(result.name.clone());
-        if human {
+        if human && !(args.quiet && result.ok()) {
             bar.suspend(|| output.say(&result_line(result, will_write)));
         }
     });
@@ -94,6 +94,12 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             path.display()
         ));
         worst = code::ENVIRONMENT;
+    }
+    if human && args.verbose {
+        for result in &results {
+            output.say("");
+            output.say(&result.transcript);
+        }
     }
     if human {
         print_details(&mut output, &results);

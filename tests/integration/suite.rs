@@ -261,3 +261,16 @@ fn filter_and_list_select_scenarios() {
     let (code, _, _) = netlab_test(&["no/such/dir"], true);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn quiet_and_verbose_suites() {
+    let (code, quiet, _) = netlab_test(&["scenarios", "--filter", "udp", "-q"], true);
+    assert_eq!(code, 0);
+    assert!(!quiet.contains("PASS"), "{quiet}");
+    assert!(quiet.contains("2 passed, 0 failed"), "{quiet}");
+    let (_, verbose, _) = netlab_test(&["scenarios", "--filter", "udp_hello", "-v"], true);
+    assert!(
+        verbose.contains("scenario udp_hello") && verbose.contains("verdict: passed"),
+        "{verbose}"
+    );
+}
