@@ -111,7 +111,7 @@ mod tests {
 
     fn scenario() -> Scenario {
         let text = "servers:\n  - name: t\n  - name: u\n    protocol: udp\nclients:\n  - name: a\n    connect: t\n  - name: b\n    connect: u\n";
-        load_source(SourceFile::new("s.yaml", text)).unwrap()
+        load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"))
     }
 
     fn step(client: usize, outcome: StepOutcome) -> Event {
@@ -145,8 +145,8 @@ mod tests {
     #[test]
     fn waits_for_tcp_closes_and_udp_datagrams() {
         let scenario = scenario();
-        let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        let b: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        let a = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let b = SocketAddr::from(([127, 0, 0, 1], 6000));
         let mut open = OpenConnections::default();
         open.observe(&scenario, &step(0, StepOutcome::Connected { local: a }));
         open.observe(&scenario, &step(1, StepOutcome::Connected { local: b }));

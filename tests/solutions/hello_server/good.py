@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference solution of exercise 1 (and 2): a thread-per-connection hello server.
+"""Reference solution of exercises 1 and 2: a thread-per-connection hello server.
 
 Usage: good.py PORT. HELLO_DELAY (seconds, default 0.2) is the pause before each answer.
 """
