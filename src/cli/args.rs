@@ -181,6 +181,9 @@ pub struct ServeArgs {
     /// Only this server (give it several times for several) [default: all of them]
     #[arg(long = "server", value_name = "NAME")]
     pub servers: Vec<String>,
+    /// Print only where each server listens, not every connection and message (for load)
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Multiply every declared delay by FACTOR
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,

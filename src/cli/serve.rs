@@ -6,6 +6,7 @@ use anstream::ColorChoice;
 use super::app::{Output, interrupt_channel, load_all};
 use super::args::{ServeArgs, code};
 use crate::diagnostic::did_you_mean;
+use crate::event::{EventKind, Origin};
 use crate::exec::{self, RunOptions};
 use crate::report::LiveView;
 use crate::scenario::VarValues;
@@ -57,13 +58,22 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     };
     let mut live = LiveView::new(&scenario);
     let result = exec::run(&scenario, &options, &mut |event| {
+        if args.quiet {
+            if let (Origin::Server(index), EventKind::Listening { addr }) =
+                (&event.origin, &event.kind)
+                && let Some(server) = scenario.servers.get(*index)
+            {
+                output.say(&format!("{} listening on {addr}", server.name));
+            }
+            return;
+        }
         for line in live.lines(event, true) {
             output.say(&line);
         }
     });
     match result {
         Ok(_) => {
-            for line in live.finish(true) {
+            for line in live.finish(true).into_iter().filter(|_| !args.quiet) {
                 output.say(&line);
             }
             output.say("stopped");

@@ -1,0 +1,796 @@
+//! The cases of the comparison, one per target of docs/performance.md. Each runs netlab and the
+//! reference in the same invocation and reports both figures and their ratio.
+
+use std::ffi::OsStr;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+
+use super::Size;
+use super::process::{Scratch, Server, run_measured, run_netlab};
+use super::reference::{self, Role};
+use super::stats::{median, percentile, rate, show_mib, show_ms, show_rate};
+
+/// One line of the result table.
+struct Row {
+    what: String,
+    netlab: String,
+    reference: String,
+    ratio: String,
+    target: String,
+    /// Whether the target holds (`None`: not judged, e.g. in a smoke run).
+    met: Option<bool>,
+}
+
+/// Picks a count by run size.
+fn by_size(size: Size, smoke: usize, quick: usize, full: usize) -> usize {
+    match size {
+        Size::Smoke => smoke,
+        Size::Quick => quick,
+        Size::Full => full,
+    }
+}
+
+/// How many times each measurement is repeated (the median is kept).
+fn repetitions(size: Size) -> usize {
+    by_size(size, 1, 3, 5)
+}
+
+/// Runs every case (or those whose name contains `only`), prints the table; false if a case
+/// could not run.
+pub fn run_all(size: Size, only: Option<&str>) -> anyhow::Result<bool> {
+    type Case = fn(Size, &Scratch) -> anyhow::Result<Vec<Row>>;
+    let cases: [(&str, Case); 10] = [
+        ("tcp-server", tcp_server),
+        ("tcp-client", tcp_client),
+        ("tcp-connections", tcp_connections),
+        ("udp-server", udp_server),
+        ("udp-client", udp_client),
+        ("clients-1000", many_clients),
+        ("bulk-send", bulk_send),
+        ("check", check),
+        ("three-steps", three_steps),
+        ("suite", suite),
+    ];
+    let delay_case: (&str, Case) = ("delay", delay);
+    let scratch = Scratch::new()?;
+    let mut rows = Vec::new();
+    let mut ok = true;
+    for (name, case) in cases.into_iter().chain([delay_case]) {
+        if only.is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
+        eprintln!("compare: {name}…");
+        let started = Instant::now();
+        match case(size, &scratch) {
+            Ok(mut more) => rows.append(&mut more),
+            Err(e) => {
+                eprintln!("compare: {name} failed: {e:#}");
+                ok = false;
+            }
+        }
+        eprintln!(
+            "compare: {name} took {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        set_affinity(false);
+    }
+    print_table(size, &rows);
+    Ok(ok)
+}
+
+fn print_table(size: Size, rows: &[Row]) {
+    println!();
+    if size == Size::Smoke {
+        println!("(smoke run: a few hundred operations per case, figures not meaningful)");
+    }
+    println!("| what | netlab | reference | ratio | target | met |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in rows {
+        let met = match row.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {met} |",
+            row.what, row.netlab, row.reference, row.ratio, row.target
+        );
+    }
+}
+
+/// Pins this process (and so every process it starts from now on) to CPU 0, or unpins it.
+fn set_affinity(pinned: bool) {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and sched_setaffinity are given
+    // valid pointers to it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let cpus = if pinned {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        for cpu in 0..cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Runs `measure` for `pinned` and unpinned, as the targets ask.
+fn pinned_and_unpinned(
+    size: Size,
+    mut measure: impl FnMut(bool) -> anyhow::Result<Row>,
+) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for pinned in [true, false] {
+        if size == Size::Smoke && !pinned {
+            break;
+        }
+        set_affinity(pinned);
+        let mut row = measure(pinned)?;
+        row.what = format!(
+            "{} ({})",
+            row.what,
+            if pinned { "pinned" } else { "unpinned" }
+        );
+        rows.push(row);
+    }
+    set_affinity(false);
+    Ok(rows)
+}
+
+/// A row comparing two rates, higher is better, judged against `at_least` (a ratio).
+fn rate_row(what: &str, size: Size, netlab: f64, reference: f64, at_least: f64) -> Row {
+    let ratio = netlab / reference.max(1e-9);
+    Row {
+        what: what.into(),
+        netlab: show_rate(netlab),
+        reference: show_rate(reference),
+        ratio: format!("{:.0}%", ratio * 100.0),
+        target: format!("≥ {:.0}%", at_least * 100.0),
+        met: (size != Size::Smoke).then_some(ratio >= at_least),
+    }
+}
+
+const ECHO_TCP: &str = "
+servers:
+  - name: echo
+    bind: 127.0.0.1
+    port: 0
+    backlog: 1024
+    rules:
+      - reply: \"{data}\"
+";
+
+const ECHO_UDP: &str = "
+servers:
+  - name: echo
+    protocol: udp
+    bind: 127.0.0.1
+    port: 0
+    rules:
+      - reply: \"{data}\"
+";
+
+/// 16 bytes, the message size of every round-trip target.
+const MESSAGE: &str = "0123456789abcdef";
+
+/// The median of `repetitions` rates from `measure`.
+fn median_rate(
+    reps: usize,
+    mut measure: impl FnMut() -> anyhow::Result<f64>,
+) -> anyhow::Result<f64> {
+    let mut rates = Vec::new();
+    for _ in 0..reps {
+        rates.push(measure()?);
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[rates.len() / 2])
+}
+
+fn tcp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 40_000);
+    let file = scratch.write("echo_tcp.yaml", ECHO_TCP)?;
+    pinned_and_unpinned(size, |_| {
+        let reference = Server::reference(Role::TcpEcho)?;
+        let netlab = Server::netlab(&file)?;
+        let measure = |addr: SocketAddr| -> anyhow::Result<f64> {
+            let latencies = reference::tcp_round_trips(addr, count, MESSAGE.len())?;
+            Ok(rate(count, latencies.iter().sum()))
+        };
+        // Alternate, so that both see the same machine.
+        let mut reference_rates = Vec::new();
+        let mut netlab_rates = Vec::new();
+        for _ in 0..repetitions(size) {
+            reference_rates.push(measure(reference.addr)?);
+            netlab_rates.push(measure(netlab.addr)?);
+        }
+        Ok(rate_row(
+            "TCP echo server, one connection, 16 B round trips",
+            size,
+            middle(&mut netlab_rates),
+            middle(&mut reference_rates),
+            0.90,
+        ))
+    })
+}
+
+fn middle(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// A client scenario: `times` × (send 16 B, expect them back) to `addr`.
+fn repeat_client(protocol: &str, addr: SocketAddr, times: usize) -> String {
+    format!(
+        "
+timeout: 5m
+clients:
+  - name: load
+    connect: \"{addr}\"
+    protocol: {protocol}
+    steps:
+      - repeat:
+          times: {times}
+          steps:
+            - send: \"{MESSAGE}\"
+            - expect: \"{MESSAGE}\"
+"
+    )
+}
+
+/// netlab's client round trips per second: a run of `count` round trips minus a run of one
+/// (the process start and the connect), both medians of `reps`.
+fn netlab_client_rate(
+    scratch: &Scratch,
+    protocol: &str,
+    addr: SocketAddr,
+    count: usize,
+    reps: usize,
+) -> anyhow::Result<f64> {
+    let long = scratch.write(
+        &format!("{protocol}_client_long.yaml"),
+        &repeat_client(protocol, addr, count),
+    )?;
+    let short = scratch.write(
+        &format!("{protocol}_client_short.yaml"),
+        &repeat_client(protocol, addr, 1),
+    )?;
+    let mut longs = Vec::new();
+    let mut shorts = Vec::new();
+    for _ in 0..reps {
+        longs.push(run_ok(&["run", "-q"], &long, Duration::from_secs(300))?.wall);
+        shorts.push(run_ok(&["run", "-q"], &short, Duration::from_secs(60))?.wall);
+    }
+    let took = median(&longs).saturating_sub(median(&shorts));
+    Ok(rate(count - 1, took))
+}
+
+/// Runs `netlab ARGS FILE` and insists on exit code 0.
+fn run_ok(args: &[&str], file: &Path, limit: Duration) -> anyhow::Result<super::process::Finished> {
+    let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    all.push(file.as_os_str());
+    let finished = run_netlab(&all, limit)?;
+    ensure!(
+        finished.code == 0,
+        "netlab {} {} exited with {}",
+        args.join(" "),
+        file.display(),
+        finished.code
+    );
+    Ok(finished)
+}
+
+fn tcp_client(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 10_000);
+    pinned_and_unpinned(size, |_| {
+        let server = Server::reference(Role::TcpEcho)?;
+        let reps = repetitions(size);
+        let reference = median_rate(reps, || {
+            let latencies = reference::tcp_round_trips(server.addr, count, MESSAGE.len())?;
+            Ok(rate(count, latencies.iter().sum()))
+        })?;
+        let netlab = netlab_client_rate(scratch, "tcp", server.addr, count, reps)?;
+        Ok(rate_row(
+            "TCP client, `repeat` send/expect 16 B, reference echo server",
+            size,
+            netlab,
+            reference,
+            0.85,
+        ))
+    })
+}
+
+fn tcp_connections(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 200, 2_000, 5_000);
+    let file = scratch.write("echo_tcp.yaml", ECHO_TCP)?;
+    pinned_and_unpinned(size, |_| {
+        let reference = Server::reference(Role::TcpEcho)?;
+        let netlab = Server::netlab(&file)?;
+        let mut reference_rates = Vec::new();
+        let mut netlab_rates = Vec::new();
+        for _ in 0..repetitions(size) {
+            reference_rates.push(rate(
+                count,
+                reference::tcp_connections(reference.addr, count)?,
+            ));
+            netlab_rates.push(rate(count, reference::tcp_connections(netlab.addr, count)?));
+        }
+        Ok(rate_row(
+            "TCP server, sequential short connections",
+            size,
+            middle(&mut netlab_rates),
+            middle(&mut reference_rates),
+            0.80,
+        ))
+    })
+}
+
+fn udp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 40_000);
+    let file = scratch.write("echo_udp.yaml", ECHO_UDP)?;
+    pinned_and_unpinned(size, |_| {
+        let reference = Server::reference(Role::UdpEcho)?;
+        let netlab = Server::netlab(&file)?;
+        let mut reference_rates = Vec::new();
+        let mut netlab_rates = Vec::new();
+        for _ in 0..repetitions(size) {
+            let took = reference::udp_round_trips(reference.addr, count, MESSAGE.len())?;
+            reference_rates.push(rate(count, took));
+            let took = reference::udp_round_trips(netlab.addr, count, MESSAGE.len())?;
+            netlab_rates.push(rate(count, took));
+        }
+        Ok(rate_row(
+            "UDP echo server, 16 B round trips",
+            size,
+            middle(&mut netlab_rates),
+            middle(&mut reference_rates),
+            0.85,
+        ))
+    })
+}
+
+fn udp_client(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 10_000);
+    pinned_and_unpinned(size, |_| {
+        let server = Server::reference(Role::UdpEcho)?;
+        let reps = repetitions(size);
+        let reference = median_rate(reps, || {
+            Ok(rate(
+                count,
+                reference::udp_round_trips(server.addr, count, MESSAGE.len())?,
+            ))
+        })?;
+        let netlab = netlab_client_rate(scratch, "udp", server.addr, count, reps)?;
+        Ok(rate_row(
+            "UDP client, `repeat` send/expect 16 B, reference echo server",
+            size,
+            netlab,
+            reference,
+            0.85,
+        ))
+    })
+}
+
+fn many_clients(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 50, 1000, 1000);
+    let text = format!(
+        "
+timeout: 2m
+servers:
+  - name: echo
+    bind: 127.0.0.1
+    port: 0
+    backlog: 1024
+    rules:
+      - reply: \"{{data}}\"
+clients:
+  - name: many
+    connect: echo
+    count: {count}
+    timeout: 60s
+    steps:
+      - send: \"{MESSAGE}\"
+      - expect: \"{MESSAGE}\"
+      - close: true
+"
+    );
+    let file = scratch.write("many_clients.yaml", &text)?;
+    let mut runs = Vec::new();
+    for _ in 0..repetitions(size) {
+        runs.push(run_ok(&["run", "-q"], &file, Duration::from_secs(180))?);
+    }
+    let peak = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+    let wall = median(&runs.iter().map(|r| r.wall).collect::<Vec<_>>());
+    Ok(vec![Row {
+        what: format!(
+            "`count: {count}` clients × connect/send/expect/close, threaded netlab server"
+        ),
+        netlab: format!(
+            "all passed; {} wall; peak RSS {}",
+            show_ms(wall),
+            show_mib(peak)
+        ),
+        reference: "–".into(),
+        ratio: "–".into(),
+        target: "all pass; RSS ≤ 64 MiB".into(),
+        met: (size != Size::Smoke).then_some(peak <= 64 << 20),
+    }])
+}
+
+fn bulk_send(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let total: u64 = by_size(size, 4 << 20, 256 << 20, 1 << 30) as u64;
+    let text = format!(
+        "
+timeout: 5m
+servers:
+  - name: sink
+    bind: 127.0.0.1
+    port: 0
+clients:
+  - name: bulk
+    connect: sink
+    timeout: 60s
+    steps:
+      - send: {{ repeat: \"x\", times: {total} }}
+      - shutdown: write
+      - expect_close: true
+"
+    );
+    let file = scratch.write("bulk.yaml", &text)?;
+    let reps = repetitions(size).min(3);
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        runs.push(run_ok(&["run", "-q"], &file, Duration::from_secs(300))?);
+    }
+    let peak = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+    let wall = median(&runs.iter().map(|r| r.wall).collect::<Vec<_>>());
+    let gbit = |took: Duration| total as f64 * 8.0 / took.as_secs_f64().max(1e-9) / 1e9;
+    let netlab = gbit(wall);
+    let sink = Server::reference(Role::TcpSink)?;
+    let mut reference = Vec::new();
+    for _ in 0..reps {
+        reference.push(reference::tcp_bulk_send(sink.addr, total)?);
+    }
+    let reference = gbit(median(&reference));
+    let (versus, baseline) = match iperf3(total)? {
+        Some(iperf) => ("iperf3", iperf),
+        None => {
+            eprintln!(
+                "compare: iperf3 is not installed; the bulk send is compared with the reference sender"
+            );
+            ("reference sender (no iperf3 here)", reference)
+        }
+    };
+    let ratio = netlab / baseline.max(1e-9);
+    Ok(vec![Row {
+        what: format!(
+            "one-way {} `send` to a netlab server (whole process)",
+            show_mib(total)
+        ),
+        netlab: format!("{netlab:.1} Gbit/s; peak RSS {}", show_mib(peak)),
+        reference: format!(
+            "{versus}: {baseline:.1} Gbit/s; reference sender {reference:.1} Gbit/s"
+        ),
+        ratio: format!("{:.0}%", ratio * 100.0),
+        target: "≥ 50% of iperf3; RSS ≤ 32 MiB".into(),
+        met: (size != Size::Smoke).then_some(ratio >= 0.5 && peak <= 32 << 20),
+    }])
+}
+
+/// iperf3's single-stream figure for `total` bytes on loopback, in Gbit/s (`None` when iperf3 is
+/// not installed).
+fn iperf3(total: u64) -> anyhow::Result<Option<f64>> {
+    if std::process::Command::new("iperf3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Ok(None);
+    }
+    let port = free_port()?;
+    let mut server = std::process::Command::new("iperf3")
+        .args(["-s", "-1", "-B", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    std::thread::sleep(Duration::from_millis(300));
+    let output = std::process::Command::new("iperf3")
+        .args([
+            "-c",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-n",
+            &total.to_string(),
+            "-J",
+        ])
+        .output();
+    let _ = server.kill();
+    let _ = server.wait();
+    let output = output?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let json: serde_json::Value = serde_json::from_str(&text).context("iperf3 -J output")?;
+    let bits = json["end"]["sum_received"]["bits_per_second"]
+        .as_f64()
+        .context("iperf3 gave no end.sum_received.bits_per_second")?;
+    Ok(Some(bits / 1e9))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Median whole-process wall time of `command` over `runs`.
+fn median_wall(
+    runs: usize,
+    mut command: impl FnMut() -> std::process::Command,
+) -> anyhow::Result<Duration> {
+    let mut walls = Vec::new();
+    for _ in 0..runs {
+        let finished = run_measured(command(), Duration::from_secs(30))?;
+        ensure!(
+            finished.code == 0,
+            "{:?} exited with {}",
+            command(),
+            finished.code
+        );
+        walls.push(finished.wall);
+    }
+    Ok(median(&walls))
+}
+
+/// A Rust process that exits at once (this executable with `--noop`): the floor of any
+/// whole-process figure.
+fn noop_process() -> anyhow::Result<std::process::Command> {
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command.arg("--noop");
+    Ok(command)
+}
+
+fn whole_process_row(
+    what: &str,
+    size: Size,
+    netlab: Duration,
+    noop: Duration,
+    at_most: Duration,
+) -> Row {
+    Row {
+        what: what.into(),
+        netlab: format!("{} median", show_ms(netlab)),
+        reference: format!("{} (a Rust process that exits at once)", show_ms(noop)),
+        ratio: format!(
+            "{:.1}×",
+            netlab.as_secs_f64() / noop.as_secs_f64().max(1e-9)
+        ),
+        target: format!("≤ {}", show_ms(at_most)),
+        met: (size != Size::Smoke).then_some(netlab <= at_most),
+    }
+}
+
+fn check(size: Size, _scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let runs = by_size(size, 5, 30, 100);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tcp_hello.yaml");
+    let netlab = median_wall(runs, || {
+        let mut command = std::process::Command::new(super::process::netlab());
+        command.arg("check").arg(&file);
+        command
+    })?;
+    let noop = median_wall_of(runs, noop_process)?;
+    Ok(vec![whole_process_row(
+        "`netlab check scenarios/tcp_hello.yaml`, whole process",
+        size,
+        netlab,
+        noop,
+        Duration::from_millis(2),
+    )])
+}
+
+/// As `median_wall`, for a command that may fail to be built.
+fn median_wall_of(
+    runs: usize,
+    command: impl Fn() -> anyhow::Result<std::process::Command>,
+) -> anyhow::Result<Duration> {
+    let mut walls = Vec::new();
+    for _ in 0..runs {
+        let finished = run_measured(command()?, Duration::from_secs(30))?;
+        ensure!(
+            finished.code == 0,
+            "the do-nothing process exited with {}",
+            finished.code
+        );
+        walls.push(finished.wall);
+    }
+    Ok(median(&walls))
+}
+
+const THREE_STEPS: &str = "
+timeout: 10s
+servers:
+  - name: echo
+    bind: 127.0.0.1
+    port: 0
+    rules:
+      - reply: \"{data}\"
+clients:
+  - name: client
+    connect: echo
+    steps:
+      - send: \"ping\"
+      - expect: \"ping\"
+      - close: true
+";
+
+fn three_steps(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let runs = by_size(size, 5, 30, 100);
+    let file = scratch.write("three_steps.yaml", THREE_STEPS)?;
+    let netlab = median_wall(runs, || {
+        let mut command = std::process::Command::new(super::process::netlab());
+        command.args(["run", "-q"]).arg(&file);
+        command
+    })?;
+    let noop = median_wall_of(runs, noop_process)?;
+    Ok(vec![whole_process_row(
+        "3-step scenario with its own server (`netlab run -q`), whole process",
+        size,
+        netlab,
+        noop,
+        Duration::from_millis(3),
+    )])
+}
+
+fn suite(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let files = by_size(size, 5, 200, 200);
+    let dir = scratch.0.join("suite");
+    for i in 0..files {
+        scratch.write(
+            &format!("suite/case_{i:03}.yaml"),
+            &THREE_STEPS.replace("ping", &format!("ping {i}")),
+        )?;
+    }
+    let update = run_netlab(
+        &[
+            OsStr::new("test"),
+            OsStr::new("--update"),
+            OsStr::new("-q"),
+            dir.as_os_str(),
+        ],
+        Duration::from_secs(120),
+    )?;
+    ensure!(
+        update.code == 0,
+        "netlab test --update exited with {}",
+        update.code
+    );
+    let mut walls = Vec::new();
+    for _ in 0..repetitions(size) {
+        let mut command = std::process::Command::new(super::process::netlab());
+        command
+            .args(["test", "-j", "2", "-q"])
+            .arg(&dir)
+            .env("CI", "true");
+        let finished = run_measured(command, Duration::from_secs(120))?;
+        ensure!(
+            finished.code == 0,
+            "netlab test -j 2 exited with {}",
+            finished.code
+        );
+        walls.push(finished.wall);
+    }
+    let netlab = median(&walls) / u32::try_from(files)?;
+    let hurl = hurl_per_file(size, scratch, files)?;
+    let (reference, met) = match hurl {
+        Some(hurl) => (
+            format!("Hurl: {} per file", show_ms(hurl)),
+            (size != Size::Smoke).then_some(netlab < hurl),
+        ),
+        None => {
+            eprintln!(
+                "compare: hurl is not installed (NETLAB_BENCH_HURL or PATH); its figure is left out"
+            );
+            (
+                "Hurl not installed here (0.31 ms per file in the issue)".into(),
+                None,
+            )
+        }
+    };
+    Ok(vec![Row {
+        what: format!("`netlab test -j 2` of {files} scenarios with their own server, snapshots"),
+        netlab: format!(
+            "{} per file ({} in all)",
+            show_ms(netlab),
+            show_ms(median(&walls))
+        ),
+        ratio: match hurl {
+            Some(hurl) => format!("{:.2}×", netlab.as_secs_f64() / hurl.as_secs_f64()),
+            None => "–".into(),
+        },
+        reference,
+        target: "faster per file than `hurl --test --jobs 2`".into(),
+        met,
+    }])
+}
+
+/// Hurl's time per file over `files` one-request files against a reference HTTP server, if Hurl
+/// is installed.
+fn hurl_per_file(size: Size, scratch: &Scratch, files: usize) -> anyhow::Result<Option<Duration>> {
+    let hurl = std::env::var_os("NETLAB_BENCH_HURL").unwrap_or_else(|| "hurl".into());
+    if std::process::Command::new(&hurl)
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Ok(None);
+    }
+    let server = Server::reference(Role::Http)?;
+    let mut paths = Vec::new();
+    for i in 0..files {
+        paths.push(scratch.write(
+            &format!("hurl/case_{i:03}.hurl"),
+            &format!("GET http://{}/case/{i}\nHTTP 200\n", server.addr),
+        )?);
+    }
+    let mut walls = Vec::new();
+    for _ in 0..repetitions(size) {
+        let mut command = std::process::Command::new(&hurl);
+        command.args(["--test", "--jobs", "2"]).args(&paths);
+        let finished = run_measured(command, Duration::from_secs(120))?;
+        ensure!(
+            finished.code == 0,
+            "hurl --test exited with {}",
+            finished.code
+        );
+        walls.push(finished.wall);
+    }
+    Ok(Some(median(&walls) / u32::try_from(files)?))
+}
+
+fn delay(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let (connections, each) = match size {
+        Size::Smoke => (2, 3),
+        _ => (10, 20),
+    };
+    let declared = Duration::from_millis(100);
+    let file = scratch.write(
+        "delay.yaml",
+        &ECHO_TCP.replace("      - reply:", "      - delay: 100ms\n        reply:"),
+    )?;
+    let server = Server::netlab(&file)?;
+    let addr = server.addr;
+    let workers: Vec<_> = (0..connections)
+        .map(|_| std::thread::spawn(move || reference::tcp_round_trips(addr, each, MESSAGE.len())))
+        .collect();
+    let mut errors = Vec::new();
+    for worker in workers {
+        match worker.join() {
+            Ok(Ok(latencies)) => {
+                for latency in latencies {
+                    errors.push(latency.abs_diff(declared));
+                }
+            }
+            Ok(Err(e)) => bail!("a delayed round trip failed: {e}"),
+            Err(_) => bail!("a client thread panicked"),
+        }
+    }
+    let p99 = percentile(&errors, 99.0);
+    Ok(vec![Row {
+        what: format!(
+            "declared `delay: 100ms`, {} replies on {connections} connections",
+            errors.len()
+        ),
+        netlab: format!(
+            "off by {} p50, {} p99, {} max",
+            show_ms(median(&errors)),
+            show_ms(p99),
+            show_ms(percentile(&errors, 100.0))
+        ),
+        reference: "–".into(),
+        ratio: "–".into(),
+        target: "±2 ms at p99".into(),
+        met: (size != Size::Smoke).then_some(p99 <= Duration::from_millis(2)),
+    }])
+}

@@ -1,0 +1,71 @@
+//! netlab against the reference peers, side by side in one run, with the ratios the performance
+//! targets are stated in (docs/performance.md).
+//!
+//! - `cargo bench --bench compare`: the full comparison (pinned to one CPU, then unpinned).
+//! - `cargo bench --bench compare -- --quick`: fewer operations, a rougher figure.
+//! - `cargo test --bench compare` (part of `cargo test`): a smoke run of every case with a few
+//!   hundred operations and no target judged, so that the harness cannot rot.
+//! - `--only NAME` runs the cases whose name contains NAME.
+//!
+//! Every load loop is bounded in count and in time; all traffic stays on loopback.
+
+mod cases;
+mod process;
+mod reference;
+mod stats;
+
+use std::process::ExitCode;
+
+/// How big a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// A few hundred operations per case, no targets judged (CI).
+    Smoke,
+    /// Enough for a rough figure.
+    Quick,
+    /// The figures of docs/performance.md.
+    Full,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--noop") {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--reference-server") {
+        let role = args
+            .get(at + 1)
+            .and_then(|name| reference::Role::from_name(name));
+        let Some(role) = role else {
+            eprintln!("--reference-server needs tcp-echo, tcp-sink, http or udp-echo");
+            return ExitCode::from(2);
+        };
+        return match reference::serve(role) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("reference server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    // `cargo bench` passes --bench; `cargo test` does not: then this is the smoke run.
+    let size = if !args.iter().any(|a| a == "--bench") {
+        Size::Smoke
+    } else if args.iter().any(|a| a == "--quick") {
+        Size::Quick
+    } else {
+        Size::Full
+    };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|at| args.get(at + 1).cloned());
+    match cases::run_all(size, only.as_deref()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("compare: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
