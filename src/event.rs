@@ -6,6 +6,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::scenario::Payload;
+
 /// One client instance: the client's index in the scenario and its instance number (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId {
@@ -86,6 +88,8 @@ pub struct StepEvent {
     /// Whether this event depends on the peer having closed (`expect_close`, `read_to_close`,
     /// a failure because the peer closed).
     pub depends_on_close: bool,
+    /// Inside a `repeat`: which time through (1-based) of the innermost one; 0 outside.
+    pub iteration: u64,
 }
 
 /// What came of a client step.
@@ -97,9 +101,19 @@ pub enum StepOutcome {
         local: SocketAddr,
     },
     /// About to write these bytes (emitted before the write, so that it precedes its effects).
-    Sending(Vec<u8>),
+    Sending(Payload),
     /// An `expect` or `read_to_close` matched these bytes (now consumed).
     Matched(Vec<u8>),
+    /// An `expect: { bytes: N }` took this many bytes without keeping them (bulk data).
+    Counted(u64),
+    /// A `repeat` went through its steps every time; only the first time was reported step by
+    /// step.
+    Repeated {
+        /// How many times.
+        times: u64,
+        /// Datagrams sent in the times not reported (UDP), so that the run can wait for them.
+        unreported_datagrams: u64,
+    },
     /// `expect_close`: the peer closed.
     PeerClosed,
     /// `expect_nothing`: nothing arrived.
@@ -164,7 +178,7 @@ pub enum FailureKind {
 }
 
 /// A server's action on one connection, with its byte counts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerEvent {
     /// What it did.
     pub action: ServerAction,
@@ -175,7 +189,7 @@ pub struct ServerEvent {
 }
 
 /// What a server did on one connection.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerAction {
     /// Accepted a connection from `peer` (TCP), or received a first datagram from it (UDP).
     Accepted {
@@ -208,12 +222,23 @@ pub enum ServerAction {
         /// Faults applied to the reply, in words (`latency 120ms`, `reply lost (drop)`…).
         faults: Vec<String>,
     },
-    /// Received a message no rule matched; nothing was sent.
+    /// Received a message no rule matched; nothing was sent. Over TCP, messages in a row that
+    /// no rule matched are one event.
     Unanswered {
-        /// The message.
+        /// The message (its first `RECORDED_BYTES` over TCP).
         message: Vec<u8>,
         /// The real length of a UDP datagram longer than `read_size` (the message is cut).
         truncated: Option<usize>,
+        /// Bytes received after `message` and not kept (bulk data).
+        unrecorded: u64,
+    },
+    /// The action before this one happened `times` more times in a row, identically (a load
+    /// loop); recorded once, as a count.
+    Repeated {
+        /// How many more times.
+        times: u64,
+        /// How many of them were messages received (for waiting on UDP datagrams).
+        messages: u64,
     },
     /// The client closed or half-closed; the server closed its side.
     PeerClosed,

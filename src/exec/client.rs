@@ -3,16 +3,47 @@
 //! one recv() may feed the next step; over UDP (in `client_udp`) each `expect` takes one datagram.
 //! Every step reports one event (a send reports before writing).
 
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+use super::cancel::Cancel;
 use super::context::Context;
-use super::socket::{self, ReadResult};
+use super::socket::{self, ReadResult, TimedSocket, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{EventKind, Failure, FailureKind, InstanceId, Origin, StepEvent, StepOutcome};
 use crate::matcher::{Matcher, Progress};
 use crate::plan::step_timeout;
-use crate::scenario::{Client, Protocol, Step};
+use crate::scenario::{Client, Payload, Protocol, Step};
+
+/// Bytes asked of each recv() of a TCP client.
+const READ_SIZE: usize = 64 * 1024;
+
+/// An `expect: { bytes: N }` longer than this counts the bytes instead of keeping them.
+const COUNT_ABOVE: usize = 64 * 1024;
+
+/// Writes a payload: its bytes, or a repeated unit streamed a buffer at a time.
+fn write_payload(
+    stream: &mut TimedStream,
+    payload: &Payload,
+    cancel: &Cancel,
+) -> std::io::Result<()> {
+    match payload {
+        Payload::Bytes(bytes) => socket::write_all(stream, bytes, cancel),
+        Payload::Repeat { unit, times } => {
+            // A buffer of whole units, about 64 KiB, written over and over.
+            let per_buffer = (READ_SIZE / unit.len()).max(1) as u64;
+            let buffer = unit.repeat(usize::try_from(per_buffer.min(*times)).unwrap_or(1));
+            let mut left = *times;
+            while left > 0 {
+                let units = left.min(per_buffer);
+                let bytes = &buffer[..unit.len() * units as usize];
+                socket::write_all(stream, bytes, cancel)?;
+                left -= units;
+            }
+            Ok(())
+        }
+    }
+}
 
 /// After a mismatch, how long to keep reading so the failure shows the whole reply.
 const MISMATCH_GRACE: Duration = Duration::from_millis(100);
@@ -37,9 +68,12 @@ pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Contex
         pending: Vec::new(),
         consumed: 0,
         eof: false,
-        scratch: vec![0; socket::MAX_DATAGRAM],
+        scratch: Vec::new(),
         dial: dial.clone(),
         finished: None,
+        iteration: 0,
+        quiet: false,
+        unreported_datagrams: 0,
     }
     .run(&dial);
     context.emit(Origin::Instance(id), EventKind::InstanceDone { passed });
@@ -51,9 +85,9 @@ pub(super) struct Instance<'a> {
     pub(super) client: &'a Client,
     pub(super) context: Context,
     /// The TCP connection, while open.
-    stream: Option<TcpStream>,
+    stream: Option<TimedStream>,
     /// The (connected) UDP socket, while open.
-    pub(super) datagrams: Option<UdpSocket>,
+    pub(super) datagrams: Option<TimedSocket>,
     /// TCP bytes received and not consumed yet.
     pending: Vec<u8>,
     /// Bytes from the peer consumed by the steps so far.
@@ -64,6 +98,12 @@ pub(super) struct Instance<'a> {
     pub(super) dial: Dial,
     /// What the program under test did, once it is over.
     pub(super) finished: Option<super::program::Finished>,
+    /// Inside a `repeat`: the current time through (1-based) of the innermost one; 0 outside.
+    iteration: u64,
+    /// In a repeat's second and later times through: steps that pass are not reported.
+    pub(super) quiet: bool,
+    /// Datagrams sent while `quiet` (reported with the repeat, for the end of the run).
+    pub(super) unreported_datagrams: u64,
 }
 
 /// The result of one step: go on, or stop the instance.
@@ -84,15 +124,56 @@ impl Instance<'_> {
         if !program_client && self.connect(dial).is_err() {
             return false;
         }
-        for (index, step) in self.client.steps.iter().enumerate() {
-            if self.step(index, step).is_err() {
-                return false;
+        self.run_steps(0, self.client.steps.len()).is_ok()
+    }
+
+    /// Runs the steps `from..to` (a `repeat` takes its body along).
+    fn run_steps(&mut self, from: usize, to: usize) -> StepResult {
+        let mut index = from;
+        while index < to {
+            let step = &self.client.steps[index];
+            if let Step::Repeat { times, body } = *step {
+                self.repeat(index, times, body)?;
+                index += 1 + body;
+            } else {
+                self.step(index, step)?;
+                index += 1;
             }
         }
-        true
+        Ok(())
+    }
+
+    /// Runs the `body` steps after `index` `times` times, reporting only the first time through
+    /// (and any failure), then the count.
+    fn repeat(&mut self, index: usize, times: u64, body: usize) -> StepResult {
+        let (outer_iteration, outer_quiet) = (self.iteration, self.quiet);
+        for time in 1..=times {
+            self.iteration = time;
+            self.quiet = outer_quiet || time > 1;
+            let result = self.run_steps(index + 1, index + 1 + body);
+            if result.is_err() {
+                self.iteration = outer_iteration;
+                self.quiet = outer_quiet;
+                return result;
+            }
+        }
+        self.iteration = outer_iteration;
+        self.quiet = outer_quiet;
+        let unreported_datagrams = std::mem::take(&mut self.unreported_datagrams);
+        self.report(
+            Some(index),
+            StepOutcome::Repeated {
+                times,
+                unreported_datagrams,
+            },
+        );
+        Ok(())
     }
 
     pub(super) fn report(&self, step: Option<usize>, outcome: StepOutcome) {
+        if self.quiet && !matches!(outcome, StepOutcome::Failed(_)) {
+            return;
+        }
         let shown = match &outcome {
             StepOutcome::Failed(failure) => failure.received.len() as u64,
             _ => 0,
@@ -131,6 +212,7 @@ impl Instance<'_> {
                     self.consumed + shown
                 },
                 depends_on_close,
+                iteration: self.iteration,
             }),
         );
     }
@@ -172,6 +254,7 @@ impl Instance<'_> {
             match TcpStream::connect_timeout(&addr, timeout) {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
+                    let stream = TimedStream::new(stream);
                     let local = match stream.local_addr() {
                         Ok(local) => socket::canonical(local),
                         Err(e) => {
@@ -196,23 +279,29 @@ impl Instance<'_> {
         let at = Some(index);
         let timeout = step_timeout(self.context.scale, self.client, step);
         match step {
-            Step::Send(bytes) if self.datagrams.is_some() => self.send_datagram(index, bytes),
+            Step::Send(payload) if self.datagrams.is_some() => self.send_datagram(index, payload),
             Step::Expect { matcher, .. } if self.datagrams.is_some() => {
                 self.expect_datagram(index, matcher, timeout)
             }
             Step::ExpectNothing(quiet) if self.datagrams.is_some() => {
                 self.quiet_datagrams(index, self.context.scale.pause(*quiet))
             }
-            Step::Send(bytes) => {
-                self.report(at, StepOutcome::Sending(bytes.clone()));
+            Step::Send(payload) => {
+                if !self.quiet {
+                    self.report(at, StepOutcome::Sending(payload.clone()));
+                }
                 let Some(stream) = self.stream.as_mut() else {
                     return self.fail(at, FailureKind::NotConnected, Vec::new());
                 };
-                match socket::write_all(stream, bytes, &self.context.cancel) {
+                match write_payload(stream, payload, &self.context.cancel) {
                     Ok(()) => Ok(()),
                     Err(e) => self.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
                 }
             }
+            Step::Expect {
+                matcher: Matcher::Bytes(count),
+                ..
+            } if *count > COUNT_ABOVE => self.count_bytes(index, *count as u64, timeout),
             Step::Expect { matcher, .. } => self.expect_bytes(index, matcher, timeout),
             Step::ExpectClose { .. } => self.expect_close(index, timeout),
             Step::ExpectReset { .. } => self.expect_reset(index, timeout),
@@ -241,6 +330,8 @@ impl Instance<'_> {
             Step::Run(program) => self.run_program(index, program, timeout),
             Step::ExpectExit(code) => self.expect_exit(index, *code),
             Step::ExpectStdout(matcher) => self.expect_stdout(index, matcher),
+            // `run_steps` runs repeats.
+            Step::Repeat { .. } => Ok(()),
             Step::Close => {
                 if self.stream.take().is_none() && self.datagrams.take().is_none() {
                     return self.fail(at, FailureKind::NotConnected, Vec::new());
@@ -251,11 +342,37 @@ impl Instance<'_> {
         }
     }
 
+    /// `expect: { bytes: N }` for a large N: takes N bytes as they come, keeping none of them.
+    fn count_bytes(&mut self, index: usize, count: u64, timeout: Duration) -> StepResult {
+        let deadline = Instant::now() + timeout;
+        let mut left = count;
+        loop {
+            let take = left.min(self.pending.len() as u64);
+            self.pending.drain(..take as usize);
+            left -= take;
+            self.consumed += take;
+            if left == 0 {
+                self.report(Some(index), StepOutcome::Counted(count));
+                return Ok(());
+            }
+            if self.eof {
+                return self.read_failure(index, ReadResult::Eof, timeout);
+            }
+            match self.fill(deadline) {
+                ReadResult::Data | ReadResult::Eof => {}
+                other => return self.read_failure(index, other, timeout),
+            }
+        }
+    }
+
     /// Reads once more into `pending`, until `deadline` at most.
     fn fill(&mut self, deadline: Instant) -> ReadResult {
         let Some(stream) = self.stream.as_mut() else {
             return ReadResult::Failed(std::io::ErrorKind::NotConnected.into());
         };
+        if self.scratch.len() < READ_SIZE {
+            self.scratch.resize(READ_SIZE, 0);
+        }
         let result = socket::read_some(
             stream,
             &mut self.scratch,
@@ -292,9 +409,13 @@ impl Instance<'_> {
         loop {
             match matcher.progress(&self.pending) {
                 Progress::Matched(n) => {
-                    let matched: Vec<u8> = self.pending.drain(..n).collect();
                     self.consumed += n as u64;
-                    self.report(Some(index), StepOutcome::Matched(matched));
+                    if self.quiet {
+                        self.pending.drain(..n);
+                    } else {
+                        let matched: Vec<u8> = self.pending.drain(..n).collect();
+                        self.report(Some(index), StepOutcome::Matched(matched));
+                    }
                     return Ok(());
                 }
                 Progress::Hopeless => {

@@ -6,10 +6,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::client::{Instance, StepResult};
-use super::socket::{self, DatagramResult};
+use super::socket::{self, DatagramResult, TimedSocket};
 use crate::diagnostic::io_reason;
 use crate::event::{FailureKind, StepOutcome};
 use crate::matcher::Matcher;
+use crate::scenario::Payload;
 
 impl Instance<'_> {
     /// Binds a socket of the target's family on any port and connects it to the first address.
@@ -35,7 +36,7 @@ impl Instance<'_> {
         let local = socket.connect(target).and_then(|()| socket.local_addr());
         match local {
             Ok(local) => {
-                self.datagrams = Some(socket);
+                self.datagrams = Some(TimedSocket::new(socket));
                 self.report(
                     None,
                     StepOutcome::Connected {
@@ -49,8 +50,21 @@ impl Instance<'_> {
     }
 
     /// `send`: the bytes as one datagram.
-    pub(super) fn send_datagram(&mut self, index: usize, bytes: &[u8]) -> StepResult {
-        self.report(Some(index), StepOutcome::Sending(bytes.to_vec()));
+    pub(super) fn send_datagram(&mut self, index: usize, payload: &Payload) -> StepResult {
+        if self.quiet {
+            self.unreported_datagrams += 1;
+        } else {
+            self.report(Some(index), StepOutcome::Sending(payload.clone()));
+        }
+        // `validate` streams only TCP payloads: a datagram's are in memory.
+        let built;
+        let bytes = match payload {
+            Payload::Bytes(bytes) => bytes.as_slice(),
+            Payload::Repeat { .. } => {
+                built = payload.to_bytes();
+                built.as_slice()
+            }
+        };
         let Some(socket) = self.datagrams.as_ref() else {
             return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
         };
@@ -67,6 +81,9 @@ impl Instance<'_> {
 
     /// Receives one datagram before `deadline`.
     fn next_datagram(&mut self, deadline: Instant) -> Result<Vec<u8>, DatagramResult> {
+        if self.scratch.len() < socket::MAX_DATAGRAM {
+            self.scratch.resize(socket::MAX_DATAGRAM, 0);
+        }
         let Some(socket) = self.datagrams.as_ref() else {
             return Err(DatagramResult::Failed(
                 std::io::ErrorKind::NotConnected.into(),
@@ -109,6 +126,9 @@ impl Instance<'_> {
         match self.next_datagram(Instant::now() + timeout) {
             Ok(datagram) if matcher.matches_whole(&datagram) => {
                 self.consumed += datagram.len() as u64;
+                if self.quiet {
+                    return Ok(());
+                }
                 self.report(Some(index), StepOutcome::Matched(datagram));
                 Ok(())
             }

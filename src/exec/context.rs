@@ -1,17 +1,80 @@
-//! What every thread of a run carries: where to send events, the stop signal, the clock and
+//! What every thread of a run carries: where to record events, the stop signal, the clock and
 //! the time scale.
+//!
+//! Recording an event is a push on a lock-free queue and nothing more: the threads that move
+//! data never wake the coordinator for it (a wake-up per message would cost a context switch on
+//! every round trip). Only events that can end the run or the settling (`wakes_coordinator`)
+//! wake it; the coordinator also drains the queue on a short tick for the live view.
 
-use crossbeam::channel::Sender;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam::channel::{Receiver, Sender};
+use crossbeam::queue::SegQueue;
 
 use super::cancel::Cancel;
 use crate::event::{Event, EventKind, Origin};
 use crate::plan::TimeScale;
 
+/// Where the events of a run go: a queue, and a doorbell for the ones that matter at once.
+pub struct EventSink {
+    queue: SegQueue<Event>,
+    doorbell: Sender<()>,
+    /// Every event rings the doorbell while this is set (the coordinator is settling the run).
+    eager: AtomicBool,
+}
+
+impl EventSink {
+    /// A new sink and the receiving side of its doorbell.
+    pub fn new() -> (Arc<EventSink>, Receiver<()>) {
+        let (doorbell, rings) = crossbeam::channel::bounded(1);
+        let sink = EventSink {
+            queue: SegQueue::new(),
+            doorbell,
+            eager: AtomicBool::new(false),
+        };
+        (Arc::new(sink), rings)
+    }
+
+    /// Records `event`; rings the doorbell if the coordinator needs it now.
+    pub fn push(&self, event: Event) {
+        let ring = wakes_coordinator(&event.kind) || self.eager.load(Ordering::Relaxed);
+        self.queue.push(event);
+        if ring {
+            // Full means a ring is already pending, which is as good.
+            let _ = self.doorbell.try_send(());
+        }
+    }
+
+    /// From now on, every event rings the doorbell.
+    pub fn make_eager(&self) {
+        self.eager.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes the next recorded event, if any.
+    pub fn pop(&self) -> Option<Event> {
+        self.queue.pop()
+    }
+}
+
+/// Events the coordinator must see at once: the ones that end a client instance, a server
+/// connection or a program (the end of the run is decided on them).
+fn wakes_coordinator(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::InstanceDone { .. }
+        | EventKind::AcceptFailed { .. }
+        | EventKind::ProgramFinished(_)
+        | EventKind::Listening { .. } => true,
+        EventKind::Served(served) => served.closed,
+        EventKind::Step(_) => false,
+    }
+}
+
 /// What every thread of a run needs to report and to stop.
 #[derive(Clone)]
 pub struct Context {
     /// Where events go.
-    pub events: Sender<Event>,
+    pub events: Arc<EventSink>,
     /// The stop signal.
     pub cancel: Cancel,
     /// When the run started.
@@ -32,12 +95,10 @@ impl Context {
             None => wanted,
         }
     }
-}
 
-impl Context {
-    /// Sends an event stamped with the elapsed time (a closed channel means the run is over).
+    /// Records an event stamped with the elapsed time.
     pub fn emit(&self, origin: Origin, kind: EventKind) {
-        let _ = self.events.send(Event {
+        self.events.push(Event {
             elapsed: self.started.elapsed(),
             origin,
             kind,

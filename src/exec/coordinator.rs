@@ -7,12 +7,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use crossbeam::channel::{Receiver, after, never, select, unbounded};
+use crossbeam::channel::{Receiver, after, never, select, tick};
 
 use super::bind::{Bound, bind_all};
 use super::cancel;
 use super::client::{Dial, run_instance};
-use super::context::Context;
+use super::context::{Context, EventSink};
 use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
@@ -114,9 +114,9 @@ pub fn run(
         .collect::<Result<Vec<Waker>, _>>()
         .context("cannot duplicate a server socket")?;
     let started = Instant::now();
-    let (events_tx, events_rx) = unbounded();
+    let (sink, doorbell) = EventSink::new();
     let context = Context {
-        events: events_tx,
+        events: sink.clone(),
         cancel,
         started,
         scale: options.time_scale,
@@ -142,7 +142,7 @@ pub fn run(
     }
     let verdict = thread::scope(|scope| {
         let verdict = spawn_all(scope, scenario, sockets, &addresses, &instances, &context)
-            .map(|()| collector.until_done(&events_rx, options));
+            .map(|()| collector.until_done(&sink, &doorbell, options));
         // Whatever happened, stop every thread started so far so that the scope can join them.
         stop.stop();
         for waker in &wakers {
@@ -155,9 +155,7 @@ pub fn run(
     });
     drop(context);
     // Every thread has been joined; keep what they sent while stopping.
-    for event in events_rx.try_iter() {
-        collector.take(event);
-    }
+    collector.drain(&sink);
     for (index, running) in programs {
         let finished = running.stop();
         collector.take(Event {
@@ -177,6 +175,9 @@ pub fn run(
         addresses,
     })
 }
+
+/// How often the coordinator takes the events recorded without ringing (for the live view).
+const LIVE_TICK: Duration = Duration::from_millis(20);
 
 /// A second handle on a server's socket, to wake its thread when the run stops.
 enum Waker {
@@ -259,9 +260,23 @@ impl<'a> Collector<'a> {
         self.events.push(event);
     }
 
+    /// Takes every event recorded so far.
+    fn drain(&mut self, sink: &EventSink) {
+        while let Some(event) = sink.pop() {
+            self.take(event);
+        }
+    }
+
     /// Collects until every client instance is done (then lets the servers finish), the
-    /// scenario's deadline passes, or the run is interrupted.
-    fn until_done(&mut self, events: &Receiver<Event>, options: &RunOptions) -> Verdict {
+    /// scenario's deadline passes, or the run is interrupted. The doorbell rings for the events
+    /// that can end the run; the live view is fed on a short tick.
+    fn until_done(
+        &mut self,
+        sink: &EventSink,
+        doorbell: &Receiver<()>,
+        options: &RunOptions,
+    ) -> Verdict {
+        let live = tick(LIVE_TICK);
         let deadline = if options.forever {
             never()
         } else {
@@ -271,10 +286,11 @@ impl<'a> Collector<'a> {
         let servers_only = self.instances == 0;
         while self.remaining > 0 || servers_only {
             select! {
-                recv(events) -> event => match event {
-                    Ok(event) => self.take(event),
+                recv(doorbell) -> ring => match ring {
+                    Ok(()) => self.drain(sink),
                     Err(_) => return Verdict::Failed,
                 },
+                recv(live) -> _ => self.drain(sink),
                 recv(deadline) -> _ => {
                     return if servers_only { Verdict::Passed } else { Verdict::TimedOut(self.scenario.timeout) };
                 }
@@ -284,10 +300,12 @@ impl<'a> Collector<'a> {
             }
         }
         let grace = after(settle::GRACE);
+        sink.make_eager();
+        self.drain(sink);
         while !self.open.all_closed() {
             select! {
-                recv(events) -> event => match event {
-                    Ok(event) => self.take(event),
+                recv(doorbell) -> ring => match ring {
+                    Ok(()) => self.drain(sink),
                     Err(_) => break,
                 },
                 recv(grace) -> _ => break,

@@ -104,7 +104,7 @@ impl<'a> Injector<'a> {
     /// Writes `bytes` through the write faults (slice, bandwidth, close_after).
     pub fn write(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut socket::TimedStream,
         bytes: &[u8],
         cancel: &Cancel,
         scale: TimeScale,

@@ -10,6 +10,7 @@ mod context;
 mod coordinator;
 mod faults;
 mod program;
+mod recorder;
 mod settle;
 mod socket;
 mod tcp_server;

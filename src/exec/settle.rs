@@ -54,11 +54,11 @@ impl OpenConnections {
                         self.awaiting_accept.insert(endpoint);
                     }
                 }
-                StepOutcome::Sending(_) => {
-                    if let Some((endpoint, Protocol::Udp)) = self.instances.get(id) {
-                        *self.awaiting_datagrams.entry(*endpoint).or_default() += 1;
-                    }
-                }
+                StepOutcome::Sending(_) => self.datagrams_sent(id, 1),
+                StepOutcome::Repeated {
+                    unreported_datagrams,
+                    ..
+                } => self.datagrams_sent(id, *unreported_datagrams),
                 _ => {}
             },
             (Origin::Connection(conn), EventKind::Served(served)) => {
@@ -78,18 +78,27 @@ impl OpenConnections {
                 let Some(endpoint) = self.peers.get(conn).copied() else {
                     return;
                 };
-                if matches!(
-                    served.action,
-                    ServerAction::Answered { .. } | ServerAction::Unanswered { .. }
-                ) && let Some(count) = self.awaiting_datagrams.get_mut(&endpoint)
-                {
-                    *count -= 1;
+                let messages = match served.action {
+                    ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => 1,
+                    ServerAction::Repeated { messages, .. } => messages,
+                    _ => 0,
+                };
+                if let Some(count) = self.awaiting_datagrams.get_mut(&endpoint) {
+                    *count -= i64::try_from(messages).unwrap_or(i64::MAX);
                 }
                 if served.closed {
                     self.open.remove(conn);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Takes note of `count` datagrams sent by instance `id` (nothing for TCP).
+    fn datagrams_sent(&mut self, id: &InstanceId, count: u64) {
+        if let Some((endpoint, Protocol::Udp)) = self.instances.get(id) {
+            *self.awaiting_datagrams.entry(*endpoint).or_default() +=
+                i64::try_from(count).unwrap_or(i64::MAX);
         }
     }
 
@@ -126,6 +135,7 @@ mod tests {
                 outcome,
                 depends_on_bytes: 0,
                 depends_on_close: false,
+                iteration: 0,
             }),
         }
     }
@@ -150,7 +160,8 @@ mod tests {
         let mut open = OpenConnections::default();
         open.observe(&scenario, &step(0, StepOutcome::Connected { local: a }));
         open.observe(&scenario, &step(1, StepOutcome::Connected { local: b }));
-        open.observe(&scenario, &step(1, StepOutcome::Sending(b"x".to_vec())));
+        let datagram = crate::scenario::Payload::Bytes(b"x".to_vec());
+        open.observe(&scenario, &step(1, StepOutcome::Sending(datagram)));
         assert!(!open.all_closed());
         open.observe(
             &scenario,
@@ -173,6 +184,7 @@ mod tests {
                 ServerAction::Unanswered {
                     message,
                     truncated: None,
+                    unrecorded: 0,
                 },
                 false,
             ),

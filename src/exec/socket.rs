@@ -81,6 +81,82 @@ pub fn canonical(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// A TCP stream that remembers the timeouts last set on it, so that a bounded read or write
+/// calls `setsockopt` only when its timeout changes, not once per call (the data path of a
+/// connection is then one syscall per read or write, as in a plain program).
+#[derive(Debug)]
+pub struct TimedStream {
+    stream: TcpStream,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl TimedStream {
+    /// Wraps `stream`; the first read or write sets its timeout.
+    pub fn new(stream: TcpStream) -> TimedStream {
+        TimedStream {
+            stream,
+            read_timeout: None,
+            write_timeout: None,
+        }
+    }
+
+    fn set_read_timeout(&mut self, wait: Duration) -> io::Result<()> {
+        if self.read_timeout != Some(wait) {
+            self.stream.set_read_timeout(Some(wait))?;
+            self.read_timeout = Some(wait);
+        }
+        Ok(())
+    }
+
+    fn set_write_timeout(&mut self, wait: Duration) -> io::Result<()> {
+        if self.write_timeout != Some(wait) {
+            self.stream.set_write_timeout(Some(wait))?;
+            self.write_timeout = Some(wait);
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for TimedStream {
+    type Target = TcpStream;
+    fn deref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+/// A UDP socket that remembers the read timeout last set on it (see `TimedStream`).
+#[derive(Debug)]
+pub struct TimedSocket {
+    socket: UdpSocket,
+    read_timeout: std::cell::Cell<Option<Duration>>,
+}
+
+impl TimedSocket {
+    /// Wraps `socket`; the first receive sets its timeout.
+    pub fn new(socket: UdpSocket) -> TimedSocket {
+        TimedSocket {
+            socket,
+            read_timeout: std::cell::Cell::new(None),
+        }
+    }
+
+    fn set_read_timeout(&self, wait: Duration) -> io::Result<()> {
+        if self.read_timeout.get() != Some(wait) {
+            self.socket.set_read_timeout(Some(wait))?;
+            self.read_timeout.set(Some(wait));
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for TimedSocket {
+    type Target = UdpSocket;
+    fn deref(&self) -> &UdpSocket {
+        &self.socket
+    }
+}
+
 /// What one bounded read gave.
 #[derive(Debug)]
 pub enum ReadResult {
@@ -99,7 +175,7 @@ pub enum ReadResult {
 /// Reads once (at most `scratch.len()` bytes) and appends to `into`, waiting at most until
 /// `deadline` (forever if `None`, but always waking for the stop signal).
 pub fn read_some(
-    stream: &mut TcpStream,
+    stream: &mut TimedStream,
     scratch: &mut [u8],
     into: &mut Vec<u8>,
     deadline: Option<Instant>,
@@ -119,10 +195,10 @@ pub fn read_some(
             }
             None => TICK,
         };
-        if let Err(e) = stream.set_read_timeout(Some(wait)) {
+        if let Err(e) = stream.set_read_timeout(wait) {
             return ReadResult::Failed(e);
         }
-        match stream.read(scratch) {
+        match stream.stream.read(scratch) {
             Ok(0) => return ReadResult::Eof,
             Ok(n) => {
                 into.extend_from_slice(&scratch[..n]);
@@ -150,7 +226,7 @@ pub enum DatagramResult {
 /// Receives one datagram into `buf`, waiting at most until `deadline` (forever if `None`, but
 /// always waking for the stop signal).
 pub fn recv_datagram(
-    socket: &UdpSocket,
+    socket: &TimedSocket,
     buf: &mut [u8],
     deadline: Option<Instant>,
     cancel: &Cancel,
@@ -169,7 +245,7 @@ pub fn recv_datagram(
             }
             None => TICK,
         };
-        if let Err(e) = socket.set_read_timeout(Some(wait)) {
+        if let Err(e) = socket.set_read_timeout(wait) {
             return DatagramResult::Failed(e);
         }
         match socket.recv_from(buf) {
@@ -184,11 +260,11 @@ pub fn recv_datagram(
 }
 
 /// Writes all of `bytes`, waking every tick to honour the stop signal.
-pub fn write_all(stream: &mut TcpStream, bytes: &[u8], cancel: &Cancel) -> io::Result<()> {
-    stream.set_write_timeout(Some(TICK))?;
+pub fn write_all(stream: &mut TimedStream, bytes: &[u8], cancel: &Cancel) -> io::Result<()> {
+    stream.set_write_timeout(TICK)?;
     let mut written = 0;
     while written < bytes.len() {
-        match stream.write(&bytes[written..]) {
+        match stream.stream.write(&bytes[written..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => written += n,
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {

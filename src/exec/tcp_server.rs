@@ -6,13 +6,14 @@
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::thread::Scope;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::context::Context;
 use super::faults::{Injector, Written};
-use super::socket::{self, ReadResult};
+use super::recorder::{ActionRecorder, IDLE_FLUSH};
+use super::socket::{self, ReadResult, TimedStream};
 use crate::diagnostic::io_reason;
-use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
+use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
 use crate::scenario::{Concurrency, Framing, Server};
 
 /// The longest line `framing: line` waits for; beyond it, what came is one message.
@@ -37,12 +38,12 @@ pub fn accept_loop<'scope>(
                 seq += 1;
                 let id = ConnectionId { server: index, seq };
                 let handler = Connection {
-                    id,
                     server,
                     context: context.clone(),
                     sent: 0,
                     matched: Vec::new(),
                     injector: Injector::new(&server.faults),
+                    recorder: ActionRecorder::new(id, true),
                 };
                 match server.concurrency {
                     Concurrency::Sequential => handler.serve(stream, peer),
@@ -84,7 +85,6 @@ pub fn accept_loop<'scope>(
 
 /// The server's side of one connection.
 struct Connection<'a> {
-    id: ConnectionId,
     server: &'a Server,
     context: Context,
     sent: u64,
@@ -92,21 +92,23 @@ struct Connection<'a> {
     matched: Vec<u32>,
     /// The server's faults, as they apply to this connection.
     injector: Injector<'a>,
+    /// Where its actions are recorded.
+    recorder: ActionRecorder,
 }
 
 impl Connection<'_> {
-    fn emit(&self, action: ServerAction, closed: bool) {
-        self.context.emit(
-            Origin::Connection(self.id),
-            EventKind::Served(ServerEvent {
-                action,
-                sent_total: self.sent,
-                closed,
-            }),
-        );
+    fn emit(&mut self, action: ServerAction, closed: bool) {
+        self.recorder
+            .record(&self.context, action, self.sent, closed);
     }
 
-    fn serve(mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn serve(mut self, stream: TcpStream, peer: SocketAddr) {
+        let mut stream = TimedStream::new(stream);
+        self.converse(&mut stream, peer);
+        self.recorder.flush(&self.context);
+    }
+
+    fn converse(&mut self, stream: &mut TimedStream, peer: SocketAddr) {
         self.emit(
             ServerAction::Accepted {
                 peer: socket::canonical(peer),
@@ -124,68 +126,78 @@ impl Connection<'_> {
                 },
                 cut,
             );
-            match self.send(&mut stream, greeting, latency) {
+            match self.send(stream, greeting, latency) {
                 Ok(true) => {}
                 Ok(false) => return,
-                Err(e) => return self.fail(&stream, &e),
+                Err(e) => return self.fail(stream, &e),
             }
         }
         let mut scratch = vec![0u8; self.server.read_size];
         let mut pending = Vec::new();
         loop {
             let before = pending.len();
+            // While something is held back, wake soon to record it if the peer goes quiet.
+            let flush_at = self
+                .recorder
+                .is_holding()
+                .then(|| Instant::now() + IDLE_FLUSH);
             match socket::read_some(
-                &mut stream,
+                stream,
                 &mut scratch,
                 &mut pending,
-                None,
+                flush_at,
                 &self.context.cancel,
             ) {
                 ReadResult::Data => {
-                    let messages = match self.server.framing {
-                        Framing::Chunk => vec![std::mem::take(&mut pending)],
-                        Framing::Line if pending.len() > MAX_LINE => {
-                            // A peer that never ends its line: take what came as one message.
-                            vec![std::mem::take(&mut pending)]
-                        }
-                        Framing::Line => take_lines(&mut pending, before),
+                    let whole = self.server.framing == Framing::Chunk
+                        // A peer that never ends its line: take what came as one message.
+                        || pending.len() > MAX_LINE;
+                    let messages = if whole {
+                        vec![std::mem::take(&mut pending)]
+                    } else {
+                        take_lines(&mut pending, before)
                     };
                     for message in messages {
-                        match self.answer(&mut stream, message) {
+                        match self.answer(stream, message) {
                             Ok(true) => {}
                             Ok(false) => return,
-                            Err(e) => return self.fail(&stream, &e),
+                            Err(e) => return self.fail(stream, &e),
                         }
                     }
                 }
                 ReadResult::Eof => {
                     if !pending.is_empty() {
-                        match self.answer(&mut stream, std::mem::take(&mut pending)) {
+                        match self.answer(stream, std::mem::take(&mut pending)) {
                             Ok(true) => {}
                             Ok(false) => return,
-                            Err(e) => return self.fail(&stream, &e),
+                            Err(e) => return self.fail(stream, &e),
                         }
                     }
                     self.emit(ServerAction::PeerClosed, true);
-                    self.close(&stream);
+                    self.close(stream);
                     return;
                 }
+                ReadResult::Timeout if flush_at.is_some() => self.recorder.flush(&self.context),
                 ReadResult::Timeout | ReadResult::Stopped => return,
-                ReadResult::Failed(e) => return self.fail(&stream, &e),
+                ReadResult::Failed(e) => return self.fail(stream, &e),
             }
         }
     }
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
-    fn answer(&mut self, stream: &mut TcpStream, message: Vec<u8>) -> io::Result<bool> {
+    fn answer(&mut self, stream: &mut TimedStream, message: Vec<u8>) -> io::Result<bool> {
         let message_copy = if self.injector.active() {
             message.clone()
         } else {
             Vec::new()
         };
         let Some(answer) = self.server.answer(&message, &mut self.matched) else {
-            let truncated = None;
-            self.emit(ServerAction::Unanswered { message, truncated }, false);
+            let action = ServerAction::Unanswered {
+                message,
+                truncated: None,
+                unrecorded: 0,
+            };
+            self.emit(action, false);
             return Ok(true);
         };
         self.sent += answer.reply.as_ref().map_or(0, |r| r.len() as u64);
@@ -244,7 +256,7 @@ impl Connection<'_> {
     /// connection was cut (`close_after`) or the run stopped.
     fn send(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut TimedStream,
         bytes: &[u8],
         latency: Option<Duration>,
     ) -> io::Result<bool> {
@@ -266,7 +278,7 @@ impl Connection<'_> {
     }
 
     /// Closes the server's side: a FIN, or a reset under the `reset` fault.
-    fn close(&self, stream: &TcpStream) {
+    fn close(&mut self, stream: &TcpStream) {
         self.injector.close(stream);
         if self.injector.resets() {
             self.emit(
@@ -276,7 +288,7 @@ impl Connection<'_> {
         }
     }
 
-    fn fail(&self, stream: &TcpStream, error: &io::Error) {
+    fn fail(&mut self, stream: &TcpStream, error: &io::Error) {
         if self.context.cancel.is_set() {
             return;
         }

@@ -5,18 +5,21 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
+use std::time::Instant;
 
 use super::context::Context;
 use super::faults::Injector;
-use super::socket::{self, DatagramResult, MAX_DATAGRAM};
+use super::recorder::{ActionRecorder, IDLE_FLUSH};
+use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
 use crate::diagnostic::io_reason;
-use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
+use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
 use crate::scenario::Server;
 
 /// What the server knows of one sender.
 struct Peer<'a> {
-    id: ConnectionId,
     sent: u64,
+    /// Where its actions are recorded.
+    recorder: ActionRecorder,
     /// Datagrams each rule matched from this sender (for `lose_first`).
     matched: Vec<u32>,
     /// The server's faults, as they apply to this sender.
@@ -25,36 +28,60 @@ struct Peer<'a> {
 
 /// Serves datagrams on `socket` until the run stops.
 pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Context) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let socket = TimedSocket::new(socket);
     let mut peers: HashMap<SocketAddr, Peer> = HashMap::new();
+    serve(index, server, &socket, &context, &mut peers);
+    for peer in peers.values_mut() {
+        peer.recorder.flush(&context);
+    }
+}
+
+fn serve<'a>(
+    index: usize,
+    server: &'a Server,
+    socket: &TimedSocket,
+    context: &Context,
+    peers: &mut HashMap<SocketAddr, Peer<'a>>,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let (length, from) = match socket::recv_datagram(&socket, &mut buf, None, &context.cancel) {
-            DatagramResult::Datagram(length, from) => (length, from),
-            DatagramResult::Stopped => return,
-            DatagramResult::Timeout => continue,
-            DatagramResult::Failed(e) => {
-                // An ICMP error for an earlier reply can surface here: note it, keep serving.
-                context.emit(
-                    Origin::Server(index),
-                    EventKind::AcceptFailed {
-                        reason: io_reason(&e),
-                    },
-                );
-                if !context.cancel.sleep(socket::TICK) {
-                    return;
+        // While a sender's actions are held back, wake soon to record them if all goes quiet.
+        let holding = peers.values().any(|p| p.recorder.is_holding());
+        let flush_at = holding.then(|| Instant::now() + IDLE_FLUSH);
+        let (length, from) =
+            match socket::recv_datagram(socket, &mut buf, flush_at, &context.cancel) {
+                DatagramResult::Datagram(length, from) => (length, from),
+                DatagramResult::Stopped => return,
+                DatagramResult::Timeout => {
+                    for peer in peers.values_mut() {
+                        peer.recorder.flush(context);
+                    }
+                    continue;
                 }
-                continue;
-            }
-        };
+                DatagramResult::Failed(e) => {
+                    // An ICMP error for an earlier reply can surface here: note it, keep serving.
+                    context.emit(
+                        Origin::Server(index),
+                        EventKind::AcceptFailed {
+                            reason: io_reason(&e),
+                        },
+                    );
+                    if !context.cancel.sleep(socket::TICK) {
+                        return;
+                    }
+                    continue;
+                }
+            };
         let next = peers.len() as u64 + 1;
         let peer = peers.entry(from).or_insert_with(|| {
             let id = ConnectionId {
                 server: index,
                 seq: next,
             };
-            emit(&context, id, 0, ServerAction::Accepted { peer: from });
+            let mut recorder = ActionRecorder::new(id, false);
+            recorder.record(context, ServerAction::Accepted { peer: from }, 0, false);
             Peer {
-                id,
+                recorder,
                 sent: 0,
                 matched: Vec::new(),
                 injector: Injector::new(&server.faults),
@@ -68,12 +95,12 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
             Vec::new()
         };
         let Some(answer) = server.answer(&message, &mut peer.matched) else {
-            emit(
-                &context,
-                peer.id,
-                peer.sent,
-                ServerAction::Unanswered { message, truncated },
-            );
+            let action = ServerAction::Unanswered {
+                message,
+                truncated,
+                unrecorded: 0,
+            };
+            peer.recorder.record(context, action, peer.sent, false);
             continue;
         };
         // Faults are decided before the event, so that it says what happens to the reply.
@@ -106,7 +133,7 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
             lost: answer.lost,
             faults,
         };
-        emit(&context, peer.id, peer.sent, action);
+        peer.recorder.record(context, action, peer.sent, false);
         let pause = answer.delay.unwrap_or_default() + latency.unwrap_or_default();
         if !pause.is_zero() && !context.cancel.sleep(context.scale.pause(pause)) {
             return;
@@ -114,26 +141,11 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
         if let Some(reply) = &answer.reply {
             for _ in 0..copies {
                 if let Err(e) = socket.send_to(reply, from) {
-                    emit(
-                        &context,
-                        peer.id,
-                        peer.sent,
-                        ServerAction::Failed(io_reason(&e)),
-                    );
+                    let action = ServerAction::Failed(io_reason(&e));
+                    peer.recorder.record(context, action, peer.sent, false);
                     break;
                 }
             }
         }
     }
-}
-
-fn emit(context: &Context, id: ConnectionId, sent_total: u64, action: ServerAction) {
-    context.emit(
-        Origin::Connection(id),
-        EventKind::Served(ServerEvent {
-            action,
-            sent_total,
-            closed: false,
-        }),
-    );
 }

@@ -260,6 +260,43 @@ impl Reply {
     }
 }
 
+/// Bytes to send: held in memory, or a unit repeated and streamed (bulk data of any size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// `unit` written `times` times over, without building the whole in memory.
+    Repeat {
+        /// What is repeated (not empty).
+        unit: Vec<u8>,
+        /// How many times.
+        times: u64,
+    },
+}
+
+impl Payload {
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::Bytes(bytes) => bytes.len() as u64,
+            Payload::Repeat { unit, times } => (unit.len() as u64).saturating_mul(*times),
+        }
+    }
+
+    /// True when there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes in memory (a `Repeat` is built: only for ones known to be small).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Payload::Bytes(bytes) => bytes.clone(),
+            Payload::Repeat { unit, times } => unit.repeat(usize::try_from(*times).unwrap_or(0)),
+        }
+    }
+}
+
 /// Where a client connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -284,8 +321,12 @@ pub struct Client {
     pub start_after: Duration,
     /// Default timeout of the reading steps and of connect.
     pub timeout: Duration,
-    /// What to do, in order.
+    /// What to do, in order. A `repeat` is followed by its body, so nested steps have their
+    /// own index here too.
     pub steps: Vec<Step>,
+    /// Where each step is in the file, as a field path under the client (`steps[2]`,
+    /// `steps[1].repeat.steps[0]`), for messages.
+    pub paths: Vec<String>,
     /// Advice shown when a step fails, one per step (for exercises).
     pub hints: Vec<Option<String>>,
     /// Most bytes a reading step may gather before it fails.
@@ -296,7 +337,7 @@ pub struct Client {
 #[derive(Debug, Clone)]
 pub enum Step {
     /// Write all these bytes.
-    Send(Vec<u8>),
+    Send(Payload),
     /// Read until the matcher is satisfied.
     Expect {
         /// What must arrive next.
@@ -335,6 +376,14 @@ pub enum Step {
     ExpectExit(i32),
     /// The program's whole stdout matches.
     ExpectStdout(Matcher),
+    /// Run the `body` steps that follow this one `times` times (they are the next `body`
+    /// entries of the client's flat list of steps).
+    Repeat {
+        /// How many times.
+        times: u64,
+        /// How many of the following steps (nested ones included) form one time through.
+        body: usize,
+    },
 }
 
 impl Step {
@@ -353,6 +402,7 @@ impl Step {
             Step::Run(_) => "exec",
             Step::ExpectExit(_) => "expect_exit",
             Step::ExpectStdout(_) => "expect_stdout",
+            Step::Repeat { .. } => "repeat",
         }
     }
 }

@@ -7,6 +7,9 @@ use super::model::{Reply, ReplyPart};
 use super::raw::RawPayload;
 use crate::diagnostic::io_reason;
 
+/// A TCP `send` of a `repeat` longer than this is streamed, never built in memory.
+pub const STREAM_ABOVE: u64 = 64 * 1024;
+
 /// Largest payload netlab builds in memory from `repeat` or `file`.
 pub const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
 

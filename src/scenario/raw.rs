@@ -264,6 +264,21 @@ pub enum RawAction {
     Shutdown(ShutdownHow),
     /// Close now.
     Close(bool),
+    /// Run some steps several times.
+    Repeat(RawRepeat),
+}
+
+/// `repeat: { times: N, steps: [...] }`: a load loop.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    description = "Run `steps` `times` times in a row (a load loop); the transcript shows the first time in full, then a count."
+)]
+pub struct RawRepeat {
+    /// How many times (at least 1).
+    pub times: u64,
+    /// The steps of one time through.
+    pub steps: Vec<RawStep>,
 }
 
 /// Step keys, in the order the format documents them.
@@ -277,6 +292,7 @@ pub const STEP_KEYS: &[&str] = &[
     "sleep",
     "shutdown",
     "close",
+    "repeat",
     "timeout",
     "hint",
 ];

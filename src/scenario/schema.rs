@@ -6,7 +6,9 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
-use super::raw::{RawDuration, RawMatcher, RawPayload, RawScenario, RawSize, RawStep, STEP_KEYS};
+use super::raw::{
+    RawDuration, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize, RawStep, STEP_KEYS,
+};
 
 /// The schema of a scenario file, draft-07 (what yaml-language-server reads best), as JSON text.
 pub fn scenario_schema() -> String {
@@ -98,6 +100,7 @@ impl JsonSchema for RawStep {
         let payload = generator.subschema_for::<RawPayload>();
         let matcher = generator.subschema_for::<RawMatcher>();
         let duration = generator.subschema_for::<RawDuration>();
+        let repeat = generator.subschema_for::<RawRepeat>();
         let yes = serde_json::json!({ "const": true });
         // Every step key but the two that go beside an action.
         let actions = STEP_KEYS
@@ -120,6 +123,7 @@ impl JsonSchema for RawStep {
                 "sleep": duration,
                 "shutdown": { "enum": ["write"] },
                 "close": yes,
+                "repeat": repeat,
                 "timeout": duration,
                 "hint": { "type": "string" }
             },

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
 
-use super::model::{Client, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
+use super::model::{Client, Payload, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
 use super::payload;
 use super::positions::{Positions, join};
 use super::programs::VarValues;
@@ -406,10 +406,11 @@ impl Checker<'_> {
             None => 1,
         };
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
-        let (steps, hints) = match program_steps {
+        let (steps, paths, hints) = match program_steps {
             Some(steps) => {
                 let hints = vec![raw.hint.clone(); steps.len()];
-                (steps, hints)
+                let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
+                (steps, paths, hints)
             }
             None => {
                 if raw.hint.is_some() {
@@ -419,14 +420,9 @@ impl Checker<'_> {
                     )
                     .add_help("put `hint:` beside the step it explains");
                 }
-                let hints = raw.steps.iter().map(|s| s.hint.clone()).collect();
-                let steps = raw
-                    .steps
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, s)| self.step(&format!("{path}.steps[{i}]"), s, protocol))
-                    .collect();
-                (steps, hints)
+                let mut flat = FlatSteps::default();
+                self.steps(path, "steps", raw.steps, protocol, &mut flat);
+                (flat.steps, flat.paths, flat.hints)
             }
         };
         Client {
@@ -437,6 +433,7 @@ impl Checker<'_> {
             start_after: raw.start_after.map_or(Duration::ZERO, |d| d.0),
             timeout,
             steps,
+            paths,
             hints,
             max_received: match raw.max_received {
                 Some(RawSize(0)) => {
@@ -449,6 +446,62 @@ impl Checker<'_> {
                 Some(RawSize(n)) => usize::try_from(n).unwrap_or(usize::MAX),
                 None => DEFAULT_MAX_RECEIVED,
             },
+        }
+    }
+
+    /// Checks `raw` steps (at `client_path`.`under`) and appends them to `flat`, each `repeat`
+    /// followed by its body.
+    fn steps(
+        &mut self,
+        client_path: &str,
+        under: &str,
+        raw: Vec<RawStep>,
+        protocol: Protocol,
+        flat: &mut FlatSteps,
+    ) {
+        for (i, mut step) in raw.into_iter().enumerate() {
+            let relative = format!("{under}[{i}]");
+            let path = format!("{client_path}.{relative}");
+            flat.hints.push(step.hint.take());
+            flat.paths.push(relative.clone());
+            let RawAction::Repeat(repeat) = step.action else {
+                flat.steps.push(self.step(&path, step, protocol));
+                continue;
+            };
+            if step.timeout.is_some() {
+                self.at_key(
+                    &join(&path, "timeout"),
+                    "`timeout` does not apply to `repeat`",
+                )
+                .add_help("put `timeout:` on the steps inside it");
+            }
+            let repeat_path = join(&path, "repeat");
+            if repeat.times == 0 {
+                self.at_value(&join(&repeat_path, "times"), "`times` must be at least 1");
+            }
+            if repeat.steps.is_empty() {
+                self.at_value(
+                    &join(&repeat_path, "steps"),
+                    "a `repeat` needs at least one step",
+                );
+            }
+            let at = flat.steps.len();
+            flat.steps.push(Step::Repeat {
+                times: repeat.times.max(1),
+                body: 0,
+            });
+            self.steps(
+                client_path,
+                &format!("{relative}.repeat.steps"),
+                repeat.steps,
+                protocol,
+                flat,
+            );
+            let body = flat.steps.len() - at - 1;
+            flat.steps[at] = Step::Repeat {
+                times: repeat.times.max(1),
+                body,
+            };
         }
     }
 
@@ -486,7 +539,9 @@ impl Checker<'_> {
             .timeout
             .map(|t| self.positive(&join(path, "timeout"), Some(t), DEFAULT_STEP_TIMEOUT));
         match raw.action {
-            RawAction::Send(payload) => Step::Send(self.payload(&action_path, payload)),
+            RawAction::Send(payload) => {
+                Step::Send(self.send_payload(&action_path, payload, protocol))
+            }
             RawAction::Expect(m) => Step::Expect {
                 matcher: matcher(m),
                 timeout,
@@ -527,7 +582,24 @@ impl Checker<'_> {
                 }
                 Step::Close
             }
+            // `steps` takes repeats apart before calling this.
+            RawAction::Repeat(_) => Step::Close,
         }
+    }
+
+    /// A `send` payload: a large `repeat` over TCP is streamed rather than built in memory.
+    fn send_payload(&mut self, path: &str, raw: RawPayload, protocol: Protocol) -> Payload {
+        if let RawPayload::Repeat { text, times } = &raw
+            && protocol == Protocol::Tcp
+            && !text.is_empty()
+            && (text.len() as u64).saturating_mul(*times) > payload::STREAM_ABOVE
+        {
+            return Payload::Repeat {
+                unit: text.as_bytes().to_vec(),
+                times: *times,
+            };
+        }
+        Payload::Bytes(self.payload(path, raw))
     }
 
     fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {
@@ -542,6 +614,14 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// A client's steps as they are run: flat, each `repeat` followed by its body.
+#[derive(Default)]
+struct FlatSteps {
+    steps: Vec<Step>,
+    paths: Vec<String>,
+    hints: Vec<Option<String>>,
 }
 
 /// The checked form of a matcher as written.

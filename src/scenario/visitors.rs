@@ -304,13 +304,14 @@ impl<'de> Deserialize<'de> for RawStep {
                         "expect_nothing" => RawAction::ExpectNothing(map.next_value()?),
                         "sleep" => RawAction::Sleep(map.next_value()?),
                         "shutdown" => RawAction::Shutdown(map.next_value()?),
+                        "repeat" => RawAction::Repeat(map.next_value()?),
                         _ => RawAction::Close(map.next_value()?),
                     };
                     found = Some((name, action));
                 }
                 let Some((key, action)) = found else {
                     return Err(de::Error::custom(
-                        "a step needs one action: `send`, `expect`, `expect_close`, `read_to_close`, `expect_nothing`, `sleep`, `shutdown` or `close`",
+                        "a step needs one action: `send`, `expect`, `expect_close`, `read_to_close`, `expect_nothing`, `sleep`, `shutdown`, `close` or `repeat`",
                     ));
                 };
                 Ok(RawStep {

@@ -80,10 +80,10 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             let client_events = steps.remove(&id).unwrap_or_default();
             let connections = owners.remove(&id).unwrap_or_default();
             let server = connections.first().map_or(0, |c| c.server);
-            let server_events: Vec<&ServerEvent> = connections
+            let server_events: Vec<ServerEvent> = connections
                 .iter()
                 .filter_map(|c| served.remove(c))
-                .flatten()
+                .flat_map(|events| merge_repeats(&events))
                 .collect();
             let target = match &client.target {
                 Target::Server(i) => scenario.servers[*i].name.clone(),
@@ -92,7 +92,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             sections.push(Section {
                 heading: format!("{} → {target}", instance_label(scenario, id)),
                 entries: interleave(scenario, id, &client_events, server, &server_events),
-                result: instance_result(&client_events, done.get(&id).copied()),
+                result: instance_result(&client_events, &client.paths, done.get(&id).copied()),
             });
         }
     }
@@ -100,7 +100,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         let server = &scenario.servers[id.server];
         sections.push(Section {
             heading: format!("{} ← a peer from outside the scenario", server.name),
-            entries: actions
+            entries: merge_repeats(&actions)
                 .iter()
                 .map(|a| describe_server_event(scenario, id.server, a))
                 .collect(),
@@ -214,13 +214,79 @@ fn connected_from(events: &[&StepEvent]) -> Option<SocketAddr> {
     })
 }
 
-/// Client events in their order, each preceded by the server actions it depended on.
+/// One connection's server events with each run of `Repeated` counts added into one (an idle
+/// moment in a load loop can split a run: the text must not depend on it).
+fn merge_repeats(events: &[&ServerEvent]) -> Vec<ServerEvent> {
+    let mut merged: Vec<ServerEvent> = Vec::with_capacity(events.len());
+    for event in events {
+        if let ServerAction::Repeated { times, messages } = event.action
+            && let Some(ServerEvent {
+                action:
+                    ServerAction::Repeated {
+                        times: total,
+                        messages: total_messages,
+                    },
+                sent_total,
+                closed,
+            }) = merged.last_mut()
+        {
+            *total += times;
+            *total_messages += messages;
+            *sent_total = event.sent_total;
+            *closed |= event.closed;
+            continue;
+        }
+        merged.push((*event).clone());
+    }
+    merged
+}
+
+/// The server actions of a repeat's later times through, summed up: one line per distinct
+/// action, with how many times it happened (a `Repeated` counts for the action before it).
+/// `previous` is the action shown last before them (what a leading `Repeated` repeats).
+fn summarize(
+    scenario: &Scenario,
+    server: usize,
+    previous: Option<&ServerEvent>,
+    actions: &[&ServerEvent],
+) -> Vec<Entry> {
+    let mut lines: Vec<(Entry, u64)> = Vec::new();
+    let mut last = previous;
+    for action in actions {
+        if let ServerAction::Repeated { times, .. } = action.action {
+            if let Some((_, count)) = lines.last_mut() {
+                *count += times;
+                continue;
+            }
+            if let Some(last) = last {
+                lines.push((describe_server_event(scenario, server, last), times));
+                continue;
+            }
+        }
+        last = Some(action);
+        let entry = describe_server_event(scenario, server, action);
+        match lines.iter_mut().find(|(e, _)| e.text == entry.text) {
+            Some((_, count)) => *count += 1,
+            None => lines.push((entry, 1)),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(mut entry, count)| {
+            entry.text = format!("{count} more times: {}", entry.text);
+            entry
+        })
+        .collect()
+}
+
+/// Client events in their order, each preceded by the server actions it depended on. Before
+/// the end of a `repeat`, the server actions of its later times through are summed up.
 fn interleave(
     scenario: &Scenario,
     id: InstanceId,
     client: &[&StepEvent],
     server: usize,
-    served: &[&ServerEvent],
+    served: &[ServerEvent],
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut next_server = 0;
@@ -235,14 +301,28 @@ fn interleave(
         if replaced {
             continue;
         }
+        let mut before = Vec::new();
         while next_server < served.len()
             && (sent < event.depends_on_bytes || (event.depends_on_close && !closed))
         {
-            let action = served[next_server];
+            let action = &served[next_server];
             sent = action.sent_total;
             closed |= action.closed;
-            entries.push(describe_server_event(scenario, server, action));
+            before.push(action);
             next_server += 1;
+        }
+        let repeated = matches!(event.outcome, StepOutcome::Repeated { times, .. } if times > 1);
+        let previous = next_server
+            .checked_sub(before.len() + 1)
+            .and_then(|at| served.get(at));
+        if repeated {
+            entries.extend(summarize(scenario, server, previous, &before));
+        } else {
+            entries.extend(
+                before
+                    .into_iter()
+                    .map(|action| describe_server_event(scenario, server, action)),
+            );
         }
         entries.push(describe_step_event(scenario, id, event));
     }
@@ -254,13 +334,16 @@ fn interleave(
     entries
 }
 
-fn instance_result(events: &[&StepEvent], passed: Option<bool>) -> String {
+fn instance_result(events: &[&StepEvent], paths: &[String], passed: Option<bool>) -> String {
     let failed_at = events.iter().find_map(|e| match e.outcome {
         StepOutcome::Failed(_) => Some(e.step),
         _ => None,
     });
     match (failed_at, passed) {
-        (Some(Some(step)), _) => format!("FAILED at steps[{step}]"),
+        (Some(Some(step)), _) => format!(
+            "FAILED at {}",
+            paths.get(step).map_or("a step", String::as_str)
+        ),
         (Some(None), _) => "FAILED to connect".to_string(),
         (None, Some(true)) => "passed".to_string(),
         (None, Some(false)) => "FAILED".to_string(),

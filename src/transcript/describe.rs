@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::escape::{hex, quoted, show};
+use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{FailureKind, InstanceId, ServerAction, ServerEvent, StepEvent, StepOutcome};
 use crate::matcher::Matcher;
-use crate::scenario::{Client, Protocol, Scenario, Step, Target};
+use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
 
 /// How a line is marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,13 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
 /// The words for a step of `client`, as declared.
 pub(super) fn step_text(step: &Step) -> String {
     match step {
-        Step::Send(bytes) => format!("send {}", show(bytes)),
+        Step::Send(Payload::Bytes(bytes)) => format!("send {}", show(bytes)),
+        Step::Send(Payload::Repeat { unit, times }) => format!(
+            "send {} × {times} ({} bytes, streamed)",
+            show(unit),
+            (unit.len() as u64).saturating_mul(*times)
+        ),
+        Step::Repeat { times, body } => format!("repeat {times} times (the next {body} steps)"),
         Step::Expect { matcher, .. } => format!("expect {}", matcher_text(matcher)),
         Step::ExpectClose { .. } => "expect_close".into(),
         Step::ExpectReset { .. } => "expect_reset".into(),
@@ -197,14 +203,23 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
             if let Some(hint) = hint {
                 detail.push(format!("hint: {hint}"));
             }
+            let when = if event.iteration > 1 {
+                format!(" (time {} through the repeat)", event.iteration)
+            } else {
+                String::new()
+            };
             Entry {
                 mark: Mark::Failed,
                 actor,
-                text: format!("{what}: {reason}"),
+                text: format!("{what}{when}: {reason}"),
                 detail,
             }
         }
         StepOutcome::ProgramExited { status } => passed(format!("{what}: {status}")),
+        StepOutcome::Counted(count) => passed(format!("{what}: {count} bytes arrived (not kept)")),
+        StepOutcome::Repeated { times, .. } => passed(format!(
+            "{what}: every step passed all {times} times (the first time is shown above)"
+        )),
         _ => passed(what),
     }
 }
@@ -259,12 +274,30 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             parts.extend(faults.iter().map(|f| format!("fault: {f}")));
             format!("{} → {}", received(message, truncated), parts.join(", "))
         }
-        ServerAction::Unanswered { message, truncated } => {
+        ServerAction::Unanswered {
+            message,
+            truncated,
+            unrecorded: 0,
+        } => {
             format!(
                 "{} → no rule matched, no reply",
                 received(message, truncated)
             )
         }
+        ServerAction::Unanswered {
+            message,
+            unrecorded,
+            ..
+        } => {
+            let head = &message[..message.len().min(SHOW_LIMIT / 4)];
+            let total = message.len() as u64 + unrecorded;
+            format!(
+                "received {}… ({total} bytes, the first {} kept) → no rule matched, no reply",
+                show(head),
+                message.len()
+            )
+        }
+        ServerAction::Repeated { times, .. } => format!("the same again, {times} more times"),
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => format!("connection failed: {reason}"),
         ServerAction::Fault(text) => format!("fault: {text}"),
