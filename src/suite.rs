@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::unbounded;
 
 use crate::exec::{self, RunOptions, Verdict};
+use std::sync::Arc;
+
 use crate::scenario::Scenario;
 use crate::snapshot::{self, Comparison};
 use crate::transcript::{self, StepCounts, StepResult};
@@ -48,7 +50,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Keeps the scenarios whose name contains one of `filters` (all of them if there is none).
-pub fn select(scenarios: Vec<Scenario>, filters: &[String]) -> Vec<Scenario> {
+pub fn select(scenarios: Vec<Arc<Scenario>>, filters: &[String]) -> Vec<Arc<Scenario>> {
     if filters.is_empty() {
         return scenarios;
     }
@@ -111,7 +113,7 @@ impl CaseResult {
 /// completion order); returns every result in the order of `scenarios`. Stops starting new
 /// scenarios once `options.interrupt` fires.
 pub fn run(
-    scenarios: &[Scenario],
+    scenarios: &[Arc<Scenario>],
     jobs: usize,
     options: &RunOptions,
     done: &mut dyn FnMut(&CaseResult),
@@ -152,7 +154,7 @@ pub fn run(
 
 /// A worker: takes scenario indexes until there are none left or the run is interrupted.
 fn work(
-    scenarios: &[Scenario],
+    scenarios: &[Arc<Scenario>],
     options: &RunOptions,
     work: &crossbeam::channel::Receiver<usize>,
     results: &crossbeam::channel::Sender<(usize, CaseResult)>,
@@ -166,7 +168,11 @@ fn work(
 }
 
 /// Runs one scenario and, if `check_snapshot`, compares its transcript with its snapshot.
-pub fn run_case(scenario: &Scenario, options: &RunOptions, check_snapshot: bool) -> CaseResult {
+pub fn run_case(
+    scenario: &Arc<Scenario>,
+    options: &RunOptions,
+    check_snapshot: bool,
+) -> CaseResult {
     let started = Instant::now();
     let outcome = exec::run(scenario, options, &mut |_| {});
     let duration = started.elapsed();

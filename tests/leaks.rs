@@ -27,11 +27,12 @@ fn threads() -> Option<usize> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// Reads a count once the OS has caught up: a joined thread can stay listed in /proc for a
-/// moment after `join` returned. Waits (bounded) until the count is at most `ceiling`.
+/// Reads a count once the OS has caught up: netlab's idle pool threads exit after
+/// `IDLE_EXIT` (2 s), and an exited thread can stay listed in /proc for a moment. Waits
+/// (bounded) until the count is at most `ceiling`.
 fn settled(read: fn() -> Option<usize>, ceiling: Option<usize>) -> Option<usize> {
     let mut value = read();
-    for _ in 0..200 {
+    for _ in 0..600 {
         if value <= ceiling {
             break;
         }
@@ -47,7 +48,12 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
         interrupt: None,
         forever: false,
     };
-    let outcome = run(scenario, &options, &mut |_| {}).unwrap();
+    let outcome = run(
+        &std::sync::Arc::new(scenario.clone()),
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
     // Every listener was closed: its exact address can be bound again at once.
     for (addr, server) in outcome.addresses.iter().zip(&scenario.servers) {
         let bound = match server.protocol {
@@ -83,8 +89,9 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     // Warm up once so that lazily created process-wide state is not counted as a leak.
     let (first, passed) = run_once(&hello, 0.01);
     assert!(passed, "{first}");
-    // Let the warm-up's threads finish leaving /proc before taking the baseline.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Let the warm-up's threads leave before taking the baseline: netlab's pool keeps a finished
+    // thread for `IDLE_EXIT` (2 s) in case another job comes.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
     let descriptors = open_descriptors();
     let thread_count = threads();
 

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anstream::ColorChoice;
 use clap::{CommandFactory, Parser};
@@ -82,12 +83,12 @@ pub(super) fn load_all(
     files: &[PathBuf],
     vars: &VarValues,
     output: &mut Output,
-) -> Option<Vec<Scenario>> {
+) -> Option<Vec<Arc<Scenario>>> {
     let mut scenarios = Vec::new();
     let mut wrong = false;
     for file in files {
         match load_file_with(file, vars) {
-            Ok(scenario) => scenarios.push(scenario),
+            Ok(scenario) => scenarios.push(Arc::new(scenario)),
             Err(LoadError::Invalid(diagnostics)) => {
                 wrong = true;
                 output.warn(&diagnostics.render(true));

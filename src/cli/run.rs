@@ -1,6 +1,7 @@
 //! `netlab run`: run scenarios one after the other, printing the live view (or the transcript)
 //! and a verdict line for each.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anstream::ColorChoice;
@@ -69,7 +70,7 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     worst
 }
 
-fn run_one(scenario: &Scenario, options: &RunOptions, mode: Mode, output: &mut Output) -> u8 {
+fn run_one(scenario: &Arc<Scenario>, options: &RunOptions, mode: Mode, output: &mut Output) -> u8 {
     let live_view = matches!(mode, Mode::Live | Mode::Verbose);
     if live_view {
         output.say(&format!(

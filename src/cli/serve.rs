@@ -17,9 +17,10 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let Some(mut scenarios) = load_all(std::slice::from_ref(&args.file), vars, &mut output) else {
         return code::INPUT;
     };
-    let Some(mut scenario) = scenarios.pop() else {
+    let Some(scenario) = scenarios.pop() else {
         return code::INPUT;
     };
+    let mut scenario = std::sync::Arc::unwrap_or_clone(scenario);
     for name in &args.servers {
         if !scenario.servers.iter().any(|s| &s.name == name) {
             let mut message = format!(
@@ -56,8 +57,10 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         interrupt: interrupt_channel(),
         forever: true,
     };
-    let mut live = LiveView::new(&scenario);
-    let result = exec::run(&scenario, &options, &mut |event| {
+    let shared = std::sync::Arc::new(scenario);
+    let scenario = &*shared;
+    let mut live = LiveView::new(scenario);
+    let result = exec::run(&shared, &options, &mut |event| {
         if args.quiet {
             if let (Origin::Server(index), EventKind::Listening { addr }) =
                 (&event.origin, &event.kind)

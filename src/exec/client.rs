@@ -15,8 +15,11 @@ use crate::matcher::{Matcher, Progress};
 use crate::plan::step_timeout;
 use crate::scenario::{Client, Payload, Protocol, Step};
 
-/// Bytes asked of each recv() of a TCP client.
+/// Most bytes asked of each recv() of a TCP client.
 const READ_SIZE: usize = 64 * 1024;
+
+/// Bytes asked of a TCP client's first recv().
+const FIRST_READ_SIZE: usize = 4 * 1024;
 
 /// An `expect: { bytes: N }` longer than this counts the bytes instead of keeping them.
 const COUNT_ABOVE: usize = 64 * 1024;
@@ -370,9 +373,11 @@ impl Instance<'_> {
         let Some(stream) = self.stream.as_mut() else {
             return ReadResult::Failed(std::io::ErrorKind::NotConnected.into());
         };
-        if self.scratch.len() < READ_SIZE {
-            self.scratch.resize(READ_SIZE, 0);
+        // Start small (most replies are), grow while reads fill the buffer (bulk data).
+        if self.scratch.is_empty() {
+            self.scratch.resize(FIRST_READ_SIZE, 0);
         }
+        let before = self.pending.len();
         let result = socket::read_some(
             stream,
             &mut self.scratch,
@@ -382,6 +387,10 @@ impl Instance<'_> {
         );
         if matches!(result, ReadResult::Eof) {
             self.eof = true;
+        }
+        let filled = self.pending.len() - before == self.scratch.len();
+        if filled && self.scratch.len() < READ_SIZE {
+            self.scratch.resize(self.scratch.len() * 2, 0);
         }
         result
     }

@@ -7,12 +7,13 @@
 //! wake it; the coordinator also drains the queue on a short tick for the live view.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 
 use crossbeam::channel::{Receiver, Sender};
 use crossbeam::queue::SegQueue;
 
 use super::cancel::Cancel;
+use super::pool::Jobs;
 use crate::event::{Event, EventKind, Origin};
 use crate::plan::TimeScale;
 
@@ -38,9 +39,12 @@ impl EventSink {
 
     /// Records `event`; rings the doorbell if the coordinator needs it now.
     pub fn push(&self, event: Event) {
-        let ring = wakes_coordinator(&event.kind) || self.eager.load(Ordering::Relaxed);
+        let urgent = wakes_coordinator(&event.kind);
         self.queue.push(event);
-        if ring {
+        // Push, then look at `eager` (`make_eager` does the opposite): either this sees it set,
+        // or the coordinator's drain after setting it sees the event. Never neither.
+        fence(Ordering::SeqCst);
+        if urgent || self.eager.load(Ordering::Relaxed) {
             // Full means a ring is already pending, which is as good.
             let _ = self.doorbell.try_send(());
         }
@@ -49,6 +53,7 @@ impl EventSink {
     /// From now on, every event rings the doorbell.
     pub fn make_eager(&self) {
         self.eager.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
     }
 
     /// Takes the next recorded event, if any.
@@ -57,17 +62,10 @@ impl EventSink {
     }
 }
 
-/// Events the coordinator must see at once: the ones that end a client instance, a server
-/// connection or a program (the end of the run is decided on them).
+/// Events the coordinator must see at once: the end of a client instance (the end of the run
+/// is decided on them). Once it settles the run (`make_eager`), it wants every event at once.
 fn wakes_coordinator(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::InstanceDone { .. }
-        | EventKind::AcceptFailed { .. }
-        | EventKind::ProgramFinished(_)
-        | EventKind::Listening { .. } => true,
-        EventKind::Served(served) => served.closed,
-        EventKind::Step(_) => false,
-    }
+    matches!(kind, EventKind::InstanceDone { .. })
 }
 
 /// What every thread of a run needs to report and to stop.
@@ -83,6 +81,9 @@ pub struct Context {
     pub scale: TimeScale,
     /// When the scenario's `timeout` ends the run (`None` when serving until interrupted).
     pub deadline: Option<std::time::Instant>,
+    /// The run's threads: a job started here is waited for before the run returns (and so is
+    /// every holder of a clone of this context).
+    pub jobs: Jobs,
 }
 
 impl Context {

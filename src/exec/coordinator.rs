@@ -3,7 +3,7 @@
 //! scenario's deadline passes, then stops and joins every thread before returning.
 
 use std::net::{SocketAddr, TcpListener};
-use std::thread;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -13,6 +13,7 @@ use super::bind::{Bound, bind_all};
 use super::cancel;
 use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
+use super::pool::Jobs;
 use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
@@ -97,7 +98,7 @@ impl Outcome {
 /// A scenario that fails is an `Ok` outcome; `Err` means the environment refused something
 /// (a port in use, an address not available) and nothing ran.
 pub fn run(
-    scenario: &Scenario,
+    scenario: &Arc<Scenario>,
     options: &RunOptions,
     observe: &mut dyn FnMut(&Event),
 ) -> anyhow::Result<Outcome> {
@@ -115,6 +116,7 @@ pub fn run(
         .context("cannot duplicate a server socket")?;
     let started = Instant::now();
     let (sink, doorbell) = EventSink::new();
+    let jobs = Jobs::default();
     let context = Context {
         events: sink.clone(),
         cancel,
@@ -122,6 +124,7 @@ pub fn run(
         scale: options.time_scale,
         deadline: (!options.forever)
             .then(|| started + scenario_deadline(options.time_scale, scenario)),
+        jobs: jobs.clone(),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len());
@@ -140,21 +143,21 @@ pub fn run(
             socket => sockets.push((index, socket)),
         }
     }
-    let verdict = thread::scope(|scope| {
-        let verdict = spawn_all(scope, scenario, sockets, &addresses, &instances, &context)
-            .map(|()| collector.until_done(&sink, &doorbell, options));
-        // Whatever happened, stop every thread started so far so that the scope can join them.
-        stop.stop();
-        for waker in &wakers {
-            match waker {
-                Waker::Tcp(listener) => socket::wake_acceptor(listener),
-                Waker::Udp(socket) => socket::wake_receiver(socket),
-            }
+    let verdict = spawn_all(scenario, sockets, &addresses, &instances, &context)
+        .map(|()| collector.until_done(&sink, &doorbell, options));
+    // Whatever happened, stop every thread started so far, and wait for them.
+    stop.stop();
+    for waker in &wakers {
+        match waker {
+            Waker::Tcp(listener) => socket::wake_acceptor(listener),
+            Waker::Udp(socket) => socket::wake_receiver(socket),
         }
-        verdict
-    });
+    }
     drop(context);
-    // Every thread has been joined; keep what they sent while stopping.
+    if jobs.wait() {
+        anyhow::bail!("a netlab thread panicked: this is a bug in netlab");
+    }
+    // Every thread is done; keep what they recorded while stopping.
     collector.drain(&sink);
     for (index, running) in programs {
         let finished = running.stop();
@@ -185,26 +188,24 @@ enum Waker {
     Udp(std::net::UdpSocket),
 }
 
-/// Starts an acceptor thread per server and a thread per client instance.
-fn spawn_all<'scope>(
-    scope: &'scope thread::Scope<'scope, '_>,
-    scenario: &'scope Scenario,
+/// Starts a thread per server and a thread per client instance.
+fn spawn_all(
+    scenario: &Arc<Scenario>,
     sockets: Vec<(usize, Bound)>,
     addresses: &[SocketAddr],
     instances: &[InstanceId],
     context: &Context,
 ) -> anyhow::Result<()> {
     for (index, socket) in sockets {
-        let server = &scenario.servers[index];
-        let context = context.clone();
-        let builder = thread::Builder::new().name(format!("server {}", server.name));
+        let job_context = context.clone();
+        let shared = scenario.clone();
         match socket {
-            Bound::Tcp(listener) => builder.spawn_scoped(scope, move || {
-                accept_loop(scope, index, server, listener, context)
-            }),
-            Bound::Udp(socket) => {
-                builder.spawn_scoped(scope, move || serve_udp(index, server, socket, context))
-            }
+            Bound::Tcp(listener) => context
+                .jobs
+                .spawn(move || accept_loop(index, shared, listener, job_context)),
+            Bound::Udp(socket) => context
+                .jobs
+                .spawn(move || serve_udp(index, &shared.servers[index], socket, job_context)),
             // Programs under test were started by `bind_all` and run on their own.
             Bound::Program(_) => continue,
         }
@@ -216,11 +217,12 @@ fn spawn_all<'scope>(
             Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
             Target::Address(text) => Dial::Name(text.clone()),
         };
-        let context = context.clone();
+        let job_context = context.clone();
+        let shared = scenario.clone();
         let id = *id;
-        thread::Builder::new()
-            .name(format!("client {}#{}", client.name, id.instance))
-            .spawn_scoped(scope, move || run_instance(id, client, dial, context))
+        context
+            .jobs
+            .spawn(move || run_instance(id, &shared.clients[id.client], dial, job_context))
             .context("cannot start a client thread")?;
     }
     Ok(())

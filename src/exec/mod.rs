@@ -9,6 +9,7 @@ mod client_udp;
 mod context;
 mod coordinator;
 mod faults;
+mod pool;
 mod program;
 mod recorder;
 mod settle;

@@ -5,7 +5,7 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::thread::Scope;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::context::Context;
@@ -14,19 +14,14 @@ use super::recorder::{ActionRecorder, IDLE_FLUSH};
 use super::socket::{self, ReadResult, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
-use crate::scenario::{Concurrency, Framing, Server};
+use crate::scenario::{Concurrency, Framing, Scenario, Server};
 
 /// The longest line `framing: line` waits for; beyond it, what came is one message.
 const MAX_LINE: usize = 16 << 20;
 
 /// Accepts connections on `listener` until the run stops.
-pub fn accept_loop<'scope>(
-    scope: &'scope Scope<'scope, '_>,
-    index: usize,
-    server: &'scope Server,
-    listener: TcpListener,
-    context: Context,
-) {
+pub fn accept_loop(index: usize, scenario: Arc<Scenario>, listener: TcpListener, context: Context) {
+    let server = &scenario.servers[index];
     let mut seq = 0;
     loop {
         let accepted = listener.accept();
@@ -37,20 +32,16 @@ pub fn accept_loop<'scope>(
             Ok((stream, peer)) => {
                 seq += 1;
                 let id = ConnectionId { server: index, seq };
-                let handler = Connection {
-                    server,
-                    context: context.clone(),
-                    sent: 0,
-                    matched: Vec::new(),
-                    injector: Injector::new(&server.faults),
-                    recorder: ActionRecorder::new(id, true),
-                };
                 match server.concurrency {
-                    Concurrency::Sequential => handler.serve(stream, peer),
+                    Concurrency::Sequential => {
+                        Connection::new(server, id, &context).serve(stream, peer)
+                    }
                     Concurrency::Threaded => {
-                        let spawned = std::thread::Builder::new()
-                            .name(format!("{}#{seq}", server.name))
-                            .spawn_scoped(scope, move || handler.serve(stream, peer));
+                        let shared = scenario.clone();
+                        let own = context.clone();
+                        let spawned = context.jobs.spawn(move || {
+                            Connection::new(&shared.servers[index], id, &own).serve(stream, peer)
+                        });
                         if let Err(e) = spawned {
                             context.emit(
                                 Origin::Server(index),
@@ -96,7 +87,18 @@ struct Connection<'a> {
     recorder: ActionRecorder,
 }
 
-impl Connection<'_> {
+impl<'a> Connection<'a> {
+    fn new(server: &'a Server, id: ConnectionId, context: &Context) -> Connection<'a> {
+        Connection {
+            server,
+            context: context.clone(),
+            sent: 0,
+            matched: Vec::new(),
+            injector: Injector::new(&server.faults),
+            recorder: ActionRecorder::new(id, true),
+        }
+    }
+
     fn emit(&mut self, action: ServerAction, closed: bool) {
         self.recorder
             .record(&self.context, action, self.sent, closed);

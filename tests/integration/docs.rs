@@ -50,7 +50,12 @@ fn every_example_in_the_docs_loads_and_passes() {
                 interrupt: None,
                 forever: false,
             };
-            let outcome = exec::run(&scenario, &options, &mut |_| {}).unwrap();
+            let outcome = exec::run(
+                &std::sync::Arc::new(scenario.clone()),
+                &options,
+                &mut |_| {},
+            )
+            .unwrap();
             let transcript =
                 netlab::transcript::build(&scenario, &outcome.events, &outcome.verdict);
             assert!(

@@ -18,7 +18,12 @@ fn shipped_scenarios_pass_with_their_transcript() {
             interrupt: None,
             forever: false,
         };
-        let outcome = exec::run(&scenario, &options, &mut |_| {}).unwrap();
+        let outcome = exec::run(
+            &std::sync::Arc::new(scenario.clone()),
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
         let transcript =
             transcript::build(&scenario, &outcome.events, &outcome.verdict).render(false);
         assert!(
