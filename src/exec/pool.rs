@@ -176,7 +176,10 @@ mod tests {
         let barrier = Arc::new(std::sync::Barrier::new(all));
         for _ in 0..all {
             let barrier = barrier.clone();
-            assert!(jobs.spawn(move || drop(barrier.wait())).is_ok());
+            let started = jobs.spawn(move || {
+                barrier.wait();
+            });
+            assert!(started.is_ok());
         }
         assert!(!jobs.wait());
     }
