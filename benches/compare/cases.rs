@@ -423,13 +423,20 @@ clients:
 
 fn bulk_send(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let total: u64 = by_size(size, 4 << 20, 256 << 20, 1 << 30) as u64;
-    let text = format!(
-        "
+    let reps = repetitions(size).min(3);
+    let gbit = |took: Duration| total as f64 * 8.0 / took.as_secs_f64().max(1e-9) / 1e9;
+    // netlab: whole processes, the server reading 64 KiB at a time (as a bulk receiver would),
+    // then with the default read_size (1024, the tutorial's recv(1024)).
+    let mut figures = Vec::new();
+    for read_size in ["64KiB", "1024"] {
+        let text = format!(
+            "
 timeout: 5m
 servers:
   - name: sink
     bind: 127.0.0.1
     port: 0
+    read_size: {read_size}
 clients:
   - name: bulk
     connect: sink
@@ -439,17 +446,16 @@ clients:
       - shutdown: write
       - expect_close: true
 "
-    );
-    let file = scratch.write("bulk.yaml", &text)?;
-    let reps = repetitions(size).min(3);
-    let mut runs = Vec::new();
-    for _ in 0..reps {
-        runs.push(run_ok(&["run", "-q"], &file, Duration::from_secs(300))?);
+        );
+        let file = scratch.write(&format!("bulk_{read_size}.yaml"), &text)?;
+        let mut runs = Vec::new();
+        for _ in 0..reps {
+            runs.push(run_ok(&["run", "-q"], &file, Duration::from_secs(300))?);
+        }
+        let peak = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+        let wall = median(&runs.iter().map(|r| r.wall).collect::<Vec<_>>());
+        figures.push((read_size, gbit(wall), peak));
     }
-    let peak = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
-    let wall = median(&runs.iter().map(|r| r.wall).collect::<Vec<_>>());
-    let gbit = |took: Duration| total as f64 * 8.0 / took.as_secs_f64().max(1e-9) / 1e9;
-    let netlab = gbit(wall);
     let sink = Server::reference(Role::TcpSink)?;
     let mut reference = Vec::new();
     for _ in 0..reps {
@@ -465,20 +471,30 @@ clients:
             ("reference sender (no iperf3 here)", reference)
         }
     };
-    let ratio = netlab / baseline.max(1e-9);
-    Ok(vec![Row {
-        what: format!(
-            "one-way {} `send` to a netlab server (whole process)",
-            show_mib(total)
-        ),
-        netlab: format!("{netlab:.1} Gbit/s; peak RSS {}", show_mib(peak)),
-        reference: format!(
-            "{versus}: {baseline:.1} Gbit/s; reference sender {reference:.1} Gbit/s"
-        ),
-        ratio: format!("{:.0}%", ratio * 100.0),
-        target: "≥ 50% of iperf3; RSS ≤ 32 MiB".into(),
-        met: (size != Size::Smoke).then_some(ratio >= 0.5 && peak <= 32 << 20),
-    }])
+    Ok(figures
+        .into_iter()
+        .map(|(read_size, netlab, peak)| {
+            let ratio = netlab / baseline.max(1e-9);
+            let judged = read_size == "64KiB" && size != Size::Smoke;
+            Row {
+                what: format!(
+                    "one-way {} `send` to a netlab server with `read_size: {read_size}` (whole process)",
+                    show_mib(total)
+                ),
+                netlab: format!("{netlab:.1} Gbit/s; peak RSS {}", show_mib(peak)),
+                reference: format!(
+                    "{versus}: {baseline:.1} Gbit/s; reference sender {reference:.1} Gbit/s"
+                ),
+                ratio: format!("{:.0}%", ratio * 100.0),
+                target: if read_size == "64KiB" {
+                    "≥ 50% of iperf3; RSS ≤ 32 MiB".into()
+                } else {
+                    "(the default read_size: one recv() per KiB)".into()
+                },
+                met: judged.then_some(ratio >= 0.5 && peak <= 32 << 20),
+            }
+        })
+        .collect())
 }
 
 /// iperf3's single-stream figure for `total` bytes on loopback, in Gbit/s (`None` when iperf3 is

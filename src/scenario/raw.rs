@@ -78,8 +78,8 @@ pub struct RawServer {
     pub port: Option<u16>,
     /// listen() backlog.
     pub backlog: Option<u32>,
-    /// Bytes asked of each recv().
-    pub read_size: Option<usize>,
+    /// Bytes asked of each recv() (`1024`, `64KiB`).
+    pub read_size: Option<RawSize>,
     /// Threaded or sequential.
     pub concurrency: Option<Concurrency>,
     /// Message framing for rules.

@@ -233,7 +233,10 @@ impl Checker<'_> {
             Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
             None => DEFAULT_BACKLOG,
         };
-        let read_size = match raw.read_size {
+        let read_size = match raw
+            .read_size
+            .map(|s| usize::try_from(s.0).unwrap_or(usize::MAX))
+        {
             Some(0) => {
                 self.at_value(
                     &join(path, "read_size"),
