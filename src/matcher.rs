@@ -83,13 +83,9 @@ impl Matcher {
     }
 }
 
+/// Where `needle` first occurs in `haystack` (vectorized substring search).
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 #[cfg(test)]
