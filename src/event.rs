@@ -198,8 +198,8 @@ pub enum ServerAction {
     },
     /// Sent its greeting.
     Greeting {
-        /// The bytes.
-        bytes: Vec<u8>,
+        /// The bytes (shared with the scenario: a bulk greeting is not copied).
+        bytes: std::sync::Arc<Vec<u8>>,
         /// Faults applied to it, in words.
         faults: Vec<String>,
     },

@@ -88,8 +88,9 @@ impl ActionRecorder {
             return;
         }
         self.flush(context);
-        self.emit(context, action.clone(), sent_total, closed);
-        self.last = Some(action);
+        // Only small actions are remembered to tell a repeat: a bulk reply is never copied.
+        self.last = (payload_len(&action) <= RECORDED_BYTES).then(|| action.clone());
+        self.emit(context, action, sent_total, closed);
     }
 
     /// True when something is held back (the connection should wake within `IDLE_FLUSH`).
@@ -133,6 +134,17 @@ impl ActionRecorder {
                 closed,
             }),
         );
+    }
+}
+
+/// The bytes an action carries.
+fn payload_len(action: &ServerAction) -> usize {
+    match action {
+        ServerAction::Answered { message, reply, .. } => {
+            message.len() + reply.as_ref().map_or(0, Vec::len)
+        }
+        ServerAction::Unanswered { message, .. } => message.len(),
+        _ => 0,
     }
 }
 

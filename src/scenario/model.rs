@@ -46,7 +46,7 @@ pub struct Server {
     /// How received bytes become messages.
     pub framing: Framing,
     /// Sent on accept.
-    pub greeting: Option<Vec<u8>>,
+    pub greeting: Option<std::sync::Arc<Vec<u8>>>,
     /// Default pause before a reply.
     pub delay: Option<Duration>,
     /// Reply rules, first match wins.

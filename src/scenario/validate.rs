@@ -279,7 +279,7 @@ impl Checker<'_> {
         }
         let greeting = raw
             .greeting
-            .map(|g| self.payload(&join(path, "greeting"), g));
+            .map(|g| self.payload(&join(path, "greeting"), g).into());
         let rules = raw
             .rules
             .into_iter()

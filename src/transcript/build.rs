@@ -3,7 +3,7 @@
 //! not by arrival: a server action is shown just before the first client step that depended on it
 //! (the bytes it read, or the close it saw), so the text is the same on every run and machine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
@@ -91,7 +91,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             };
             sections.push(Section {
                 heading: format!("{} → {target}", instance_label(scenario, id)),
-                entries: interleave(scenario, id, &client_events, server, &server_events),
+                entries: interleave(scenario, id, &client_events, server, server_events),
                 result: instance_result(&client_events, &client.paths, done.get(&id).copied()),
             });
         }
@@ -286,12 +286,14 @@ fn interleave(
     id: InstanceId,
     client: &[&StepEvent],
     server: usize,
-    served: &[ServerEvent],
+    served: Vec<ServerEvent>,
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
-    let mut next_server = 0;
+    let mut queue: VecDeque<ServerEvent> = served.into();
     let mut sent = 0;
     let mut closed = false;
+    // The last action shown in full: what a `Repeated` that follows it repeats.
+    let mut shown: Option<ServerEvent> = None;
     for (position, event) in client.iter().enumerate() {
         // A send that then failed is shown once, as the failure.
         let replaced = matches!(event.outcome, StepOutcome::Sending(_))
@@ -301,22 +303,23 @@ fn interleave(
         if replaced {
             continue;
         }
+        let previous = shown.clone();
         let mut before = Vec::new();
-        while next_server < served.len()
-            && (sent < event.depends_on_bytes || (event.depends_on_close && !closed))
-        {
-            let action = &served[next_server];
+        while sent < event.depends_on_bytes || (event.depends_on_close && !closed) {
+            let Some(action) = take_needed(&mut queue, sent, event.depends_on_bytes) else {
+                break;
+            };
             sent = action.sent_total;
             closed |= action.closed;
+            if !matches!(action.action, ServerAction::Repeated { .. }) {
+                shown = Some(action.clone());
+            }
             before.push(action);
-            next_server += 1;
         }
+        let before: Vec<&ServerEvent> = before.iter().collect();
         let repeated = matches!(event.outcome, StepOutcome::Repeated { times, .. } if times > 1);
-        let previous = next_server
-            .checked_sub(before.len() + 1)
-            .and_then(|at| served.get(at));
         if repeated {
-            entries.extend(summarize(scenario, server, previous, &before));
+            entries.extend(summarize(scenario, server, previous.as_ref(), &before));
         } else {
             entries.extend(
                 before
@@ -327,11 +330,41 @@ fn interleave(
         entries.push(describe_step_event(scenario, id, event));
     }
     entries.extend(
-        served[next_server..]
+        queue
             .iter()
             .map(|action| describe_server_event(scenario, server, action)),
     );
     entries
+}
+
+/// Takes the next server action, or, when it is a run of repeats that sent more than the
+/// client step at hand depends on (`needed`, with `sent` so far), only as many of the repeats
+/// as that step needed. Idle moments cut a server's runs differently on every run; cutting them
+/// by bytes instead puts each repeat beside the client step that saw its reply, every time.
+fn take_needed(queue: &mut VecDeque<ServerEvent>, sent: u64, needed: u64) -> Option<ServerEvent> {
+    let next = queue.front_mut()?;
+    if let ServerAction::Repeated { times, messages } = &mut next.action
+        && *times > 1
+        && sent < needed
+        && next.sent_total > needed
+    {
+        let each = (next.sent_total - sent) / *times;
+        if each > 0 {
+            let count = (needed - sent).div_ceil(each).min(*times - 1);
+            let counted_messages = count.min(*messages);
+            *times -= count;
+            *messages -= counted_messages;
+            return Some(ServerEvent {
+                action: ServerAction::Repeated {
+                    times: count,
+                    messages: counted_messages,
+                },
+                sent_total: sent + count * each,
+                closed: false,
+            });
+        }
+    }
+    queue.pop_front()
 }
 
 fn instance_result(events: &[&StepEvent], paths: &[String], passed: Option<bool>) -> String {

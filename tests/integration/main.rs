@@ -34,6 +34,10 @@ mod hostile;
 /// Many clients at once, and a server that cannot keep up.
 mod soak;
 
+/// Load steps: `repeat`, streamed sends and counted receives, and what the transcript makes of
+/// them.
+mod load;
+
 /// The JSON Schema: in sync with the code, accepting every shipped scenario.
 mod schema;
 

@@ -1,0 +1,401 @@
+use super::support::{netlab, run, temp_file, text};
+
+/// Runs a scenario written here with `netlab run --transcript`; exit code and transcript.
+fn transcript_of(name: &str, scenario: &str) -> (i32, String) {
+    let path = temp_file(name, scenario);
+    let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+    (code, stdout)
+}
+
+const ECHO: &str = "
+servers:
+  - name: echo
+    bind: 127.0.0.1
+    rules:
+      - match: \"b\"
+        reply: \"B\"
+      - reply: \"{data}\"
+";
+
+#[test]
+fn a_repeat_shows_its_first_time_in_full_then_counts() {
+    let (code, transcript) = transcript_of(
+        "repeat.yaml",
+        &format!(
+            "{ECHO}clients:
+  - name: load
+    connect: echo
+    steps:
+      - repeat:
+          times: 500
+          steps:
+            - send: \"ping\"
+            - expect: \"ping\"
+      - close: true
+"
+        ),
+    );
+    assert_eq!(code, 0, "{transcript}");
+    // The first time through, step by step; the other 499 as one line per side.
+    assert_eq!(
+        transcript.matches("send \"ping\"").count(),
+        1,
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("echo  499 more times: received \"ping\" → rules[1], reply \"ping\""),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("repeat 500 times (the next 2 steps): every step passed all 500 times"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("score") || transcript.contains("passed"));
+}
+
+#[test]
+fn a_repeat_of_several_messages_counts_each_of_them() {
+    let (code, transcript) = transcript_of(
+        "repeat_two.yaml",
+        &format!(
+            "{ECHO}clients:
+  - name: two
+    connect: echo
+    steps:
+      - repeat:
+          times: 50
+          steps:
+            - send: \"a\"
+            - expect: \"a\"
+            - send: \"b\"
+            - expect: \"B\"
+"
+        ),
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("49 more times: received \"a\" → rules[1], reply \"a\""),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("49 more times: received \"b\" → rules[0], reply \"B\""),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn repeated_runs_give_the_same_transcript() {
+    // Idle moments split the server's counts differently on each run: the text must not show it.
+    let scenario = format!(
+        "{ECHO}clients:
+  - name: load
+    connect: echo
+    count: 3
+    steps:
+      - repeat:
+          times: 200
+          steps:
+            - send: \"ping\"
+            - expect: \"ping\"
+            - sleep: 1ms
+"
+    );
+    let path = temp_file("stable.yaml", &scenario);
+    let transcript = || {
+        let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+        assert_eq!(code, 0, "{stdout}");
+        // Up to the verdict: the last line says how long the run took.
+        stdout.split("verdict:").next().unwrap().to_string()
+    };
+    let first = transcript();
+    for _ in 0..3 {
+        assert_eq!(transcript(), first);
+    }
+}
+
+#[test]
+fn nested_repeats_run_every_time_and_a_late_failure_says_which_time() {
+    let (code, transcript) = transcript_of(
+        "nested.yaml",
+        "
+servers:
+  - name: counter
+    bind: 127.0.0.1
+    rules:
+      - match: \"7\"
+        reply: \"seven!\"
+      - reply: \"{data}\"
+clients:
+  - name: nested
+    connect: counter
+    steps:
+      - repeat:
+          times: 3
+          steps:
+            - repeat:
+                times: 4
+                steps:
+                  - send: \"1\"
+                  - expect: \"1\"
+      - repeat:
+          times: 10
+          steps:
+            - send: \"7\"
+            - expect: \"7\"
+",
+    );
+    assert_eq!(code, 1, "{transcript}");
+    // Nested: 3 × 4 = 12 round trips of "1" (the first shown, 3 more by the inner repeat's
+    // end, 8 more by the outer's), then the failure on the first "7".
+    assert!(
+        transcript.contains("3 more times: received \"1\""),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("8 more times: received \"1\""),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("FAILED at steps[1].repeat.steps[1]"),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn a_failure_in_a_later_time_through_is_shown_with_its_number() {
+    let (code, transcript) = transcript_of(
+        "late.yaml",
+        "
+servers:
+  - name: tired
+    bind: 127.0.0.1
+    rules:
+      - reply: \"ok\"
+clients:
+  - name: late
+    connect: tired
+    steps:
+      - repeat:
+          times: 5
+          steps:
+            - send: \"x\"
+            - expect: \"ok\"
+            - expect_nothing: 20ms
+      - close: true
+",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    // And one whose server closes on the third message: the failure names time 3.
+    let (code, transcript) = transcript_of(
+        "late_close.yaml",
+        "
+servers:
+  - name: tired
+    bind: 127.0.0.1
+    framing: line
+    rules:
+      - match: \"3\"
+        close: true
+      - reply: \"ok\\n\"
+clients:
+  - name: late
+    connect: tired
+    steps:
+      - send: \"1\\n\"
+      - expect: \"ok\\n\"
+      - repeat:
+          times: 5
+          steps:
+            - send: \"3\\n\"
+            - expect: \"ok\\n\"
+",
+    );
+    assert_eq!(code, 1, "{transcript}");
+    assert!(
+        transcript.contains("expect \"ok\\n\": the peer closed the connection")
+            || transcript.contains("expect \"ok\\n\""),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("FAILED at steps[2].repeat.steps[1]"),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn a_udp_repeat_is_counted_on_both_sides() {
+    let (code, transcript) = transcript_of(
+        "udp_repeat.yaml",
+        "
+servers:
+  - name: echo
+    protocol: udp
+    bind: 127.0.0.1
+    rules:
+      - reply: \"{data}\"
+clients:
+  - name: load
+    connect: echo
+    steps:
+      - repeat:
+          times: 300
+          steps:
+            - send: \"ping\"
+            - expect: \"ping\"
+",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("299 more times: received \"ping\" → rules[0], reply \"ping\""),
+        "{transcript}"
+    );
+}
+
+/// Peak resident memory of a finished child, from wait4.
+fn run_measuring_memory(path: &std::path::Path) -> (i32, u64) {
+    let child = netlab()
+        .args(["run", "-q"])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 on our own child with valid pointers.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+}
+
+#[test]
+fn a_bulk_send_and_receive_stream_without_holding_the_data() {
+    // 256 MiB each way through one process: if either side kept the bytes, the peak would be
+    // far above the bound.
+    let path = temp_file(
+        "bulk.yaml",
+        "
+timeout: 2m
+servers:
+  - name: sink
+    bind: 127.0.0.1
+    read_size: 64KiB
+  - name: source
+    bind: 127.0.0.1
+    greeting: { repeat: \"0123456789abcdef\", times: 16777216 }
+clients:
+  - name: upload
+    connect: sink
+    timeout: 1m
+    steps:
+      - send: { repeat: \"x\", times: 268435456 }
+      - shutdown: write
+      - expect_close: true
+  - name: download
+    connect: source
+    timeout: 1m
+    steps:
+      - expect: { bytes: 268435456 }
+      - close: true
+",
+    );
+    let (code, peak) = run_measuring_memory(&path);
+    assert_eq!(code, 0);
+    // The greeting itself is one 256 MiB payload in memory: the rest must stay small.
+    assert!(
+        peak < 256 * 1024 * 1024 + 64 * 1024 * 1024,
+        "peak RSS {peak} bytes"
+    );
+    let (code, transcript) = transcript_of(
+        "bulk_small.yaml",
+        "
+servers:
+  - name: sink
+    bind: 127.0.0.1
+    read_size: 64KiB
+clients:
+  - name: upload
+    connect: sink
+    steps:
+      - send: { repeat: \"x\", times: 1000000 }
+      - shutdown: write
+      - expect_close: true
+",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("send \"x\" × 1000000 (1000000 bytes, streamed)"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("(1000000 bytes, the first 65536 kept) → no rule matched, no reply"),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn a_large_send_is_streamed_with_little_memory() {
+    let path = temp_file(
+        "upload.yaml",
+        "
+timeout: 2m
+servers:
+  - name: sink
+    bind: 127.0.0.1
+    read_size: 64KiB
+clients:
+  - name: upload
+    connect: sink
+    timeout: 1m
+    steps:
+      - send: { repeat: \"x\", times: 536870912 }
+      - shutdown: write
+      - expect_close: true
+",
+    );
+    let (code, peak) = run_measuring_memory(&path);
+    assert_eq!(code, 0);
+    assert!(
+        peak < 48 * 1024 * 1024,
+        "peak RSS {peak} bytes for a 512 MiB send"
+    );
+}
+
+#[test]
+fn serve_quiet_prints_only_where_it_listens() {
+    let path = temp_file("quiet.yaml", ECHO);
+    let mut child = super::support::Guard(
+        netlab()
+            .args(["serve", "-q", path.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = super::support::Lines::of(child.0.stdout.take().unwrap());
+    let line = lines.wait_for("listening on", std::time::Duration::from_secs(10));
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(b"hello").unwrap();
+    let mut reply = [0u8; 5];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"hello");
+    drop(stream);
+    super::support::interrupt(&child.0);
+    let status = child.0.wait().unwrap();
+    assert!(status.success());
+    let rest = lines.rest();
+    assert!(
+        !rest.contains("hello"),
+        "serve -q printed a message: {rest}"
+    );
+}
