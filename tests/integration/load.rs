@@ -252,6 +252,7 @@ clients:
 }
 
 /// Peak resident memory of a finished child, from wait4.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std's Child does not know of
 fn run_measuring_memory(path: &std::path::Path) -> (i32, u64) {
     let child = netlab()
         .args(["run", "-q"])
