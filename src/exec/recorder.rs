@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+#[cfg(test)]
+use std::sync::Arc;
+
 use super::context::Context;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
 
@@ -154,4 +157,135 @@ fn is_message(action: &ServerAction) -> bool {
         action,
         ServerAction::Answered { .. } | ServerAction::Unanswered { .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::cancel;
+    use crate::exec::context::EventSink;
+    use crate::exec::pool::Jobs;
+    use crate::plan::TimeScale;
+
+    fn context() -> (Context, Arc<EventSink>, cancel::StopHandle) {
+        let (sink, _doorbell) = EventSink::new();
+        let (stop, cancel) = cancel::pair();
+        let context = Context {
+            events: sink.clone(),
+            cancel,
+            started: std::time::Instant::now(),
+            scale: TimeScale::default(),
+            deadline: None,
+            jobs: Jobs::default(),
+        };
+        (context, sink, stop)
+    }
+
+    fn recorded(sink: &EventSink) -> Vec<(ServerAction, u64)> {
+        let mut out = Vec::new();
+        while let Some(event) = sink.pop() {
+            if let EventKind::Served(served) = event.kind {
+                out.push((served.action, served.sent_total));
+            }
+        }
+        out
+    }
+
+    fn echo(text: &str) -> ServerAction {
+        ServerAction::Answered {
+            message: text.as_bytes().to_vec(),
+            truncated: None,
+            rule: 0,
+            delay: None,
+            reply: Some(text.as_bytes().to_vec()),
+            close: false,
+            lost: false,
+            faults: Vec::new(),
+        }
+    }
+
+    fn id() -> ConnectionId {
+        ConnectionId { server: 0, seq: 1 }
+    }
+
+    #[test]
+    fn identical_actions_are_recorded_once_then_counted() {
+        let (context, sink, _stop) = context();
+        let mut recorder = ActionRecorder::new(id(), true);
+        for n in 1..=5 {
+            recorder.record(&context, echo("ping"), n * 4, false);
+        }
+        assert!(recorder.is_holding());
+        recorder.record(&context, echo("other"), 25, false);
+        recorder.record(&context, ServerAction::PeerClosed, 25, true);
+        assert!(!recorder.is_holding());
+        let repeated = ServerAction::Repeated {
+            times: 4,
+            messages: 4,
+        };
+        assert_eq!(
+            recorded(&sink),
+            vec![
+                (echo("ping"), 4),
+                (repeated, 20),
+                (echo("other"), 25),
+                (ServerAction::PeerClosed, 25)
+            ]
+        );
+    }
+
+    #[test]
+    fn unanswered_tcp_messages_are_merged_and_capped() {
+        let (context, sink, _stop) = context();
+        let mut recorder = ActionRecorder::new(id(), true);
+        let chunk = vec![b'x'; 40 * 1024];
+        for _ in 0..3 {
+            let action = ServerAction::Unanswered {
+                message: chunk.clone(),
+                truncated: None,
+                unrecorded: 0,
+            };
+            recorder.record(&context, action, 0, false);
+        }
+        recorder.flush(&context);
+        let events = recorded(&sink);
+        assert_eq!(events.len(), 1);
+        let ServerAction::Unanswered {
+            message,
+            unrecorded,
+            ..
+        } = &events[0].0
+        else {
+            panic!("{events:?}");
+        };
+        assert_eq!(message.len(), RECORDED_BYTES);
+        assert_eq!(message.len() as u64 + unrecorded, 3 * 40 * 1024);
+    }
+
+    #[test]
+    fn udp_messages_are_not_merged_but_repeats_are_counted() {
+        let (context, sink, _stop) = context();
+        let mut recorder = ActionRecorder::new(id(), false);
+        let datagram = |text: &str| ServerAction::Unanswered {
+            message: text.as_bytes().to_vec(),
+            truncated: None,
+            unrecorded: 0,
+        };
+        recorder.record(&context, datagram("a"), 0, false);
+        recorder.record(&context, datagram("b"), 0, false);
+        recorder.record(&context, datagram("b"), 0, false);
+        recorder.flush(&context);
+        let actions: Vec<ServerAction> = recorded(&sink).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(
+            actions,
+            vec![
+                datagram("a"),
+                datagram("b"),
+                ServerAction::Repeated {
+                    times: 1,
+                    messages: 1
+                }
+            ]
+        );
+    }
 }

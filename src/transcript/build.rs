@@ -395,3 +395,39 @@ fn verdict_text(verdict: &Verdict) -> String {
         Verdict::Interrupted => "FAILED: interrupted".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repeated(times: u64, sent_total: u64) -> ServerEvent {
+        ServerEvent {
+            action: ServerAction::Repeated {
+                times,
+                messages: times,
+            },
+            sent_total,
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn runs_cut_anywhere_are_merged_then_cut_by_bytes() {
+        // The same 11 one-byte repeats after a first reply (byte 1), recorded in two runs on one
+        // machine and in three on another: the steps that needed 4 and 12 bytes see 3 and 8.
+        for cuts in [
+            vec![repeated(11, 12)],
+            vec![repeated(2, 3), repeated(9, 12)],
+            vec![repeated(5, 6), repeated(1, 7), repeated(5, 12)],
+        ] {
+            let refs: Vec<&ServerEvent> = cuts.iter().collect();
+            let mut queue: VecDeque<ServerEvent> = merge_repeats(&refs).into();
+            assert_eq!(queue.len(), 1);
+            let first = take_needed(&mut queue, 1, 4);
+            assert_eq!(first, Some(repeated(3, 4)));
+            let second = take_needed(&mut queue, 4, 12);
+            assert_eq!(second, Some(repeated(8, 12)));
+            assert!(queue.is_empty());
+        }
+    }
+}
