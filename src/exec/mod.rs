@@ -18,3 +18,4 @@ mod tcp_server;
 mod udp_server;
 
 pub use coordinator::{Outcome, RunOptions, Verdict, is_interrupted, run};
+pub use recorder::RECORDED_BYTES;

@@ -11,8 +11,9 @@ use crate::event::{
     ConnectionId, Event, EventKind, InstanceId, Origin, ProgramReport, ServerAction, ServerEvent,
     StepEvent, StepOutcome,
 };
+use crate::exec::RECORDED_BYTES;
 use crate::exec::Verdict;
-use crate::scenario::{Scenario, Step, Target};
+use crate::scenario::{Protocol, Scenario, Step, Target};
 
 /// The transcript of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,8 +83,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             let server = connections.first().map_or(0, |c| c.server);
             let server_events: Vec<ServerEvent> = connections
                 .iter()
-                .filter_map(|c| served.remove(c))
-                .flat_map(|events| merge_repeats(&events))
+                .filter_map(|c| served.remove(c).map(|events| (c.server, events)))
+                .flat_map(|(server, events)| merge_runs(scenario, server, &events))
                 .collect();
             let target = match &client.target {
                 Target::Server(i) => scenario.servers[*i].name.clone(),
@@ -100,7 +101,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         let server = &scenario.servers[id.server];
         sections.push(Section {
             heading: format!("{} ← a peer from outside the scenario", server.name),
-            entries: merge_repeats(&actions)
+            entries: merge_runs(scenario, id.server, &actions)
                 .iter()
                 .map(|a| describe_server_event(scenario, id.server, a))
                 .collect(),
@@ -214,11 +215,43 @@ fn connected_from(events: &[&StepEvent]) -> Option<SocketAddr> {
     })
 }
 
-/// One connection's server events with each run of `Repeated` counts added into one (an idle
-/// moment in a load loop can split a run: the text must not depend on it).
-fn merge_repeats(events: &[&ServerEvent]) -> Vec<ServerEvent> {
+/// One connection's server events with each run of `Repeated` counts added into one, and over
+/// TCP each run of unanswered messages made one (an idle moment in a load loop or a bulk
+/// transfer can split a run: the text must not depend on it).
+fn merge_runs(scenario: &Scenario, server: usize, events: &[&ServerEvent]) -> Vec<ServerEvent> {
+    let stream = scenario
+        .servers
+        .get(server)
+        .is_some_and(|s| s.protocol == Protocol::Tcp);
+    merge_counts(events, stream)
+}
+
+/// `merge_runs`, with unanswered messages merged when `stream`.
+fn merge_counts(events: &[&ServerEvent], stream: bool) -> Vec<ServerEvent> {
     let mut merged: Vec<ServerEvent> = Vec::with_capacity(events.len());
     for event in events {
+        if stream
+            && let ServerAction::Unanswered {
+                message,
+                truncated: None,
+                unrecorded,
+            } = &event.action
+            && let Some(ServerEvent {
+                action:
+                    ServerAction::Unanswered {
+                        message: kept,
+                        truncated: None,
+                        unrecorded: more,
+                    },
+                ..
+            }) = merged.last_mut()
+        {
+            let room = RECORDED_BYTES.saturating_sub(kept.len());
+            let take = message.len().min(room);
+            kept.extend_from_slice(&message[..take]);
+            *more += (message.len() - take) as u64 + unrecorded;
+            continue;
+        }
         if let ServerAction::Repeated { times, messages } = event.action
             && let Some(ServerEvent {
                 action:
@@ -421,7 +454,7 @@ mod tests {
             vec![repeated(5, 6), repeated(1, 7), repeated(5, 12)],
         ] {
             let refs: Vec<&ServerEvent> = cuts.iter().collect();
-            let mut queue: VecDeque<ServerEvent> = merge_repeats(&refs).into();
+            let mut queue: VecDeque<ServerEvent> = merge_counts(&refs, false).into();
             assert_eq!(queue.len(), 1);
             let first = take_needed(&mut queue, 1, 4);
             assert_eq!(first, Some(repeated(3, 4)));
@@ -429,5 +462,31 @@ mod tests {
             assert_eq!(second, Some(repeated(8, 12)));
             assert!(queue.is_empty());
         }
+    }
+
+    #[test]
+    fn unanswered_stream_bytes_cut_anywhere_are_merged_alike() {
+        let unanswered = |len: usize, unrecorded: u64| ServerEvent {
+            action: ServerAction::Unanswered {
+                message: vec![b'x'; len],
+                truncated: None,
+                unrecorded,
+            },
+            sent_total: 0,
+            closed: false,
+        };
+        let whole = [unanswered(RECORDED_BYTES, 100_000)];
+        let cut = [
+            unanswered(30_000, 0),
+            unanswered(RECORDED_BYTES, 100_000 - 30_000),
+        ];
+        let merge = |events: &[ServerEvent]| {
+            let refs: Vec<&ServerEvent> = events.iter().collect();
+            merge_counts(&refs, true)
+        };
+        assert_eq!(merge(&whole), merge(&cut));
+        // Datagrams are separate messages: never merged.
+        let refs: Vec<&ServerEvent> = cut.iter().collect();
+        assert_eq!(merge_counts(&refs, false).len(), 2);
     }
 }
