@@ -1,5 +1,5 @@
 //! Events: the only thing execution produces. Every thread (server acceptor, connection, client
-//! instance) sends them over one channel; the transcript and the live report are built from them
+//! instance) records them on one queue; the transcript and the live report are built from them
 //! alone. Events carry byte counts so that the transcript can order the two sides of a
 //! connection by cause and effect instead of by arrival time.
 

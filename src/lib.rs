@@ -8,7 +8,7 @@
 //! path ─read─▶ source text ─load─▶ raw scenario (serde mirror)  [source, scenario::raw, scenario::load]
 //!      ─validate─▶ Scenario (checked model)                       [scenario::validate, scenario::model]
 //!      ─plan─▶ Plan (time scale applied: pure)                    [plan]
-//!      ─run─▶ threads sending Events over one channel             [exec, event]
+//!      ─run─▶ threads recording Events on one queue              [exec, event]
 //!      ─▶ Transcript (deterministic, per client)                  [transcript]
 //!      ─▶ report (human text, live or final) and exit code        [report]
 //! ```
