@@ -101,22 +101,47 @@ fn print_table(size: Size, rows: &[Row]) {
     }
 }
 
-/// Pins this process (and so every process it starts from now on) to CPU 0, or unpins it.
+/// Pins this thread (and so every process it starts from now on) to CPU 0, or gives it back the
+/// CPUs it had at the start.
 fn set_affinity(pinned: bool) {
-    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and sched_setaffinity are given
-    // valid pointers to it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        let cpus = if pinned {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        };
-        for cpu in 0..cpus {
-            libc::CPU_SET(cpu, &mut set);
+    // The CPUs allowed at the start, read once (after pinning, the count would be 1).
+    static ORIGINAL: std::sync::OnceLock<Option<libc::cpu_set_t>> = std::sync::OnceLock::new();
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    let original = ORIGINAL.get_or_init(|| {
+        // SAFETY: a zeroed cpu_set_t is the empty set; sched_getaffinity fills it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
         }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    });
+    let Some(original) = original else {
+        eprintln!("compare: cannot read the CPU affinity; running unpinned");
+        return;
+    };
+    // SAFETY: valid cpu_set_t values and their size, for the calling thread.
+    unsafe {
+        let set = if pinned {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut one);
+            one
+        } else {
+            *original
+        };
+        libc::sched_setaffinity(0, size, &set);
     }
+}
+
+/// The CPUs this thread (and what it starts) may run on, as the kernel says.
+fn allowed_cpus() -> String {
+    std::fs::read_to_string("/proc/thread-self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|list| list.trim().to_string())
+        })
+        .unwrap_or_else(|| "(unknown)".into())
 }
 
 /// Runs `measure` for `pinned` and unpinned, as the targets ask.
@@ -130,6 +155,7 @@ fn pinned_and_unpinned(
             break;
         }
         set_affinity(pinned);
+        eprintln!("compare: running on CPUs {}", allowed_cpus());
         let mut row = measure(pinned)?;
         row.what = format!(
             "{} ({})",
