@@ -88,9 +88,14 @@ pub(super) fn load_all(
     vars: &VarValues,
     output: &mut Output,
 ) -> Option<Vec<Arc<Scenario>>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len() / FILES_PER_LOADER);
+    // (Asking for the CPU count reads cgroup files: not worth it for a few files.)
+    let workers = if files.len() >= 2 * FILES_PER_LOADER {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len() / FILES_PER_LOADER)
+    } else {
+        1
+    };
     let loaded: Vec<_> = if workers > 1 {
         let per_worker = files.len().div_ceil(workers);
         std::thread::scope(|scope| {
