@@ -449,7 +449,7 @@ clients:
 
 fn bulk_send(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let total: u64 = by_size(size, 4 << 20, 256 << 20, 1 << 30) as u64;
-    let reps = repetitions(size).min(3);
+    let reps = repetitions(size);
     let gbit = |took: Duration| total as f64 * 8.0 / took.as_secs_f64().max(1e-9) / 1e9;
     // netlab: whole processes, the server reading 64 KiB at a time (as a bulk receiver would),
     // then with the default read_size (1024, the tutorial's recv(1024)).
@@ -572,12 +572,14 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Median whole-process wall time of `command` over `runs`.
-fn median_wall(
+/// Median whole-process wall times of `command` and of the do-nothing process over `runs`
+/// each, one after the other in turn, so that both see the machine in the same state.
+fn medians_beside_noop(
     runs: usize,
-    mut command: impl FnMut() -> std::process::Command,
-) -> anyhow::Result<Duration> {
+    command: impl Fn() -> std::process::Command,
+) -> anyhow::Result<(Duration, Duration)> {
     let mut walls = Vec::new();
+    let mut noops = Vec::new();
     for _ in 0..runs {
         let finished = run_measured(command(), Duration::from_secs(30))?;
         ensure!(
@@ -587,8 +589,15 @@ fn median_wall(
             finished.code
         );
         walls.push(finished.wall);
+        let noop = run_measured(noop_process()?, Duration::from_secs(30))?;
+        ensure!(
+            noop.code == 0,
+            "the do-nothing process exited with {}",
+            noop.code
+        );
+        noops.push(noop.wall);
     }
-    Ok(median(&walls))
+    Ok((median(&walls), median(&noops)))
 }
 
 /// A Rust process that exits at once (this executable with `--noop`): the floor of any
@@ -622,12 +631,11 @@ fn whole_process_row(
 fn check(size: Size, _scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let runs = by_size(size, 5, 30, 100);
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tcp_hello.yaml");
-    let netlab = median_wall(runs, || {
+    let (netlab, noop) = medians_beside_noop(runs, || {
         let mut command = std::process::Command::new(super::process::netlab());
         command.arg("check").arg(&file);
         command
     })?;
-    let noop = median_wall_of(runs, noop_process)?;
     Ok(vec![whole_process_row(
         "`netlab check scenarios/tcp_hello.yaml`, whole process",
         size,
@@ -635,24 +643,6 @@ fn check(size: Size, _scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
         noop,
         Duration::from_millis(2),
     )])
-}
-
-/// As `median_wall`, for a command that may fail to be built.
-fn median_wall_of(
-    runs: usize,
-    command: impl Fn() -> anyhow::Result<std::process::Command>,
-) -> anyhow::Result<Duration> {
-    let mut walls = Vec::new();
-    for _ in 0..runs {
-        let finished = run_measured(command()?, Duration::from_secs(30))?;
-        ensure!(
-            finished.code == 0,
-            "the do-nothing process exited with {}",
-            finished.code
-        );
-        walls.push(finished.wall);
-    }
-    Ok(median(&walls))
 }
 
 const THREE_STEPS: &str = "
@@ -675,12 +665,11 @@ clients:
 fn three_steps(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let runs = by_size(size, 5, 30, 100);
     let file = scratch.write("three_steps.yaml", THREE_STEPS)?;
-    let netlab = median_wall(runs, || {
+    let (netlab, noop) = medians_beside_noop(runs, || {
         let mut command = std::process::Command::new(super::process::netlab());
         command.args(["run", "-q"]).arg(&file);
         command
     })?;
-    let noop = median_wall_of(runs, noop_process)?;
     Ok(vec![whole_process_row(
         "3-step scenario with its own server (`netlab run -q`), whole process",
         size,
@@ -699,15 +688,14 @@ fn suite(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
             &THREE_STEPS.replace("ping", &format!("ping {i}")),
         )?;
     }
-    let update = run_netlab(
-        &[
-            OsStr::new("test"),
-            OsStr::new("--update"),
-            OsStr::new("-q"),
-            dir.as_os_str(),
-        ],
-        Duration::from_secs(120),
-    )?;
+    // Store the snapshots first (netlab writes none where CI is set, as insta does).
+    let mut store = std::process::Command::new(super::process::netlab());
+    store
+        .args(["test", "--update", "-q"])
+        .arg(&dir)
+        .env_remove("CI")
+        .env_remove("TF_BUILD");
+    let update = run_measured(store, Duration::from_secs(120))?;
     ensure!(
         update.code == 0,
         "netlab test --update exited with {}",
