@@ -232,6 +232,16 @@ pub enum ServerAction {
         /// Bytes received after `message` and not kept (bulk data).
         unrecorded: u64,
     },
+    /// Messages handled once the connection's record was full (`RECORD_BUDGET`): counted,
+    /// not kept.
+    Unrecorded {
+        /// How many messages.
+        messages: u64,
+        /// Bytes they held.
+        received: u64,
+        /// Bytes sent in reply to them.
+        sent: u64,
+    },
     /// The action before this one happened `times` more times in a row, identically (a load
     /// loop); recorded once, as a count.
     Repeated {

@@ -18,4 +18,4 @@ mod tcp_server;
 mod udp_server;
 
 pub use coordinator::{Outcome, RunOptions, Verdict, is_interrupted, run};
-pub use recorder::RECORDED_BYTES;
+pub use recorder::{RECORD_BUDGET, RECORDED_BYTES};

@@ -16,9 +16,22 @@ use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
 /// Most bytes of consecutive unanswered TCP messages kept in the event.
 pub const RECORDED_BYTES: usize = 64 * 1024;
 
+/// Most bytes of messages and replies recorded for one connection; beyond it, messages are
+/// counted, not kept (a peer flooding a server with ever-different data cannot exhaust memory).
+pub const RECORD_BUDGET: u64 = 16 << 20;
+
 /// How long a connection may be idle before what is held back is recorded (so that the live
 /// view and the end of a run are not held up by it).
 pub const IDLE_FLUSH: Duration = Duration::from_millis(1);
+
+/// Messages counted once the record is full.
+#[derive(Default)]
+struct Uncounted {
+    messages: u64,
+    received: u64,
+    sent: u64,
+    sent_total: u64,
+}
 
 /// Unanswered TCP messages in a row, merged.
 struct Unanswered {
@@ -40,6 +53,10 @@ pub struct ActionRecorder {
     held_messages: u64,
     held_sent_total: u64,
     unanswered: Option<Unanswered>,
+    /// Bytes of messages and replies recorded so far.
+    recorded: u64,
+    /// Messages handled past `RECORD_BUDGET`, not recorded yet as a count.
+    unrecorded: Option<Uncounted>,
 }
 
 impl ActionRecorder {
@@ -53,6 +70,8 @@ impl ActionRecorder {
             held_messages: 0,
             held_sent_total: 0,
             unanswered: None,
+            recorded: 0,
+            unrecorded: None,
         }
     }
 
@@ -65,6 +84,17 @@ impl ActionRecorder {
         sent_total: u64,
         closed: bool,
     ) {
+        if self.recorded >= RECORD_BUDGET && !closed && is_message(&action) {
+            self.flush_repeats(context);
+            self.flush_unanswered(context);
+            let (received, sent) = sizes(&action);
+            let counted = self.unrecorded.get_or_insert_with(Uncounted::default);
+            counted.messages += 1;
+            counted.received += received;
+            counted.sent += sent;
+            counted.sent_total = sent_total;
+            return;
+        }
         if self.merge_unanswered
             && !closed
             && let ServerAction::Unanswered { message, .. } = &action
@@ -98,12 +128,24 @@ impl ActionRecorder {
 
     /// True when something is held back (the connection should wake within `IDLE_FLUSH`).
     pub fn is_holding(&self) -> bool {
-        self.held > 0 || self.unanswered.is_some()
+        self.held > 0 || self.unanswered.is_some() || self.unrecorded.is_some()
     }
 
     /// Records whatever is held back.
     pub fn flush(&mut self, context: &Context) {
         self.flush_repeats(context);
+        self.flush_unanswered(context);
+        if let Some(counted) = self.unrecorded.take() {
+            let action = ServerAction::Unrecorded {
+                messages: counted.messages,
+                received: counted.received,
+                sent: counted.sent,
+            };
+            self.emit(context, action, counted.sent_total, false);
+        }
+    }
+
+    fn flush_unanswered(&mut self, context: &Context) {
         if let Some(merged) = self.unanswered.take() {
             let action = ServerAction::Unanswered {
                 message: merged.message,
@@ -128,7 +170,8 @@ impl ActionRecorder {
         }
     }
 
-    fn emit(&self, context: &Context, action: ServerAction, sent_total: u64, closed: bool) {
+    fn emit(&mut self, context: &Context, action: ServerAction, sent_total: u64, closed: bool) {
+        self.recorded += payload_len(&action) as u64;
         context.emit(
             Origin::Connection(self.id),
             EventKind::Served(ServerEvent {
@@ -148,6 +191,22 @@ fn payload_len(action: &ServerAction) -> usize {
         }
         ServerAction::Unanswered { message, .. } => message.len(),
         _ => 0,
+    }
+}
+
+/// The bytes a message action received and sent.
+fn sizes(action: &ServerAction) -> (u64, u64) {
+    match action {
+        ServerAction::Answered { message, reply, .. } => (
+            message.len() as u64,
+            reply.as_ref().map_or(0, |r| r.len() as u64),
+        ),
+        ServerAction::Unanswered {
+            message,
+            unrecorded,
+            ..
+        } => (message.len() as u64 + unrecorded, 0),
+        _ => (0, 0),
     }
 }
 

@@ -80,7 +80,8 @@ impl OpenConnections {
                 };
                 let messages = match served.action {
                     ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => 1,
-                    ServerAction::Repeated { messages, .. } => messages,
+                    ServerAction::Repeated { messages, .. }
+                    | ServerAction::Unrecorded { messages, .. } => messages,
                     _ => 0,
                 };
                 if let Some(count) = self.awaiting_datagrams.get_mut(&endpoint) {

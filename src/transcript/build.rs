@@ -230,6 +230,28 @@ fn merge_runs(scenario: &Scenario, server: usize, events: &[&ServerEvent]) -> Ve
 fn merge_counts(events: &[&ServerEvent], stream: bool) -> Vec<ServerEvent> {
     let mut merged: Vec<ServerEvent> = Vec::with_capacity(events.len());
     for event in events {
+        if let ServerAction::Unrecorded {
+            messages,
+            received,
+            sent,
+        } = event.action
+            && let Some(ServerEvent {
+                action:
+                    ServerAction::Unrecorded {
+                        messages: all_messages,
+                        received: all_received,
+                        sent: all_sent,
+                    },
+                sent_total,
+                ..
+            }) = merged.last_mut()
+        {
+            *all_messages += messages;
+            *all_received += received;
+            *all_sent += sent;
+            *sent_total = event.sent_total;
+            continue;
+        }
         if stream
             && let ServerAction::Unanswered {
                 message,
@@ -298,6 +320,11 @@ fn summarize(
         }
         last = Some(action);
         let entry = describe_server_event(scenario, server, action);
+        if matches!(action.action, ServerAction::Unrecorded { .. }) {
+            // Already a count.
+            lines.push((entry, 0));
+            continue;
+        }
         match lines.iter_mut().find(|(e, _)| e.text == entry.text) {
             Some((_, count)) => *count += 1,
             None => lines.push((entry, 1)),
@@ -306,7 +333,9 @@ fn summarize(
     lines
         .into_iter()
         .map(|(mut entry, count)| {
-            entry.text = format!("{count} more times: {}", entry.text);
+            if count > 0 {
+                entry.text = format!("{count} more times: {}", entry.text);
+            }
             entry
         })
         .collect()

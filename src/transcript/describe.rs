@@ -298,6 +298,15 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             )
         }
         ServerAction::Repeated { times, .. } => format!("the same again, {times} more times"),
+        ServerAction::Unrecorded {
+            messages,
+            received,
+            sent,
+        } => format!(
+            "{messages} more messages ({received} bytes in, {sent} bytes out), not recorded: \
+             this connection's record reached its {} MiB",
+            crate::exec::RECORD_BUDGET >> 20
+        ),
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => format!("connection failed: {reason}"),
         ServerAction::Fault(text) => format!("fault: {text}"),

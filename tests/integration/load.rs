@@ -400,3 +400,36 @@ fn serve_quiet_prints_only_where_it_listens() {
         "serve -q printed a message: {rest}"
     );
 }
+
+#[test]
+fn a_server_flooded_with_ever_different_messages_stops_recording_them() {
+    // 128 MiB in 1 KiB recv()s of a 10-byte pattern: consecutive messages differ, so none is a
+    // repeat, and each is answered. Past the record's budget they are counted, not kept.
+    let scenario = "
+timeout: 2m
+servers:
+  - name: dots
+    bind: 127.0.0.1
+    rules:
+      - reply: \".\"
+clients:
+  - name: flood
+    connect: dots
+    timeout: 1m
+    steps:
+      - send: { repeat: \"0123456789\", times: 13421773 }
+      - shutdown: write
+      - read_to_close: { regex: \"^\\\\.+$\" }
+";
+    let path = temp_file("flood.yaml", scenario);
+    let (code, peak) = run_measuring_memory(&path);
+    assert_eq!(code, 0);
+    assert!(peak < 64 * 1024 * 1024, "peak RSS {peak} bytes");
+    let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("bytes out), not recorded: this connection's record reached its 16 MiB"),
+        "{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
+}
