@@ -61,6 +61,7 @@ fn transcripts(c: &mut Criterion) {
         time_scale: TimeScale::new(0.001).unwrap_or_default(),
         interrupt: None,
         forever: false,
+        discard_events: false,
     };
     let outcome =
         exec::run(&scenario, &options, &mut |_| {}).unwrap_or_else(|e| panic!("run: {e:#}"));

@@ -47,6 +47,7 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
         time_scale: TimeScale::new(scale).unwrap(),
         interrupt: None,
         forever: false,
+        discard_events: false,
     };
     let outcome = run(
         &std::sync::Arc::new(scenario.clone()),

@@ -48,6 +48,7 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         time_scale: args.time_scale.unwrap_or_default(),
         interrupt: interrupt.clone(),
         forever: false,
+        discard_events: false,
     };
     let mut worst = code::PASSED;
     for scenario in &scenarios {

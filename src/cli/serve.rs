@@ -56,6 +56,7 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         time_scale: args.time_scale.unwrap_or_default(),
         interrupt: interrupt_channel(),
         forever: true,
+        discard_events: true,
     };
     let shared = std::sync::Arc::new(scenario);
     let scenario = &*shared;

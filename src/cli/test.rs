@@ -65,6 +65,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         time_scale: args.time_scale.unwrap_or_default(),
         interrupt: interrupt_channel(),
         forever: false,
+        discard_events: false,
     };
     let human = args.format == Format::Human;
     let bar = if human {

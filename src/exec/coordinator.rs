@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub interrupt: Option<Receiver<()>>,
     /// Serve until interrupted, whatever the scenario's `timeout` says (`netlab serve`).
     pub forever: bool,
+    /// Keep no event in the outcome (`netlab serve`: nothing is built from them, and a server
+    /// that runs for days must not grow); the observer still sees every one.
+    pub discard_events: bool,
 }
 
 /// True once `interrupt` has fired (a message arrived, or every sender is gone).
@@ -127,7 +130,7 @@ pub fn run(
         jobs: jobs.clone(),
     };
     let instances = instances(scenario);
-    let mut collector = Collector::new(scenario, observe, instances.len());
+    let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);
     for (index, addr) in addresses.iter().enumerate() {
         collector.take(Event {
             elapsed: started.elapsed(),
@@ -237,10 +240,17 @@ struct Collector<'a> {
     instances: usize,
     remaining: usize,
     failed: bool,
+    /// Keep no event (see `RunOptions::discard_events`).
+    discard: bool,
 }
 
 impl<'a> Collector<'a> {
-    fn new(scenario: &'a Scenario, observe: &'a mut dyn FnMut(&Event), instances: usize) -> Self {
+    fn new(
+        scenario: &'a Scenario,
+        observe: &'a mut dyn FnMut(&Event),
+        instances: usize,
+        discard: bool,
+    ) -> Self {
         Self {
             scenario,
             observe,
@@ -249,6 +259,7 @@ impl<'a> Collector<'a> {
             instances,
             remaining: instances,
             failed: false,
+            discard,
         }
     }
 
@@ -259,7 +270,9 @@ impl<'a> Collector<'a> {
         }
         self.open.observe(self.scenario, &event);
         (self.observe)(&event);
-        self.events.push(event);
+        if !self.discard {
+            self.events.push(event);
+        }
     }
 
     /// Takes every event recorded so far.

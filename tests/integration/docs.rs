@@ -49,6 +49,7 @@ fn every_example_in_the_docs_loads_and_passes() {
                 time_scale: TimeScale::new(1.0).unwrap(),
                 interrupt: None,
                 forever: false,
+                discard_events: false,
             };
             let outcome = exec::run(
                 &std::sync::Arc::new(scenario.clone()),

@@ -17,6 +17,7 @@ fn shipped_scenarios_pass_with_their_transcript() {
             time_scale: TimeScale::new(0.1).unwrap(),
             interrupt: None,
             forever: false,
+            discard_events: false,
         };
         let outcome = exec::run(
             &std::sync::Arc::new(scenario.clone()),
