@@ -101,8 +101,8 @@ fn print_table(size: Size, rows: &[Row]) {
     }
 }
 
-/// Pins this thread (and so every process it starts from now on) to CPU 0, or gives it back the
-/// CPUs it had at the start.
+/// Pins this thread (and so every process it starts from now on) to one CPU, or gives it back
+/// the CPUs it had at the start.
 fn set_affinity(pinned: bool) {
     // The CPUs allowed at the start, read once (after pinning, the count would be 1).
     static ORIGINAL: std::sync::OnceLock<Option<libc::cpu_set_t>> = std::sync::OnceLock::new();
@@ -121,8 +121,12 @@ fn set_affinity(pinned: bool) {
     // SAFETY: valid cpu_set_t values and their size, for the calling thread.
     unsafe {
         let set = if pinned {
+            // The first CPU this process may use (CPU 0 unless a cpuset says otherwise).
+            let first = (0..libc::CPU_SETSIZE as usize)
+                .find(|cpu| libc::CPU_ISSET(*cpu, original))
+                .unwrap_or(0);
             let mut one: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(0, &mut one);
+            libc::CPU_SET(first, &mut one);
             one
         } else {
             *original
