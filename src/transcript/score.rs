@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::describe::{Mark, describe_step_event, instance_label, step_text};
 use crate::event::{Event, EventKind, InstanceId, Origin, StepEvent};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Step};
 
 /// The result of one step of one client instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +59,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                 client: client_index,
                 instance,
             };
+            let first = results.len();
             for (index, step) in client.steps.iter().enumerate() {
                 let (result, detail) = match last.get(&(id, index)) {
                     None => ("not_run", None),
@@ -84,9 +85,32 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                     detail,
                 });
             }
+            fail_repeats_that_failed(&client.steps, &mut results[first..]);
         }
     }
     results
+}
+
+/// A `repeat` reports nothing of its own when a step inside it fails: it failed too, with that
+/// step's detail. (`results` are one instance's, one per step, in order.)
+fn fail_repeats_that_failed(steps: &[Step], results: &mut [StepResult]) {
+    // Innermost first, so that an outer repeat sees an inner one's failure.
+    for (index, step) in steps.iter().enumerate().rev() {
+        let Step::Repeat { body, .. } = step else {
+            continue;
+        };
+        if results[index].result != "not_run" {
+            continue;
+        }
+        let failed = results
+            .get(index + 1..=index + body)
+            .and_then(|inside| inside.iter().find(|r| r.result == "failed"))
+            .map(|r| r.detail.clone());
+        if let Some(detail) = failed {
+            results[index].result = "failed";
+            results[index].detail = detail;
+        }
+    }
 }
 
 /// The counts of `results`.

@@ -433,3 +433,56 @@ clients:
         &stdout[stdout.len().saturating_sub(2000)..]
     );
 }
+
+#[test]
+fn a_repeat_whose_step_failed_is_graded_failed() {
+    let path = temp_file(
+        "graded.yaml",
+        "
+servers:
+  - name: tired
+    bind: 127.0.0.1
+    framing: line
+    rules:
+      - match: \"3\"
+        close: true
+      - reply: \"ok\\n\"
+clients:
+  - name: late
+    connect: tired
+    steps:
+      - repeat:
+          times: 4
+          steps:
+            - send: \"1\\n\"
+            - expect: \"ok\\n\"
+      - repeat:
+          times: 4
+          steps:
+            - send: \"3\\n\"
+            - expect: \"ok\\n\"
+      - close: true
+",
+    );
+    let (code, stdout, _) = text(&run(&["run", "--format", "json", path.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let results: Vec<(&str, &str)> = report["step_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            ("repeat 4 times (the next 2 steps)", "passed"),
+            ("send \"1\\n\"", "passed"),
+            ("expect \"ok\\n\"", "passed"),
+            ("repeat 4 times (the next 2 steps)", "failed"),
+            ("send \"3\\n\"", "passed"),
+            ("expect \"ok\\n\"", "failed"),
+            ("close", "not_run"),
+        ]
+    );
+}
