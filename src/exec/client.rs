@@ -162,6 +162,10 @@ impl Instance<'_> {
         }
         self.iteration = outer_iteration;
         self.quiet = outer_quiet;
+        if self.quiet {
+            // Inside an outer repeat's later time through: its own report carries the count.
+            return Ok(());
+        }
         let unreported_datagrams = std::mem::take(&mut self.unreported_datagrams);
         self.report(
             Some(index),

@@ -486,3 +486,40 @@ clients:
         ]
     );
 }
+
+#[test]
+fn nested_udp_repeats_are_counted_to_the_last_datagram() {
+    let (code, transcript) = transcript_of(
+        "udp_nested.yaml",
+        "
+servers:
+  - name: echo
+    protocol: udp
+    bind: 127.0.0.1
+    rules:
+      - reply: \"{data}\"
+clients:
+  - name: load
+    connect: echo
+    steps:
+      - repeat:
+          times: 3
+          steps:
+            - repeat:
+                times: 50
+                steps:
+                  - send: \"ping\"
+                  - expect: \"ping\"
+",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    // 150 datagrams: the first shown, 49 more by the inner repeat's end, 100 by the outer's.
+    assert!(
+        transcript.contains("49 more times: received \"ping\""),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("100 more times: received \"ping\""),
+        "{transcript}"
+    );
+}
