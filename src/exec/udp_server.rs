@@ -44,9 +44,11 @@ fn serve<'a>(
     peers: &mut HashMap<SocketAddr, Peer<'a>>,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    // Whether a datagram came since every sender's record was last flushed: some sender may hold
+    // actions back, so wake soon to record them if all goes quiet. (Asking every sender on every
+    // datagram would cost as much as there are senders.)
+    let mut holding = false;
     loop {
-        // While a sender's actions are held back, wake soon to record them if all goes quiet.
-        let holding = peers.values().any(|p| p.recorder.is_holding());
         let flush_at = holding.then(|| Instant::now() + IDLE_FLUSH);
         let (length, from) =
             match socket::recv_datagram(socket, &mut buf, flush_at, &context.cancel) {
@@ -56,6 +58,7 @@ fn serve<'a>(
                     for peer in peers.values_mut() {
                         peer.recorder.flush(context);
                     }
+                    holding = false;
                     continue;
                 }
                 DatagramResult::Failed(e) => {
@@ -72,6 +75,7 @@ fn serve<'a>(
                     continue;
                 }
             };
+        holding = true;
         let next = peers.len() as u64 + 1;
         let peer = peers.entry(from).or_insert_with(|| {
             let id = ConnectionId {
