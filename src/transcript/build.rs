@@ -334,12 +334,47 @@ fn summarize(
         .into_iter()
         .map(|(mut entry, count)| {
             if count > 0 {
-                entry.text = format!("{count} more times: {}", entry.text);
+                entry.text = match count {
+                    1 => format!("once more: {}", entry.text),
+                    _ => format!("{count} more times: {}", entry.text),
+                };
             }
             entry
         })
         .collect()
 }
+
+/// Server actions in words; a short run of repeats (a few steps that sent the same thing, not a
+/// load loop) is written out in full, as the action it repeats.
+fn spell_out(
+    scenario: &Scenario,
+    server: usize,
+    previous: Option<&ServerEvent>,
+    actions: &[&ServerEvent],
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let mut last = previous;
+    for action in actions {
+        match (&action.action, last) {
+            (ServerAction::Repeated { times, .. }, Some(repeated)) if *times <= SPELLED_OUT => {
+                for _ in 0..*times {
+                    entries.push(describe_server_event(scenario, server, repeated));
+                }
+            }
+            (ServerAction::Repeated { .. }, _) => {
+                entries.push(describe_server_event(scenario, server, action));
+            }
+            _ => {
+                last = Some(action);
+                entries.push(describe_server_event(scenario, server, action));
+            }
+        }
+    }
+    entries
+}
+
+/// Repeats of a server action up to this many, outside a `repeat`, are written out in full.
+const SPELLED_OUT: u64 = 3;
 
 /// Client events in their order, each preceded by the server actions it depended on. Before
 /// the end of a `repeat`, the server actions of its later times through are summed up.
@@ -383,19 +418,12 @@ fn interleave(
         if repeated {
             entries.extend(summarize(scenario, server, previous.as_ref(), &before));
         } else {
-            entries.extend(
-                before
-                    .into_iter()
-                    .map(|action| describe_server_event(scenario, server, action)),
-            );
+            entries.extend(spell_out(scenario, server, previous.as_ref(), &before));
         }
         entries.push(describe_step_event(scenario, id, event));
     }
-    entries.extend(
-        queue
-            .iter()
-            .map(|action| describe_server_event(scenario, server, action)),
-    );
+    let rest: Vec<&ServerEvent> = queue.iter().collect();
+    entries.extend(spell_out(scenario, server, shown.as_ref(), &rest));
     entries
 }
 

@@ -297,6 +297,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
                 message.len()
             )
         }
+        ServerAction::Repeated { times: 1, .. } => "the same again".to_string(),
         ServerAction::Repeated { times, .. } => format!("the same again, {times} more times"),
         ServerAction::Unrecorded {
             messages,

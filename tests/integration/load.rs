@@ -523,3 +523,45 @@ clients:
         "{transcript}"
     );
 }
+
+#[test]
+fn the_same_message_in_a_few_plain_steps_is_shown_in_full_each_time() {
+    // The server records identical answers in a row as a count; outside a `repeat`, a few of
+    // them are written out again, so a short exchange reads as it happened.
+    let (code, transcript) = transcript_of(
+        "pings.yaml",
+        "
+servers:
+  - name: echo
+    bind: 127.0.0.1
+    rules:
+      - reply: \"{data}\"
+clients:
+  - connect: echo
+    steps:
+      - send: \"ping\"
+      - expect: \"ping\"
+      - send: \"ping\"
+      - expect: \"ping\"
+      - send: \"ping\"
+      - expect: \"ping\"
+      - repeat:
+          times: 2
+          steps:
+            - send: \"ping\"
+            - expect: \"ping\"
+",
+    );
+    assert_eq!(code, 0, "{transcript}");
+    let full = "    echo    received \"ping\" → rules[0], reply \"ping\"";
+    assert_eq!(
+        transcript.lines().filter(|l| *l == full).count(),
+        4,
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("echo    once more: received \"ping\" → rules[0], reply \"ping\""),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("the same again"), "{transcript}");
+}
