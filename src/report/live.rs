@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 
 use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
 use crate::scenario::{Scenario, Step, Target};
-use crate::transcript::{Entry, describe_server_event, describe_step_event, instance_label};
+use crate::transcript::{
+    Entry, SPELLED_OUT, describe_server_event, describe_step_event, instance_label,
+};
 
 /// Turns events into printable lines, in arrival order.
 pub struct LiveView<'a> {
@@ -18,6 +20,8 @@ pub struct LiveView<'a> {
     labels: HashMap<ConnectionId, String>,
     /// Connection → peer address and lines waiting for their label.
     waiting: HashMap<ConnectionId, (SocketAddr, Vec<(f64, Entry)>)>,
+    /// Connection → its last server line in full (what a short run of repeats repeats).
+    last_full: HashMap<ConnectionId, Entry>,
     width: usize,
 }
 
@@ -50,6 +54,7 @@ impl<'a> LiveView<'a> {
             clients: HashMap::new(),
             labels: HashMap::new(),
             waiting: HashMap::new(),
+            last_full: HashMap::new(),
             width,
         }
     }
@@ -96,7 +101,17 @@ impl<'a> LiveView<'a> {
                 out.extend(self.release(styled));
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
-                let mut entry = describe_server_event(self.scenario, conn.server, action);
+                // A few repeats are shown as the line they repeat, as the transcript does.
+                if let ServerAction::Repeated { times, .. } = action.action
+                    && times <= SPELLED_OUT
+                    && let Some(full) = self.last_full.get(conn).cloned()
+                {
+                    for _ in 0..times {
+                        out.extend(self.server_line(*conn, seconds, full.clone(), styled));
+                    }
+                    return out;
+                }
+                let entry = describe_server_event(self.scenario, conn.server, action);
                 if let ServerAction::Accepted { peer } = action.action {
                     if self.has_step_clients(conn.server) {
                         self.waiting.insert(*conn, (peer, Vec::new()));
@@ -106,21 +121,37 @@ impl<'a> LiveView<'a> {
                         self.labels.insert(*conn, format!("peer {peer}"));
                     }
                 }
-                match self.labels.get(conn) {
-                    Some(label) => {
-                        entry.actor = format!("{} ({label})", entry.actor);
-                        out.push(self.line(seconds, &entry, styled));
-                    }
-                    None => {
-                        if let Some((_, held)) = self.waiting.get_mut(conn) {
-                            held.push((seconds, entry));
-                        }
-                    }
+                if !matches!(action.action, ServerAction::Repeated { .. }) {
+                    self.last_full.insert(*conn, entry.clone());
                 }
+                out.extend(self.server_line(*conn, seconds, entry, styled));
             }
             _ => {}
         }
         out
+    }
+
+    /// A server line of connection `conn`: printed now with its client's label, or held back
+    /// until the label is known.
+    fn server_line(
+        &mut self,
+        conn: ConnectionId,
+        seconds: f64,
+        mut entry: Entry,
+        styled: bool,
+    ) -> Option<String> {
+        match self.labels.get(&conn) {
+            Some(label) => {
+                entry.actor = format!("{} ({label})", entry.actor);
+                Some(self.line(seconds, &entry, styled))
+            }
+            None => {
+                if let Some((_, held)) = self.waiting.get_mut(&conn) {
+                    held.push((seconds, entry));
+                }
+                None
+            }
+        }
     }
 
     /// Whether a step client of the scenario connects to server `server` (then its connections

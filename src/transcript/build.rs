@@ -374,7 +374,7 @@ fn spell_out(
 }
 
 /// Repeats of a server action up to this many, outside a `repeat`, are written out in full.
-const SPELLED_OUT: u64 = 3;
+pub const SPELLED_OUT: u64 = 3;
 
 /// Client events in their order, each preceded by the server actions it depended on. Before
 /// the end of a `repeat`, the server actions of its later times through are summed up.
