@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::context::Context;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
+use crate::scenario::Answer;
 
 /// Most bytes of consecutive unanswered TCP messages kept in the event.
 pub const RECORDED_BYTES: usize = 64 * 1024;
@@ -31,6 +32,48 @@ struct Uncounted {
     received: u64,
     sent: u64,
     sent_total: u64,
+}
+
+/// An answered message, borrowed from the connection's buffers.
+pub struct Answered<'a> {
+    /// The message.
+    pub message: &'a [u8],
+    /// The real length of a UDP datagram longer than `read_size`.
+    pub truncated: Option<usize>,
+    /// The rule's answer.
+    pub answer: &'a Answer,
+    /// The reply's bytes (when the answer replies).
+    pub reply: &'a [u8],
+    /// Faults applied to the reply, in words.
+    pub faults: Vec<String>,
+}
+
+impl Answered<'_> {
+    /// Whether `action` is this very answer.
+    fn is(&self, action: &ServerAction) -> bool {
+        let ServerAction::Answered {
+            message,
+            truncated,
+            rule,
+            delay,
+            reply,
+            close,
+            lost,
+            faults,
+        } = action
+        else {
+            return false;
+        };
+        let answer = self.answer;
+        message.as_slice() == self.message
+            && *truncated == self.truncated
+            && *rule == answer.rule
+            && *delay == answer.delay
+            && reply.as_deref() == answer.replies.then_some(self.reply)
+            && *close == answer.close
+            && *lost == answer.lost
+            && *faults == self.faults
+    }
 }
 
 /// Unanswered TCP messages in a row, merged.
@@ -84,21 +127,71 @@ impl ActionRecorder {
         sent_total: u64,
         closed: bool,
     ) {
-        if self.recorded >= RECORD_BUDGET && !closed && is_message(&action) {
-            self.flush_repeats(context);
-            self.flush_unanswered(context);
-            let (received, sent) = sizes(&action);
-            let counted = self.unrecorded.get_or_insert_with(Uncounted::default);
-            counted.messages += 1;
-            counted.received += received;
-            counted.sent += sent;
-            counted.sent_total = sent_total;
-            return;
-        }
-        if self.merge_unanswered
+        if let ServerAction::Unanswered {
+            message,
+            truncated,
+            unrecorded: 0,
+        } = &action
             && !closed
-            && let ServerAction::Unanswered { message, .. } = &action
         {
+            return self.record_unanswered(context, message, *truncated, sent_total);
+        }
+        if self.recorded >= RECORD_BUDGET && !closed && is_message(&action) {
+            let (received, sent) = sizes(&action);
+            return self.count_unrecorded(context, received, sent, sent_total);
+        }
+        if !closed && self.unanswered.is_none() && self.last.as_ref() == Some(&action) {
+            return self.hold_repeat(is_message(&action), sent_total);
+        }
+        self.record_new(context, action, sent_total, closed);
+    }
+
+    /// Records an answered message from borrowed parts: nothing is copied when it repeats the
+    /// last action, or once the record is full (the data path of a load).
+    pub fn record_answered(
+        &mut self,
+        context: &Context,
+        answered: Answered<'_>,
+        sent_total: u64,
+        closed: bool,
+    ) {
+        let reply = answered.answer.replies.then_some(answered.reply);
+        if !closed && self.recorded >= RECORD_BUDGET {
+            let (received, sent) = (answered.message.len(), reply.map_or(0, <[u8]>::len));
+            return self.count_unrecorded(context, received as u64, sent as u64, sent_total);
+        }
+        if !closed
+            && self.unanswered.is_none()
+            && self.last.as_ref().is_some_and(|last| answered.is(last))
+        {
+            return self.hold_repeat(true, sent_total);
+        }
+        let action = ServerAction::Answered {
+            message: answered.message.to_vec(),
+            truncated: answered.truncated,
+            rule: answered.answer.rule,
+            delay: answered.answer.delay,
+            reply: reply.map(<[u8]>::to_vec),
+            close: answered.answer.close,
+            lost: answered.answer.lost,
+            faults: answered.faults,
+        };
+        self.record_new(context, action, sent_total, closed);
+    }
+
+    /// Records a message no rule matched, from a borrowed slice: over TCP it joins the
+    /// unanswered messages before it, keeping only their first `RECORDED_BYTES`.
+    pub fn record_unanswered(
+        &mut self,
+        context: &Context,
+        message: &[u8],
+        truncated: Option<usize>,
+        sent_total: u64,
+    ) {
+        if self.recorded >= RECORD_BUDGET {
+            return self.count_unrecorded(context, message.len() as u64, 0, sent_total);
+        }
+        if self.merge_unanswered {
             self.flush_repeats(context);
             let merged = self.unanswered.get_or_insert_with(|| Unanswered {
                 message: Vec::new(),
@@ -112,14 +205,50 @@ impl ActionRecorder {
             merged.sent_total = sent_total;
             return;
         }
-        if !closed && self.unanswered.is_none() && self.last.as_ref() == Some(&action) {
-            self.held += 1;
-            if is_message(&action) {
-                self.held_messages += 1;
-            }
-            self.held_sent_total = sent_total;
-            return;
+        let repeats = matches!(
+            &self.last,
+            Some(ServerAction::Unanswered { message: last, truncated: cut, unrecorded: 0 })
+                if last.as_slice() == message && *cut == truncated
+        );
+        if repeats && self.unanswered.is_none() {
+            return self.hold_repeat(true, sent_total);
         }
+        let action = ServerAction::Unanswered {
+            message: message.to_vec(),
+            truncated,
+            unrecorded: 0,
+        };
+        self.record_new(context, action, sent_total, false);
+    }
+
+    /// One more repeat of the last action, held back.
+    fn hold_repeat(&mut self, message: bool, sent_total: u64) {
+        self.held += 1;
+        if message {
+            self.held_messages += 1;
+        }
+        self.held_sent_total = sent_total;
+    }
+
+    /// One more message past the record's budget, counted.
+    fn count_unrecorded(&mut self, context: &Context, received: u64, sent: u64, sent_total: u64) {
+        self.flush_repeats(context);
+        self.flush_unanswered(context);
+        let counted = self.unrecorded.get_or_insert_with(Uncounted::default);
+        counted.messages += 1;
+        counted.received += received;
+        counted.sent += sent;
+        counted.sent_total = sent_total;
+    }
+
+    /// Records an action that repeats nothing held back: what is held goes first.
+    fn record_new(
+        &mut self,
+        context: &Context,
+        action: ServerAction,
+        sent_total: u64,
+        closed: bool,
+    ) {
         self.flush(context);
         // Only small actions are remembered to tell a repeat: a bulk reply is never copied.
         self.last = (payload_len(&action) <= RECORDED_BYTES).then(|| action.clone());

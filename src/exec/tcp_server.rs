@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::context::Context;
 use super::faults::{Injector, Written};
-use super::recorder::{ActionRecorder, IDLE_FLUSH};
+use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, ReadResult, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
@@ -85,6 +85,8 @@ struct Connection<'a> {
     injector: Injector<'a>,
     /// Where its actions are recorded.
     recorder: ActionRecorder,
+    /// The reply being sent, rendered into a buffer kept from one message to the next.
+    reply: Vec<u8>,
 }
 
 impl<'a> Connection<'a> {
@@ -96,6 +98,7 @@ impl<'a> Connection<'a> {
             matched: Vec::new(),
             injector: Injector::new(&server.faults),
             recorder: ActionRecorder::new(id, true),
+            reply: Vec::new(),
         }
     }
 
@@ -154,22 +157,31 @@ impl<'a> Connection<'a> {
                     let whole = self.server.framing == Framing::Chunk
                         // A peer that never ends its line: take what came as one message.
                         || pending.len() > MAX_LINE;
-                    let messages = if whole {
-                        vec![std::mem::take(&mut pending)]
-                    } else {
-                        take_lines(&mut pending, before)
-                    };
-                    for message in messages {
-                        match self.answer(stream, message) {
+                    // Messages are answered where they lie in `pending`, which is reused.
+                    let mut start = 0;
+                    let mut scan = before;
+                    loop {
+                        let line = if whole {
+                            (start < pending.len()).then_some((start..pending.len(), pending.len()))
+                        } else {
+                            next_line(&pending, start, scan)
+                        };
+                        let Some((message, next)) = line else {
+                            break;
+                        };
+                        match self.answer(stream, &pending[message]) {
                             Ok(true) => {}
                             Ok(false) => return,
                             Err(e) => return self.fail(stream, &e),
                         }
+                        start = next;
+                        scan = next;
                     }
+                    pending.drain(..start);
                 }
                 ReadResult::Eof => {
                     if !pending.is_empty() {
-                        match self.answer(stream, std::mem::take(&mut pending)) {
+                        match self.answer(stream, &pending) {
                             Ok(true) => {}
                             Ok(false) => return,
                             Err(e) => return self.fail(stream, &e),
@@ -187,47 +199,48 @@ impl<'a> Connection<'a> {
     }
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
-    fn answer(&mut self, stream: &mut TimedStream, message: Vec<u8>) -> io::Result<bool> {
-        let message_copy = if self.injector.active() {
-            message.clone()
-        } else {
-            Vec::new()
-        };
-        let Some(answer) = self.server.answer(&message, &mut self.matched) else {
-            let action = ServerAction::Unanswered {
-                message,
-                truncated: None,
-                unrecorded: 0,
-            };
-            self.emit(action, false);
+    fn answer(&mut self, stream: &mut TimedStream, message: &[u8]) -> io::Result<bool> {
+        // The reply is rendered into a buffer the connection keeps.
+        let mut reply = std::mem::take(&mut self.reply);
+        let result = self.answer_with(stream, message, &mut reply);
+        self.reply = reply;
+        result
+    }
+
+    fn answer_with(
+        &mut self,
+        stream: &mut TimedStream,
+        message: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        let Some(answer) = self.server.answer(message, &mut self.matched, reply) else {
+            self.recorder
+                .record_unanswered(&self.context, message, None, self.sent);
             return Ok(true);
         };
-        self.sent += answer.reply.as_ref().map_or(0, |r| r.len() as u64);
-        let (latency, faults, cut) = match &answer.reply {
-            Some(reply) => self.plan(reply.len(), &message_copy),
-            None => (None, Vec::new(), false),
+        if answer.replies {
+            self.sent += reply.len() as u64;
+        }
+        let (latency, faults, cut) = if answer.replies {
+            self.plan(reply.len(), message)
+        } else {
+            (None, Vec::new(), false)
         };
-        self.emit(
-            ServerAction::Answered {
-                message,
-                truncated: None,
-                rule: answer.rule,
-                delay: answer.delay,
-                reply: answer.reply.clone(),
-                close: answer.close,
-                lost: answer.lost,
-                faults,
-            },
-            answer.close || cut,
-        );
+        let answered = Answered {
+            message,
+            truncated: None,
+            answer: &answer,
+            reply,
+            faults,
+        };
+        self.recorder
+            .record_answered(&self.context, answered, self.sent, answer.close || cut);
         if let Some(delay) = answer.delay
             && !self.context.cancel.sleep(self.context.scale.pause(delay))
         {
             return Ok(false);
         }
-        if let Some(reply) = &answer.reply
-            && !self.send(stream, reply, latency)?
-        {
+        if answer.replies && !self.send(stream, reply, latency)? {
             return Ok(false);
         }
         if answer.close {
@@ -299,24 +312,17 @@ impl<'a> Connection<'a> {
     }
 }
 
-/// Cuts complete lines off the front of `pending` (scanning from `from`, where new bytes start),
-/// without their `\n` and a `\r` before it.
-fn take_lines(pending: &mut Vec<u8>, from: usize) -> Vec<Vec<u8>> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut scan = from;
-    while let Some(offset) = pending[scan..].iter().position(|b| *b == b'\n') {
-        let end = scan + offset;
-        let mut line = pending[start..end].to_vec();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        lines.push(line);
-        start = end + 1;
-        scan = start;
-    }
-    pending.drain(..start);
-    lines
+/// The next complete line of `pending` from `start` (looking for its `\n` from `scan`, where
+/// unread bytes begin): its range without the `\n` and a `\r` before it, and where the line
+/// after it starts.
+fn next_line(pending: &[u8], start: usize, scan: usize) -> Option<(std::ops::Range<usize>, usize)> {
+    let end = scan.max(start) + memchr::memchr(b'\n', pending.get(scan.max(start)..)?)?;
+    let content = if end > start && pending[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
+    Some((start..content, end + 1))
 }
 
 #[cfg(test)]
@@ -325,12 +331,19 @@ mod tests {
 
     #[test]
     fn lines_are_cut_and_the_rest_kept() {
-        let mut pending = b"one\r\ntwo\nthr".to_vec();
-        let lines = take_lines(&mut pending, 0);
-        assert_eq!(lines, vec![b"one".to_vec(), b"two".to_vec()]);
-        assert_eq!(pending, b"thr");
-        pending.extend_from_slice(b"ee\n");
-        assert_eq!(take_lines(&mut pending, 3), vec![b"three".to_vec()]);
-        assert!(pending.is_empty());
+        let pending = b"one\r\ntwo\nthr";
+        let (first, next) = next_line(pending, 0, 0).unwrap_or((0..0, 0));
+        assert_eq!(&pending[first], b"one");
+        let (second, next) = next_line(pending, next, next).unwrap_or((0..0, 0));
+        assert_eq!(&pending[second], b"two");
+        assert_eq!(next, 9);
+        assert!(
+            next_line(pending, next, next).is_none(),
+            "`thr` has no newline yet"
+        );
+        // A line whose start was read earlier: the newline is looked for in the new bytes only.
+        let more = b"thr\n";
+        let (line, _) = next_line(more, 0, 3).unwrap_or((0..0, 0));
+        assert_eq!(&more[line], b"thr");
     }
 }

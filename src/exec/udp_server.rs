@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use super::context::Context;
 use super::faults::Injector;
-use super::recorder::{ActionRecorder, IDLE_FLUSH};
+use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
 use crate::diagnostic::io_reason;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
-use crate::scenario::Server;
+use crate::scenario::{Answer, Server};
 
 /// What the server knows of one sender.
 struct Peer<'a> {
@@ -44,6 +44,8 @@ fn serve<'a>(
     peers: &mut HashMap<SocketAddr, Peer<'a>>,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    // The reply being sent, rendered into a buffer kept from one datagram to the next.
+    let mut reply = Vec::new();
     // Whether a datagram came since every sender's record was last flushed: some sender may hold
     // actions back, so wake soon to record them if all goes quiet. (Asking every sender on every
     // datagram would cost as much as there are senders.)
@@ -92,27 +94,23 @@ fn serve<'a>(
             }
         });
         let truncated = (length > server.read_size).then_some(length);
-        let message = buf[..length.min(server.read_size)].to_vec();
-        let message_copy = if peer.injector.active() {
-            message.clone()
-        } else {
-            Vec::new()
-        };
-        let Some(answer) = server.answer(&message, &mut peer.matched) else {
-            let action = ServerAction::Unanswered {
-                message,
-                truncated,
-                unrecorded: 0,
-            };
-            peer.recorder.record(context, action, peer.sent, false);
+        let message = &buf[..length.min(server.read_size)];
+        let Some(answer) = server.answer(message, &mut peer.matched, &mut reply) else {
+            peer.recorder
+                .record_unanswered(context, message, truncated, peer.sent);
             continue;
+        };
+        // A UDP rule never closes (`validate` refuses it).
+        let answer = Answer {
+            close: false,
+            ..answer
         };
         // Faults are decided before the event, so that it says what happens to the reply.
         let mut latency = None;
         let mut copies = 1;
         let mut faults = Vec::new();
-        if answer.reply.is_some() && peer.injector.active() {
-            let mut rng = peer.injector.next_rng(&message_copy);
+        if answer.replies && peer.injector.active() {
+            let mut rng = peer.injector.next_rng(message);
             latency = peer.injector.latency(&mut rng);
             if let Some(latency) = latency {
                 faults.push(format!("latency {}", humantime::format_duration(latency)));
@@ -125,26 +123,25 @@ fn serve<'a>(
                 faults.push("reply sent twice (duplicate)".to_string());
             }
         }
-        let reply_len = answer.reply.as_ref().map_or(0, |r| r.len() as u64);
-        peer.sent += reply_len * copies;
-        let action = ServerAction::Answered {
+        if answer.replies {
+            peer.sent += reply.len() as u64 * copies;
+        }
+        let answered = Answered {
             message,
             truncated,
-            rule: answer.rule,
-            delay: answer.delay,
-            reply: answer.reply.clone(),
-            close: false,
-            lost: answer.lost,
+            answer: &answer,
+            reply: &reply,
             faults,
         };
-        peer.recorder.record(context, action, peer.sent, false);
+        peer.recorder
+            .record_answered(context, answered, peer.sent, false);
         let pause = answer.delay.unwrap_or_default() + latency.unwrap_or_default();
         if !pause.is_zero() && !context.cancel.sleep(context.scale.pause(pause)) {
             return;
         }
-        if let Some(reply) = &answer.reply {
+        if answer.replies {
             for _ in 0..copies {
-                if let Err(e) = socket.send_to(reply, from) {
+                if let Err(e) = socket.send_to(&reply, from) {
                     let action = ServerAction::Failed(io_reason(&e));
                     peer.recorder.record(context, action, peer.sent, false);
                     break;

@@ -169,15 +169,15 @@ pub struct ServerProgram {
 }
 
 /// What a server does with one message: the first rule that matches it, and what that rule
-/// makes of it.
+/// makes of it (the reply's bytes are written to a buffer the caller reuses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     /// Index of the rule.
     pub rule: usize,
     /// Pause before replying (the rule's own, else the server's), as declared.
     pub delay: Option<Duration>,
-    /// The reply bytes, `{data}` filled in.
-    pub reply: Option<Vec<u8>>,
+    /// Whether the rule replies (the bytes, `{data}` filled in, are in the caller's buffer).
+    pub replies: bool,
     /// Close the connection after the reply.
     pub close: bool,
     /// The rule's `lose_first` swallowed this message: no delay, no reply, no close.
@@ -185,10 +185,16 @@ pub struct Answer {
 }
 
 impl Server {
-    /// The answer to `message`, or `None` when no rule matches (the server stays silent).
-    /// `matched` counts, per rule, the messages of this client each rule matched so far (for
-    /// `lose_first`); it is updated.
-    pub fn answer(&self, message: &[u8], matched: &mut Vec<u32>) -> Option<Answer> {
+    /// The answer to `message`, or `None` when no rule matches (the server stays silent); the
+    /// reply's bytes replace what `reply` held. `matched` counts, per rule, the messages of
+    /// this client each rule matched so far (for `lose_first`); it is updated.
+    pub fn answer(
+        &self,
+        message: &[u8],
+        matched: &mut Vec<u32>,
+        reply: &mut Vec<u8>,
+    ) -> Option<Answer> {
+        reply.clear();
         let (index, rule) = self.rules.iter().enumerate().find(|(_, rule)| {
             rule.matcher
                 .as_ref()
@@ -200,15 +206,18 @@ impl Server {
             return Some(Answer {
                 rule: index,
                 delay: None,
-                reply: None,
+                replies: false,
                 close: false,
                 lost: true,
             });
         }
+        if let Some(template) = &rule.reply {
+            template.render_into(message, reply);
+        }
         Some(Answer {
             rule: index,
             delay: rule.delay.or(self.delay),
-            reply: rule.reply.as_ref().map(|r| r.render(message)),
+            replies: rule.reply.is_some(),
             close: rule.close,
             lost: false,
         })
@@ -250,13 +259,18 @@ impl Reply {
     /// The bytes to send in answer to `message`.
     pub fn render(&self, message: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
+        self.render_into(message, &mut out);
+        out
+    }
+
+    /// Appends the bytes to send in answer to `message` to `out`.
+    pub fn render_into(&self, message: &[u8], out: &mut Vec<u8>) {
         for part in &self.parts {
             match part {
                 ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
                 ReplyPart::Data => out.extend_from_slice(message),
             }
         }
-        out
     }
 }
 
