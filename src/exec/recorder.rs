@@ -1,14 +1,13 @@
 //! Recording a server's actions on one connection without letting a load grow them: a run of
 //! identical actions (a load loop's echo) is recorded once and then as a count (`Repeated`), and
 //! over TCP consecutive messages no rule matched are one `Unanswered` event that keeps only
-//! their first `RECORDED_BYTES` (a bulk transfer is counted, not stored). What is held back is
-//! recorded as soon as something else happens, the connection ends, or it has been idle for
-//! `IDLE_FLUSH`; the transcript adds up counts that an idle moment split.
+//! their first `RECORDED_BYTES` (a bulk transfer is counted, not stored); past `RECORD_BUDGET`
+//! bytes recorded on a connection, messages are only counted (`Unrecorded`). What is held back
+//! is recorded as soon as something else happens, the connection ends, or it has been idle for
+//! `IDLE_FLUSH`; the transcript adds up counts that an idle moment split. Answers and unanswered
+//! messages come in as borrowed bytes, copied only when they are recorded.
 
 use std::time::Duration;
-
-#[cfg(test)]
-use std::sync::Arc;
 
 use super::context::Context;
 use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
@@ -27,7 +26,7 @@ pub const IDLE_FLUSH: Duration = Duration::from_millis(1);
 
 /// Messages counted once the record is full.
 #[derive(Default)]
-struct Uncounted {
+struct Counted {
     messages: u64,
     received: u64,
     sent: u64,
@@ -99,7 +98,7 @@ pub struct ActionRecorder {
     /// Bytes of messages and replies recorded so far.
     recorded: u64,
     /// Messages handled past `RECORD_BUDGET`, not recorded yet as a count.
-    unrecorded: Option<Uncounted>,
+    unrecorded: Option<Counted>,
 }
 
 impl ActionRecorder {
@@ -234,7 +233,7 @@ impl ActionRecorder {
     fn count_unrecorded(&mut self, context: &Context, received: u64, sent: u64, sent_total: u64) {
         self.flush_repeats(context);
         self.flush_unanswered(context);
-        let counted = self.unrecorded.get_or_insert_with(Uncounted::default);
+        let counted = self.unrecorded.get_or_insert_with(Counted::default);
         counted.messages += 1;
         counted.received += received;
         counted.sent += sent;
@@ -349,6 +348,8 @@ fn is_message(action: &ServerAction) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::exec::cancel;
     use crate::exec::context::EventSink;
@@ -474,6 +475,61 @@ mod tests {
                     messages: 1
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn borrowed_answers_repeat_and_past_the_budget_are_counted() {
+        let (context, sink, _stop) = context();
+        let mut recorder = ActionRecorder::new(id(), true);
+        let answer = Answer {
+            rule: 0,
+            delay: None,
+            replies: true,
+            close: false,
+            lost: false,
+        };
+        let answered = |message: &'static [u8]| Answered {
+            message,
+            truncated: None,
+            answer: &answer,
+            reply: message,
+            faults: Vec::new(),
+        };
+        recorder.record_answered(&context, answered(b"ping"), 4, false);
+        recorder.record_answered(&context, answered(b"ping"), 8, false);
+        // A bulk answer (message and reply: the budget) fills the record; what follows is
+        // counted.
+        let bulk = vec![b'x'; RECORD_BUDGET as usize / 2];
+        let big = Answered {
+            message: &bulk,
+            truncated: None,
+            answer: &answer,
+            reply: &bulk,
+            faults: Vec::new(),
+        };
+        recorder.record_answered(&context, big, 8 + bulk.len() as u64, false);
+        recorder.record_answered(&context, answered(b"pong"), 12, false);
+        recorder.record_answered(&context, answered(b"pang"), 16, false);
+        recorder.flush(&context);
+        let actions: Vec<ServerAction> = recorded(&sink).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(actions.len(), 4, "{:?}", &actions[..1]);
+        assert_eq!(actions[0], echo("ping"));
+        assert_eq!(
+            actions[1],
+            ServerAction::Repeated {
+                times: 1,
+                messages: 1
+            }
+        );
+        assert!(matches!(actions[2], ServerAction::Answered { .. }));
+        assert_eq!(
+            actions[3],
+            ServerAction::Unrecorded {
+                messages: 2,
+                received: 8,
+                sent: 8
+            }
         );
     }
 }
