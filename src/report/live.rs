@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use super::fold::CycleFold;
 use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
 use crate::scenario::{Scenario, Step, Target};
 use crate::transcript::{
@@ -22,6 +23,12 @@ pub struct LiveView<'a> {
     waiting: HashMap<ConnectionId, (SocketAddr, Vec<(f64, Entry)>)>,
     /// Connection → its last server line in full (what a short run of repeats repeats).
     last_full: HashMap<ConnectionId, Entry>,
+    /// Connection → the cycle of lines being folded (a load loop's server side).
+    folds: HashMap<ConnectionId, CycleFold>,
+    /// Client instance → its connections (to fold no further once the client speaks again).
+    connections_of: HashMap<InstanceId, Vec<ConnectionId>>,
+    /// The time of the last event (for what `finish` prints).
+    last_seconds: f64,
     width: usize,
 }
 
@@ -55,6 +62,9 @@ impl<'a> LiveView<'a> {
             labels: HashMap::new(),
             waiting: HashMap::new(),
             last_full: HashMap::new(),
+            folds: HashMap::new(),
+            connections_of: HashMap::new(),
+            last_seconds: 0.0,
             width,
         }
     }
@@ -62,6 +72,7 @@ impl<'a> LiveView<'a> {
     /// The lines to print for `event` now (possibly lines held back earlier, possibly none).
     pub fn lines(&mut self, event: &Event, styled: bool) -> Vec<String> {
         let seconds = event.elapsed.as_secs_f64();
+        self.last_seconds = seconds;
         let mut out = Vec::new();
         match (&event.origin, &event.kind) {
             (Origin::Server(i), EventKind::Listening { addr }) => {
@@ -97,6 +108,10 @@ impl<'a> LiveView<'a> {
                     self.clients.insert((*server, *local), *id);
                 }
                 let entry = describe_step_event(self.scenario, *id, step);
+                // The client speaks: its server side stops folding (and says what it hid).
+                for conn in self.connections_of.get(id).cloned().unwrap_or_default() {
+                    out.extend(self.unfold(conn, seconds, styled));
+                }
                 out.push(self.line(seconds, &entry, styled));
                 out.extend(self.release(styled));
             }
@@ -139,19 +154,57 @@ impl<'a> LiveView<'a> {
         seconds: f64,
         mut entry: Entry,
         styled: bool,
-    ) -> Option<String> {
-        match self.labels.get(&conn) {
+    ) -> Vec<String> {
+        match self.labels.get(&conn).cloned() {
             Some(label) => {
                 entry.actor = format!("{} ({label})", entry.actor);
-                Some(self.line(seconds, &entry, styled))
+                self.folded(conn, seconds, entry, styled)
             }
             None => {
                 if let Some((_, held)) = self.waiting.get_mut(&conn) {
                     held.push((seconds, entry));
                 }
-                None
+                Vec::new()
             }
         }
+    }
+
+    /// A labelled server line, through its connection's fold: maybe hidden, maybe after the
+    /// count of the lines a broken cycle hid.
+    fn folded(
+        &mut self,
+        conn: ConnectionId,
+        seconds: f64,
+        entry: Entry,
+        styled: bool,
+    ) -> Vec<String> {
+        let (summary, show) = self.folds.entry(conn).or_default().offer(&entry.text);
+        let mut out = Vec::new();
+        if let Some(text) = summary {
+            let note = Entry {
+                text,
+                ..entry.clone()
+            };
+            out.push(self.line(seconds, &note, styled));
+        }
+        if show {
+            out.push(self.line(seconds, &entry, styled));
+        }
+        out
+    }
+
+    /// Ends the fold of a connection: the count of what it hid, if anything.
+    fn unfold(&mut self, conn: ConnectionId, seconds: f64, styled: bool) -> Option<String> {
+        let text = self.folds.get_mut(&conn)?.flush()?;
+        let actor = self.last_full.get(&conn).map(|e| e.actor.clone())?;
+        let label = self.labels.get(&conn)?;
+        let note = Entry {
+            mark: crate::transcript::Mark::Server,
+            actor: format!("{actor} ({label})"),
+            text,
+            detail: Vec::new(),
+        };
+        Some(self.line(seconds, &note, styled))
     }
 
     /// Whether a step client of the scenario connects to server `server` (then its connections
@@ -164,9 +217,14 @@ impl<'a> LiveView<'a> {
 
     /// Lines still held back at the end of the run (connections from outside peers).
     pub fn finish(&mut self, styled: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut folding: Vec<ConnectionId> = self.folds.keys().copied().collect();
+        folding.sort();
+        for conn in folding {
+            out.extend(self.unfold(conn, self.last_seconds, styled));
+        }
         let mut waiting: Vec<_> = self.waiting.drain().collect();
         waiting.sort_by_key(|(conn, _)| *conn);
-        let mut out = Vec::new();
         for (conn, (peer, held)) in waiting {
             for (seconds, mut entry) in held {
                 entry.actor = format!("{} (peer {peer}, connection {})", entry.actor, conn.seq);
@@ -193,11 +251,12 @@ impl<'a> LiveView<'a> {
                 continue;
             };
             let label = instance_label(self.scenario, id);
+            self.labels.insert(conn, label.clone());
+            self.connections_of.entry(id).or_default().push(conn);
             for (seconds, mut entry) in held {
                 entry.actor = format!("{} ({label})", entry.actor);
-                out.push(self.line(seconds, &entry, styled));
+                out.extend(self.folded(conn, seconds, entry, styled));
             }
-            self.labels.insert(conn, label);
         }
         out
     }

@@ -565,3 +565,40 @@ clients:
     );
     assert!(!transcript.contains("the same again"), "{transcript}");
 }
+
+#[test]
+fn the_live_view_folds_a_load_loop_of_several_messages() {
+    let path = temp_file(
+        "cycle.yaml",
+        &format!(
+            "{ECHO}clients:
+  - name: two
+    connect: echo
+    steps:
+      - repeat:
+          times: 300
+          steps:
+            - send: \"a\"
+            - expect: \"a\"
+            - send: \"b\"
+            - expect: \"B\"
+      - close: true
+"
+        ),
+    );
+    let (code, stdout, _) = text(&run(&["run", path.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}");
+    let shown = stdout.matches("received \"a\"").count();
+    assert!(shown < 10, "{shown} lines of \"a\" printed:\n{stdout}");
+    assert!(
+        stdout.contains("more lines repeating the 2 above"),
+        "{stdout}"
+    );
+    // Every one of the 600 server lines is shown or counted.
+    let hidden: usize = stdout
+        .lines()
+        .find_map(|l| l.split("… ").nth(1)?.split(' ').next()?.parse().ok())
+        .unwrap();
+    let printed = shown + stdout.matches("received \"b\"").count();
+    assert_eq!(printed + hidden, 600, "{stdout}");
+}
