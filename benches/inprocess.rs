@@ -59,9 +59,7 @@ fn transcripts(c: &mut Criterion) {
     );
     let options = RunOptions {
         time_scale: TimeScale::new(0.001).unwrap_or_default(),
-        interrupt: None,
-        forever: false,
-        discard_events: false,
+        ..RunOptions::default()
     };
     let outcome =
         exec::run(&scenario, &options, &mut |_| {}).unwrap_or_else(|e| panic!("run: {e:#}"));

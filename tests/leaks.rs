@@ -6,6 +6,7 @@
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
+use std::sync::Arc;
 
 use netlab::exec::{RunOptions, run};
 use netlab::plan::TimeScale;
@@ -42,19 +43,12 @@ fn settled(read: fn() -> Option<usize>, ceiling: Option<usize>) -> Option<usize>
     value
 }
 
-fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
+fn run_once(scenario: &Arc<Scenario>, scale: f64) -> (String, bool) {
     let options = RunOptions {
         time_scale: TimeScale::new(scale).unwrap(),
-        interrupt: None,
-        forever: false,
-        discard_events: false,
+        ..RunOptions::default()
     };
-    let outcome = run(
-        &std::sync::Arc::new(scenario.clone()),
-        &options,
-        &mut |_| {},
-    )
-    .unwrap();
+    let outcome = run(scenario, &options, &mut |_| {}).unwrap();
     // Every listener was closed: its exact address can be bound again at once.
     for (addr, server) in outcome.addresses.iter().zip(&scenario.servers) {
         let bound = match server.protocol {
@@ -74,18 +68,16 @@ fn run_once(scenario: &Scenario, scale: f64) -> (String, bool) {
 #[test]
 fn runs_are_deterministic_and_leave_nothing_behind() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let hello = load_file(&root.join("scenarios/tcp_hello.yaml")).unwrap();
-    let sequential = load_file(&root.join("scenarios/tcp_sequential.yaml")).unwrap();
-    let failing = load_source(SourceFile::new(
+    let hello = Arc::new(load_file(&root.join("scenarios/tcp_hello.yaml")).unwrap());
+    let sequential = Arc::new(load_file(&root.join("scenarios/tcp_sequential.yaml")).unwrap());
+    let failing = Arc::new(load_source(SourceFile::new(
         "failing.yaml",
         "servers:\n  - name: s\n    greeting: \"hi\"\nclients:\n  - connect: s\n    count: 3\n    steps:\n      - expect: \"bye\"\n",
-    ))
-    .unwrap();
-    let hung = load_source(SourceFile::new(
+    )).unwrap());
+    let hung = Arc::new(load_source(SourceFile::new(
         "hung.yaml",
         "timeout: 200ms\nservers:\n  - name: s\n    concurrency: sequential\nclients:\n  - connect: s\n    count: 4\n    steps:\n      - expect: \"never\"\n        timeout: 1m\n",
-    ))
-    .unwrap();
+    )).unwrap());
 
     // Warm up once so that lazily created process-wide state is not counted as a leak.
     let (first, passed) = run_once(&hello, 0.01);
@@ -101,7 +93,7 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
         assert!(passed, "round {round}:\n{text}");
         assert_eq!(text, first, "round {round} gave another transcript");
     }
-    let every_step = load_file(&root.join("tests/fixtures/every_step.yaml")).unwrap();
+    let every_step = Arc::new(load_file(&root.join("tests/fixtures/every_step.yaml")).unwrap());
     let (every_step_first, passed) = run_once(&every_step, 1.0);
     assert!(passed, "{every_step_first}");
     for round in 0..10 {
@@ -121,7 +113,7 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     shipped.sort();
     assert!(shipped.len() >= 6, "{shipped:?}");
     for path in &shipped {
-        let scenario = load_file(path).unwrap();
+        let scenario = Arc::new(load_file(path).unwrap());
         let scale = if scenario.name == "tcp_sequential" {
             0.1
         } else {
@@ -153,11 +145,10 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     assert!(text.contains("timed out after 200ms"), "{text}");
 
     // 1,000 quick runs (a TCP and a UDP exchange, no delays) in this one process.
-    let quick = load_source(SourceFile::new(
+    let quick = Arc::new(load_source(SourceFile::new(
         "quick.yaml",
         "servers:\n  - name: t\n    greeting: \"hi\"\n    rules:\n      - reply: \"{data}!\"\n  - name: u\n    protocol: udp\n    rules:\n      - reply: \"{data}?\"\nclients:\n  - connect: t\n    steps:\n      - expect: \"hi\"\n      - send: \"a\"\n      - expect: \"a!\"\n  - connect: u\n    steps:\n      - send: \"b\"\n      - expect: \"b?\"\n",
-    ))
-    .unwrap();
+    )).unwrap());
     let (quick_first, passed) = run_once(&quick, 1.0);
     assert!(passed, "{quick_first}");
     for round in 1..1000 {

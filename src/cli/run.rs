@@ -47,8 +47,7 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
         interrupt: interrupt.clone(),
-        forever: false,
-        discard_events: false,
+        ..RunOptions::default()
     };
     let mut worst = code::PASSED;
     for scenario in &scenarios {

@@ -64,8 +64,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
         interrupt: interrupt_channel(),
-        forever: false,
-        discard_events: false,
+        ..RunOptions::default()
     };
     let human = args.format == Format::Human;
     let bar = if human {

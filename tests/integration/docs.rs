@@ -1,12 +1,10 @@
 //! The documentation's examples are scenarios that load and pass, so the docs cannot drift from
 //! what netlab does.
 
-use netlab::exec::{self, RunOptions};
-use netlab::plan::TimeScale;
 use netlab::scenario::load_source;
 use netlab::source::SourceFile;
 
-use crate::support::{python3, root};
+use crate::support::{python3, root, run_in_process};
 
 /// The ```yaml blocks of a markdown file.
 fn yaml_blocks(text: &str) -> Vec<String> {
@@ -45,24 +43,8 @@ fn every_example_in_the_docs_loads_and_passes() {
             );
             let scenario =
                 load_source(source).unwrap_or_else(|d| panic!("{doc} example {i}:\n{d}"));
-            let options = RunOptions {
-                time_scale: TimeScale::new(1.0).unwrap(),
-                interrupt: None,
-                forever: false,
-                discard_events: false,
-            };
-            let outcome = exec::run(
-                &std::sync::Arc::new(scenario.clone()),
-                &options,
-                &mut |_| {},
-            )
-            .unwrap();
-            let transcript =
-                netlab::transcript::build(&scenario, &outcome.events, &outcome.verdict);
-            assert!(
-                outcome.verdict.passed(),
-                "{doc} example {i} failed:\n{transcript}"
-            );
+            let (passed, transcript) = run_in_process(scenario, 1.0);
+            assert!(passed, "{doc} example {i} failed:\n{transcript}");
             checked += 1;
         }
     }

@@ -1,9 +1,6 @@
-use netlab::exec::{self, RunOptions};
-use netlab::plan::TimeScale;
 use netlab::scenario::load_file;
-use netlab::transcript;
 
-use crate::support::{run, stable_settings, text};
+use crate::support::{run, run_in_process, stable_settings, text};
 
 /// Every scenario shipped in `scenarios/` passes, and its transcript is the one stored in
 /// `scenarios/snapshots/<name>.snap`: the same files `netlab test` reads and writes, so that a
@@ -12,26 +9,8 @@ use crate::support::{run, stable_settings, text};
 #[test]
 fn shipped_scenarios_pass_with_their_transcript() {
     insta::glob!("../../scenarios", "*.yaml", |path| {
-        let scenario = load_file(path).unwrap();
-        let options = RunOptions {
-            time_scale: TimeScale::new(0.1).unwrap(),
-            interrupt: None,
-            forever: false,
-            discard_events: false,
-        };
-        let outcome = exec::run(
-            &std::sync::Arc::new(scenario.clone()),
-            &options,
-            &mut |_| {},
-        )
-        .unwrap();
-        let transcript =
-            transcript::build(&scenario, &outcome.events, &outcome.verdict).render(false);
-        assert!(
-            outcome.verdict.passed(),
-            "{}:\n{transcript}",
-            path.display()
-        );
+        let (passed, transcript) = run_in_process(load_file(path).unwrap(), 0.1);
+        assert!(passed, "{}:\n{transcript}", path.display());
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path("../../scenarios/snapshots");
         settings.set_prepend_module_to_snapshot(false);

@@ -171,3 +171,16 @@ pub fn interrupt(child: &Child) {
         .unwrap();
     assert!(status.success());
 }
+
+/// Runs `scenario` in this process, every delay × `scale`: whether it passed, and its
+/// transcript as text.
+pub fn run_in_process(scenario: netlab::scenario::Scenario, scale: f64) -> (bool, String) {
+    let options = netlab::exec::RunOptions {
+        time_scale: netlab::plan::TimeScale::new(scale).unwrap(),
+        ..netlab::exec::RunOptions::default()
+    };
+    let scenario = std::sync::Arc::new(scenario);
+    let outcome = netlab::exec::run(&scenario, &options, &mut |_| {}).unwrap();
+    let transcript = netlab::transcript::build(&scenario, &outcome.events, &outcome.verdict);
+    (outcome.verdict.passed(), transcript.render(false))
+}
