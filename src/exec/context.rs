@@ -97,6 +97,18 @@ impl Context {
         }
     }
 
+    /// Records that server `server` could not accept or receive (out of descriptors, an ICMP
+    /// error…) and backs off a tick instead of spinning; false if the run stops meanwhile.
+    pub fn server_failed(&self, server: usize, error: &std::io::Error) -> bool {
+        self.emit(
+            Origin::Server(server),
+            EventKind::AcceptFailed {
+                reason: crate::diagnostic::io_reason(error),
+            },
+        );
+        self.cancel.sleep(super::socket::TICK)
+    }
+
     /// Records an event stamped with the elapsed time.
     pub fn emit(&self, origin: Origin, kind: EventKind) {
         self.events.push(Event {

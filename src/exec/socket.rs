@@ -185,15 +185,8 @@ pub fn read_some(
         if cancel.is_set() {
             return ReadResult::Stopped;
         }
-        let wait = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return ReadResult::Timeout;
-                }
-                left.min(TICK)
-            }
-            None => TICK,
+        let Some(wait) = next_wait(deadline) else {
+            return ReadResult::Timeout;
         };
         if let Err(e) = stream.set_read_timeout(wait) {
             return ReadResult::Failed(e);
@@ -207,6 +200,18 @@ pub fn read_some(
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return ReadResult::Failed(e),
         }
+    }
+}
+
+/// How long the next blocking call may wait: a tick, or less when `deadline` is nearer; `None`
+/// once the deadline has passed.
+fn next_wait(deadline: Option<Instant>) -> Option<Duration> {
+    match deadline {
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            (!left.is_zero()).then(|| left.min(TICK))
+        }
+        None => Some(TICK),
     }
 }
 
@@ -235,15 +240,8 @@ pub fn recv_datagram(
         if cancel.is_set() {
             return DatagramResult::Stopped;
         }
-        let wait = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return DatagramResult::Timeout;
-                }
-                left.min(TICK)
-            }
-            None => TICK,
+        let Some(wait) = next_wait(deadline) else {
+            return DatagramResult::Timeout;
         };
         if let Err(e) = socket.set_read_timeout(wait) {
             return DatagramResult::Failed(e);

@@ -58,15 +58,9 @@ pub fn accept_loop(index: usize, scenario: Arc<Scenario>, listener: TcpListener,
                     e.kind(),
                     io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
                 ) => {}
+            // Out of file descriptors and the like.
             Err(e) => {
-                context.emit(
-                    Origin::Server(index),
-                    EventKind::AcceptFailed {
-                        reason: io_reason(&e),
-                    },
-                );
-                // Out of file descriptors and the like: back off instead of spinning.
-                if !context.cancel.sleep(socket::TICK) {
+                if !context.server_failed(index, &e) {
                     return;
                 }
             }

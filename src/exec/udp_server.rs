@@ -12,7 +12,7 @@ use super::faults::Injector;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
 use crate::diagnostic::io_reason;
-use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
+use crate::event::{ConnectionId, ServerAction};
 use crate::scenario::{Answer, Server};
 
 /// What the server knows of one sender.
@@ -65,13 +65,7 @@ fn serve<'a>(
                 }
                 DatagramResult::Failed(e) => {
                     // An ICMP error for an earlier reply can surface here: note it, keep serving.
-                    context.emit(
-                        Origin::Server(index),
-                        EventKind::AcceptFailed {
-                            reason: io_reason(&e),
-                        },
-                    );
-                    if !context.cancel.sleep(socket::TICK) {
+                    if !context.server_failed(index, &e) {
                         return;
                     }
                     continue;
