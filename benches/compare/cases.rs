@@ -208,30 +208,26 @@ servers:
 /// 16 bytes, the message size of every round-trip target.
 const MESSAGE: &str = "0123456789abcdef";
 
-/// The median of `repetitions` rates from `measure`.
-fn median_rate(
-    reps: usize,
-    mut measure: impl FnMut() -> anyhow::Result<f64>,
-) -> anyhow::Result<f64> {
-    let mut rates = Vec::new();
-    for _ in 0..reps {
-        rates.push(measure()?);
-    }
-    rates.sort_by(f64::total_cmp);
-    Ok(rates[rates.len() / 2])
+/// The middle of `values` (sorted in place).
+fn middle(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn tcp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
-    let count = by_size(size, 300, 10_000, 40_000);
-    let file = scratch.write("echo_tcp.yaml", ECHO_TCP)?;
+/// A server case: the reference server of `role` and `netlab serve` of `scenario`, each driven
+/// by `measure` (a rate, from a server's address), in turn so that both see the same machine;
+/// pinned and unpinned, medians of the repetitions.
+fn servers_side_by_side(
+    size: Size,
+    role: Role,
+    scenario: &Path,
+    row: (&str, f64),
+    measure: impl Fn(SocketAddr) -> anyhow::Result<f64>,
+) -> anyhow::Result<Vec<Row>> {
+    let (what, at_least) = row;
     pinned_and_unpinned(size, |_| {
-        let reference = Server::reference(Role::TcpEcho)?;
-        let netlab = Server::netlab(&file)?;
-        let measure = |addr: SocketAddr| -> anyhow::Result<f64> {
-            let latencies = reference::tcp_round_trips(addr, count, MESSAGE.len())?;
-            Ok(rate(count, latencies.iter().sum()))
-        };
-        // Alternate, so that both see the same machine.
+        let reference = Server::reference(role)?;
+        let netlab = Server::netlab(scenario)?;
         let mut reference_rates = Vec::new();
         let mut netlab_rates = Vec::new();
         for _ in 0..repetitions(size) {
@@ -239,18 +235,65 @@ fn tcp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
             netlab_rates.push(measure(netlab.addr)?);
         }
         Ok(rate_row(
-            "TCP echo server, one connection, 16 B round trips",
+            what,
             size,
             middle(&mut netlab_rates),
             middle(&mut reference_rates),
-            0.90,
+            at_least,
         ))
     })
 }
 
-fn middle(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
+/// A client case: against a reference server of `role`, the reference client (`measure`, a
+/// rate) and a netlab `repeat` client of `count` round trips over `protocol`.
+fn clients_side_by_side(
+    size: Size,
+    scratch: &Scratch,
+    (role, protocol): (Role, &str),
+    count: usize,
+    row: (&str, f64),
+    measure: impl Fn(SocketAddr) -> anyhow::Result<f64>,
+) -> anyhow::Result<Vec<Row>> {
+    let (what, at_least) = row;
+    pinned_and_unpinned(size, |_| {
+        let server = Server::reference(role)?;
+        let reps = repetitions(size);
+        let mut reference_rates = Vec::new();
+        for _ in 0..reps {
+            reference_rates.push(measure(server.addr)?);
+        }
+        let netlab = netlab_client_rate(scratch, protocol, server.addr, count, reps)?;
+        Ok(rate_row(
+            what,
+            size,
+            netlab,
+            middle(&mut reference_rates),
+            at_least,
+        ))
+    })
+}
+
+/// Round trips per second of one TCP connection.
+fn tcp_rate(addr: SocketAddr, count: usize) -> anyhow::Result<f64> {
+    let latencies = reference::tcp_round_trips(addr, count, MESSAGE.len())?;
+    Ok(rate(count, latencies.iter().sum()))
+}
+
+/// Round trips per second of one UDP socket.
+fn udp_rate(addr: SocketAddr, count: usize) -> anyhow::Result<f64> {
+    Ok(rate(
+        count,
+        reference::udp_round_trips(addr, count, MESSAGE.len())?,
+    ))
+}
+
+fn tcp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 40_000);
+    let file = scratch.write("echo_tcp.yaml", ECHO_TCP)?;
+    let row = ("TCP echo server, one connection, 16 B round trips", 0.90);
+    servers_side_by_side(size, Role::TcpEcho, &file, row, |addr| {
+        tcp_rate(addr, count)
+    })
 }
 
 /// A client scenario: `times` × (send 16 B, expect them back) to `addr`.
@@ -316,92 +359,41 @@ fn run_ok(args: &[&str], file: &Path, limit: Duration) -> anyhow::Result<super::
 
 fn tcp_client(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let count = by_size(size, 300, 10_000, 10_000);
-    pinned_and_unpinned(size, |_| {
-        let server = Server::reference(Role::TcpEcho)?;
-        let reps = repetitions(size);
-        let reference = median_rate(reps, || {
-            let latencies = reference::tcp_round_trips(server.addr, count, MESSAGE.len())?;
-            Ok(rate(count, latencies.iter().sum()))
-        })?;
-        let netlab = netlab_client_rate(scratch, "tcp", server.addr, count, reps)?;
-        Ok(rate_row(
-            "TCP client, `repeat` send/expect 16 B, reference echo server",
-            size,
-            netlab,
-            reference,
-            0.85,
-        ))
+    let row = (
+        "TCP client, `repeat` send/expect 16 B, reference echo server",
+        0.85,
+    );
+    clients_side_by_side(size, scratch, (Role::TcpEcho, "tcp"), count, row, |addr| {
+        tcp_rate(addr, count)
     })
 }
 
 fn tcp_connections(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let count = by_size(size, 200, 2_000, 5_000);
     let file = scratch.write("echo_tcp.yaml", ECHO_TCP)?;
-    pinned_and_unpinned(size, |_| {
-        let reference = Server::reference(Role::TcpEcho)?;
-        let netlab = Server::netlab(&file)?;
-        let mut reference_rates = Vec::new();
-        let mut netlab_rates = Vec::new();
-        for _ in 0..repetitions(size) {
-            reference_rates.push(rate(
-                count,
-                reference::tcp_connections(reference.addr, count)?,
-            ));
-            netlab_rates.push(rate(count, reference::tcp_connections(netlab.addr, count)?));
-        }
-        Ok(rate_row(
-            "TCP server, sequential short connections",
-            size,
-            middle(&mut netlab_rates),
-            middle(&mut reference_rates),
-            0.80,
-        ))
+    let row = ("TCP server, sequential short connections", 0.80);
+    servers_side_by_side(size, Role::TcpEcho, &file, row, |addr| {
+        Ok(rate(count, reference::tcp_connections(addr, count)?))
     })
 }
 
 fn udp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let count = by_size(size, 300, 10_000, 40_000);
     let file = scratch.write("echo_udp.yaml", ECHO_UDP)?;
-    pinned_and_unpinned(size, |_| {
-        let reference = Server::reference(Role::UdpEcho)?;
-        let netlab = Server::netlab(&file)?;
-        let mut reference_rates = Vec::new();
-        let mut netlab_rates = Vec::new();
-        for _ in 0..repetitions(size) {
-            let took = reference::udp_round_trips(reference.addr, count, MESSAGE.len())?;
-            reference_rates.push(rate(count, took));
-            let took = reference::udp_round_trips(netlab.addr, count, MESSAGE.len())?;
-            netlab_rates.push(rate(count, took));
-        }
-        Ok(rate_row(
-            "UDP echo server, 16 B round trips",
-            size,
-            middle(&mut netlab_rates),
-            middle(&mut reference_rates),
-            0.85,
-        ))
+    let row = ("UDP echo server, 16 B round trips", 0.85);
+    servers_side_by_side(size, Role::UdpEcho, &file, row, |addr| {
+        udp_rate(addr, count)
     })
 }
 
 fn udp_client(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     let count = by_size(size, 300, 10_000, 10_000);
-    pinned_and_unpinned(size, |_| {
-        let server = Server::reference(Role::UdpEcho)?;
-        let reps = repetitions(size);
-        let reference = median_rate(reps, || {
-            Ok(rate(
-                count,
-                reference::udp_round_trips(server.addr, count, MESSAGE.len())?,
-            ))
-        })?;
-        let netlab = netlab_client_rate(scratch, "udp", server.addr, count, reps)?;
-        Ok(rate_row(
-            "UDP client, `repeat` send/expect 16 B, reference echo server",
-            size,
-            netlab,
-            reference,
-            0.85,
-        ))
+    let row = (
+        "UDP client, `repeat` send/expect 16 B, reference echo server",
+        0.85,
+    );
+    clients_side_by_side(size, scratch, (Role::UdpEcho, "udp"), count, row, |addr| {
+        udp_rate(addr, count)
     })
 }
 
