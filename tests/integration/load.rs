@@ -7,6 +7,73 @@ fn transcript_of(name: &str, scenario: &str) -> (i32, String) {
     (code, stdout)
 }
 
+/// Fails unless `text` contains `needle`, showing `text`.
+fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+}
+
+/// A client `two` of `ECHO` that sends "a" and "b" `times` times over, then closes.
+fn two_messages(times: u32) -> String {
+    format!(
+        "{ECHO}clients:
+  - name: two
+    connect: echo
+    steps:
+      - repeat:
+          times: {times}
+          steps:
+            - send: \"a\"
+            - expect: \"a\"
+            - send: \"b\"
+            - expect: \"B\"
+      - close: true
+"
+    )
+}
+
+/// A UDP echo server.
+const UDP_ECHO: &str = "
+servers:
+  - name: echo
+    protocol: udp
+    bind: 127.0.0.1
+    rules:
+      - reply: \"{data}\"
+";
+
+/// A line server that answers \"ok\" and closes on \"3\".
+const TIRED: &str = "
+servers:
+  - name: tired
+    bind: 127.0.0.1
+    framing: line
+    rules:
+      - match: \"3\"
+        close: true
+      - reply: \"ok\\n\"
+";
+
+/// An upload of `bytes` (streamed) to a server that reads 64 KiB at a time and answers nothing.
+fn upload(bytes: u64) -> String {
+    format!(
+        "
+timeout: 2m
+servers:
+  - name: sink
+    bind: 127.0.0.1
+    read_size: 64KiB
+clients:
+  - name: upload
+    connect: sink
+    timeout: 1m
+    steps:
+      - send: {{ repeat: \"x\", times: {bytes} }}
+      - shutdown: write
+      - expect_close: true
+"
+    )
+}
+
 const ECHO: &str = "
 servers:
   - name: echo
@@ -42,44 +109,28 @@ fn a_repeat_shows_its_first_time_in_full_then_counts() {
         1,
         "{transcript}"
     );
-    assert!(
-        transcript.contains("echo  499 more times: received \"ping\" → rules[1], reply \"ping\""),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "echo  499 more times: received \"ping\" → rules[1], reply \"ping\"",
     );
-    assert!(
-        transcript.contains("repeat 500 times (the next 2 steps): every step passed all 500 times"),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "repeat 500 times (the next 2 steps): every step passed all 500 times",
     );
     assert!(transcript.contains("score") || transcript.contains("passed"));
 }
 
 #[test]
 fn a_repeat_of_several_messages_counts_each_of_them() {
-    let (code, transcript) = transcript_of(
-        "repeat_two.yaml",
-        &format!(
-            "{ECHO}clients:
-  - name: two
-    connect: echo
-    steps:
-      - repeat:
-          times: 50
-          steps:
-            - send: \"a\"
-            - expect: \"a\"
-            - send: \"b\"
-            - expect: \"B\"
-"
-        ),
-    );
+    let (code, transcript) = transcript_of("repeat_two.yaml", &two_messages(50));
     assert_eq!(code, 0, "{transcript}");
-    assert!(
-        transcript.contains("49 more times: received \"a\" → rules[1], reply \"a\""),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "49 more times: received \"a\" → rules[1], reply \"a\"",
     );
-    assert!(
-        transcript.contains("49 more times: received \"b\" → rules[0], reply \"B\""),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "49 more times: received \"b\" → rules[0], reply \"B\"",
     );
 }
 
@@ -147,18 +198,9 @@ clients:
     assert_eq!(code, 1, "{transcript}");
     // Nested: 3 × 4 = 12 round trips of "1" (the first shown, 3 more by the inner repeat's
     // end, 8 more by the outer's), then the failure on the first "7".
-    assert!(
-        transcript.contains("3 more times: received \"1\""),
-        "{transcript}"
-    );
-    assert!(
-        transcript.contains("8 more times: received \"1\""),
-        "{transcript}"
-    );
-    assert!(
-        transcript.contains("FAILED at steps[1].repeat.steps[1]"),
-        "{transcript}"
-    );
+    assert_has(&transcript, "3 more times: received \"1\"");
+    assert_has(&transcript, "8 more times: received \"1\"");
+    assert_has(&transcript, "FAILED at steps[1].repeat.steps[1]");
 }
 
 #[test]
@@ -188,16 +230,8 @@ clients:
     // And one whose server closes on the third message: the failure names time 3.
     let (code, transcript) = transcript_of(
         "late_close.yaml",
-        "
-servers:
-  - name: tired
-    bind: 127.0.0.1
-    framing: line
-    rules:
-      - match: \"3\"
-        close: true
-      - reply: \"ok\\n\"
-clients:
+        &format!(
+            "{TIRED}clients:
   - name: late
     connect: tired
     steps:
@@ -208,7 +242,8 @@ clients:
           steps:
             - send: \"3\\n\"
             - expect: \"ok\\n\"
-",
+"
+        ),
     );
     assert_eq!(code, 1, "{transcript}");
     assert!(
@@ -216,24 +251,15 @@ clients:
             || transcript.contains("expect \"ok\\n\""),
         "{transcript}"
     );
-    assert!(
-        transcript.contains("FAILED at steps[2].repeat.steps[1]"),
-        "{transcript}"
-    );
+    assert_has(&transcript, "FAILED at steps[2].repeat.steps[1]");
 }
 
 #[test]
 fn a_udp_repeat_is_counted_on_both_sides() {
     let (code, transcript) = transcript_of(
         "udp_repeat.yaml",
-        "
-servers:
-  - name: echo
-    protocol: udp
-    bind: 127.0.0.1
-    rules:
-      - reply: \"{data}\"
-clients:
+        &format!(
+            "{UDP_ECHO}clients:
   - name: load
     connect: echo
     steps:
@@ -242,12 +268,13 @@ clients:
           steps:
             - send: \"ping\"
             - expect: \"ping\"
-",
+"
+        ),
     );
     assert_eq!(code, 0, "{transcript}");
-    assert!(
-        transcript.contains("299 more times: received \"ping\" → rules[0], reply \"ping\""),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "299 more times: received \"ping\" → rules[0], reply \"ping\"",
     );
 }
 
@@ -313,53 +340,21 @@ clients:
         peak < 256 * 1024 * 1024 + 64 * 1024 * 1024,
         "peak RSS {peak} bytes"
     );
-    let (code, transcript) = transcript_of(
-        "bulk_small.yaml",
-        "
-servers:
-  - name: sink
-    bind: 127.0.0.1
-    read_size: 64KiB
-clients:
-  - name: upload
-    connect: sink
-    steps:
-      - send: { repeat: \"x\", times: 1000000 }
-      - shutdown: write
-      - expect_close: true
-",
-    );
+    let (code, transcript) = transcript_of("bulk_small.yaml", &upload(1_000_000));
     assert_eq!(code, 0, "{transcript}");
-    assert!(
-        transcript.contains("send \"x\" × 1000000 (1000000 bytes, streamed)"),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "send \"x\" × 1000000 (1000000 bytes, streamed)",
     );
-    assert!(
-        transcript.contains("(1000000 bytes, the first 65536 kept) → no rule matched, no reply"),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "(1000000 bytes, the first 65536 kept) → no rule matched, no reply",
     );
 }
 
 #[test]
 fn a_large_send_is_streamed_with_little_memory() {
-    let path = temp_file(
-        "upload.yaml",
-        "
-timeout: 2m
-servers:
-  - name: sink
-    bind: 127.0.0.1
-    read_size: 64KiB
-clients:
-  - name: upload
-    connect: sink
-    timeout: 1m
-    steps:
-      - send: { repeat: \"x\", times: 536870912 }
-      - shutdown: write
-      - expect_close: true
-",
-    );
+    let path = temp_file("upload.yaml", &upload(512 << 20));
     let (code, peak) = run_measuring_memory(&path);
     assert_eq!(code, 0);
     assert!(
@@ -438,16 +433,8 @@ clients:
 fn a_repeat_whose_step_failed_is_graded_failed() {
     let path = temp_file(
         "graded.yaml",
-        "
-servers:
-  - name: tired
-    bind: 127.0.0.1
-    framing: line
-    rules:
-      - match: \"3\"
-        close: true
-      - reply: \"ok\\n\"
-clients:
+        &format!(
+            "{TIRED}clients:
   - name: late
     connect: tired
     steps:
@@ -462,7 +449,8 @@ clients:
             - send: \"3\\n\"
             - expect: \"ok\\n\"
       - close: true
-",
+"
+        ),
     );
     let (code, stdout, _) = text(&run(&["run", "--format", "json", path.to_str().unwrap()]));
     assert_eq!(code, 1, "{stdout}");
@@ -491,14 +479,8 @@ clients:
 fn nested_udp_repeats_are_counted_to_the_last_datagram() {
     let (code, transcript) = transcript_of(
         "udp_nested.yaml",
-        "
-servers:
-  - name: echo
-    protocol: udp
-    bind: 127.0.0.1
-    rules:
-      - reply: \"{data}\"
-clients:
+        &format!(
+            "{UDP_ECHO}clients:
   - name: load
     connect: echo
     steps:
@@ -510,18 +492,13 @@ clients:
                 steps:
                   - send: \"ping\"
                   - expect: \"ping\"
-",
+"
+        ),
     );
     assert_eq!(code, 0, "{transcript}");
     // 150 datagrams: the first shown, 49 more by the inner repeat's end, 100 by the outer's.
-    assert!(
-        transcript.contains("49 more times: received \"ping\""),
-        "{transcript}"
-    );
-    assert!(
-        transcript.contains("100 more times: received \"ping\""),
-        "{transcript}"
-    );
+    assert_has(&transcript, "49 more times: received \"ping\"");
+    assert_has(&transcript, "100 more times: received \"ping\"");
 }
 
 #[test]
@@ -559,41 +536,21 @@ clients:
         4,
         "{transcript}"
     );
-    assert!(
-        transcript.contains("echo    once more: received \"ping\" → rules[0], reply \"ping\""),
-        "{transcript}"
+    assert_has(
+        &transcript,
+        "echo    once more: received \"ping\" → rules[0], reply \"ping\"",
     );
     assert!(!transcript.contains("the same again"), "{transcript}");
 }
 
 #[test]
 fn the_live_view_folds_a_load_loop_of_several_messages() {
-    let path = temp_file(
-        "cycle.yaml",
-        &format!(
-            "{ECHO}clients:
-  - name: two
-    connect: echo
-    steps:
-      - repeat:
-          times: 300
-          steps:
-            - send: \"a\"
-            - expect: \"a\"
-            - send: \"b\"
-            - expect: \"B\"
-      - close: true
-"
-        ),
-    );
+    let path = temp_file("cycle.yaml", &two_messages(300));
     let (code, stdout, _) = text(&run(&["run", path.to_str().unwrap()]));
     assert_eq!(code, 0, "{stdout}");
     let shown = stdout.matches("received \"a\"").count();
     assert!(shown < 10, "{shown} lines of \"a\" printed:\n{stdout}");
-    assert!(
-        stdout.contains("more lines repeating the 2 above"),
-        "{stdout}"
-    );
+    assert_has(&stdout, "more lines repeating the 2 above");
     // Every one of the 600 server lines is shown or counted.
     let hidden: usize = stdout
         .lines()
