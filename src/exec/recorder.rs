@@ -117,8 +117,9 @@ impl ActionRecorder {
         }
     }
 
-    /// Records `action`, after which the server had sent `sent_total` bytes and, if `closed`,
-    /// closed its side.
+    /// Records an action that is not a message (accepted, greeting, close, failure, fault),
+    /// after which the server had sent `sent_total` bytes and, if `closed`, closed its side.
+    /// Messages go through `record_answered` and `record_unanswered`.
     pub fn record(
         &mut self,
         context: &Context,
@@ -126,21 +127,9 @@ impl ActionRecorder {
         sent_total: u64,
         closed: bool,
     ) {
-        if let ServerAction::Unanswered {
-            message,
-            truncated,
-            unrecorded: 0,
-        } = &action
-            && !closed
-        {
-            return self.record_unanswered(context, message, *truncated, sent_total);
-        }
-        if self.recorded >= RECORD_BUDGET && !closed && is_message(&action) {
-            let (received, sent) = sizes(&action);
-            return self.count_unrecorded(context, received, sent, sent_total);
-        }
+        debug_assert!(!is_message(&action), "a message recorded as a plain action");
         if !closed && self.unanswered.is_none() && self.last.as_ref() == Some(&action) {
-            return self.hold_repeat(is_message(&action), sent_total);
+            return self.hold_repeat(false, sent_total);
         }
         self.record_new(context, action, sent_total, closed);
     }
@@ -322,22 +311,6 @@ fn payload_len(action: &ServerAction) -> usize {
     }
 }
 
-/// The bytes a message action received and sent.
-fn sizes(action: &ServerAction) -> (u64, u64) {
-    match action {
-        ServerAction::Answered { message, reply, .. } => (
-            message.len() as u64,
-            reply.as_ref().map_or(0, |r| r.len() as u64),
-        ),
-        ServerAction::Unanswered {
-            message,
-            unrecorded,
-            ..
-        } => (message.len() as u64 + unrecorded, 0),
-        _ => (0, 0),
-    }
-}
-
 /// Whether an action is the handling of a received message.
 fn is_message(action: &ServerAction) -> bool {
     matches!(
@@ -393,6 +366,26 @@ mod tests {
         }
     }
 
+    /// A rule that echoes the message.
+    const ECHOED: Answer = Answer {
+        rule: 0,
+        delay: None,
+        replies: true,
+        close: false,
+        lost: false,
+    };
+
+    /// `message` answered by `ECHOED`, as a server hands it to the recorder.
+    fn answered(message: &'static [u8]) -> Answered<'static> {
+        Answered {
+            message,
+            truncated: None,
+            answer: &ECHOED,
+            reply: message,
+            faults: Vec::new(),
+        }
+    }
+
     fn id() -> ConnectionId {
         ConnectionId { server: 0, seq: 1 }
     }
@@ -402,10 +395,10 @@ mod tests {
         let (context, sink, _stop) = context();
         let mut recorder = ActionRecorder::new(id(), true);
         for n in 1..=5 {
-            recorder.record(&context, echo("ping"), n * 4, false);
+            recorder.record_answered(&context, answered(b"ping"), n * 4, false);
         }
         assert!(recorder.is_holding());
-        recorder.record(&context, echo("other"), 25, false);
+        recorder.record_answered(&context, answered(b"other"), 25, false);
         recorder.record(&context, ServerAction::PeerClosed, 25, true);
         assert!(!recorder.is_holding());
         let repeated = ServerAction::Repeated {
@@ -429,12 +422,7 @@ mod tests {
         let mut recorder = ActionRecorder::new(id(), true);
         let chunk = vec![b'x'; 40 * 1024];
         for _ in 0..3 {
-            let action = ServerAction::Unanswered {
-                message: chunk.clone(),
-                truncated: None,
-                unrecorded: 0,
-            };
-            recorder.record(&context, action, 0, false);
+            recorder.record_unanswered(&context, &chunk, None, 0);
         }
         recorder.flush(&context);
         let events = recorded(&sink);
@@ -460,9 +448,9 @@ mod tests {
             truncated: None,
             unrecorded: 0,
         };
-        recorder.record(&context, datagram("a"), 0, false);
-        recorder.record(&context, datagram("b"), 0, false);
-        recorder.record(&context, datagram("b"), 0, false);
+        for text in ["a", "b", "b"] {
+            recorder.record_unanswered(&context, text.as_bytes(), None, 0);
+        }
         recorder.flush(&context);
         let actions: Vec<ServerAction> = recorded(&sink).into_iter().map(|(a, _)| a).collect();
         assert_eq!(
@@ -482,20 +470,6 @@ mod tests {
     fn borrowed_answers_repeat_and_past_the_budget_are_counted() {
         let (context, sink, _stop) = context();
         let mut recorder = ActionRecorder::new(id(), true);
-        let answer = Answer {
-            rule: 0,
-            delay: None,
-            replies: true,
-            close: false,
-            lost: false,
-        };
-        let answered = |message: &'static [u8]| Answered {
-            message,
-            truncated: None,
-            answer: &answer,
-            reply: message,
-            faults: Vec::new(),
-        };
         recorder.record_answered(&context, answered(b"ping"), 4, false);
         recorder.record_answered(&context, answered(b"ping"), 8, false);
         // A bulk answer (message and reply: the budget) fills the record; what follows is
@@ -504,7 +478,7 @@ mod tests {
         let big = Answered {
             message: &bulk,
             truncated: None,
-            answer: &answer,
+            answer: &ECHOED,
             reply: &bulk,
             faults: Vec::new(),
         };
