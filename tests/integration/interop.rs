@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Guard, Lines, free_port, free_udp_port, interrupt, netlab, own_peer, python3, root, temp_file,
-    text, tutorial_program,
+    Guard, Lines, free_port, free_udp_port, interrupt, netlab, own_peer, python3, root,
+    start_until, temp_file, text, tutorial_program,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -44,20 +44,14 @@ fn peers(test: &str, tutorial: (&str, &'static str), own: (&str, &'static str)) 
 
 /// Starts a Python server on `host:port` and waits until it says it is ready.
 fn start_server(peer: &Peer, port: u16, host: &str) -> Guard {
-    let child = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .arg(&peer.path)
         .arg(port.to_string())
         .arg(host)
         .env("TUTORIAL_DELAY", "0.05")
-        .env("HELLO_DELAY", "0.05")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
-    let lines = Lines::of(guard.0.stdout.take().unwrap());
-    lines.wait_for(peer.ready, WAIT);
-    guard
+        .env("HELLO_DELAY", "0.05");
+    start_until(command, peer.ready, WAIT).0
 }
 
 /// Runs a client fixture with `HOST` and `PORT` filled in; returns its transcript.

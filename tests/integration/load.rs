@@ -1,4 +1,4 @@
-use super::support::{netlab, run, temp_file, text};
+use super::support::{netlab, run, start_until, temp_file, text};
 
 /// Runs a scenario written here with `netlab run --transcript`; exit code and transcript.
 fn transcript_of(name: &str, scenario: &str) -> (i32, String) {
@@ -366,15 +366,10 @@ fn a_large_send_is_streamed_with_little_memory() {
 #[test]
 fn serve_quiet_prints_only_where_it_listens() {
     let path = temp_file("quiet.yaml", ECHO);
-    let mut child = super::support::Guard(
-        netlab()
-            .args(["serve", "-q", path.to_str().unwrap()])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let lines = super::support::Lines::of(child.0.stdout.take().unwrap());
-    let line = lines.wait_for("listening on", std::time::Duration::from_secs(10));
+    let mut command = netlab();
+    command.args(["serve", "-q", path.to_str().unwrap()]);
+    let (mut child, lines, line) =
+        start_until(command, "listening on", std::time::Duration::from_secs(10));
     let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();

@@ -1,23 +1,17 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{Guard, Lines, interrupt, netlab};
+use crate::support::{interrupt, netlab, start_until};
 
 /// `netlab serve` keeps a scenario's servers up for outside programs, prints each connection as
 /// it happens, and stops cleanly on Ctrl-C.
 #[test]
 fn serve_answers_a_real_client_and_stops_on_sigint() {
-    let child = netlab()
-        .args(["serve", "scenarios/tcp_hello.yaml", "--time-scale", "0.01"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
-    let lines = Lines::of(guard.0.stdout.take().unwrap());
-    let listening = lines.wait_for("hello listening on", Duration::from_secs(20));
+    let mut command = netlab();
+    command.args(["serve", "scenarios/tcp_hello.yaml", "--time-scale", "0.01"]);
+    let (mut guard, lines, listening) =
+        start_until(command, "hello listening on", Duration::from_secs(20));
     let address = listening.rsplit(' ').next().unwrap().to_string();
 
     let mut stream = TcpStream::connect(&address).unwrap();

@@ -99,6 +99,21 @@ impl Drop for Guard {
     }
 }
 
+/// Starts `command` with its stdout piped (stderr dropped) and waits, at most `timeout`, for a
+/// line of its stdout that contains `ready`: the child (killed if the test ends early), the rest
+/// of its stdout, and that line.
+pub fn start_until(mut command: Command, ready: &str, timeout: Duration) -> (Guard, Lines, String) {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let lines = Lines::of(guard.0.stdout.take().unwrap());
+    let line = lines.wait_for(ready, timeout);
+    (guard, lines, line)
+}
+
 /// Lines of a child's pipe, readable with a timeout.
 pub struct Lines(mpsc::Receiver<String>);
 

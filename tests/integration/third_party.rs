@@ -1,7 +1,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Guard, Lines, free_port, netlab, root, temp_file, text};
+use crate::support::{free_port, netlab, root, start_until, temp_file, text};
 
 /// `redis-server`, if installed; `.ci/run` installs it and sets NETLAB_REQUIRE_REDIS so that CI
 /// fails rather than skips when it is missing.
@@ -32,7 +32,8 @@ fn netlab_client_talks_to_a_real_redis_server() {
     };
     let port = free_port();
     let dir = temp_file("redis.keep", "");
-    let child = Command::new(redis)
+    let mut command = Command::new(redis);
+    command
         .args([
             "--port",
             &port.to_string(),
@@ -44,14 +45,12 @@ fn netlab_client_talks_to_a_real_redis_server() {
             "no",
         ])
         .arg("--dir")
-        .arg(dir.parent().unwrap())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
-    let log = Lines::of(guard.0.stdout.take().unwrap());
-    log.wait_for("Ready to accept connections", Duration::from_secs(20));
+        .arg(dir.parent().unwrap());
+    let (_redis, _log, _) = start_until(
+        command,
+        "Ready to accept connections",
+        Duration::from_secs(20),
+    );
     let template =
         std::fs::read_to_string(root().join("tests/fixtures/redis_client.yaml")).unwrap();
     let file = temp_file(
