@@ -81,14 +81,34 @@ pub fn canonical(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// A socket timeout as last set, so that it is set again only when it changes (one
+/// `setsockopt` per change, not per call).
+#[derive(Debug, Default)]
+struct LastTimeout(std::cell::Cell<Option<Duration>>);
+
+impl LastTimeout {
+    /// Sets `wait` with `set`, unless it is already the timeout.
+    fn apply(
+        &self,
+        wait: Duration,
+        set: impl FnOnce(Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.0.get() != Some(wait) {
+            set(Some(wait))?;
+            self.0.set(Some(wait));
+        }
+        Ok(())
+    }
+}
+
 /// A TCP stream that remembers the timeouts last set on it, so that a bounded read or write
 /// calls `setsockopt` only when its timeout changes, not once per call (the data path of a
 /// connection is then one syscall per read or write, as in a plain program).
 #[derive(Debug)]
 pub struct TimedStream {
     stream: TcpStream,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
+    read_timeout: LastTimeout,
+    write_timeout: LastTimeout,
 }
 
 impl TimedStream {
@@ -96,25 +116,9 @@ impl TimedStream {
     pub fn new(stream: TcpStream) -> TimedStream {
         TimedStream {
             stream,
-            read_timeout: None,
-            write_timeout: None,
+            read_timeout: LastTimeout::default(),
+            write_timeout: LastTimeout::default(),
         }
-    }
-
-    fn set_read_timeout(&mut self, wait: Duration) -> io::Result<()> {
-        if self.read_timeout != Some(wait) {
-            self.stream.set_read_timeout(Some(wait))?;
-            self.read_timeout = Some(wait);
-        }
-        Ok(())
-    }
-
-    fn set_write_timeout(&mut self, wait: Duration) -> io::Result<()> {
-        if self.write_timeout != Some(wait) {
-            self.stream.set_write_timeout(Some(wait))?;
-            self.write_timeout = Some(wait);
-        }
-        Ok(())
     }
 }
 
@@ -129,7 +133,7 @@ impl std::ops::Deref for TimedStream {
 #[derive(Debug)]
 pub struct TimedSocket {
     socket: UdpSocket,
-    read_timeout: std::cell::Cell<Option<Duration>>,
+    read_timeout: LastTimeout,
 }
 
 impl TimedSocket {
@@ -137,16 +141,8 @@ impl TimedSocket {
     pub fn new(socket: UdpSocket) -> TimedSocket {
         TimedSocket {
             socket,
-            read_timeout: std::cell::Cell::new(None),
+            read_timeout: LastTimeout::default(),
         }
-    }
-
-    fn set_read_timeout(&self, wait: Duration) -> io::Result<()> {
-        if self.read_timeout.get() != Some(wait) {
-            self.socket.set_read_timeout(Some(wait))?;
-            self.read_timeout.set(Some(wait));
-        }
-        Ok(())
     }
 }
 
@@ -188,7 +184,8 @@ pub fn read_some(
         let Some(wait) = next_wait(deadline) else {
             return ReadResult::Timeout;
         };
-        if let Err(e) = stream.set_read_timeout(wait) {
+        let timeout = &stream.read_timeout;
+        if let Err(e) = timeout.apply(wait, |t| stream.stream.set_read_timeout(t)) {
             return ReadResult::Failed(e);
         }
         match stream.stream.read(scratch) {
@@ -243,7 +240,8 @@ pub fn recv_datagram(
         let Some(wait) = next_wait(deadline) else {
             return DatagramResult::Timeout;
         };
-        if let Err(e) = socket.set_read_timeout(wait) {
+        let timeout = &socket.read_timeout;
+        if let Err(e) = timeout.apply(wait, |t| socket.socket.set_read_timeout(t)) {
             return DatagramResult::Failed(e);
         }
         match socket.recv_from(buf) {
@@ -259,7 +257,8 @@ pub fn recv_datagram(
 
 /// Writes all of `bytes`, waking every tick to honour the stop signal.
 pub fn write_all(stream: &mut TimedStream, bytes: &[u8], cancel: &Cancel) -> io::Result<()> {
-    stream.set_write_timeout(TICK)?;
+    let timeout = &stream.write_timeout;
+    timeout.apply(TICK, |t| stream.stream.set_write_timeout(t))?;
     let mut written = 0;
     while written < bytes.len() {
         match stream.stream.write(&bytes[written..]) {
