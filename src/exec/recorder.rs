@@ -1,5 +1,6 @@
 //! Recording a server's actions on one connection without letting a load grow them: a run of
-//! identical actions (a load loop's echo) is recorded once and then as a count (`Repeated`), and
+//! identical actions (a load loop's echo) is recorded in full `SHOWN_IN_FULL` times and then as
+//! a count (`Repeated`), and
 //! over TCP consecutive messages no rule matched are one `Unanswered` event that keeps only
 //! their first `RECORDED_BYTES` (a bulk transfer is counted, not stored); past `RECORD_BUDGET`
 //! bytes recorded on a connection, messages are only counted (`Unrecorded`). What is held back
@@ -15,6 +16,10 @@ use crate::scenario::Answer;
 
 /// Most bytes of consecutive unanswered TCP messages kept in the event.
 pub const RECORDED_BYTES: usize = 64 * 1024;
+
+/// A run of identical actions is recorded in full this many times, then counted: a few steps
+/// that send the same thing read as they happened; a load loop is counted.
+pub const SHOWN_IN_FULL: u64 = 4;
 
 /// Most bytes of messages and replies recorded for one connection; beyond it, messages are
 /// counted, not kept (a peer flooding a server with ever-different data cannot exhaust memory).
@@ -89,6 +94,8 @@ pub struct ActionRecorder {
     merge_unanswered: bool,
     /// The last action recorded in full, to tell a repeat.
     last: Option<ServerAction>,
+    /// How many times in a row `last` has happened so far (recorded or held).
+    streak: u64,
     /// Identical repeats of `last` not recorded yet: how many, how many were messages, and the
     /// byte count after the last of them.
     held: u64,
@@ -108,6 +115,7 @@ impl ActionRecorder {
             id,
             merge_unanswered,
             last: None,
+            streak: 0,
             held: 0,
             held_messages: 0,
             held_sent_total: 0,
@@ -128,10 +136,11 @@ impl ActionRecorder {
         closed: bool,
     ) {
         debug_assert!(!is_message(&action), "a message recorded as a plain action");
-        if !closed && self.unanswered.is_none() && self.last.as_ref() == Some(&action) {
-            return self.hold_repeat(false, sent_total);
+        let same = !closed && self.unanswered.is_none() && self.last.as_ref() == Some(&action);
+        if self.held_back(same, false, sent_total) {
+            return;
         }
-        self.record_new(context, action, sent_total, closed);
+        self.record_new(context, action, sent_total, closed, same);
     }
 
     /// Records an answered message from borrowed parts: nothing is copied when it repeats the
@@ -148,11 +157,11 @@ impl ActionRecorder {
             let (received, sent) = (answered.message.len(), reply.map_or(0, <[u8]>::len));
             return self.count_unrecorded(context, received as u64, sent as u64, sent_total);
         }
-        if !closed
+        let same = !closed
             && self.unanswered.is_none()
-            && self.last.as_ref().is_some_and(|last| answered.is(last))
-        {
-            return self.hold_repeat(true, sent_total);
+            && self.last.as_ref().is_some_and(|last| answered.is(last));
+        if self.held_back(same, true, sent_total) {
+            return;
         }
         let action = ServerAction::Answered {
             message: answered.message.to_vec(),
@@ -164,7 +173,7 @@ impl ActionRecorder {
             lost: answered.answer.lost,
             faults: answered.faults,
         };
-        self.record_new(context, action, sent_total, closed);
+        self.record_new(context, action, sent_total, closed, same);
     }
 
     /// Records a message no rule matched, from a borrowed slice: over TCP it joins the
@@ -193,29 +202,36 @@ impl ActionRecorder {
             merged.sent_total = sent_total;
             return;
         }
-        let repeats = matches!(
-            &self.last,
-            Some(ServerAction::Unanswered { message: last, truncated: cut, unrecorded: 0 })
-                if last.as_slice() == message && *cut == truncated
-        );
-        if repeats && self.unanswered.is_none() {
-            return self.hold_repeat(true, sent_total);
+        let same = self.unanswered.is_none()
+            && matches!(
+                &self.last,
+                Some(ServerAction::Unanswered { message: last, truncated: cut, unrecorded: 0 })
+                    if last.as_slice() == message && *cut == truncated
+            );
+        if self.held_back(same, true, sent_total) {
+            return;
         }
         let action = ServerAction::Unanswered {
             message: message.to_vec(),
             truncated,
             unrecorded: 0,
         };
-        self.record_new(context, action, sent_total, false);
+        self.record_new(context, action, sent_total, false, same);
     }
 
-    /// One more repeat of the last action, held back.
-    fn hold_repeat(&mut self, message: bool, sent_total: u64) {
+    /// Holds back an action that is the `same` as the last, once its run has been recorded in
+    /// full `SHOWN_IN_FULL` times: true if it was held (counted), false if it is to be recorded.
+    fn held_back(&mut self, same: bool, message: bool, sent_total: u64) -> bool {
+        if !same || self.streak < SHOWN_IN_FULL {
+            return false;
+        }
+        self.streak += 1;
         self.held += 1;
         if message {
             self.held_messages += 1;
         }
         self.held_sent_total = sent_total;
+        true
     }
 
     /// One more message past the record's budget, counted.
@@ -229,15 +245,18 @@ impl ActionRecorder {
         counted.sent_total = sent_total;
     }
 
-    /// Records an action that repeats nothing held back: what is held goes first.
+    /// Records an action in full (the `same` as the last one, early in its run, or another):
+    /// what is held back goes first.
     fn record_new(
         &mut self,
         context: &Context,
         action: ServerAction,
         sent_total: u64,
         closed: bool,
+        same: bool,
     ) {
         self.flush(context);
+        self.streak = if same { self.streak + 1 } else { 1 };
         // Only small actions are remembered to tell a repeat: a bulk reply is never copied.
         self.last = (payload_len(&action) <= RECORDED_BYTES).then(|| action.clone());
         self.emit(context, action, sent_total, closed);
@@ -391,15 +410,15 @@ mod tests {
     }
 
     #[test]
-    fn identical_actions_are_recorded_once_then_counted() {
+    fn identical_actions_are_recorded_in_full_a_few_times_then_counted() {
         let (context, sink, _stop) = context();
         let mut recorder = ActionRecorder::new(id(), true);
-        for n in 1..=5 {
+        for n in 1..=8 {
             recorder.record_answered(&context, answered(b"ping"), n * 4, false);
         }
         assert!(recorder.is_holding());
-        recorder.record_answered(&context, answered(b"other"), 25, false);
-        recorder.record(&context, ServerAction::PeerClosed, 25, true);
+        recorder.record_answered(&context, answered(b"other"), 37, false);
+        recorder.record(&context, ServerAction::PeerClosed, 37, true);
         assert!(!recorder.is_holding());
         let repeated = ServerAction::Repeated {
             times: 4,
@@ -409,9 +428,12 @@ mod tests {
             recorded(&sink),
             vec![
                 (echo("ping"), 4),
-                (repeated, 20),
-                (echo("other"), 25),
-                (ServerAction::PeerClosed, 25)
+                (echo("ping"), 8),
+                (echo("ping"), 12),
+                (echo("ping"), 16),
+                (repeated, 32),
+                (echo("other"), 37),
+                (ServerAction::PeerClosed, 37)
             ]
         );
     }
@@ -448,7 +470,7 @@ mod tests {
             truncated: None,
             unrecorded: 0,
         };
-        for text in ["a", "b", "b"] {
+        for text in ["a", "b", "b", "b", "b", "b"] {
             recorder.record_unanswered(&context, text.as_bytes(), None, 0);
         }
         recorder.flush(&context);
@@ -457,6 +479,9 @@ mod tests {
             actions,
             vec![
                 datagram("a"),
+                datagram("b"),
+                datagram("b"),
+                datagram("b"),
                 datagram("b"),
                 ServerAction::Repeated {
                     times: 1,
@@ -470,8 +495,9 @@ mod tests {
     fn borrowed_answers_repeat_and_past_the_budget_are_counted() {
         let (context, sink, _stop) = context();
         let mut recorder = ActionRecorder::new(id(), true);
-        recorder.record_answered(&context, answered(b"ping"), 4, false);
-        recorder.record_answered(&context, answered(b"ping"), 8, false);
+        for n in 1..=5 {
+            recorder.record_answered(&context, answered(b"ping"), n * 4, false);
+        }
         // A bulk answer (message and reply: the budget) fills the record; what follows is
         // counted.
         let bulk = vec![b'x'; RECORD_BUDGET as usize / 2];
@@ -482,23 +508,23 @@ mod tests {
             reply: &bulk,
             faults: Vec::new(),
         };
-        recorder.record_answered(&context, big, 8 + bulk.len() as u64, false);
-        recorder.record_answered(&context, answered(b"pong"), 12, false);
-        recorder.record_answered(&context, answered(b"pang"), 16, false);
+        recorder.record_answered(&context, big, 20 + bulk.len() as u64, false);
+        recorder.record_answered(&context, answered(b"pong"), 24, false);
+        recorder.record_answered(&context, answered(b"pang"), 28, false);
         recorder.flush(&context);
         let actions: Vec<ServerAction> = recorded(&sink).into_iter().map(|(a, _)| a).collect();
-        assert_eq!(actions.len(), 4, "{:?}", &actions[..1]);
-        assert_eq!(actions[0], echo("ping"));
+        assert_eq!(actions.len(), 7, "{:?}", &actions[..1]);
+        assert_eq!(actions[..4], vec![echo("ping"); 4]);
         assert_eq!(
-            actions[1],
+            actions[4],
             ServerAction::Repeated {
                 times: 1,
                 messages: 1
             }
         );
-        assert!(matches!(actions[2], ServerAction::Answered { .. }));
+        assert!(matches!(actions[5], ServerAction::Answered { .. }));
         assert_eq!(
-            actions[3],
+            actions[6],
             ServerAction::Unrecorded {
                 messages: 2,
                 received: 8,

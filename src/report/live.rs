@@ -8,9 +8,7 @@ use std::net::SocketAddr;
 use super::fold::CycleFold;
 use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
 use crate::scenario::{Scenario, Step, Target};
-use crate::transcript::{
-    Entry, SPELLED_OUT, describe_server_event, describe_step_event, instance_label,
-};
+use crate::transcript::{Entry, describe_server_event, describe_step_event, instance_label};
 
 /// Turns events into printable lines, in arrival order.
 pub struct LiveView<'a> {
@@ -21,8 +19,6 @@ pub struct LiveView<'a> {
     labels: HashMap<ConnectionId, String>,
     /// Connection → peer address and lines waiting for their label.
     waiting: HashMap<ConnectionId, (SocketAddr, Vec<(f64, Entry)>)>,
-    /// Connection → its last server line in full (what a short run of repeats repeats).
-    last_full: HashMap<ConnectionId, Entry>,
     /// Connection → the cycle of lines being folded (a load loop's server side).
     folds: HashMap<ConnectionId, CycleFold>,
     /// Client instance → its connections (to fold no further once the client speaks again).
@@ -61,7 +57,6 @@ impl<'a> LiveView<'a> {
             clients: HashMap::new(),
             labels: HashMap::new(),
             waiting: HashMap::new(),
-            last_full: HashMap::new(),
             folds: HashMap::new(),
             connections_of: HashMap::new(),
             last_seconds: 0.0,
@@ -116,16 +111,6 @@ impl<'a> LiveView<'a> {
                 out.extend(self.release(styled));
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
-                // A few repeats are shown as the line they repeat, as the transcript does.
-                if let ServerAction::Repeated { times, .. } = action.action
-                    && times <= SPELLED_OUT
-                    && let Some(full) = self.last_full.get(conn).cloned()
-                {
-                    for _ in 0..times {
-                        out.extend(self.server_line(*conn, seconds, full.clone(), styled));
-                    }
-                    return out;
-                }
                 let entry = describe_server_event(self.scenario, conn.server, action);
                 if let ServerAction::Accepted { peer } = action.action {
                     if self.has_step_clients(conn.server) {
@@ -135,9 +120,6 @@ impl<'a> LiveView<'a> {
                         // Nobody of the scenario talks to this server: every peer is from outside.
                         self.labels.insert(*conn, format!("peer {peer}"));
                     }
-                }
-                if !matches!(action.action, ServerAction::Repeated { .. }) {
-                    self.last_full.insert(*conn, entry.clone());
                 }
                 out.extend(self.server_line(*conn, seconds, entry, styled));
             }
@@ -196,11 +178,10 @@ impl<'a> LiveView<'a> {
     /// Ends the fold of a connection: the count of what it hid, if anything.
     fn unfold(&mut self, conn: ConnectionId, seconds: f64, styled: bool) -> Option<String> {
         let text = self.folds.get_mut(&conn)?.flush()?;
-        let actor = self.last_full.get(&conn).map(|e| e.actor.clone())?;
         let label = self.labels.get(&conn)?;
         let note = Entry {
             mark: crate::transcript::Mark::Server,
-            actor: format!("{actor} ({label})"),
+            actor: format!("{} ({label})", self.scenario.servers[conn.server].name),
             text,
             detail: Vec::new(),
         };

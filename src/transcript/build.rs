@@ -344,38 +344,6 @@ fn summarize(
         .collect()
 }
 
-/// Server actions in words; a short run of repeats (a few steps that sent the same thing, not a
-/// load loop) is written out in full, as the action it repeats.
-fn spell_out(
-    scenario: &Scenario,
-    server: usize,
-    previous: Option<&ServerEvent>,
-    actions: &[&ServerEvent],
-) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    let mut last = previous;
-    for action in actions {
-        match (&action.action, last) {
-            (ServerAction::Repeated { times, .. }, Some(repeated)) if *times <= SPELLED_OUT => {
-                for _ in 0..*times {
-                    entries.push(describe_server_event(scenario, server, repeated));
-                }
-            }
-            (ServerAction::Repeated { .. }, _) => {
-                entries.push(describe_server_event(scenario, server, action));
-            }
-            _ => {
-                last = Some(action);
-                entries.push(describe_server_event(scenario, server, action));
-            }
-        }
-    }
-    entries
-}
-
-/// Repeats of a server action up to this many, outside a `repeat`, are written out in full.
-pub const SPELLED_OUT: u64 = 3;
-
 /// Client events in their order, each preceded by the server actions it depended on. Before
 /// the end of a `repeat`, the server actions of its later times through are summed up.
 fn interleave(
@@ -418,12 +386,19 @@ fn interleave(
         if repeated {
             entries.extend(summarize(scenario, server, previous.as_ref(), &before));
         } else {
-            entries.extend(spell_out(scenario, server, previous.as_ref(), &before));
+            entries.extend(
+                before
+                    .into_iter()
+                    .map(|action| describe_server_event(scenario, server, action)),
+            );
         }
         entries.push(describe_step_event(scenario, id, event));
     }
-    let rest: Vec<&ServerEvent> = queue.iter().collect();
-    entries.extend(spell_out(scenario, server, shown.as_ref(), &rest));
+    entries.extend(
+        queue
+            .iter()
+            .map(|action| describe_server_event(scenario, server, action)),
+    );
     entries
 }
 

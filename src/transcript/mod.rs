@@ -6,6 +6,6 @@ mod describe;
 mod render;
 mod score;
 
-pub use build::{SPELLED_OUT, Section, Transcript, build};
+pub use build::{Section, Transcript, build};
 pub use describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
 pub use score::{StepCounts, StepResult, count, step_results};
