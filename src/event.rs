@@ -243,7 +243,7 @@ pub enum ServerAction {
         sent: u64,
     },
     /// The action before this one happened `times` more times in a row, identically (a load
-    /// loop); recorded once, as a count.
+    /// loop, past the first few times recorded in full); recorded once, as a count.
     Repeated {
         /// How many more times.
         times: u64,
