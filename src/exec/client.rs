@@ -24,6 +24,9 @@ const FIRST_READ_SIZE: usize = 4 * 1024;
 /// An `expect: { bytes: N }` longer than this counts the bytes instead of keeping them.
 const COUNT_ABOVE: usize = 64 * 1024;
 
+/// About how many bytes of a streamed payload are written at a time.
+const STREAM_BUFFER: usize = 64 * 1024;
+
 /// Writes a payload: its bytes, or a repeated unit streamed a buffer at a time.
 fn write_payload(
     stream: &mut TimedStream,
@@ -34,7 +37,7 @@ fn write_payload(
         Payload::Bytes(bytes) => socket::write_all(stream, bytes, cancel),
         Payload::Repeat { unit, times } => {
             // A buffer of whole units, about 64 KiB, written over and over.
-            let per_buffer = (READ_SIZE / unit.len()).max(1) as u64;
+            let per_buffer = (STREAM_BUFFER / unit.len()).max(1) as u64;
             let buffer = unit.repeat(usize::try_from(per_buffer.min(*times)).unwrap_or(1));
             let mut left = *times;
             while left > 0 {
@@ -150,18 +153,18 @@ impl Instance<'_> {
     /// (and any failure), then the count.
     fn repeat(&mut self, index: usize, times: u64, body: usize) -> StepResult {
         let (outer_iteration, outer_quiet) = (self.iteration, self.quiet);
+        let mut result = Ok(());
         for time in 1..=times {
             self.iteration = time;
             self.quiet = outer_quiet || time > 1;
-            let result = self.run_steps(index + 1, index + 1 + body);
+            result = self.run_steps(index + 1, index + 1 + body);
             if result.is_err() {
-                self.iteration = outer_iteration;
-                self.quiet = outer_quiet;
-                return result;
+                break;
             }
         }
         self.iteration = outer_iteration;
         self.quiet = outer_quiet;
+        result?;
         if self.quiet {
             // Inside an outer repeat's later time through: its own report carries the count.
             return Ok(());

@@ -230,70 +230,67 @@ fn merge_runs(scenario: &Scenario, server: usize, events: &[&ServerEvent]) -> Ve
 fn merge_counts(events: &[&ServerEvent], stream: bool) -> Vec<ServerEvent> {
     let mut merged: Vec<ServerEvent> = Vec::with_capacity(events.len());
     for event in events {
-        if let ServerAction::Unrecorded {
-            messages,
-            received,
-            sent,
-        } = event.action
-            && let Some(ServerEvent {
-                action:
-                    ServerAction::Unrecorded {
-                        messages: all_messages,
-                        received: all_received,
-                        sent: all_sent,
-                    },
-                sent_total,
-                ..
-            }) = merged.last_mut()
+        if let Some(last) = merged.last_mut()
+            && absorb(last, event, stream)
         {
-            *all_messages += messages;
-            *all_received += received;
-            *all_sent += sent;
-            *sent_total = event.sent_total;
-            continue;
-        }
-        if stream
-            && let ServerAction::Unanswered {
-                message,
-                truncated: None,
-                unrecorded,
-            } = &event.action
-            && let Some(ServerEvent {
-                action:
-                    ServerAction::Unanswered {
-                        message: kept,
-                        truncated: None,
-                        unrecorded: more,
-                    },
-                ..
-            }) = merged.last_mut()
-        {
-            let room = RECORDED_BYTES.saturating_sub(kept.len());
-            let take = message.len().min(room);
-            kept.extend_from_slice(&message[..take]);
-            *more += (message.len() - take) as u64 + unrecorded;
-            continue;
-        }
-        if let ServerAction::Repeated { times, messages } = event.action
-            && let Some(ServerEvent {
-                action:
-                    ServerAction::Repeated {
-                        times: total,
-                        messages: total_messages,
-                    },
-                sent_total,
-                closed,
-            }) = merged.last_mut()
-        {
-            *total += times;
-            *total_messages += messages;
-            *sent_total = event.sent_total;
-            *closed |= event.closed;
             continue;
         }
         merged.push((*event).clone());
     }
     merged
+}
+
+/// Adds `next` into `last` when both are counts of one run that an idle moment split (repeats,
+/// unrecorded messages, and over a `stream` unanswered messages); false if they are separate.
+fn absorb(last: &mut ServerEvent, next: &ServerEvent, stream: bool) -> bool {
+    match (&mut last.action, &next.action) {
+        (
+            ServerAction::Repeated { times, messages },
+            ServerAction::Repeated {
+                times: more,
+                messages: more_messages,
+            },
+        ) => {
+            *times += more;
+            *messages += more_messages;
+        }
+        (
+            ServerAction::Unrecorded {
+                messages,
+                received,
+                sent,
+            },
+            ServerAction::Unrecorded {
+                messages: more_messages,
+                received: more_received,
+                sent: more_sent,
+            },
+        ) => {
+            *messages += more_messages;
+            *received += more_received;
+            *sent += more_sent;
+        }
+        (
+            ServerAction::Unanswered {
+                message: kept,
+                truncated: None,
+                unrecorded,
+            },
+            ServerAction::Unanswered {
+                message,
+                truncated: None,
+                unrecorded: more,
+            },
+        ) if stream => {
+            let take = message.len().min(RECORDED_BYTES.saturating_sub(kept.len()));
+            kept.extend_from_slice(&message[..take]);
+            *unrecorded += (message.len() - take) as u64 + more;
+        }
+        _ => return false,
+    }
+    last.sent_total = next.sent_total;
+    last.closed |= next.closed;
+    true
 }
 
 /// The server actions of a repeat's later times through, summed up: one line per distinct
