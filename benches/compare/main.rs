@@ -10,6 +10,7 @@
 //! Every load loop is bounded in count and in time; all traffic stays on loopback.
 
 mod cases;
+mod measured;
 mod process;
 mod reference;
 mod stats;

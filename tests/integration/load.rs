@@ -278,28 +278,18 @@ fn a_udp_repeat_is_counted_on_both_sides() {
     );
 }
 
-/// Peak resident memory of a finished child, from wait4.
-#[allow(clippy::zombie_processes)] // reaped by wait4, which std's Child does not know of
+/// The bench's process measurement (wall time, peak memory from wait4): the tests read the
+/// memory only.
+#[path = "../../benches/compare/measured.rs"]
+#[allow(dead_code)]
+mod measured;
+
+/// `netlab run -q FILE` to its end: the exit code and the peak resident memory, in bytes.
 fn run_measuring_memory(path: &std::path::Path) -> (i32, u64) {
-    let child = netlab()
-        .args(["run", "-q"])
-        .arg(path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = i32::try_from(child.id()).unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 on our own child with valid pointers.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+    let mut command = netlab();
+    command.args(["run", "-q"]).arg(path);
+    let finished = measured::run_measured(command, std::time::Duration::from_secs(120)).unwrap();
+    (finished.code, finished.peak_rss)
 }
 
 #[test]
