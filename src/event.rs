@@ -72,6 +72,9 @@ pub enum EventKind {
     Served(ServerEvent),
     /// A server's program under test is over (stopped at the end, or exited by itself).
     ProgramFinished(ProgramReport),
+    /// A server's program under test failed: it never got ready, or it exited during the run.
+    /// Recorded when netlab sees it (within a few milliseconds), so the live view shows it then.
+    ProgramFailed(ProgramFailure),
 }
 
 /// The result of a client step, with the byte counts the transcript orders by.
@@ -128,8 +131,8 @@ pub enum StepOutcome {
     Closed,
     /// `exec`: the program under test exited by itself (before its timeout).
     ProgramExited {
-        /// `exit code 0`, `killed by signal 11`…
-        status: String,
+        /// How it exited.
+        status: ProgramStatus,
     },
     /// `expect_exit`: the exit code was the one expected.
     ExitMatched,
@@ -173,8 +176,25 @@ pub enum FailureKind {
     ProgramStart(String),
     /// A program under test was still running when its timeout passed (it was stopped).
     ProgramTimeout(Duration),
-    /// A program under test ended otherwise than expected (`exit code 1`, `killed by signal 9`).
-    WrongExit(String),
+    /// A program under test ended otherwise than expected: how it ended, or `None` if it did not
+    /// exit by itself (netlab stopped it).
+    WrongExit(Option<ProgramStatus>),
+}
+
+impl FailureKind {
+    /// Whether a peer that died could have caused this failure (a close, a reset, silence, a
+    /// refused connection), as opposed to one only the bytes received explain (a mismatch).
+    pub fn can_follow_a_dead_peer(&self) -> bool {
+        matches!(
+            self,
+            FailureKind::Timeout(_)
+                | FailureKind::PeerClosed
+                | FailureKind::ConnectFailed(_)
+                | FailureKind::Io(_)
+                | FailureKind::NotConnected
+                | FailureKind::Stopped
+        )
+    }
 }
 
 /// A server's action on one connection, with its byte counts.
@@ -258,15 +278,70 @@ pub enum ServerAction {
     Fault(String),
 }
 
+/// How a program under test ended, as the operating system said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramStatus {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal ended it.
+    Signalled(i32),
+}
+
+impl ProgramStatus {
+    /// The exit code, if it exited.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            ProgramStatus::Exited(code) => Some(code),
+            ProgramStatus::Signalled(_) => None,
+        }
+    }
+
+    /// The signal, if one ended it.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            ProgramStatus::Exited(_) => None,
+            ProgramStatus::Signalled(signal) => Some(signal),
+        }
+    }
+}
+
 /// What a server's program under test did, reported once it is stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramReport {
-    /// `exit code 1` if it exited by itself, else `stopped by netlab at the end of the run`.
-    pub status: String,
-    /// Whether it exited by itself before the end.
-    pub exited_early: bool,
+    /// How it ended if it exited by itself before netlab stopped it; `None`: netlab stopped it
+    /// at the end of the run.
+    pub exited_early: Option<ProgramStatus>,
     /// Its stdout.
     pub stdout: Vec<u8>,
     /// Its stderr.
     pub stderr: Vec<u8>,
+}
+
+/// Why a program under test failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramFailureKind {
+    /// It exited before it was ready.
+    ExitedBeforeReady(ProgramStatus),
+    /// It still ran, but was not ready (listening on its port) within its `ready_timeout`.
+    NotReady {
+        /// The `ready_timeout`, as declared.
+        within: Duration,
+        /// The port it was told to use.
+        port: u16,
+        /// Another process that holds the port meanwhile (pid and command), if one does.
+        holder: Option<String>,
+    },
+    /// It exited by itself while the run went on (a crash, or a server that gave up).
+    Exited(ProgramStatus),
+}
+
+/// A program under test that failed: which, how, and the end of what it wrote to stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramFailure {
+    /// The command line as started, placeholders filled in.
+    pub command: String,
+    /// What went wrong.
+    pub kind: ProgramFailureKind,
+    /// The last lines of its stderr at that moment.
+    pub stderr_tail: String,
 }

@@ -21,6 +21,7 @@ pub mod diagnostic;
 pub mod escape;
 pub mod event;
 pub mod exec;
+pub mod exit;
 pub mod matcher;
 pub mod plan;
 pub mod report;

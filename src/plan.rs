@@ -2,7 +2,7 @@
 //! durations (every declared delay, sleep and timeout multiplied by the time scale) so that
 //! execution never does arithmetic on what the user wrote, and transcripts keep the declared values.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::scenario::{Client, Scenario, Step};
 
@@ -70,6 +70,15 @@ pub fn step_timeout(scale: TimeScale, client: &Client, step: &Step) -> Duration 
 /// The real bound on the whole scenario.
 pub fn scenario_deadline(scale: TimeScale, scenario: &Scenario) -> Duration {
     scale.timeout(scenario.timeout)
+}
+
+/// The instant `wait` after `from`, or, should that not fit in an `Instant`, a moment far
+/// enough away to mean "never" (a year, then a second, then `from` itself): never a panic.
+pub fn deadline_after(from: Instant, wait: Duration) -> Instant {
+    from.checked_add(wait)
+        .or_else(|| from.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .or_else(|| from.checked_add(Duration::from_secs(1)))
+        .unwrap_or(from)
 }
 
 #[cfg(test)]

@@ -36,9 +36,13 @@ impl SourceFile {
         self.path.display().to_string()
     }
 
-    /// The directory relative paths in the file (such as `file:` payloads) are resolved against.
+    /// The directory relative paths in the file (such as `file:` payloads) are resolved against:
+    /// the file's directory, `.` for a bare `x.yaml` (whose parent is the empty path).
     pub fn base_dir(&self) -> &Path {
-        self.path.parent().unwrap_or_else(|| Path::new("."))
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."))
     }
 
     /// Line and column of a byte offset (clamped to the text).

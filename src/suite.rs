@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam::channel::unbounded;
 
-use crate::exec::{self, RunOptions, Verdict};
 use std::sync::Arc;
 
+use crate::event::{Event, ProgramFailure};
+use crate::exec::{self, RunError, RunOptions, Verdict};
 use crate::scenario::Scenario;
 use crate::snapshot::{self, Comparison};
-use crate::transcript::{self, StepCounts, StepResult};
+use crate::transcript::{self, StepCounts, StepResult, Transcript};
 
 /// Finds the scenario files under `paths`: a file is taken as it is; a directory gives the
 /// `*.yaml` and `*.yml` files directly in it (not in its subdirectories, so that a suite can keep
@@ -82,10 +83,14 @@ pub struct CaseResult {
     pub name: String,
     /// Its file.
     pub path: PathBuf,
-    /// How the run ended; `Err` when the environment refused (nothing ran).
-    pub verdict: Result<Verdict, String>,
+    /// How the run ended; `Err` when it could not be carried out (nothing, or not enough, ran).
+    pub verdict: Result<Verdict, RunError>,
     /// The deterministic transcript (empty if nothing ran).
     pub transcript: String,
+    /// The transcript before it was turned into text (`None` if nothing ran).
+    pub built: Option<Transcript>,
+    /// The program under test that failed, if one did: the server's name and what happened.
+    pub program: Option<(String, ProgramFailure)>,
     /// The snapshot check (not done when nothing ran).
     pub snapshot: Option<SnapshotCheck>,
     /// Step counts.
@@ -98,14 +103,67 @@ pub struct CaseResult {
     pub duration: Duration,
 }
 
+/// What a case came to, all things considered (the run, then its snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseStatus {
+    /// It passed and matched its snapshot (or was not compared with one).
+    Passed,
+    /// The run failed (a step, a program under test, the timeout, an interruption).
+    Failed,
+    /// It passed, but its transcript differs from the snapshot.
+    SnapshotDiffers,
+    /// It passed, and no snapshot is stored.
+    SnapshotMissing,
+    /// It could not be run, or its snapshot could not be read.
+    Error,
+}
+
+impl CaseStatus {
+    /// The word for it in reports (`docs/json-report.md`).
+    pub fn word(self) -> &'static str {
+        match self {
+            CaseStatus::Passed => "passed",
+            CaseStatus::Failed => "failed",
+            CaseStatus::SnapshotDiffers => "snapshot_differs",
+            CaseStatus::SnapshotMissing => "snapshot_missing",
+            CaseStatus::Error => "error",
+        }
+    }
+}
+
 impl CaseResult {
     /// Passed and matched its snapshot.
     pub fn ok(&self) -> bool {
-        matches!(self.verdict, Ok(Verdict::Passed))
-            && matches!(
-                self.snapshot,
-                Some(SnapshotCheck::Matches | SnapshotCheck::Written)
-            )
+        self.status() == CaseStatus::Passed
+    }
+
+    /// What the case came to.
+    pub fn status(&self) -> CaseStatus {
+        match (&self.verdict, &self.snapshot) {
+            (Err(_), _) | (_, Some(SnapshotCheck::Unreadable(_))) => CaseStatus::Error,
+            (Ok(v), _) if *v != Verdict::Passed => CaseStatus::Failed,
+            (Ok(_), Some(SnapshotCheck::Differs(_))) => CaseStatus::SnapshotDiffers,
+            (Ok(_), Some(SnapshotCheck::Missing)) => CaseStatus::SnapshotMissing,
+            _ => CaseStatus::Passed,
+        }
+    }
+
+    /// Why this result's transcript must not become a baseline, if it must not: only a run that
+    /// completed and passed is stored.
+    pub fn not_storable(&self) -> Option<String> {
+        match &self.verdict {
+            Ok(Verdict::Passed) => None,
+            Ok(Verdict::Failed) => Some(match &self.program {
+                Some((server, _)) => format!("the program under test of `{server}` failed"),
+                None => "the run failed".to_string(),
+            }),
+            Ok(Verdict::TimedOut(d)) => Some(format!(
+                "the run timed out after {}",
+                humantime::format_duration(*d)
+            )),
+            Ok(Verdict::Interrupted) => Some("the run was interrupted".to_string()),
+            Err(error) => Some(format!("the run could not be carried out: {error}")),
+        }
     }
 }
 
@@ -173,14 +231,26 @@ pub fn run_case(
     options: &RunOptions,
     check_snapshot: bool,
 ) -> CaseResult {
+    run_case_observed(scenario, options, check_snapshot, &mut |_| {})
+}
+
+/// `run_case`, calling `observe` on each event as it arrives (for the live view).
+pub fn run_case_observed(
+    scenario: &Arc<Scenario>,
+    options: &RunOptions,
+    check_snapshot: bool,
+    observe: &mut dyn FnMut(&Event),
+) -> CaseResult {
     let started = Instant::now();
-    let outcome = exec::run(scenario, options, &mut |_| {});
+    let outcome = exec::run(scenario, options, observe);
     let duration = started.elapsed();
     let mut result = CaseResult {
         name: scenario.name.clone(),
         path: scenario.path.clone(),
-        verdict: Err(String::new()),
+        verdict: Err(RunError::Refused(String::new())),
         transcript: String::new(),
+        built: None,
+        program: None,
         snapshot: None,
         steps: StepCounts::default(),
         step_results: Vec::new(),
@@ -190,20 +260,30 @@ pub fn run_case(
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(error) => {
-            result.verdict = Err(format!("{error:#}"));
+            result.verdict = Err(error);
             return result;
         }
     };
     let built = transcript::build(scenario, &outcome.events, &outcome.verdict);
     result.transcript = built.render(false);
     result.first_failure = built.first_failure();
+    result.built = Some(built);
+    result.program = outcome
+        .program_failure()
+        .map(|(server, failure)| (scenario.servers[server].name.clone(), failure.clone()));
     result.step_results = transcript::step_results(scenario, &outcome.events);
     result.steps = transcript::count(&result.step_results);
-    result.verdict = match outcome.refused_connection() {
-        Some(reason) => Err(format!("a client could not connect: {reason}")),
+    result.verdict = match outcome.environment_refusal(scenario) {
+        Some(reason) => Err(RunError::Refused(reason)),
         None => Ok(outcome.verdict),
     };
-    if !check_snapshot {
+    // A snapshot is compared only with a run that completed: the comparison of an interrupted
+    // or refused run says nothing.
+    let completed = matches!(
+        result.verdict,
+        Ok(Verdict::Passed | Verdict::Failed | Verdict::TimedOut(_))
+    );
+    if !check_snapshot || !completed {
         return result;
     }
     let path = snapshot::path_for(&scenario.path);
@@ -235,17 +315,23 @@ pub enum SnapshotWrite {
     Updated(PathBuf),
     /// The new transcript was left beside the snapshot as `.snap.new`, for review.
     Pending(PathBuf),
+    /// Nothing was written for this snapshot, and why: the run did not complete and pass.
+    NotStored(PathBuf, String),
     /// Writing failed.
     Failed(PathBuf, String),
 }
 
 /// Stores what the run found, as insta would: with `update`, new and changed snapshots are written
 /// (and their results count as matching); otherwise a `.snap.new` is left for review; under CI
-/// (`in_ci`) nothing is written at all. A stale `.snap.new` of a matching scenario is removed.
+/// (`in_ci`) nothing is written at all. Only the transcript of a run that completed and passed is
+/// ever written: a failed, timed-out, refused or interrupted run says why it was not stored, and
+/// the old snapshot stays as it was. When the whole suite was `interrupted`, nothing is written.
+/// A stale `.snap.new` of a matching scenario is removed.
 pub fn store_snapshots(
     results: &mut [CaseResult],
     update: bool,
     in_ci: bool,
+    interrupted: bool,
 ) -> Vec<SnapshotWrite> {
     let mut writes = Vec::new();
     if in_ci {
@@ -254,6 +340,25 @@ pub fn store_snapshots(
     for result in results.iter_mut() {
         let snap = snapshot::path_for(&result.path);
         let pending = snapshot::pending_path(&snap);
+        if interrupted {
+            if result.snapshot != Some(SnapshotCheck::Matches) {
+                writes.push(SnapshotWrite::NotStored(
+                    snap,
+                    "netlab was interrupted".to_string(),
+                ));
+            }
+            continue;
+        }
+        if let Some(why) = result.not_storable() {
+            let compared_badly = matches!(
+                result.snapshot,
+                Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing) | None
+            );
+            if compared_badly {
+                writes.push(SnapshotWrite::NotStored(snap, why));
+            }
+            continue;
+        }
         let file = snapshot::render_file(&result.path, &result.name, &result.transcript);
         let written = match &result.snapshot {
             Some(SnapshotCheck::Matches) => {

@@ -8,9 +8,14 @@ use std::sync::Arc;
 
 use anstream::ColorChoice;
 use clap::{CommandFactory, Parser};
-use crossbeam::channel::{Receiver, bounded};
+use std::sync::atomic::{AtomicI32, Ordering};
 
-use super::args::{CheckArgs, Cli, Color, Command, code};
+use crossbeam::channel::{Receiver, bounded};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use super::args::{CheckArgs, Cli, Color, Command};
+use crate::exit::{Exit, Signal};
 use crate::scenario::{LoadError, Scenario, VarValues, load_file_with};
 
 /// Parses the command line, runs the command, returns the process exit code.
@@ -22,7 +27,7 @@ pub fn main() -> ExitCode {
         Color::Never => ColorChoice::Never,
     };
     let vars: VarValues = cli.vars.into_iter().collect();
-    let code = match cli.command {
+    let exit = match cli.command {
         Command::Run(args) => super::run::run(&args, choice, &vars),
         Command::Test(args) => super::test::test(&args, choice, &vars),
         Command::Serve(args) => super::serve::serve(&args, choice, &vars),
@@ -38,17 +43,17 @@ pub fn main() -> ExitCode {
             let mut page = Vec::new();
             match clap_mangen::Man::new(Cli::command()).render(&mut page) {
                 Ok(()) => print_bytes(&page),
-                Err(_) => code::ENVIRONMENT,
+                Err(_) => Exit::Environment,
             }
         }
     };
-    ExitCode::from(code)
+    ExitCode::from(exit.code())
 }
 
 /// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
-fn print_bytes(bytes: &[u8]) -> u8 {
+fn print_bytes(bytes: &[u8]) -> Exit {
     let _ = std::io::stdout().write_all(bytes);
-    code::PASSED
+    Exit::Passed
 }
 
 /// Output streams that drop colour when the terminal, NO_COLOR or `--color` say so.
@@ -143,7 +148,7 @@ pub(super) fn load_all(
     (!wrong).then_some(scenarios)
 }
 
-fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
+fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     match load_all(&args.files, vars, &mut output) {
         Some(scenarios) => {
@@ -156,33 +161,70 @@ fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
                     scenario.clients.len()
                 ));
             }
-            code::PASSED
+            Exit::Passed
         }
-        None => code::INPUT,
+        None => Exit::Input,
     }
 }
 
-/// The more serious of two exit codes (environment > input > failed > passed).
-pub(super) fn worse(a: u8, b: u8) -> u8 {
-    let rank = |c: u8| match c {
-        code::ENVIRONMENT => 3,
-        code::INPUT => 2,
-        code::FAILED => 1,
-        _ => 0,
-    };
-    if rank(b) > rank(a) { b } else { a }
+/// Ctrl-C (SIGINT) and SIGTERM: a channel that closes on the first of them, waking every run that
+/// waits on it at once, and which of them it was, for the exit code. The handlers stay installed,
+/// so a second signal does not kill netlab halfway through stopping what it started.
+#[derive(Clone)]
+pub(super) struct Interrupt {
+    /// Closes on the first signal.
+    pub(super) receiver: Receiver<()>,
+    /// 0 until a signal came, then its number.
+    signal: Arc<AtomicI32>,
 }
 
-/// A channel that closes on Ctrl-C or SIGTERM, waking every run that waits on it at once
-/// (`None` if a handler cannot be set).
-pub(super) fn interrupt_channel() -> Option<Receiver<()>> {
-    let (tx, rx) = bounded::<()>(0);
-    let mut sender = Some(tx);
-    ctrlc::set_handler(move || {
-        sender.take();
-    })
-    .ok()?;
-    Some(rx)
+impl Interrupt {
+    /// Installs the handlers; `None` if they cannot be installed (runs then cannot be stopped
+    /// cleanly, only killed).
+    pub(super) fn install() -> Option<Interrupt> {
+        let mut signals = Signals::new([SIGINT, SIGTERM]).ok()?;
+        let (tx, receiver) = bounded::<()>(0);
+        let signal = Arc::new(AtomicI32::new(0));
+        let seen = signal.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut sender = Some(tx);
+                for number in signals.forever() {
+                    let _ = seen.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+                    sender.take();
+                }
+            })
+            .ok()?;
+        Some(Interrupt { receiver, signal })
+    }
+
+    /// The exit of a command that was interrupted, if it was.
+    pub(super) fn exit(&self) -> Option<Exit> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            SIGTERM => Some(Exit::Interrupted(Signal::Terminate)),
+            _ => Some(Exit::Interrupted(Signal::Interrupt)),
+        }
+    }
+
+    /// Whether a signal came.
+    pub(super) fn fired(&self) -> bool {
+        self.exit().is_some()
+    }
+}
+
+/// The receiver of `interrupt`, for `RunOptions`.
+pub(super) fn receiver(interrupt: Option<&Interrupt>) -> Option<Receiver<()>> {
+    interrupt.map(|i| i.receiver.clone())
+}
+
+/// `exit`, made `Interrupted` if a signal came meanwhile.
+pub(super) fn unless_interrupted(exit: Exit, interrupt: Option<&Interrupt>) -> Exit {
+    match interrupt.and_then(Interrupt::exit) {
+        Some(interrupted) => exit.max(interrupted),
+        None => exit,
+    }
 }
 
 #[cfg(test)]
@@ -195,10 +237,4 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn environment_errors_outrank_failures() {
-        assert_eq!(worse(code::FAILED, code::ENVIRONMENT), code::ENVIRONMENT);
-        assert_eq!(worse(code::ENVIRONMENT, code::PASSED), code::ENVIRONMENT);
-        assert_eq!(worse(code::PASSED, code::FAILED), code::FAILED);
-    }
 }

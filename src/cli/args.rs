@@ -6,27 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::plan::{TimeScale, parse_time_scale};
 
-/// Exit codes, as documented in `--help`.
-pub mod code {
-    /// Every scenario passed.
-    pub const PASSED: u8 = 0;
-    /// A scenario failed.
-    pub const FAILED: u8 = 1;
-    /// The input is wrong (usage, unreadable file, invalid scenario); nothing ran.
-    pub const INPUT: u8 = 2;
-    /// The environment refused (port in use, address not available, permission denied).
-    pub const ENVIRONMENT: u8 = 3;
-    /// A path or filter matched no scenario.
-    pub const NOTHING_MATCHED: u8 = 4;
-}
-
-pub(super) const EXIT_CODES: &str = "Exit codes:
-  0  every scenario passed
-  1  a scenario failed (under `netlab test`, also: its transcript differs from its snapshot)
-  2  the input is wrong (usage, unreadable file, invalid scenario): nothing ran
-  3  the environment refused (port in use, address not available, permission denied,
-     a program under test would not start, a client found nobody to connect to)
-  4  a path or filter matched no scenario (netlab test)";
+use crate::exit::EXIT_CODES;
 
 /// Stage a network conversation from a file: start the servers and clients a scenario
 /// describes, on real sockets, and show what crossed every connection.

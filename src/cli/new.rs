@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anstream::ColorChoice;
 
 use super::app::Output;
-use super::args::{NewArgs, code};
+use super::args::NewArgs;
+use crate::exit::Exit;
 
 /// The starter scenario; `NAME` is replaced by the name given.
 const STARTER: &str = r#"# yaml-language-server: $schema=netlab.schema.json
@@ -45,7 +46,7 @@ clients:
 "#;
 
 /// Runs `netlab new`; returns the exit code.
-pub fn new(args: &NewArgs, choice: ColorChoice) -> u8 {
+pub fn new(args: &NewArgs, choice: ColorChoice) -> Exit {
     let mut output = Output::new(choice);
     let valid = !args.name.is_empty()
         && args
@@ -57,7 +58,7 @@ pub fn new(args: &NewArgs, choice: ColorChoice) -> u8 {
             "error: `{}` is not a scenario name: use letters, digits, `_`, `-` and `.`",
             args.name
         ));
-        return code::INPUT;
+        return Exit::Input;
     }
     let path = args
         .output
@@ -68,7 +69,7 @@ pub fn new(args: &NewArgs, choice: ColorChoice) -> u8 {
             "error: `{}` exists already (--force replaces it)",
             path.display()
         ));
-        return code::INPUT;
+        return Exit::Input;
     }
     match std::fs::write(&path, STARTER.replace("NAME", &args.name)) {
         Ok(()) => {
@@ -77,7 +78,7 @@ pub fn new(args: &NewArgs, choice: ColorChoice) -> u8 {
                 path.display(),
                 path.display()
             ));
-            code::PASSED
+            Exit::Passed
         }
         Err(e) => {
             output.warn(&format!(
@@ -85,7 +86,7 @@ pub fn new(args: &NewArgs, choice: ColorChoice) -> u8 {
                 path.display(),
                 crate::diagnostic::io_reason(&e)
             ));
-            code::ENVIRONMENT
+            Exit::Environment
         }
     }
 }

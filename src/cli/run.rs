@@ -1,19 +1,19 @@
 //! `netlab run`: run scenarios one after the other, printing the live view (or the transcript)
 //! and a verdict line for each.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anstream::ColorChoice;
 
-use super::app::{Output, interrupt_channel, load_all, worse};
-use super::args::{Format, RunArgs, code};
-use crate::exec::{self, RunOptions};
+use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
+use super::args::{Format, RunArgs};
+use crate::exec::{RunError, RunOptions};
+use crate::exit::Exit;
 use crate::report::json::json_line;
 use crate::report::{LiveView, verdict_line};
 use crate::scenario::{Scenario, VarValues};
-use crate::suite;
-use crate::transcript;
+use crate::suite::{self, CaseResult};
 
 /// What `netlab run` prints for each scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +30,11 @@ enum Mode {
     Json,
 }
 
-/// Runs `netlab run`; returns the exit code.
-pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
+/// Runs `netlab run`; returns how it ended.
+pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     let Some(scenarios) = load_all(&args.files, vars, &mut output) else {
-        return code::INPUT;
+        return Exit::Input;
     };
     let mode = match (args.format, args.transcript, args.quiet, args.verbose) {
         (Format::Json, ..) => Mode::Json,
@@ -43,34 +43,35 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         (_, _, _, true) => Mode::Verbose,
         _ => Mode::Live,
     };
-    let interrupt = interrupt_channel();
+    let interrupt = Interrupt::install();
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
-        interrupt: interrupt.clone(),
+        interrupt: receiver(interrupt.as_ref()),
         ..RunOptions::default()
     };
-    let mut worst = code::PASSED;
+    let mut worst = Exit::Passed;
     for scenario in &scenarios {
-        if interrupt.as_ref().is_some_and(exec::is_interrupted) {
+        if interrupt.as_ref().is_some_and(Interrupt::fired) {
             break;
         }
-        let code = if mode == Mode::Json {
+        let result = if mode == Mode::Json {
             let result = suite::run_case(scenario, &options, false);
             output.say(&json_line(&result));
-            match &result.verdict {
-                Err(_) => code::ENVIRONMENT,
-                Ok(verdict) if verdict.passed() => code::PASSED,
-                Ok(_) => code::FAILED,
-            }
+            result
         } else {
             run_one(scenario, &options, mode, &mut output)
         };
-        worst = worse(worst, code);
+        worst = worst.max(Exit::of(&result));
     }
-    worst
+    unless_interrupted(worst, interrupt.as_ref())
 }
 
-fn run_one(scenario: &Arc<Scenario>, options: &RunOptions, mode: Mode, output: &mut Output) -> u8 {
+fn run_one(
+    scenario: &Arc<Scenario>,
+    options: &RunOptions,
+    mode: Mode,
+    output: &mut Output,
+) -> CaseResult {
     let live_view = matches!(mode, Mode::Live | Mode::Verbose);
     if live_view {
         output.say(&format!(
@@ -84,9 +85,8 @@ fn run_one(scenario: &Arc<Scenario>, options: &RunOptions, mode: Mode, output: &
             }
         }
     }
-    let started = Instant::now();
     let mut live = LiveView::new(scenario);
-    let result = exec::run(scenario, options, &mut |event| {
+    let result = suite::run_case_observed(scenario, options, false, &mut |event| {
         if live_view {
             for line in live.lines(event, true) {
                 output.say(&line);
@@ -97,11 +97,11 @@ fn run_one(scenario: &Arc<Scenario>, options: &RunOptions, mode: Mode, output: &
             output.warn(&format!("{} listening on {addr}", scenario.servers[i].name));
         }
     });
-    let outcome = match result {
-        Ok(outcome) => outcome,
+    let verdict = match &result.verdict {
+        Ok(verdict) => verdict,
         Err(error) => {
-            output.warn(&format!("error: {}: {error:#}", scenario.path.display()));
-            return code::ENVIRONMENT;
+            output.warn(&run_error_text(&scenario.path, error));
+            return result;
         }
     };
     if live_view {
@@ -109,27 +109,28 @@ fn run_one(scenario: &Arc<Scenario>, options: &RunOptions, mode: Mode, output: &
             output.say(&line);
         }
     }
-    if matches!(mode, Mode::Transcript | Mode::Verbose) {
-        output.say(&transcript::build(scenario, &outcome.events, &outcome.verdict).render(true));
+    if let (Mode::Transcript | Mode::Verbose, Some(built)) = (mode, &result.built) {
+        output.say(&built.render(true));
     }
-    let steps = transcript::count(&transcript::step_results(scenario, &outcome.events));
     output.say(&verdict_line(
         scenario,
-        &outcome.verdict,
-        steps,
-        started.elapsed(),
+        verdict,
+        result.program.as_ref(),
+        result.steps,
+        result.duration,
         true,
     ));
-    if let Some(reason) = outcome.refused_connection() {
-        output.warn(&format!(
-            "error: {}: a client could not connect: {reason}",
-            scenario.path.display()
-        ));
-        return code::ENVIRONMENT;
-    }
-    if outcome.verdict.passed() {
-        code::PASSED
-    } else {
-        code::FAILED
+    result
+}
+
+/// An error that stopped a run, for stderr: the environment's refusal, or netlab's own bug.
+pub(super) fn run_error_text(path: &Path, error: &RunError) -> String {
+    match error {
+        RunError::Refused(reason) => format!("error: {}: {reason}", path.display()),
+        RunError::Bug(reason) => format!(
+            "error: {}: {reason}\n  this is a bug in netlab: please report it, with the scenario \
+             and the output of the same run with RUST_BACKTRACE=1",
+            path.display()
+        ),
     }
 }

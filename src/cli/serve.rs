@@ -3,22 +3,24 @@
 
 use anstream::ColorChoice;
 
-use super::app::{Output, interrupt_channel, load_all};
-use super::args::{ServeArgs, code};
+use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
+use super::args::ServeArgs;
+use super::run::run_error_text;
 use crate::diagnostic::did_you_mean;
 use crate::event::{EventKind, Origin};
 use crate::exec::{self, RunOptions};
+use crate::exit::Exit;
 use crate::report::LiveView;
 use crate::scenario::VarValues;
 
 /// Runs `netlab serve`; returns the exit code.
-pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
+pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     let Some(mut scenarios) = load_all(std::slice::from_ref(&args.file), vars, &mut output) else {
-        return code::INPUT;
+        return Exit::Input;
     };
     let Some(scenario) = scenarios.pop() else {
-        return code::INPUT;
+        return Exit::Input;
     };
     let mut scenario = std::sync::Arc::unwrap_or_clone(scenario);
     for name in &args.servers {
@@ -33,7 +35,7 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
                 message.push_str(&format!(" (did you mean `{guess}`?)"));
             }
             output.warn(&message);
-            return code::INPUT;
+            return Exit::Input;
         }
     }
     if !args.servers.is_empty() {
@@ -44,7 +46,7 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             "error: {}: the scenario has no server to serve",
             args.file.display()
         ));
-        return code::NOTHING_MATCHED;
+        return Exit::Input;
     }
     scenario.clients.clear();
     output.say(&format!(
@@ -52,9 +54,10 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         scenario.name,
         scenario.path.display()
     ));
+    let interrupt = Interrupt::install();
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
-        interrupt: interrupt_channel(),
+        interrupt: receiver(interrupt.as_ref()),
         forever: true,
         discard_events: true,
     };
@@ -75,17 +78,22 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             output.say(&line);
         }
     });
-    match result {
-        Ok(_) => {
+    let exit = match result {
+        Ok(outcome) => {
             for line in live.finish(true).into_iter().filter(|_| !args.quiet) {
                 output.say(&line);
             }
             output.say("stopped");
-            code::PASSED
+            if outcome.verdict.passed() {
+                Exit::Passed
+            } else {
+                Exit::Failed
+            }
         }
         Err(error) => {
-            output.warn(&format!("error: {}: {error:#}", scenario.path.display()));
-            code::ENVIRONMENT
+            output.warn(&run_error_text(&scenario.path, &error));
+            Exit::of_error(&error)
         }
-    }
+    };
+    unless_interrupted(exit, interrupt.as_ref())
 }

@@ -1,28 +1,30 @@
 //! `netlab test`: find scenarios, run them in parallel, compare each transcript with its stored
 //! snapshot, store or leave new snapshots as asked, and report for people, JSON or JUnit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::app::{Output, interrupt_channel, load_all};
-use super::args::{Format, TestArgs, code};
+use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
+use super::args::{Format, TestArgs};
 use crate::exec::{RunOptions, Verdict};
-use crate::report::json::{failure_text, json_line, verdict_word};
+use crate::exit::Exit;
+use crate::report::json::{failure_text, json_line};
 use crate::report::junit::junit_xml;
 use crate::scenario::VarValues;
 use crate::snapshot;
-use crate::suite::{self, CaseResult, SnapshotCheck, SnapshotWrite};
+use crate::suite::{self, CaseResult, CaseStatus, SnapshotCheck, SnapshotWrite};
+use crate::transcript::program_failure_reason;
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const RED: Style = AnsiColor::Red.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
-/// Runs `netlab test`; returns the exit code.
-pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
+/// Runs `netlab test`; returns how it ended.
+pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -33,7 +35,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
         Ok(files) => files,
         Err(message) => {
             output.warn(&format!("error: {message}"));
-            return code::INPUT;
+            return Exit::Input;
         }
     };
     if files.is_empty() {
@@ -41,10 +43,10 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             "error: no scenario (*.yaml) found in {}",
             shown(&paths)
         ));
-        return code::NOTHING_MATCHED;
+        return Exit::NothingMatched;
     }
     let Some(scenarios) = load_all(&files, vars, &mut output) else {
-        return code::INPUT;
+        return Exit::Input;
     };
     let scenarios = suite::select(scenarios, &args.filter);
     if scenarios.is_empty() {
@@ -52,18 +54,29 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             "error: no scenario name contains {}",
             args.filter.join(" or ")
         ));
-        return code::NOTHING_MATCHED;
+        return Exit::NothingMatched;
     }
     if args.list {
         for scenario in &scenarios {
             output.say(&format!("{}\t{}", scenario.name, scenario.path.display()));
         }
-        return code::PASSED;
+        return Exit::Passed;
+    }
+    // A report that cannot be written is found before the run, not after a green one.
+    if let Some(path) = &args.junit
+        && let Err(error) = prepare_report_file(path)
+    {
+        output.warn(&format!(
+            "error: cannot write the JUnit report `{}`: {error}",
+            path.display()
+        ));
+        return Exit::Environment;
     }
     let jobs = args.jobs.map_or_else(default_jobs, usize::from);
+    let interrupt = Interrupt::install();
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
-        interrupt: interrupt_channel(),
+        interrupt: receiver(interrupt.as_ref()),
         ..RunOptions::default()
     };
     let human = args.format == Format::Human;
@@ -84,8 +97,9 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     });
     bar.finish_and_clear();
     let took = started.elapsed();
-    let writes = suite::store_snapshots(&mut results, args.update, in_ci);
-    let mut worst = code::PASSED;
+    let interrupted = interrupt.as_ref().is_some_and(Interrupt::fired);
+    let writes = suite::store_snapshots(&mut results, args.update, in_ci, interrupted);
+    let mut worst = Exit::Passed;
     if let Some(path) = &args.junit
         && let Err(error) = write_junit(path, &results, took)
     {
@@ -93,7 +107,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             "error: cannot write the JUnit report `{}`: {error}",
             path.display()
         ));
-        worst = code::ENVIRONMENT;
+        worst = Exit::Environment;
     }
     if human && args.verbose {
         for result in &results {
@@ -110,13 +124,26 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
             output.say(&json_line(result));
         }
     }
-    if results.len() < scenarios.len() || results.iter().any(|r| !r.ok()) {
-        worst = worst.max(code::FAILED);
+    if results.len() < scenarios.len() {
+        worst = worst.max(Exit::Failed);
     }
-    if results.iter().any(|r| r.verdict.is_err()) {
-        worst = code::ENVIRONMENT;
+    let worst = results.iter().map(Exit::of).fold(worst, Exit::max);
+    unless_interrupted(worst, interrupt.as_ref())
+}
+
+/// Makes sure a report can be written at `path` before anything runs: its directory is created
+/// (as nextest does) and the file opened for writing (created empty if it was not there).
+fn prepare_report_file(path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| crate::diagnostic::io_reason(&e))?;
     }
-    worst
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map(drop)
+        .map_err(|e| crate::diagnostic::io_reason(&e))
 }
 
 /// Scenarios spend their time waiting on sockets and delays, not computing: 4 per CPU.
@@ -149,28 +176,29 @@ fn paint(style: Style, text: &str) -> String {
 
 /// One line per scenario as it finishes. `will_write`: `--update` will store its snapshot.
 fn result_line(result: &CaseResult, will_write: bool) -> String {
-    let word = verdict_word(result);
-    let (mark, why) = match word {
-        "passed" => (paint(GREEN, "PASS"), String::new()),
-        "snapshot_differs" if will_write => {
+    let (mark, why) = match result.status() {
+        CaseStatus::Passed => (paint(GREEN, "PASS"), String::new()),
+        CaseStatus::SnapshotDiffers if will_write => {
             (paint(GREEN, "PASS"), ": snapshot to update".to_string())
         }
-        "snapshot_missing" if will_write => (paint(GREEN, "PASS"), ": new snapshot".to_string()),
-        "failed" => (paint(RED, "FAIL"), ": a step failed".to_string()),
-        "snapshot_differs" => (
+        CaseStatus::SnapshotMissing if will_write => {
+            (paint(GREEN, "PASS"), ": new snapshot".to_string())
+        }
+        CaseStatus::Failed => (paint(RED, "FAIL"), failed_reason(result)),
+        CaseStatus::SnapshotDiffers => (
             paint(RED, "FAIL"),
             ": the transcript differs from its snapshot".to_string(),
         ),
-        "snapshot_missing" => (paint(RED, "FAIL"), ": no snapshot stored yet".to_string()),
-        _ => (paint(RED, "ERROR"), String::new()),
-    };
-    let why = match (&result.verdict, word) {
-        (Ok(Verdict::TimedOut(d)), _) => {
-            format!(": timed out after {}", humantime::format_duration(*d))
+        CaseStatus::SnapshotMissing => {
+            (paint(RED, "FAIL"), ": no snapshot stored yet".to_string())
         }
-        (Ok(Verdict::Interrupted), _) => ": interrupted".to_string(),
-        (Err(e), _) => format!(": {e}"),
-        _ => why,
+        CaseStatus::Error => (
+            paint(RED, "ERROR"),
+            match &result.verdict {
+                Err(e) => format!(": {e}"),
+                Ok(_) => String::new(),
+            },
+        ),
     };
     format!(
         "{mark} {} ({}) in {:.2}s{why}",
@@ -178,6 +206,21 @@ fn result_line(result: &CaseResult, will_write: bool) -> String {
         result.path.display(),
         result.duration.as_secs_f64()
     )
+}
+
+/// Why a run failed, after the name on its result line.
+fn failed_reason(result: &CaseResult) -> String {
+    match (&result.verdict, &result.program) {
+        (Ok(Verdict::TimedOut(d)), _) => {
+            format!(": timed out after {}", humantime::format_duration(*d))
+        }
+        (Ok(Verdict::Interrupted), _) => ": interrupted".to_string(),
+        (_, Some((server, failure))) => format!(
+            ": the program under test of `{server}` {}",
+            program_failure_reason(&failure.kind)
+        ),
+        _ => ": a step failed".to_string(),
+    }
 }
 
 /// For each case that did not pass: the failing step and the snapshot diff, coloured.
@@ -260,6 +303,9 @@ fn print_writes(
             SnapshotWrite::Created(path) => output.say(&format!("created {}", path.display())),
             SnapshotWrite::Updated(path) => output.say(&format!("updated {}", path.display())),
             SnapshotWrite::Pending(path) => output.say(&format!("wrote {}", path.display())),
+            SnapshotWrite::NotStored(path, why) => {
+                output.say(&format!("not stored: {} ({why})", path.display()))
+            }
             SnapshotWrite::Failed(path, error) => {
                 output.warn(&format!("error: cannot write {}: {error}", path.display()))
             }

@@ -8,12 +8,11 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use anyhow::{Context as _, anyhow};
 
 use super::cancel::Cancel;
-use super::program::{self, Running};
+use super::ports::{self, Holder};
+use super::program::{self, NotReady, Running};
 use super::socket;
+use crate::event::ProgramFailure;
 use crate::scenario::{Protocol, Scenario, Server, ServerProgram};
-
-/// Lines of a failed program's stderr quoted in the error.
-const STDERR_LINES: usize = 15;
 
 /// A server, ready to serve.
 pub enum Bound {
@@ -23,6 +22,9 @@ pub enum Bound {
     Udp(UdpSocket),
     /// A program under test, started and ready.
     Program(Running),
+    /// A program under test that started but failed before it was ready (its own failure: the
+    /// run goes on to report it, without starting any client).
+    ProgramFailed(ProgramFailure),
 }
 
 /// Binds or starts every server of `scenario`, in order; each with the address clients dial.
@@ -60,8 +62,10 @@ fn bind(server: &Server) -> anyhow::Result<(Bound, SocketAddr)> {
     })
 }
 
-/// Starts a program under test on its port (a free one, unless `port:` is given) and waits
-/// until it is ready: accepting connections (TCP), or still running after `ready_after` (UDP).
+/// Starts a program under test on its port (a free one, unless `port:` is given, which must be
+/// free) and waits until it is ready: a socket on its port that belongs to it. The command that
+/// cannot be executed and the fixed port another process holds are the environment's refusals
+/// (`Err`); a program that exits or never gets ready has failed (`Bound::ProgramFailed`).
 fn start_program(
     server: &Server,
     program: &ServerProgram,
@@ -69,39 +73,66 @@ fn start_program(
 ) -> anyhow::Result<(Bound, SocketAddr)> {
     let port = match server.port {
         0 => free_port(server)?,
-        port => port,
+        port => {
+            ensure_free(server, port)?;
+            port
+        }
     };
     let addr = SocketAddr::new(server.bind, port);
     let dial = socket::loopback_of(addr);
-    let shown = program.program.shown();
-    let mut running =
-        program::start(&program.program, &dial.ip().to_string(), port).map_err(|reason| {
-            anyhow!(
-                "server `{}`: the program under test `{shown}` would not start: {reason}",
+    let mut running = program::start(&program.program, &dial.ip().to_string(), port)
+        .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;
+    match running.wait_ready(
+        server.protocol,
+        dial,
+        program.ready_after,
+        program.ready_timeout,
+        cancel,
+    ) {
+        Ok(()) => Ok((Bound::Program(running), dial)),
+        Err(NotReady::Failed(kind)) => {
+            let command = running.command().to_string();
+            let stderr_tail = running.stderr_tail();
+            drop(running.stop());
+            let failure = ProgramFailure {
+                command,
+                kind,
+                stderr_tail,
+            };
+            Ok((Bound::ProgramFailed(failure), dial))
+        }
+        Err(NotReady::Stopped) => {
+            drop(running.stop());
+            anyhow::bail!(
+                "server `{}`: interrupted while its program under test was starting",
                 server.name
             )
-        })?;
-    let ready = match server.protocol {
-        Protocol::Tcp => running.wait_accepting(dial, program.ready_timeout, cancel),
-        Protocol::Udp => running.wait_running(program.ready_after, cancel),
-    };
-    if let Err(reason) = ready {
-        let finished = running.stop();
-        let mut message = format!(
-            "server `{}`: the program under test `{shown}` {reason}",
-            server.name
-        );
-        let stderr = program::tail(&finished.stderr, STDERR_LINES);
-        if !stderr.is_empty() {
-            message.push_str("\nits stderr ends with:");
-            for line in stderr.lines() {
-                message.push_str("\n  | ");
-                message.push_str(line);
-            }
         }
-        return Err(anyhow!(message));
     }
-    Ok((Bound::Program(running), dial))
+}
+
+/// Refuses a fixed `port:` that another process holds, naming that process where `/proc` shows
+/// it: a program under test would fail to bind it, and a check of readiness could be answered by
+/// the stale process instead.
+fn ensure_free(server: &Server, port: u16) -> anyhow::Result<()> {
+    let wanted = SocketAddr::new(server.bind, port);
+    let taken = match server.protocol {
+        Protocol::Tcp => socket::listen(wanted, 1).err(),
+        Protocol::Udp => socket::bind_udp(wanted).err(),
+    };
+    let Some(error) = taken else {
+        return Ok(());
+    };
+    let holder = match ports::holder(server.protocol, port, None) {
+        Holder::Other(who) => format!(" (held by {who})"),
+        _ => String::new(),
+    };
+    Err(anyhow!(
+        "server `{}`: port {port} is not free for its program under test: cannot bind {} {wanted}: {}{holder}",
+        server.name,
+        protocol_name(server.protocol),
+        crate::diagnostic::io_reason(&error)
+    ))
 }
 
 /// A port that was free a moment ago on the server's address (the program binds it next).

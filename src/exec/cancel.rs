@@ -28,7 +28,13 @@ impl StopHandle {
 impl Cancel {
     /// True once the run is stopping.
     pub fn is_set(&self) -> bool {
-        matches!(self.0.try_recv(), Err(TryRecvError::Disconnected))
+        !matches!(self.0.try_recv(), Err(TryRecvError::Empty))
+    }
+
+    /// A `Cancel` set by `interrupt` (a message on it, or its closing: Ctrl-C), for the waits
+    /// before a run's own stop signal exists; never set if there is none.
+    pub fn on_interrupt(interrupt: Option<&Receiver<()>>) -> Cancel {
+        Cancel(interrupt.cloned().unwrap_or_else(crossbeam::channel::never))
     }
 
     /// Sleeps for `duration`; returns false (early) if the run stops meanwhile.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{Dial, Instance, StepResult};
 use super::program::{self, Finished};
-use crate::event::{FailureKind, StepOutcome};
+use crate::event::{FailureKind, ProgramStatus, StepOutcome};
 use crate::matcher::Matcher;
 use crate::scenario::Program;
 
@@ -49,13 +49,14 @@ impl Instance<'_> {
         let exited = running.wait_exit(Instant::now() + timeout, &self.context.cancel);
         let finished = running.stop();
         let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
-        let status = finished.status.clone();
+        let status = finished.exited_early;
         self.finished = Some(finished);
-        if exited {
-            self.report(Some(index), StepOutcome::ProgramExited { status });
-            Ok(())
-        } else {
-            self.fail(Some(index), FailureKind::ProgramTimeout(timeout), stderr)
+        match status {
+            Some(status) if exited => {
+                self.report(Some(index), StepOutcome::ProgramExited { status });
+                Ok(())
+            }
+            _ => self.fail(Some(index), FailureKind::ProgramTimeout(timeout), stderr),
         }
     }
 
@@ -68,12 +69,12 @@ impl Instance<'_> {
         let Some(finished) = self.finished() else {
             return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
         };
-        if finished.code == Some(code) {
+        if finished.exited_early.and_then(ProgramStatus::code) == Some(code) {
             self.report(Some(index), StepOutcome::ExitMatched);
             return Ok(());
         }
         let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
-        let status = finished.status.clone();
+        let status = finished.exited_early;
         self.fail(Some(index), FailureKind::WrongExit(status), stderr)
     }
 

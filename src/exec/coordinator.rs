@@ -10,19 +10,20 @@ use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, never, select, tick};
 
 use super::bind::{Bound, bind_all};
-use super::cancel;
+use super::cancel::{self, Cancel};
 use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
 use super::pool::Jobs;
+use super::program::Running;
 use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
 use crate::event::{
-    Event, EventKind, Failure, FailureKind, InstanceId, Origin, ProgramReport, StepEvent,
-    StepOutcome,
+    Event, EventKind, FailureKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind,
+    ProgramReport, ProgramStatus, StepOutcome,
 };
-use crate::plan::{TimeScale, scenario_deadline};
+use crate::plan::{TimeScale, deadline_after, scenario_deadline};
 use crate::scenario::{Scenario, Target};
 
 /// How a run is carried out.
@@ -79,44 +80,86 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The first connection the environment refused to a client (nobody listening, an unknown
-    /// host, an unreachable address): the run could not hold its conversation at all.
-    pub fn refused_connection(&self) -> Option<String> {
-        self.events.iter().find_map(|event| match &event.kind {
-            EventKind::Step(StepEvent {
-                outcome:
-                    StepOutcome::Failed(Failure {
-                        kind: FailureKind::ConnectFailed(reason),
-                        ..
-                    }),
-                ..
-            }) => Some(reason.clone()),
+    /// What the environment refused a client, so that the run could not hold its conversation at
+    /// all: a connection to an address outside the scenario (nobody listening, an unknown host,
+    /// an unreachable address), or a client program that cannot be executed. A connection refused
+    /// by a scenario's own server is not the environment's doing: a program under test that does
+    /// not listen has failed.
+    pub fn environment_refusal(&self, scenario: &Scenario) -> Option<String> {
+        self.events.iter().find_map(|event| {
+            let (Origin::Instance(id), EventKind::Step(step)) = (&event.origin, &event.kind) else {
+                return None;
+            };
+            let StepOutcome::Failed(failure) = &step.outcome else {
+                return None;
+            };
+            let outside = scenario
+                .clients
+                .get(id.client)
+                .is_some_and(|c| matches!(c.target, Target::Address(_)));
+            match &failure.kind {
+                FailureKind::ConnectFailed(reason) if outside => {
+                    Some(format!("a client could not connect: {reason}"))
+                }
+                FailureKind::ProgramStart(reason) => Some(reason.clone()),
+                _ => None,
+            }
+        })
+    }
+
+    /// The first program under test that failed, if one did.
+    pub fn program_failure(&self) -> Option<(usize, &ProgramFailure)> {
+        self.events.iter().find_map(|event| match (&event.origin, &event.kind) {
+            (Origin::Server(index), EventKind::ProgramFailed(failure)) => Some((*index, failure)),
             _ => None,
         })
     }
 }
 
+/// Why a run could not be carried out (it is not a verdict on the scenario).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The environment refused something (a port in use, an address not available, a program
+    /// that cannot be executed): nothing, or not enough, could run.
+    Refused(String),
+    /// A thread of netlab panicked: a bug in netlab.
+    Bug(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Refused(reason) | RunError::Bug(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// Runs `scenario`, calling `observe` on each event as it arrives (for live output).
 ///
-/// A scenario that fails is an `Ok` outcome; `Err` means the environment refused something
-/// (a port in use, an address not available) and nothing ran.
+/// A scenario that fails (a program under test that crashes included) is an `Ok` outcome; `Err`
+/// means the environment refused something (a port in use, an address not available, a command
+/// that cannot be executed) and nothing ran, or netlab itself failed.
 pub fn run(
     scenario: &Arc<Scenario>,
     options: &RunOptions,
     observe: &mut dyn FnMut(&Event),
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, RunError> {
     let (mut stop, cancel) = cancel::pair();
-    let bound = bind_all(scenario, &cancel)?;
+    // Until the run's own stop signal matters, Ctrl-C stops a program's start.
+    let starting = Cancel::on_interrupt(options.interrupt.as_ref());
+    let refused = |error: anyhow::Error| RunError::Refused(format!("{error:#}"));
+    let bound = bind_all(scenario, &starting).map_err(refused)?;
     let addresses: Vec<SocketAddr> = bound.iter().map(|(_, addr)| *addr).collect();
     let wakers = bound
         .iter()
         .filter_map(|(b, _)| match b {
             Bound::Tcp(listener) => Some(listener.try_clone().map(Waker::Tcp)),
             Bound::Udp(socket) => Some(socket.try_clone().map(Waker::Udp)),
-            Bound::Program(_) => None,
+            Bound::Program(_) | Bound::ProgramFailed(_) => None,
         })
         .collect::<Result<Vec<Waker>, _>>()
-        .context("cannot duplicate a server socket")?;
+        .context("cannot duplicate a server socket")
+        .map_err(refused)?;
     let started = Instant::now();
     let (sink, doorbell) = EventSink::new();
     let jobs = Jobs::default();
@@ -126,11 +169,12 @@ pub fn run(
         started,
         scale: options.time_scale,
         deadline: (!options.forever)
-            .then(|| started + scenario_deadline(options.time_scale, scenario)),
+            .then(|| deadline_after(started, scenario_deadline(options.time_scale, scenario))),
         jobs: jobs.clone(),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);
+    collector.started = started;
     for (index, addr) in addresses.iter().enumerate() {
         collector.take(Event {
             elapsed: started.elapsed(),
@@ -138,16 +182,33 @@ pub fn run(
             kind: EventKind::Listening { addr: *addr },
         });
     }
-    let mut programs = Vec::new();
     let mut sockets = Vec::new();
+    let mut not_ready = false;
     for (index, (bound, _)) in bound.into_iter().enumerate() {
         match bound {
-            Bound::Program(running) => programs.push((index, running)),
+            Bound::Program(running) => collector.programs.push(Watched {
+                server: index,
+                running,
+                reported: false,
+            }),
+            Bound::ProgramFailed(failure) => {
+                not_ready = true;
+                collector.take(Event {
+                    elapsed: started.elapsed(),
+                    origin: Origin::Server(index),
+                    kind: EventKind::ProgramFailed(failure),
+                });
+            }
             socket => sockets.push((index, socket)),
         }
     }
-    let verdict = spawn_all(scenario, sockets, &addresses, &instances, &context)
-        .map(|()| collector.until_done(&sink, &doorbell, options));
+    // A program under test that never got ready has failed: no client is started to talk to it.
+    let verdict = if not_ready {
+        Ok(Verdict::Failed)
+    } else {
+        spawn_all(scenario, sockets, &addresses, &instances, &context)
+            .map(|()| collector.until_done(&sink, &doorbell, options))
+    };
     // Whatever happened, stop every thread started so far, and wait for them.
     stop.stop();
     for waker in &wakers {
@@ -158,28 +219,46 @@ pub fn run(
     }
     drop(context);
     if jobs.wait() {
-        anyhow::bail!("a netlab thread panicked: this is a bug in netlab");
+        return Err(RunError::Bug(
+            "a netlab thread panicked: this is a bug in netlab".into(),
+        ));
     }
     // Every thread is done; keep what they recorded while stopping.
     collector.drain(&sink);
-    for (index, running) in programs {
+    collector.watch_programs();
+    for Watched {
+        server, running, ..
+    } in std::mem::take(&mut collector.programs)
+    {
         let finished = running.stop();
         collector.take(Event {
             elapsed: started.elapsed(),
-            origin: Origin::Server(index),
+            origin: Origin::Server(server),
             kind: EventKind::ProgramFinished(ProgramReport {
-                status: finished.status,
                 exited_early: finished.exited_early,
                 stdout: finished.stdout,
                 stderr: finished.stderr,
             }),
         });
     }
+    let verdict = verdict.map_err(refused)?;
+    let verdict = match verdict {
+        Verdict::Passed if collector.program_failed => Verdict::Failed,
+        verdict => verdict,
+    };
     Ok(Outcome {
         events: collector.events,
-        verdict: verdict?,
+        verdict,
         addresses,
     })
+}
+
+/// A server's program under test, watched while the run goes on.
+struct Watched {
+    server: usize,
+    running: Running,
+    /// Its failure was recorded already.
+    reported: bool,
 }
 
 /// How often the coordinator takes the events recorded without ringing (for the live view).
@@ -210,7 +289,7 @@ fn spawn_all(
                 .jobs
                 .spawn(move || serve_udp(index, &shared.servers[index], socket, job_context)),
             // Programs under test were started by `bind_all` and run on their own.
-            Bound::Program(_) => continue,
+            Bound::Program(_) | Bound::ProgramFailed(_) => continue,
         }
         .context("cannot start a server thread")?;
     }
@@ -242,6 +321,12 @@ struct Collector<'a> {
     failed: bool,
     /// Keep no event (see `RunOptions::discard_events`).
     discard: bool,
+    /// The servers' programs under test, watched for an exit of their own.
+    programs: Vec<Watched>,
+    /// A program under test failed.
+    program_failed: bool,
+    /// When the run started (for the time of a program's exit).
+    started: Instant,
 }
 
 impl<'a> Collector<'a> {
@@ -260,6 +345,43 @@ impl<'a> Collector<'a> {
             remaining: instances,
             failed: false,
             discard,
+            programs: Vec::new(),
+            program_failed: false,
+            started: Instant::now(),
+        }
+    }
+
+    /// Records, when it happens, a program under test that exited by itself: a failure if it
+    /// exited with an error or a signal, or while clients were still talking (a server that
+    /// exits cleanly once every client is done has only finished early).
+    fn watch_programs(&mut self) {
+        let clients_left = self.remaining > 0;
+        let mut failures = Vec::new();
+        for watched in &mut self.programs {
+            if watched.reported {
+                continue;
+            }
+            let Some(status) = watched.running.exited() else {
+                continue;
+            };
+            if status == ProgramStatus::Exited(0) && !clients_left {
+                continue;
+            }
+            watched.reported = true;
+            let failure = ProgramFailure {
+                command: watched.running.command().to_string(),
+                kind: ProgramFailureKind::Exited(status),
+                stderr_tail: watched.running.stderr_tail(),
+            };
+            failures.push((watched.server, failure));
+        }
+        for (server, failure) in failures {
+            self.program_failed = true;
+            self.take(Event {
+                elapsed: self.started.elapsed(),
+                origin: Origin::Server(server),
+                kind: EventKind::ProgramFailed(failure),
+            });
         }
     }
 
@@ -305,7 +427,10 @@ impl<'a> Collector<'a> {
                     Ok(()) => self.drain(sink),
                     Err(_) => return Verdict::Failed,
                 },
-                recv(live) -> _ => self.drain(sink),
+                recv(live) -> _ => {
+                    self.drain(sink);
+                    self.watch_programs();
+                }
                 recv(deadline) -> _ => {
                     return if servers_only { Verdict::Passed } else { Verdict::TimedOut(self.scenario.timeout) };
                 }

@@ -10,6 +10,7 @@ mod context;
 mod coordinator;
 mod faults;
 mod pool;
+mod ports;
 mod program;
 mod recorder;
 mod settle;
@@ -17,5 +18,5 @@ mod socket;
 mod tcp_server;
 mod udp_server;
 
-pub use coordinator::{Outcome, RunOptions, Verdict, is_interrupted, run};
+pub use coordinator::{Outcome, RunError, RunOptions, Verdict, is_interrupted, run};
 pub use recorder::{RECORD_BUDGET, RECORDED_BYTES};

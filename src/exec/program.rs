@@ -1,18 +1,25 @@
-//! Programs under test: start a command with its stdout and stderr captured (one thread each,
-//! sending what they read over a channel), wait until it is ready or has exited, and stop it
-//! (SIGTERM to its whole process group, then SIGKILL after a grace period) whatever happened, so
-//! that no process outlives the run.
+//! Programs under test: start a command (in its scenario's directory) with its stdout and stderr
+//! captured into bounded buffers by one thread each, wait until it is ready (a socket on its port
+//! that belongs to it) or has failed, notice when it exits by itself, and stop it (SIGTERM to its
+//! whole process group, then SIGKILL after a grace period) whatever happened, so that no process
+//! outlives the run.
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{Receiver, unbounded};
+use crossbeam::channel::{Receiver, bounded};
 
 use super::cancel::Cancel;
+use super::ports::{self, Holder};
 use crate::diagnostic::io_reason;
-use crate::scenario::Program;
+use crate::event::{ProgramFailureKind, ProgramStatus};
+use crate::plan::deadline_after;
+use crate::scenario::{Program, Protocol};
 
 /// How long a program gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(1);
@@ -20,47 +27,119 @@ pub const STOP_GRACE: Duration = Duration::from_secs(1);
 const OUTPUT_GRACE: Duration = Duration::from_millis(300);
 /// How often readiness and exit are polled.
 const POLL: Duration = Duration::from_millis(20);
+/// Lines of stderr quoted when a program fails.
+pub const STDERR_LINES: usize = 15;
+/// The first bytes of each output kept whole (what `expect_stdout` and `capture_output` see).
+const KEPT_HEAD: usize = 16 * 1024 * 1024;
+/// The last bytes of each output kept past the head (what a failure quotes).
+const KEPT_TAIL: usize = 64 * 1024;
 
-/// Which pipe a chunk of output came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pipe {
-    Stdout,
-    Stderr,
+/// What a program wrote on one pipe, in bounded memory: its first `KEPT_HEAD` bytes, then its
+/// last `KEPT_TAIL` bytes and how many were dropped between.
+#[derive(Debug, Default)]
+struct Captured {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    dropped: u64,
+}
+
+impl Captured {
+    fn push(&mut self, mut bytes: &[u8]) {
+        let room = KEPT_HEAD.saturating_sub(self.head.len());
+        let (into_head, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(into_head);
+        bytes = rest;
+        self.tail.extend(bytes);
+        let over = self.tail.len().saturating_sub(KEPT_TAIL);
+        self.tail.drain(..over);
+        self.dropped += over as u64;
+    }
+
+    /// Everything kept, with a marker where bytes were dropped.
+    fn bytes(&self) -> Vec<u8> {
+        let mut all = self.head.clone();
+        if self.dropped > 0 {
+            all.extend_from_slice(format!("\n[… {} bytes not kept …]\n", self.dropped).as_bytes());
+        }
+        all.extend(self.tail.iter());
+        all
+    }
+}
+
+/// A pipe's buffer, shared between its reader thread and the program's owner.
+type SharedOutput = Arc<Mutex<Captured>>;
+
+fn lock(output: &SharedOutput) -> MutexGuard<'_, Captured> {
+    // A reader thread cannot panic while holding the lock; if one did, the bytes are still fine.
+    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A program that netlab started and must stop.
 pub struct Running {
     child: Child,
-    output: Receiver<(Pipe, Vec<u8>)>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    /// The command line as started, placeholders filled in (for messages).
+    command: String,
+    stdout: SharedOutput,
+    stderr: SharedOutput,
+    /// Closed once both reader threads have seen the end of their pipe.
+    output_done: Receiver<()>,
     /// The exit status, once seen.
-    status: Option<ExitStatus>,
+    status: Option<ProgramStatus>,
     stopped: bool,
 }
 
 /// What a program did, once it is over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
-    /// Its exit code, if it exited by itself (`None`: stopped by netlab or killed by a signal).
-    pub code: Option<i32>,
-    /// `exited with status 1`, `stopped by netlab at the end of the run`…
-    pub status: String,
-    /// Whether it exited by itself before netlab stopped it.
-    pub exited_early: bool,
-    /// Everything it wrote to stdout.
+    /// How it ended, if it exited by itself before netlab stopped it.
+    pub exited_early: Option<ProgramStatus>,
+    /// What it wrote to stdout.
     pub stdout: Vec<u8>,
-    /// Everything it wrote to stderr.
+    /// What it wrote to stderr.
     pub stderr: Vec<u8>,
 }
 
-/// Starts `program` for a peer at `host`:`port` (`{host}`, `{port}`, `NETLAB_HOST`, `NETLAB_PORT`).
+/// Why a program did not become ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    /// The program's failure.
+    Failed(ProgramFailureKind),
+    /// The run was stopped meanwhile.
+    Stopped,
+}
+
+/// A command line for messages: arguments joined by spaces, quoted where they hold spaces.
+pub fn shown_command(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| {
+            if arg.is_empty() || arg.contains(char::is_whitespace) {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            } else {
+                arg.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Starts `program` for a peer at `host`:`port` (`{host}`, `{port}`, `NETLAB_HOST`, `NETLAB_PORT`)
+/// in the scenario's directory. An error (the command cannot be executed, the directory cannot
+/// be entered) is the environment's, and its message names the command as it was filled in.
 pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String> {
     let argv = program.command_line(host, port)?;
-    let Some((command, args)) = argv.split_first() else {
+    let command = shown_command(&argv);
+    let Some((executable, args)) = argv.split_first() else {
         return Err("the command is empty".into());
     };
-    let mut builder = Command::new(command);
+    // spawn() reports a missing directory as a missing program: look first, to say which.
+    if let Err(e) = std::fs::read_dir(&program.dir) {
+        return Err(format!(
+            "cannot start `{command}` in `{}`: {}",
+            program.dir.display(),
+            io_reason(&e)
+        ));
+    }
+    let mut builder = Command::new(executable);
     builder
         .args(args)
         .current_dir(&program.dir)
@@ -73,101 +152,122 @@ pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String
     std::os::unix::process::CommandExt::process_group(&mut builder, 0);
     let mut child = builder
         .spawn()
-        .map_err(|e| format!("cannot start `{command}`: {}", io_reason(&e)))?;
-    let (tx, rx) = unbounded();
-    for (pipe, reader) in [
+        .map_err(|e| not_started(&command, executable, &program.dir, &e))?;
+    let stdout = SharedOutput::default();
+    let stderr = SharedOutput::default();
+    let (done_tx, output_done) = bounded::<()>(0);
+    let pipes = [
         (
-            Pipe::Stdout,
-            child
-                .stdout
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>),
+            stdout.clone(),
         ),
         (
-            Pipe::Stderr,
-            child
-                .stderr
-                .take()
-                .map(|r| Box::new(r) as Box<dyn Read + Send>),
+            child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>),
+            stderr.clone(),
         ),
-    ] {
+    ];
+    for (reader, into) in pipes {
         let Some(mut reader) = reader else { continue };
-        let tx = tx.clone();
+        // Each reader holds a sender: the channel closes when both have seen the pipe's end.
+        let done = done_tx.clone();
         let _ = std::thread::Builder::new()
-            .name(format!("{command} output"))
+            .name(format!("{executable} output"))
             .spawn(move || {
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = reader.read(&mut buf) {
-                    if n == 0 || tx.send((pipe, buf[..n].to_vec())).is_err() {
+                    if n == 0 {
                         break;
                     }
+                    lock(&into).push(&buf[..n]);
                 }
+                drop(done);
             });
     }
     Ok(Running {
         child,
-        output: rx,
-        stdout: Vec::new(),
-        stderr: Vec::new(),
+        command,
+        stdout,
+        stderr,
+        output_done,
         status: None,
         stopped: false,
     })
 }
 
+/// The message for a program that could not be started at all.
+fn not_started(command: &str, executable: &str, dir: &Path, error: &std::io::Error) -> String {
+    let mut message = format!("cannot start `{command}`: {}", io_reason(error));
+    if error.kind() == std::io::ErrorKind::NotFound && !executable.contains('/') {
+        message.push_str(&format!(" (`{executable}` is not on the PATH)"));
+    } else if error.kind() == std::io::ErrorKind::NotFound {
+        message.push_str(&format!(
+            " (`{executable}` is looked for from `{}`)",
+            dir.display()
+        ));
+    }
+    message
+}
+
 impl Running {
+    /// The command line as started.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
     /// The exit status, if the program has exited.
-    pub fn exited(&mut self) -> Option<ExitStatus> {
+    pub fn exited(&mut self) -> Option<ProgramStatus> {
         if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
+            self.status = self.child.try_wait().ok().flatten().map(status_of);
         }
         self.status
     }
 
-    /// Waits until a TCP connection to `addr` succeeds (the probe is closed at once), the
-    /// program exits, or `timeout` passes.
-    pub fn wait_accepting(
+    /// Waits until the program is ready: a socket of `protocol` bound on `dial`'s port (TCP:
+    /// listening) belongs to it or to a process it started. Where `/proc` cannot tell, a TCP
+    /// program is ready when a connection succeeds, a UDP one when it still runs after
+    /// `ready_after`. Fails if it exits first, or is not ready within `timeout`.
+    pub fn wait_ready(
         &mut self,
-        addr: SocketAddr,
+        protocol: Protocol,
+        dial: SocketAddr,
+        ready_after: Duration,
         timeout: Duration,
         cancel: &Cancel,
-    ) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
+    ) -> Result<(), NotReady> {
+        let started = Instant::now();
+        let deadline = deadline_after(started, timeout);
+        let group = self.child.id();
+        let mut holder = None;
         loop {
             if let Some(status) = self.exited() {
-                return Err(format!(
-                    "exited ({}) before accepting connections",
-                    describe(status)
-                ));
+                return Err(NotReady::Failed(ProgramFailureKind::ExitedBeforeReady(
+                    status,
+                )));
             }
-            if TcpStream::connect_timeout(&addr, POLL * 5).is_ok() {
-                return Ok(());
+            match ports::holder(protocol, dial.port(), Some(group)) {
+                Holder::Group => return Ok(()),
+                Holder::Other(who) => holder = Some(who),
+                Holder::Nobody => holder = None,
+                Holder::Unknown => {
+                    let ready = match protocol {
+                        Protocol::Tcp => TcpStream::connect_timeout(&dial, POLL * 5).is_ok(),
+                        Protocol::Udp => started.elapsed() >= ready_after,
+                    };
+                    if ready {
+                        return Ok(());
+                    }
+                }
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "did not accept connections on {addr} within {}",
-                    humantime::format_duration(timeout)
-                ));
-            }
-            if !cancel.sleep(POLL) {
-                return Err("stopped before it was ready".into());
-            }
-        }
-    }
-
-    /// Waits `pause` (a UDP program's `ready_after`); fails if the program exits meanwhile.
-    pub fn wait_running(&mut self, pause: Duration, cancel: &Cancel) -> Result<(), String> {
-        let deadline = Instant::now() + pause;
-        while Instant::now() < deadline {
-            if let Some(status) = self.exited() {
-                return Err(format!("exited ({}) before it was ready", describe(status)));
+                return Err(NotReady::Failed(ProgramFailureKind::NotReady {
+                    within: timeout,
+                    port: dial.port(),
+                    holder,
+                }));
             }
             if !cancel.sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))) {
-                return Err("stopped before it was ready".into());
+                return Err(NotReady::Stopped);
             }
-        }
-        match self.exited() {
-            Some(status) => Err(format!("exited ({}) before it was ready", describe(status))),
-            None => Ok(()),
         }
     }
 
@@ -184,10 +284,21 @@ impl Running {
         }
     }
 
-    /// Stops the program (if it still runs) and collects all it wrote.
+    /// The last lines of its stderr so far; once it has exited, after its output ended (or a
+    /// short grace: a grandchild may hold the pipe open).
+    pub fn stderr_tail(&mut self) -> String {
+        if self.exited().is_some() {
+            let _ = self
+                .output_done
+                .recv_deadline(Instant::now() + OUTPUT_GRACE);
+        }
+        tail(&lock(&self.stderr).bytes(), STDERR_LINES)
+    }
+
+    /// Stops the program (if it still runs) and collects what it wrote.
     pub fn stop(mut self) -> Finished {
-        let exited_early = self.exited().is_some();
-        if !exited_early {
+        let exited_early = self.exited();
+        if exited_early.is_none() {
             signal_group(&mut self.child, false);
             let deadline = Instant::now() + STOP_GRACE;
             while self.exited().is_none() && Instant::now() < deadline {
@@ -195,34 +306,21 @@ impl Running {
             }
             if self.exited().is_none() {
                 signal_group(&mut self.child, true);
-                self.status = self.child.wait().ok();
+                let _ = self.child.wait();
             }
         }
         // The group may hold grandchildren still; end them too.
         signal_group(&mut self.child, true);
         self.stopped = true;
-        let until = Instant::now() + OUTPUT_GRACE;
-        while let Ok((pipe, chunk)) = self.output.recv_deadline(until) {
-            match pipe {
-                Pipe::Stdout => self.stdout.extend_from_slice(&chunk),
-                Pipe::Stderr => self.stderr.extend_from_slice(&chunk),
-            }
-        }
-        let code = if exited_early {
-            self.status.and_then(|s| s.code())
-        } else {
-            None
-        };
-        let status = match (exited_early, self.status) {
-            (true, Some(status)) => describe(status),
-            _ => "stopped by netlab at the end of the run".to_string(),
-        };
+        let _ = self
+            .output_done
+            .recv_deadline(Instant::now() + OUTPUT_GRACE);
+        let stdout = lock(&self.stdout).bytes();
+        let stderr = lock(&self.stderr).bytes();
         Finished {
-            code,
-            status,
             exited_early,
-            stdout: std::mem::take(&mut self.stdout),
-            stderr: std::mem::take(&mut self.stderr),
+            stdout,
+            stderr,
         }
     }
 }
@@ -236,16 +334,16 @@ impl Drop for Running {
     }
 }
 
-/// `exit code 1`, `killed by signal 9`.
-fn describe(status: ExitStatus) -> String {
+/// The typed status of an exit.
+fn status_of(status: ExitStatus) -> ProgramStatus {
     if let Some(code) = status.code() {
-        return format!("exit code {code}");
+        return ProgramStatus::Exited(code);
     }
     #[cfg(unix)]
     if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
-        return format!("killed by signal {signal}");
+        return ProgramStatus::Signalled(signal);
     }
-    status.to_string()
+    ProgramStatus::Exited(-1)
 }
 
 /// Sends SIGTERM (or SIGKILL when `kill`) to the program's process group.
@@ -273,4 +371,28 @@ pub fn tail(output: &[u8], lines: usize) -> String {
     let text = String::from_utf8_lossy(output);
     let all: Vec<&str> = text.trim_end().lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_output_keeps_its_head_and_tail_in_bounded_memory() {
+        let mut captured = Captured::default();
+        for _ in 0..(KEPT_HEAD / 4096 + 100) {
+            captured.push(&[b'a'; 4096]);
+        }
+        captured.push(b"the end");
+        assert_eq!(captured.head.len(), KEPT_HEAD);
+        assert_eq!(captured.tail.len(), KEPT_TAIL);
+        assert!(captured.dropped > 0);
+        assert!(captured.bytes().ends_with(b"the end"));
+    }
+
+    #[test]
+    fn commands_are_shown_with_their_spaces_quoted() {
+        let argv = ["python3", "my server.py", "8080"].map(String::from);
+        assert_eq!(shown_command(&argv), "python3 'my server.py' 8080");
+    }
 }

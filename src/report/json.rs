@@ -4,9 +4,10 @@
 
 use serde::Serialize;
 
+use crate::event::{ProgramFailureKind, ProgramStatus};
 use crate::exec::Verdict;
 use crate::suite::{CaseResult, SnapshotCheck};
-use crate::transcript::{StepCounts, StepResult};
+use crate::transcript::{StepCounts, StepResult, program_failure_reason};
 
 /// The schema version written in every object.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,25 +23,31 @@ struct Line<'a> {
     duration_ms: u128,
     steps: StepCounts,
     failure: Option<String>,
+    program: Option<ProgramLine<'a>>,
     step_results: &'a [StepResult],
 }
 
+/// The program under test that failed.
+#[derive(Serialize)]
+struct ProgramLine<'a> {
+    server: &'a str,
+    command: &'a str,
+    reason: String,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    stderr_tail: &'a str,
+}
+
 /// The overall word for a result: `passed`, `failed`, `snapshot_differs`, `snapshot_missing`,
-/// `error` (the environment refused, or the snapshot could not be read).
+/// `error` (the run could not be carried out, or the snapshot could not be read).
 pub fn verdict_word(result: &CaseResult) -> &'static str {
-    match (&result.verdict, &result.snapshot) {
-        (Err(_), _) | (_, Some(SnapshotCheck::Unreadable(_))) => "error",
-        (Ok(v), _) if *v != Verdict::Passed => "failed",
-        (Ok(_), Some(SnapshotCheck::Differs(_))) => "snapshot_differs",
-        (Ok(_), Some(SnapshotCheck::Missing)) => "snapshot_missing",
-        _ => "passed",
-    }
+    result.status().word()
 }
 
 /// What failed, in words: the failing step, the snapshot diff, or the environment's refusal.
 pub fn failure_text(result: &CaseResult) -> Option<String> {
     match (&result.verdict, &result.snapshot) {
-        (Err(error), _) => Some(error.clone()),
+        (Err(error), _) => Some(error.to_string()),
         (_, Some(SnapshotCheck::Unreadable(error))) => Some(error.clone()),
         (Ok(v), _) if *v != Verdict::Passed => result.first_failure.clone(),
         (Ok(_), Some(SnapshotCheck::Differs(diff))) => Some(diff.clone()),
@@ -59,12 +66,33 @@ pub fn json_line(result: &CaseResult) -> String {
         Verdict::TimedOut(_) => "timed_out",
         Verdict::Interrupted => "interrupted",
     });
-    let snapshot = result.snapshot.as_ref().map(|s| match s {
-        SnapshotCheck::Matches => "matches",
-        SnapshotCheck::Differs(_) => "differs",
-        SnapshotCheck::Missing => "missing",
-        SnapshotCheck::Unreadable(_) => "unreadable",
-        SnapshotCheck::Written => "written",
+    // No snapshot is compared with a run that did not happen.
+    let snapshot = result
+        .snapshot
+        .as_ref()
+        .filter(|_| scenario.is_some())
+        .map(|s| match s {
+            SnapshotCheck::Matches => "matches",
+            SnapshotCheck::Differs(_) => "differs",
+            SnapshotCheck::Missing => "missing",
+            SnapshotCheck::Unreadable(_) => "unreadable",
+            SnapshotCheck::Written => "written",
+        });
+    let program = result.program.as_ref().map(|(server, failure)| {
+        let status = match failure.kind {
+            ProgramFailureKind::ExitedBeforeReady(status) | ProgramFailureKind::Exited(status) => {
+                Some(status)
+            }
+            ProgramFailureKind::NotReady { .. } => None,
+        };
+        ProgramLine {
+            server,
+            command: &failure.command,
+            reason: program_failure_reason(&failure.kind),
+            exit_code: status.and_then(ProgramStatus::code),
+            signal: status.and_then(ProgramStatus::signal),
+            stderr_tail: &failure.stderr_tail,
+        }
     });
     let line = Line {
         schema_version: SCHEMA_VERSION,
@@ -76,6 +104,7 @@ pub fn json_line(result: &CaseResult) -> String {
         duration_ms: result.duration.as_millis(),
         steps: result.steps,
         failure: failure_text(result),
+        program,
         step_results: &result.step_results,
     };
     serde_json::to_string(&line).unwrap_or_default()

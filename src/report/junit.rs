@@ -7,16 +7,16 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::json::{failure_text, verdict_word};
-use crate::suite::CaseResult;
+use crate::suite::{CaseResult, CaseStatus};
 
 /// The report as XML text.
 pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, String> {
     let mut suite = TestSuite::new("netlab");
     for result in results {
         let word = verdict_word(result);
-        let status = match word {
-            "passed" => TestCaseStatus::success(),
-            "error" => failed(NonSuccessKind::Error, word, result),
+        let status = match result.status() {
+            CaseStatus::Passed => TestCaseStatus::success(),
+            CaseStatus::Error => failed(NonSuccessKind::Error, word, result),
             _ => failed(NonSuccessKind::Failure, word, result),
         };
         let mut case = TestCase::new(result.name.clone(), status);

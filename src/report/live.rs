@@ -6,9 +6,14 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::fold::CycleFold;
-use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
+use crate::event::{
+    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ServerAction, StepOutcome,
+};
 use crate::scenario::{Scenario, Step, Target};
-use crate::transcript::{Entry, describe_server_event, describe_step_event, instance_label};
+use crate::transcript::{
+    Entry, describe_program_failure, describe_server_event, describe_step_event, instance_label,
+    program_status,
+};
 
 /// Turns events into printable lines, in arrival order.
 pub struct LiveView<'a> {
@@ -26,6 +31,8 @@ pub struct LiveView<'a> {
     /// The time of the last event (for what `finish` prints).
     last_seconds: f64,
     width: usize,
+    /// The programs under test that failed so far, by server.
+    failed_programs: std::collections::BTreeMap<usize, ProgramFailure>,
 }
 
 impl<'a> LiveView<'a> {
@@ -61,6 +68,7 @@ impl<'a> LiveView<'a> {
             connections_of: HashMap::new(),
             last_seconds: 0.0,
             width,
+            failed_programs: std::collections::BTreeMap::new(),
         }
     }
 
@@ -76,21 +84,28 @@ impl<'a> LiveView<'a> {
             }
             (Origin::Server(i), EventKind::ProgramFinished(report)) => {
                 let name = &self.scenario.servers[*i].name;
-                out.push(format!(
-                    "{seconds:8.3}s    {name}: program under test {}",
-                    report.status
-                ));
+                let how = match report.exited_early {
+                    Some(status) => format!("exited by itself: {}", program_status(status)),
+                    None => "stopped by netlab at the end of the run".to_string(),
+                };
+                out.push(format!("{seconds:8.3}s    {name}: program under test {how}"));
                 let capture = self.scenario.servers[*i]
                     .program
                     .as_ref()
                     .is_some_and(|p| p.capture_output);
-                if capture || report.exited_early {
+                // A failure showed the end of stderr when it happened.
+                if capture {
                     for (pipe, output) in [("stdout", &report.stdout), ("stderr", &report.stderr)] {
                         for line in String::from_utf8_lossy(output).trim_end().lines() {
                             out.push(format!("{seconds:8.3}s    {name} {pipe}: {line}"));
                         }
                     }
                 }
+            }
+            (Origin::Server(i), EventKind::ProgramFailed(failure)) => {
+                let entry = describe_program_failure(self.scenario, *i, failure);
+                out.push(self.line(seconds, &entry, styled));
+                self.failed_programs.entry(*i).or_insert_with(|| failure.clone());
             }
             (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
                 let name = &self.scenario.servers[*i].name;
@@ -102,7 +117,12 @@ impl<'a> LiveView<'a> {
                 {
                     self.clients.insert((*server, *local), *id);
                 }
-                let entry = describe_step_event(self.scenario, *id, step);
+                let client = &self.scenario.clients[id.client];
+                let dead = match client.target {
+                    Target::Server(server) => self.failed_programs.get(&server),
+                    Target::Address(_) => None,
+                };
+                let entry = describe_step_event(self.scenario, *id, step, dead);
                 // The client speaks: its server side stops folding (and says what it hid).
                 for conn in self.connections_of.get(id).cloned().unwrap_or_default() {
                     out.extend(self.unfold(conn, seconds, styled));

@@ -4,14 +4,16 @@ use std::time::Duration;
 
 use anstyle::AnsiColor;
 
+use crate::event::ProgramFailure;
 use crate::exec::Verdict;
 use crate::scenario::Scenario;
-use crate::transcript::StepCounts;
+use crate::transcript::{StepCounts, program_failure_reason};
 
 /// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s, score 9/9 steps`, or `FAIL …: reason`.
 pub fn verdict_line(
     scenario: &Scenario,
     verdict: &Verdict,
+    program: Option<&(String, ProgramFailure)>,
     steps: StepCounts,
     took: Duration,
     styled: bool,
@@ -19,7 +21,17 @@ pub fn verdict_line(
     let red = AnsiColor::Red.on_default().bold();
     let (word, style, reason) = match verdict {
         Verdict::Passed => ("PASS", AnsiColor::Green.on_default().bold(), String::new()),
-        Verdict::Failed => ("FAIL", red, ": a client step failed".to_string()),
+        Verdict::Failed => match program {
+            Some((server, failure)) => (
+                "FAIL",
+                red,
+                format!(
+                    ": the program under test of `{server}` {}",
+                    program_failure_reason(&failure.kind)
+                ),
+            ),
+            None => ("FAIL", red, ": a client step failed".to_string()),
+        },
         Verdict::TimedOut(d) => (
             "FAIL",
             red,

@@ -74,7 +74,9 @@ impl Checker<'_> {
         Program {
             argv,
             vars: vars.clone(),
-            dir: self.source.base_dir().to_path_buf(),
+            // Absolute, so that it names the same directory whatever the current one is.
+            dir: std::path::absolute(self.source.base_dir())
+                .unwrap_or_else(|_| self.source.base_dir().to_path_buf()),
         }
     }
 

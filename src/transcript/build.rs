@@ -6,14 +6,17 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use super::describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
+use super::describe::{
+    Entry, Mark, describe_program_failure, describe_server_event, describe_step_event,
+    instance_label, program_status,
+};
 use crate::event::{
-    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramReport, ServerAction, ServerEvent,
-    StepEvent, StepOutcome,
+    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramReport,
+    ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
 use crate::exec::RECORDED_BYTES;
 use crate::exec::Verdict;
-use crate::scenario::{Protocol, Scenario, Step, Target};
+use crate::scenario::{Client, Protocol, Scenario, Step, Target};
 
 /// The transcript of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,15 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     let mut done: HashMap<InstanceId, bool> = HashMap::new();
     let mut served: BTreeMap<ConnectionId, Vec<&ServerEvent>> = BTreeMap::new();
     let mut server_notes: BTreeMap<usize, Vec<Entry>> = BTreeMap::new();
+    let failed = failed_programs(events);
+    let mut program_failures: Vec<Section> = failed
+        .iter()
+        .map(|(server, failure)| Section {
+            heading: format!("server {}", scenario.servers[*server].name),
+            entries: vec![describe_program_failure(scenario, *server, failure)],
+            result: String::new(),
+        })
+        .collect();
     for event in events {
         match (&event.origin, &event.kind) {
             (Origin::Instance(id), EventKind::Step(step)) => {
@@ -71,7 +83,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         }
     }
     let mut owners = owners(scenario, &steps, &served);
-    let mut sections = Vec::new();
+    // A program that failed comes first: it is the cause of what its clients saw.
+    let mut sections = std::mem::take(&mut program_failures);
     for (index, client) in scenario.clients.iter().enumerate() {
         for instance in 1..=client.count {
             let id = InstanceId {
@@ -90,9 +103,10 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 Target::Server(i) => scenario.servers[*i].name.clone(),
                 Target::Address(address) => address.clone(),
             };
+            let dead = dead_program(client, &failed);
             sections.push(Section {
                 heading: format!("{} → {target}", instance_label(scenario, id)),
-                entries: interleave(scenario, id, &client_events, server, server_events),
+                entries: interleave(scenario, id, &client_events, server, server_events, dead),
                 result: instance_result(&client_events, &client.paths, done.get(&id).copied()),
             });
         }
@@ -170,6 +184,30 @@ fn owners(
     owners
 }
 
+/// The programs under test that failed, by server (the first failure of each).
+pub fn failed_programs(events: &[Event]) -> BTreeMap<usize, &ProgramFailure> {
+    let mut failed = BTreeMap::new();
+    for event in events {
+        if let (Origin::Server(server), EventKind::ProgramFailed(failure)) =
+            (&event.origin, &event.kind)
+        {
+            failed.entry(*server).or_insert(failure);
+        }
+    }
+    failed
+}
+
+/// The failed program under test `client` talks to, if it talks to one that failed.
+pub fn dead_program<'a>(
+    client: &Client,
+    failed: &BTreeMap<usize, &'a ProgramFailure>,
+) -> Option<&'a ProgramFailure> {
+    match client.target {
+        Target::Server(server) => failed.get(&server).copied(),
+        Target::Address(_) => None,
+    }
+}
+
 fn note(scenario: &Scenario, server: usize, text: String) -> Entry {
     Entry {
         mark: Mark::Server,
@@ -187,13 +225,13 @@ fn program_notes(scenario: &Scenario, server: usize, report: &ProgramReport) -> 
         .as_ref()
         .is_some_and(|p| p.capture_output);
     let mut notes = Vec::new();
-    if report.exited_early {
+    if let Some(status) = report.exited_early {
         notes.push(note(
             scenario,
             server,
             format!(
-                "the program under test exited during the run: {}",
-                report.status
+                "the program under test exited by itself: {}",
+                program_status(status)
             ),
         ));
     }
@@ -349,6 +387,7 @@ fn interleave(
     client: &[&StepEvent],
     server: usize,
     served: Vec<ServerEvent>,
+    dead: Option<&ProgramFailure>,
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut queue: VecDeque<ServerEvent> = served.into();
@@ -389,7 +428,7 @@ fn interleave(
                     .map(|action| describe_server_event(scenario, server, action)),
             );
         }
-        entries.push(describe_step_event(scenario, id, event));
+        entries.push(describe_step_event(scenario, id, event, dead));
     }
     entries.extend(
         queue

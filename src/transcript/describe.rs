@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
-use crate::event::{FailureKind, InstanceId, ServerAction, ServerEvent, StepEvent, StepOutcome};
+use crate::event::{
+    FailureKind, InstanceId, ProgramFailure, ProgramFailureKind, ProgramStatus, ServerAction,
+    ServerEvent, StepEvent, StepOutcome,
+};
 use crate::matcher::Matcher;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
 
@@ -39,6 +42,80 @@ pub fn instance_label(scenario: &Scenario, id: InstanceId) -> String {
         format!("{}#{}", client.name, id.instance)
     } else {
         client.name.clone()
+    }
+}
+
+/// `exit code 1`, `killed by signal 11 (SIGSEGV)`.
+pub fn program_status(status: ProgramStatus) -> String {
+    match status {
+        ProgramStatus::Exited(code) => format!("exit code {code}"),
+        ProgramStatus::Signalled(signal) => match signal_name(signal) {
+            Some(name) => format!("killed by signal {signal} ({name})"),
+            None => format!("killed by signal {signal}"),
+        },
+    }
+}
+
+/// The usual name of a signal (Linux numbering), for the ones a crash or a stop sends.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// Why a program under test failed, in words: `exited (exit code 1) before it was ready`.
+pub fn program_failure_reason(kind: &ProgramFailureKind) -> String {
+    match kind {
+        ProgramFailureKind::ExitedBeforeReady(status) => {
+            format!("exited ({}) before it was ready", program_status(*status))
+        }
+        ProgramFailureKind::NotReady {
+            within,
+            port,
+            holder,
+        } => {
+            let mut text = format!(
+                "was not listening on port {port} within {} (ready_timeout)",
+                duration(*within)
+            );
+            if let Some(holder) = holder {
+                text.push_str(&format!("; the port is held by {holder}"));
+            }
+            text
+        }
+        ProgramFailureKind::Exited(status) => {
+            format!("exited during the run ({})", program_status(*status))
+        }
+    }
+}
+
+/// A failed program under test: a line naming it and why, and the end of its stderr.
+pub fn describe_program_failure(
+    scenario: &Scenario,
+    server: usize,
+    failure: &ProgramFailure,
+) -> Entry {
+    let mut detail = vec![format!("command: {}", failure.command)];
+    detail.extend(stderr_lines(failure.stderr_tail.as_bytes()));
+    Entry {
+        mark: Mark::Failed,
+        actor: scenario.servers[server].name.clone(),
+        text: format!(
+            "the program under test {}",
+            program_failure_reason(&failure.kind)
+        ),
+        detail,
     }
 }
 
@@ -104,7 +181,15 @@ fn declared_timeout(client: &Client, step: Option<&Step>) -> Duration {
 }
 
 /// Describes a client step event of instance `id`.
-pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Entry {
+///
+/// `dead`: the program under test this client talks to, if it had failed (exited, never got
+/// ready): a failure it caused says so instead of the step's hint.
+pub fn describe_step_event(
+    scenario: &Scenario,
+    id: InstanceId,
+    event: &StepEvent,
+    dead: Option<&ProgramFailure>,
+) -> Entry {
     let client = &scenario.clients[id.client];
     let step = event.step.and_then(|i| client.steps.get(i));
     let actor = instance_label(scenario, id);
@@ -193,15 +278,26 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 }
                 FailureKind::WrongExit(status) => {
                     detail.extend(stderr_lines(&failure.received));
-                    status.clone()
+                    match status {
+                        Some(status) => program_status(*status),
+                        None => "it did not exit by itself: netlab stopped it".to_string(),
+                    }
                 }
             };
             let hint = event
                 .step
                 .and_then(|i| client.hints.get(i))
                 .and_then(Option::as_ref);
-            if let Some(hint) = hint {
-                detail.push(format!("hint: {hint}"));
+            match dead.filter(|_| failure.kind.can_follow_a_dead_peer()) {
+                Some(program) => detail.push(format!(
+                    "because the program under test had failed: {}",
+                    program_failure_reason(&program.kind)
+                )),
+                None => {
+                    if let Some(hint) = hint {
+                        detail.push(format!("hint: {hint}"));
+                    }
+                }
             }
             let when = if event.iteration > 1 {
                 format!(" (time {} through the repeat)", event.iteration)
@@ -215,7 +311,9 @@ pub fn describe_step_event(scenario: &Scenario, id: InstanceId, event: &StepEven
                 detail,
             }
         }
-        StepOutcome::ProgramExited { status } => passed(format!("{what}: {status}")),
+        StepOutcome::ProgramExited { status } => {
+            passed(format!("{what}: {}", program_status(*status)))
+        }
         StepOutcome::Counted(count) => passed(format!("{what}: {count} bytes arrived (not kept)")),
         StepOutcome::Repeated { times, .. } => passed(format!(
             "{what}: every step passed all {times} times (the first time is shown above)"

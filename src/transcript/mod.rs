@@ -6,6 +6,9 @@ mod describe;
 mod render;
 mod score;
 
-pub use build::{Section, Transcript, build};
-pub use describe::{Entry, Mark, describe_server_event, describe_step_event, instance_label};
+pub use build::{Section, Transcript, build, dead_program};
+pub use describe::{
+    Entry, Mark, describe_program_failure, describe_server_event, describe_step_event,
+    instance_label, program_failure_reason, program_status,
+};
 pub use score::{StepCounts, StepResult, count, step_results};

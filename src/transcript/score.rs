@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::build::{dead_program, failed_programs};
 use super::describe::{Mark, describe_step_event, instance_label, step_text};
 use crate::event::{Event, EventKind, InstanceId, Origin, StepEvent};
 use crate::scenario::{Scenario, Step};
@@ -52,8 +53,10 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
             last.insert((*id, index), step);
         }
     }
+    let failed = failed_programs(events);
     let mut results = Vec::new();
     for (client_index, client) in scenario.clients.iter().enumerate() {
+        let dead = dead_program(client, &failed);
         for instance in 1..=client.count {
             let id = InstanceId {
                 client: client_index,
@@ -64,7 +67,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                 let (result, detail) = match last.get(&(id, index)) {
                     None => ("not_run", None),
                     Some(event) => {
-                        let entry = describe_step_event(scenario, id, event);
+                        let entry = describe_step_event(scenario, id, event, dead);
                         if entry.mark == Mark::Failed {
                             let mut text = entry.text;
                             for line in entry.detail {

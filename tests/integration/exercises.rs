@@ -126,12 +126,26 @@ fn a_server_that_crashes_on_start_shows_its_error() {
     if python3("a_server_that_crashes_on_start_shows_its_error").is_none() {
         return;
     }
-    let (code, _, stderr) = grade("hello_server", &solution("hello_server/crashes.py"), &[]);
-    assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("the program under test `python3 {solution} {port}` exited (exit code 1) before accepting connections"), "{stderr}");
+    // The student's program failed, not the environment: exit 1, not 3 (it was 3 before).
+    let (code, stdout, stderr) = grade("hello_server", &solution("hello_server/crashes.py"), &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("AttributeError: 'socket' object has no attribute 'listne'"),
-        "{stderr}"
+        stdout.contains("✗ student           the program under test exited (exit code 1) before it was ready"),
+        "{stdout}"
+    );
+    // The command as it was started: placeholders filled in.
+    let crashes = solution("hello_server/crashes.py");
+    assert!(
+        stdout.contains(&format!("command: python3 {} ", crashes.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("AttributeError: 'socket' object has no attribute 'listne'"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL exercise_hello_server") && stdout.contains(": the program under test of `student` exited (exit code 1) before it was ready"),
+        "{stdout}"
     );
 }
 

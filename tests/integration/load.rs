@@ -373,7 +373,7 @@ fn serve_quiet_prints_only_where_it_listens() {
     drop(stream);
     super::support::interrupt(&child.0);
     let status = child.0.wait().unwrap();
-    assert!(status.success());
+    assert_eq!(status.code(), Some(130));
     let rest = lines.rest();
     assert!(
         !rest.contains("hello"),

@@ -1,0 +1,103 @@
+//! The exit code of a command: one type ordered by severity, one function from a scenario's
+//! result to it, and the numbers in one place (`--help` lists them from here).
+
+use crate::exec::{RunError, Verdict};
+use crate::suite::{CaseResult, SnapshotCheck};
+
+/// A signal that interrupted netlab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: a polite stop from a supervisor (CI, a timeout, `kill`).
+    Terminate,
+}
+
+/// How a command ended, from the least to the most serious: the worse of several results is
+/// their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Every scenario passed (and matched its snapshot).
+    Passed,
+    /// A scenario failed: a step, a program under test, a snapshot.
+    Failed,
+    /// A path or filter matched no scenario.
+    NothingMatched,
+    /// The input is wrong (usage, unreadable file, invalid scenario): nothing ran.
+    Input,
+    /// The environment refused (port in use, address not available, a command that cannot be
+    /// executed).
+    Environment,
+    /// A signal stopped netlab (after it cleaned up).
+    Interrupted(Signal),
+    /// netlab itself failed: a bug.
+    Bug,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Passed => 0,
+            Exit::Failed => 1,
+            Exit::Input => 2,
+            Exit::Environment => 3,
+            Exit::NothingMatched => 4,
+            Exit::Bug => 101,
+            // 128 + the signal's number, as shells report a command a signal ended.
+            Exit::Interrupted(Signal::Interrupt) => 130,
+            Exit::Interrupted(Signal::Terminate) => 143,
+        }
+    }
+
+    /// The exit of a run that could not be carried out.
+    pub fn of_error(error: &RunError) -> Exit {
+        match error {
+            RunError::Refused(_) => Exit::Environment,
+            RunError::Bug(_) => Exit::Bug,
+        }
+    }
+
+    /// The exit of one scenario's result. An interrupted run is a failure here; the command
+    /// makes its exit `Interrupted` once it knows the signal.
+    pub fn of(result: &CaseResult) -> Exit {
+        match (&result.verdict, &result.snapshot) {
+            (Err(error), _) => Exit::of_error(error),
+            (_, Some(SnapshotCheck::Unreadable(_))) => Exit::Environment,
+            (Ok(Verdict::Passed), None | Some(SnapshotCheck::Matches | SnapshotCheck::Written)) => {
+                Exit::Passed
+            }
+            (Ok(_), _) => Exit::Failed,
+        }
+    }
+}
+
+/// The text of `--help` about exit codes.
+pub const EXIT_CODES: &str = "Exit codes:
+  0    every scenario passed
+  1    a scenario failed (a step, a program under test that crashed, exited or never got
+       ready; under `netlab test`, also: its transcript differs from its snapshot)
+  2    the input is wrong (usage, unreadable file, invalid scenario): nothing ran
+  3    the environment refused (port in use, address not available, a command that cannot be
+       executed, a client found nobody to connect to outside the scenario)
+  4    a path or filter matched no scenario (netlab test)
+  101  netlab failed: this is a bug in netlab (run with RUST_BACKTRACE=1 and report it)
+  130  interrupted by Ctrl-C (SIGINT), after stopping everything it started
+  143  stopped by SIGTERM, after stopping everything it started";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worse_exit_is_the_larger() {
+        assert!(Exit::Failed > Exit::Passed);
+        assert!(Exit::Environment > Exit::Failed);
+        assert!(Exit::Interrupted(Signal::Interrupt) > Exit::Environment);
+        assert!(Exit::Bug > Exit::Interrupted(Signal::Terminate));
+        assert_eq!(
+            [Exit::Failed, Exit::Environment, Exit::Passed].into_iter().max(),
+            Some(Exit::Environment)
+        );
+    }
+}
