@@ -20,6 +20,7 @@ use crate::scenario::{LoadError, Scenario, VarValues, load_file_with};
 
 /// Parses the command line, runs the command, returns the process exit code.
 pub fn main() -> ExitCode {
+    say_panics_are_bugs();
     let cli = Cli::parse();
     let choice = match cli.color {
         Color::Auto => ColorChoice::Auto,
@@ -48,6 +49,20 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(exit.code())
+}
+
+/// Makes every panic (in any thread) say, after the usual message, that it is netlab's bug and
+/// how to report it. A panic on the main thread exits with 101 (Rust's code for it, which
+/// `Exit::Bug` shares); a panic in a run's thread ends that run with `RunError::Bug`.
+fn say_panics_are_bugs() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        eprintln!(
+            "this is a bug in netlab: please report it with the scenario, and the output of the \
+             same command with RUST_BACKTRACE=1"
+        );
+    }));
 }
 
 /// Writes generated text to stdout; a closed pipe (`| head`) is not an error.

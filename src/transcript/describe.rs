@@ -440,6 +440,14 @@ fn diff_lines(expected: &[u8], received: &[u8]) -> Vec<String> {
         };
         out.push(format!("{sign} {}", change.value()));
     }
+    // A diff without a `- expected` line (what came holds all that was expected, and more before
+    // it) would hide what was expected: then say both whole, what arrived first included.
+    if !out.iter().any(|line| line.starts_with("- expected")) {
+        out = vec![
+            format!("- expected {}", show(expected)),
+            format!("+ received {}", show(received)),
+        ];
+    }
     out
 }
 
@@ -454,6 +462,19 @@ fn escaped_lines(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_diff_always_says_what_was_expected() {
+        // Before: `+ received "\r\n"` and `both "BYE\r\n"`, and no `- expected` line.
+        let lines = diff_lines(b"BYE\r\n", b"\r\nBYE\r\n");
+        assert_eq!(
+            lines,
+            vec![
+                "- expected \"BYE\\r\\n\"".to_string(),
+                "+ received \"\\r\\nBYE\\r\\n\"".to_string()
+            ]
+        );
+    }
 
     #[test]
     fn diff_shows_expected_then_received() {

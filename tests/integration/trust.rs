@@ -1,0 +1,547 @@
+//! Verdicts that can be trusted with real programs (issue 12): programs run in their scenario's
+//! directory however it is named; only a passed run becomes a baseline; a program under test that
+//! crashes, exits or never gets ready is its own failure (exit 1), with what it said; a fixed port
+//! held by another process is refused before anything starts; exit codes by severity; signals.
+//! Each test failed on the main of 2026-12-01, as its comment says.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::support::{free_port, netlab, own_peer, python3, root, text};
+
+/// A fresh directory for a test's files.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "netlab-trust-{}-{name}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `netlab ARGS` in `dir`.
+fn netlab_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    text(&netlab().current_dir(dir).args(args).output().unwrap())
+}
+
+/// A scenario whose client program succeeds only in the scenario's own directory.
+const NEEDS_ITS_DIRECTORY: &str = "
+servers:
+  - name: echo
+clients:
+  - name: checker
+    connect: echo
+    exec: [\"sh\", \"-c\", \"test -f marker.txt\"]
+";
+
+#[test]
+fn a_scenario_named_by_a_bare_file_name_runs_its_programs_in_its_directory() {
+    // Before: `netlab run x.yaml` started the program in the directory "" (exit 3 or FAIL).
+    let dir = temp_dir("bare");
+    std::fs::write(dir.join("marker.txt"), "").unwrap();
+    std::fs::write(dir.join("prog.yaml"), NEEDS_ITS_DIRECTORY).unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "prog.yaml"]);
+    assert_eq!(code, 0, "bare name: {stdout}\n{stderr}");
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "./prog.yaml"]);
+    assert_eq!(code, 0, "./: {stdout}\n{stderr}");
+    let (code, stdout, stderr) = netlab_in(&dir, &["test", "--update", "prog.yaml"]);
+    assert_eq!(code, 0, "test, bare name: {stdout}\n{stderr}");
+    // From the parent, by a relative path, and through a symbolic link to the directory.
+    let parent = dir.parent().unwrap();
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    let relative = format!("{name}/prog.yaml");
+    let (code, stdout, stderr) = netlab_in(parent, &["run", &relative]);
+    assert_eq!(code, 0, "relative: {stdout}\n{stderr}");
+    let link = parent.join(format!("{name}-link"));
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let through_link = link.join("prog.yaml");
+    let (code, stdout, stderr) = netlab_in(parent, &["run", through_link.to_str().unwrap()]);
+    assert_eq!(code, 0, "through a link: {stdout}\n{stderr}");
+    let _ = std::fs::remove_file(&link);
+}
+
+#[test]
+fn a_client_program_that_cannot_be_executed_is_the_environments_refusal() {
+    // Before: exit 1, as if the program had failed.
+    let dir = temp_dir("noexec");
+    std::fs::write(
+        dir.join("noexec.yaml"),
+        "
+servers:
+  - name: echo
+clients:
+  - name: ghost
+    connect: echo
+    exec: [\"./no-such-program\", \"{port}\"]
+",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "noexec.yaml"]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    // The message shows the command with its placeholders filled in, and where it was looked for.
+    assert!(
+        stderr.contains("cannot start `./no-such-program ") && !stderr.contains("{port}"),
+        "{stderr}"
+    );
+}
+
+/// A scenario with a netlab server answering "hi" with "hello", and a client expecting `reply`.
+fn greeter(reply: &str) -> String {
+    format!(
+        "
+servers:
+  - name: greeter
+    rules:
+      - reply: \"hello\"
+clients:
+  - name: client
+    connect: greeter
+    steps:
+      - send: \"hi\"
+      - expect: \"{reply}\"
+"
+    )
+}
+
+#[test]
+fn update_never_stores_a_failed_refused_or_timed_out_run() {
+    // Before: `--update` stored "connection refused … FAILED" as the baseline.
+    let dir = temp_dir("update");
+    let snap = dir.join("snapshots").join("greet.snap");
+    std::fs::write(dir.join("greet.yaml"), greeter("hello")).unwrap();
+    let (code, stdout, _) = netlab_in(&dir, &["test", "--update", "greet.yaml"]);
+    assert_eq!(code, 0, "{stdout}");
+    let good = std::fs::read_to_string(&snap).unwrap();
+
+    // The run fails: the snapshot stays as it was, and the output says why.
+    std::fs::write(dir.join("greet.yaml"), greeter("goodbye")).unwrap();
+    let (code, stdout, _) = netlab_in(&dir, &["test", "--update", "greet.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("not stored: ") && stdout.contains("the run failed"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&snap).unwrap(), good);
+    // Without --update, no `.snap.new` for review either.
+    let (code, stdout, _) = netlab_in(&dir, &["test", "greet.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!dir.join("snapshots").join("greet.snap.new").exists());
+
+    // The run times out.
+    let slow = format!("timeout: 300ms\n{}", greeter("hello")).replace(
+        "      - reply: \"hello\"",
+        "      - reply: \"hello\"\n        delay: 5s",
+    );
+    std::fs::write(dir.join("greet.yaml"), slow).unwrap();
+    let (code, stdout, _) = netlab_in(&dir, &["test", "--update", "greet.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("the run timed out"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&snap).unwrap(), good);
+
+    // The service is down (the environment refused): exit 3, nothing stored.
+    let down = format!(
+        "
+clients:
+  - name: client
+    connect: \"127.0.0.1:{}\"
+    steps:
+      - send: \"ping\"
+",
+        free_port()
+    );
+    std::fs::write(dir.join("down.yaml"), down).unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["test", "--update", "down.yaml"]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(stdout.contains("not stored: "), "{stdout}");
+    assert!(!dir.join("snapshots").join("down.snap").exists());
+    assert!(!dir.join("snapshots").join("down.snap.new").exists());
+}
+
+/// A scenario grading `kv_crashes.py`: `first` gets a value, `breaker` asks for an unknown key
+/// (the program crashes), `later` comes after the crash.
+fn crashing_kv() -> String {
+    format!(
+        "
+servers:
+  - name: kv
+    exec: [\"python3\", \"{}\", \"{{port}}\"]
+clients:
+  - name: first
+    connect: kv
+    steps:
+      - send: \"GET a\\n\"
+      - expect: \"1\\n\"
+  - name: breaker
+    connect: kv
+    start_after: 200ms
+    steps:
+      - send: \"GET nope\\n\"
+      - expect: \"0\\n\"
+        hint: \"unknown keys answer 0\"
+  - name: later
+    connect: kv
+    start_after: 1500ms
+    steps:
+      - send: \"GET b\\n\"
+      - expect: \"2\\n\"
+        hint: \"GET answers the value\"
+",
+        own_peer("kv_crashes.py").display()
+    )
+}
+
+#[test]
+fn a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr() {
+    // Before: exit 3 "a client could not connect", JSON verdict "error", the traceback only at
+    // the end, stamped at the end; every later client showed its own hint.
+    let Some(_) = python3("a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr")
+    else {
+        return;
+    };
+    let dir = temp_dir("crash");
+    std::fs::write(dir.join("kv.yaml"), crashing_kv()).unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "kv.yaml"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    // The live view says it when it happens (the crash is at about 0.2s; the run lasts 1.5s+).
+    let crash_line = stdout
+        .lines()
+        .find(|l| l.contains("the program under test exited during the run (exit code 1)"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let seconds: f64 = crash_line
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('s')
+        .parse()
+        .unwrap();
+    assert!(seconds < 1.4, "seen at {seconds}s: {stdout}");
+    assert!(stdout.contains("KeyError: 'nope'"), "{stdout}");
+    // The client after the crash blames the program, not itself.
+    assert!(
+        stdout.contains("because the program under test had failed: exited during the run (exit code 1)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hint: GET answers the value"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL kv (kv.yaml)")
+            && stdout.contains(": the program under test of `kv` exited during the run (exit code 1)"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "--format", "json", "kv.yaml"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(json["verdict"], "failed", "{json}");
+    assert_eq!(json["scenario"], "failed", "{json}");
+    assert_eq!(json["program"]["server"], "kv", "{json}");
+    assert_eq!(json["program"]["exit_code"], 1, "{json}");
+    assert!(json["program"]["signal"].is_null(), "{json}");
+    let command = json["program"]["command"].as_str().unwrap();
+    assert!(command.starts_with("python3 ") && !command.contains("{port}"), "{command}");
+    assert!(
+        json["program"]["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("KeyError"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_program_that_exits_or_never_listens_has_failed_and_nothing_else_runs() {
+    // Before: exit 3, as if the environment had refused.
+    let dir = temp_dir("notready");
+    std::fs::write(
+        dir.join("quits.yaml"),
+        "
+servers:
+  - name: quits
+    exec: [\"sh\", \"-c\", \"echo cannot bind >&2; exit 4\"]
+clients:
+  - name: client
+    connect: quits
+    steps:
+      - send: \"hi\"
+",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "quits.yaml"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("the program under test exited (exit code 4) before it was ready"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stderr: cannot bind"), "{stdout}");
+    std::fs::write(
+        dir.join("sleeps.yaml"),
+        "
+servers:
+  - name: sleeper
+    exec: [\"sleep\", \"30\"]
+    ready_timeout: 300ms
+clients:
+  - name: client
+    connect: sleeper
+    steps:
+      - send: \"hi\"
+",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "sleeps.yaml"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("was not listening on port") && stdout.contains("within 300ms"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_fixed_port_held_by_another_process_is_refused_before_the_program_starts() {
+    // Before: the program under test failed to bind, the readiness check connected to the stale
+    // listener, and the run said PASS.
+    let stale = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = stale.local_addr().unwrap().port();
+    let dir = temp_dir("stale");
+    let started = dir.join("started");
+    std::fs::write(
+        dir.join("stale.yaml"),
+        format!(
+            "
+servers:
+  - name: student
+    port: {port}
+    exec: [\"sh\", \"-c\", \"touch started; exit 1\"]
+clients:
+  - name: client
+    connect: student
+    steps:
+      - send: \"hi\"
+"
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", "stale.yaml"]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} is not free")),
+        "{stderr}"
+    );
+    // The process that holds it is named (this test's own), where /proc shows it.
+    if Path::new("/proc/net/tcp").exists() {
+        assert!(
+            stderr.contains(&format!("held by pid {}", std::process::id())),
+            "{stderr}"
+        );
+    }
+    assert!(!started.exists(), "the program was started");
+    drop(stale);
+}
+
+#[test]
+fn serve_without_a_server_is_a_mistake_in_the_input() {
+    // Before: exit 4 (the code of `netlab test` for a filter that matched nothing).
+    let dir = temp_dir("serve");
+    std::fs::write(
+        dir.join("clients.yaml"),
+        "
+clients:
+  - name: client
+    connect: \"127.0.0.1:9\"
+    steps:
+      - send: \"hi\"
+",
+    )
+    .unwrap();
+    let (code, _, stderr) = netlab_in(&dir, &["serve", "clients.yaml"]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn the_json_report_has_no_snapshot_when_nothing_ran() {
+    // Before: `"snapshot": "differs"` beside `"scenario": null`.
+    let dir = temp_dir("json");
+    std::fs::write(
+        dir.join("down.yaml"),
+        format!(
+            "
+clients:
+  - name: client
+    connect: \"127.0.0.1:{}\"
+    steps:
+      - send: \"ping\"
+",
+            free_port()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    std::fs::write(dir.join("snapshots").join("down.snap"), "---\n---\nold\n").unwrap();
+    let (code, stdout, _) = netlab_in(&dir, &["test", "--format", "json", "down.yaml"]);
+    assert_eq!(code, 3, "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(json["scenario"].is_null(), "{json}");
+    assert!(json["snapshot"].is_null(), "{json}");
+    assert_eq!(json["verdict"], "error", "{json}");
+}
+
+#[test]
+fn a_junit_report_in_a_new_directory_is_written_and_a_bad_path_refused_first() {
+    // Before: `--junit nodir/junit.xml` ran everything, then exited 3.
+    let dir = temp_dir("junit");
+    std::fs::write(dir.join("greet.yaml"), greeter("hello")).unwrap();
+    let (code, stdout, stderr) = netlab_in(
+        &dir,
+        &["test", "--update", "--junit", "reports/ci/junit.xml", "greet.yaml"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let xml = std::fs::read_to_string(dir.join("reports/ci/junit.xml")).unwrap();
+    assert!(xml.contains("<testcase name=\"greet\""), "{xml}");
+    // A path that cannot be written is refused before anything runs.
+    std::fs::write(dir.join("a-file"), "").unwrap();
+    let (code, stdout, stderr) = netlab_in(
+        &dir,
+        &["test", "--junit", "a-file/junit.xml", "greet.yaml"],
+    );
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(stderr.contains("cannot write the JUnit report"), "{stderr}");
+    assert!(!stdout.contains("PASS"), "it ran: {stdout}");
+}
+
+/// Sends `signal` to a child by its id.
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_and_sigint_exit_143_and_130_after_cleanup() {
+    // Before: 1 for both (and `netlab serve` 0).
+    for (name, number, code) in [("-TERM", 15, 143), ("-INT", 2, 130)] {
+        for command in ["run", "test", "serve"] {
+            let dir = temp_dir("signal");
+            std::fs::write(
+                dir.join("slow.yaml"),
+                "
+servers:
+  - name: slow
+    rules:
+      - reply: \"late\"
+        delay: 20s
+clients:
+  - name: client
+    connect: slow
+    steps:
+      - send: \"hi\"
+      - expect: \"late\"
+        timeout: 30s
+",
+            )
+            .unwrap();
+            let mut child = netlab()
+                .current_dir(&dir)
+                .args([command, "slow.yaml"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(400));
+            signal(&child, name);
+            let status = child.wait().unwrap();
+            assert_eq!(
+                status.code(),
+                Some(code),
+                "{command} after signal {number}"
+            );
+            let snapshots = dir.join("snapshots");
+            assert!(
+                !snapshots.exists() || std::fs::read_dir(&snapshots).unwrap().next().is_none(),
+                "{command} wrote a snapshot after signal {number}"
+            );
+        }
+    }
+}
+
+/// The shipped scenarios and the fixtures, each directory copied whole (payload files are
+/// relative to it) into a fresh place.
+fn copies_of_every_scenario_directory() -> Vec<PathBuf> {
+    let mut copies = Vec::new();
+    for source in ["scenarios", "tests/fixtures"] {
+        let copy = temp_dir("sigint-suite");
+        for entry in std::fs::read_dir(root().join(source)).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                std::fs::copy(&path, copy.join(entry.file_name())).unwrap();
+            }
+        }
+        copies.push(copy);
+    }
+    copies
+}
+
+/// Every file under `dir`, with its contents.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            files.push((entry.path(), std::fs::read(entry.path()).unwrap_or_default()));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The processes whose working directory is `dir` (programs under test run there).
+fn processes_in(dir: &Path) -> Vec<String> {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    processes
+        .flatten()
+        .filter(|p| {
+            p.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok())
+                && std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd == dir)
+        })
+        .map(|p| p.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn sigint_at_a_random_moment_of_any_scenario_exits_130_and_leaves_nothing_behind() {
+    // Before: exit 1, `.snap.new` files written for the interrupted runs.
+    let copies = copies_of_every_scenario_directory();
+    let mut rng = fastrand::Rng::with_seed(12);
+    for round in 0..20 {
+        let dir = &copies[round % copies.len()];
+        let snapshots_before = files_under(&dir.join("snapshots"));
+        let mut child = netlab()
+            .current_dir(dir)
+            .args(["test", "-j", "2", "."])
+            .env("NETLAB_TEST_SHARED_NOTHING", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let moment = Duration::from_millis(rng.u64(20..1500));
+        std::thread::sleep(moment);
+        signal(&child, "-INT");
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "round {round} in {}: SIGINT after {moment:?}",
+            dir.display()
+        );
+        assert_eq!(
+            files_under(&dir.join("snapshots")),
+            snapshots_before,
+            "round {round}: the snapshots directory changed"
+        );
+        let left = processes_in(dir);
+        assert!(left.is_empty(), "round {round}: processes left: {left:?}");
+    }
+}
