@@ -84,3 +84,29 @@ fn a_udp_server_stopped_with_datagrams_in_flight_never_panics() {
         failures.join("\n")
     );
 }
+
+/// A UDP rule's `delay` and its server's `latency` fault, each a valid duration, whose sum is
+/// not one: the server added them before pausing, and the addition panicked the thread. It
+/// pauses for one, then the other (as a TCP server does), and the stop cuts the pause short.
+#[test]
+fn a_udp_delay_and_latency_too_long_to_add_never_panic() {
+    let text = r#"
+timeout: 2s
+servers:
+  - name: pong
+    protocol: udp
+    faults:
+      latency: { fixed: 10000000000000000000s }
+    rules:
+      - delay: 10000000000000000000s
+        reply: "PONG"
+clients:
+  - connect: pong
+    steps:
+      - send: "PING"
+      - expect_nothing: 20ms
+"#;
+    let scenario = Arc::new(load_source(SourceFile::new("long_pauses.yaml", text)).unwrap());
+    let outcome = run(&scenario, &RunOptions::default(), &mut |_| {});
+    assert!(outcome.is_ok_and(|o| o.verdict.passed()));
+}
