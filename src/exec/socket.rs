@@ -3,7 +3,10 @@
 //! honour deadlines and the stop signal.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::mem::MaybeUninit;
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket,
+};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -52,10 +55,27 @@ pub fn wake_acceptor(listener: &TcpListener) {
     }
 }
 
-/// Wakes a thread blocked in `recv_from` on `socket` (the coordinator calls this on stop); the
-/// thread also wakes by itself within a tick.
+/// Wakes a thread blocked in `recv_from` on `socket`: the coordinator calls this once the stop
+/// signal is set. The thread also wakes by itself within a tick; this only spares it the wait.
+///
+/// It sends `socket` an empty datagram from a throwaway socket: the receiver gets a datagram,
+/// sees the stop signal (`recv_datagram` looks at it after every receive) and returns. Shutting
+/// the socket down, as for a listener, is not an option: on an unconnected UDP socket `recvfrom`
+/// then returns zero bytes *and no sender address* (addrlen 0), which std's `recv_from` still
+/// converts to an address: "invalid argument", or, as reported, an assertion on the address
+/// length that panics the thread. And every later receive gives the same at once. If the datagram cannot be sent (or is dropped
+/// because the receive queue is full, which means the receiver is not blocked), the tick wakes it.
 pub fn wake_receiver(socket: &UdpSocket) {
-    let _ = SockRef::from(socket).shutdown(Shutdown::Both);
+    let Ok(addr) = socket.local_addr() else {
+        return;
+    };
+    let any: IpAddr = match addr {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    if let Ok(doorbell) = UdpSocket::bind(SocketAddr::new(any, 0)) {
+        let _ = doorbell.send_to(&[], loopback_of(addr));
+    }
 }
 
 /// The address to dial to reach a listener bound to `addr` (unspecified → loopback).
@@ -244,15 +264,34 @@ pub fn recv_datagram(
         if let Err(e) = timeout.apply(wait, |t| socket.socket.set_read_timeout(t)) {
             return DatagramResult::Failed(e);
         }
-        match socket.recv_from(buf) {
+        match receive(&socket.socket, buf) {
+            // `wake_receiver`'s empty datagram, or any datagram once the run stops.
             Ok(_) if cancel.is_set() => return DatagramResult::Stopped,
-            Ok((n, peer)) => return DatagramResult::Datagram(n, canonical(peer)),
+            Ok((n, Some(peer))) => return DatagramResult::Datagram(n, canonical(peer)),
+            // No sender: the OS says so only of a socket shut down for reading, which will never
+            // receive again (and would answer this at once, every time): nothing is left to serve.
+            Ok((_, None)) => return DatagramResult::Stopped,
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
-            // `wake_receiver` shuts the socket down to wake this call: that is the stop.
             Err(_) if cancel.is_set() => return DatagramResult::Stopped,
             Err(e) => return DatagramResult::Failed(e),
         }
     }
+}
+
+/// One `recvfrom` into `buf`: the datagram's length and its sender, `None` when the OS gave no
+/// usable address. Through socket2 rather than std, whose `recv_from` does not expect the OS to
+/// return no address (see `wake_receiver`) and cannot say so without failing or panicking.
+fn receive(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, Option<SocketAddr>)> {
+    // SAFETY: `&mut [u8]` as `&mut [MaybeUninit<u8>]` would let the callee write uninitialised
+    // bytes into initialised memory; socket2 promises not to (`Socket::recv` and `recv_from`:
+    // the buffer only goes to the `recvfrom` system call, which writes bytes it received), so
+    // `buf` stays initialised, as its documentation says of calling it with a `&mut [u8]`.
+    let uninit = unsafe { &mut *(std::ptr::from_mut::<[u8]>(buf) as *mut [MaybeUninit<u8>]) };
+    let (n, from) = SockRef::from(socket).recv_from(uninit)?;
+    // socket2 zeroes the address before the call: no address is `len() == 0` and no family.
+    let peer = (from.len() > 0).then(|| from.as_socket()).flatten();
+    // Callers slice `buf` with the length: keep it within `buf`, whatever the OS says.
+    Ok((n.min(buf.len()), peer))
 }
 
 /// Writes all of `bytes`, waking every tick to honour the stop signal.
@@ -305,6 +344,84 @@ mod tests {
         let text = String::from_utf8_lossy(&output.stdout);
         let send_q: Vec<&str> = text.split_whitespace().collect();
         assert_eq!(send_q.get(2), Some(&"7"), "ss said: {text}");
+    }
+
+    fn udp_on_loopback() -> UdpSocket {
+        let Ok(socket) = bind_udp(SocketAddr::from(([127, 0, 0, 1], 0))) else {
+            panic!("cannot bind udp on loopback");
+        };
+        socket
+    }
+
+    /// The wake-up gives a receive blocked without any timeout a real datagram, with a sender,
+    /// at once. (Shutting the socket down, the first wake-up, returned it with no sender: std
+    /// then failed or panicked, depending on its version.)
+    #[test]
+    fn wake_receiver_returns_a_blocked_receive_with_a_datagram() {
+        let socket = udp_on_loopback();
+        let Ok(waker) = socket.try_clone() else {
+            panic!("cannot clone the socket");
+        };
+        let receiver = std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let received = receive(&socket, &mut buf).map(|(n, peer)| (n, peer.is_some()));
+            received.ok()
+        });
+        // Give it time to block (the wake-up works as well if it has not yet).
+        std::thread::sleep(Duration::from_millis(50));
+        let woken = Instant::now();
+        wake_receiver(&waker);
+        let Ok(received) = receiver.join() else {
+            panic!("the receiving thread panicked");
+        };
+        assert_eq!(received, Some((0, true)), "an empty datagram from a sender");
+        assert!(woken.elapsed() < Duration::from_secs(5), "woken late");
+    }
+
+    /// A stopping run's blocked `recv_datagram` returns `Stopped` as soon as it is woken, well
+    /// before the tick would have woken it.
+    #[test]
+    fn a_woken_receive_stops_before_its_tick() {
+        let socket = TimedSocket::new(udp_on_loopback());
+        let Ok(waker) = socket.try_clone() else {
+            panic!("cannot clone the socket");
+        };
+        // A long tick of its own, so that only the wake-up can return it soon.
+        let _ = socket.set_read_timeout(Some(Duration::from_secs(30)));
+        socket.read_timeout.0.set(Some(TICK));
+        let (mut stop, cancel) = super::super::cancel::pair();
+        let receiver = std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let started = Instant::now();
+            let result = recv_datagram(&socket, &mut buf, None, &cancel);
+            (matches!(result, DatagramResult::Stopped), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        stop.stop();
+        wake_receiver(&waker);
+        let Ok((stopped, took)) = receiver.join() else {
+            panic!("the receiving thread panicked");
+        };
+        assert!(stopped);
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+    }
+
+    /// The OS edge case itself: on a socket shut down for reading, `recvfrom` gives zero bytes
+    /// and no sender. That is the socket's end, not a failure (and never a panic).
+    #[test]
+    fn a_receive_with_no_sender_is_a_stop() {
+        let socket = TimedSocket::new(udp_on_loopback());
+        // Linux wakes the receivers (and answers every later receive) even though an unconnected
+        // socket says "not connected" to `shutdown`.
+        let _ = SockRef::from(&*socket).shutdown(Shutdown::Read);
+        let (_stop, cancel) = super::super::cancel::pair();
+        let mut buf = [0u8; 64];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let result = recv_datagram(&socket, &mut buf, Some(deadline), &cancel);
+        assert!(
+            matches!(result, DatagramResult::Stopped),
+            "not a stop: {result:?}"
+        );
     }
 
     #[test]

@@ -129,9 +129,12 @@ fn serve<'a>(
         };
         peer.recorder
             .record_answered(context, answered, peer.sent, false);
-        let pause = answer.delay.unwrap_or_default() + latency.unwrap_or_default();
-        if !pause.is_zero() && !context.cancel.sleep(context.scale.pause(pause)) {
-            return;
+        // The rule's delay, then the fault's latency, as over TCP: one after the other rather
+        // than their sum, which overflows (and panics) for durations each within bounds.
+        for pause in [answer.delay, latency].into_iter().flatten() {
+            if !context.cancel.sleep(context.scale.pause(pause)) {
+                return;
+            }
         }
         if answer.replies {
             for _ in 0..copies {

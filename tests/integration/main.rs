@@ -43,3 +43,6 @@ mod schema;
 
 /// Every example in docs/ loads and passes.
 mod docs;
+
+/// netlab's own threads when a run stops: none panics, whatever is in flight.
+mod stopping;
