@@ -221,7 +221,7 @@ pub enum ServerAction {
         /// The bytes (shared with the scenario: a bulk greeting is not copied).
         bytes: std::sync::Arc<Vec<u8>>,
         /// Faults applied to it, in words.
-        faults: Vec<String>,
+        faults: Vec<AppliedFault>,
     },
     /// Received a message and a rule answered it (the event precedes the delay and the reply).
     Answered {
@@ -240,7 +240,7 @@ pub enum ServerAction {
         /// The rule's `lose_first` swallowed the message.
         lost: bool,
         /// Faults applied to the reply, in words (`latency 120ms`, `reply lost (drop)`…).
-        faults: Vec<String>,
+        faults: Vec<AppliedFault>,
     },
     /// Received a message no rule matched; nothing was sent. Over TCP, messages in a row that
     /// no rule matched are one event.
@@ -274,8 +274,32 @@ pub enum ServerAction {
     PeerClosed,
     /// A socket call failed; the server dropped the connection.
     Failed(String),
-    /// A fault was injected (`faults:`), in words.
-    Fault(String),
+    /// A fault was injected (`faults:`) on its own (not on a reply).
+    Fault(AppliedFault),
+}
+
+/// A fault injected on a server's write or connection (`faults:`), as it was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppliedFault {
+    /// Extra latency (fixed plus seeded jitter) before the write.
+    Latency(Duration),
+    /// The write went out this many bytes at a time, this far apart.
+    Slice {
+        /// Bytes per piece.
+        bytes: usize,
+        /// Pause between pieces.
+        pause: Duration,
+    },
+    /// The write was throttled to this many bytes per second.
+    Bandwidth(u64),
+    /// The connection was cut after this many bytes in all (`close_after`).
+    CloseAfter(u64),
+    /// The connection was closed with a reset (RST).
+    Reset,
+    /// A UDP reply was lost.
+    Dropped,
+    /// A UDP reply was sent twice.
+    Duplicated,
 }
 
 /// How a program under test ended, as the operating system said.

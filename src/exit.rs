@@ -96,7 +96,9 @@ mod tests {
         assert!(Exit::Interrupted(Signal::Interrupt) > Exit::Environment);
         assert!(Exit::Bug > Exit::Interrupted(Signal::Terminate));
         assert_eq!(
-            [Exit::Failed, Exit::Environment, Exit::Passed].into_iter().max(),
+            [Exit::Failed, Exit::Environment, Exit::Passed]
+                .into_iter()
+                .max(),
             Some(Exit::Environment)
         );
     }

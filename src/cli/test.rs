@@ -189,9 +189,7 @@ fn result_line(result: &CaseResult, will_write: bool) -> String {
             paint(RED, "FAIL"),
             ": the transcript differs from its snapshot".to_string(),
         ),
-        CaseStatus::SnapshotMissing => {
-            (paint(RED, "FAIL"), ": no snapshot stored yet".to_string())
-        }
+        CaseStatus::SnapshotMissing => (paint(RED, "FAIL"), ": no snapshot stored yet".to_string()),
         CaseStatus::Error => (
             paint(RED, "ERROR"),
             match &result.verdict {

@@ -12,7 +12,7 @@ use super::socket::{self, ReadResult, TimedSocket, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{EventKind, Failure, FailureKind, InstanceId, Origin, StepEvent, StepOutcome};
 use crate::matcher::{Matcher, Progress};
-use crate::plan::step_timeout;
+use crate::plan::{deadline_after, step_timeout};
 use crate::scenario::{Client, Payload, Protocol, Step};
 
 /// Most bytes asked of each recv() of a TCP client.
@@ -354,7 +354,7 @@ impl Instance<'_> {
 
     /// `expect: { bytes: N }` for a large N: takes N bytes as they come, keeping none of them.
     fn count_bytes(&mut self, index: usize, count: u64, timeout: Duration) -> StepResult {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         let mut left = count;
         loop {
             let take = left.min(self.pending.len() as u64);
@@ -421,7 +421,7 @@ impl Instance<'_> {
     }
 
     fn expect_bytes(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         loop {
             match matcher.progress(&self.pending) {
                 Progress::Matched(n) => {
@@ -479,7 +479,7 @@ impl Instance<'_> {
     }
 
     fn expect_close(&mut self, index: usize, timeout: Duration) -> StepResult {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         loop {
             if !self.pending.is_empty() {
                 self.linger(usize::MAX);
@@ -498,7 +498,7 @@ impl Instance<'_> {
 
     /// `expect_reset`: the peer resets the connection; bytes before the reset are a failure.
     fn expect_reset(&mut self, index: usize, timeout: Duration) -> StepResult {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         loop {
             if !self.pending.is_empty() {
                 return self.read_failure(index, ReadResult::Data, timeout);
@@ -518,7 +518,7 @@ impl Instance<'_> {
     }
 
     fn read_to_close(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(Instant::now(), timeout);
         while !self.eof {
             if self.over_cap() {
                 return self.too_much(index);
@@ -539,7 +539,7 @@ impl Instance<'_> {
     }
 
     fn expect_nothing(&mut self, index: usize, quiet: Duration) -> StepResult {
-        let deadline = Instant::now() + quiet;
+        let deadline = deadline_after(Instant::now(), quiet);
         loop {
             if !self.pending.is_empty() {
                 self.linger(usize::MAX);

@@ -9,6 +9,7 @@ use super::client::{Dial, Instance, StepResult};
 use super::program::{self, Finished};
 use crate::event::{FailureKind, ProgramStatus, StepOutcome};
 use crate::matcher::Matcher;
+use crate::plan::deadline_after;
 use crate::scenario::Program;
 
 /// Lines of stderr shown when a program fails.
@@ -46,7 +47,10 @@ impl Instance<'_> {
                 return self.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());
             }
         };
-        let exited = running.wait_exit(Instant::now() + timeout, &self.context.cancel);
+        let exited = running.wait_exit(
+            deadline_after(Instant::now(), timeout),
+            &self.context.cancel,
+        );
         let finished = running.stop();
         let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
         let status = finished.exited_early;

@@ -10,6 +10,7 @@ use super::socket::{self, DatagramResult, TimedSocket};
 use crate::diagnostic::io_reason;
 use crate::event::{FailureKind, StepOutcome};
 use crate::matcher::Matcher;
+use crate::plan::deadline_after;
 use crate::scenario::Payload;
 
 impl Instance<'_> {
@@ -123,7 +124,7 @@ impl Instance<'_> {
         matcher: &Matcher,
         timeout: Duration,
     ) -> StepResult {
-        match self.next_datagram(Instant::now() + timeout) {
+        match self.next_datagram(deadline_after(Instant::now(), timeout)) {
             Ok(datagram) if matcher.matches_whole(&datagram) => {
                 self.consumed += datagram.len() as u64;
                 if self.quiet {
@@ -139,7 +140,7 @@ impl Instance<'_> {
 
     /// `expect_nothing`: no datagram for `quiet`.
     pub(super) fn quiet_datagrams(&mut self, index: usize, quiet: Duration) -> StepResult {
-        match self.next_datagram(Instant::now() + quiet) {
+        match self.next_datagram(deadline_after(Instant::now(), quiet)) {
             Ok(datagram) => self.fail(Some(index), FailureKind::UnexpectedData, datagram),
             Err(DatagramResult::Timeout) => {
                 self.report(Some(index), StepOutcome::Quiet);

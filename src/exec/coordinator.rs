@@ -109,10 +109,14 @@ impl Outcome {
 
     /// The first program under test that failed, if one did.
     pub fn program_failure(&self) -> Option<(usize, &ProgramFailure)> {
-        self.events.iter().find_map(|event| match (&event.origin, &event.kind) {
-            (Origin::Server(index), EventKind::ProgramFailed(failure)) => Some((*index, failure)),
-            _ => None,
-        })
+        self.events
+            .iter()
+            .find_map(|event| match (&event.origin, &event.kind) {
+                (Origin::Server(index), EventKind::ProgramFailed(failure)) => {
+                    Some((*index, failure))
+                }
+                _ => None,
+            })
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::cancel::Cancel;
 use super::socket;
+use crate::event::AppliedFault;
 use crate::plan::TimeScale;
 use crate::scenario::Faults;
 
@@ -79,26 +80,26 @@ impl<'a> Injector<'a> {
         self.faults.duplicate > 0.0 && rng.f64() < self.faults.duplicate
     }
 
-    /// What the write faults will do to a reply of `len` bytes, in words (for the transcript).
-    pub fn describe_write(&self, len: usize) -> Vec<String> {
-        let mut notes = Vec::new();
+    /// What the write faults will do to a reply of `len` bytes (for the transcript).
+    pub fn write_faults(&self, len: usize) -> Vec<AppliedFault> {
+        let mut applied = Vec::new();
         if let Some(slice) = self.faults.slice
             && len > slice
         {
-            notes.push(format!(
-                "written {slice} bytes at a time, {} apart (slice)",
-                humantime::format_duration(self.faults.slice_pause)
-            ));
+            applied.push(AppliedFault::Slice {
+                bytes: slice,
+                pause: self.faults.slice_pause,
+            });
         }
         if let Some(rate) = self.faults.bandwidth {
-            notes.push(format!("throttled to {rate} bytes/s (bandwidth)"));
+            applied.push(AppliedFault::Bandwidth(rate));
         }
         if let Some(limit) = self.faults.close_after
-            && self.written + len as u64 >= limit
+            && self.written.saturating_add(len as u64) >= limit
         {
-            notes.push(format!("connection cut after {limit} bytes (close_after)"));
+            applied.push(AppliedFault::CloseAfter(limit));
         }
-        notes
+        applied
     }
 
     /// Writes `bytes` through the write faults (slice, bandwidth, close_after).

@@ -71,7 +71,9 @@ type SharedOutput = Arc<Mutex<Captured>>;
 
 fn lock(output: &SharedOutput) -> MutexGuard<'_, Captured> {
     // A reader thread cannot panic while holding the lock; if one did, the bytes are still fine.
-    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    output
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A program that netlab started and must stop.
@@ -158,11 +160,17 @@ pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String
     let (done_tx, output_done) = bounded::<()>(0);
     let pipes = [
         (
-            child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
             stdout.clone(),
         ),
         (
-            child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|r| Box::new(r) as Box<dyn Read + Send>),
             stderr.clone(),
         ),
     ];

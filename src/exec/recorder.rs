@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::context::Context;
-use crate::event::{ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
+use crate::event::{AppliedFault, ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
 use crate::scenario::Answer;
 
 /// Most bytes of consecutive unanswered TCP messages kept in the event.
@@ -49,7 +49,7 @@ pub struct Answered<'a> {
     /// The reply's bytes (when the answer replies).
     pub reply: &'a [u8],
     /// Faults applied to the reply, in words.
-    pub faults: Vec<String>,
+    pub faults: Vec<AppliedFault>,
 }
 
 impl Answered<'_> {

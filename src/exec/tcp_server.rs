@@ -13,7 +13,7 @@ use super::faults::{Injector, Written};
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, ReadResult, TimedStream};
 use crate::diagnostic::io_reason;
-use crate::event::{ConnectionId, EventKind, Origin, ServerAction};
+use crate::event::{AppliedFault, ConnectionId, EventKind, Origin, ServerAction};
 use crate::scenario::{Concurrency, Framing, Scenario, Server};
 
 /// The longest line `framing: line` waits for; beyond it, what came is one message.
@@ -246,18 +246,18 @@ impl<'a> Connection<'a> {
 
     /// What the faults will do to a write of `len` bytes answering `message`: its extra latency,
     /// the faults in words, and whether the connection will be cut.
-    fn plan(&mut self, len: usize, message: &[u8]) -> (Option<Duration>, Vec<String>, bool) {
+    fn plan(&mut self, len: usize, message: &[u8]) -> (Option<Duration>, Vec<AppliedFault>, bool) {
         if !self.injector.active() {
             return (None, Vec::new(), false);
         }
         let mut rng = self.injector.next_rng(message);
         let latency = self.injector.latency(&mut rng);
-        let mut faults: Vec<String> = latency
+        let mut faults: Vec<AppliedFault> =
+            latency.map(AppliedFault::Latency).into_iter().collect();
+        faults.extend(self.injector.write_faults(len));
+        let cut = faults
             .iter()
-            .map(|l| format!("latency {}", humantime::format_duration(*l)))
-            .collect();
-        faults.extend(self.injector.describe_write(len));
-        let cut = faults.iter().any(|f| f.contains("close_after"));
+            .any(|f| matches!(f, AppliedFault::CloseAfter(_)));
         (latency, faults, cut)
     }
 
@@ -290,10 +290,7 @@ impl<'a> Connection<'a> {
     fn close(&mut self, stream: &TcpStream) {
         self.injector.close(stream);
         if self.injector.resets() {
-            self.emit(
-                ServerAction::Fault("closed with a reset (RST)".into()),
-                true,
-            );
+            self.emit(ServerAction::Fault(AppliedFault::Reset), true);
         }
     }
 

@@ -12,7 +12,7 @@ use super::faults::Injector;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
 use crate::diagnostic::io_reason;
-use crate::event::{ConnectionId, ServerAction};
+use crate::event::{AppliedFault, ConnectionId, ServerAction};
 use crate::scenario::{Answer, Server};
 
 /// What the server knows of one sender.
@@ -107,14 +107,14 @@ fn serve<'a>(
             let mut rng = peer.injector.next_rng(message);
             latency = peer.injector.latency(&mut rng);
             if let Some(latency) = latency {
-                faults.push(format!("latency {}", humantime::format_duration(latency)));
+                faults.push(AppliedFault::Latency(latency));
             }
             if peer.injector.drops(&mut rng) {
                 copies = 0;
-                faults.push("reply lost (drop)".to_string());
+                faults.push(AppliedFault::Dropped);
             } else if peer.injector.duplicates(&mut rng) {
                 copies = 2;
-                faults.push("reply sent twice (duplicate)".to_string());
+                faults.push(AppliedFault::Duplicated);
             }
         }
         if answer.replies {

@@ -88,7 +88,9 @@ impl<'a> LiveView<'a> {
                     Some(status) => format!("exited by itself: {}", program_status(status)),
                     None => "stopped by netlab at the end of the run".to_string(),
                 };
-                out.push(format!("{seconds:8.3}s    {name}: program under test {how}"));
+                out.push(format!(
+                    "{seconds:8.3}s    {name}: program under test {how}"
+                ));
                 let capture = self.scenario.servers[*i]
                     .program
                     .as_ref()
@@ -105,7 +107,9 @@ impl<'a> LiveView<'a> {
             (Origin::Server(i), EventKind::ProgramFailed(failure)) => {
                 let entry = describe_program_failure(self.scenario, *i, failure);
                 out.push(self.line(seconds, &entry, styled));
-                self.failed_programs.entry(*i).or_insert_with(|| failure.clone());
+                self.failed_programs
+                    .entry(*i)
+                    .or_insert_with(|| failure.clone());
             }
             (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
                 let name = &self.scenario.servers[*i].name;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{
-    FailureKind, InstanceId, ProgramFailure, ProgramFailureKind, ProgramStatus, ServerAction,
-    ServerEvent, StepEvent, StepOutcome,
+    AppliedFault, FailureKind, InstanceId, ProgramFailure, ProgramFailureKind, ProgramStatus,
+    ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
 use crate::matcher::Matcher;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
@@ -42,6 +42,24 @@ pub fn instance_label(scenario: &Scenario, id: InstanceId) -> String {
         format!("{}#{}", client.name, id.instance)
     } else {
         client.name.clone()
+    }
+}
+
+/// An applied fault in words.
+pub fn fault_text(fault: &AppliedFault) -> String {
+    match fault {
+        AppliedFault::Latency(latency) => format!("latency {}", duration(*latency)),
+        AppliedFault::Slice { bytes, pause } => format!(
+            "written {bytes} bytes at a time, {} apart (slice)",
+            duration(*pause)
+        ),
+        AppliedFault::Bandwidth(rate) => format!("throttled to {rate} bytes/s (bandwidth)"),
+        AppliedFault::CloseAfter(limit) => {
+            format!("connection cut after {limit} bytes (close_after)")
+        }
+        AppliedFault::Reset => "closed with a reset (RST)".to_string(),
+        AppliedFault::Dropped => "reply lost (drop)".to_string(),
+        AppliedFault::Duplicated => "reply sent twice (duplicate)".to_string(),
     }
 }
 
@@ -339,7 +357,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         ServerAction::Greeting { bytes, faults } => {
             let mut text = format!("greeting {}", show(bytes));
             for fault in faults {
-                text.push_str(&format!(", fault: {fault}"));
+                text.push_str(&format!(", fault: {}", fault_text(fault)));
             }
             text
         }
@@ -369,7 +387,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             if reply.is_none() && !close && !lost {
                 parts.push("no reply".into());
             }
-            parts.extend(faults.iter().map(|f| format!("fault: {f}")));
+            parts.extend(faults.iter().map(|f| format!("fault: {}", fault_text(f))));
             format!("{} → {}", received(message, truncated), parts.join(", "))
         }
         ServerAction::Unanswered {
@@ -408,7 +426,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         ),
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => format!("connection failed: {reason}"),
-        ServerAction::Fault(text) => format!("fault: {text}"),
+        ServerAction::Fault(fault) => format!("fault: {}", fault_text(fault)),
     };
     Entry {
         mark: Mark::Server,

@@ -130,7 +130,9 @@ fn a_server_that_crashes_on_start_shows_its_error() {
     let (code, stdout, stderr) = grade("hello_server", &solution("hello_server/crashes.py"), &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("✗ student           the program under test exited (exit code 1) before it was ready"),
+        stdout.contains(
+            "✗ student           the program under test exited (exit code 1) before it was ready"
+        ),
         "{stdout}"
     );
     // The command as it was started: placeholders filled in.
@@ -144,7 +146,10 @@ fn a_server_that_crashes_on_start_shows_its_error() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("FAIL exercise_hello_server") && stdout.contains(": the program under test of `student` exited (exit code 1) before it was ready"),
+        stdout.contains("FAIL exercise_hello_server")
+            && stdout.contains(
+                ": the program under test of `student` exited (exit code 1) before it was ready"
+            ),
         "{stdout}"
     );
 }

@@ -46,3 +46,7 @@ mod docs;
 
 /// netlab's own threads when a run stops: none panics, whatever is in flight.
 mod stopping;
+
+/// Verdicts to trust with real programs: directories, baselines, crashes, ports, exit codes,
+/// signals.
+mod trust;

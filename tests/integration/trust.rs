@@ -196,7 +196,8 @@ clients:
 fn a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr() {
     // Before: exit 3 "a client could not connect", JSON verdict "error", the traceback only at
     // the end, stamped at the end; every later client showed its own hint.
-    let Some(_) = python3("a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr")
+    let Some(_) =
+        python3("a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr")
     else {
         return;
     };
@@ -220,13 +221,16 @@ fn a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr() {
     assert!(stdout.contains("KeyError: 'nope'"), "{stdout}");
     // The client after the crash blames the program, not itself.
     assert!(
-        stdout.contains("because the program under test had failed: exited during the run (exit code 1)"),
+        stdout.contains(
+            "because the program under test had failed: exited during the run (exit code 1)"
+        ),
         "{stdout}"
     );
     assert!(!stdout.contains("hint: GET answers the value"), "{stdout}");
     assert!(
         stdout.contains("FAIL kv (kv.yaml)")
-            && stdout.contains(": the program under test of `kv` exited during the run (exit code 1)"),
+            && stdout
+                .contains(": the program under test of `kv` exited during the run (exit code 1)"),
         "{stdout}"
     );
 
@@ -239,7 +243,10 @@ fn a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr() {
     assert_eq!(json["program"]["exit_code"], 1, "{json}");
     assert!(json["program"]["signal"].is_null(), "{json}");
     let command = json["program"]["command"].as_str().unwrap();
-    assert!(command.starts_with("python3 ") && !command.contains("{port}"), "{command}");
+    assert!(
+        command.starts_with("python3 ") && !command.contains("{port}"),
+        "{command}"
+    );
     assert!(
         json["program"]["stderr_tail"]
             .as_str()
@@ -393,17 +400,21 @@ fn a_junit_report_in_a_new_directory_is_written_and_a_bad_path_refused_first() {
     std::fs::write(dir.join("greet.yaml"), greeter("hello")).unwrap();
     let (code, stdout, stderr) = netlab_in(
         &dir,
-        &["test", "--update", "--junit", "reports/ci/junit.xml", "greet.yaml"],
+        &[
+            "test",
+            "--update",
+            "--junit",
+            "reports/ci/junit.xml",
+            "greet.yaml",
+        ],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let xml = std::fs::read_to_string(dir.join("reports/ci/junit.xml")).unwrap();
     assert!(xml.contains("<testcase name=\"greet\""), "{xml}");
     // A path that cannot be written is refused before anything runs.
     std::fs::write(dir.join("a-file"), "").unwrap();
-    let (code, stdout, stderr) = netlab_in(
-        &dir,
-        &["test", "--junit", "a-file/junit.xml", "greet.yaml"],
-    );
+    let (code, stdout, stderr) =
+        netlab_in(&dir, &["test", "--junit", "a-file/junit.xml", "greet.yaml"]);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(stderr.contains("cannot write the JUnit report"), "{stderr}");
     assert!(!stdout.contains("PASS"), "it ran: {stdout}");
@@ -452,11 +463,7 @@ clients:
             std::thread::sleep(Duration::from_millis(400));
             signal(&child, name);
             let status = child.wait().unwrap();
-            assert_eq!(
-                status.code(),
-                Some(code),
-                "{command} after signal {number}"
-            );
+            assert_eq!(status.code(), Some(code), "{command} after signal {number}");
             let snapshots = dir.join("snapshots");
             assert!(
                 !snapshots.exists() || std::fs::read_dir(&snapshots).unwrap().next().is_none(),
@@ -466,19 +473,46 @@ clients:
     }
 }
 
-/// The shipped scenarios and the fixtures, each directory copied whole (payload files are
-/// relative to it) into a fresh place.
+/// The shipped scenarios and the fixtures, each directory copied whole (payload files and the
+/// peers programs use are relative to it) into a fresh place; `PORT` in the fixtures that need a
+/// server from outside becomes a port nobody listens on.
 fn copies_of_every_scenario_directory() -> Vec<PathBuf> {
+    let base = temp_dir("sigint-suite");
+    let closed_port = free_port().to_string();
     let mut copies = Vec::new();
-    for source in ["scenarios", "tests/fixtures"] {
-        let copy = temp_dir("sigint-suite");
+    for (source, name) in [
+        ("scenarios", "scenarios"),
+        ("tests/fixtures", "fixtures"),
+        ("tests/peers", "peers"),
+    ] {
+        let copy = base.join(name);
+        std::fs::create_dir_all(&copy).unwrap();
         for entry in std::fs::read_dir(root().join(source)).unwrap().flatten() {
             let path = entry.path();
-            if path.is_file() {
-                std::fs::copy(&path, copy.join(entry.file_name())).unwrap();
+            if !path.is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let bytes = match String::from_utf8(bytes) {
+                Ok(text) if path.extension().is_some_and(|e| e == "yaml") => {
+                    let address = format!("127.0.0.1:{closed_port}");
+                    text.replace("127.0.0.1:PORT", &address)
+                        .replace("HOST:PORT", &address)
+                        .into_bytes()
+                }
+                Ok(text) => text.into_bytes(),
+                Err(e) => e.into_bytes(),
+            };
+            let copied = copy.join(entry.file_name());
+            std::fs::write(&copied, bytes).unwrap();
+            // Fixtures of broken files (fuzz crashes) are not scenarios to run.
+            if name != "peers" && netlab_in(&copy, &["check", copied.to_str().unwrap()]).0 != 0 {
+                std::fs::remove_file(&copied).unwrap();
             }
         }
-        copies.push(copy);
+        if name != "peers" {
+            copies.push(copy);
+        }
     }
     copies
 }
@@ -488,7 +522,10 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
-            files.push((entry.path(), std::fs::read(entry.path()).unwrap_or_default()));
+            files.push((
+                entry.path(),
+                std::fs::read(entry.path()).unwrap_or_default(),
+            ));
         }
     }
     files.sort();
@@ -503,7 +540,9 @@ fn processes_in(dir: &Path) -> Vec<String> {
     processes
         .flatten()
         .filter(|p| {
-            p.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok())
+            p.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
                 && std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd == dir)
         })
         .map(|p| p.file_name().to_string_lossy().into_owned())
