@@ -89,6 +89,9 @@ pub struct CaseResult {
     pub transcript: String,
     /// The transcript before it was turned into text (`None` if nothing ran).
     pub built: Option<Transcript>,
+    /// How the run itself ended, if it ran: kept when `verdict` is the environment's refusal of
+    /// a client, for the verdict line beside the transcript.
+    pub ran: Option<Verdict>,
     /// The program under test that failed, if one did: the server's name and what happened.
     pub program: Option<(String, ProgramFailure)>,
     /// The snapshot check (not done when nothing ran).
@@ -250,6 +253,7 @@ pub fn run_case_observed(
         verdict: Err(RunError::Refused(String::new())),
         transcript: String::new(),
         built: None,
+        ran: None,
         program: None,
         snapshot: None,
         steps: StepCounts::default(),
@@ -268,6 +272,7 @@ pub fn run_case_observed(
     result.transcript = built.render(false);
     result.first_failure = built.first_failure();
     result.built = Some(built);
+    result.ran = Some(outcome.verdict.clone());
     result.program = outcome
         .program_failure()
         .map(|(server, failure)| (scenario.servers[server].name.clone(), failure.clone()));

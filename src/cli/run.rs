@@ -97,12 +97,11 @@ fn run_one(
             output.warn(&format!("{} listening on {addr}", scenario.servers[i].name));
         }
     });
-    let verdict = match &result.verdict {
-        Ok(verdict) => verdict,
-        Err(error) => {
+    let Some(verdict) = &result.ran else {
+        if let Err(error) = &result.verdict {
             output.warn(&run_error_text(&scenario.path, error));
-            return result;
         }
+        return result;
     };
     if live_view {
         for line in live.finish(true) {
@@ -120,6 +119,9 @@ fn run_one(
         result.duration,
         true,
     ));
+    if let Err(error) = &result.verdict {
+        output.warn(&run_error_text(&scenario.path, error));
+    }
     result
 }
 

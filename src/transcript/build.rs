@@ -107,7 +107,12 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             sections.push(Section {
                 heading: format!("{} → {target}", instance_label(scenario, id)),
                 entries: interleave(scenario, id, &client_events, server, server_events, dead),
-                result: instance_result(&client_events, &client.paths, done.get(&id).copied()),
+                result: match (client_events.is_empty(), done.get(&id), dead) {
+                    (true, None, Some(_)) => {
+                        "not run: the program under test it talks to had failed".to_string()
+                    }
+                    _ => instance_result(&client_events, &client.paths, done.get(&id).copied()),
+                },
             });
         }
     }

@@ -131,7 +131,7 @@ fn a_server_that_crashes_on_start_shows_its_error() {
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
         stdout.contains(
-            "✗ student           the program under test exited (exit code 1) before it was ready"
+            "✗ student  the program under test exited (exit code 1) before it was ready"
         ),
         "{stdout}"
     );
