@@ -107,7 +107,7 @@ fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario,
 
 /// True when the text holds nothing but comments and whitespace.
 fn is_blank(text: &str) -> bool {
-    text.lines()
+    text.split(['\r', '\n'])
         .map(str::trim)
         .all(|line| line.is_empty() || line.starts_with('#') || line == "---")
 }
@@ -267,9 +267,17 @@ mod tests {
         }
     }
 
+    /// A byte order mark before a valid scenario made it "more than one document".
+    #[test]
+    fn a_byte_order_mark_before_a_valid_file_is_accepted() {
+        let text = "\u{feff}name: bom\nservers:\n  - name: hello\n";
+        assert!(load_source(SourceFile::new("bom.yaml", text)).is_ok());
+    }
+
     #[test]
     fn blank_files_are_detected() {
         assert!(is_blank("# nothing\n\n---\n"));
         assert!(!is_blank("servers: []\n"));
+        assert!(!is_blank("# old Mac line ends\rservers: []\r"));
     }
 }
