@@ -4,6 +4,7 @@
 use std::io;
 use std::path::Path;
 
+use super::aliases::{AliasLimit, AliasOverflow};
 use super::model::Scenario;
 use super::positions::Positions;
 use super::programs::VarValues;
@@ -100,9 +101,39 @@ fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario,
             })
             .collect());
     }
+    if let Some(overflow) = positions.alias_overflow {
+        return Err(vec![alias_overflow(source, &positions, overflow)]);
+    }
     let raw: RawScenario =
         serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
     validate(raw, source, &positions, vars)
+}
+
+/// The diagnostic of an alias bomb, at the alias that crossed the limit.
+fn alias_overflow(
+    source: &SourceFile,
+    positions: &Positions,
+    overflow: AliasOverflow,
+) -> Diagnostic {
+    let message = match overflow.limit {
+        AliasLimit::Expansions(most) => format!(
+            "aliases repeat too much: expanded, this file would follow more than {most} aliases (100 per YAML node)"
+        ),
+        AliasLimit::Bytes(most) => {
+            format!("aliases repeat too much text: expanded, they add more than {most} bytes")
+        }
+    };
+    let field = positions.path_at(overflow.offset).unwrap_or("");
+    // `*name` alone, not the rest of a flow sequence.
+    let span = source.token_span(overflow.offset);
+    let end = source.text[span.clone()]
+        .find([' ', ',', ']', '}'])
+        .map_or(span.end, |len| span.start + len.max(1));
+    Diagnostic::new(message, field, Some(span.start..end))
+        .with_label("expanding this alias crosses the limit")
+        .with_help(
+            "write the repeated part once; for bulk data, use a payload's `repeat` + `times`",
+        )
 }
 
 /// True when the text holds nothing but comments and whitespace.

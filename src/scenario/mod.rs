@@ -1,5 +1,7 @@
 //! The scenario stage of the pipeline: file text → raw serde mirror → checked model.
 
+pub mod aliases;
+pub mod budget;
 pub mod faults;
 pub mod load;
 pub mod model;

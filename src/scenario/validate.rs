@@ -43,6 +43,7 @@ pub fn validate(
         source,
         positions,
         problems: Vec::new(),
+        build_payloads: true,
     };
     let scenario = checker.scenario(raw, vars);
     if checker.problems.is_empty() {
@@ -60,6 +61,8 @@ pub(super) struct Checker<'a> {
     pub(super) source: &'a SourceFile,
     positions: &'a Positions,
     problems: Vec<Diagnostic>,
+    /// False once the file's payloads are found over the per-file cap: none is built then.
+    build_payloads: bool,
 }
 
 impl Checker<'_> {
@@ -108,6 +111,7 @@ impl Checker<'_> {
     }
 
     fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Scenario {
+        self.build_payloads = self.payloads_fit(&raw);
         let name = match raw.name {
             Some(name) => {
                 self.check_name("name", &name);
@@ -381,18 +385,20 @@ impl Checker<'_> {
             });
             Target::Server(0)
         };
-        let protocol = match (&target, raw.protocol) {
-            (Target::Server(i), Some(_)) => {
-                self.at_key(
-                    &join(path, "protocol"),
-                    "`protocol` is only for clients that `connect` to an address",
-                )
-                .add_help("a client of a named server uses that server's protocol");
-                servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol)
+        let server_protocol = match &target {
+            Target::Server(i) => {
+                if raw.protocol.is_some() {
+                    self.at_key(
+                        &join(path, "protocol"),
+                        "`protocol` is only for clients that `connect` to an address",
+                    )
+                    .add_help("a client of a named server uses that server's protocol");
+                }
+                Some(servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol))
             }
-            (Target::Server(i), None) => servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol),
-            (Target::Address(_), protocol) => protocol.unwrap_or(Protocol::Tcp),
+            Target::Address(_) => None,
         };
+        let protocol = client_protocol(server_protocol, raw.protocol);
         let count = match raw.count {
             Some(0) => {
                 self.at_value(&join(path, "count"), "`count` must be at least 1");
@@ -594,8 +600,7 @@ impl Checker<'_> {
     fn send_payload(&mut self, path: &str, raw: RawPayload, protocol: Protocol) -> Payload {
         if let RawPayload::Repeat { text, times } = &raw
             && protocol == Protocol::Tcp
-            && !text.is_empty()
-            && (text.len() as u64).saturating_mul(*times) > payload::STREAM_ABOVE
+            && payload::streams(&raw)
         {
             return Payload::Repeat {
                 unit: text.as_bytes().to_vec(),
@@ -606,6 +611,9 @@ impl Checker<'_> {
     }
 
     fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {
+        if !self.build_payloads {
+            return Vec::new();
+        }
         match payload::resolve(raw, self.source.base_dir()) {
             Ok(bytes) => bytes,
             Err(problem) => {
@@ -625,6 +633,12 @@ struct FlatSteps {
     steps: Vec<Step>,
     paths: Vec<String>,
     hints: Vec<Option<String>>,
+}
+
+/// The protocol of a client: its server's (`server`), else for an address the one it wrote,
+/// else tcp.
+pub(super) fn client_protocol(server: Option<Protocol>, written: Option<Protocol>) -> Protocol {
+    server.or(written).unwrap_or(Protocol::Tcp)
 }
 
 /// The checked form of a matcher as written.
