@@ -3,18 +3,22 @@
 
 use anstream::ColorChoice;
 
-use super::app::{Output, interrupt_channel, load_all};
+use super::app::{Output, interrupt_channel, load_all_needing};
 use super::args::{ServeArgs, code};
 use crate::diagnostic::did_you_mean;
 use crate::event::{EventKind, Origin};
 use crate::exec::{self, RunOptions};
 use crate::report::LiveView;
-use crate::scenario::VarValues;
+use crate::scenario::{NeededVars, VarValues};
 
 /// Runs `netlab serve`; returns the exit code.
 pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> u8 {
     let mut output = Output::new(choice);
-    let Some(mut scenarios) = load_all(std::slice::from_ref(&args.file), vars, &mut output) else {
+    // Only the servers served start: the clients' vars, and other servers', may stay unset.
+    let needed = NeededVars::OfServers(args.servers.clone());
+    let Some(mut scenarios) =
+        load_all_needing(std::slice::from_ref(&args.file), vars, &needed, &mut output)
+    else {
         return code::INPUT;
     };
     let Some(scenario) = scenarios.pop() else {

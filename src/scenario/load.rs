@@ -7,7 +7,7 @@ use std::path::Path;
 use super::aliases::{AliasLimit, AliasOverflow};
 use super::model::Scenario;
 use super::positions::Positions;
-use super::programs::VarValues;
+use super::programs::{NeededVars, VarValues};
 use super::raw::RawScenario;
 use super::validate::validate;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean, io_reason};
@@ -45,8 +45,18 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
     load_file_with(path, &VarValues::new())
 }
 
-/// Like [`load_file`], with values for the scenario's `vars` from the command line.
+/// Like [`load_file`], with values for the scenario's `vars` from the command line; every
+/// program's vars need a value.
 pub fn load_file_with(path: &Path, vars: &VarValues) -> Result<Scenario, LoadError> {
+    load_file_needing(path, vars, &NeededVars::All)
+}
+
+/// Like [`load_file_with`], with `needed` saying whose vars need a value.
+pub fn load_file_needing(
+    path: &Path,
+    vars: &VarValues,
+    needed: &NeededVars,
+) -> Result<Scenario, LoadError> {
     let text = std::fs::read(path).map_err(|error| LoadError::Unreadable {
         path: path.display().to_string(),
         error,
@@ -61,7 +71,8 @@ pub fn load_file_with(path: &Path, vars: &VarValues) -> Result<Scenario, LoadErr
             ),
         ),
     })?;
-    load_source_with(SourceFile::new(path, text), vars).map_err(|d| LoadError::Invalid(Box::new(d)))
+    load_source_needing(SourceFile::new(path, text), vars, needed)
+        .map_err(|d| LoadError::Invalid(Box::new(d)))
 }
 
 /// Parses and validates scenario text that was read from `source.path`.
@@ -69,15 +80,28 @@ pub fn load_source(source: SourceFile) -> Result<Scenario, Diagnostics> {
     load_source_with(source, &VarValues::new())
 }
 
-/// Like [`load_source`], with values for the scenario's `vars`.
+/// Like [`load_source`], with values for the scenario's `vars`; every program's vars need a value.
 pub fn load_source_with(source: SourceFile, vars: &VarValues) -> Result<Scenario, Diagnostics> {
-    match parse_and_validate(&source, vars) {
+    load_source_needing(source, vars, &NeededVars::All)
+}
+
+/// Like [`load_source_with`], with `needed` saying whose vars need a value.
+pub fn load_source_needing(
+    source: SourceFile,
+    vars: &VarValues,
+    needed: &NeededVars,
+) -> Result<Scenario, Diagnostics> {
+    match parse_and_validate(&source, vars, needed) {
         Ok(scenario) => Ok(scenario),
         Err(items) => Err(Diagnostics { source, items }),
     }
 }
 
-fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario, Vec<Diagnostic>> {
+fn parse_and_validate(
+    source: &SourceFile,
+    vars: &VarValues,
+    needed: &NeededVars,
+) -> Result<Scenario, Vec<Diagnostic>> {
     if is_blank(&source.text) {
         return Err(vec![Diagnostic::new(
             "the file is empty: a scenario needs at least one server or client",
@@ -106,7 +130,7 @@ fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario,
     }
     let raw: RawScenario =
         serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
-    validate(raw, source, &positions, vars)
+    validate(raw, source, &positions, vars, needed)
 }
 
 /// The diagnostic of an alias bomb, at the alias that crossed the limit.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::model::{Client, Payload, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
 use super::payload;
 use super::positions::{Positions, join};
-use super::programs::VarValues;
+use super::programs::{NeededVars, VarValues, Vars};
 use super::raw::{
     Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
     RawServer, RawSize, RawStep,
@@ -32,16 +32,19 @@ pub const DEFAULT_READ_SIZE: usize = 1024;
 const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
 const MAX_COUNT: u32 = 10_000;
 
-/// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found.
+/// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found;
+/// `vars` are values from the command line, `needed_vars` says whose vars must have one.
 pub fn validate(
     raw: RawScenario,
     source: &SourceFile,
     positions: &Positions,
     vars: &VarValues,
+    needed_vars: &NeededVars,
 ) -> Result<Scenario, Vec<Diagnostic>> {
     let mut checker = Checker {
         source,
         positions,
+        needed_vars,
         problems: Vec::new(),
         build_payloads: true,
     };
@@ -60,6 +63,8 @@ pub fn validate(
 pub(super) struct Checker<'a> {
     pub(super) source: &'a SourceFile,
     positions: &'a Positions,
+    /// Which programs need a value for each var they use.
+    pub(super) needed_vars: &'a NeededVars,
     problems: Vec<Diagnostic>,
     /// False once the file's payloads are found over the per-file cap: none is built then.
     build_payloads: bool,
@@ -130,11 +135,12 @@ impl Checker<'_> {
             );
         }
         let vars = self.vars(&raw.vars, given);
+        let mut unset = Vec::new();
         let servers: Vec<Server> = raw
             .servers
             .into_iter()
             .enumerate()
-            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars))
+            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars, &mut unset))
             .collect();
         self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
         let client_count = raw.clients.len();
@@ -150,9 +156,11 @@ impl Checker<'_> {
                     c,
                     &servers,
                     &vars,
+                    &mut unset,
                 )
             })
             .collect();
+        self.report_unset_vars(&unset);
         self.check_unique("clients", clients.iter().map(|c| c.name.as_str()), "client");
         Scenario {
             name,
@@ -196,10 +204,16 @@ impl Checker<'_> {
         }
     }
 
-    fn server(&mut self, path: &str, mut raw: RawServer, vars: &VarValues) -> Server {
+    fn server(
+        &mut self,
+        path: &str,
+        mut raw: RawServer,
+        vars: &Vars,
+        unset: &mut Vec<String>,
+    ) -> Server {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
-        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
+        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars, unset);
         let faults = self.faults(
             path,
             raw.faults.take(),
@@ -340,9 +354,10 @@ impl Checker<'_> {
         total: usize,
         mut raw: RawClient,
         servers: &[Server],
-        vars: &VarValues,
+        vars: &Vars,
+        unset: &mut Vec<String>,
     ) -> Client {
-        let program_steps = self.client_program(path, &mut raw, vars);
+        let program_steps = self.client_program(path, &mut raw, vars, unset);
         let name = match raw.name {
             Some(name) => {
                 self.check_name(&join(path, "name"), &name);
