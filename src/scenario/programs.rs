@@ -80,30 +80,21 @@ impl Checker<'_> {
         vars
     }
 
-    /// Reports each var in `unset` (used by a program that starts, with no value) once, at its
+    /// Reports each var used without a value by a program that will start, once, at its
     /// declaration.
-    pub(super) fn report_unset_vars(&mut self, unset: &[String]) {
-        let mut reported: Vec<&String> = Vec::new();
+    pub(super) fn report_unset_vars(&mut self) {
+        let mut unset = std::mem::take(&mut self.unset_vars);
+        unset.sort();
+        unset.dedup();
         for name in unset {
-            if reported.contains(&name) {
-                continue;
-            }
-            reported.push(name);
-            self.at_key(&join("vars", name), format!("`{name}` has no value"))
+            self.at_key(&join("vars", &name), format!("`{name}` has no value"))
                 .add_help(format!("give it on the command line: `--var {name}=VALUE`"));
         }
     }
 
     /// Checks an `exec:` list: a command, with only known placeholders. The declared vars it
-    /// uses without a value go to `unset` when `needed` (the program will start).
-    fn program(
-        &mut self,
-        path: &str,
-        argv: Vec<String>,
-        vars: &Vars,
-        needed: bool,
-        unset: &mut Vec<String>,
-    ) -> Program {
+    /// uses without a value are noted when `needed` (the program will start).
+    fn program(&mut self, path: &str, argv: Vec<String>, vars: &Vars, needed: bool) -> Program {
         if argv.first().is_none_or(|c| c.trim().is_empty()) {
             self.at_value(
                 path,
@@ -134,7 +125,7 @@ impl Checker<'_> {
             }
         }
         if needed {
-            unset.extend(used_unset.into_inner());
+            self.unset_vars.extend(used_unset.into_inner());
         }
         Program {
             argv,
@@ -150,7 +141,6 @@ impl Checker<'_> {
         raw: &mut RawServer,
         udp: bool,
         vars: &Vars,
-        unset: &mut Vec<String>,
     ) -> Option<ServerProgram> {
         let Some(argv) = raw.exec.take() else {
             for (present, key) in [
@@ -194,7 +184,7 @@ impl Checker<'_> {
             .add_help("a tcp program is ready as soon as it accepts a connection");
         }
         let needed = self.needed_vars.of_server(&raw.name);
-        let program = self.program(&join(path, "exec"), argv, vars, needed, unset);
+        let program = self.program(&join(path, "exec"), argv, vars, needed);
         let ready_timeout = self.positive(
             &join(path, "ready_timeout"),
             raw.ready_timeout,
@@ -216,7 +206,6 @@ impl Checker<'_> {
         path: &str,
         raw: &mut RawClient,
         vars: &Vars,
-        unset: &mut Vec<String>,
     ) -> Option<Vec<Step>> {
         let Some(argv) = raw.exec.take() else {
             for (present, key) in [
@@ -245,7 +234,6 @@ impl Checker<'_> {
                 argv,
                 vars,
                 self.needed_vars.of_clients(),
-                unset,
             )),
             Step::ExpectExit(raw.expect_exit.unwrap_or(0)),
         ];

@@ -47,6 +47,7 @@ pub fn validate(
         needed_vars,
         problems: Vec::new(),
         build_payloads: true,
+        unset_vars: Vec::new(),
     };
     let scenario = checker.scenario(raw, vars);
     if checker.problems.is_empty() {
@@ -68,6 +69,8 @@ pub(super) struct Checker<'a> {
     problems: Vec<Diagnostic>,
     /// False once the file's payloads are found over the per-file cap: none is built then.
     build_payloads: bool,
+    /// Vars used without a value by programs that will start, as found.
+    pub(super) unset_vars: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -135,12 +138,11 @@ impl Checker<'_> {
             );
         }
         let vars = self.vars(&raw.vars, given);
-        let mut unset = Vec::new();
         let servers: Vec<Server> = raw
             .servers
             .into_iter()
             .enumerate()
-            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars, &mut unset))
+            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars))
             .collect();
         self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
         let client_count = raw.clients.len();
@@ -156,11 +158,10 @@ impl Checker<'_> {
                     c,
                     &servers,
                     &vars,
-                    &mut unset,
                 )
             })
             .collect();
-        self.report_unset_vars(&unset);
+        self.report_unset_vars();
         self.check_unique("clients", clients.iter().map(|c| c.name.as_str()), "client");
         Scenario {
             name,
@@ -204,16 +205,10 @@ impl Checker<'_> {
         }
     }
 
-    fn server(
-        &mut self,
-        path: &str,
-        mut raw: RawServer,
-        vars: &Vars,
-        unset: &mut Vec<String>,
-    ) -> Server {
+    fn server(&mut self, path: &str, mut raw: RawServer, vars: &Vars) -> Server {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
-        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars, unset);
+        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
         let faults = self.faults(
             path,
             raw.faults.take(),
@@ -355,9 +350,8 @@ impl Checker<'_> {
         mut raw: RawClient,
         servers: &[Server],
         vars: &Vars,
-        unset: &mut Vec<String>,
     ) -> Client {
-        let program_steps = self.client_program(path, &mut raw, vars, unset);
+        let program_steps = self.client_program(path, &mut raw, vars);
         let name = match raw.name {
             Some(name) => {
                 self.check_name(&join(path, "name"), &name);
