@@ -133,20 +133,24 @@ fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagn
     .unwrap_or_else(|_| plain())
 }
 
-/// The text with tabs as spaces and every other control character but line ends as `?`, byte
-/// for byte, so that spans still fit: the fuzzer found annotate-snippets 0.11 overflowing or
-/// slicing out of bounds on form feeds, NULs, C1 controls and runs of tabs.
+/// The text with tabs as spaces, line ends as `\n` and every other control character as `?`,
+/// byte for byte, so that spans still fit: the fuzzer found annotate-snippets 0.11 overflowing or
+/// slicing out of bounds on form feeds, NULs, C1 controls and runs of tabs; and it knows `\n` as
+/// the only line end, showing a `\r` as it is.
 fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '\t' {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
             // Tabs made the renderer miscount columns (found by the fuzzer): one space each.
-            out.push(' ');
-        } else if c.is_control() && !matches!(c, '\n' | '\r') {
+            '\t' => out.push(' '),
+            // `\r\n`: the `\n` ends the line, the `\r` becomes an invisible space.
+            '\r' if chars.peek() == Some(&'\n') => out.push(' '),
+            // An old Mac line end.
+            '\r' => out.push('\n'),
             // As many `?` as the character has bytes (U+0080 has two), so spans stay put.
-            out.extend(std::iter::repeat_n('?', c.len_utf8()));
-        } else {
-            out.push(c);
+            c if c.is_control() && c != '\n' => out.extend(std::iter::repeat_n('?', c.len_utf8())),
+            c => out.push(c),
         }
     }
     out
@@ -227,6 +231,23 @@ mod tests {
         let text = "servers:\n  - name: a\x0c\x00b\u{85}\u{9f}\n";
         if let Err(diagnostics) = crate::scenario::load_source(SourceFile::new("c.yaml", text)) {
             let _ = diagnostics.render(true);
+        }
+    }
+
+    /// A `\r` line end was drawn raw in the snippet (and, alone, made the file one line).
+    #[test]
+    fn snippets_show_no_carriage_return() {
+        for newline in ["\r\n", "\r"] {
+            let text = ["clients:", "  - connect: helo", ""].join(newline);
+            let start = text.find("helo").unwrap_or(0);
+            let diagnostics = Diagnostics {
+                source: SourceFile::new("x.yaml", text),
+                items: vec![Diagnostic::new("unknown", "", Some(start..start + 4))],
+            };
+            let rendered = diagnostics.render(false);
+            assert!(rendered.contains("--> x.yaml:2:14"), "{rendered}");
+            assert!(rendered.contains("2 |   - connect: helo"), "{rendered}");
+            assert!(!rendered.contains('\r'), "{newline:?}: {rendered:?}");
         }
     }
 

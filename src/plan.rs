@@ -4,10 +4,20 @@
 
 use std::time::{Duration, Instant};
 
+use crate::scenario::visitors::MAX_DURATION;
 use crate::scenario::{Client, Scenario, Step};
 
 /// Shortest real timeout: a zero socket timeout means "block forever" to some APIs.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// Largest time scale (`--time-scale`).
+const MAX_FACTOR: f64 = 1000.0;
+
+/// Longest real duration: the longest declared one ([`MAX_DURATION`], a year) at the largest time
+/// scale. Validation keeps every declared duration within a year, so this is never reached; scaling
+/// saturates here anyway, so that no arithmetic on a duration can panic.
+pub const MAX_REAL_DURATION: Duration =
+    Duration::from_secs(MAX_DURATION.as_secs() * MAX_FACTOR as u64);
 
 /// The time scale of a run: 1.0 runs a scenario as written, 0.01 a hundred times faster.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,7 +26,7 @@ pub struct TimeScale(f64);
 impl TimeScale {
     /// Checks a factor: finite and greater than zero.
     pub fn new(factor: f64) -> Result<Self, String> {
-        if factor.is_finite() && factor > 0.0 && factor <= 1000.0 {
+        if factor.is_finite() && factor > 0.0 && factor <= MAX_FACTOR {
             Ok(Self(factor))
         } else {
             Err(format!(
@@ -30,14 +40,18 @@ impl TimeScale {
         self.0
     }
 
-    /// A declared pause (delay, sleep, start_after) as it really runs.
+    /// A declared pause (delay, sleep, start_after) as it really runs, at most
+    /// [`MAX_REAL_DURATION`].
     pub fn pause(self, declared: Duration) -> Duration {
-        declared.mul_f64(self.0)
+        // `Duration::mul_f64` panics when the product does not fit; this saturates instead.
+        Duration::try_from_secs_f64(declared.as_secs_f64() * self.0)
+            .map_or(MAX_REAL_DURATION, |real| real.min(MAX_REAL_DURATION))
     }
 
-    /// A declared timeout as it really runs (never below one millisecond).
+    /// A declared timeout as it really runs (never below one millisecond, at most
+    /// [`MAX_REAL_DURATION`]).
     pub fn timeout(self, declared: Duration) -> Duration {
-        declared.mul_f64(self.0).max(MIN_TIMEOUT)
+        self.pause(declared).max(MIN_TIMEOUT)
     }
 }
 
@@ -72,13 +86,17 @@ pub fn scenario_deadline(scale: TimeScale, scenario: &Scenario) -> Duration {
     scale.timeout(scenario.timeout)
 }
 
-/// The instant `wait` after `from`, or, should that not fit in an `Instant`, a moment far
-/// enough away to mean "never" (a year, then a second, then `from` itself): never a panic.
-pub fn deadline_after(from: Instant, wait: Duration) -> Instant {
-    from.checked_add(wait)
-        .or_else(|| from.checked_add(Duration::from_secs(365 * 24 * 3600)))
-        .or_else(|| from.checked_add(Duration::from_secs(1)))
-        .unwrap_or(from)
+/// The instant `wait` after `start`, as `start + wait` would give, but never a panic: if that
+/// instant cannot be represented, the latest one that can on the way to it (a far deadline).
+pub fn deadline_after(start: Instant, wait: Duration) -> Instant {
+    let mut wait = wait;
+    loop {
+        if let Some(at) = start.checked_add(wait) {
+            return at;
+        }
+        // Halving reaches zero, which always fits.
+        wait /= 2;
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +111,29 @@ mod tests {
             Duration::from_millis(10)
         );
         assert_eq!(scale.timeout(Duration::from_micros(10)), MIN_TIMEOUT);
+    }
+
+    /// `timeout: 10000000000y` with `--time-scale 1000` panicked in `Duration::mul_f64`.
+    #[test]
+    fn scaling_saturates_instead_of_panicking() {
+        let slowest = TimeScale::new(MAX_FACTOR).unwrap_or_default();
+        assert_eq!(slowest.pause(MAX_DURATION), MAX_REAL_DURATION);
+        assert_eq!(slowest.pause(Duration::MAX), MAX_REAL_DURATION);
+        assert_eq!(slowest.timeout(Duration::MAX), MAX_REAL_DURATION);
+        let fastest = TimeScale::new(f64::MIN_POSITIVE).unwrap_or_default();
+        assert_eq!(fastest.timeout(Duration::MAX), MIN_TIMEOUT);
+        assert_eq!(TimeScale::default().pause(Duration::MAX), MAX_REAL_DURATION);
+    }
+
+    /// `Instant + Duration` panicked for a huge scenario timeout.
+    #[test]
+    fn a_deadline_never_overflows() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert!(deadline_after(now, Duration::MAX) > now + Duration::from_secs(5));
     }
 
     #[test]

@@ -4,12 +4,16 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// The text of one scenario file, with the path it was read from.
+/// The byte order mark some editors put before UTF-8 text: not part of the scenario.
+const BOM: char = '\u{feff}';
+
+/// The text of one scenario file, with the path it was read from. Lines end as YAML allows:
+/// `\n`, `\r\n` or a lone `\r`.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// The path as the user gave it (shown in messages).
     pub path: PathBuf,
-    /// The whole file.
+    /// The whole file, without a leading byte order mark.
     pub text: String,
 }
 
@@ -23,11 +27,16 @@ pub struct LineCol {
 }
 
 impl SourceFile {
-    /// Wraps text that was read from `path`.
+    /// Wraps text that was read from `path`, dropping a byte order mark before it (so that
+    /// offsets, lines and columns are those of the text an editor shows).
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        let mut text = text.into();
+        if text.starts_with(BOM) {
+            text.drain(..BOM.len_utf8());
+        }
         Self {
             path: path.into(),
-            text: text.into(),
+            text,
         }
     }
 
@@ -48,28 +57,40 @@ impl SourceFile {
     /// Line and column of a byte offset (clamped to the text).
     pub fn line_col(&self, index: usize) -> LineCol {
         let index = self.floor_char_boundary(index);
-        let before = &self.text[..index];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = self.text[line_start..index].chars().count() + 1;
+        let (line, start) = self
+            .line_starts()
+            .take_while(|&start| start <= index)
+            .enumerate()
+            .last()
+            .map_or((1, 0), |(number, start)| (number + 1, start));
+        let column = self.text[start..index].chars().count() + 1;
         LineCol { line, column }
     }
 
-    /// Byte offset of a 1-based line and column (clamped to the text).
+    /// Byte offset of a 1-based line and column (clamped to the line, or to the text).
     pub fn offset_of(&self, at: LineCol) -> usize {
-        let mut offset = 0;
-        for (number, line) in self.text.split_inclusive('\n').enumerate() {
-            if number + 1 == at.line {
-                let skip: usize = line
-                    .chars()
-                    .take(at.column.saturating_sub(1))
-                    .map(char::len_utf8)
-                    .sum();
-                return offset + skip;
-            }
-            offset += line.len();
-        }
-        self.text.len()
+        let Some(start) = at
+            .line
+            .checked_sub(1)
+            .and_then(|skip| self.line_starts().nth(skip))
+        else {
+            return self.text.len();
+        };
+        let skip: usize = line_at(&self.text[start..])
+            .chars()
+            .take(at.column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        start + skip
+    }
+
+    /// The byte offset where each line starts: 0, and after every `\n`, `\r\n` or lone `\r`.
+    fn line_starts(&self) -> impl Iterator<Item = usize> + '_ {
+        let breaks = self.text.char_indices().filter_map(|(i, c)| {
+            let ends_line = c == '\n' || (c == '\r' && !self.text[i + 1..].starts_with('\n'));
+            ends_line.then_some(i + 1)
+        });
+        std::iter::once(0).chain(breaks)
     }
 
     /// The span of the YAML token that starts at `index`: a quoted string up to its closing
@@ -77,8 +98,7 @@ impl SourceFile {
     /// Always at least one character wide, so that a caret can be drawn.
     pub fn token_span(&self, index: usize) -> Range<usize> {
         let start = self.floor_char_boundary(index);
-        let rest = &self.text[start..];
-        let line = rest.split('\n').next().unwrap_or("");
+        let line = line_at(&self.text[start..]);
         let len = match line.chars().next() {
             Some(quote @ ('"' | '\'')) => quoted_len(line, quote),
             Some(_) => {
@@ -106,7 +126,7 @@ impl SourceFile {
             let after = &self.text[start + 1..];
             start += 1 + (after.len() - after.trim_start_matches([' ', '\t']).len());
         }
-        let line = self.text[start..].split('\n').next().unwrap_or("");
+        let line = line_at(&self.text[start..]);
         let len = line.find(':').unwrap_or(line.len());
         if len == 0 {
             start..self.next_char_end(start)
@@ -129,6 +149,11 @@ impl SourceFile {
         }
         index
     }
+}
+
+/// The start of `rest` up to the end of its line (whatever the line break).
+fn line_at(rest: &str) -> &str {
+    rest.split(['\r', '\n']).next().unwrap_or("")
 }
 
 /// Length of a quoted scalar starting at the opening quote, closing quote included; the rest of
@@ -163,6 +188,30 @@ mod tests {
         let x = f.text.find('x').unwrap_or(0);
         assert_eq!(f.line_col(x), LineCol { line: 2, column: 5 });
         assert_eq!(f.offset_of(LineCol { line: 2, column: 5 }), x);
+    }
+
+    /// An old Mac file (lone `\r`) was one long line: an error on line 5 was shown at 1:54.
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr() {
+        for newline in ["\n", "\r\n", "\r"] {
+            let f = file(&["a: 1", "b: 2", "bé: x y"].join(newline));
+            let x = f.text.find('x').unwrap_or(0);
+            let at = LineCol { line: 3, column: 5 };
+            assert_eq!(f.line_col(x), at, "{newline:?}");
+            assert_eq!(f.offset_of(at), x, "{newline:?}");
+            assert_eq!(&f.text[f.token_span(x)], "x y", "{newline:?}");
+            let b = f.text.find('b').unwrap_or(0);
+            assert_eq!(&f.text[f.key_span(b)], "b", "{newline:?}");
+            assert_eq!(f.line_col(b + 1), LineCol { line: 2, column: 2 });
+        }
+    }
+
+    /// A UTF-8 byte order mark made the file "more than one document", and moved positions.
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_text() {
+        let f = file("\u{feff}a: 1\nb: 2\n");
+        assert_eq!(f.text, "a: 1\nb: 2\n");
+        assert_eq!(f.line_col(0), LineCol { line: 1, column: 1 });
     }
 
     #[test]

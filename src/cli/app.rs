@@ -16,7 +16,7 @@ use signal_hook::iterator::Signals;
 
 use super::args::{CheckArgs, Cli, Color, Command};
 use crate::exit::{Exit, Signal};
-use crate::scenario::{LoadError, Scenario, VarValues, load_file_with};
+use crate::scenario::{LoadError, NeededVars, Scenario, VarValues, load_file_needing};
 
 /// Parses the command line, runs the command, returns the process exit code.
 pub fn main() -> ExitCode {
@@ -101,11 +101,21 @@ impl Output {
 /// Below this many files per CPU, loading them on one thread is quicker than starting others.
 const FILES_PER_LOADER: usize = 16;
 
-/// Loads every file (on every CPU when there are many); prints every problem, in file order;
-/// `None` if any file is wrong.
+/// Loads every file to run all of it (every program's vars need a value), on every CPU when
+/// there are many; prints every problem, in file order; `None` if any file is wrong.
 pub(super) fn load_all(
     files: &[PathBuf],
     vars: &VarValues,
+    output: &mut Output,
+) -> Option<Vec<Arc<Scenario>>> {
+    load_all_needing(files, vars, &NeededVars::All, output)
+}
+
+/// Like [`load_all`], with `needed` saying whose vars need a value.
+pub(super) fn load_all_needing(
+    files: &[PathBuf],
+    vars: &VarValues,
+    needed: &NeededVars,
     output: &mut Output,
 ) -> Option<Vec<Arc<Scenario>>> {
     // (Asking for the CPU count reads cgroup files: not worth it for a few files.)
@@ -125,7 +135,7 @@ pub(super) fn load_all(
                     scope.spawn(move || {
                         chunk
                             .iter()
-                            .map(|file| load_file_with(file, vars))
+                            .map(|file| load_file_needing(file, vars, needed))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -138,7 +148,7 @@ pub(super) fn load_all(
     } else {
         files
             .iter()
-            .map(|file| load_file_with(file, vars))
+            .map(|file| load_file_needing(file, vars, needed))
             .collect()
     };
     if loaded.len() != files.len() {
@@ -165,7 +175,8 @@ pub(super) fn load_all(
 
 fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
-    match load_all(&args.files, vars, &mut output) {
+    // Checking runs nothing: a var may wait for its value (an exercise before any solution).
+    match load_all_needing(&args.files, vars, &NeededVars::None, &mut output) {
         Some(scenarios) => {
             for scenario in &scenarios {
                 output.say(&format!(

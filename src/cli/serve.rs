@@ -3,7 +3,7 @@
 
 use anstream::ColorChoice;
 
-use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
+use super::app::{Interrupt, Output, load_all_needing, receiver, unless_interrupted};
 use super::args::ServeArgs;
 use super::run::run_error_text;
 use crate::diagnostic::did_you_mean;
@@ -11,12 +11,16 @@ use crate::event::{EventKind, Origin};
 use crate::exec::{self, RunOptions};
 use crate::exit::Exit;
 use crate::report::LiveView;
-use crate::scenario::VarValues;
+use crate::scenario::{NeededVars, VarValues};
 
 /// Runs `netlab serve`; returns the exit code.
 pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
-    let Some(mut scenarios) = load_all(std::slice::from_ref(&args.file), vars, &mut output) else {
+    // Only the servers served start: the clients' vars, and other servers', may stay unset.
+    let needed = NeededVars::OfServers(args.servers.clone());
+    let Some(mut scenarios) =
+        load_all_needing(std::slice::from_ref(&args.file), vars, &needed, &mut output)
+    else {
         return Exit::Input;
     };
     let Some(scenario) = scenarios.pop() else {

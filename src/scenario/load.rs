@@ -4,9 +4,10 @@
 use std::io;
 use std::path::Path;
 
+use super::aliases::{AliasLimit, AliasOverflow};
 use super::model::Scenario;
 use super::positions::Positions;
-use super::programs::VarValues;
+use super::programs::{NeededVars, VarValues};
 use super::raw::RawScenario;
 use super::validate::validate;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean, io_reason};
@@ -44,8 +45,18 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
     load_file_with(path, &VarValues::new())
 }
 
-/// Like [`load_file`], with values for the scenario's `vars` from the command line.
+/// Like [`load_file`], with values for the scenario's `vars` from the command line; every
+/// program's vars need a value.
 pub fn load_file_with(path: &Path, vars: &VarValues) -> Result<Scenario, LoadError> {
+    load_file_needing(path, vars, &NeededVars::All)
+}
+
+/// Like [`load_file_with`], with `needed` saying whose vars need a value.
+pub fn load_file_needing(
+    path: &Path,
+    vars: &VarValues,
+    needed: &NeededVars,
+) -> Result<Scenario, LoadError> {
     let text = std::fs::read(path).map_err(|error| LoadError::Unreadable {
         path: path.display().to_string(),
         error,
@@ -60,7 +71,8 @@ pub fn load_file_with(path: &Path, vars: &VarValues) -> Result<Scenario, LoadErr
             ),
         ),
     })?;
-    load_source_with(SourceFile::new(path, text), vars).map_err(|d| LoadError::Invalid(Box::new(d)))
+    load_source_needing(SourceFile::new(path, text), vars, needed)
+        .map_err(|d| LoadError::Invalid(Box::new(d)))
 }
 
 /// Parses and validates scenario text that was read from `source.path`.
@@ -68,15 +80,28 @@ pub fn load_source(source: SourceFile) -> Result<Scenario, Diagnostics> {
     load_source_with(source, &VarValues::new())
 }
 
-/// Like [`load_source`], with values for the scenario's `vars`.
+/// Like [`load_source`], with values for the scenario's `vars`; every program's vars need a value.
 pub fn load_source_with(source: SourceFile, vars: &VarValues) -> Result<Scenario, Diagnostics> {
-    match parse_and_validate(&source, vars) {
+    load_source_needing(source, vars, &NeededVars::All)
+}
+
+/// Like [`load_source_with`], with `needed` saying whose vars need a value.
+pub fn load_source_needing(
+    source: SourceFile,
+    vars: &VarValues,
+    needed: &NeededVars,
+) -> Result<Scenario, Diagnostics> {
+    match parse_and_validate(&source, vars, needed) {
         Ok(scenario) => Ok(scenario),
         Err(items) => Err(Diagnostics { source, items }),
     }
 }
 
-fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario, Vec<Diagnostic>> {
+fn parse_and_validate(
+    source: &SourceFile,
+    vars: &VarValues,
+    needed: &NeededVars,
+) -> Result<Scenario, Vec<Diagnostic>> {
     if is_blank(&source.text) {
         return Err(vec![Diagnostic::new(
             "the file is empty: a scenario needs at least one server or client",
@@ -100,14 +125,44 @@ fn parse_and_validate(source: &SourceFile, vars: &VarValues) -> Result<Scenario,
             })
             .collect());
     }
+    if let Some(overflow) = positions.alias_overflow {
+        return Err(vec![alias_overflow(source, &positions, overflow)]);
+    }
     let raw: RawScenario =
         serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])?;
-    validate(raw, source, &positions, vars)
+    validate(raw, source, &positions, vars, needed)
+}
+
+/// The diagnostic of an alias bomb, at the alias that crossed the limit.
+fn alias_overflow(
+    source: &SourceFile,
+    positions: &Positions,
+    overflow: AliasOverflow,
+) -> Diagnostic {
+    let message = match overflow.limit {
+        AliasLimit::Expansions(most) => format!(
+            "aliases repeat too much: expanded, this file would follow more than {most} aliases (100 per YAML node)"
+        ),
+        AliasLimit::Bytes(most) => {
+            format!("aliases repeat too much text: expanded, they add more than {most} bytes")
+        }
+    };
+    let field = positions.path_at(overflow.offset).unwrap_or("");
+    // `*name` alone, not the rest of a flow sequence.
+    let span = source.token_span(overflow.offset);
+    let end = source.text[span.clone()]
+        .find([' ', ',', ']', '}'])
+        .map_or(span.end, |len| span.start + len.max(1));
+    Diagnostic::new(message, field, Some(span.start..end))
+        .with_label("expanding this alias crosses the limit")
+        .with_help(
+            "write the repeated part once; for bulk data, use a payload's `repeat` + `times`",
+        )
 }
 
 /// True when the text holds nothing but comments and whitespace.
 fn is_blank(text: &str) -> bool {
-    text.lines()
+    text.split(['\r', '\n'])
         .map(str::trim)
         .all(|line| line.is_empty() || line.starts_with('#') || line == "---")
 }
@@ -267,9 +322,17 @@ mod tests {
         }
     }
 
+    /// A byte order mark before a valid scenario made it "more than one document".
+    #[test]
+    fn a_byte_order_mark_before_a_valid_file_is_accepted() {
+        let text = "\u{feff}name: bom\nservers:\n  - name: hello\n";
+        assert!(load_source(SourceFile::new("bom.yaml", text)).is_ok());
+    }
+
     #[test]
     fn blank_files_are_detected() {
         assert!(is_blank("# nothing\n\n---\n"));
         assert!(!is_blank("servers: []\n"));
+        assert!(!is_blank("# old Mac line ends\rservers: []\r"));
     }
 }

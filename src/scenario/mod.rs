@@ -1,5 +1,7 @@
 //! The scenario stage of the pipeline: file text → raw serde mirror → checked model.
 
+pub mod aliases;
+pub mod budget;
 pub mod faults;
 pub mod load;
 pub mod model;
@@ -11,6 +13,9 @@ pub mod schema;
 pub mod validate;
 pub mod visitors;
 
-pub use load::{LoadError, load_file, load_file_with, load_source, load_source_with};
+pub use load::{
+    LoadError, load_file, load_file_needing, load_file_with, load_source, load_source_needing,
+    load_source_with,
+};
 pub use model::*;
-pub use programs::VarValues;
+pub use programs::{NeededVars, VarValues};

@@ -13,6 +13,11 @@ pub const STREAM_ABOVE: u64 = 64 * 1024;
 /// Largest payload netlab builds in memory from `repeat` or `file`.
 pub const MAX_PAYLOAD: u64 = 256 * 1024 * 1024;
 
+/// Most bytes netlab builds in memory for the payloads of one file: every greeting, reply, send
+/// and expected bytes, aliases and `repeat`s expanded (a streamed `send` is not built and does
+/// not count). `budget` checks it before any payload is built.
+pub const MAX_FILE_PAYLOADS: u64 = 2 * MAX_PAYLOAD;
+
 /// Why a payload cannot be built, and which of its keys is at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayloadProblem {
@@ -22,6 +27,24 @@ pub struct PayloadProblem {
     pub message: String,
     /// A hint, if one helps.
     pub help: Option<&'static str>,
+}
+
+/// True when a TCP `send` of `raw` is streamed from its unit rather than built in memory: a
+/// `repeat` longer than [`STREAM_ABOVE`].
+pub fn streams(raw: &RawPayload) -> bool {
+    matches!(raw, RawPayload::Repeat { text, times }
+        if !text.is_empty() && (text.len() as u64).saturating_mul(*times) > STREAM_ABOVE)
+}
+
+/// How many bytes [`resolve`] would build for `raw`, without building them (a file's size as
+/// its metadata says; 0 if it cannot be read, which `resolve` reports).
+pub fn size(raw: &RawPayload, base_dir: &Path) -> u64 {
+    match raw {
+        RawPayload::Text(text) => text.len() as u64,
+        RawPayload::Hex(bytes) => bytes.len() as u64,
+        RawPayload::Repeat { text, times } => (text.len() as u64).saturating_mul(*times),
+        RawPayload::File(file) => std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len()),
+    }
 }
 
 /// The bytes of a payload; `file:` paths are relative to `base_dir`.

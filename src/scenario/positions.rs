@@ -8,6 +8,8 @@ use std::ops::Range;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+use super::aliases::{AliasOverflow, Expansion};
+
 /// Position of one node: where its key starts (if it is a mapping value) and where its value starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -23,6 +25,8 @@ pub struct Positions {
     nodes: HashMap<String, Position>,
     /// Keys that appear twice in one mapping: (path of the repeated key, offset of the repeat).
     pub duplicates: Vec<(String, usize)>,
+    /// The alias whose expansion takes the document too far, if one does.
+    pub alias_overflow: Option<AliasOverflow>,
 }
 
 impl Positions {
@@ -36,7 +40,16 @@ impl Positions {
         Self {
             nodes: walker.nodes,
             duplicates: walker.duplicates,
+            alias_overflow: walker.expansion.overflow(),
         }
+    }
+
+    /// The path of the node whose value starts at `offset`, if one does.
+    pub fn path_at(&self, offset: usize) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|(_, position)| position.value == offset)
+            .map(|(path, _)| path.as_str())
     }
 
     /// The position of the node at `path`.
@@ -101,6 +114,7 @@ struct Walker {
     stack: Vec<Frame>,
     nodes: HashMap<String, Position>,
     duplicates: Vec<(String, usize)>,
+    expansion: Expansion,
     /// The next node is the document root.
     at_root: bool,
 }
@@ -141,6 +155,7 @@ impl Walker {
 
 impl MarkedEventReceiver for Walker {
     fn on_event(&mut self, event: Event, mark: Marker) {
+        self.expansion.on_event(&event, mark.index());
         if let Some(Frame::Skip { depth }) = self.stack.last_mut() {
             match event {
                 Event::MappingStart(..) | Event::SequenceStart(..) => *depth += 1,

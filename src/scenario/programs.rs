@@ -2,6 +2,7 @@
 //! `vars`: the parts of `validate` that concern commands netlab starts rather than sockets it
 //! opens.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -18,51 +19,103 @@ pub const DEFAULT_READY_AFTER: Duration = Duration::from_millis(300);
 /// Values for `vars` given on the command line (`--var name=value`).
 pub type VarValues = BTreeMap<String, String>;
 
+/// Which programs must have a value for every var they use (from its default or `--var`); a
+/// var used only by other programs may stay unset, since they do not start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NeededVars {
+    /// Every program's (`run`, `test`: everything starts).
+    #[default]
+    All,
+    /// No program's (`check`: a teacher checks an exercise before any solution exists).
+    None,
+    /// The programs of these servers only (`serve --server NAME`: no client starts); an empty
+    /// list means every server, as `serve` without `--server`.
+    OfServers(Vec<String>),
+}
+
+impl NeededVars {
+    fn of_server(&self, name: &str) -> bool {
+        match self {
+            NeededVars::All => true,
+            NeededVars::None => false,
+            NeededVars::OfServers(names) => names.is_empty() || names.iter().any(|n| n == name),
+        }
+    }
+
+    fn of_clients(&self) -> bool {
+        *self == NeededVars::All
+    }
+}
+
+/// The scenario's `vars`: the names declared, and the values known for them.
+pub(super) struct Vars {
+    declared: Vec<String>,
+    values: VarValues,
+}
+
 impl Checker<'_> {
-    /// Every declared var with its value: the command line's, else the default.
+    /// The declared vars, with the values known: the command line's, else the default.
     pub(super) fn vars(
         &mut self,
         declared: &BTreeMap<String, Option<String>>,
         given: &VarValues,
-    ) -> VarValues {
-        let mut values = VarValues::new();
+    ) -> Vars {
+        let mut vars = Vars {
+            declared: Vec::new(),
+            values: VarValues::new(),
+        };
         for (name, default) in declared {
-            let path = join("vars", name);
             if matches!(name.as_str(), "port" | "host") {
                 self.at_key(
-                    &path,
+                    &join("vars", name),
                     format!("`{name}` is filled in by netlab: choose another name"),
                 );
                 continue;
             }
-            match given.get(name).or(default.as_ref()) {
-                Some(value) => {
-                    values.insert(name.clone(), value.clone());
-                }
-                None => {
-                    self.at_key(&path, format!("`{name}` has no value"))
-                        .add_help(format!("give it on the command line: `--var {name}=VALUE`"));
-                }
+            vars.declared.push(name.clone());
+            if let Some(value) = given.get(name).or(default.as_ref()) {
+                vars.values.insert(name.clone(), value.clone());
             }
         }
-        values
+        vars
     }
 
-    /// Checks an `exec:` list: a command, with only known placeholders.
-    fn program(&mut self, path: &str, argv: Vec<String>, vars: &VarValues) -> Program {
+    /// Reports each var used without a value by a program that will start, once, at its
+    /// declaration.
+    pub(super) fn report_unset_vars(&mut self) {
+        let mut unset = std::mem::take(&mut self.unset_vars);
+        unset.sort();
+        unset.dedup();
+        for name in unset {
+            self.at_key(&join("vars", &name), format!("`{name}` has no value"))
+                .add_help(format!("give it on the command line: `--var {name}=VALUE`"));
+        }
+    }
+
+    /// Checks an `exec:` list: a command, with only known placeholders. The declared vars it
+    /// uses without a value are noted when `needed` (the program will start).
+    fn program(&mut self, path: &str, argv: Vec<String>, vars: &Vars, needed: bool) -> Program {
         if argv.first().is_none_or(|c| c.trim().is_empty()) {
             self.at_value(
                 path,
                 "`exec` needs a command: a list such as [\"python3\", \"server.py\", \"{port}\"]",
             );
         }
+        let used_unset = RefCell::new(Vec::new());
         for (i, arg) in argv.iter().enumerate() {
             let known = |name: &str| match name {
                 "port" | "host" => Some(String::new()),
-                other => vars.get(other).cloned(),
+                other if vars.declared.iter().any(|d| d == other) => {
+                    if !vars.values.contains_key(other) {
+                        used_unset.borrow_mut().push(other.to_string());
+                    }
+                    Some(String::new())
+                }
+                _ => None,
             };
             if let Err(message) = fill(arg, &known) {
-                let names: Vec<String> = vars.keys().map(|k| format!("`{{{k}}}`")).collect();
+                let names: Vec<String> =
+                    vars.declared.iter().map(|k| format!("`{{{k}}}`")).collect();
                 let mut help = "`{port}` and `{host}` are filled in by netlab".to_string();
                 if !names.is_empty() {
                     help.push_str(&format!("; this scenario's vars: {}", names.join(", ")));
@@ -71,9 +124,12 @@ impl Checker<'_> {
                     .add_help(help);
             }
         }
+        if needed {
+            self.unset_vars.extend(used_unset.into_inner());
+        }
         Program {
             argv,
-            vars: vars.clone(),
+            vars: vars.values.clone(),
             // Absolute, so that it names the same directory whatever the current one is.
             dir: std::path::absolute(self.source.base_dir())
                 .unwrap_or_else(|_| self.source.base_dir().to_path_buf()),
@@ -86,7 +142,7 @@ impl Checker<'_> {
         path: &str,
         raw: &mut RawServer,
         udp: bool,
-        vars: &VarValues,
+        vars: &Vars,
     ) -> Option<ServerProgram> {
         let Some(argv) = raw.exec.take() else {
             for (present, key) in [
@@ -129,7 +185,8 @@ impl Checker<'_> {
             )
             .add_help("a tcp program is ready as soon as it accepts a connection");
         }
-        let program = self.program(&join(path, "exec"), argv, vars);
+        let needed = self.needed_vars.of_server(&raw.name);
+        let program = self.program(&join(path, "exec"), argv, vars, needed);
         let ready_timeout = self.positive(
             &join(path, "ready_timeout"),
             raw.ready_timeout,
@@ -150,7 +207,7 @@ impl Checker<'_> {
         &mut self,
         path: &str,
         raw: &mut RawClient,
-        vars: &VarValues,
+        vars: &Vars,
     ) -> Option<Vec<Step>> {
         let Some(argv) = raw.exec.take() else {
             for (present, key) in [
@@ -174,7 +231,12 @@ impl Checker<'_> {
             .add_help("check the program with `expect_stdout` and `expect_exit`");
         }
         let mut steps = vec![
-            Step::Run(self.program(&join(path, "exec"), argv, vars)),
+            Step::Run(self.program(
+                &join(path, "exec"),
+                argv,
+                vars,
+                self.needed_vars.of_clients(),
+            )),
             Step::ExpectExit(raw.expect_exit.unwrap_or(0)),
         ];
         if let Some(expected) = raw.expect_stdout.take() {

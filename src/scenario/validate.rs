@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::model::{Client, Payload, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
 use super::payload;
 use super::positions::{Positions, join};
-use super::programs::VarValues;
+use super::programs::{NeededVars, VarValues, Vars};
 use super::raw::{
     Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
     RawServer, RawSize, RawStep,
@@ -32,17 +32,22 @@ pub const DEFAULT_READ_SIZE: usize = 1024;
 const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
 const MAX_COUNT: u32 = 10_000;
 
-/// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found.
+/// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found;
+/// `vars` are values from the command line, `needed_vars` says whose vars must have one.
 pub fn validate(
     raw: RawScenario,
     source: &SourceFile,
     positions: &Positions,
     vars: &VarValues,
+    needed_vars: &NeededVars,
 ) -> Result<Scenario, Vec<Diagnostic>> {
     let mut checker = Checker {
         source,
         positions,
+        needed_vars,
         problems: Vec::new(),
+        build_payloads: true,
+        unset_vars: Vec::new(),
     };
     let scenario = checker.scenario(raw, vars);
     if checker.problems.is_empty() {
@@ -59,7 +64,13 @@ pub fn validate(
 pub(super) struct Checker<'a> {
     pub(super) source: &'a SourceFile,
     positions: &'a Positions,
+    /// Which programs need a value for each var they use.
+    pub(super) needed_vars: &'a NeededVars,
     problems: Vec<Diagnostic>,
+    /// False once the file's payloads are found over the per-file cap: none is built then.
+    build_payloads: bool,
+    /// Vars used without a value by programs that will start, as found.
+    pub(super) unset_vars: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -108,6 +119,7 @@ impl Checker<'_> {
     }
 
     fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Scenario {
+        self.build_payloads = self.payloads_fit(&raw);
         let name = match raw.name {
             Some(name) => {
                 self.check_name("name", &name);
@@ -149,6 +161,7 @@ impl Checker<'_> {
                 )
             })
             .collect();
+        self.report_unset_vars();
         self.check_unique("clients", clients.iter().map(|c| c.name.as_str()), "client");
         Scenario {
             name,
@@ -192,7 +205,7 @@ impl Checker<'_> {
         }
     }
 
-    fn server(&mut self, path: &str, mut raw: RawServer, vars: &VarValues) -> Server {
+    fn server(&mut self, path: &str, mut raw: RawServer, vars: &Vars) -> Server {
         self.check_name(&join(path, "name"), &raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
@@ -336,7 +349,7 @@ impl Checker<'_> {
         total: usize,
         mut raw: RawClient,
         servers: &[Server],
-        vars: &VarValues,
+        vars: &Vars,
     ) -> Client {
         let program_steps = self.client_program(path, &mut raw, vars);
         let name = match raw.name {
@@ -381,18 +394,20 @@ impl Checker<'_> {
             });
             Target::Server(0)
         };
-        let protocol = match (&target, raw.protocol) {
-            (Target::Server(i), Some(_)) => {
-                self.at_key(
-                    &join(path, "protocol"),
-                    "`protocol` is only for clients that `connect` to an address",
-                )
-                .add_help("a client of a named server uses that server's protocol");
-                servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol)
+        let server_protocol = match &target {
+            Target::Server(i) => {
+                if raw.protocol.is_some() {
+                    self.at_key(
+                        &join(path, "protocol"),
+                        "`protocol` is only for clients that `connect` to an address",
+                    )
+                    .add_help("a client of a named server uses that server's protocol");
+                }
+                Some(servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol))
             }
-            (Target::Server(i), None) => servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol),
-            (Target::Address(_), protocol) => protocol.unwrap_or(Protocol::Tcp),
+            Target::Address(_) => None,
         };
+        let protocol = client_protocol(server_protocol, raw.protocol);
         let count = match raw.count {
             Some(0) => {
                 self.at_value(&join(path, "count"), "`count` must be at least 1");
@@ -594,8 +609,7 @@ impl Checker<'_> {
     fn send_payload(&mut self, path: &str, raw: RawPayload, protocol: Protocol) -> Payload {
         if let RawPayload::Repeat { text, times } = &raw
             && protocol == Protocol::Tcp
-            && !text.is_empty()
-            && (text.len() as u64).saturating_mul(*times) > payload::STREAM_ABOVE
+            && payload::streams(&raw)
         {
             return Payload::Repeat {
                 unit: text.as_bytes().to_vec(),
@@ -606,6 +620,9 @@ impl Checker<'_> {
     }
 
     fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {
+        if !self.build_payloads {
+            return Vec::new();
+        }
         match payload::resolve(raw, self.source.base_dir()) {
             Ok(bytes) => bytes,
             Err(problem) => {
@@ -625,6 +642,12 @@ struct FlatSteps {
     steps: Vec<Step>,
     paths: Vec<String>,
     hints: Vec<Option<String>>,
+}
+
+/// The protocol of a client: its server's (`server`), else for an address the one it wrote,
+/// else tcp.
+pub(super) fn client_protocol(server: Option<Protocol>, written: Option<Protocol>) -> Protocol {
+    server.or(written).unwrap_or(Protocol::Tcp)
 }
 
 /// The checked form of a matcher as written.

@@ -42,7 +42,13 @@ impl<'de> Deserialize<'de> for RawDuration {
     }
 }
 
-/// Parses `250ms`, `1s`, `1.5s`, `2m`, `1h`: humantime syntax, plus decimal fractions.
+/// The longest duration a file may give anywhere (a Julian year, as humantime's `1y`): every
+/// timeout, delay, pause and wait of the format is read by [`parse_duration`], so none is longer.
+/// Scaled by at most `--time-scale 1000`, it stays far below what an `Instant` can hold.
+pub const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
+/// Parses `250ms`, `1s`, `1.5s`, `2m`, `1h`: humantime syntax, plus decimal fractions; at most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -53,30 +59,40 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{trimmed}` has no unit: write `{trimmed}s` or `{trimmed}ms`"
         ));
     }
-    if let Some(duration) = parse_decimal(trimmed) {
-        return Ok(duration);
+    let too_long = || format!("a duration is at most 1 year (got `{trimmed}`)");
+    let duration = match decimal_seconds(trimmed) {
+        Some(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| too_long())?,
+        None => humantime::parse_duration(trimmed).map_err(|e| match e {
+            // Without a fraction, an overflow is a number too large (with one, it may be a
+            // fraction of a nanosecond: humantime's own message says so).
+            humantime::DurationError::NumberOverflow if !trimmed.contains('.') => too_long(),
+            other => format!(
+                "`{trimmed}` is not a duration ({other}): write one such as `1s`, `1.5s` or `250ms`"
+            ),
+        })?,
+    };
+    if duration > MAX_DURATION {
+        return Err(too_long());
     }
-    humantime::parse_duration(trimmed).map_err(|e| {
-        format!("`{trimmed}` is not a duration ({e}): write one such as `1s`, `1.5s` or `250ms`")
-    })
+    Ok(duration)
 }
 
-/// `1.5s`, `0.25m`: a decimal number followed by one unit (humantime takes integers only).
-fn parse_decimal(text: &str) -> Option<Duration> {
+/// `1.5s`, `0.25m`: a decimal number followed by one unit (humantime takes integers only), in
+/// seconds.
+fn decimal_seconds(text: &str) -> Option<f64> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     let (number, unit) = text.split_at(split);
     if !number.contains('.') {
         return None;
     }
     let value: f64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "s" | "sec" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(seconds).ok()
+    match unit.trim() {
+        "ms" => Some(value / 1000.0),
+        "s" | "sec" => Some(value),
+        "m" | "min" => Some(value * 60.0),
+        "h" => Some(value * 3600.0),
+        _ => None,
+    }
 }
 
 impl<'de> Deserialize<'de> for RawSize {
@@ -338,6 +354,28 @@ mod tests {
         assert!(parse_duration("5").is_err_and(|e| e.contains("no unit")));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    /// A huge duration panicked later (`Instant` overflow, `Duration::mul_f64`): every duration
+    /// the format takes is at most a year, however it is written.
+    #[test]
+    fn durations_are_at_most_a_year() {
+        assert_eq!(parse_duration("1y"), Ok(MAX_DURATION));
+        assert_eq!(
+            parse_duration("365d"),
+            Ok(Duration::from_secs(365 * 86_400))
+        );
+        for huge in [
+            "1y 1s",
+            "500000000000y",
+            "99999999999999999999999y",
+            "9000000.5h",
+        ] {
+            assert!(
+                parse_duration(huge).is_err_and(|e| e.contains("at most 1 year")),
+                "{huge}"
+            );
+        }
     }
 
     #[test]

@@ -322,3 +322,23 @@ fn run_output_levels_and_json() {
     assert_eq!(lines[1]["steps"]["passed"], 7);
     assert_eq!(text(&run(&["run", "-q", "-v", file])).0, 2);
 }
+
+/// A duration of almost a year, slowed down a thousand times, panicked on overflow (exit code
+/// 101); the longest durations the format takes now run as far as they get.
+#[test]
+fn the_longest_timeouts_at_the_slowest_time_scale_do_not_panic() {
+    let file = temp_file(
+        "long.yaml",
+        "timeout: 365d\nservers:\n  - name: hello\n    greeting: \"Welcome!\"\n\
+         clients:\n  - connect: hello\n    timeout: 365d\n    steps:\n\
+         \x20     - expect: \"Welcome!\"\n        timeout: 365d\n",
+    );
+    let (code, stdout, stderr) = text(&run(&[
+        "run",
+        "--time-scale",
+        "1000",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

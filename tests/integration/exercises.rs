@@ -130,9 +130,8 @@ fn a_server_that_crashes_on_start_shows_its_error() {
     let (code, stdout, stderr) = grade("hello_server", &solution("hello_server/crashes.py"), &[]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains(
-            "✗ student  the program under test exited (exit code 1) before it was ready"
-        ),
+        stdout
+            .contains("✗ student  the program under test exited (exit code 1) before it was ready"),
         "{stdout}"
     );
     // The command as it was started: placeholders filled in.
@@ -204,17 +203,40 @@ fn a_udp_client_without_retries_fails_on_the_lost_datagram() {
     );
 }
 
+/// Running an exercise without its solution is one mistake, said once: `solution` has no value
+/// (it also gave a false "unknown placeholder" on `{solution}`).
 #[test]
 fn an_exercise_without_a_solution_says_how_to_give_one() {
     let (code, _, stderr) = text(
         &netlab()
-            .args(["check", "scenarios/exercises/hello_server.yaml"])
+            .args(["run", "scenarios/exercises/hello_server.yaml"])
             .output()
             .unwrap(),
     );
     assert_eq!(code, 2);
     assert!(stderr.contains("`solution` has no value"), "{stderr}");
     assert!(stderr.contains("--var solution=VALUE"), "{stderr}");
+    assert!(
+        stderr.contains("--> scenarios/exercises/hello_server.yaml:15:3"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("field: vars.solution"), "{stderr}");
+    assert!(stderr.contains("1 problem found"), "{stderr}");
+    assert!(!stderr.contains("placeholder"), "{stderr}");
+}
+
+/// A teacher checks an exercise before any solution exists: unset vars are not a mistake to
+/// `check`, which runs nothing.
+#[test]
+fn check_accepts_an_exercise_whose_vars_are_unset() {
+    let (code, stdout, stderr) = text(
+        &netlab()
+            .args(["check", "scenarios/exercises/hello_server.yaml"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("ok exercise_hello_server"), "{stdout}");
 }
 
 #[test]

@@ -544,3 +544,21 @@ fn the_live_view_folds_a_load_loop_of_several_messages() {
     let printed = shown + stdout.matches("received \"b\"").count();
     assert_eq!(printed + hidden, 600, "{stdout}");
 }
+
+/// Four aliases of one 256 MiB `repeat`, each within the old per-payload cap, made `netlab check`
+/// build over 1 GB: the per-file cap is checked before any payload is built.
+#[test]
+fn check_refuses_payloads_over_the_file_cap_without_building_them() {
+    let mut command = netlab();
+    command.args([
+        "check",
+        "tests/bad_scenarios/payloads_over_the_file_cap.yaml",
+    ]);
+    let finished = measured::run_measured(command, std::time::Duration::from_secs(120)).unwrap();
+    assert_eq!(finished.code, 2);
+    assert!(
+        finished.peak_rss < 64 * 1024 * 1024,
+        "peak RSS {} bytes",
+        finished.peak_rss
+    );
+}

@@ -2,7 +2,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::{interrupt, netlab, start_until};
+use crate::support::{interrupt, netlab, start_until, temp_file};
 
 /// `netlab serve` keeps a scenario's servers up for outside programs, prints each connection as
 /// it happens, and stops cleanly on Ctrl-C.
@@ -48,4 +48,25 @@ fn serve_refuses_an_unknown_server() {
         String::from_utf8_lossy(&output.stderr)
             .contains("no server is named `helo` (did you mean `hello`?)")
     );
+}
+
+/// `serve` starts servers only: a var that only a client's program uses may stay unset (it was
+/// required, so an exercise's server could not be served without a client solution).
+#[test]
+fn serve_needs_only_the_vars_of_the_servers_it_starts() {
+    let file = temp_file(
+        "exercise.yaml",
+        "vars:\n  solution: ~\nservers:\n  - name: hello\n    greeting: \"Welcome!\"\n\
+         clients:\n  - connect: hello\n    exec: [\"python3\", \"{solution}\", \"{port}\"]\n",
+    );
+    for selection in [&[][..], &["--server", "hello"]] {
+        let mut command = netlab();
+        command.arg("serve").arg(&file).args(selection);
+        let (guard, lines, _) = start_until(command, "hello listening on", Duration::from_secs(20));
+        interrupt(&guard.0);
+        let mut guard = guard;
+        let status = guard.0.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{selection:?}");
+        assert!(lines.rest().contains("stopped"));
+    }
 }
