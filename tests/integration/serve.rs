@@ -66,7 +66,7 @@ fn serve_needs_only_the_vars_of_the_servers_it_starts() {
         interrupt(&guard.0);
         let mut guard = guard;
         let status = guard.0.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "{selection:?}");
+        assert_eq!(status.code(), Some(130), "{selection:?}");
         assert!(lines.rest().contains("stopped"));
     }
 }

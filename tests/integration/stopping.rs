@@ -85,9 +85,10 @@ fn a_udp_server_stopped_with_datagrams_in_flight_never_panics() {
     );
 }
 
-/// A UDP rule's `delay` and its server's `latency` fault, each a valid duration, whose sum is
-/// not one: the server added them before pausing, and the addition panicked the thread. It
-/// pauses for one, then the other (as a TCP server does), and the stop cuts the pause short.
+/// A UDP rule's `delay` and its server's `latency` fault, each as long as a duration may be (a
+/// year): the server added them before pausing (with durations then unbounded, the addition
+/// panicked the thread). It pauses for one, then the other (as a TCP server does), and the stop
+/// cuts the pause short.
 #[test]
 fn a_udp_delay_and_latency_too_long_to_add_never_panic() {
     let text = r#"
@@ -96,9 +97,9 @@ servers:
   - name: pong
     protocol: udp
     faults:
-      latency: { fixed: 10000000000000000000s }
+      latency: { fixed: 1y }
     rules:
-      - delay: 10000000000000000000s
+      - delay: 1y
         reply: "PONG"
 clients:
   - connect: pong
