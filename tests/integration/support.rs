@@ -36,7 +36,8 @@ pub fn text(output: &Output) -> (i32, String, String) {
     )
 }
 
-/// `python3`, if this machine has it; otherwise prints why the caller skips.
+/// `python3`, if this machine has it; otherwise prints why the caller skips (or, where
+/// `NETLAB_REQUIRE_PYTHON` is set, as in CI, fails: CI must run these tests).
 pub fn python3(test: &str) -> Option<&'static str> {
     let works = Command::new("python3")
         .arg("--version")
@@ -47,6 +48,10 @@ pub fn python3(test: &str) -> Option<&'static str> {
     if works {
         Some("python3")
     } else {
+        assert!(
+            std::env::var_os("NETLAB_REQUIRE_PYTHON").is_none(),
+            "{test}: python3 is not installed, and NETLAB_REQUIRE_PYTHON says it must run"
+        );
         eprintln!("skipped {test}: python3 is not installed");
         None
     }
