@@ -179,12 +179,15 @@ pub fn run(
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);
     collector.started = started;
-    for (index, addr) in addresses.iter().enumerate() {
-        collector.take(Event {
-            elapsed: started.elapsed(),
-            origin: Origin::Server(index),
-            kind: EventKind::Listening { addr: *addr },
-        });
+    for (index, (bound, addr)) in bound.iter().enumerate() {
+        // A program that never got ready does not listen: its failure is said instead, below.
+        if !matches!(bound, Bound::ProgramFailed(_)) {
+            collector.take(Event {
+                elapsed: started.elapsed(),
+                origin: Origin::Server(index),
+                kind: EventKind::Listening { addr: *addr },
+            });
+        }
     }
     let mut sockets = Vec::new();
     let mut not_ready = false;
