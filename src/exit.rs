@@ -92,7 +92,10 @@ mod tests {
     #[test]
     fn a_bug_is_101_and_a_refusal_3() {
         // Before: a panicked netlab thread was "the environment refused", exit 3.
-        assert_eq!(Exit::of_error(&RunError::Bug("panicked".into())).code(), 101);
+        assert_eq!(
+            Exit::of_error(&RunError::Bug("panicked".into())).code(),
+            101
+        );
         assert_eq!(Exit::of_error(&RunError::Refused("port".into())).code(), 3);
         assert_eq!(Exit::Interrupted(Signal::Interrupt).code(), 130);
         assert_eq!(Exit::Interrupted(Signal::Terminate).code(), 143);

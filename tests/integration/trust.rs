@@ -26,6 +26,11 @@ fn netlab_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     text(&netlab().current_dir(dir).args(args).output().unwrap())
 }
 
+/// A client that connects to `server` and says "hi" (a YAML `clients:` block).
+fn client_saying_hi_to(server: &str) -> String {
+    format!("clients:\n  - name: client\n    connect: {server}\n    steps:\n      - send: \"hi\"\n")
+}
+
 /// A scenario whose client program succeeds only in the scenario's own directory.
 const NEEDS_ITS_DIRECTORY: &str = "
 servers:
@@ -260,18 +265,14 @@ fn a_program_under_test_that_crashes_is_its_failure_with_status_and_stderr() {
 fn a_program_that_exits_or_never_listens_has_failed_and_nothing_else_runs() {
     // Before: exit 3, as if the environment had refused.
     let dir = temp_dir("notready");
-    std::fs::write(
-        dir.join("quits.yaml"),
-        "
+    let quits = "
 servers:
   - name: quits
     exec: [\"sh\", \"-c\", \"echo cannot bind >&2; exit 4\"]
-clients:
-  - name: client
-    connect: quits
-    steps:
-      - send: \"hi\"
-",
+";
+    std::fs::write(
+        dir.join("quits.yaml"),
+        quits.to_string() + &client_saying_hi_to("quits"),
     )
     .unwrap();
     let (code, stdout, stderr) = netlab_in(&dir, &["run", "quits.yaml"]);
@@ -281,19 +282,15 @@ clients:
         "{stdout}"
     );
     assert!(stdout.contains("stderr: cannot bind"), "{stdout}");
-    std::fs::write(
-        dir.join("sleeps.yaml"),
-        "
+    let sleeps = "
 servers:
   - name: sleeper
     exec: [\"sleep\", \"30\"]
     ready_timeout: 300ms
-clients:
-  - name: client
-    connect: sleeper
-    steps:
-      - send: \"hi\"
-",
+";
+    std::fs::write(
+        dir.join("sleeps.yaml"),
+        sleeps.to_string() + &client_saying_hi_to("sleeper"),
     )
     .unwrap();
     let (code, stdout, stderr) = netlab_in(&dir, &["run", "sleeps.yaml"]);
@@ -312,23 +309,16 @@ fn a_fixed_port_held_by_another_process_is_refused_before_the_program_starts() {
     let port = stale.local_addr().unwrap().port();
     let dir = temp_dir("stale");
     let started = dir.join("started");
-    std::fs::write(
-        dir.join("stale.yaml"),
-        format!(
-            "
+    let stale_yaml = format!(
+        "
 servers:
   - name: student
     port: {port}
     exec: [\"sh\", \"-c\", \"touch started; exit 1\"]
-clients:
-  - name: client
-    connect: student
-    steps:
-      - send: \"hi\"
-"
-        ),
-    )
-    .unwrap();
+{}",
+        client_saying_hi_to("student")
+    );
+    std::fs::write(dir.join("stale.yaml"), stale_yaml).unwrap();
     let (code, stdout, stderr) = netlab_in(&dir, &["run", "stale.yaml"]);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(
