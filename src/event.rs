@@ -176,6 +176,9 @@ pub enum FailureKind {
     ProgramStart(String),
     /// A program under test was still running when its timeout passed (it was stopped).
     ProgramTimeout(Duration),
+    /// `expect_stdout`: the program wrote more than netlab keeps (this many bytes), so its stdout
+    /// cannot be judged.
+    OutputTooLarge(u64),
     /// A program under test ended otherwise than expected: how it ended, or `None` if it did not
     /// exit by itself (netlab stopped it).
     WrongExit(Option<ProgramStatus>),
@@ -346,9 +349,10 @@ pub struct ProgramReport {
 pub enum ProgramFailureKind {
     /// It exited before it was ready.
     ExitedBeforeReady(ProgramStatus),
-    /// It still ran, but was not ready (listening on its port) within its `ready_timeout`.
+    /// It still ran, but was not ready (listening on its port) within its `ready_timeout` or the
+    /// scenario's `timeout`, whichever ended first.
     NotReady {
-        /// The `ready_timeout`, as declared.
+        /// That bound, as declared.
         within: Duration,
         /// The port it was told to use.
         port: u16,

@@ -11,6 +11,8 @@ pub enum Signal {
     Interrupt,
     /// SIGTERM: a polite stop from a supervisor (CI, a timeout, `kill`).
     Terminate,
+    /// SIGHUP: the terminal went away (a closed window, a dropped ssh session).
+    Hangup,
 }
 
 /// How a command ended, from the least to the most serious: the worse of several results is
@@ -47,6 +49,7 @@ impl Exit {
             // 128 + the signal's number, as shells report a command a signal ended.
             Exit::Interrupted(Signal::Interrupt) => 130,
             Exit::Interrupted(Signal::Terminate) => 143,
+            Exit::Interrupted(Signal::Hangup) => 129,
         }
     }
 
@@ -82,6 +85,7 @@ pub const EXIT_CODES: &str = "Exit codes:
        executed, a client found nobody to connect to outside the scenario)
   4    a path or filter matched no scenario (netlab test)
   101  netlab failed: this is a bug in netlab (run with RUST_BACKTRACE=1 and report it)
+  129  the terminal hung up (SIGHUP), after stopping everything it started
   130  interrupted by Ctrl-C (SIGINT), after stopping everything it started
   143  stopped by SIGTERM, after stopping everything it started";
 

@@ -135,6 +135,29 @@ impl CaseStatus {
 }
 
 impl CaseResult {
+    /// The result of a scenario an interruption kept from starting.
+    pub fn not_run(scenario: &Scenario) -> CaseResult {
+        CaseResult {
+            name: scenario.name.clone(),
+            path: scenario.path.clone(),
+            verdict: Ok(Verdict::Interrupted),
+            transcript: String::new(),
+            built: None,
+            ran: None,
+            program: None,
+            snapshot: None,
+            steps: StepCounts::default(),
+            step_results: Vec::new(),
+            first_failure: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// Whether the run never started (an interruption came first).
+    pub fn never_started(&self) -> bool {
+        self.ran.is_none() && matches!(self.verdict, Ok(Verdict::Interrupted))
+    }
+
     /// Passed and matched its snapshot.
     pub fn ok(&self) -> bool {
         self.status() == CaseStatus::Passed
@@ -210,7 +233,13 @@ pub fn run(
             results[index] = Some(result);
         }
     });
-    results.into_iter().flatten().collect()
+    // Scenarios an interruption kept from starting have a result too (one per scenario, in
+    // JSON as in JUnit), which says so.
+    results
+        .into_iter()
+        .zip(scenarios)
+        .map(|(result, scenario)| result.unwrap_or_else(|| CaseResult::not_run(scenario)))
+        .collect()
 }
 
 /// A worker: takes scenario indexes until there are none left or the run is interrupted.
@@ -346,7 +375,7 @@ pub fn store_snapshots(
         let snap = snapshot::path_for(&result.path);
         let pending = snapshot::pending_path(&snap);
         if interrupted {
-            if result.snapshot != Some(SnapshotCheck::Matches) {
+            if result.snapshot != Some(SnapshotCheck::Matches) && !result.never_started() {
                 writes.push(SnapshotWrite::NotStored(
                     snap,
                     "netlab was interrupted".to_string(),
@@ -355,6 +384,8 @@ pub fn store_snapshots(
             continue;
         }
         if let Some(why) = result.not_storable() {
+            // A `.snap.new` left by an earlier run is not this run's: it must not be accepted.
+            let _ = snapshot::remove_if_present(&pending);
             let compared_badly = matches!(
                 result.snapshot,
                 Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing) | None

@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use crossbeam::channel::{Receiver, bounded};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::args::{CheckArgs, Cli, Color, Command};
@@ -75,6 +75,9 @@ fn print_bytes(bytes: &[u8]) -> Exit {
 pub(super) struct Output {
     out: anstream::AutoStream<std::io::Stdout>,
     err: anstream::AutoStream<std::io::Stderr>,
+    /// Why stdout could not be written (a full disk, an I/O error), if it could not; a closed
+    /// pipe (`| head`) is not a failure: the reader has all it wanted.
+    lost: Option<String>,
 }
 
 impl Output {
@@ -82,18 +85,39 @@ impl Output {
         Self {
             out: anstream::AutoStream::new(std::io::stdout(), choice),
             err: anstream::AutoStream::new(std::io::stderr(), choice),
+            lost: None,
         }
     }
 
-    /// Writes a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+    /// Writes a line to stdout, noting (not panicking on) a failure to.
     pub(super) fn say(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}");
+        let written = writeln!(self.out, "{line}").and_then(|()| self.out.flush());
+        if let Err(error) = written
+            && error.kind() != std::io::ErrorKind::BrokenPipe
+            && self.lost.is_none()
+        {
+            self.lost = Some(crate::diagnostic::io_reason(&error));
+        }
     }
 
     pub(super) fn warn(&mut self, text: &str) {
         let _ = write!(self.err, "{text}");
         if !text.ends_with('\n') {
             let _ = writeln!(self.err);
+        }
+    }
+
+    /// `exit`, or the environment's refusal if the report could not be written to stdout (a
+    /// report nobody can read is not a pass).
+    pub(super) fn unless_lost(&mut self, exit: Exit) -> Exit {
+        match self.lost.take() {
+            Some(reason) => {
+                self.warn(&format!(
+                    "error: cannot write the report to stdout: {reason}"
+                ));
+                exit.max(Exit::Environment)
+            }
+            None => exit,
         }
     }
 }
@@ -193,7 +217,7 @@ fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM: a channel that closes on the first of them, waking every run that
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP: a channel that closes on the first of them, waking every run that
 /// waits on it at once, and which of them it was, for the exit code. The handlers stay installed,
 /// so a second signal does not kill netlab halfway through stopping what it started.
 #[derive(Clone)]
@@ -208,7 +232,7 @@ impl Interrupt {
     /// Installs the handlers; `None` if they cannot be installed (runs then cannot be stopped
     /// cleanly, only killed).
     pub(super) fn install() -> Option<Interrupt> {
-        let mut signals = Signals::new([SIGINT, SIGTERM]).ok()?;
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).ok()?;
         let (tx, receiver) = bounded::<()>(0);
         let signal = Arc::new(AtomicI32::new(0));
         let seen = signal.clone();
@@ -230,6 +254,7 @@ impl Interrupt {
         match self.signal.load(Ordering::SeqCst) {
             0 => None,
             SIGTERM => Some(Exit::Interrupted(Signal::Terminate)),
+            SIGHUP => Some(Exit::Interrupted(Signal::Hangup)),
             _ => Some(Exit::Interrupted(Signal::Interrupt)),
         }
     }

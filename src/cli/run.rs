@@ -63,6 +63,7 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         };
         worst = worst.max(Exit::of(&result));
     }
+    let worst = output.unless_lost(worst);
     unless_interrupted(worst, interrupt.as_ref())
 }
 
@@ -111,16 +112,26 @@ fn run_one(
     if let (Mode::Transcript | Mode::Verbose, Some(built)) = (mode, &result.built) {
         output.say(&built.render(true));
     }
-    output.say(&verdict_line(
-        scenario,
-        verdict,
-        result.program.as_ref(),
-        result.steps,
-        result.duration,
-        true,
-    ));
-    if let Err(error) = &result.verdict {
-        output.warn(&run_error_text(&scenario.path, error));
+    match &result.verdict {
+        Ok(_) => output.say(&verdict_line(
+            scenario,
+            verdict,
+            result.program.as_ref(),
+            result.steps,
+            result.duration,
+            true,
+        )),
+        // The run happened, but the environment refused a client: not the scenario's verdict.
+        Err(error) => {
+            let red = anstyle::AnsiColor::Red.on_default().bold();
+            output.say(&format!(
+                "{red}ERROR{red:#} {} ({}) in {:.2}s: {error}",
+                scenario.name,
+                scenario.path.display(),
+                result.duration.as_secs_f64()
+            ));
+            output.warn(&run_error_text(&scenario.path, error));
+        }
     }
     result
 }

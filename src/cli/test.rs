@@ -124,10 +124,8 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             output.say(&json_line(result));
         }
     }
-    if results.len() < scenarios.len() {
-        worst = worst.max(Exit::Failed);
-    }
     let worst = results.iter().map(Exit::of).fold(worst, Exit::max);
+    let worst = output.unless_lost(worst);
     unless_interrupted(worst, interrupt.as_ref())
 }
 
@@ -223,7 +221,7 @@ fn failed_reason(result: &CaseResult) -> String {
 
 /// For each case that did not pass: the failing step and the snapshot diff, coloured.
 fn print_details(output: &mut Output, results: &[CaseResult]) {
-    for result in results.iter().filter(|r| !r.ok()) {
+    for result in results.iter().filter(|r| !r.ok() && !r.never_started()) {
         output.say("");
         output.say(&paint(
             RED,
@@ -327,8 +325,8 @@ fn print_summary(
     jobs: usize,
 ) {
     let passed = results.iter().filter(|r| r.ok()).count();
-    let failed = results.len() - passed;
-    let skipped = planned - results.len();
+    let skipped = results.iter().filter(|r| r.never_started()).count();
+    let failed = results.len() - passed - skipped;
     let sum: Duration = results.iter().map(|r| r.duration).sum();
     let mut line = format!("{passed} passed, {failed} failed");
     if skipped > 0 {
@@ -348,8 +346,12 @@ fn print_summary(
             &format!(
                 "in {:.2}s ({} scenario{}, {:.2}s one after the other, {} at a time)",
                 took.as_secs_f64(),
-                results.len(),
-                if results.len() == 1 { "" } else { "s" },
+                results.len() - skipped,
+                if results.len() - skipped == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 sum.as_secs_f64(),
                 jobs.min(planned).max(1)
             )

@@ -5,6 +5,8 @@
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
+use std::time::{Duration, Instant};
+
 use anyhow::{Context as _, anyhow};
 
 use super::cancel::Cancel;
@@ -12,6 +14,7 @@ use super::ports::{self, Holder};
 use super::program::{self, NotReady, Running};
 use super::socket;
 use crate::event::ProgramFailure;
+use crate::plan::TimeScale;
 use crate::scenario::{Protocol, Scenario, Server, ServerProgram};
 
 /// A server, ready to serve.
@@ -27,13 +30,29 @@ pub enum Bound {
     ProgramFailed(ProgramFailure),
 }
 
+/// What bounds the start of programs under test.
+pub struct Startup<'a> {
+    /// Set by Ctrl-C.
+    pub cancel: &'a Cancel,
+    /// The run's time scale (`ready_timeout` and `ready_after` are scaled like any duration).
+    pub scale: TimeScale,
+    /// When the scenario's `timeout` ends (`None`: never, as under `netlab serve`): a program's
+    /// start is part of the run it bounds.
+    pub deadline: Option<Instant>,
+    /// The scenario's `timeout` as declared (for messages).
+    pub scenario_timeout: Duration,
+}
+
 /// Binds or starts every server of `scenario`, in order; each with the address clients dial.
-pub fn bind_all(scenario: &Scenario, cancel: &Cancel) -> anyhow::Result<Vec<(Bound, SocketAddr)>> {
+pub fn bind_all(
+    scenario: &Scenario,
+    startup: &Startup<'_>,
+) -> anyhow::Result<Vec<(Bound, SocketAddr)>> {
     scenario
         .servers
         .iter()
         .map(|server| match &server.program {
-            Some(program) => start_program(server, program, cancel),
+            Some(program) => start_program(server, program, startup),
             None => bind(server),
         })
         .collect()
@@ -69,7 +88,7 @@ fn bind(server: &Server) -> anyhow::Result<(Bound, SocketAddr)> {
 fn start_program(
     server: &Server,
     program: &ServerProgram,
-    cancel: &Cancel,
+    startup: &Startup<'_>,
 ) -> anyhow::Result<(Bound, SocketAddr)> {
     let port = match server.port {
         0 => free_port(server)?,
@@ -82,13 +101,24 @@ fn start_program(
     let dial = socket::loopback_of(addr);
     let mut running = program::start(&program.program, &dial.ip().to_string(), port)
         .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;
-    match running.wait_ready(
+    // Its `ready_timeout`, or what is left of the scenario's, whichever ends first.
+    let mut wait = startup.scale.timeout(program.ready_timeout);
+    let mut within = program.ready_timeout;
+    if let Some(deadline) = startup.deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < wait {
+            wait = left;
+            within = startup.scenario_timeout;
+        }
+    }
+    let ready = running.wait_ready(
         server.protocol,
         dial,
-        program.ready_after,
-        program.ready_timeout,
-        cancel,
-    ) {
+        startup.scale.pause(program.ready_after),
+        (wait, within),
+        startup.cancel,
+    );
+    match ready {
         Ok(()) => Ok((Bound::Program(running), dial)),
         Err(NotReady::Failed(kind)) => {
             let command = running.command().to_string();

@@ -87,6 +87,15 @@ impl Instance<'_> {
         let Some(finished) = self.finished() else {
             return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
         };
+        if finished.stdout_dropped > 0 {
+            // Part of it is gone: matching what is left could pass or fail wrongly.
+            let written = finished.stdout.len() as u64 + finished.stdout_dropped;
+            return self.fail(
+                Some(index),
+                FailureKind::OutputTooLarge(written),
+                Vec::new(),
+            );
+        }
         let stdout = finished.stdout.clone();
         if matcher.matches_whole(&stdout) {
             self.report(Some(index), StepOutcome::Matched(stdout));

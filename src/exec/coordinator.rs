@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use crossbeam::channel::{Receiver, after, never, select, tick};
+use crossbeam::channel::{Receiver, after, at, never, select, tick};
 
-use super::bind::{Bound, bind_all};
+use super::bind::{Bound, Startup, bind_all};
 use super::cancel::{self, Cancel};
 use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
@@ -21,7 +21,7 @@ use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
 use crate::event::{
     Event, EventKind, FailureKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind,
-    ProgramReport, ProgramStatus, StepOutcome,
+    ProgramReport, StepEvent, StepOutcome,
 };
 use crate::plan::{TimeScale, deadline_after, scenario_deadline};
 use crate::scenario::{Scenario, Target};
@@ -149,10 +149,31 @@ pub fn run(
     observe: &mut dyn FnMut(&Event),
 ) -> Result<Outcome, RunError> {
     let (mut stop, cancel) = cancel::pair();
+    // The scenario's timeout bounds the whole run, the start of its programs included.
+    let started = Instant::now();
+    let deadline = (!options.forever)
+        .then(|| deadline_after(started, scenario_deadline(options.time_scale, scenario)));
     // Until the run's own stop signal matters, Ctrl-C stops a program's start.
     let starting = Cancel::on_interrupt(options.interrupt.as_ref());
     let refused = |error: anyhow::Error| RunError::Refused(format!("{error:#}"));
-    let bound = bind_all(scenario, &starting).map_err(refused)?;
+    let startup = Startup {
+        cancel: &starting,
+        scale: options.time_scale,
+        deadline,
+        scenario_timeout: scenario.timeout,
+    };
+    let bound = match bind_all(scenario, &startup) {
+        Ok(bound) => bound,
+        // Ctrl-C while a program was starting: the run was interrupted, nothing failed.
+        Err(_) if starting.is_set() => {
+            return Ok(Outcome {
+                events: Vec::new(),
+                verdict: Verdict::Interrupted,
+                addresses: Vec::new(),
+            });
+        }
+        Err(error) => return Err(refused(error)),
+    };
     let addresses: Vec<SocketAddr> = bound.iter().map(|(_, addr)| *addr).collect();
     let wakers = bound
         .iter()
@@ -164,7 +185,6 @@ pub fn run(
         .collect::<Result<Vec<Waker>, _>>()
         .context("cannot duplicate a server socket")
         .map_err(refused)?;
-    let started = Instant::now();
     let (sink, doorbell) = EventSink::new();
     let jobs = Jobs::default();
     let context = Context {
@@ -172,13 +192,13 @@ pub fn run(
         cancel,
         started,
         scale: options.time_scale,
-        deadline: (!options.forever)
-            .then(|| deadline_after(started, scenario_deadline(options.time_scale, scenario))),
+        deadline,
         jobs: jobs.clone(),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);
     collector.started = started;
+    collector.deadline = deadline;
     for (index, (bound, addr)) in bound.iter().enumerate() {
         // A program that never got ready does not listen: its failure is said instead, below.
         if !matches!(bound, Bound::ProgramFailed(_)) {
@@ -334,6 +354,8 @@ struct Collector<'a> {
     program_failed: bool,
     /// When the run started (for the time of a program's exit).
     started: Instant,
+    /// When the scenario's timeout ends (`None`: never).
+    deadline: Option<Instant>,
 }
 
 impl<'a> Collector<'a> {
@@ -355,14 +377,21 @@ impl<'a> Collector<'a> {
             programs: Vec::new(),
             program_failed: false,
             started: Instant::now(),
+            deadline: None,
         }
     }
 
-    /// Records, when it happens, a program under test that exited by itself: a failure if it
-    /// exited with an error or a signal, or while clients were still talking (a server that
-    /// exits cleanly once every client is done has only finished early).
+    /// Every server is a program under test, and every one has exited.
+    fn nothing_left_to_serve(&self) -> bool {
+        !self.programs.is_empty()
+            && self.programs.len() == self.scenario.servers.len()
+            && self.programs.iter().all(|watched| watched.reported)
+    }
+
+    /// Records, when it happens, a program under test that exited by itself: whatever its code,
+    /// a server under test exits only when netlab stops it, and a rule that depended on whether
+    /// clients were still talking would depend on timing.
     fn watch_programs(&mut self) {
-        let clients_left = self.remaining > 0;
         let mut failures = Vec::new();
         for watched in &mut self.programs {
             if watched.reported {
@@ -371,9 +400,6 @@ impl<'a> Collector<'a> {
             let Some(status) = watched.running.exited() else {
                 continue;
             };
-            if status == ProgramStatus::Exited(0) && !clients_left {
-                continue;
-            }
             watched.reported = true;
             let failure = ProgramFailure {
                 command: watched.running.command().to_string(),
@@ -393,6 +419,16 @@ impl<'a> Collector<'a> {
     }
 
     fn take(&mut self, event: Event) {
+        // A client that failed as a dead peer would make it: if its program under test has
+        // exited, say so first, so that the live view blames the program, not the client.
+        if let EventKind::Step(StepEvent {
+            outcome: StepOutcome::Failed(failure),
+            ..
+        }) = &event.kind
+            && failure.kind.can_follow_a_dead_peer()
+        {
+            self.watch_programs();
+        }
         if let EventKind::InstanceDone { passed } = event.kind {
             self.remaining = self.remaining.saturating_sub(1);
             self.failed |= !passed;
@@ -421,11 +457,7 @@ impl<'a> Collector<'a> {
         options: &RunOptions,
     ) -> Verdict {
         let live = tick(LIVE_TICK);
-        let deadline = if options.forever {
-            never()
-        } else {
-            after(scenario_deadline(options.time_scale, self.scenario))
-        };
+        let deadline = self.deadline.map_or_else(never, at);
         let interrupt = options.interrupt.clone().unwrap_or_else(never);
         let servers_only = self.instances == 0;
         while self.remaining > 0 || servers_only {
@@ -437,6 +469,11 @@ impl<'a> Collector<'a> {
                 recv(live) -> _ => {
                     self.drain(sink);
                     self.watch_programs();
+                    // Serving, with every server a program under test that has exited: there
+                    // is nothing left to serve.
+                    if servers_only && self.nothing_left_to_serve() {
+                        return Verdict::Failed;
+                    }
                 }
                 recv(deadline) -> _ => {
                     return if servers_only { Verdict::Passed } else { Verdict::TimedOut(self.scenario.timeout) };

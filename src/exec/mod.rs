@@ -8,6 +8,7 @@ mod client_program;
 mod client_udp;
 mod context;
 mod coordinator;
+mod descendants;
 mod faults;
 mod pool;
 mod ports;

@@ -6,12 +6,13 @@
 
 use std::path::Path;
 
+use super::descendants;
 use crate::scenario::Protocol;
 
 /// Who holds a local port, as far as `/proc` tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
-    /// A process of the given process group (the program under test or a child of it).
+    /// A process of the program under test (it, or a process it started).
     Group,
     /// Another process: its pid and command line, as shown in messages.
     Other(String),
@@ -22,8 +23,9 @@ pub enum Holder {
 }
 
 /// Who holds `port` for `protocol` (a listening TCP socket, a bound UDP socket), preferring a
-/// process of process group `group` when several do.
-pub fn holder(protocol: Protocol, port: u16, group: Option<u32>) -> Holder {
+/// process of the program `ours` started (its process group, or a process that carries its mark:
+/// see `descendants`) when several do.
+pub fn holder(protocol: Protocol, port: u16, ours: Option<(u32, &str)>) -> Holder {
     let Some(inodes) = bound_inodes(protocol, port) else {
         return Holder::Unknown;
     };
@@ -31,8 +33,10 @@ pub fn holder(protocol: Protocol, port: u16, group: Option<u32>) -> Holder {
         return Holder::Nobody;
     }
     let owners = owners(&inodes);
-    if let Some(group) = group
-        && owners.iter().any(|pid| process_group(*pid) == Some(group))
+    if let Some((group, mark)) = ours
+        && owners
+            .iter()
+            .any(|pid| process_group(*pid) == Some(group) || descendants::is_marked(*pid, mark))
     {
         return Holder::Group;
     }

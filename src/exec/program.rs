@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam::channel::{Receiver, bounded};
 
 use super::cancel::Cancel;
+use super::descendants;
 use super::ports::{self, Holder};
 use crate::diagnostic::io_reason;
 use crate::event::{ProgramFailureKind, ProgramStatus};
@@ -85,6 +86,8 @@ pub struct Running {
     stderr: SharedOutput,
     /// Closed once both reader threads have seen the end of their pipe.
     output_done: Receiver<()>,
+    /// The mark in the environment of every process it starts (see `descendants`).
+    mark: String,
     /// The exit status, once seen.
     status: Option<ProgramStatus>,
     stopped: bool,
@@ -95,8 +98,11 @@ pub struct Running {
 pub struct Finished {
     /// How it ended, if it exited by itself before netlab stopped it.
     pub exited_early: Option<ProgramStatus>,
-    /// What it wrote to stdout.
+    /// What it wrote to stdout (whole, unless `stdout_dropped`).
     pub stdout: Vec<u8>,
+    /// Bytes of its stdout not kept (past the first `KEPT_HEAD` and before the last `KEPT_TAIL`):
+    /// when not zero, `stdout` cannot be judged.
+    pub stdout_dropped: u64,
     /// What it wrote to stderr.
     pub stderr: Vec<u8>,
 }
@@ -150,8 +156,20 @@ pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let mark = descendants::new_mark();
+    builder.env(descendants::MARK_VARIABLE, &mark);
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut builder, 0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure runs in the child between fork and exec, and only calls prctl(2), which
+    // is async-signal-safe and touches no memory of the parent's.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut builder, || {
+            // Should netlab die without stopping it (SIGKILL), the program dies too.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = builder
         .spawn()
         .map_err(|e| not_started(&command, executable, &program.dir, &e))?;
@@ -197,6 +215,7 @@ pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String
         stdout,
         stderr,
         output_done,
+        mark,
         status: None,
         stopped: false,
     })
@@ -207,6 +226,11 @@ fn not_started(command: &str, executable: &str, dir: &Path, error: &std::io::Err
     let mut message = format!("cannot start `{command}`: {}", io_reason(error));
     if error.kind() == std::io::ErrorKind::NotFound && !executable.contains('/') {
         message.push_str(&format!(" (`{executable}` is not on the PATH)"));
+    } else if error.kind() == std::io::ErrorKind::NotFound && dir.join(executable).is_file() {
+        // execve says ENOENT for a script whose interpreter is missing.
+        message.push_str(&format!(
+            " (`{executable}` exists: is the interpreter on its `#!` line installed?)"
+        ));
     } else if error.kind() == std::io::ErrorKind::NotFound {
         message.push_str(&format!(
             " (`{executable}` is looked for from `{}`)",
@@ -233,17 +257,18 @@ impl Running {
     /// Waits until the program is ready: a socket of `protocol` bound on `dial`'s port (TCP:
     /// listening) belongs to it or to a process it started. Where `/proc` cannot tell, a TCP
     /// program is ready when a connection succeeds, a UDP one when it still runs after
-    /// `ready_after`. Fails if it exits first, or is not ready within `timeout`.
+    /// `ready_after`. Fails if it exits first, or is not ready within `wait` (the first of the
+    /// pair; the second is the declared bound that gave it, for the message).
     pub fn wait_ready(
         &mut self,
         protocol: Protocol,
         dial: SocketAddr,
         ready_after: Duration,
-        timeout: Duration,
+        (wait, within): (Duration, Duration),
         cancel: &Cancel,
     ) -> Result<(), NotReady> {
         let started = Instant::now();
-        let deadline = deadline_after(started, timeout);
+        let deadline = deadline_after(started, wait);
         let group = self.child.id();
         let mut holder = None;
         loop {
@@ -252,7 +277,7 @@ impl Running {
                     status,
                 )));
             }
-            match ports::holder(protocol, dial.port(), Some(group)) {
+            match ports::holder(protocol, dial.port(), Some((group, &self.mark))) {
                 Holder::Group => return Ok(()),
                 Holder::Other(who) => holder = Some(who),
                 Holder::Nobody => holder = None,
@@ -268,7 +293,7 @@ impl Running {
             }
             if Instant::now() >= deadline {
                 return Err(NotReady::Failed(ProgramFailureKind::NotReady {
-                    within: timeout,
+                    within,
                     port: dial.port(),
                     holder,
                 }));
@@ -317,17 +342,22 @@ impl Running {
                 let _ = self.child.wait();
             }
         }
-        // The group may hold grandchildren still; end them too.
+        // The group may hold grandchildren still, and detached descendants carry the mark.
         signal_group(&mut self.child, true);
+        descendants::kill_marked(&self.mark);
         self.stopped = true;
         let _ = self
             .output_done
             .recv_deadline(Instant::now() + OUTPUT_GRACE);
-        let stdout = lock(&self.stdout).bytes();
+        let (stdout, stdout_dropped) = {
+            let captured = lock(&self.stdout);
+            (captured.bytes(), captured.dropped)
+        };
         let stderr = lock(&self.stderr).bytes();
         Finished {
             exited_early,
             stdout,
+            stdout_dropped,
             stderr,
         }
     }
@@ -337,6 +367,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         if !self.stopped {
             signal_group(&mut self.child, true);
+            descendants::kill_marked(&self.mark);
             let _ = self.child.wait();
         }
     }
@@ -374,8 +405,13 @@ fn signal_group(child: &mut Child, kill: bool) {
     }
 }
 
-/// The last `lines` lines of some output, as text (for messages).
+/// Most bytes of output a message quotes (its last ones).
+const TAIL_BYTES: usize = 4096;
+
+/// The last `lines` lines of some output, and at most its last `TAIL_BYTES` bytes, as text (for
+/// messages: a program may write one line of megabytes).
 pub fn tail(output: &[u8], lines: usize) -> String {
+    let output = &output[output.len().saturating_sub(TAIL_BYTES)..];
     let text = String::from_utf8_lossy(output);
     let all: Vec<&str> = text.trim_end().lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -396,6 +432,12 @@ mod tests {
         assert_eq!(captured.tail.len(), KEPT_TAIL);
         assert!(captured.dropped > 0);
         assert!(captured.bytes().ends_with(b"the end"));
+    }
+
+    #[test]
+    fn a_tail_is_bounded_in_bytes_too() {
+        let long_line = vec![b'x'; 1 << 20];
+        assert!(tail(&long_line, 15).len() <= TAIL_BYTES);
     }
 
     #[test]

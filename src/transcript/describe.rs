@@ -104,7 +104,7 @@ pub fn program_failure_reason(kind: &ProgramFailureKind) -> String {
             holder,
         } => {
             let mut text = format!(
-                "was not listening on port {port} within {} (ready_timeout)",
+                "was not listening on port {port} within {}",
                 duration(*within)
             );
             if let Some(holder) = holder {
@@ -294,6 +294,9 @@ pub fn describe_step_event(
                         duration(declared_timeout(client, step))
                     )
                 }
+                FailureKind::OutputTooLarge(written) => format!(
+                    "its stdout (about {written} bytes) is more than netlab keeps to judge (16 MiB)"
+                ),
                 FailureKind::WrongExit(status) => {
                     detail.extend(stderr_lines(&failure.received));
                     match status {
