@@ -450,9 +450,10 @@ fn signal(child: &std::process::Child, signal: &str) {
 }
 
 #[test]
-fn sigterm_and_sigint_exit_143_and_130_after_cleanup() {
-    // Before: 1 for both (and `netlab serve` 0).
-    for (name, number, code) in [("-TERM", 15, 143), ("-INT", 2, 130)] {
+fn sigterm_sigint_and_sighup_exit_143_130_and_129_after_cleanup() {
+    // Before: 1 for SIGTERM and SIGINT (and `netlab serve` 0); SIGHUP killed netlab without any
+    // cleanup, leaving its programs under test running.
+    for (name, number, code) in [("-TERM", 15, 143), ("-INT", 2, 130), ("-HUP", 1, 129)] {
         for command in ["run", "test", "serve"] {
             let dir = temp_dir("signal");
             std::fs::write(
@@ -603,4 +604,239 @@ fn sigint_at_a_random_moment_of_any_scenario_exits_130_and_leaves_nothing_behind
         let left = processes_in(dir);
         assert!(left.is_empty(), "round {round}: processes left: {left:?}");
     }
+}
+
+#[test]
+fn a_server_program_that_exits_cleanly_mid_run_is_its_failure_every_time() {
+    // Before: an exit with status 0 was a failure only if netlab happened to see it while a
+    // client still talked; otherwise the client's hint was blamed.
+    if python3("a_server_program_that_exits_cleanly_mid_run_is_its_failure_every_time").is_none() {
+        return;
+    }
+    let dir = temp_dir("quits-mid-run");
+    let scenario = format!(
+        "
+servers:
+  - name: kv
+    exec: [\"python3\", \"{}\", \"{{port}}\"]
+clients:
+  - name: quitter
+    connect: kv
+    steps:
+      - send: \"QUIT\\n\"
+      - expect: \"bye\"
+        hint: \"QUIT answers bye\"
+",
+        own_peer("kv_crashes.py").display()
+    );
+    std::fs::write(dir.join("quit.yaml"), scenario).unwrap();
+    for _ in 0..3 {
+        let (code, stdout, stderr) = netlab_in(
+            &dir,
+            &["run", "--format", "json", &absolute(&dir, "quit.yaml")],
+        );
+        assert_eq!(code, 1, "{stdout}\n{stderr}");
+        let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(json["program"]["exit_code"], 0, "{json}");
+        let failure = json["failure"].as_str().unwrap();
+        assert!(
+            failure.contains("exited during the run (exit code 0)"),
+            "{failure}"
+        );
+    }
+}
+
+#[test]
+fn a_daemon_started_by_a_program_under_test_does_not_outlive_the_run() {
+    // Before: a program that detached a process (setsid) left it running after the run.
+    let dir = temp_dir("daemon");
+    std::fs::write(
+        dir.join("daemon.yaml"),
+        "
+servers:
+  - name: detaches
+    exec: [\"sh\", \"-c\", \"setsid sleep 60 </dev/null >/dev/null 2>&1 & exit 0\"]
+"
+        .to_string()
+            + &client_saying_hi_to("detaches"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "daemon.yaml")]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    if Path::new("/proc/self/environ").exists() {
+        let left = processes_in(&dir);
+        assert!(left.is_empty(), "left running: {left:?}");
+    }
+}
+
+#[test]
+fn a_stdout_too_large_to_keep_is_not_judged() {
+    // Before: `expect_stdout` was matched against what was kept of it, netlab's own marker of the
+    // bytes it dropped included: `contains: "bytes not kept"` passed.
+    let dir = temp_dir("stdout");
+    std::fs::write(
+        dir.join("big.yaml"),
+        "
+servers:
+  - name: echo
+clients:
+  - name: chatty
+    connect: echo
+    exec: [\"sh\", \"-c\", \"head -c 18000000 /dev/zero | tr '\\\\0' x; echo\"]
+    expect_stdout: { contains: \"bytes not kept\" }
+",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "big.yaml")]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("is more than netlab keeps to judge (16 MiB)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_scenario_timeout_bounds_the_start_of_a_program() {
+    // Before: a program that never listened held the run for its whole `ready_timeout` (30s
+    // here), whatever the scenario's `timeout` and the time scale said.
+    let dir = temp_dir("slow-start");
+    std::fs::write(
+        dir.join("slow.yaml"),
+        "
+timeout: 1s
+servers:
+  - name: sleeper
+    exec: [\"sleep\", \"60\"]
+    ready_timeout: 30s
+"
+        .to_string()
+            + &client_saying_hi_to("sleeper"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "slow.yaml")]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("within 1s"), "{stdout}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_interrupted_suite_reports_every_scenario_and_an_interrupted_start_as_such() {
+    // Before: a Ctrl-C while a program started was "error" (`scenario: null`), and the scenarios
+    // not yet started had no line at all.
+    let dir = temp_dir("interrupted-json");
+    let never_ready = "
+servers:
+  - name: sleeper
+    exec: [\"sleep\", \"60\"]
+    ready_timeout: 30s
+"
+    .to_string()
+        + &client_saying_hi_to("sleeper");
+    for name in ["a.yaml", "b.yaml", "c.yaml"] {
+        std::fs::write(dir.join(name), &never_ready).unwrap();
+    }
+    let child = netlab()
+        .current_dir(&*dir)
+        .args(["test", "-j", "1", "--format", "json", "."])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    signal(&child, "-INT");
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for line in &lines {
+        assert_eq!(line["scenario"], "interrupted", "{line}");
+        assert_eq!(line["verdict"], "failed", "{line}");
+    }
+}
+
+#[test]
+fn serve_ends_when_its_only_program_has_exited() {
+    // Before: `netlab serve` went on serving nothing until Ctrl-C.
+    if python3("serve_ends_when_its_only_program_has_exited").is_none() {
+        return;
+    }
+    let dir = temp_dir("serve-exit");
+    std::fs::write(
+        dir.join("gone.yaml"),
+        "
+servers:
+  - name: short
+    exec: [\"python3\", \"-c\", \"import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(0.5); sys.exit(3)\", \"{port}\"]
+",
+    )
+    .unwrap();
+    let mut child = netlab()
+        .current_dir(&*dir)
+        .args(["serve", "gone.yaml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve still runs after its program exited");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("exited during the run (exit code 3)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_failed_run_removes_a_stale_pending_snapshot() {
+    // Before: a `.snap.new` of an earlier passing run stayed, for `cargo insta review` to accept
+    // a transcript that was no longer this scenario's.
+    let dir = temp_dir("stale-pending");
+    let pending = dir.join("snapshots").join("greet.snap.new");
+    std::fs::write(dir.join("greet.yaml"), greeter("hello")).unwrap();
+    let (code, stdout, _) = netlab_in(&dir, &["test", "greet.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(pending.exists(), "{stdout}");
+    std::fs::write(dir.join("greet.yaml"), greeter("goodbye")).unwrap();
+    let (code, stdout, _) = netlab_in(&dir, &["test", "greet.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!pending.exists(), "{stdout}");
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_not_a_pass() {
+    // Before: `--format json > /dev/full` exited 0 with no report.
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = netlab()
+        .args(["run", "--format", "json", "scenarios/udp_hello.yaml"])
+        .stdout(full)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
 }

@@ -2,7 +2,8 @@
 """netlab's own test peer: a key-value server that crashes on the first unknown key, as a
 student's server might (an uncaught KeyError: a traceback on stderr, exit status 1).
 
-Usage: kv_crashes.py PORT. One connection at a time; lines "GET KEY" answer "VALUE\n".
+Usage: kv_crashes.py PORT. One connection at a time; lines "GET KEY" answer "VALUE\n"; a line
+"QUIT" makes it exit with status 0 (a server that gives up, cleanly).
 """
 import socket
 import sys
@@ -19,6 +20,8 @@ def main():
         conn, _ = listener.accept()
         with conn:
             for line in conn.makefile("rb"):
+                if line.strip() == b"QUIT":
+                    sys.exit(0)
                 key = line.decode().split()[1]
                 conn.sendall((STORE[key] + "\n").encode())
 
