@@ -48,9 +48,24 @@ fn absolute(dir: &Path, name: &str) -> String {
     dir.join(name).display().to_string()
 }
 
-/// Runs `netlab ARGS` in `dir`.
+/// The `netlab` binary as a user outside CI runs it: snapshots may be written (under CI, as
+/// these tests themselves run there, nothing ever is, and the tests of what is stored would
+/// prove nothing).
+fn netlab_outside_ci() -> Command {
+    let mut command = netlab();
+    command.env_remove("CI").env_remove("TF_BUILD");
+    command
+}
+
+/// Runs `netlab ARGS` in `dir`, outside CI.
 fn netlab_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    text(&netlab().current_dir(dir).args(args).output().unwrap())
+    text(
+        &netlab_outside_ci()
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap(),
+    )
 }
 
 /// A client that connects to `server` and says "hi" (a YAML `clients:` block).
@@ -474,7 +489,7 @@ clients:
 ",
             )
             .unwrap();
-            let mut child = netlab()
+            let mut child = netlab_outside_ci()
                 .current_dir(&dir)
                 .args([command, "slow.yaml"])
                 .stdout(std::process::Stdio::null())
@@ -578,7 +593,7 @@ fn sigint_at_a_random_moment_of_any_scenario_exits_130_and_leaves_nothing_behind
     for round in 0..20 {
         let dir = &copies[round % copies.len()];
         let snapshots_before = files_under(&dir.join("snapshots"));
-        let mut child = netlab()
+        let mut child = netlab_outside_ci()
             .current_dir(dir)
             .args(["test", "-j", "2", "."])
             .env("NETLAB_TEST_SHARED_NOTHING", "1")
@@ -740,7 +755,7 @@ servers:
     for name in ["a.yaml", "b.yaml", "c.yaml"] {
         std::fs::write(dir.join(name), &never_ready).unwrap();
     }
-    let child = netlab()
+    let child = netlab_outside_ci()
         .current_dir(&*dir)
         .args(["test", "-j", "1", "--format", "json", "."])
         .stdout(std::process::Stdio::piped())
@@ -779,7 +794,7 @@ servers:
 ",
     )
     .unwrap();
-    let mut child = netlab()
+    let mut child = netlab_outside_ci()
         .current_dir(&*dir)
         .args(["serve", "gone.yaml"])
         .stdout(std::process::Stdio::piped())
@@ -832,7 +847,7 @@ fn a_report_that_cannot_be_written_is_not_a_pass() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let status = netlab()
+    let status = netlab_outside_ci()
         .args(["run", "--format", "json", "scenarios/udp_hello.yaml"])
         .stdout(full)
         .stderr(std::process::Stdio::null())
