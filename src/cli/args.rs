@@ -1,4 +1,4 @@
-//! The command line's shape: clap types, the exit codes, and their help text.
+//! The command line's shape: clap types and their help text (exit codes: `crate::exit`).
 
 use std::path::PathBuf;
 

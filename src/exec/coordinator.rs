@@ -13,6 +13,7 @@ use super::bind::{Bound, Startup, bind_all};
 use super::cancel::{self, Cancel};
 use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
+use super::outcome::{Outcome, RunError, Verdict};
 use super::pool::Jobs;
 use super::program::Running;
 use super::settle::{self, OpenConnections};
@@ -20,8 +21,8 @@ use super::socket;
 use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
 use crate::event::{
-    Event, EventKind, FailureKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind,
-    ProgramReport, StepEvent, StepOutcome,
+    Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind, ProgramReport,
+    StepEvent, StepOutcome,
 };
 use crate::plan::{TimeScale, deadline_after, scenario_deadline};
 use crate::scenario::{Scenario, Target};
@@ -46,96 +47,6 @@ pub fn is_interrupted(interrupt: &Receiver<()>) -> bool {
         interrupt.try_recv(),
         Err(crossbeam::channel::TryRecvError::Empty)
     )
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every client instance passed (or, with no clients, the servers ran until stopped).
-    Passed,
-    /// At least one client instance failed.
-    Failed,
-    /// The scenario's timeout passed before every client finished.
-    TimedOut(Duration),
-    /// The run was interrupted before every client finished.
-    Interrupted,
-}
-
-impl Verdict {
-    /// True for `Passed`.
-    pub fn passed(&self) -> bool {
-        *self == Verdict::Passed
-    }
-}
-
-/// Everything a run produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Every event, in the order the coordinator received them.
-    pub events: Vec<Event>,
-    /// How it ended.
-    pub verdict: Verdict,
-    /// Each server's bound address, in scenario order.
-    pub addresses: Vec<SocketAddr>,
-}
-
-impl Outcome {
-    /// What the environment refused a client, so that the run could not hold its conversation at
-    /// all: a connection to an address outside the scenario (nobody listening, an unknown host,
-    /// an unreachable address), or a client program that cannot be executed. A connection refused
-    /// by a scenario's own server is not the environment's doing: a program under test that does
-    /// not listen has failed.
-    pub fn environment_refusal(&self, scenario: &Scenario) -> Option<String> {
-        self.events.iter().find_map(|event| {
-            let (Origin::Instance(id), EventKind::Step(step)) = (&event.origin, &event.kind) else {
-                return None;
-            };
-            let StepOutcome::Failed(failure) = &step.outcome else {
-                return None;
-            };
-            let outside = scenario
-                .clients
-                .get(id.client)
-                .is_some_and(|c| matches!(c.target, Target::Address(_)));
-            match &failure.kind {
-                FailureKind::ConnectFailed(reason) if outside => {
-                    Some(format!("a client could not connect: {reason}"))
-                }
-                FailureKind::ProgramStart(reason) => Some(reason.clone()),
-                _ => None,
-            }
-        })
-    }
-
-    /// The first program under test that failed, if one did.
-    pub fn program_failure(&self) -> Option<(usize, &ProgramFailure)> {
-        self.events
-            .iter()
-            .find_map(|event| match (&event.origin, &event.kind) {
-                (Origin::Server(index), EventKind::ProgramFailed(failure)) => {
-                    Some((*index, failure))
-                }
-                _ => None,
-            })
-    }
-}
-
-/// Why a run could not be carried out (it is not a verdict on the scenario).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunError {
-    /// The environment refused something (a port in use, an address not available, a program
-    /// that cannot be executed): nothing, or not enough, could run.
-    Refused(String),
-    /// A thread of netlab panicked: a bug in netlab.
-    Bug(String),
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::Refused(reason) | RunError::Bug(reason) => f.write_str(reason),
-        }
-    }
 }
 
 /// Runs `scenario`, calling `observe` on each event as it arrives (for live output).

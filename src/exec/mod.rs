@@ -10,6 +10,7 @@ mod context;
 mod coordinator;
 mod descendants;
 mod faults;
+mod outcome;
 mod pool;
 mod ports;
 mod program;
@@ -19,5 +20,6 @@ mod socket;
 mod tcp_server;
 mod udp_server;
 
-pub use coordinator::{Outcome, RunError, RunOptions, Verdict, is_interrupted, run};
+pub use coordinator::{RunOptions, is_interrupted, run};
+pub use outcome::{Outcome, RunError, Verdict};
 pub use recorder::{RECORD_BUDGET, RECORDED_BYTES};
