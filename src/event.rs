@@ -353,7 +353,7 @@ pub enum ProgramFailureKind {
     /// scenario's `timeout`, whichever ended first.
     NotReady {
         /// That bound, as declared.
-        within: Duration,
+        within: ReadyBound,
         /// The port it was told to use.
         port: u16,
         /// Another process that holds the port meanwhile (pid and command), if one does.
@@ -361,6 +361,16 @@ pub enum ProgramFailureKind {
     },
     /// It exited by itself while the run went on (a crash, or a server that gave up).
     Exited(ProgramStatus),
+}
+
+/// What bounded the wait for a program under test to be ready (as declared: transcripts keep
+/// the declared values, whatever the time scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyBound {
+    /// Its `ready_timeout`.
+    ReadyTimeout(Duration),
+    /// The scenario's `timeout`, which ended first.
+    ScenarioTimeout(Duration),
 }
 
 /// A program under test that failed: which, how, and the end of what it wrote to stderr.

@@ -2,7 +2,9 @@
 //! and running them in parallel (each scenario binds port 0, so they never collide), checking each
 //! transcript against its snapshot. Used by `netlab test`; reports are made from its results.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam::channel::unbounded;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use crate::event::{Event, ProgramFailure};
 use crate::exec::{self, RunError, RunOptions, Verdict};
-use crate::scenario::Scenario;
+use crate::scenario::{Protocol, Scenario};
 use crate::snapshot::{self, Comparison};
 use crate::transcript::{self, StepCounts, StepResult, Transcript};
 
@@ -209,6 +211,7 @@ pub fn run(
     drop(work_tx);
     let (result_tx, result_rx) = unbounded::<(usize, CaseResult)>();
     let mut results: Vec<Option<CaseResult>> = vec![None; scenarios.len()];
+    let ports = &FixedPorts::default();
     std::thread::scope(|scope| {
         let mut workers = 0;
         for worker in 0..jobs.clamp(1, scenarios.len().max(1)) {
@@ -217,7 +220,7 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("suite worker {worker}"))
                 .spawn_scoped(scope, move || {
-                    work(scenarios, options, &work_rx, &result_tx)
+                    work(scenarios, options, ports, &work_rx, &result_tx)
                 });
             if spawned.is_ok() {
                 workers += 1;
@@ -225,7 +228,7 @@ pub fn run(
         }
         if workers == 0 {
             // Not even one thread: run here, one scenario after the other.
-            work(scenarios, options, &work_rx, &result_tx);
+            work(scenarios, options, ports, &work_rx, &result_tx);
         }
         drop(result_tx);
         for (index, result) in result_rx.iter() {
@@ -246,14 +249,74 @@ pub fn run(
 fn work(
     scenarios: &[Arc<Scenario>],
     options: &RunOptions,
+    ports: &FixedPorts,
     work: &crossbeam::channel::Receiver<usize>,
     results: &crossbeam::channel::Sender<(usize, CaseResult)>,
 ) {
     for index in work.iter() {
-        if options.interrupt.as_ref().is_some_and(exec::is_interrupted) {
+        let scenario = &scenarios[index];
+        let Some(_held) = ports.hold(scenario, options) else {
             break;
+        };
+        let _ = results.send((index, run_case(scenario, options, true)));
+    }
+}
+
+/// The fixed ports (`port:` other than 0) of the scenarios running now: two scenarios of a suite
+/// that bind the same one run one after the other, not at once (the second would find the port
+/// taken, and a program under test would be blamed for it).
+#[derive(Default)]
+struct FixedPorts {
+    held: Mutex<HashSet<(Protocol, u16)>>,
+    freed: Condvar,
+}
+
+/// The ports one running scenario holds, given back when it is dropped.
+struct HeldPorts<'a> {
+    ports: &'a FixedPorts,
+    mine: Vec<(Protocol, u16)>,
+}
+
+impl FixedPorts {
+    /// Waits until none of `scenario`'s fixed ports is held, then holds them; `None` once the
+    /// run is interrupted.
+    fn hold(&self, scenario: &Scenario, options: &RunOptions) -> Option<HeldPorts<'_>> {
+        let mine: Vec<(Protocol, u16)> = scenario
+            .servers
+            .iter()
+            .filter(|s| s.port != 0)
+            .map(|s| (s.protocol, s.port))
+            .collect();
+        let interrupted = || options.interrupt.as_ref().is_some_and(exec::is_interrupted);
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if interrupted() {
+                return None;
+            }
+            if mine.iter().all(|port| !held.contains(port)) {
+                held.extend(mine.iter().copied());
+                return Some(HeldPorts { ports: self, mine });
+            }
+            // Woken when ports are given back; the timeout lets an interrupt through.
+            held = self
+                .freed
+                .wait_timeout(held, Duration::from_millis(100))
+                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
         }
-        let _ = results.send((index, run_case(&scenarios[index], options, true)));
+    }
+}
+
+impl Drop for HeldPorts<'_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .ports
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for port in &self.mine {
+            held.remove(port);
+        }
+        self.ports.freed.notify_all();
     }
 }
 

@@ -22,6 +22,8 @@ use crate::scenario::{LoadError, NeededVars, Scenario, VarValues, load_file_need
 pub fn main() -> ExitCode {
     say_panics_are_bugs();
     let cli = Cli::parse();
+    // Whatever a program under test detaches comes back to netlab, to be ended with the command.
+    crate::exec::adopt_orphans();
     let choice = match cli.color {
         Color::Auto => ColorChoice::Auto,
         Color::Always => ColorChoice::Always,
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
             }
         }
     };
+    crate::exec::end_adopted();
     ExitCode::from(exit.code())
 }
 

@@ -13,7 +13,7 @@ use super::cancel::Cancel;
 use super::ports::{self, Holder};
 use super::program::{self, NotReady, Running};
 use super::socket;
-use crate::event::ProgramFailure;
+use crate::event::{ProgramFailure, ReadyBound};
 use crate::plan::TimeScale;
 use crate::scenario::{Protocol, Scenario, Server, ServerProgram};
 
@@ -44,18 +44,25 @@ pub struct Startup<'a> {
 }
 
 /// Binds or starts every server of `scenario`, in order; each with the address clients dial.
+/// After a program under test that failed to get ready, no further server is started (no client
+/// will run): the list then ends with that failure.
 pub fn bind_all(
     scenario: &Scenario,
     startup: &Startup<'_>,
 ) -> anyhow::Result<Vec<(Bound, SocketAddr)>> {
-    scenario
-        .servers
-        .iter()
-        .map(|server| match &server.program {
-            Some(program) => start_program(server, program, startup),
-            None => bind(server),
-        })
-        .collect()
+    let mut bound = Vec::new();
+    for server in &scenario.servers {
+        let next = match &server.program {
+            Some(program) => start_program(server, program, startup)?,
+            None => bind(server)?,
+        };
+        let failed = matches!(next.0, Bound::ProgramFailed(_));
+        bound.push(next);
+        if failed {
+            break;
+        }
+    }
+    Ok(bound)
 }
 
 fn bind(server: &Server) -> anyhow::Result<(Bound, SocketAddr)> {
@@ -103,12 +110,12 @@ fn start_program(
         .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;
     // Its `ready_timeout`, or what is left of the scenario's, whichever ends first.
     let mut wait = startup.scale.timeout(program.ready_timeout);
-    let mut within = program.ready_timeout;
+    let mut within = ReadyBound::ReadyTimeout(program.ready_timeout);
     if let Some(deadline) = startup.deadline {
         let left = deadline.saturating_duration_since(Instant::now());
         if left < wait {
             wait = left;
-            within = startup.scenario_timeout;
+            within = ReadyBound::ScenarioTimeout(startup.scenario_timeout);
         }
     }
     let ready = running.wait_ready(
@@ -121,6 +128,17 @@ fn start_program(
     match ready {
         Ok(()) => Ok((Bound::Program(running), dial)),
         Err(NotReady::Failed(kind)) => {
+            // A fixed port taken meanwhile by someone else (another netlab, a stale server) is
+            // the environment's doing, however the program reacted to it.
+            if server.port != 0
+                && let Holder::Other(who) = ports::holder(server.protocol, port, None)
+            {
+                drop(running.stop());
+                anyhow::bail!(
+                    "server `{}`: port {port} was taken by {who} while its program under test started",
+                    server.name
+                );
+            }
             let command = running.command().to_string();
             let stderr_tail = running.stderr_tail();
             drop(running.stop());

@@ -6,14 +6,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::client::{Dial, Instance, StepResult};
-use super::program::{self, Finished};
+use super::program::{self, Finished, STDERR_LINES};
 use crate::event::{FailureKind, ProgramStatus, StepOutcome};
 use crate::matcher::Matcher;
 use crate::plan::deadline_after;
 use crate::scenario::Program;
-
-/// Lines of stderr shown when a program fails.
-const STDERR_LINES: usize = 20;
 
 /// The host and port a program under test is told to talk to.
 fn host_and_port(dial: &Dial) -> (String, u16) {

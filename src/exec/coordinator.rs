@@ -15,7 +15,7 @@ use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
 use super::outcome::{Outcome, RunError, Verdict};
 use super::pool::Jobs;
-use super::program::Running;
+use super::program::{Running, STOP_GRACE};
 use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
@@ -164,21 +164,8 @@ pub fn run(
     // Every thread is done; keep what they recorded while stopping.
     collector.drain(&sink);
     collector.watch_programs();
-    for Watched {
-        server, running, ..
-    } in std::mem::take(&mut collector.programs)
-    {
-        let finished = running.stop();
-        collector.take(Event {
-            elapsed: started.elapsed(),
-            origin: Origin::Server(server),
-            kind: EventKind::ProgramFinished(ProgramReport {
-                exited_early: finished.exited_early,
-                stdout: finished.stdout,
-                stderr: finished.stderr,
-            }),
-        });
-    }
+    collector.watch_programs_for(END_WATCH);
+    collector.stop_programs();
     let verdict = verdict.map_err(refused)?;
     let verdict = match verdict {
         Verdict::Passed if collector.program_failed => Verdict::Failed,
@@ -198,6 +185,12 @@ struct Watched {
     /// Its failure was recorded already.
     reported: bool,
 }
+
+/// How long programs under test are watched once the clients are done, before they are stopped:
+/// a server that exits as its last client finishes (or that a client saw close as it died) has
+/// this long to be seen exiting. A process's exit takes milliseconds; without a window, whether
+/// it was seen would depend on which thread was quicker.
+const END_WATCH: Duration = Duration::from_millis(250);
 
 /// How often the coordinator takes the events recorded without ringing (for the live view).
 const LIVE_TICK: Duration = Duration::from_millis(20);
@@ -292,6 +285,73 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Stops every program under test at once (SIGTERM to all, one shared grace, then SIGKILL),
+    /// so that the run ends within its timeout plus one grace however many there are, and a
+    /// program that exits by itself while another is being stopped is seen as having done so.
+    fn stop_programs(&mut self) {
+        let mut programs = std::mem::take(&mut self.programs);
+        let mut failures = Vec::new();
+        for watched in &mut programs {
+            if let Some(status) = watched.running.terminate()
+                && !watched.reported
+            {
+                watched.reported = true;
+                failures.push((watched.server, status, watched.running.stderr_tail()));
+            }
+        }
+        for (server, status, stderr_tail) in failures {
+            let command = programs
+                .iter()
+                .find(|w| w.server == server)
+                .map(|w| w.running.command().to_string())
+                .unwrap_or_default();
+            self.record_failure(
+                server,
+                ProgramFailure {
+                    command,
+                    kind: ProgramFailureKind::Exited(status),
+                    stderr_tail,
+                },
+            );
+        }
+        let grace_until = deadline_after(Instant::now(), STOP_GRACE);
+        for Watched {
+            server, running, ..
+        } in programs
+        {
+            let finished = running.finish(grace_until);
+            self.take(Event {
+                elapsed: self.started.elapsed(),
+                origin: Origin::Server(server),
+                kind: EventKind::ProgramFinished(ProgramReport {
+                    exited_early: finished.exited_early,
+                    stdout: finished.stdout,
+                    stderr: finished.stderr,
+                }),
+            });
+        }
+    }
+
+    /// Records a program's failure, when it is seen.
+    fn record_failure(&mut self, server: usize, failure: ProgramFailure) {
+        self.program_failed = true;
+        self.take(Event {
+            elapsed: self.started.elapsed(),
+            origin: Origin::Server(server),
+            kind: EventKind::ProgramFailed(failure),
+        });
+    }
+
+    /// Watches the programs under test for `window` (not at all if there is none, or every one
+    /// has been seen exiting).
+    fn watch_programs_for(&mut self, window: Duration) {
+        let until = deadline_after(Instant::now(), window);
+        while self.programs.iter().any(|w| !w.reported) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+            self.watch_programs();
+        }
+    }
+
     /// Every server is a program under test, and every one has exited.
     fn nothing_left_to_serve(&self) -> bool {
         !self.programs.is_empty()
@@ -320,12 +380,7 @@ impl<'a> Collector<'a> {
             failures.push((watched.server, failure));
         }
         for (server, failure) in failures {
-            self.program_failed = true;
-            self.take(Event {
-                elapsed: self.started.elapsed(),
-                origin: Origin::Server(server),
-                kind: EventKind::ProgramFailed(failure),
-            });
+            self.record_failure(server, failure);
         }
     }
 

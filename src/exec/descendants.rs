@@ -5,6 +5,7 @@
 //! privileges a test runner does not have.) Read from Linux's `/proc`; elsewhere nothing is found.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The name of the variable that marks a program's processes.
 pub const MARK_VARIABLE: &str = "NETLAB_MARK";
@@ -43,18 +44,83 @@ pub fn marked(mark: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Kills every process that carries `mark` (SIGKILL: they had their SIGTERM with their group).
-pub fn kill_marked(mark: &str) {
+/// How long `kill_all_marked` keeps at it (a process may fork faster than one pass kills).
+const KILL_PASSES_FOR: Duration = Duration::from_millis(500);
+
+/// Kills every process that carries `mark` (SIGKILL: they had their SIGTERM with their group),
+/// pass after pass until none is left or `KILL_PASSES_FOR` has passed.
+pub fn kill_all_marked(mark: &str) {
+    let until = Instant::now() + KILL_PASSES_FOR;
+    loop {
+        let found = marked(mark);
+        if found.is_empty() {
+            return;
+        }
+        for pid in found {
+            kill(pid);
+        }
+        if Instant::now() >= until {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// SIGKILL to one process.
+fn kill(pid: u32) {
     #[cfg(unix)]
-    for pid in marked(mark) {
-        let Ok(pid) = i32::try_from(pid) else {
-            continue;
-        };
+    if let Ok(pid) = i32::try_from(pid) {
         // SAFETY: kill(2) has no memory-safety preconditions.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
         }
     }
+}
+
+/// Makes netlab the reaper of every process its programs orphan (PR_SET_CHILD_SUBREAPER), so
+/// that one that left its group and cleared its environment (and so its mark) is still found, as
+/// netlab's child, by `end_adopted` when the command ends.
+pub fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER takes integers only.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/// Kills every process netlab adopted (see `adopt_orphans`) and reaps them: called when a
+/// command ends, once every program it started has been stopped.
+pub fn end_adopted() {
+    let me = std::process::id();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let adopted: Vec<u32> = processes
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(me))
+        .collect();
+    for pid in &adopted {
+        kill(*pid);
+    }
+    #[cfg(unix)]
+    for pid in adopted {
+        let Ok(pid) = i32::try_from(pid) else {
+            continue;
+        };
+        // SAFETY: waitpid(2) on a child of ours, with a valid pointer to a local.
+        unsafe {
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+        }
+    }
+}
+
+/// The parent of `pid` (field 4 of `/proc/PID/stat`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_command) = stat.rsplit_once(')')?;
+    after_command.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -79,7 +145,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(marked(&mark).len(), 1);
-        kill_marked(&mark);
+        kill_all_marked(&mark);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !marked(&mark).is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));

@@ -21,5 +21,6 @@ mod tcp_server;
 mod udp_server;
 
 pub use coordinator::{RunOptions, is_interrupted, run};
+pub use descendants::{adopt_orphans, end_adopted};
 pub use outcome::{Outcome, RunError, Verdict};
 pub use recorder::{RECORD_BUDGET, RECORDED_BYTES};

@@ -18,7 +18,7 @@ use super::cancel::Cancel;
 use super::descendants;
 use super::ports::{self, Holder};
 use crate::diagnostic::io_reason;
-use crate::event::{ProgramFailureKind, ProgramStatus};
+use crate::event::{ProgramFailureKind, ProgramStatus, ReadyBound};
 use crate::plan::deadline_after;
 use crate::scenario::{Program, Protocol};
 
@@ -90,6 +90,8 @@ pub struct Running {
     mark: String,
     /// The exit status, once seen.
     status: Option<ProgramStatus>,
+    /// Set by `terminate`: how it had ended by itself before it was asked to stop, if it had.
+    exited_early: Option<Option<ProgramStatus>>,
     stopped: bool,
 }
 
@@ -217,6 +219,7 @@ pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String
         output_done,
         mark,
         status: None,
+        exited_early: None,
         stopped: false,
     })
 }
@@ -264,7 +267,7 @@ impl Running {
         protocol: Protocol,
         dial: SocketAddr,
         ready_after: Duration,
-        (wait, within): (Duration, Duration),
+        (wait, within): (Duration, ReadyBound),
         cancel: &Cancel,
     ) -> Result<(), NotReady> {
         let started = Instant::now();
@@ -330,21 +333,39 @@ impl Running {
 
     /// Stops the program (if it still runs) and collects what it wrote.
     pub fn stop(mut self) -> Finished {
+        self.terminate();
+        self.finish(deadline_after(Instant::now(), STOP_GRACE))
+    }
+
+    /// Asks the program to stop (SIGTERM to its group) unless it has exited already; returns
+    /// how it ended if it had exited by itself. Several programs are all asked at once, then
+    /// `finish`ed with one shared grace: none can exit unseen while another is being stopped.
+    pub fn terminate(&mut self) -> Option<ProgramStatus> {
         let exited_early = self.exited();
         if exited_early.is_none() {
             signal_group(&mut self.child, false);
-            let deadline = Instant::now() + STOP_GRACE;
-            while self.exited().is_none() && Instant::now() < deadline {
-                std::thread::sleep(POLL);
-            }
-            if self.exited().is_none() {
-                signal_group(&mut self.child, true);
-                let _ = self.child.wait();
-            }
+        }
+        self.exited_early = Some(exited_early);
+        exited_early
+    }
+
+    /// Waits until the program has exited or `grace_until` passes (then SIGKILL), ends every
+    /// process it started, and collects what it wrote.
+    pub fn finish(mut self, grace_until: Instant) -> Finished {
+        let exited_early = match self.exited_early {
+            Some(early) => early,
+            None => self.terminate(),
+        };
+        while self.exited().is_none() && Instant::now() < grace_until {
+            std::thread::sleep(POLL.min(grace_until.saturating_duration_since(Instant::now())));
+        }
+        if self.exited().is_none() {
+            signal_group(&mut self.child, true);
+            let _ = self.child.wait();
         }
         // The group may hold grandchildren still, and detached descendants carry the mark.
         signal_group(&mut self.child, true);
-        descendants::kill_marked(&self.mark);
+        descendants::kill_all_marked(&self.mark);
         self.stopped = true;
         let _ = self
             .output_done
@@ -367,7 +388,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         if !self.stopped {
             signal_group(&mut self.child, true);
-            descendants::kill_marked(&self.mark);
+            descendants::kill_all_marked(&self.mark);
             let _ = self.child.wait();
         }
     }
@@ -411,7 +432,14 @@ const TAIL_BYTES: usize = 4096;
 /// The last `lines` lines of some output, and at most its last `TAIL_BYTES` bytes, as text (for
 /// messages: a program may write one line of megabytes).
 pub fn tail(output: &[u8], lines: usize) -> String {
-    let output = &output[output.len().saturating_sub(TAIL_BYTES)..];
+    let mut output = &output[output.len().saturating_sub(TAIL_BYTES)..];
+    // Not from the middle of a UTF-8 character (at most 3 continuation bytes).
+    for _ in 0..3 {
+        match output.split_first() {
+            Some((byte, rest)) if byte & 0b1100_0000 == 0b1000_0000 => output = rest,
+            _ => break,
+        }
+    }
     let text = String::from_utf8_lossy(output);
     let all: Vec<&str> = text.trim_end().lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -438,6 +466,14 @@ mod tests {
     fn a_tail_is_bounded_in_bytes_too() {
         let long_line = vec![b'x'; 1 << 20];
         assert!(tail(&long_line, 15).len() <= TAIL_BYTES);
+    }
+
+    #[test]
+    fn a_tail_does_not_start_inside_a_character() {
+        // "é" is two bytes: cut so that the tail would start on its second.
+        let mut output = "é".repeat(TAIL_BYTES).into_bytes();
+        output.push(b'!');
+        assert!(!tail(&output, 15).contains('\u{FFFD}'));
     }
 
     #[test]

@@ -45,7 +45,13 @@ impl OpenConnections {
                     else {
                         return;
                     };
-                    let Some(protocol) = scenario.servers.get(*server).map(|s| s.protocol) else {
+                    // A program under test reports nothing of its side: nothing to wait for.
+                    let Some(protocol) = scenario
+                        .servers
+                        .get(*server)
+                        .filter(|s| s.program.is_none())
+                        .map(|s| s.protocol)
+                    else {
                         return;
                     };
                     let endpoint = (*server, *local);

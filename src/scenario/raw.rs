@@ -33,7 +33,7 @@ pub struct RawScenario {
 }
 
 /// Transport protocol of a server or client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     /// A byte stream.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, ProgramFailure, ProgramFailureKind, ProgramStatus,
-    ServerAction, ServerEvent, StepEvent, StepOutcome,
+    ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
 use crate::matcher::Matcher;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
@@ -103,10 +103,13 @@ pub fn program_failure_reason(kind: &ProgramFailureKind) -> String {
             port,
             holder,
         } => {
-            let mut text = format!(
-                "was not listening on port {port} within {}",
-                duration(*within)
-            );
+            let bound = match within {
+                ReadyBound::ReadyTimeout(d) => format!("{} (ready_timeout)", duration(*d)),
+                ReadyBound::ScenarioTimeout(d) => {
+                    format!("{} (the scenario's timeout)", duration(*d))
+                }
+            };
+            let mut text = format!("was not listening on port {port} within {bound}");
             if let Some(holder) = holder {
                 text.push_str(&format!("; the port is held by {holder}"));
             }
@@ -124,7 +127,7 @@ pub fn describe_program_failure(
     server: usize,
     failure: &ProgramFailure,
 ) -> Entry {
-    let mut detail = vec![format!("command: {}", failure.command)];
+    let mut detail = vec![format!("command: {}", printable(&failure.command))];
     detail.extend(stderr_lines(failure.stderr_tail.as_bytes()));
     Entry {
         mark: Mark::Failed,
@@ -178,7 +181,7 @@ pub(super) fn step_text(step: &Step) -> String {
         Step::Sleep(d) => format!("sleep {}", duration(*d)),
         Step::ShutdownWrite => "shutdown write".into(),
         Step::Close => "close".into(),
-        Step::Run(program) => format!("exec {}", program.shown()),
+        Step::Run(program) => format!("exec {}", printable(&program.shown())),
         Step::ExpectExit(code) => format!("expect_exit {code}"),
         Step::ExpectStdout(matcher) => format!("expect_stdout {}", matcher_text(matcher)),
     }
@@ -442,7 +445,23 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
 /// A program's stderr, a line each, for a failure's detail.
 fn stderr_lines(stderr: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(stderr);
-    text.lines().map(|line| format!("stderr: {line}")).collect()
+    text.lines()
+        .map(|line| format!("stderr: {}", printable(line)))
+        .collect()
+}
+
+/// A program's text made safe to print on one line: control characters (a `\r` that would
+/// overwrite the line, an escape sequence, a newline inside an argument) are shown escaped.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data).
@@ -483,6 +502,12 @@ fn escaped_lines(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_programs_text_cannot_overwrite_the_line() {
+        assert_eq!(printable("50%\rdone\x1b[2K"), "50%\\rdone\\u{1b}[2K");
+        assert_eq!(printable("a\tb"), "a\tb");
+    }
 
     #[test]
     fn a_diff_always_says_what_was_expected() {

@@ -855,3 +855,89 @@ fn a_report_that_cannot_be_written_is_not_a_pass() {
         .unwrap();
     assert_eq!(status.code(), Some(3));
 }
+
+#[test]
+fn a_process_that_left_its_group_and_cleared_its_environment_is_ended_too() {
+    // Before: `env -i setsid …` carried neither the program's group nor its mark, and outlived
+    // the run (netlab now adopts orphans, and ends them with the command).
+    let dir = temp_dir("escapes");
+    std::fs::write(
+        dir.join("escapes.yaml"),
+        "
+servers:
+  - name: escapes
+    exec: [\"sh\", \"-c\", \"env -i setsid sleep 300 </dev/null >/dev/null 2>&1 & exec sleep 60\"]
+    ready_timeout: 500ms
+"
+        .to_string()
+            + &client_saying_hi_to("escapes"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "escapes.yaml")]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    if Path::new("/proc/self/environ").exists() {
+        let left = processes_in(&dir);
+        assert!(left.is_empty(), "left running: {left:?}");
+    }
+}
+
+#[test]
+fn scenarios_of_a_suite_that_share_a_fixed_port_take_turns() {
+    // Before: run at once, the second could not bind the port (exit 3), or a program under test
+    // on it was blamed for the clash.
+    let port = free_port();
+    let dir = temp_dir("shared-port");
+    for name in ["one", "two", "three"] {
+        std::fs::write(
+            dir.join(format!("{name}.yaml")),
+            format!(
+                "
+servers:
+  - name: fixed
+    port: {port}
+    rules:
+      - reply: \"{name}\"
+        delay: 200ms
+clients:
+  - name: client
+    connect: fixed
+    steps:
+      - send: \"hi\"
+      - expect: \"{name}\"
+"
+            ),
+        )
+        .unwrap();
+    }
+    let (code, stdout, stderr) = netlab_in(&dir, &["test", "-j", "3", "--update", "."]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+#[test]
+fn programs_that_ignore_sigterm_are_stopped_together_not_one_after_the_other() {
+    // Before: each had its own second of grace in turn: six took six seconds to stop.
+    if python3("programs_that_ignore_sigterm_are_stopped_together_not_one_after_the_other")
+        .is_none()
+    {
+        return;
+    }
+    let stubborn = "import signal,socket,sys,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); \
+                    s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(60)";
+    let dir = temp_dir("stubborn-six");
+    let mut yaml = String::from("servers:\n");
+    for i in 0..6 {
+        yaml.push_str(&format!(
+            "  - name: s{i}\n    exec: [\"python3\", \"-c\", \"{stubborn}\", \"{{port}}\"]\n"
+        ));
+    }
+    std::fs::write(dir.join("six.yaml"), yaml + &client_saying_hi_to("s0")).unwrap();
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "six.yaml")]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // One grace for all of them (1s), not one each (6s); the rest is starting six Pythons.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
