@@ -1,8 +1,22 @@
 //! Matchers: what `expect`, `read_to_close` and a server rule's `match` compare received bytes
 //! with. Pure functions over byte slices, used by execution; the stream form answers "matched,
 //! need more, or can no longer match" so that a TCP `expect` fails as soon as it is hopeless.
+//!
+//! The stream form decides as if the whole stream had arrived, whatever cut it into recv()
+//! results: a result is given before the stream is complete only when no byte that could still
+//! come would change it. `equals`, `hex`, `bytes` and `contains` are final as soon as they match;
+//! a regex match is final only once its automaton cannot extend or change it (`[A-Z]+` after
+//! "OK" could still become "OKGO"), else the step waits for more bytes, the peer's close, or its
+//! deadline, and then takes what matches what came.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use regex::bytes::Regex;
+use regex_automata::Input;
+use regex_automata::hybrid::LazyStateID;
+use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::util::syntax;
 
 /// A checked matcher.
 #[derive(Debug, Clone)]
@@ -17,7 +31,7 @@ pub enum Matcher {
     /// These bytes somewhere.
     Contains(Vec<u8>),
     /// A regex over the bytes.
-    Regex(Regex),
+    Regex(StreamRegex),
     /// Any N bytes.
     Bytes(usize),
 }
@@ -33,10 +47,176 @@ pub enum Progress {
     Hopeless,
 }
 
+/// A regex, with the lazy DFA that tells whether a match found in part of a stream is final.
+#[derive(Debug, Clone)]
+pub struct StreamRegex {
+    regex: Regex,
+    /// `None` if the DFA could not be built (then a match is final only once the stream is).
+    dfa: Option<Arc<DFA>>,
+}
+
+impl StreamRegex {
+    /// Wraps a compiled regex.
+    pub fn new(regex: Regex) -> Self {
+        let dfa = DFA::builder()
+            .configure(DFA::config().unicode_word_boundary(true))
+            .syntax(syntax::Config::new().utf8(false))
+            .thompson(regex_automata::nfa::thompson::Config::new().utf8(false))
+            .build(regex.as_str())
+            .ok()
+            .map(Arc::new);
+        StreamRegex { regex, dfa }
+    }
+
+    /// The regex.
+    pub fn regex(&self) -> &Regex {
+        &self.regex
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        self.regex.as_str()
+    }
+
+    fn progress(&self, received: &[u8], complete: bool) -> Progress {
+        let found = self.regex.find(received).map(|m| m.end());
+        if complete {
+            return found.map_or(Progress::NeedMore, Progress::Matched);
+        }
+        match finality(self.dfa.as_deref(), received, found) {
+            Final::Yes => found.map_or(Progress::Hopeless, Progress::Matched),
+            Final::No => Progress::NeedMore,
+        }
+    }
+}
+
+/// Whether a regex's result on `received` is final.
+enum Final {
+    /// No byte that could follow would change it.
+    Yes,
+    /// Some could (or it cannot be told: waiting is never wrong).
+    No,
+}
+
+/// Most DFA states looked at to tell whether a match could still be extended; past it, the
+/// answer is "it could" (the step then waits, which is never wrong).
+const FINALITY_STATES: usize = 4096;
+
+/// Whether the leftmost-first match `found` (its end) of the regex `dfa` on `received` could
+/// change with more bytes. The DFA is run over `received`: a dead state means nothing can change;
+/// otherwise the states it can still reach tell whether a match could end later than `found`,
+/// or whether a match ending exactly at the end of what came depends on what comes next (`$`,
+/// `\b`, a longer alternative).
+fn finality(dfa: Option<&DFA>, received: &[u8], found: Option<usize>) -> Final {
+    let Some(dfa) = dfa else {
+        return Final::No;
+    };
+    let mut cache = dfa.create_cache();
+    let Ok(mut state) = dfa.start_state_forward(&mut cache, &Input::new(received)) else {
+        return Final::No;
+    };
+    for &byte in received {
+        state = match dfa.next_state(&mut cache, state, byte) {
+            Ok(next) => next,
+            Err(_) => return Final::No,
+        };
+        if state.is_dead() {
+            return Final::Yes;
+        }
+        if state.is_quit() {
+            return Final::No;
+        }
+    }
+    let Some(end) = found else {
+        // Nothing matched yet, and the automaton is alive: something still could.
+        return Final::No;
+    };
+    let clears = cache.clear_count();
+    let verdict = if end == received.len() {
+        // The match ends where the bytes end: final only if every next byte confirms it there
+        // (a match state, delayed by one byte) and nothing after it could match again.
+        confirmed_at_end(dfa, &mut cache, state)
+    } else {
+        // A match ended before the end: final only if no later match end can be reached.
+        if can_reach_a_match(dfa, &mut cache, vec![state]) {
+            Final::No
+        } else {
+            Final::Yes
+        }
+    };
+    // The lazy DFA may have thrown its states away meanwhile: then the ids above are stale.
+    if cache.clear_count() != clears {
+        return Final::No;
+    }
+    verdict
+}
+
+/// For a match ending at the end of the bytes (state `state` after them): every next byte must
+/// lead to a match state (the match stands whatever comes), and none of those may lead on to
+/// another match.
+fn confirmed_at_end(dfa: &DFA, cache: &mut Cache, state: LazyStateID) -> Final {
+    let mut next_states = Vec::new();
+    for unit in dfa.byte_classes().representatives(..) {
+        let Some(byte) = unit.as_u8() else {
+            continue;
+        };
+        match dfa.next_state(cache, state, byte) {
+            Ok(next) if next.is_match() => next_states.push(next),
+            _ => return Final::No,
+        }
+    }
+    if can_reach_a_match(dfa, cache, next_states) {
+        Final::No
+    } else {
+        Final::Yes
+    }
+}
+
+/// Whether a match could end later than what `starts` already stand for: the DFA marks a match
+/// one byte late (a state reached after byte `i` is a match state when a match ended before that
+/// byte), so from a start state only the end of input counts (a match ending right there), and
+/// from every state reached by one byte or more, a match state or the end of input.
+fn can_reach_a_match(dfa: &DFA, cache: &mut Cache, starts: Vec<LazyStateID>) -> bool {
+    let mut seen: HashSet<LazyStateID> = HashSet::new();
+    let mut queue: VecDeque<(LazyStateID, bool)> = starts.into_iter().map(|s| (s, true)).collect();
+    while let Some((state, is_start)) = queue.pop_front() {
+        if !is_start && state.is_match() {
+            return true;
+        }
+        match dfa.next_eoi_state(cache, state) {
+            Ok(eoi) if eoi.is_match() => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+        if !seen.insert(state) {
+            continue;
+        }
+        if seen.len() > FINALITY_STATES {
+            return true;
+        }
+        for unit in dfa.byte_classes().representatives(..) {
+            let Some(byte) = unit.as_u8() else {
+                continue;
+            };
+            match dfa.next_state(cache, state, byte) {
+                Ok(next) if next.is_dead() => {}
+                Ok(next) if next.is_quit() => return true,
+                Ok(next) => queue.push_back((next, false)),
+                Err(_) => return true,
+            }
+        }
+    }
+    false
+}
+
 impl Matcher {
     /// Checks the unconsumed start of a stream. `equals`, `hex` and `bytes` consume exactly their
-    /// length; `contains` and `regex` consume up to the end of the first match.
-    pub fn progress(&self, received: &[u8]) -> Progress {
+    /// length; `contains` and `regex` consume up to the end of the first match. `complete`: no
+    /// more bytes will come (the peer closed, or the step's deadline passed), so what matches now
+    /// is the answer; otherwise an answer is given only when more bytes could not change it.
+    /// (`NeedMore` when `complete` says that more bytes would have been needed: the caller tells
+    /// a close or a timeout from a mismatch by it.)
+    pub fn progress(&self, received: &[u8], complete: bool) -> Progress {
         match self {
             Matcher::Equals { bytes, .. } => {
                 let common = bytes.len().min(received.len());
@@ -51,9 +231,7 @@ impl Matcher {
             Matcher::Contains(needle) => find(received, needle).map_or(Progress::NeedMore, |at| {
                 Progress::Matched(at + needle.len())
             }),
-            Matcher::Regex(regex) => regex
-                .find(received)
-                .map_or(Progress::NeedMore, |m| Progress::Matched(m.end())),
+            Matcher::Regex(regex) => regex.progress(received, complete),
             Matcher::Bytes(n) => {
                 if received.len() >= *n {
                     Progress::Matched(*n)
@@ -69,7 +247,7 @@ impl Matcher {
         match self {
             Matcher::Equals { bytes, .. } => bytes == message,
             Matcher::Contains(needle) => find(message, needle).is_some(),
-            Matcher::Regex(regex) => regex.is_match(message),
+            Matcher::Regex(regex) => regex.regex.is_match(message),
             Matcher::Bytes(n) => message.len() == *n,
         }
     }
@@ -102,23 +280,26 @@ mod tests {
     #[test]
     fn equals_needs_more_then_matches_and_leaves_the_rest() {
         let m = equals("Welcome!");
-        assert_eq!(m.progress(b"Wel"), Progress::NeedMore);
-        assert_eq!(m.progress(b"Welcome!Hello"), Progress::Matched(8));
+        assert_eq!(m.progress(b"Wel", false), Progress::NeedMore);
+        assert_eq!(m.progress(b"Welcome!Hello", false), Progress::Matched(8));
     }
 
     #[test]
     fn equals_gives_up_at_the_first_wrong_byte() {
-        assert_eq!(equals("Welcome!").progress(b"Wx"), Progress::Hopeless);
+        assert_eq!(
+            equals("Welcome!").progress(b"Wx", false),
+            Progress::Hopeless
+        );
     }
 
     #[test]
     fn contains_and_regex_consume_through_the_match() {
         assert_eq!(
-            Matcher::Contains(b"lo".to_vec()).progress(b"hello!"),
+            Matcher::Contains(b"lo".to_vec()).progress(b"hello!", false),
             Progress::Matched(5)
         );
-        let regex = Regex::new(r"\d+").map(Matcher::Regex);
-        assert!(regex.is_ok_and(|m| m.progress(b"ab12;") == Progress::Matched(4)));
+        let regex = Regex::new(r"\d+").map(|r| Matcher::Regex(StreamRegex::new(r)));
+        assert!(regex.is_ok_and(|m| m.progress(b"ab12;", false) == Progress::Matched(4)));
     }
 
     #[test]
@@ -126,10 +307,49 @@ mod tests {
         let m = equals("Hello, Michael!");
         let stream = b"Hello, Michael!";
         for cut in 0..stream.len() {
-            let first = m.progress(&stream[..cut]);
+            let first = m.progress(&stream[..cut], false);
             assert_eq!(first, Progress::NeedMore, "cut at {cut}");
         }
-        assert_eq!(m.progress(stream), Progress::Matched(stream.len()));
+        assert_eq!(m.progress(stream, false), Progress::Matched(stream.len()));
+    }
+
+    fn regex(pattern: &str) -> Matcher {
+        match Regex::new(pattern) {
+            Ok(r) => Matcher::Regex(StreamRegex::new(r)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_regex_match_that_more_bytes_could_extend_waits() {
+        // "OK" could still become "OKGO": not final until something else comes.
+        assert_eq!(regex("[A-Z]+").progress(b"OK", false), Progress::NeedMore);
+        assert_eq!(
+            regex("[A-Z]+").progress(b"OK;", false),
+            Progress::Matched(2)
+        );
+        assert_eq!(regex("[A-Z]+").progress(b"OK", true), Progress::Matched(2));
+        assert_eq!(regex(r"\d+").progress(b"12", false), Progress::NeedMore);
+        assert_eq!(regex("a.*b").progress(b"xab", false), Progress::NeedMore);
+        assert_eq!(regex("a.*b").progress(b"xab", true), Progress::Matched(3));
+        assert_eq!(regex("a.*b").progress(b"xa", true), Progress::NeedMore);
+    }
+
+    #[test]
+    fn a_regex_match_nothing_could_change_is_final_at_once() {
+        assert_eq!(
+            regex(r"\(\d+\)").progress(b"ok (200)", false),
+            Progress::Matched(8)
+        );
+        assert_eq!(
+            regex("^GET").progress(b"GET /", false),
+            Progress::Matched(3)
+        );
+        assert_eq!(regex("ab|a").progress(b"xab", false), Progress::Matched(3));
+        // `$` at the end of what came is not the end of the stream.
+        assert_eq!(regex(r"\d+$").progress(b"12", false), Progress::NeedMore);
+        // An anchored regex that cannot match is hopeless at once.
+        assert_eq!(regex("^GET").progress(b"POST", false), Progress::Hopeless);
     }
 
     #[test]

@@ -3,13 +3,67 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a test should fail loudly
 
 use netlab::escape::hex;
-use netlab::matcher::{Matcher, Progress};
+use netlab::matcher::{Matcher, Progress, StreamRegex};
 use netlab::scenario::fill;
 use netlab::scenario::payload::parse_template;
 use netlab::scenario::visitors::parse_hex;
 use proptest::prelude::*;
 
+/// The matchers whose stream answers must not depend on how the stream is cut: exact ones and
+/// regexes whose matches more bytes can extend (`[A-Z]+`, `\\d+`, greedy `a.*b`) or not.
+fn cut_sensitive_matchers() -> Vec<Matcher> {
+    let mut matchers = vec![
+        Matcher::Equals {
+            bytes: b"OK".to_vec(),
+            hex: false,
+        },
+        Matcher::Contains(b"GO".to_vec()),
+        Matcher::Bytes(3),
+    ];
+    for pattern in [
+        r"[A-Z]+", r"\d+", r"a.*b", r"a.*?b", r"OK|OKGO", r"\d+;", r"^O", r"K$", r"\bGO\b",
+    ] {
+        matchers.push(Matcher::Regex(StreamRegex::new(
+            regex::bytes::Regex::new(pattern).unwrap(),
+        )));
+    }
+    matchers
+}
+
+/// What a reading step decides when the stream arrives in these pieces: a final answer as soon
+/// as one is given, else (the peer closed) what the whole matches.
+fn decided(matcher: &Matcher, pieces: &[&[u8]]) -> Progress {
+    let mut received = Vec::new();
+    for piece in pieces {
+        received.extend_from_slice(piece);
+        match matcher.progress(&received, false) {
+            Progress::NeedMore => continue,
+            answer => return answer,
+        }
+    }
+    matcher.progress(&received, true)
+}
+
 proptest! {
+    /// Every matcher decides the same, and consumes the same length, however recv() cut the
+    /// stream: as if the whole stream had arrived at once.
+    #[test]
+    fn matching_is_decided_as_if_the_whole_stream_had_arrived(
+        stream in prop::collection::vec(prop::sample::select(b"aAbOKG0123; x".to_vec()), 0..24),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c.index(stream.len() + 1)).collect();
+        at.push(0);
+        at.push(stream.len());
+        at.sort_unstable();
+        at.dedup();
+        let pieces: Vec<&[u8]> = at.windows(2).map(|w| &stream[w[0]..w[1]]).collect();
+        for matcher in cut_sensitive_matchers() {
+            let whole = decided(&matcher, &[&stream]);
+            prop_assert_eq!(decided(&matcher, &pieces), whole, "{:?} on {:?} cut at {:?}", matcher, String::from_utf8_lossy(&stream), at);
+        }
+    }
+
     /// An exact expect gives the same answer however the received bytes are cut: "need more"
     /// on every strict prefix, matched on the whole, whatever follows.
     #[test]
@@ -18,10 +72,10 @@ proptest! {
         let mut stream = expected.clone();
         stream.extend_from_slice(&tail);
         for cut in 0..expected.len() {
-            prop_assert_eq!(matcher.progress(&stream[..cut]), Progress::NeedMore);
+            prop_assert_eq!(matcher.progress(&stream[..cut], false), Progress::NeedMore);
         }
         for cut in expected.len()..=stream.len() {
-            prop_assert_eq!(matcher.progress(&stream[..cut]), Progress::Matched(expected.len()));
+            prop_assert_eq!(matcher.progress(&stream[..cut], false), Progress::Matched(expected.len()));
         }
     }
 
@@ -32,7 +86,7 @@ proptest! {
         let mut received = expected[..=at].to_vec();
         received[at] ^= flip;
         let matcher = Matcher::Equals { bytes: expected, hex: false };
-        prop_assert_eq!(matcher.progress(&received), Progress::Hopeless);
+        prop_assert_eq!(matcher.progress(&received, false), Progress::Hopeless);
     }
 
     /// Hex as transcripts show it reads back as the same bytes.

@@ -422,8 +422,12 @@ impl Instance<'_> {
 
     fn expect_bytes(&mut self, index: usize, matcher: &Matcher, timeout: Duration) -> StepResult {
         let deadline = deadline_after(Instant::now(), timeout);
+        // Whether no more bytes will come: the peer closed, or the deadline passed (then what
+        // came is judged as it is).
+        let mut complete = false;
         loop {
-            match matcher.progress(&self.pending) {
+            complete |= self.eof;
+            match matcher.progress(&self.pending, complete) {
                 Progress::Matched(n) => {
                     self.consumed += n as u64;
                     if self.quiet {
@@ -443,9 +447,15 @@ impl Instance<'_> {
                 Progress::NeedMore if self.eof => {
                     return self.read_failure(index, ReadResult::Eof, timeout);
                 }
+                Progress::NeedMore if complete => {
+                    return self.read_failure(index, ReadResult::Timeout, timeout);
+                }
                 Progress::NeedMore if self.over_cap() => return self.too_much(index),
                 Progress::NeedMore => match self.fill(deadline) {
                     ReadResult::Data | ReadResult::Eof => {}
+                    // At the deadline, what came is judged as it is (a match that more bytes
+                    // could have extended stands).
+                    ReadResult::Timeout => complete = true,
                     other => return self.read_failure(index, other, timeout),
                 },
             }

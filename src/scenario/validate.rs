@@ -16,7 +16,7 @@ use super::raw::{
     RawServer, RawSize, RawStep,
 };
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::matcher::Matcher;
+use crate::matcher::{Matcher, StreamRegex};
 use crate::source::SourceFile;
 
 /// Default bound on a whole scenario.
@@ -656,7 +656,7 @@ pub(super) fn matcher(raw: RawMatcher) -> Matcher {
         RawMatcher::Equals(bytes) => Matcher::Equals { bytes, hex: false },
         RawMatcher::Hex(bytes) => Matcher::Equals { bytes, hex: true },
         RawMatcher::Contains(bytes) => Matcher::Contains(bytes),
-        RawMatcher::Regex(regex) => Matcher::Regex(regex),
+        RawMatcher::Regex(regex) => Matcher::Regex(StreamRegex::new(regex)),
         RawMatcher::Bytes(n) => Matcher::Bytes(n),
     }
 }

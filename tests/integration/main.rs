@@ -50,3 +50,6 @@ mod stopping;
 /// Verdicts to trust with real programs: directories, baselines, crashes, ports, exit codes,
 /// signals.
 mod trust;
+
+/// The same verdict however the stream is cut.
+mod cuts;
