@@ -106,8 +106,13 @@ fn start_program(
     };
     let addr = SocketAddr::new(server.bind, port);
     let dial = socket::loopback_of(addr);
-    let mut running = program::start(&program.program, &dial.ip().to_string(), port)
-        .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;
+    let mut running = program::start(
+        &program.program,
+        &dial.ip().to_string(),
+        port,
+        startup.scale,
+    )
+    .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;
     // Its `ready_timeout`, or what is left of the scenario's, whichever ends first.
     let mut wait = startup.scale.timeout(program.ready_timeout);
     let mut within = ReadyBound::ReadyTimeout(program.ready_timeout);

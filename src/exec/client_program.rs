@@ -38,7 +38,7 @@ impl Instance<'_> {
         timeout: Duration,
     ) -> StepResult {
         let (host, port) = host_and_port(&self.dial);
-        let mut running = match program::start(program, &host, port) {
+        let mut running = match program::start(program, &host, port, self.context.scale) {
             Ok(running) => running,
             Err(reason) => {
                 return self.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::client::{Instance, StepResult};
+use super::ports;
 use super::socket::{self, DatagramResult, TimedSocket};
 use crate::diagnostic::io_reason;
 use crate::event::{FailureKind, StepOutcome};
@@ -13,10 +14,24 @@ use crate::matcher::Matcher;
 use crate::plan::deadline_after;
 use crate::scenario::Payload;
 
+/// The address a UDP client connects to: among loopback addresses of one name, the first a UDP
+/// socket is bound on (`bound`), else the first.
+fn udp_target(
+    addrs: &[SocketAddr],
+    bound: impl Fn(SocketAddr) -> Option<bool>,
+) -> Option<SocketAddr> {
+    let on_loopback = addrs.iter().all(|a| a.ip().is_loopback());
+    let listened = addrs
+        .iter()
+        .find(|a| on_loopback && bound(**a) == Some(true));
+    listened.or(addrs.first()).copied()
+}
+
 impl Instance<'_> {
-    /// Binds a socket of the target's family on any port and connects it to the first address.
+    /// Binds a socket of the target's family on any port and connects it to the target: the first
+    /// address, or, among loopback addresses of one name, the first a UDP socket is bound on.
     pub(super) fn connect_udp(&mut self, addrs: &[SocketAddr]) -> StepResult {
-        let Some(target) = addrs.first().copied() else {
+        let Some(target) = udp_target(addrs, ports::udp_bound_in_family) else {
             return self.fail(
                 None,
                 FailureKind::ConnectFailed("no address to connect to".into()),
@@ -148,5 +163,22 @@ impl Instance<'_> {
             }
             Err(result) => self.datagram_failure(index, result, quiet),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_udp_client_of_localhost_picks_the_family_a_server_is_bound_in() {
+        // Before: always the first address (`::1`), and "connection refused" from a server on
+        // 127.0.0.1.
+        let v6: SocketAddr = "[::1]:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let v4: SocketAddr = "127.0.0.1:5000".parse().unwrap_or_else(|e| panic!("{e}"));
+        let only_v4 = |a: SocketAddr| Some(a.is_ipv4());
+        assert_eq!(udp_target(&[v6, v4], only_v4), Some(v4));
+        assert_eq!(udp_target(&[v6, v4], |_| None), Some(v6));
+        assert_eq!(udp_target(&[], only_v4), None);
     }
 }

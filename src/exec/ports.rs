@@ -47,6 +47,25 @@ pub fn holder(protocol: Protocol, port: u16, ours: Option<(u32, &str)>) -> Holde
     }
 }
 
+/// Whether a UDP socket is bound on `addr`'s port in `addr`'s family (IPv4 or IPv6), on this
+/// machine; `None` if `/proc` cannot tell. A UDP "connect" succeeds to any address, so this is how
+/// a client picks, among the addresses of a name on loopback (`localhost`: `::1`, `127.0.0.1`),
+/// the one a server listens on, as a TCP connect does by trying them.
+pub fn udp_bound_in_family(addr: std::net::SocketAddr) -> Option<bool> {
+    let file = if addr.is_ipv6() {
+        "/proc/net/udp6"
+    } else {
+        "/proc/net/udp"
+    };
+    let table = std::fs::read_to_string(file).ok()?;
+    Some(
+        table
+            .lines()
+            .skip(1)
+            .any(|line| bound_entry(line, addr.port(), false).is_some()),
+    )
+}
+
 /// The inodes of the sockets bound on `port` (TCP: in the LISTEN state), from
 /// `/proc/net/{tcp,tcp6,udp,udp6}`; `None` if none of those files can be read.
 fn bound_inodes(protocol: Protocol, port: u16) -> Option<Vec<u64>> {

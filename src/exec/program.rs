@@ -19,7 +19,7 @@ use super::descendants;
 use super::ports::{self, Holder};
 use crate::diagnostic::io_reason;
 use crate::event::{ProgramFailureKind, ProgramStatus, ReadyBound};
-use crate::plan::deadline_after;
+use crate::plan::{TimeScale, deadline_after};
 use crate::scenario::{Program, Protocol};
 
 /// How long a program gets between SIGTERM and SIGKILL.
@@ -133,9 +133,15 @@ pub fn shown_command(argv: &[String]) -> String {
 }
 
 /// Starts `program` for a peer at `host`:`port` (`{host}`, `{port}`, `NETLAB_HOST`, `NETLAB_PORT`)
-/// in the scenario's directory. An error (the command cannot be executed, the directory cannot
+/// in the scenario's directory, with the run's time scale in `NETLAB_TIME_SCALE` (so that its own
+/// timers can follow: a student's one-second retry at `--time-scale 0.5`). An error (the command cannot be executed, the directory cannot
 /// be entered) is the environment's, and its message names the command as it was filled in.
-pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String> {
+pub fn start(
+    program: &Program,
+    host: &str,
+    port: u16,
+    scale: TimeScale,
+) -> Result<Running, String> {
     let argv = program.command_line(host, port)?;
     let command = shown_command(&argv);
     let Some((executable, args)) = argv.split_first() else {
@@ -155,6 +161,7 @@ pub fn start(program: &Program, host: &str, port: u16) -> Result<Running, String
         .current_dir(&program.dir)
         .env("NETLAB_PORT", port.to_string())
         .env("NETLAB_HOST", host)
+        .env("NETLAB_TIME_SCALE", scale.factor().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

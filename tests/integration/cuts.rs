@@ -46,7 +46,10 @@ clients:
         assert_eq!(*code, 0, "{transcript}");
         assert!(transcript.contains("got \"OKGO\""), "{transcript}");
     }
-    assert!(all.iter().all(|(_, t)| *t == all[0].1), "transcripts differ");
+    assert!(
+        all.iter().all(|(_, t)| *t == all[0].1),
+        "transcripts differ"
+    );
 }
 
 #[test]

@@ -941,3 +941,52 @@ fn programs_that_ignore_sigterm_are_stopped_together_not_one_after_the_other() {
         started.elapsed()
     );
 }
+
+#[test]
+fn programs_are_told_the_time_scale() {
+    // Before: NETLAB_TIME_SCALE was not in their environment, so a student's own timers could not
+    // follow `--time-scale`.
+    let dir = temp_dir("scale");
+    std::fs::write(
+        dir.join("scale.yaml"),
+        "
+servers:
+  - name: echo
+clients:
+  - name: timer
+    connect: echo
+    exec: [\"sh\", \"-c\", \"test \\\"$NETLAB_TIME_SCALE\\\" = 0.5\"]
+",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = netlab_in(
+        &dir,
+        &["run", "--time-scale", "0.5", &absolute(&dir, "scale.yaml")],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+#[test]
+fn a_regex_on_a_programs_stdout_shows_the_assertion_not_the_text() {
+    // Before: the matched stdout went into the transcript, and with it a time that changes run to
+    // run (`rtt=300.4 ms`): a snapshot failed 3 runs in 5.
+    let dir = temp_dir("stdout-regex");
+    std::fs::write(
+        dir.join("rtt.yaml"),
+        "
+servers:
+  - name: echo
+clients:
+  - name: pinger
+    connect: echo
+    exec: [\"sh\", \"-c\", \"echo PONG rtt=$$.4 ms\"]
+    expect_stdout: { regex: \"^PONG rtt=[0-9.]+ ms\" }
+",
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        netlab_in(&dir, &["run", "--transcript", &absolute(&dir, "rtt.yaml")]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(": matched"), "{stdout}");
+    assert!(!stdout.contains("got \"PONG"), "{stdout}");
+}
