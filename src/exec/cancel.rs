@@ -37,6 +37,11 @@ impl Cancel {
         Cancel(interrupt.cloned().unwrap_or_else(crossbeam::channel::never))
     }
 
+    /// The channel that closes when the run stops, to wait on beside others.
+    pub fn receiver(&self) -> &Receiver<()> {
+        &self.0
+    }
+
     /// Sleeps for `duration`; returns false (early) if the run stops meanwhile.
     pub fn sleep(&self, duration: Duration) -> bool {
         if duration.is_zero() {

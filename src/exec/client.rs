@@ -3,11 +3,12 @@
 //! one recv() may feed the next step; over UDP (in `client_udp`) each `expect` takes one datagram.
 //! Every step reports one event (a send reports before writing).
 
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::cancel::Cancel;
 use super::context::Context;
+use super::resolve::{Resolved, resolve};
 use super::socket::{self, ReadResult, TimedSocket, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{EventKind, Failure, FailureKind, InstanceId, Origin, StepEvent, StepOutcome};
@@ -249,11 +250,19 @@ impl Instance<'_> {
             .bounded(self.context.scale.timeout(self.client.timeout));
         let addrs: Vec<SocketAddr> = match dial {
             Dial::Addr(addr) => vec![*addr],
-            Dial::Name(name) => match name.to_socket_addrs() {
-                Ok(addrs) => addrs.collect(),
-                Err(e) => {
-                    return self.fail(None, FailureKind::ConnectFailed(io_reason(&e)), Vec::new());
+            Dial::Name(name) => match resolve(name, timeout, &self.context.cancel) {
+                Resolved::Addresses(addrs) => addrs,
+                Resolved::Failed(reason) => {
+                    return self.fail(None, FailureKind::ConnectFailed(reason), Vec::new());
                 }
+                Resolved::TimedOut => {
+                    let reason = format!(
+                        "no answer from the resolver for `{name}` within {}",
+                        humantime::format_duration(timeout)
+                    );
+                    return self.fail(None, FailureKind::ConnectFailed(reason), Vec::new());
+                }
+                Resolved::Stopped => return self.fail(None, FailureKind::Stopped, Vec::new()),
             },
         };
         if self.client.protocol == Protocol::Udp {

@@ -15,6 +15,7 @@ mod pool;
 mod ports;
 mod program;
 mod recorder;
+mod resolve;
 mod settle;
 mod socket;
 mod tcp_server;

@@ -102,3 +102,61 @@ clients:
         assert!(transcript.contains("got \"OK\""), "{transcript}");
     }
 }
+
+/// Whether this process may make mount and network namespaces (root, or a permissive kernel).
+fn can_make_namespaces() -> bool {
+    std::process::Command::new("unshare")
+        .args(["-mn", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_silent_resolver_is_bounded_by_the_scenario() {
+    // Before: a 1 s scenario took 10 s, and Ctrl-C 9 s to act, while getaddrinfo waited on a
+    // nameserver that never answers. Here: a mount and network namespace of the test's own, whose
+    // resolv.conf names a silent nameserver on its loopback.
+    let test = "a_silent_resolver_is_bounded_by_the_scenario";
+    if !can_make_namespaces() {
+        eprintln!("skipped {test}: cannot make mount and network namespaces here (not root)");
+        return;
+    }
+    if super::support::python3(test).is_none() {
+        return;
+    }
+    let scenario = temp_file(
+        "dns.yaml",
+        "
+timeout: 1s
+clients:
+  - name: client
+    connect: \"netlab-test.invalid:80\"
+    steps:
+      - send: \"hi\"
+",
+    );
+    let dir = scenario.parent().unwrap();
+    std::fs::write(dir.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
+    let silent = "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+                  s.bind(('127.0.0.1', 53)); time.sleep(60)";
+    let script = format!(
+        "ip link set lo up && mount --bind {resolv} /etc/resolv.conf && \
+         {{ python3 -c \"{silent}\" </dev/null >/dev/null 2>&1 & }} && nameserver=$! && \
+         sleep 0.3 && {netlab} run {scenario}; code=$?; kill $nameserver; exit $code",
+        resolv = dir.join("resolv.conf").display(),
+        netlab = env!("CARGO_BIN_EXE_netlab"),
+        scenario = scenario.display(),
+    );
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new("unshare")
+        .args(["-mn", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("timed out after 1s"), "{stdout}");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}
