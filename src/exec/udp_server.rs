@@ -13,6 +13,7 @@ use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
 use crate::diagnostic::io_reason;
 use crate::event::{AppliedFault, ConnectionId, ServerAction};
+use crate::scenario::MAX_DATAGRAM_PAYLOAD;
 use crate::scenario::{Answer, Server};
 
 /// What the server knows of one sender.
@@ -117,6 +118,11 @@ fn serve<'a>(
                 faults.push(AppliedFault::Duplicated);
             }
         }
+        // A reply no datagram can carry (`{data}` made it so) is not sent, nor counted as sent.
+        let too_large = answer.replies && reply.len() as u64 > MAX_DATAGRAM_PAYLOAD;
+        if too_large {
+            copies = 0;
+        }
         if answer.replies {
             peer.sent += reply.len() as u64 * copies;
         }
@@ -135,6 +141,13 @@ fn serve<'a>(
             if !context.cancel.sleep(context.scale.pause(pause)) {
                 return;
             }
+        }
+        if too_large {
+            let action = ServerAction::Failed(format!(
+                "reply too large for one datagram ({} bytes): not sent",
+                reply.len()
+            ));
+            peer.recorder.record(context, action, peer.sent, false);
         }
         if answer.replies {
             for _ in 0..copies {

@@ -255,7 +255,21 @@ pub enum ReplyPart {
     Data,
 }
 
+/// The most a UDP datagram carries over IPv4 (65,535 less the IP and UDP headers).
+pub const MAX_DATAGRAM_PAYLOAD: u64 = 65_507;
+
 impl Reply {
+    /// How many bytes its literal parts hold (the least any reply it renders holds).
+    pub fn literal_len(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                ReplyPart::Literal(bytes) => bytes.len() as u64,
+                ReplyPart::Data => 0,
+            })
+            .sum()
+    }
+
     /// The bytes to send in answer to `message`.
     pub fn render(&self, message: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -7,7 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
 
-use super::model::{Client, Payload, Reply, ReplyPart, Rule, Scenario, Server, Step, Target};
+use super::model::{
+    Client, MAX_DATAGRAM_PAYLOAD, Payload, Reply, ReplyPart, Rule, Scenario, Server, Step, Target,
+};
 use super::payload;
 use super::positions::{Positions, join};
 use super::programs::{NeededVars, VarValues, Vars};
@@ -293,12 +295,21 @@ impl Checker<'_> {
         let greeting = raw
             .greeting
             .map(|g| self.payload(&join(path, "greeting"), g).into());
-        let rules = raw
+        let rules: Vec<Rule> = raw
             .rules
             .into_iter()
             .enumerate()
             .map(|(i, r)| self.rule(&format!("{path}.rules[{i}]"), r))
             .collect();
+        if protocol == Protocol::Udp {
+            for (i, rule) in rules.iter().enumerate() {
+                // A reply is at least its literal text; `{data}` adds what came (checked then).
+                let least = rule.reply.as_ref().map_or(0, Reply::literal_len);
+                if least > MAX_DATAGRAM_PAYLOAD {
+                    self.too_large_for_a_datagram(&format!("{path}.rules[{i}].reply"), least);
+                }
+            }
+        }
         Server {
             name: raw.name,
             protocol,
@@ -558,7 +569,11 @@ impl Checker<'_> {
             .map(|t| self.positive(&join(path, "timeout"), Some(t), DEFAULT_STEP_TIMEOUT));
         match raw.action {
             RawAction::Send(payload) => {
-                Step::Send(self.send_payload(&action_path, payload, protocol))
+                let payload = self.send_payload(&action_path, payload, protocol);
+                if protocol == Protocol::Udp && payload.len() > MAX_DATAGRAM_PAYLOAD {
+                    self.too_large_for_a_datagram(&action_path, payload.len());
+                }
+                Step::Send(payload)
             }
             RawAction::Expect(m) => Step::Expect {
                 matcher: matcher(m),
@@ -617,6 +632,15 @@ impl Checker<'_> {
             };
         }
         Payload::Bytes(self.payload(path, raw))
+    }
+
+    /// A UDP payload that no datagram can carry.
+    fn too_large_for_a_datagram(&mut self, path: &str, len: u64) {
+        self.at_value(
+            path,
+            format!("a udp datagram carries at most {MAX_DATAGRAM_PAYLOAD} bytes; this is {len}"),
+        )
+        .add_help("split it into several sends, or use tcp for a stream of bytes");
     }
 
     fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {

@@ -160,3 +160,31 @@ clients:
     assert!(stdout.contains("timed out after 1s"), "{stdout}");
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
 }
+
+#[test]
+fn a_udp_reply_too_large_for_a_datagram_is_said_and_not_counted() {
+    // Before: "connection failed: message too long", counted as sent, the line in the wrong place.
+    let path = temp_file(
+        "udp_big.yaml",
+        "
+servers:
+  - name: doubler
+    protocol: udp
+    read_size: 64KiB
+    rules:
+      - reply: \"{data}{data}\"
+clients:
+  - name: client
+    connect: doubler
+    steps:
+      - send: { repeat: \"x\", times: 40000 }
+      - expect_nothing: 200ms
+",
+    );
+    let (code, stdout, stderr) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("reply too large for one datagram (80000 bytes): not sent"),
+        "{stdout}"
+    );
+}
