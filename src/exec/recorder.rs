@@ -189,6 +189,11 @@ impl ActionRecorder {
             return self.count_unrecorded(context, message.len() as u64, 0, sent_total);
         }
         if self.merge_unanswered {
+            // Over a stream, the budget is charged by the bytes received, as they come, and cut
+            // at the exact byte where it is full: where recv() and idle moments cut the stream
+            // into messages and records then changes nothing of what is recorded.
+            let in_budget = usize::try_from(RECORD_BUDGET - self.recorded).unwrap_or(usize::MAX);
+            let (recorded, counted) = message.split_at(message.len().min(in_budget));
             self.flush_repeats(context);
             let merged = self.unanswered.get_or_insert_with(|| Unanswered {
                 message: Vec::new(),
@@ -196,10 +201,14 @@ impl ActionRecorder {
                 sent_total,
             });
             let room = RECORDED_BYTES.saturating_sub(merged.message.len());
-            let kept = message.len().min(room);
-            merged.message.extend_from_slice(&message[..kept]);
-            merged.unrecorded += (message.len() - kept) as u64;
+            let kept = recorded.len().min(room);
+            merged.message.extend_from_slice(&recorded[..kept]);
+            merged.unrecorded += (recorded.len() - kept) as u64;
             merged.sent_total = sent_total;
+            self.recorded += recorded.len() as u64;
+            if !counted.is_empty() {
+                self.count_unrecorded(context, counted.len() as u64, 0, sent_total);
+            }
             return;
         }
         let same = self.unanswered.is_none()
@@ -288,7 +297,8 @@ impl ActionRecorder {
                 truncated: None,
                 unrecorded: merged.unrecorded,
             };
-            self.emit(context, action, merged.sent_total, false);
+            // Its bytes were charged to the budget as they were merged.
+            self.send_event(context, action, merged.sent_total, false);
             // A later unanswered message is not a repeat of this merged one.
             self.last = None;
         }
@@ -308,6 +318,11 @@ impl ActionRecorder {
 
     fn emit(&mut self, context: &Context, action: ServerAction, sent_total: u64, closed: bool) {
         self.recorded += payload_len(&action) as u64;
+        self.send_event(context, action, sent_total, closed);
+    }
+
+    /// Records an action whose bytes are already charged to the budget (or carry none).
+    fn send_event(&self, context: &Context, action: ServerAction, sent_total: u64, closed: bool) {
         context.emit(
             Origin::Connection(self.id),
             EventKind::Served(ServerEvent {

@@ -425,6 +425,12 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         }
         ServerAction::Repeated { times: 1, .. } => "the same again".to_string(),
         ServerAction::Repeated { times, .. } => format!("the same again, {times} more times"),
+        // Over TCP, how many messages recv() made of the bytes depends on timing: only bytes.
+        ServerAction::Unrecorded { received, sent, .. } if !udp => format!(
+            "{received} more bytes in, {sent} bytes out, not recorded: \
+             this connection's record reached its {} MiB",
+            crate::exec::RECORD_BUDGET >> 20
+        ),
         ServerAction::Unrecorded {
             messages,
             received,

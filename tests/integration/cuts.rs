@@ -188,3 +188,40 @@ clients:
         "{stdout}"
     );
 }
+
+#[test]
+fn the_record_of_a_connection_is_cut_at_the_same_byte_every_time() {
+    // Before: 4 runs, 3 transcripts: each idle moment made a new record charged to the 16 MiB
+    // budget, so the budget was full at a different byte on every run.
+    let path = temp_file(
+        "sink.yaml",
+        "
+servers:
+  - name: sink
+    read_size: 64KiB
+clients:
+  - name: upload
+    connect: sink
+    timeout: 1m
+    steps:
+      - repeat:
+          times: 270
+          steps:
+            - send: { repeat: \"x\", times: 65536 }
+            - sleep: 2ms
+      - shutdown: write
+      - expect_close: true
+",
+    );
+    let all = runs(&path, 4);
+    for (code, transcript) in &all {
+        assert_eq!(*code, 0, "{transcript}");
+        // The budget is full at exactly 16 MiB of the stream, the rest counted.
+        assert!(
+            transcript.contains("(16777216 bytes, the first 65536 kept)")
+                && transcript.contains("917504 more bytes in, 0 bytes out, not recorded"),
+            "{transcript}"
+        );
+    }
+    assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+}

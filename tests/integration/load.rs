@@ -408,7 +408,7 @@ clients:
     let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
     assert_eq!(code, 0);
     assert!(
-        stdout.contains("bytes out), not recorded: this connection's record reached its 16 MiB"),
+        stdout.contains("bytes out, not recorded: this connection's record reached its 16 MiB"),
         "{}",
         &stdout[stdout.len().saturating_sub(2000)..]
     );
