@@ -16,9 +16,16 @@ use crate::event::{AppliedFault, ConnectionId, ServerAction};
 use crate::scenario::MAX_DATAGRAM_PAYLOAD;
 use crate::scenario::{Answer, Server};
 
+/// Most senders a UDP server keeps state for: past it, the one heard from least recently is
+/// forgotten (its record flushed first), so that a long `netlab serve` that hears from ever new
+/// senders stays in bounded memory. No scenario's own clients come near it.
+const MAX_PEERS: usize = 4096;
+
 /// What the server knows of one sender.
 struct Peer<'a> {
     sent: u64,
+    /// When it was last heard from (a count of datagrams, for forgetting the oldest).
+    last_heard: u64,
     /// Where its actions are recorded.
     recorder: ActionRecorder,
     /// Datagrams each rule matched from this sender (for `lose_first`).
@@ -37,6 +44,17 @@ pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Cont
     }
 }
 
+/// Forgets the sender heard from least recently, recording what it held back first.
+fn forget_the_oldest(peers: &mut HashMap<SocketAddr, Peer<'_>>, context: &Context) {
+    let oldest = peers
+        .iter()
+        .min_by_key(|(_, peer)| peer.last_heard)
+        .map(|(addr, _)| *addr);
+    if let Some(mut peer) = oldest.and_then(|addr| peers.remove(&addr)) {
+        peer.recorder.flush(context);
+    }
+}
+
 fn serve<'a>(
     index: usize,
     server: &'a Server,
@@ -51,6 +69,9 @@ fn serve<'a>(
     // actions back, so wake soon to record them if all goes quiet. (Asking every sender on every
     // datagram would cost as much as there are senders.)
     let mut holding = false;
+    // Datagrams received, and senders seen (each gets a number of its own, never reused).
+    let mut heard: u64 = 0;
+    let mut senders: u64 = 0;
     loop {
         let flush_at = holding.then(|| Instant::now() + IDLE_FLUSH);
         let (length, from) =
@@ -73,21 +94,29 @@ fn serve<'a>(
                 }
             };
         holding = true;
-        let next = peers.len() as u64 + 1;
+        heard += 1;
+        if !peers.contains_key(&from) {
+            senders += 1;
+            if peers.len() >= MAX_PEERS {
+                forget_the_oldest(peers, context);
+            }
+        }
         let peer = peers.entry(from).or_insert_with(|| {
             let id = ConnectionId {
                 server: index,
-                seq: next,
+                seq: senders,
             };
             let mut recorder = ActionRecorder::new(id, false);
             recorder.record(context, ServerAction::Accepted { peer: from }, 0, false);
             Peer {
                 recorder,
                 sent: 0,
+                last_heard: 0,
                 matched: Vec::new(),
                 injector: Injector::new(&server.faults),
             }
         });
+        peer.last_heard = heard;
         let truncated = (length > server.read_size).then_some(length);
         let message = &buf[..length.min(server.read_size)];
         let Some(answer) = server.answer(message, &mut peer.matched, &mut reply) else {
