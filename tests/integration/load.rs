@@ -562,3 +562,23 @@ fn check_refuses_payloads_over_the_file_cap_without_building_them() {
         finished.peak_rss
     );
 }
+
+#[test]
+fn a_program_that_floods_its_output_is_read_in_bounded_memory() {
+    // Before: a program's stdout and stderr were kept whole: 200 MB printed, 400 MB resident.
+    let path = temp_file(
+        "chatty.yaml",
+        "
+servers:
+  - name: echo
+clients:
+  - name: chatty
+    connect: echo
+    timeout: 1m
+    exec: [\"sh\", \"-c\", \"yes | head -c 300000000; yes | head -c 100000000 >&2\"]
+",
+    );
+    let (code, peak) = run_measuring_memory(&path);
+    assert_eq!(code, 0);
+    assert!(peak < 96 * 1024 * 1024, "peak RSS {peak} bytes for 400 MB of output");
+}
