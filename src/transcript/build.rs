@@ -116,17 +116,29 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             });
         }
     }
-    for (id, actions) in served {
-        let server = &scenario.servers[id.server];
-        sections.push(Section {
-            heading: format!("{} ← a peer from outside the scenario", server.name),
-            entries: merge_runs(scenario, id.server, &actions)
-                .iter()
-                .map(|a| describe_server_event(scenario, id.server, a))
-                .collect(),
-            result: String::new(),
-        });
-    }
+    // Peers from outside the scenario (client programs, `netlab serve`'s visitors): accepted in
+    // an order that timing decides, so shown in an order that it does not: by server, then by
+    // what happened on the connection.
+    let mut outside: Vec<(usize, Section)> = served
+        .into_iter()
+        .map(|(id, actions)| {
+            let server = &scenario.servers[id.server];
+            let section = Section {
+                heading: format!("{} ← a peer from outside the scenario", server.name),
+                entries: merge_runs(scenario, id.server, &actions)
+                    .iter()
+                    .map(|a| describe_server_event(scenario, id.server, a))
+                    .collect(),
+                result: String::new(),
+            };
+            (id.server, section)
+        })
+        .collect();
+    outside.sort_by_cached_key(|(server, section)| {
+        let texts: Vec<String> = section.entries.iter().map(|e| e.text.clone()).collect();
+        (*server, texts)
+    });
+    sections.extend(outside.into_iter().map(|(_, section)| section));
     for (index, entries) in server_notes {
         sections.push(Section {
             heading: format!("server {}", scenario.servers[index].name),

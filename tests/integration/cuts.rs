@@ -225,3 +225,45 @@ clients:
     }
     assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
 }
+
+#[test]
+fn peers_from_outside_are_shown_in_an_order_timing_does_not_decide() {
+    // Before: two client programs of one server: their two sections swapped between runs, as
+    // their connections were accepted in one order or the other.
+    if super::support::python3("peers_from_outside_are_shown_in_an_order_timing_does_not_decide")
+        .is_none()
+    {
+        return;
+    }
+    let client = |word: &str| {
+        format!(
+            "[\"python3\", \"-c\", \"import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(b'{word}\\\\n'); s.recv(100)\", \"{{host}}\", \"{{port}}\"]"
+        )
+    };
+    let path = temp_file(
+        "two_programs.yaml",
+        &format!(
+            "
+servers:
+  - name: lines
+    framing: line
+    rules:
+      - reply: \"ok\\n\"
+clients:
+  - name: first
+    connect: lines
+    exec: {}
+  - name: second
+    connect: lines
+    exec: {}
+",
+            client("zebra"),
+            client("apple")
+        ),
+    );
+    let all = runs(&path, 6);
+    for (code, transcript) in &all {
+        assert_eq!(*code, 0, "{transcript}");
+    }
+    assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+}

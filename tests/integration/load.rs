@@ -580,5 +580,8 @@ clients:
     );
     let (code, peak) = run_measuring_memory(&path);
     assert_eq!(code, 0);
-    assert!(peak < 96 * 1024 * 1024, "peak RSS {peak} bytes for 400 MB of output");
+    assert!(
+        peak < 96 * 1024 * 1024,
+        "peak RSS {peak} bytes for 400 MB of output"
+    );
 }
