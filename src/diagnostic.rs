@@ -22,6 +22,18 @@ pub struct Diagnostic {
     pub label: Option<String>,
     /// A longer hint shown after the snippet.
     pub help: Option<String>,
+    /// An error stops the file from running; a warning is said, and the file runs.
+    pub severity: Severity,
+}
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    /// The file is wrong: nothing runs.
+    #[default]
+    Error,
+    /// The file runs, but probably not as its author meant.
+    Warning,
 }
 
 impl Diagnostic {
@@ -37,6 +49,7 @@ impl Diagnostic {
             span,
             label: None,
             help: None,
+            severity: Severity::Error,
         }
     }
 
@@ -98,6 +111,25 @@ impl Diagnostics {
     }
 }
 
+impl Diagnostics {
+    /// Renders warnings (the file still runs): no "nothing ran" line.
+    pub fn render_warnings(&self, styled: bool) -> String {
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let path = self.source.display_path();
+        let shown = SourceFile::new(self.source.path.clone(), printable(&self.source.text));
+        let mut out = String::new();
+        for item in &self.items {
+            out.push_str(render_one(&renderer, &shown, &path, item).trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render(false))
@@ -113,11 +145,15 @@ fn render_one(renderer: &Renderer, source: &SourceFile, path: &str, item: &Diagn
     };
     let label = item.label.as_deref().unwrap_or("");
     let plain = || render_without_span(path, item, field_note.as_deref());
-    let mut message = Level::Error.title(&item.message).snippet(
+    let level = match item.severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+    };
+    let mut message = level.title(&item.message).snippet(
         Snippet::source(&source.text)
             .origin(path)
             .fold(true)
-            .annotation(Level::Error.span(span.clone()).label(label)),
+            .annotation(level.span(span.clone()).label(label)),
     );
     if let Some(note) = &field_note {
         message = message.footer(Level::Note.title(note));
@@ -158,7 +194,11 @@ fn printable(text: &str) -> String {
 
 /// A problem about the whole file: no snippet, just where and what.
 fn render_without_span(path: &str, item: &Diagnostic, field_note: Option<&str>) -> String {
-    let mut out = format!("error: {}\n --> {path}\n", item.message);
+    let word = match item.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = format!("{word}: {}\n --> {path}\n", item.message);
     if let Some(note) = field_note {
         out.push_str(&format!("  = note: {note}\n"));
     }

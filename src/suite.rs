@@ -104,6 +104,10 @@ pub struct CaseResult {
     pub step_results: Vec<StepResult>,
     /// The first failing step, as the transcript shows it (with its detail lines).
     pub first_failure: Option<String>,
+    /// What the file does that is probably not meant: `path:line:col: message`.
+    pub file_warnings: Vec<String>,
+    /// What the run shows that depended on timing (sends a server read joined or cut).
+    pub run_warnings: Vec<String>,
     /// Wall time of the run.
     pub duration: Duration,
 }
@@ -151,6 +155,8 @@ impl CaseResult {
             steps: StepCounts::default(),
             step_results: Vec::new(),
             first_failure: None,
+            file_warnings: Vec::new(),
+            run_warnings: Vec::new(),
             duration: Duration::ZERO,
         }
     }
@@ -351,6 +357,8 @@ pub fn run_case_observed(
         steps: StepCounts::default(),
         step_results: Vec::new(),
         first_failure: None,
+        file_warnings: file_warnings(scenario),
+        run_warnings: Vec::new(),
         duration,
     };
     let outcome = match outcome {
@@ -363,6 +371,7 @@ pub fn run_case_observed(
     let built = transcript::build(scenario, &outcome.events, &outcome.verdict);
     result.transcript = built.render(false);
     result.first_failure = built.first_failure();
+    result.run_warnings.clone_from(&built.warnings);
     result.built = Some(built);
     result.ran = Some(outcome.verdict.clone());
     result.program = outcome
@@ -401,6 +410,28 @@ pub fn run_case_observed(
         },
     });
     result
+}
+
+/// The warnings of `scenario`'s file, one line each: `path:line:col: message`.
+fn file_warnings(scenario: &Scenario) -> Vec<String> {
+    let Some(warnings) = &scenario.warnings else {
+        return Vec::new();
+    };
+    warnings
+        .items
+        .iter()
+        .map(|item| {
+            let at = item.span.as_ref().map_or(0, |span| span.start);
+            let position = warnings.source.line_col(at);
+            format!(
+                "{}:{}:{}: {}",
+                warnings.source.display_path(),
+                position.line,
+                position.column,
+                item.message
+            )
+        })
+        .collect()
 }
 
 /// A snapshot file written (or not) after a suite ran.

@@ -186,7 +186,12 @@ pub(super) fn load_all_needing(
     let mut wrong = false;
     for result in loaded {
         match result {
-            Ok(scenario) => scenarios.push(Arc::new(scenario)),
+            Ok(scenario) => {
+                if let Some(warnings) = &scenario.warnings {
+                    output.warn(&warnings.render_warnings(true));
+                }
+                scenarios.push(Arc::new(scenario));
+            }
             Err(LoadError::Invalid(diagnostics)) => {
                 wrong = true;
                 output.warn(&diagnostics.render(true));

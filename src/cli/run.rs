@@ -112,6 +112,10 @@ fn run_one(
     if let (Mode::Transcript | Mode::Verbose, Some(built)) = (mode, &result.built) {
         output.say(&built.render(true));
     }
+    // What depended on timing, said where the user looks (the file's own are said at load).
+    for warning in &result.run_warnings {
+        output.warn(&format!("warning: {warning}"));
+    }
     match &result.verdict {
         Ok(_) => output.say(&verdict_line(
             scenario,

@@ -234,6 +234,10 @@ fn print_details(output: &mut Output, results: &[CaseResult]) {
                 output.say(&format!("   {line}"));
             }
         }
+        // What depended on timing explains many a snapshot that differs: said next to it.
+        for warning in &result.run_warnings {
+            output.say(&format!("   warning: {warning}"));
+        }
         match &result.snapshot {
             Some(SnapshotCheck::Differs(diff)) => {
                 for line in diff.lines() {

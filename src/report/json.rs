@@ -24,6 +24,7 @@ struct Line<'a> {
     steps: StepCounts,
     failure: Option<String>,
     program: Option<ProgramLine<'a>>,
+    warnings: Vec<&'a str>,
     step_results: &'a [StepResult],
 }
 
@@ -105,6 +106,12 @@ pub fn json_line(result: &CaseResult) -> String {
         steps: result.steps,
         failure: failure_text(result),
         program,
+        warnings: result
+            .file_warnings
+            .iter()
+            .chain(&result.run_warnings)
+            .map(String::as_str)
+            .collect(),
         step_results: &result.step_results,
     };
     serde_json::to_string(&line).unwrap_or_default()

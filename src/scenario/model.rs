@@ -24,6 +24,9 @@ pub struct Scenario {
     pub servers: Vec<Server>,
     /// Clients, in file order.
     pub clients: Vec<Client>,
+    /// What the file does that probably is not what its author meant (it runs all the same),
+    /// with the file to show them in; `None` when there is nothing to say.
+    pub warnings: Option<crate::diagnostic::Diagnostics>,
 }
 
 /// A server to start.

@@ -14,10 +14,10 @@ use super::payload;
 use super::positions::{Positions, join};
 use super::programs::{NeededVars, VarValues, Vars};
 use super::raw::{
-    Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule, RawScenario,
-    RawServer, RawSize, RawStep,
+    Framing, Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule,
+    RawScenario, RawServer, RawSize, RawStep,
 };
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Diagnostic, Severity, did_you_mean};
 use crate::matcher::{Matcher, StreamRegex};
 use crate::source::SourceFile;
 
@@ -48,11 +48,19 @@ pub fn validate(
         positions,
         needed_vars,
         problems: Vec::new(),
+        warnings: Vec::new(),
         build_payloads: true,
         unset_vars: Vec::new(),
     };
-    let scenario = checker.scenario(raw, vars);
+    let mut scenario = checker.scenario(raw, vars);
+    checker.warn_of_sends_a_chunk_server_may_join(&scenario);
     if checker.problems.is_empty() {
+        if !checker.warnings.is_empty() {
+            scenario.warnings = Some(crate::diagnostic::Diagnostics {
+                source: source.clone(),
+                items: std::mem::take(&mut checker.warnings),
+            });
+        }
         Ok(scenario)
     } else {
         checker
@@ -69,6 +77,8 @@ pub(super) struct Checker<'a> {
     /// Which programs need a value for each var they use.
     pub(super) needed_vars: &'a NeededVars,
     problems: Vec<Diagnostic>,
+    /// What runs, but probably not as meant.
+    warnings: Vec<Diagnostic>,
     /// False once the file's payloads are found over the per-file cap: none is built then.
     build_payloads: bool,
     /// Vars used without a value by programs that will start, as found.
@@ -94,6 +104,62 @@ impl Checker<'_> {
         self.problems.push(Diagnostic::new(message, path, span));
         let last = self.problems.len() - 1;
         &mut self.problems[last]
+    }
+
+    /// Warns about the value at `path`: the file runs, but probably not as meant.
+    fn warn_at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        let span = self.value_span(path);
+        let mut warning = Diagnostic::new(message, path, span);
+        warning.severity = Severity::Warning;
+        self.warnings.push(warning);
+        let last = self.warnings.len() - 1;
+        &mut self.warnings[last]
+    }
+
+    /// A server that takes one recv() result as one message (`framing: chunk`) and answers by
+    /// rules, and a client that sends to it twice with nothing read between: the two sends may
+    /// arrive as one message, or one as two, as timing decides, and the rules see that.
+    fn warn_of_sends_a_chunk_server_may_join(&mut self, scenario: &Scenario) {
+        for (index, client) in scenario.clients.iter().enumerate() {
+            let Target::Server(server) = client.target else {
+                continue;
+            };
+            let server = &scenario.servers[server];
+            let joins = server.protocol == Protocol::Tcp
+                && server.framing == Framing::Chunk
+                && server.program.is_none()
+                && !server.rules.is_empty();
+            if !joins {
+                continue;
+            }
+            let mut sent_since_a_read = false;
+            for (step, path) in client.steps.iter().zip(&client.paths) {
+                match step {
+                    Step::Send(_) if sent_since_a_read => {
+                        let path = format!("clients[{index}].{path}.send");
+                        self.warn_at_value(
+                            &path,
+                            format!(
+                                "a second send before anything is read: `{}` may receive both \
+                                 as one message, or either in pieces, as timing decides",
+                                server.name
+                            ),
+                        )
+                        .add_help(
+                            "give the server `framing: line` (and end each send with \\n), or \
+                             `expect` its reply before sending again",
+                        );
+                    }
+                    Step::Send(_) => sent_since_a_read = true,
+                    Step::Expect { .. }
+                    | Step::ExpectNothing(_)
+                    | Step::ExpectClose { .. }
+                    | Step::ExpectReset { .. }
+                    | Step::ReadToClose { .. } => sent_since_a_read = false,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// Reports a problem with the key at `path` (a field that should not be there).
@@ -172,6 +238,7 @@ impl Checker<'_> {
             timeout,
             servers,
             clients,
+            warnings: None,
         }
     }
 

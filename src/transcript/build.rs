@@ -27,6 +27,9 @@ pub struct Transcript {
     pub sections: Vec<Section>,
     /// The verdict line.
     pub verdict: String,
+    /// What the run shows that depends on timing, in words (not part of the transcript's text,
+    /// which must not: said beside it, in the live view, JSON and snapshot diffs).
+    pub warnings: Vec<String>,
 }
 
 /// What happened on one client instance's connection (or an outside peer's).
@@ -85,6 +88,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     let mut owners = owners(scenario, &steps, &served);
     // A program that failed comes first: it is the cause of what its clients saw.
     let mut sections = std::mem::take(&mut program_failures);
+    let mut warnings = Vec::new();
     for (index, client) in scenario.clients.iter().enumerate() {
         for instance in 1..=client.count {
             let id = InstanceId {
@@ -104,6 +108,11 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 Target::Address(address) => address.clone(),
             };
             let dead = dead_program(client, &failed);
+            if let Some(warning) =
+                misaligned_messages(scenario, client, &client_events, &server_events)
+            {
+                warnings.push(format!("{}: {warning}", instance_label(scenario, id)));
+            }
             sections.push(Section {
                 heading: format!("{} → {target}", instance_label(scenario, id)),
                 entries: interleave(scenario, id, &client_events, server, server_events, dead),
@@ -150,6 +159,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         scenario: scenario.name.clone(),
         sections,
         verdict: verdict_text(verdict),
+        warnings,
     }
 }
 
@@ -199,6 +209,64 @@ fn owners(
         }
     }
     owners
+}
+
+/// Whether a client's sends and the messages its chunk-framed server answered by rules failed to
+/// line up (sends joined into one message, or one cut in several): what the server's rules saw
+/// then depended on how recv() cut the stream, which is TCP's lesson, but one to say.
+fn misaligned_messages(
+    scenario: &Scenario,
+    client: &Client,
+    client_events: &[&StepEvent],
+    server_events: &[ServerEvent],
+) -> Option<String> {
+    let Target::Server(index) = client.target else {
+        return None;
+    };
+    let server = &scenario.servers[index];
+    if server.protocol != Protocol::Tcp
+        || server.framing != crate::scenario::Framing::Chunk
+        || server.rules.is_empty()
+        || server.program.is_some()
+    {
+        return None;
+    }
+    let mut messages = Vec::new();
+    for event in server_events {
+        match &event.action {
+            ServerAction::Answered { message, .. } => messages.push(message.len() as u64),
+            ServerAction::Unanswered {
+                message,
+                unrecorded,
+                ..
+            } => messages.push(message.len() as u64 + unrecorded),
+            // Counted runs (a load loop): their boundaries are not known one by one.
+            ServerAction::Repeated { .. } | ServerAction::Unrecorded { .. } => return None,
+            _ => {}
+        }
+    }
+    let mut sends = Vec::new();
+    for event in client_events {
+        match &event.outcome {
+            StepOutcome::Sending(payload) => sends.push(payload.len()),
+            // A load loop: its sends are not reported one by one.
+            StepOutcome::Repeated { .. } => return None,
+            _ => {}
+        }
+    }
+    // Only when the server read all that was sent (else the end of the run cut it short).
+    let total = |lengths: &[u64]| lengths.iter().fold(0u64, |sum, n| sum.saturating_add(*n));
+    if sends.is_empty() || total(&sends) != total(&messages) || sends == messages {
+        return None;
+    }
+    Some(format!(
+        "{} send{} arrived as {} message{}: the server's reads depend on timing; use \
+         `framing: line` or wait for each reply",
+        sends.len(),
+        if sends.len() == 1 { "" } else { "s" },
+        messages.len(),
+        if messages.len() == 1 { "" } else { "s" },
+    ))
 }
 
 /// The programs under test that failed, by server (the first failure of each).
@@ -516,6 +584,67 @@ fn verdict_text(verdict: &Verdict) -> String {
 
 #[cfg(test)]
 mod tests {
+    fn sending(text: &str) -> StepEvent {
+        StepEvent {
+            step: Some(0),
+            outcome: StepOutcome::Sending(crate::scenario::Payload::Bytes(
+                text.as_bytes().to_vec(),
+            )),
+            depends_on_bytes: 0,
+            depends_on_close: false,
+            iteration: 0,
+        }
+    }
+
+    fn answered(text: &str) -> ServerEvent {
+        ServerEvent {
+            action: ServerAction::Answered {
+                message: text.as_bytes().to_vec(),
+                truncated: None,
+                rule: 0,
+                delay: None,
+                reply: None,
+                close: false,
+                lost: false,
+                faults: Vec::new(),
+            },
+            sent_total: 0,
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn sends_a_chunk_server_read_as_one_message_are_said() {
+        let source = crate::source::SourceFile::new(
+            "t.yaml",
+            "servers:\n  - name: echo\n    rules:\n      - reply: \"[{data}]\"\nclients:\n  - name: c\n    connect: echo\n    steps:\n      - send: \"a\"\n      - send: \"b\"\n",
+        );
+        let Ok(scenario) = crate::scenario::load_source(source) else {
+            panic!("the scenario loads");
+        };
+        let client = &scenario.clients[0];
+        let (a, b) = (sending("a"), sending("b"));
+        let joined = [answered("ab")];
+        let warning = misaligned_messages(&scenario, client, &[&a, &b], &joined);
+        assert_eq!(
+            warning.as_deref(),
+            Some(
+                "2 sends arrived as 1 message: the server's reads depend on timing; use \
+                 `framing: line` or wait for each reply"
+            )
+        );
+        let apart = [answered("a"), answered("b")];
+        assert_eq!(
+            misaligned_messages(&scenario, client, &[&a, &b], &apart),
+            None
+        );
+        // The server had not read it all when the run ended: nothing to say.
+        assert_eq!(
+            misaligned_messages(&scenario, client, &[&a, &b], &joined[..0]),
+            None
+        );
+    }
+
     use super::*;
 
     fn repeated(times: u64, sent_total: u64) -> ServerEvent {

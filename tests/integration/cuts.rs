@@ -267,3 +267,47 @@ clients:
     }
     assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
 }
+
+#[test]
+fn sends_a_chunk_server_may_join_are_warned_of_at_load_and_after_the_run() {
+    // Before: 30 runs gave 6 transcripts ("abc" in one message or three), silently.
+    let path = temp_file(
+        "chunks.yaml",
+        "
+servers:
+  - name: echo
+    rules:
+      - reply: \"[{data}]\"
+clients:
+  - name: client
+    connect: echo
+    steps:
+      - send: \"a\"
+      - send: \"b\"
+      - expect: { contains: \"]\" }
+",
+    );
+    let (code, _, stderr) = text(&run(&["check", path.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: a second send before anything is read")
+            && stderr.contains("chunks.yaml:11:15"),
+        "{stderr}"
+    );
+    // After the run: said exactly when the server's messages did not line up with the sends.
+    for _ in 0..5 {
+        let (_, stdout, stderr) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+        let joined = stdout.contains("received \"ab\"");
+        let said = stderr.contains("warning: client: 2 sends arrived as 1 message");
+        assert_eq!(joined, said, "{stdout}\n{stderr}");
+    }
+    let (_, stdout, _) = text(&run(&["run", "--format", "json", path.to_str().unwrap()]));
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        json["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("chunks.yaml:11:15: a second send before anything is read"),
+        "{json}"
+    );
+}
