@@ -22,7 +22,7 @@ use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
 use crate::event::{
     Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind, ProgramReport,
-    StepEvent, StepOutcome,
+    ProgramStatus, StepEvent, StepOutcome,
 };
 use crate::plan::{TimeScale, deadline_after, scenario_deadline};
 use crate::scenario::{Scenario, Target};
@@ -128,6 +128,7 @@ pub fn run(
                 server: index,
                 running,
                 reported: false,
+                clean_exit: None,
             }),
             Bound::ProgramFailed(failure) => {
                 not_ready = true;
@@ -182,8 +183,12 @@ pub fn run(
 struct Watched {
     server: usize,
     running: Running,
-    /// Its failure was recorded already.
+    /// Its exit was seen already.
     reported: bool,
+    /// It exited with status 0: a failure only if a client of its failed as a dead peer makes
+    /// clients fail (a server that served every client and then ended has done its job). Decided
+    /// by what clients saw, not by when netlab looked.
+    clean_exit: Option<ProgramFailure>,
 }
 
 /// How long programs under test are watched once the clients are done, before they are stopped:
@@ -260,6 +265,10 @@ struct Collector<'a> {
     started: Instant,
     /// When the scenario's timeout ends (`None`: never).
     deadline: Option<Instant>,
+    /// The servers some client failed on as a dead peer makes clients fail.
+    dead_peer_failures: std::collections::BTreeSet<usize>,
+    /// Failures seen while stopping, recorded once every program was asked to stop.
+    failures_at_stop: Vec<(usize, ProgramFailure)>,
 }
 
 impl<'a> Collector<'a> {
@@ -282,6 +291,8 @@ impl<'a> Collector<'a> {
             program_failed: false,
             started: Instant::now(),
             deadline: None,
+            dead_peer_failures: std::collections::BTreeSet::new(),
+            failures_at_stop: Vec::new(),
         }
     }
 
@@ -289,31 +300,29 @@ impl<'a> Collector<'a> {
     /// so that the run ends within its timeout plus one grace however many there are, and a
     /// program that exits by itself while another is being stopped is seen as having done so.
     fn stop_programs(&mut self) {
-        let mut programs = std::mem::take(&mut self.programs);
-        let mut failures = Vec::new();
-        for watched in &mut programs {
+        for watched in &mut self.programs {
             if let Some(status) = watched.running.terminate()
                 && !watched.reported
             {
                 watched.reported = true;
-                failures.push((watched.server, status, watched.running.stderr_tail()));
+                let failure = ProgramFailure {
+                    command: watched.running.command().to_string(),
+                    kind: ProgramFailureKind::Exited(status),
+                    stderr_tail: watched.running.stderr_tail(),
+                };
+                if status == ProgramStatus::Exited(0) {
+                    watched.clean_exit = Some(failure);
+                } else {
+                    watched.clean_exit = None;
+                    self.failures_at_stop.push((watched.server, failure));
+                }
             }
         }
-        for (server, status, stderr_tail) in failures {
-            let command = programs
-                .iter()
-                .find(|w| w.server == server)
-                .map(|w| w.running.command().to_string())
-                .unwrap_or_default();
-            self.record_failure(
-                server,
-                ProgramFailure {
-                    command,
-                    kind: ProgramFailureKind::Exited(status),
-                    stderr_tail,
-                },
-            );
+        for (server, failure) in std::mem::take(&mut self.failures_at_stop) {
+            self.record_failure(server, failure);
         }
+        self.blame_clean_exits();
+        let programs = std::mem::take(&mut self.programs);
         let grace_until = deadline_after(Instant::now(), STOP_GRACE);
         for Watched {
             server, running, ..
@@ -359,9 +368,9 @@ impl<'a> Collector<'a> {
             && self.programs.iter().all(|watched| watched.reported)
     }
 
-    /// Records, when it happens, a program under test that exited by itself: whatever its code,
-    /// a server under test exits only when netlab stops it, and a rule that depended on whether
-    /// clients were still talking would depend on timing.
+    /// Records, when it happens, a program under test that exited by itself: with an error or a
+    /// signal, its failure; with status 0, a failure only once a client of its fails as a dead
+    /// peer makes it fail (see `Watched::clean_exit`).
     fn watch_programs(&mut self) {
         let mut failures = Vec::new();
         for watched in &mut self.programs {
@@ -377,7 +386,28 @@ impl<'a> Collector<'a> {
                 kind: ProgramFailureKind::Exited(status),
                 stderr_tail: watched.running.stderr_tail(),
             };
-            failures.push((watched.server, failure));
+            if status == ProgramStatus::Exited(0) {
+                watched.clean_exit = Some(failure);
+            } else {
+                failures.push((watched.server, failure));
+            }
+        }
+        for (server, failure) in failures {
+            self.record_failure(server, failure);
+        }
+        self.blame_clean_exits();
+    }
+
+    /// Makes a failure of every clean exit of a program whose clients failed as its absence
+    /// makes clients fail.
+    fn blame_clean_exits(&mut self) {
+        let mut failures = Vec::new();
+        for watched in &mut self.programs {
+            if self.dead_peer_failures.contains(&watched.server)
+                && let Some(failure) = watched.clean_exit.take()
+            {
+                failures.push((watched.server, failure));
+            }
         }
         for (server, failure) in failures {
             self.record_failure(server, failure);
@@ -387,12 +417,20 @@ impl<'a> Collector<'a> {
     fn take(&mut self, event: Event) {
         // A client that failed as a dead peer would make it: if its program under test has
         // exited, say so first, so that the live view blames the program, not the client.
-        if let EventKind::Step(StepEvent {
-            outcome: StepOutcome::Failed(failure),
-            ..
-        }) = &event.kind
+        if let (
+            Origin::Instance(id),
+            EventKind::Step(StepEvent {
+                outcome: StepOutcome::Failed(failure),
+                ..
+            }),
+        ) = (&event.origin, &event.kind)
             && failure.kind.can_follow_a_dead_peer()
         {
+            if let Some(Target::Server(server)) =
+                self.scenario.clients.get(id.client).map(|c| &c.target)
+            {
+                self.dead_peer_failures.insert(*server);
+            }
             self.watch_programs();
         }
         if let EventKind::InstanceDone { passed } = event.kind {

@@ -990,3 +990,36 @@ clients:
     assert!(stdout.contains(": matched"), "{stdout}");
     assert!(!stdout.contains("got \"PONG"), "{stdout}");
 }
+
+#[test]
+fn a_server_that_serves_one_client_and_exits_is_graded_as_it_served() {
+    // Before: the readiness probe was the one client it served; the real client got a reset.
+    // And an exit with status 0 was judged by when netlab happened to see it.
+    if python3("a_server_that_serves_one_client_and_exits_is_graded_as_it_served").is_none() {
+        return;
+    }
+    let once = "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); \
+                s.listen(); c,_=s.accept(); c.sendall(b'Welcome!'); c.close()";
+    let dir = temp_dir("once");
+    std::fs::write(
+        dir.join("once.yaml"),
+        format!(
+            "
+servers:
+  - name: once
+    exec: [\"python3\", \"-c\", \"{once}\", \"{{port}}\"]
+clients:
+  - name: client
+    connect: once
+    steps:
+      - expect: \"Welcome!\"
+      - expect_close: true
+"
+        ),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "once.yaml")]);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+}
