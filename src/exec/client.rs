@@ -258,7 +258,9 @@ impl Instance<'_> {
                 Resolved::TimedOut => {
                     let reason = format!(
                         "no answer from the resolver for `{name}` within {}",
-                        humantime::format_duration(timeout)
+                        humantime::format_duration(Duration::from_millis(
+                            u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
+                        ))
                     );
                     return self.fail(None, FailureKind::ConnectFailed(reason), Vec::new());
                 }
