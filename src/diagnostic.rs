@@ -90,30 +90,23 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// Renders every problem, with ANSI colours when `styled`.
     pub fn render(&self, styled: bool) -> String {
-        let renderer = if styled {
-            Renderer::styled()
-        } else {
-            Renderer::plain()
-        };
-        let path = self.source.display_path();
-        let shown = SourceFile::new(self.source.path.clone(), printable(&self.source.text));
-        let mut out = String::new();
-        for item in &self.items {
-            out.push_str(render_one(&renderer, &shown, &path, item).trim_end());
-            out.push_str("\n\n");
-        }
+        let mut out = self.render_items(styled, "\n\n");
         let count = self.items.len();
         out.push_str(&format!(
-            "error: {path}: {count} problem{} found, nothing ran\n",
+            "error: {}: {count} problem{} found, nothing ran\n",
+            self.source.display_path(),
             if count == 1 { "" } else { "s" }
         ));
         out
     }
-}
 
-impl Diagnostics {
     /// Renders warnings (the file still runs): no "nothing ran" line.
     pub fn render_warnings(&self, styled: bool) -> String {
+        self.render_items(styled, "\n")
+    }
+
+    /// Every item, each followed by `separator`.
+    fn render_items(&self, styled: bool, separator: &str) -> String {
         let renderer = if styled {
             Renderer::styled()
         } else {
@@ -124,7 +117,7 @@ impl Diagnostics {
         let mut out = String::new();
         for item in &self.items {
             out.push_str(render_one(&renderer, &shown, &path, item).trim_end());
-            out.push('\n');
+            out.push_str(separator);
         }
         out
     }

@@ -346,20 +346,9 @@ pub fn run_case_observed(
     let outcome = exec::run(scenario, options, observe);
     let duration = started.elapsed();
     let mut result = CaseResult {
-        name: scenario.name.clone(),
-        path: scenario.path.clone(),
-        verdict: Err(RunError::Refused(String::new())),
-        transcript: String::new(),
-        built: None,
-        ran: None,
-        program: None,
-        snapshot: None,
-        steps: StepCounts::default(),
-        step_results: Vec::new(),
-        first_failure: None,
         file_warnings: file_warnings(scenario),
-        run_warnings: Vec::new(),
         duration,
+        ..CaseResult::not_run(scenario)
     };
     let outcome = match outcome {
         Ok(outcome) => outcome,

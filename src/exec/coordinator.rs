@@ -179,6 +179,25 @@ pub fn run(
     })
 }
 
+impl Watched {
+    /// Takes note that the program exited with `status`: its failure, if an error or a signal
+    /// ended it; an exit with status 0 is kept aside (see `clean_exit`).
+    fn exited(&mut self, status: ProgramStatus) -> Option<ProgramFailure> {
+        self.reported = true;
+        let failure = ProgramFailure {
+            command: self.running.command().to_string(),
+            kind: ProgramFailureKind::Exited(status),
+            stderr_tail: self.running.stderr_tail(),
+        };
+        if status == ProgramStatus::Exited(0) {
+            self.clean_exit = Some(failure);
+            None
+        } else {
+            Some(failure)
+        }
+    }
+}
+
 /// A server's program under test, watched while the run goes on.
 struct Watched {
     server: usize,
@@ -303,19 +322,9 @@ impl<'a> Collector<'a> {
         for watched in &mut self.programs {
             if let Some(status) = watched.running.terminate()
                 && !watched.reported
+                && let Some(failure) = watched.exited(status)
             {
-                watched.reported = true;
-                let failure = ProgramFailure {
-                    command: watched.running.command().to_string(),
-                    kind: ProgramFailureKind::Exited(status),
-                    stderr_tail: watched.running.stderr_tail(),
-                };
-                if status == ProgramStatus::Exited(0) {
-                    watched.clean_exit = Some(failure);
-                } else {
-                    watched.clean_exit = None;
-                    self.failures_at_stop.push((watched.server, failure));
-                }
+                self.failures_at_stop.push((watched.server, failure));
             }
         }
         for (server, failure) in std::mem::take(&mut self.failures_at_stop) {
@@ -380,15 +389,7 @@ impl<'a> Collector<'a> {
             let Some(status) = watched.running.exited() else {
                 continue;
             };
-            watched.reported = true;
-            let failure = ProgramFailure {
-                command: watched.running.command().to_string(),
-                kind: ProgramFailureKind::Exited(status),
-                stderr_tail: watched.running.stderr_tail(),
-            };
-            if status == ProgramStatus::Exited(0) {
-                watched.clean_exit = Some(failure);
-            } else {
+            if let Some(failure) = watched.exited(status) {
                 failures.push((watched.server, failure));
             }
         }
