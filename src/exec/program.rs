@@ -33,7 +33,7 @@ pub const STDERR_LINES: usize = 15;
 /// The first bytes of each output kept whole (what `expect_stdout` and `capture_output` see).
 const KEPT_HEAD: usize = 16 * 1024 * 1024;
 /// The last bytes of each output kept past the head (what a failure quotes).
-const KEPT_TAIL: usize = 64 * 1024;
+const KEPT_TAIL: usize = 1024 * 1024;
 
 /// What a program wrote on one pipe, in bounded memory: its first `KEPT_HEAD` bytes, then its
 /// last `KEPT_TAIL` bytes and how many were dropped between.
