@@ -464,7 +464,7 @@ mod tests {
     #[test]
     fn captured_output_keeps_its_head_and_tail_in_bounded_memory() {
         let mut captured = Captured::default();
-        for _ in 0..(KEPT_HEAD / 4096 + 100) {
+        for _ in 0..((KEPT_HEAD + KEPT_TAIL) / 4096 + 100) {
             captured.push(&[b'a'; 4096]);
         }
         captured.push(b"the end");
