@@ -218,10 +218,6 @@ pub enum ServerAction {
     Accepted {
         /// The client's address.
         peer: SocketAddr,
-        /// The client program (an `exec:` client of the scenario) whose process made this
-        /// connection, when netlab could tell (from /proc: the socket's owner carries the
-        /// program's mark).
-        program: Option<InstanceId>,
     },
     /// Sent its greeting.
     Greeting {

@@ -44,13 +44,10 @@ impl Instance<'_> {
                 return self.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());
             }
         };
-        // Its connections to the scenario's servers are its own (servers find it by its mark).
-        self.context.client_programs.add(running.mark(), self.id);
         let exited = running.wait_exit(
             deadline_after(Instant::now(), timeout),
             &self.context.cancel,
         );
-        self.context.client_programs.remove(running.mark());
         let finished = running.stop();
         let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
         let status = finished.exited_early;

@@ -14,7 +14,7 @@ use crossbeam::queue::SegQueue;
 
 use super::cancel::Cancel;
 use super::pool::Jobs;
-use crate::event::{Event, EventKind, InstanceId, Origin};
+use crate::event::{Event, EventKind, Origin};
 use crate::plan::TimeScale;
 
 /// Where the events of a run go: a queue, and a doorbell for the ones that matter at once.
@@ -84,46 +84,6 @@ pub struct Context {
     /// The run's threads: a job started here is waited for before the run returns (and so is
     /// every holder of a clone of this context).
     pub jobs: Jobs,
-    /// The client programs running now, by the mark their processes carry: a server finds whose
-    /// connection it accepted by it.
-    pub client_programs: ClientPrograms,
-}
-
-/// The marks of the running client programs (see `descendants`), with the instance of each.
-#[derive(Debug, Clone, Default)]
-pub struct ClientPrograms(Arc<std::sync::Mutex<Vec<(String, InstanceId)>>>);
-
-impl ClientPrograms {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, InstanceId)>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Notes a client program, started with `mark`.
-    pub fn add(&self, mark: &str, id: InstanceId) {
-        self.lock().push((mark.to_string(), id));
-    }
-
-    /// Forgets the client program started with `mark`.
-    pub fn remove(&self, mark: &str) {
-        self.lock().retain(|(m, _)| m != mark);
-    }
-
-    /// The client program whose process owns the TCP socket bound on `local` (a connection's
-    /// client side, as the server sees its peer), if one does.
-    pub fn owner_of(&self, local: std::net::SocketAddr) -> Option<InstanceId> {
-        let programs = self.lock().clone();
-        if programs.is_empty() {
-            return None;
-        }
-        let pids = super::ports::connection_owners(local);
-        programs.into_iter().find_map(|(mark, id)| {
-            pids.iter()
-                .any(|pid| super::descendants::is_marked(*pid, &mark))
-                .then_some(id)
-        })
-    }
 }
 
 impl Context {

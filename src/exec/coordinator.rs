@@ -12,7 +12,7 @@ use crossbeam::channel::{Receiver, after, at, never, select, tick};
 use super::bind::{Bound, Startup, bind_all};
 use super::cancel::{self, Cancel};
 use super::client::{Dial, run_instance};
-use super::context::{ClientPrograms, Context, EventSink};
+use super::context::{Context, EventSink};
 use super::outcome::{Outcome, RunError, Verdict};
 use super::pool::Jobs;
 use super::program::{Running, STOP_GRACE};
@@ -105,7 +105,6 @@ pub fn run(
         scale: options.time_scale,
         deadline,
         jobs: jobs.clone(),
-        client_programs: ClientPrograms::default(),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);

@@ -66,27 +66,6 @@ pub fn udp_bound_in_family(addr: std::net::SocketAddr) -> Option<bool> {
     )
 }
 
-/// The processes that own the TCP socket whose local end is `local` (the client side of a
-/// connection on this machine); empty if `/proc` cannot tell.
-pub fn connection_owners(local: std::net::SocketAddr) -> Vec<u32> {
-    let mut inodes = Vec::new();
-    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(table) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        inodes.extend(
-            table
-                .lines()
-                .skip(1)
-                .filter_map(|line| bound_entry(line, local.port(), false)),
-        );
-    }
-    if inodes.is_empty() {
-        return Vec::new();
-    }
-    owners(&inodes)
-}
-
 /// The inodes of the sockets bound on `port` (TCP: in the LISTEN state), from
 /// `/proc/net/{tcp,tcp6,udp,udp6}`; `None` if none of those files can be read.
 fn bound_inodes(protocol: Protocol, port: u16) -> Option<Vec<u64>> {

@@ -256,11 +256,6 @@ impl Running {
         &self.command
     }
 
-    /// The mark its processes carry (see `descendants`).
-    pub fn mark(&self) -> &str {
-        &self.mark
-    }
-
     /// The exit status, if the program has exited.
     pub fn exited(&mut self) -> Option<ProgramStatus> {
         if self.status.is_none() {

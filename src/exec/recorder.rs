@@ -373,7 +373,6 @@ mod tests {
             scale: TimeScale::default(),
             deadline: None,
             jobs: Jobs::default(),
-            client_programs: super::super::context::ClientPrograms::default(),
         };
         (context, sink, stop)
     }

@@ -68,7 +68,7 @@ impl OpenConnections {
                 _ => {}
             },
             (Origin::Connection(conn), EventKind::Served(served)) => {
-                if let ServerAction::Accepted { peer, .. } = served.action {
+                if let ServerAction::Accepted { peer } = served.action {
                     let endpoint = (conn.server, peer);
                     self.peers.insert(*conn, endpoint);
                     if scenario
@@ -172,14 +172,7 @@ mod tests {
         assert!(!open.all_closed());
         open.observe(
             &scenario,
-            &served(
-                0,
-                ServerAction::Accepted {
-                    peer: a,
-                    program: None,
-                },
-                false,
-            ),
+            &served(0, ServerAction::Accepted { peer: a }, false),
         );
         open.observe(&scenario, &served(0, ServerAction::PeerClosed, true));
         assert!(
@@ -188,14 +181,7 @@ mod tests {
         );
         open.observe(
             &scenario,
-            &served(
-                1,
-                ServerAction::Accepted {
-                    peer: b,
-                    program: None,
-                },
-                false,
-            ),
+            &served(1, ServerAction::Accepted { peer: b }, false),
         );
         let message = b"x".to_vec();
         open.observe(

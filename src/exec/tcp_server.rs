@@ -111,7 +111,6 @@ impl<'a> Connection<'a> {
         self.emit(
             ServerAction::Accepted {
                 peer: socket::canonical(peer),
-                program: self.context.client_programs.owner_of(peer),
             },
             false,
         );

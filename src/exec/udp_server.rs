@@ -107,15 +107,7 @@ fn serve<'a>(
                 seq: senders,
             };
             let mut recorder = ActionRecorder::new(id, false);
-            recorder.record(
-                context,
-                ServerAction::Accepted {
-                    peer: from,
-                    program: None,
-                },
-                0,
-                false,
-            );
+            recorder.record(context, ServerAction::Accepted { peer: from }, 0, false);
             Peer {
                 recorder,
                 sent: 0,

@@ -136,7 +136,7 @@ impl<'a> LiveView<'a> {
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
                 let entry = describe_server_event(self.scenario, conn.server, action);
-                if let ServerAction::Accepted { peer, .. } = action.action {
+                if let ServerAction::Accepted { peer } = action.action {
                     if self.has_step_clients(conn.server) {
                         self.waiting.insert(*conn, (peer, Vec::new()));
                         out.extend(self.release(styled));

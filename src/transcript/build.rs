@@ -172,20 +172,12 @@ fn owners(
     served: &BTreeMap<ConnectionId, Vec<&ServerEvent>>,
 ) -> HashMap<InstanceId, Vec<ConnectionId>> {
     let mut by_peer: HashMap<(usize, SocketAddr), ConnectionId> = HashMap::new();
-    let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
     for (id, actions) in served {
-        match actions.first().map(|a| &a.action) {
-            // A connection a client program's process made: its own.
-            Some(ServerAction::Accepted {
-                program: Some(program),
-                ..
-            }) => owners.entry(*program).or_default().push(*id),
-            Some(ServerAction::Accepted { peer, .. }) => {
-                by_peer.insert((id.server, *peer), *id);
-            }
-            _ => {}
+        if let Some(ServerAction::Accepted { peer }) = actions.first().map(|a| &a.action) {
+            by_peer.insert((id.server, *peer), *id);
         }
     }
+    let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
     for (id, events) in steps {
         if let (Some(Target::Server(server)), Some(local)) = (
             scenario.clients.get(id.client).map(|c| &c.target),

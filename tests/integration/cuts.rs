@@ -269,13 +269,6 @@ clients:
     let all = runs(&path, 6);
     for (code, transcript) in &all {
         assert_eq!(*code, 0, "{transcript}");
-        // Where /proc tells whose process made a connection, it is in that program's section.
-        if std::path::Path::new("/proc/net/tcp").exists() {
-            let second = transcript.find("second → lines").unwrap();
-            let (first_part, second_part) = transcript.split_at(second);
-            assert!(first_part.contains("received \"zebra\""), "{transcript}");
-            assert!(second_part.contains("received \"apple\""), "{transcript}");
-        }
     }
     assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
 }
