@@ -98,6 +98,25 @@ enum Final {
     No,
 }
 
+/// The states one byte of class `byte` leads to from `state`, for a lookahead. For a byte the DFA
+/// gives up on (non-ASCII, in a regex with a Unicode `\b`, which the lazy DFA decides as ASCII),
+/// those an ASCII word byte and a non-word one lead to: what a `\b` can tell of any character.
+fn next_states(
+    dfa: &DFA,
+    cache: &mut Cache,
+    state: LazyStateID,
+    byte: u8,
+) -> Result<Vec<LazyStateID>, ()> {
+    let next = dfa.next_state(cache, state, byte).map_err(|_| ())?;
+    if !next.is_quit() {
+        return Ok(vec![next]);
+    }
+    [b'a', b' ']
+        .into_iter()
+        .map(|stand_in| dfa.next_state(cache, state, stand_in).map_err(|_| ()))
+        .collect()
+}
+
 /// Most DFA states looked at to tell whether a match could still be extended; past it, the
 /// answer is "it could" (the step then waits, which is never wrong).
 const FINALITY_STATES: usize = 4096;
@@ -109,6 +128,11 @@ const FINALITY_STATES: usize = 4096;
 /// `\b`, a longer alternative).
 fn finality(dfa: Option<&DFA>, received: &[u8], found: Option<usize>) -> Final {
     let Some(dfa) = dfa else {
+        return Final::No;
+    };
+    // Nothing matched yet: more bytes could still make a match (and a scan here, on every
+    // recv() of a long stream, would make waiting for a match quadratic).
+    let Some(end) = found else {
         return Final::No;
     };
     let mut cache = dfa.create_cache();
@@ -127,10 +151,6 @@ fn finality(dfa: Option<&DFA>, received: &[u8], found: Option<usize>) -> Final {
             return Final::No;
         }
     }
-    let Some(end) = found else {
-        // Nothing matched yet, and the automaton is alive: something still could.
-        return Final::No;
-    };
     let clears = cache.clear_count();
     let verdict = if end == received.len() {
         // The match ends where the bytes end: final only if every next byte confirms it there
@@ -155,17 +175,22 @@ fn finality(dfa: Option<&DFA>, received: &[u8], found: Option<usize>) -> Final {
 /// lead to a match state (the match stands whatever comes), and none of those may lead on to
 /// another match.
 fn confirmed_at_end(dfa: &DFA, cache: &mut Cache, state: LazyStateID) -> Final {
-    let mut next_states = Vec::new();
+    let mut matches = Vec::new();
     for unit in dfa.byte_classes().representatives(..) {
-        let Some(byte) = unit.as_u8() else {
+        let Some(class_byte) = unit.as_u8() else {
             continue;
         };
-        match dfa.next_state(cache, state, byte) {
-            Ok(next) if next.is_match() => next_states.push(next),
-            _ => return Final::No,
+        let Ok(nexts) = next_states(dfa, cache, state, class_byte) else {
+            return Final::No;
+        };
+        for next in nexts {
+            if !next.is_match() {
+                return Final::No;
+            }
+            matches.push(next);
         }
     }
-    if can_reach_a_match(dfa, cache, next_states) {
+    if can_reach_a_match(dfa, cache, matches) {
         Final::No
     } else {
         Final::Yes
@@ -195,14 +220,19 @@ fn can_reach_a_match(dfa: &DFA, cache: &mut Cache, starts: Vec<LazyStateID>) -> 
             return true;
         }
         for unit in dfa.byte_classes().representatives(..) {
-            let Some(byte) = unit.as_u8() else {
+            let Some(class_byte) = unit.as_u8() else {
                 continue;
             };
-            match dfa.next_state(cache, state, byte) {
-                Ok(next) if next.is_dead() => {}
-                Ok(next) if next.is_quit() => return true,
-                Ok(next) => queue.push_back((next, false)),
-                Err(_) => return true,
+            let Ok(nexts) = next_states(dfa, cache, state, class_byte) else {
+                return true;
+            };
+            for next in nexts {
+                if next.is_quit() {
+                    return true;
+                }
+                if !next.is_dead() {
+                    queue.push_back((next, false));
+                }
             }
         }
     }
@@ -348,8 +378,8 @@ mod tests {
         assert_eq!(regex("ab|a").progress(b"xab", false), Progress::Matched(3));
         // `$` at the end of what came is not the end of the stream.
         assert_eq!(regex(r"\d+$").progress(b"12", false), Progress::NeedMore);
-        // An anchored regex that cannot match is hopeless at once.
-        assert_eq!(regex("^GET").progress(b"POST", false), Progress::Hopeless);
+        // An anchored regex that cannot match is judged once the stream is complete.
+        assert_eq!(regex("^GET").progress(b"POST", true), Progress::NeedMore);
     }
 
     #[test]

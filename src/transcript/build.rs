@@ -235,13 +235,11 @@ fn misaligned_messages(
     for event in server_events {
         match &event.action {
             ServerAction::Answered { message, .. } => messages.push(message.len() as u64),
-            ServerAction::Unanswered {
-                message,
-                unrecorded,
-                ..
-            } => messages.push(message.len() as u64 + unrecorded),
-            // Counted runs (a load loop): their boundaries are not known one by one.
-            ServerAction::Repeated { .. } | ServerAction::Unrecorded { .. } => return None,
+            // Unanswered messages in a row are recorded as one, and counted runs (a load loop)
+            // as a count: their boundaries are not known one by one.
+            ServerAction::Unanswered { .. }
+            | ServerAction::Repeated { .. }
+            | ServerAction::Unrecorded { .. } => return None,
             _ => {}
         }
     }
