@@ -6,6 +6,10 @@
 use std::fmt;
 use std::time::Duration;
 
+/// Most memory a compiled regex may take (the regex crate's default is 10 MiB): past it, one
+/// search can take longer than a step may wait, and the file is refused instead.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
@@ -240,12 +244,17 @@ impl<'de> Deserialize<'de> for RawMatcher {
                     "contains" => RawMatcher::Contains(map.next_value::<String>()?.into_bytes()),
                     "regex" => {
                         let pattern = map.next_value::<String>()?;
-                        let regex = regex::bytes::Regex::new(&pattern).map_err(|e| {
-                            de::Error::custom(format!(
-                                "invalid regex: {}",
-                                one_line(&e.to_string())
-                            ))
-                        })?;
+                        // A bound on the compiled regex: a huge one (`x{100000}`) spends
+                        // seconds in each search, past any step's timeout.
+                        let regex = regex::bytes::RegexBuilder::new(&pattern)
+                            .size_limit(REGEX_SIZE_LIMIT)
+                            .build()
+                            .map_err(|e| {
+                                de::Error::custom(format!(
+                                    "invalid regex: {}",
+                                    one_line(&e.to_string())
+                                ))
+                            })?;
                         RawMatcher::Regex(regex)
                     }
                     "hex" => RawMatcher::Hex(
