@@ -3,18 +3,12 @@
 //! that its CPU hog slows no other test.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a test should fail loudly
 
-/// Runs `scenario` in this process, every delay × `scale`: whether it passed, and its
-/// transcript as text.
-fn run_in_process(scenario: netlab::scenario::Scenario, scale: f64) -> (bool, String) {
-    let options = netlab::exec::RunOptions {
-        time_scale: netlab::plan::TimeScale::new(scale).unwrap(),
-        ..netlab::exec::RunOptions::default()
-    };
-    let scenario = std::sync::Arc::new(scenario);
-    let outcome = netlab::exec::run(&scenario, &options, &mut |_| {}).unwrap();
-    let transcript = netlab::transcript::build(&scenario, &outcome.events, &outcome.verdict);
-    (outcome.verdict.passed(), transcript.render(false))
-}
+/// The integration tests' helpers (running a scenario in this process among them).
+#[path = "integration/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use support::run_in_process;
 
 /// Keeps `threads` threads busy until dropped: a machine under load.
 struct CpuHog {

@@ -199,8 +199,7 @@ pub fn run_in_process(scenario: netlab::scenario::Scenario, scale: f64) -> (bool
         time_scale: netlab::plan::TimeScale::new(scale).unwrap(),
         ..netlab::exec::RunOptions::default()
     };
-    let scenario = std::sync::Arc::new(scenario);
-    let outcome = netlab::exec::run(&scenario, &options, &mut |_| {}).unwrap();
-    let transcript = netlab::transcript::build(&scenario, &outcome.events, &outcome.verdict);
-    (outcome.verdict.passed(), transcript.render(false))
+    let result = netlab::suite::run_case(&std::sync::Arc::new(scenario), &options, false);
+    assert!(result.verdict.is_ok(), "{:?}", result.verdict);
+    (result.ok(), result.transcript)
 }

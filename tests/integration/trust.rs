@@ -42,6 +42,21 @@ fn temp_dir(name: &str) -> TempDir {
     TempDir(dir)
 }
 
+/// Writes `text` as `name` in `dir` and runs it (by its absolute path), outside CI.
+fn run_scenario(dir: &Path, name: &str, text: impl AsRef<str>) -> (i32, String, String) {
+    std::fs::write(dir.join(name), text.as_ref()).unwrap();
+    netlab_in(dir, &["run", &absolute(dir, name)])
+}
+
+/// No process is left whose working directory is `dir` (programs under test run there), where
+/// `/proc` can tell.
+fn assert_nothing_left_in(dir: &Path) {
+    if Path::new("/proc/self/environ").exists() {
+        let left = processes_in(dir);
+        assert!(left.is_empty(), "left running: {left:?}");
+    }
+}
+
 /// The absolute path of `name` in `dir` (so that a test does not depend on how a bare file name
 /// is resolved, which another test covers).
 fn absolute(dir: &Path, name: &str) -> String {
@@ -315,12 +330,11 @@ servers:
   - name: quits
     exec: [\"sh\", \"-c\", \"echo cannot bind >&2; exit 4\"]
 ";
-    std::fs::write(
-        dir.join("quits.yaml"),
+    let (code, stdout, stderr) = run_scenario(
+        &dir,
+        "quits.yaml",
         quits.to_string() + &client_saying_hi_to("quits"),
-    )
-    .unwrap();
-    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "quits.yaml")]);
+    );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("the program under test exited (exit code 4) before it was ready"),
@@ -333,12 +347,11 @@ servers:
     exec: [\"sleep\", \"30\"]
     ready_timeout: 300ms
 ";
-    std::fs::write(
-        dir.join("sleeps.yaml"),
+    let (code, stdout, stderr) = run_scenario(
+        &dir,
+        "sleeps.yaml",
         sleeps.to_string() + &client_saying_hi_to("sleeper"),
-    )
-    .unwrap();
-    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "sleeps.yaml")]);
+    );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("was not listening on port") && stdout.contains("within 300ms"),
@@ -665,8 +678,9 @@ clients:
 fn a_daemon_started_by_a_program_under_test_does_not_outlive_the_run() {
     // Before: a program that detached a process (setsid) left it running after the run.
     let dir = temp_dir("daemon");
-    std::fs::write(
-        dir.join("daemon.yaml"),
+    let (code, stdout, stderr) = run_scenario(
+        &dir,
+        "daemon.yaml",
         "
 servers:
   - name: detaches
@@ -674,14 +688,9 @@ servers:
 "
         .to_string()
             + &client_saying_hi_to("detaches"),
-    )
-    .unwrap();
-    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "daemon.yaml")]);
+    );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    if Path::new("/proc/self/environ").exists() {
-        let left = processes_in(&dir);
-        assert!(left.is_empty(), "left running: {left:?}");
-    }
+    assert_nothing_left_in(&dir);
 }
 
 #[test]
@@ -689,8 +698,9 @@ fn a_stdout_too_large_to_keep_is_not_judged() {
     // Before: `expect_stdout` was matched against what was kept of it, netlab's own marker of the
     // bytes it dropped included: `contains: "bytes not kept"` passed.
     let dir = temp_dir("stdout");
-    std::fs::write(
-        dir.join("big.yaml"),
+    let (code, stdout, stderr) = run_scenario(
+        &dir,
+        "big.yaml",
         "
 servers:
   - name: echo
@@ -700,9 +710,7 @@ clients:
     exec: [\"sh\", \"-c\", \"head -c 18000000 /dev/zero | tr '\\\\0' x; echo\"]
     expect_stdout: { contains: \"bytes not kept\" }
 ",
-    )
-    .unwrap();
-    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "big.yaml")]);
+    );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("is more than netlab keeps to judge (16 MiB)"),
@@ -861,8 +869,9 @@ fn a_process_that_left_its_group_and_cleared_its_environment_is_ended_too() {
     // Before: `env -i setsid …` carried neither the program's group nor its mark, and outlived
     // the run (netlab now adopts orphans, and ends them with the command).
     let dir = temp_dir("escapes");
-    std::fs::write(
-        dir.join("escapes.yaml"),
+    let (code, stdout, stderr) = run_scenario(
+        &dir,
+        "escapes.yaml",
         "
 servers:
   - name: escapes
@@ -871,14 +880,9 @@ servers:
 "
         .to_string()
             + &client_saying_hi_to("escapes"),
-    )
-    .unwrap();
-    let (code, stdout, stderr) = netlab_in(&dir, &["run", &absolute(&dir, "escapes.yaml")]);
+    );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    if Path::new("/proc/self/environ").exists() {
-        let left = processes_in(&dir);
-        assert!(left.is_empty(), "left running: {left:?}");
-    }
+    assert_nothing_left_in(&dir);
 }
 
 #[test]
