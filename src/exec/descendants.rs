@@ -118,9 +118,15 @@ pub fn end_adopted() {
 
 /// The parent of `pid` (field 4 of `/proc/PID/stat`).
 fn parent_of(pid: u32) -> Option<u32> {
+    stat_field(pid, 1)
+}
+
+/// A numeric field of `/proc/PID/stat`, counted from the one after the command (which is in
+/// parentheses and may hold spaces): 0 is the state, 1 the parent, 2 the process group.
+pub fn stat_field(pid: u32, after_command: usize) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, after_command) = stat.rsplit_once(')')?;
-    after_command.split_whitespace().nth(1)?.parse().ok()
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(after_command)?.parse().ok()
 }
 
 #[cfg(test)]

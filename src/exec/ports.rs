@@ -131,12 +131,9 @@ fn owners(inodes: &[u64]) -> Vec<u32> {
     pids
 }
 
-/// The process group of `pid` (field 5 of `/proc/PID/stat`, after the command in parentheses).
+/// The process group of `pid`.
 fn process_group(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, after_command) = stat.rsplit_once(')')?;
-    // After the command: state, ppid, pgrp.
-    after_command.split_whitespace().nth(2)?.parse().ok()
+    descendants::stat_field(pid, 2)
 }
 
 /// `pid 1234 (python3 server.py 8080)`.
