@@ -218,6 +218,9 @@ pub enum ServerAction {
     Accepted {
         /// The client's address.
         peer: SocketAddr,
+        /// The client instance it came from, where the server knows it by the way it came: a
+        /// program under test is given an address of the server of its own (see `exec::bind`).
+        via: Option<InstanceId>,
     },
     /// Sent its greeting.
     Greeting {

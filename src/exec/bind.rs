@@ -13,9 +13,9 @@ use super::cancel::Cancel;
 use super::ports::{self, Holder};
 use super::program::{self, NotReady, Running};
 use super::socket;
-use crate::event::{ProgramFailure, ReadyBound};
+use crate::event::{InstanceId, ProgramFailure, ReadyBound};
 use crate::plan::TimeScale;
-use crate::scenario::{Protocol, Scenario, Server, ServerProgram};
+use crate::scenario::{Protocol, Scenario, Server, ServerProgram, Target};
 
 /// A server, ready to serve.
 pub enum Bound {
@@ -54,7 +54,7 @@ pub fn bind_all(
     for server in &scenario.servers {
         let next = match &server.program {
             Some(program) => start_program(server, program, startup)?,
-            None => bind(server)?,
+            None => bind(server, server.port)?,
         };
         let failed = matches!(next.0, Bound::ProgramFailed(_));
         bound.push(next);
@@ -65,8 +65,54 @@ pub fn bind_all(
     Ok(bound)
 }
 
-fn bind(server: &Server) -> anyhow::Result<(Bound, SocketAddr)> {
-    let wanted = SocketAddr::new(server.bind, server.port);
+/// A way in of its own to a server of netlab's, for one instance of a client that is a program
+/// under test (see `exec::entrance`).
+pub struct ProgramEntrance {
+    /// The server's index.
+    pub server: usize,
+    /// The program's instance.
+    pub owner: InstanceId,
+    /// Its socket (`Bound::Tcp` or `Bound::Udp`), on a free port of the server's address.
+    pub socket: Bound,
+    /// Its address.
+    pub addr: SocketAddr,
+}
+
+/// Binds a way in of its own, on a free port, for every instance of a client program of each
+/// server of netlab's in `bound` (the result of `bind_all`).
+pub fn bind_program_entrances(
+    scenario: &Scenario,
+    bound: &[(Bound, SocketAddr)],
+) -> anyhow::Result<Vec<ProgramEntrance>> {
+    let mut entrances = Vec::new();
+    for (client_index, client) in scenario.clients.iter().enumerate() {
+        let Target::Server(server) = client.target else {
+            continue;
+        };
+        if !client.is_program()
+            || !matches!(bound.get(server), Some((Bound::Tcp(_) | Bound::Udp(_), _)))
+        {
+            continue;
+        }
+        for instance in 1..=client.count {
+            let (socket, addr) = bind(&scenario.servers[server], 0)?;
+            entrances.push(ProgramEntrance {
+                server,
+                owner: InstanceId {
+                    client: client_index,
+                    instance,
+                },
+                socket,
+                addr,
+            });
+        }
+    }
+    Ok(entrances)
+}
+
+/// Binds `server`'s socket on `port` of its address.
+fn bind(server: &Server, port: u16) -> anyhow::Result<(Bound, SocketAddr)> {
+    let wanted = SocketAddr::new(server.bind, port);
     let failed = || {
         format!(
             "server `{}`: cannot bind {} {wanted}",

@@ -127,7 +127,7 @@ impl Instance<'_> {
             return false;
         }
         // A program under test makes its own connections.
-        let program_client = matches!(self.client.steps.first(), Some(Step::Run(_)));
+        let program_client = self.client.is_program();
         if !program_client && self.connect(dial).is_err() {
             return false;
         }

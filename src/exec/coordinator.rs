@@ -2,6 +2,7 @@
 //! listener), starts the threads, collects their events until every client is done or the
 //! scenario's deadline passes, then stops and joins every thread before returning.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,10 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, at, never, select, tick};
 
-use super::bind::{Bound, Startup, bind_all};
+use super::bind::{Bound, ProgramEntrance, Startup, bind_all, bind_program_entrances};
 use super::cancel::{self, Cancel};
 use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
+use super::entrance::{self, Entrance};
 use super::outcome::{Outcome, RunError, Verdict};
 use super::pool::Jobs;
 use super::program::{Running, STOP_GRACE};
@@ -86,9 +88,12 @@ pub fn run(
         Err(error) => return Err(refused(error)),
     };
     let addresses: Vec<SocketAddr> = bound.iter().map(|(_, addr)| *addr).collect();
+    let entrances = bind_program_entrances(scenario, &bound).map_err(refused)?;
     let wakers = bound
         .iter()
-        .filter_map(|(b, _)| match b {
+        .map(|(b, _)| b)
+        .chain(entrances.iter().map(|e| &e.socket))
+        .filter_map(|b| match b {
             Bound::Tcp(listener) => Some(listener.try_clone().map(Waker::Tcp)),
             Bound::Udp(socket) => Some(socket.try_clone().map(Waker::Udp)),
             Bound::Program(_) | Bound::ProgramFailed(_) => None,
@@ -145,8 +150,10 @@ pub fn run(
     let verdict = if not_ready {
         Ok(Verdict::Failed)
     } else {
-        spawn_all(scenario, sockets, &addresses, &instances, &context)
-            .map(|()| collector.until_done(&sink, &doorbell, options))
+        spawn_all(
+            scenario, sockets, entrances, &addresses, &instances, &context,
+        )
+        .map(|()| collector.until_done(&sink, &doorbell, options))
     };
     // Whatever happened, stop every thread started so far, and wait for them.
     stop.stop();
@@ -225,24 +232,39 @@ enum Waker {
     Udp(std::net::UdpSocket),
 }
 
-/// Starts a thread per server and a thread per client instance.
+/// Starts a thread per server (and per way in of a server: see `exec::entrance`) and a thread
+/// per client instance.
 fn spawn_all(
     scenario: &Arc<Scenario>,
     sockets: Vec<(usize, Bound)>,
+    program_entrances: Vec<ProgramEntrance>,
     addresses: &[SocketAddr],
     instances: &[InstanceId],
     context: &Context,
 ) -> anyhow::Result<()> {
-    for (index, socket) in sockets {
+    let mut shared: HashMap<usize, Arc<entrance::Shared>> = HashMap::new();
+    let mut own_address: HashMap<InstanceId, SocketAddr> = HashMap::new();
+    let ways_in = sockets
+        .into_iter()
+        .map(|(index, socket)| (index, None, socket))
+        .chain(program_entrances.into_iter().map(|e| {
+            own_address.insert(e.owner, e.addr);
+            (e.server, Some(e.owner), e.socket)
+        }));
+    for (index, owner, socket) in ways_in {
+        let entrance = Entrance {
+            owner,
+            shared: shared.entry(index).or_default().clone(),
+        };
         let job_context = context.clone();
         let shared = scenario.clone();
         match socket {
             Bound::Tcp(listener) => context
                 .jobs
-                .spawn(move || accept_loop(index, shared, listener, job_context)),
-            Bound::Udp(socket) => context
-                .jobs
-                .spawn(move || serve_udp(index, &shared.servers[index], socket, job_context)),
+                .spawn(move || accept_loop(index, shared, listener, entrance, job_context)),
+            Bound::Udp(socket) => context.jobs.spawn(move || {
+                serve_udp(index, &shared.servers[index], socket, entrance, job_context)
+            }),
             // Programs under test were started by `bind_all` and run on their own.
             Bound::Program(_) | Bound::ProgramFailed(_) => continue,
         }
@@ -250,9 +272,10 @@ fn spawn_all(
     }
     for id in instances {
         let client = &scenario.clients[id.client];
-        let dial = match &client.target {
-            Target::Server(i) => Dial::Addr(socket::loopback_of(addresses[*i])),
-            Target::Address(text) => Dial::Name(text.clone()),
+        let dial = match (&client.target, own_address.get(id)) {
+            (_, Some(own)) => Dial::Addr(socket::loopback_of(*own)),
+            (Target::Server(i), None) => Dial::Addr(socket::loopback_of(addresses[*i])),
+            (Target::Address(text), None) => Dial::Name(text.clone()),
         };
         let job_context = context.clone();
         let shared = scenario.clone();

@@ -9,6 +9,7 @@ mod client_udp;
 mod context;
 mod coordinator;
 mod descendants;
+mod entrance;
 mod faults;
 mod outcome;
 mod pool;

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
-use crate::scenario::{Protocol, Scenario, Target};
+use crate::scenario::{Protocol, Scenario};
 
 /// The longest the coordinator waits for servers to finish after the clients are done.
 pub const GRACE: Duration = Duration::from_secs(1);
@@ -40,21 +40,23 @@ impl OpenConnections {
         match (&event.origin, &event.kind) {
             (Origin::Instance(id), EventKind::Step(step)) => match &step.outcome {
                 StepOutcome::Connected { local } => {
-                    let Some(Target::Server(server)) =
-                        scenario.clients.get(id.client).map(|c| &c.target)
+                    let Some(server) = scenario
+                        .clients
+                        .get(id.client)
+                        .and_then(|c| scenario.server_of(c))
                     else {
                         return;
                     };
                     // A program under test reports nothing of its side: nothing to wait for.
                     let Some(protocol) = scenario
                         .servers
-                        .get(*server)
+                        .get(server)
                         .filter(|s| s.program.is_none())
                         .map(|s| s.protocol)
                     else {
                         return;
                     };
-                    let endpoint = (*server, *local);
+                    let endpoint = (server, *local);
                     self.instances.insert(*id, (endpoint, protocol));
                     if protocol == Protocol::Tcp && !self.accepted.contains(&endpoint) {
                         self.awaiting_accept.insert(endpoint);
@@ -68,7 +70,7 @@ impl OpenConnections {
                 _ => {}
             },
             (Origin::Connection(conn), EventKind::Served(served)) => {
-                if let ServerAction::Accepted { peer } = served.action {
+                if let ServerAction::Accepted { peer, .. } = served.action {
                     let endpoint = (conn.server, peer);
                     self.peers.insert(*conn, endpoint);
                     if scenario
@@ -172,7 +174,7 @@ mod tests {
         assert!(!open.all_closed());
         open.observe(
             &scenario,
-            &served(0, ServerAction::Accepted { peer: a }, false),
+            &served(0, ServerAction::Accepted { peer: a, via: None }, false),
         );
         open.observe(&scenario, &served(0, ServerAction::PeerClosed, true));
         assert!(
@@ -181,7 +183,7 @@ mod tests {
         );
         open.observe(
             &scenario,
-            &served(1, ServerAction::Accepted { peer: b }, false),
+            &served(1, ServerAction::Accepted { peer: b, via: None }, false),
         );
         let message = b"x".to_vec();
         open.observe(

@@ -9,20 +9,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::context::Context;
+use super::entrance::Entrance;
 use super::faults::{Injector, Written};
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, ReadResult, TimedStream};
 use crate::diagnostic::io_reason;
-use crate::event::{AppliedFault, ConnectionId, EventKind, Origin, ServerAction};
+use crate::event::{AppliedFault, ConnectionId, EventKind, InstanceId, Origin, ServerAction};
 use crate::scenario::{Concurrency, Framing, Scenario, Server};
 
 /// The longest line `framing: line` waits for; beyond it, what came is one message.
 const MAX_LINE: usize = 16 << 20;
 
-/// Accepts connections on `listener` until the run stops.
-pub fn accept_loop(index: usize, scenario: Arc<Scenario>, listener: TcpListener, context: Context) {
+/// Accepts connections on `listener`, one of the server's ways in, until the run stops.
+pub fn accept_loop(
+    index: usize,
+    scenario: Arc<Scenario>,
+    listener: TcpListener,
+    entrance: Entrance,
+    context: Context,
+) {
     let server = &scenario.servers[index];
-    let mut seq = 0;
     loop {
         let accepted = listener.accept();
         if context.cancel.is_set() {
@@ -30,17 +36,22 @@ pub fn accept_loop(index: usize, scenario: Arc<Scenario>, listener: TcpListener,
         }
         match accepted {
             Ok((stream, peer)) => {
-                seq += 1;
-                let id = ConnectionId { server: index, seq };
+                let id = ConnectionId {
+                    server: index,
+                    seq: entrance.next_seq(),
+                };
+                let via = entrance.owner;
                 match server.concurrency {
                     Concurrency::Sequential => {
-                        Connection::new(server, id, &context).serve(stream, peer)
+                        let _turn = entrance.one_at_a_time();
+                        Connection::new(server, id, &context).serve(stream, peer, via)
                     }
                     Concurrency::Threaded => {
                         let shared = scenario.clone();
                         let own = context.clone();
                         let spawned = context.jobs.spawn(move || {
-                            Connection::new(&shared.servers[index], id, &own).serve(stream, peer)
+                            Connection::new(&shared.servers[index], id, &own)
+                                .serve(stream, peer, via)
                         });
                         if let Err(e) = spawned {
                             context.emit(
@@ -101,16 +112,17 @@ impl<'a> Connection<'a> {
             .record(&self.context, action, self.sent, closed);
     }
 
-    fn serve(mut self, stream: TcpStream, peer: SocketAddr) {
+    fn serve(mut self, stream: TcpStream, peer: SocketAddr, via: Option<InstanceId>) {
         let mut stream = TimedStream::new(stream);
-        self.converse(&mut stream, peer);
+        self.converse(&mut stream, peer, via);
         self.recorder.flush(&self.context);
     }
 
-    fn converse(&mut self, stream: &mut TimedStream, peer: SocketAddr) {
+    fn converse(&mut self, stream: &mut TimedStream, peer: SocketAddr, via: Option<InstanceId>) {
         self.emit(
             ServerAction::Accepted {
                 peer: socket::canonical(peer),
+                via,
             },
             false,
         );

@@ -8,6 +8,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use super::context::Context;
+use super::entrance::Entrance;
 use super::faults::Injector;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
@@ -34,11 +35,17 @@ struct Peer<'a> {
     injector: Injector<'a>,
 }
 
-/// Serves datagrams on `socket` until the run stops.
-pub fn serve_udp(index: usize, server: &Server, socket: UdpSocket, context: Context) {
+/// Serves datagrams on `socket`, one of the server's ways in, until the run stops.
+pub fn serve_udp(
+    index: usize,
+    server: &Server,
+    socket: UdpSocket,
+    entrance: Entrance,
+    context: Context,
+) {
     let socket = TimedSocket::new(socket);
     let mut peers: HashMap<SocketAddr, Peer> = HashMap::new();
-    serve(index, server, &socket, &context, &mut peers);
+    serve(index, server, &socket, &entrance, &context, &mut peers);
     for peer in peers.values_mut() {
         peer.recorder.flush(&context);
     }
@@ -59,6 +66,7 @@ fn serve<'a>(
     index: usize,
     server: &'a Server,
     socket: &TimedSocket,
+    entrance: &Entrance,
     context: &Context,
     peers: &mut HashMap<SocketAddr, Peer<'a>>,
 ) {
@@ -69,9 +77,8 @@ fn serve<'a>(
     // actions back, so wake soon to record them if all goes quiet. (Asking every sender on every
     // datagram would cost as much as there are senders.)
     let mut holding = false;
-    // Datagrams received, and senders seen (each gets a number of its own, never reused).
+    // Datagrams received (senders are numbered by the entrance: never reused).
     let mut heard: u64 = 0;
-    let mut senders: u64 = 0;
     loop {
         let flush_at = holding.then(|| Instant::now() + IDLE_FLUSH);
         let (length, from) =
@@ -95,19 +102,20 @@ fn serve<'a>(
             };
         holding = true;
         heard += 1;
-        if !peers.contains_key(&from) {
-            senders += 1;
-            if peers.len() >= MAX_PEERS {
-                forget_the_oldest(peers, context);
-            }
+        if !peers.contains_key(&from) && peers.len() >= MAX_PEERS {
+            forget_the_oldest(peers, context);
         }
         let peer = peers.entry(from).or_insert_with(|| {
             let id = ConnectionId {
                 server: index,
-                seq: senders,
+                seq: entrance.next_seq(),
             };
             let mut recorder = ActionRecorder::new(id, false);
-            recorder.record(context, ServerAction::Accepted { peer: from }, 0, false);
+            let accepted = ServerAction::Accepted {
+                peer: from,
+                via: entrance.owner,
+            };
+            recorder.record(context, accepted, 0, false);
             Peer {
                 recorder,
                 sent: 0,

@@ -9,7 +9,7 @@ use super::fold::CycleFold;
 use crate::event::{
     ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ServerAction, StepOutcome,
 };
-use crate::scenario::{Scenario, Step, Target};
+use crate::scenario::{Protocol, Scenario, Target};
 use crate::transcript::{
     Entry, describe_program_failure, describe_server_event, describe_step_event, instance_label,
     program_status,
@@ -18,8 +18,8 @@ use crate::transcript::{
 /// Turns events into printable lines, in arrival order.
 pub struct LiveView<'a> {
     scenario: &'a Scenario,
-    /// Client local address (per target server) → instance.
-    clients: HashMap<(usize, SocketAddr), InstanceId>,
+    /// Client local address (per transport) → instance.
+    clients: HashMap<(Protocol, SocketAddr), InstanceId>,
     /// Connection → the label of the client on it, once known.
     labels: HashMap<ConnectionId, String>,
     /// Connection → peer address and lines waiting for their label.
@@ -116,10 +116,9 @@ impl<'a> LiveView<'a> {
                 out.push(format!("{seconds:8.3}s    {name} accept failed: {reason}"));
             }
             (Origin::Instance(id), EventKind::Step(step)) => {
-                if let (StepOutcome::Connected { local }, Target::Server(server)) =
-                    (&step.outcome, &self.scenario.clients[id.client].target)
-                {
-                    self.clients.insert((*server, *local), *id);
+                if let StepOutcome::Connected { local } = &step.outcome {
+                    let client = &self.scenario.clients[id.client];
+                    self.clients.insert((client.protocol, *local), *id);
                 }
                 let client = &self.scenario.clients[id.client];
                 let dead = match client.target {
@@ -136,8 +135,11 @@ impl<'a> LiveView<'a> {
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
                 let entry = describe_server_event(self.scenario, conn.server, action);
-                if let ServerAction::Accepted { peer } = action.action {
-                    if self.has_step_clients(conn.server) {
+                if let ServerAction::Accepted { peer, via } = action.action {
+                    if let Some(owner) = via {
+                        // Through a program's own way in: its connection, known at once.
+                        self.label(*conn, owner);
+                    } else if self.has_step_clients(conn.server) {
                         self.waiting.insert(*conn, (peer, Vec::new()));
                         out.extend(self.release(styled));
                     } else {
@@ -215,9 +217,10 @@ impl<'a> LiveView<'a> {
     /// Whether a step client of the scenario connects to server `server` (then its connections
     /// are held back until their client is known).
     fn has_step_clients(&self, server: usize) -> bool {
-        self.scenario.clients.iter().any(|c| {
-            c.target == Target::Server(server) && !matches!(c.steps.first(), Some(Step::Run(_)))
-        })
+        self.scenario
+            .clients
+            .iter()
+            .any(|c| !c.is_program() && self.scenario.server_of(c) == Some(server))
     }
 
     /// Lines still held back at the end of the run (connections from outside peers).
@@ -241,29 +244,40 @@ impl<'a> LiveView<'a> {
 
     /// Prints held lines of connections whose client is now known.
     fn release(&mut self, styled: bool) -> Vec<String> {
-        let known: Vec<ConnectionId> = self
+        let known: Vec<(ConnectionId, InstanceId)> = self
             .waiting
             .iter()
-            .filter(|(conn, (peer, _))| self.clients.contains_key(&(conn.server, *peer)))
-            .map(|(conn, _)| *conn)
+            .filter_map(|(conn, (peer, _))| Some((*conn, self.client_of(*conn, *peer)?)))
             .collect();
         let mut out = Vec::new();
-        for conn in known {
-            let Some((peer, held)) = self.waiting.remove(&conn) else {
+        for (conn, id) in known {
+            let Some((_, held)) = self.waiting.remove(&conn) else {
                 continue;
             };
-            let Some(id) = self.clients.get(&(conn.server, peer)).copied() else {
-                continue;
-            };
-            let label = instance_label(self.scenario, id);
-            self.labels.insert(conn, label.clone());
-            self.connections_of.entry(id).or_default().push(conn);
+            let label = self.label(conn, id);
             for (seconds, mut entry) in held {
                 entry.actor = format!("{} ({label})", entry.actor);
                 out.extend(self.folded(conn, seconds, entry, styled));
             }
         }
         out
+    }
+
+    /// The step client instance whose address is `peer`, if it is one of this server's (by name,
+    /// or by address: a fixed port).
+    fn client_of(&self, conn: ConnectionId, peer: SocketAddr) -> Option<InstanceId> {
+        let protocol = self.scenario.servers[conn.server].protocol;
+        let id = *self.clients.get(&(protocol, peer))?;
+        let client = &self.scenario.clients[id.client];
+        (self.scenario.server_of(client) == Some(conn.server)).then_some(id)
+    }
+
+    /// Takes note that connection `conn` is instance `id`'s; its label.
+    fn label(&mut self, conn: ConnectionId, id: InstanceId) -> String {
+        let label = instance_label(self.scenario, id);
+        self.labels.insert(conn, label.clone());
+        self.connections_of.entry(id).or_default().push(conn);
+        label
     }
 
     fn line(&self, seconds: f64, entry: &Entry, styled: bool) -> String {

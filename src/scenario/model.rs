@@ -364,6 +364,30 @@ pub struct Client {
     pub max_received: usize,
 }
 
+impl Scenario {
+    /// The server of the scenario a client talks to: the one it names, or the one whose fixed
+    /// port its address has (a client may connect by address to a server of the scenario).
+    pub fn server_of(&self, client: &Client) -> Option<usize> {
+        match &client.target {
+            Target::Server(server) => Some(*server),
+            Target::Address(address) => {
+                let port: u16 = address.rsplit_once(':')?.1.parse().ok()?;
+                self.servers
+                    .iter()
+                    .position(|s| s.port == port && s.protocol == client.protocol)
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Whether the client is a program under test (its first step runs it) rather than steps
+    /// netlab takes itself.
+    pub fn is_program(&self) -> bool {
+        matches!(self.steps.first(), Some(Step::Run(_)))
+    }
+}
+
 /// One client step.
 #[derive(Debug, Clone)]
 pub enum Step {

@@ -16,7 +16,7 @@ use crate::event::{
 };
 use crate::exec::RECORDED_BYTES;
 use crate::exec::Verdict;
-use crate::scenario::{Client, Protocol, Scenario, Step, Target};
+use crate::scenario::{Client, Protocol, Scenario, Target};
 
 /// The transcript of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,39 +163,52 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     }
 }
 
-/// Which server connections belong to which client instance. A step client's connection is the
-/// one whose peer is the client's own address. A program under test makes its connections
-/// itself: those no step client owns go to it, when it is the only program client of the server.
+/// Which server connections belong to which client instance. A connection that came through a
+/// program's own way in (`via`) is that program's. A step client's connection is the one whose
+/// peer is the client's own address, on the server it talks to (`Scenario::server_of`). A program
+/// under test that did not use the address it was given connects like an outside peer: those
+/// connections go to it only when it is the only program client of the server.
 fn owners(
     scenario: &Scenario,
     steps: &BTreeMap<InstanceId, Vec<&StepEvent>>,
     served: &BTreeMap<ConnectionId, Vec<&ServerEvent>>,
 ) -> HashMap<InstanceId, Vec<ConnectionId>> {
-    let mut by_peer: HashMap<(usize, SocketAddr), ConnectionId> = HashMap::new();
+    let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
+    let mut by_peer: HashMap<(Protocol, SocketAddr), Vec<ConnectionId>> = HashMap::new();
     for (id, actions) in served {
-        if let Some(ServerAction::Accepted { peer }) = actions.first().map(|a| &a.action) {
-            by_peer.insert((id.server, *peer), *id);
+        match actions.first().map(|a| &a.action) {
+            Some(ServerAction::Accepted {
+                via: Some(owner), ..
+            }) => owners.entry(*owner).or_default().push(*id),
+            Some(ServerAction::Accepted { peer, via: None }) => {
+                let protocol = scenario.servers[id.server].protocol;
+                by_peer.entry((protocol, *peer)).or_default().push(*id)
+            }
+            _ => {}
         }
     }
-    let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
     for (id, events) in steps {
-        if let (Some(Target::Server(server)), Some(local)) = (
-            scenario.clients.get(id.client).map(|c| &c.target),
-            connected_from(events),
-        ) && let Some(connection) = by_peer.get(&(*server, local))
-        {
+        let (Some(client), Some(local)) = (scenario.clients.get(id.client), connected_from(events))
+        else {
+            continue;
+        };
+        let theirs = by_peer
+            .get(&(client.protocol, local))
+            .into_iter()
+            .flatten()
+            .find(|c| scenario.server_of(client) == Some(c.server));
+        if let Some(connection) = theirs {
             owners.entry(*id).or_default().push(*connection);
         }
     }
-    let owned: Vec<ConnectionId> = owners.values().flatten().copied().collect();
+    let owned: std::collections::HashSet<ConnectionId> =
+        owners.values().flatten().copied().collect();
     for (server, _) in scenario.servers.iter().enumerate() {
         let programs: Vec<InstanceId> = scenario
             .clients
             .iter()
             .enumerate()
-            .filter(|(_, c)| {
-                c.target == Target::Server(server) && matches!(c.steps.first(), Some(Step::Run(_)))
-            })
+            .filter(|(_, c)| c.target == Target::Server(server) && c.is_program())
             .flat_map(|(client, c)| {
                 (1..=c.count).map(move |instance| InstanceId { client, instance })
             })

@@ -231,44 +231,168 @@ clients:
     assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
 }
 
+/// A Python client program saying `word` to `{host}:{port}` over `protocol`, then reading once.
+fn program_saying(word: &str, protocol: &str) -> String {
+    let code = match protocol {
+        "udp" => format!(
+            "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'{word}\\\\n', (sys.argv[1], int(sys.argv[2]))); s.recv(100)"
+        ),
+        _ => format!(
+            "import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(b'{word}\\\\n'); s.recv(100)"
+        ),
+    };
+    format!("[\"python3\", \"-c\", \"{code}\", \"{{host}}\", \"{{port}}\"]")
+}
+
+/// The section of a transcript under `heading`, up to the next blank line.
+fn section<'t>(transcript: &'t str, heading: &str) -> &'t str {
+    let start = transcript
+        .find(heading)
+        .unwrap_or_else(|| panic!("no section {heading:?} in:\n{transcript}"));
+    let rest = &transcript[start..];
+    &rest[..rest.find("\n\n").unwrap_or(rest.len())]
+}
+
 #[test]
-fn peers_from_outside_are_shown_in_an_order_timing_does_not_decide() {
-    // Before: two client programs of one server: their two sections swapped between runs, as
-    // their connections were accepted in one order or the other.
-    if super::support::python3("peers_from_outside_are_shown_in_an_order_timing_does_not_decide")
+fn connections_of_client_programs_are_shown_in_their_own_sections() {
+    // Before: two client programs of one server (and a `count: 2` one) were "peers from outside
+    // the scenario", in sections that swapped between runs as their connections were accepted in
+    // one order or the other. Now each program is given a way into the server of its own, so its
+    // connections are known to be its, over TCP and UDP, threaded or sequential.
+    if super::support::python3("connections_of_client_programs_are_shown_in_their_own_sections")
         .is_none()
     {
         return;
     }
-    let client = |word: &str| {
-        format!(
-            "[\"python3\", \"-c\", \"import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(b'{word}\\\\n'); s.recv(100)\", \"{{host}}\", \"{{port}}\"]"
-        )
-    };
+    let tcp = |concurrency: &str| format!("tcp\n    concurrency: {concurrency}\n    framing: line");
+    for (name, protocol) in [
+        ("threaded", tcp("threaded")),
+        ("sequential", tcp("sequential")),
+        ("udp", "udp".to_string()),
+    ] {
+        let path = temp_file(
+            &format!("programs_{name}.yaml"),
+            &format!(
+                "
+servers:
+  - name: lines
+    protocol: {protocol}
+    rules:
+      - reply: \"ok\\n\"
+clients:
+  - name: zebra
+    connect: lines
+    count: 2
+    exec: {}
+  - name: apple
+    connect: lines
+    exec: {}
+",
+                program_saying("zebra", name),
+                program_saying("apple", name)
+            ),
+        );
+        let all = runs(&path, 6);
+        for (code, transcript) in &all {
+            assert_eq!(*code, 0, "{transcript}");
+            assert!(!transcript.contains("from outside"), "{transcript}");
+            for (heading, word) in [
+                ("zebra#1 → lines", "zebra"),
+                ("zebra#2 → lines", "zebra"),
+                ("apple → lines", "apple"),
+            ] {
+                let own = section(transcript, heading);
+                assert!(
+                    own.contains(&format!("received \"{word}"))
+                        && own.matches("received").count() == 1,
+                    "{name}: {own}"
+                );
+            }
+        }
+        assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+    }
+}
+
+#[test]
+fn a_client_that_connects_by_address_to_a_fixed_port_of_the_scenario_sees_its_server_side() {
+    // Before: two step clients connecting by address to a fixed-port server of the scenario got
+    // two "peer from outside" sections, in accept order.
+    let port = super::support::free_port();
     let path = temp_file(
-        "two_programs.yaml",
+        "by_address.yaml",
         &format!(
             "
 servers:
   - name: lines
+    port: {port}
     framing: line
     rules:
       - reply: \"ok\\n\"
 clients:
-  - name: first
-    connect: lines
-    exec: {}
-  - name: second
-    connect: lines
-    exec: {}
-",
-            client("zebra"),
-            client("apple")
+  - name: zebra
+    connect: \"127.0.0.1:{port}\"
+    steps:
+      - send: \"zebra\\n\"
+      - expect: \"ok\\n\"
+  - name: apple
+    connect: \"127.0.0.1:{port}\"
+    steps:
+      - send: \"apple\\n\"
+      - expect: \"ok\\n\"
+"
         ),
     );
     let all = runs(&path, 6);
     for (code, transcript) in &all {
         assert_eq!(*code, 0, "{transcript}");
+        assert!(!transcript.contains("from outside"), "{transcript}");
+        let zebra = section(transcript, "zebra → 127.0.0.1");
+        assert!(
+            zebra.contains("received \"zebra\"") && zebra.contains("saw the client close"),
+            "{zebra}"
+        );
+    }
+    assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+}
+
+#[test]
+fn programs_that_ignore_the_address_they_are_given_are_shown_in_an_order_timing_does_not_decide() {
+    // Two programs that connect to a port written in their code come in as any outside peer:
+    // their sections are ordered by what happened on them, not by accept order.
+    if super::support::python3("programs_that_ignore_the_address_they_are_given").is_none() {
+        return;
+    }
+    let port = super::support::free_port();
+    let fixed =
+        |word: &str| program_saying(word, "tcp").replace("int(sys.argv[2])", &port.to_string());
+    let path = temp_file(
+        "hard_coded_ports.yaml",
+        &format!(
+            "
+servers:
+  - name: lines
+    port: {port}
+    framing: line
+    rules:
+      - reply: \"ok\\n\"
+clients:
+  - name: zebra
+    connect: lines
+    exec: {}
+  - name: apple
+    connect: lines
+    exec: {}
+",
+            fixed("zebra"),
+            fixed("apple")
+        ),
+    );
+    let all = runs(&path, 6);
+    for (code, transcript) in &all {
+        assert_eq!(*code, 0, "{transcript}");
+        let first = transcript.find("received \"apple\"").expect("apple");
+        let second = transcript.find("received \"zebra\"").expect("zebra");
+        assert!(first < second, "{transcript}");
     }
     assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
 }
