@@ -4,8 +4,6 @@
 mod bind;
 mod cancel;
 mod client;
-mod client_program;
-mod client_udp;
 mod context;
 mod coordinator;
 mod descendants;

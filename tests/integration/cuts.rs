@@ -143,7 +143,8 @@ clients:
     let script = format!(
         "ip link set lo up && mount --bind {resolv} /etc/resolv.conf && \
          {{ python3 -c \"{silent}\" </dev/null >/dev/null 2>&1 & }} && nameserver=$! && \
-         sleep 0.3 && {netlab} run {scenario}; code=$?; kill $nameserver; exit $code",
+         for i in $(seq 100); do grep -q ':0035 ' /proc/net/udp && break; sleep 0.05; done; \
+         {netlab} run {scenario}; code=$?; kill $nameserver; exit $code",
         resolv = dir.join("resolv.conf").display(),
         netlab = env!("CARGO_BIN_EXE_netlab"),
         scenario = scenario.display(),

@@ -5,8 +5,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::client::{Dial, Instance, StepResult};
-use super::program::{self, Finished, STDERR_LINES};
+use super::super::program::{self, Finished, STDERR_LINES};
+use super::Dial;
+use super::report::{Proceed, Reporter};
 use crate::event::{FailureKind, ProgramStatus, StepOutcome};
 use crate::matcher::Matcher;
 use crate::plan::deadline_after;
@@ -29,65 +30,66 @@ fn host_and_port(dial: &Dial) -> (String, u16) {
     }
 }
 
-impl Instance<'_> {
-    /// `exec`: runs the program until it exits, within `timeout`.
-    pub(super) fn run_program(
+/// A client that is a program under test: what it did, once it is over.
+#[derive(Default)]
+pub(in crate::exec) struct ProgramLink {
+    finished: Option<Finished>,
+}
+
+impl ProgramLink {
+    /// `exec`: runs the program until it exits, within `timeout`, told to talk to `dial`.
+    pub fn run(
         &mut self,
+        r: &Reporter<'_>,
+        dial: &Dial,
         index: usize,
         program: &Program,
         timeout: Duration,
-    ) -> StepResult {
-        let (host, port) = host_and_port(&self.dial);
-        let mut running = match program::start(program, &host, port, self.context.scale) {
+    ) -> Proceed {
+        let (host, port) = host_and_port(dial);
+        let mut running = match program::start(program, &host, port, r.context.scale) {
             Ok(running) => running,
             Err(reason) => {
-                return self.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());
+                return r.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());
             }
         };
-        let exited = running.wait_exit(
-            deadline_after(Instant::now(), timeout),
-            &self.context.cancel,
-        );
+        let exited = running.wait_exit(deadline_after(Instant::now(), timeout), &r.context.cancel);
         let finished = running.stop();
         let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
         let status = finished.exited_early;
         self.finished = Some(finished);
         match status {
             Some(status) if exited => {
-                self.report(Some(index), StepOutcome::ProgramExited { status });
+                r.report(Some(index), StepOutcome::ProgramExited { status });
                 Ok(())
             }
-            _ => self.fail(Some(index), FailureKind::ProgramTimeout(timeout), stderr),
+            _ => r.fail(Some(index), FailureKind::ProgramTimeout(timeout), stderr),
         }
     }
 
-    fn finished(&self) -> Option<&Finished> {
-        self.finished.as_ref()
-    }
-
     /// `expect_exit`: the program exited by itself with `code`.
-    pub(super) fn expect_exit(&mut self, index: usize, code: i32) -> StepResult {
-        let Some(finished) = self.finished() else {
-            return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
+    pub fn expect_exit(&self, r: &Reporter<'_>, index: usize, code: i32) -> Proceed {
+        let Some(finished) = &self.finished else {
+            return r.fail(Some(index), FailureKind::NotConnected, Vec::new());
         };
         if finished.exited_early.and_then(ProgramStatus::code) == Some(code) {
-            self.report(Some(index), StepOutcome::ExitMatched);
+            r.report(Some(index), StepOutcome::ExitMatched);
             return Ok(());
         }
         let stderr = program::tail(&finished.stderr, STDERR_LINES).into_bytes();
         let status = finished.exited_early;
-        self.fail(Some(index), FailureKind::WrongExit(status), stderr)
+        r.fail(Some(index), FailureKind::WrongExit(status), stderr)
     }
 
     /// `expect_stdout`: everything the program wrote to stdout matches.
-    pub(super) fn expect_stdout(&mut self, index: usize, matcher: &Matcher) -> StepResult {
-        let Some(finished) = self.finished() else {
-            return self.fail(Some(index), FailureKind::NotConnected, Vec::new());
+    pub fn expect_stdout(&self, r: &Reporter<'_>, index: usize, matcher: &Matcher) -> Proceed {
+        let Some(finished) = &self.finished else {
+            return r.fail(Some(index), FailureKind::NotConnected, Vec::new());
         };
         if finished.stdout_dropped > 0 {
             // Part of it is gone: matching what is left could pass or fail wrongly.
             let written = finished.stdout.len() as u64 + finished.stdout_dropped;
-            return self.fail(
+            return r.fail(
                 Some(index),
                 FailureKind::OutputTooLarge(written),
                 Vec::new(),
@@ -95,10 +97,10 @@ impl Instance<'_> {
         }
         let stdout = finished.stdout.clone();
         if matcher.matches_whole(&stdout) {
-            self.report(Some(index), StepOutcome::Matched(stdout));
+            r.report(Some(index), StepOutcome::Matched(stdout));
             Ok(())
         } else {
-            self.fail(Some(index), FailureKind::Mismatch, stdout)
+            r.fail(Some(index), FailureKind::Mismatch, stdout)
         }
     }
 }

@@ -1,0 +1,354 @@
+//! The steps of a client on a byte stream (TCP; a TLS stream is another `ByteStream`): written
+//! once over the `ByteStream` seam, with the bytes received kept in an `Inbox`. A send reports
+//! before writing; a reading step takes what it matched from the inbox and leaves the rest for the
+//! next step.
+
+use std::io;
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use super::super::cancel::Cancel;
+use super::super::socket::{self, ReadResult, TimedStream};
+use super::inbox::Inbox;
+use super::report::{Proceed, Reporter};
+use crate::diagnostic::io_reason;
+use crate::event::{FailureKind, StepOutcome};
+use crate::matcher::{Matcher, Progress};
+use crate::plan::deadline_after;
+use crate::scenario::{Payload, Step};
+
+/// An `expect: { bytes: N }` longer than this counts the bytes instead of keeping them.
+const COUNT_ABOVE: usize = 64 * 1024;
+
+/// About how many bytes of a streamed payload are written at a time.
+const STREAM_BUFFER: usize = 64 * 1024;
+
+/// A byte stream a client talks over. Every wait in it is bounded by its deadline and wakes for
+/// the stop signal.
+pub(in crate::exec) trait ByteStream {
+    /// Reads once (at most `scratch.len()` bytes) and appends to `into`, until `deadline` at most.
+    fn read_some(
+        &mut self,
+        scratch: &mut [u8],
+        into: &mut Vec<u8>,
+        deadline: Instant,
+        cancel: &Cancel,
+    ) -> ReadResult;
+
+    /// Writes all of `bytes`.
+    fn write_all(&mut self, bytes: &[u8], cancel: &Cancel) -> io::Result<()>;
+
+    /// Closes the sending side (the peer reads the end of the stream).
+    fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+impl ByteStream for TimedStream {
+    fn read_some(
+        &mut self,
+        scratch: &mut [u8],
+        into: &mut Vec<u8>,
+        deadline: Instant,
+        cancel: &Cancel,
+    ) -> ReadResult {
+        socket::read_some(self, scratch, into, Some(deadline), cancel)
+    }
+
+    fn write_all(&mut self, bytes: &[u8], cancel: &Cancel) -> io::Result<()> {
+        socket::write_all(self, bytes, cancel)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+/// A client's connection over a byte stream, and what it received.
+pub(in crate::exec) struct StreamLink {
+    stream: Box<dyn ByteStream>,
+    inbox: Inbox,
+}
+
+/// Writes a payload: its bytes, or a repeated unit streamed a buffer at a time.
+fn write_payload(
+    stream: &mut dyn ByteStream,
+    payload: &Payload,
+    cancel: &Cancel,
+) -> io::Result<()> {
+    match payload {
+        Payload::Bytes(bytes) => stream.write_all(bytes, cancel),
+        Payload::Repeat { unit, times } => {
+            // A buffer of whole units, about 64 KiB, written over and over.
+            let per_buffer = (STREAM_BUFFER / unit.len()).max(1) as u64;
+            let buffer = unit.repeat(usize::try_from(per_buffer.min(*times)).unwrap_or(1));
+            let mut left = *times;
+            while left > 0 {
+                let units = left.min(per_buffer);
+                let bytes = &buffer[..unit.len() * units as usize];
+                stream.write_all(bytes, cancel)?;
+                left -= units;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl StreamLink {
+    /// A link over `stream`, nothing received yet.
+    pub fn new(stream: Box<dyn ByteStream>) -> StreamLink {
+        StreamLink {
+            stream,
+            inbox: Inbox::default(),
+        }
+    }
+
+    /// Runs step `index` (one of the steps on a connection; the instance runs the others).
+    pub fn step(
+        &mut self,
+        r: &mut Reporter<'_>,
+        index: usize,
+        step: &Step,
+        timeout: Duration,
+    ) -> Proceed {
+        let at = Some(index);
+        match step {
+            Step::Send(payload) => {
+                if !r.passes_unreported {
+                    r.report(at, StepOutcome::Sending(payload.clone()));
+                }
+                match write_payload(self.stream.as_mut(), payload, &r.context.cancel) {
+                    Ok(()) => Ok(()),
+                    Err(e) => r.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
+                }
+            }
+            Step::Expect {
+                matcher: Matcher::Bytes(count),
+                ..
+            } if *count > COUNT_ABOVE => self.count_bytes(r, index, *count as u64, timeout),
+            Step::Expect { matcher, .. } => self.expect_bytes(r, index, matcher, timeout),
+            Step::ExpectClose { .. } => self.expect_close(r, index, timeout),
+            Step::ExpectReset { .. } => self.expect_reset(r, index, timeout),
+            Step::ReadToClose { matcher, .. } => self.read_to_close(r, index, matcher, timeout),
+            Step::ExpectNothing(quiet) => {
+                let quiet = r.context.scale.pause(*quiet);
+                self.expect_nothing(r, index, quiet)
+            }
+            Step::ShutdownWrite => match self.stream.shutdown_write() {
+                Ok(()) => {
+                    r.report(at, StepOutcome::HalfClosed);
+                    Ok(())
+                }
+                Err(e) => r.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
+            },
+            // Not a step on a connection: `Instance::step` runs it.
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads once more into the inbox, until `deadline` at most.
+    fn fill(&mut self, deadline: Instant, cancel: &Cancel) -> ReadResult {
+        self.inbox.fill(self.stream.as_mut(), deadline, cancel)
+    }
+
+    /// Keeps reading briefly so that a failure shows the whole reply (see `Inbox::linger`).
+    fn linger(&mut self, r: &Reporter<'_>, want: usize) {
+        let cap = r.client.max_received;
+        self.inbox
+            .linger(self.stream.as_mut(), want, cap, &r.context.cancel);
+    }
+
+    /// Fails a reading step according to what the last read gave, with what is pending.
+    fn read_failure(
+        &mut self,
+        r: &Reporter<'_>,
+        index: usize,
+        result: ReadResult,
+        timeout: Duration,
+    ) -> Proceed {
+        let kind = match result {
+            ReadResult::Timeout => FailureKind::Timeout(timeout),
+            ReadResult::Stopped => FailureKind::Stopped,
+            ReadResult::Failed(e) => FailureKind::Io(io_reason(&e)),
+            ReadResult::Eof => FailureKind::PeerClosed,
+            ReadResult::Data => FailureKind::UnexpectedData,
+        };
+        let received = std::mem::take(&mut self.inbox.pending);
+        r.fail(Some(index), kind, received)
+    }
+
+    /// Fails a reading step that gathered more than `max_received`.
+    fn too_much(&mut self, r: &Reporter<'_>, index: usize) -> Proceed {
+        let received = std::mem::take(&mut self.inbox.pending);
+        let cap = r.client.max_received;
+        r.fail(Some(index), FailureKind::TooMuchData(cap), received)
+    }
+
+    /// `expect: { bytes: N }` for a large N: takes N bytes as they come, keeping none of them.
+    fn count_bytes(
+        &mut self,
+        r: &mut Reporter<'_>,
+        index: usize,
+        count: u64,
+        timeout: Duration,
+    ) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        let mut left = count;
+        loop {
+            let take = left.min(self.inbox.pending.len() as u64);
+            self.inbox.pending.drain(..take as usize);
+            left -= take;
+            r.consumed += take;
+            if left == 0 {
+                r.report(Some(index), StepOutcome::Counted(count));
+                return Ok(());
+            }
+            if self.inbox.eof {
+                return self.read_failure(r, index, ReadResult::Eof, timeout);
+            }
+            match self.fill(deadline, &r.context.cancel) {
+                ReadResult::Data | ReadResult::Eof => {}
+                other => return self.read_failure(r, index, other, timeout),
+            }
+        }
+    }
+
+    /// `expect`: the matcher decides on the bytes as if the whole stream had arrived (see
+    /// `Matcher::progress`); at the deadline, what came is judged as it is.
+    fn expect_bytes(
+        &mut self,
+        r: &mut Reporter<'_>,
+        index: usize,
+        matcher: &Matcher,
+        timeout: Duration,
+    ) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        let cap = r.client.max_received;
+        // Whether no more bytes will come: the peer closed, or the deadline passed.
+        let mut complete = false;
+        loop {
+            complete |= self.inbox.eof;
+            match matcher.progress(&self.inbox.pending, complete) {
+                Progress::Matched(n) => {
+                    if r.passes_unreported {
+                        // A load loop's later times through: nothing to show, nothing to copy.
+                        self.inbox.pending.drain(..n);
+                        r.consumed += n as u64;
+                    } else {
+                        let matched: Vec<u8> = self.inbox.pending.drain(..n).collect();
+                        r.matched(index, matched);
+                    }
+                    return Ok(());
+                }
+                Progress::Hopeless => {
+                    let want = matcher.exact_bytes().map_or(0, <[u8]>::len);
+                    self.linger(r, want);
+                    let received = std::mem::take(&mut self.inbox.pending);
+                    return r.fail(Some(index), FailureKind::Mismatch, received);
+                }
+                Progress::NeedMore if self.inbox.eof => {
+                    return self.read_failure(r, index, ReadResult::Eof, timeout);
+                }
+                Progress::NeedMore if complete => {
+                    return self.read_failure(r, index, ReadResult::Timeout, timeout);
+                }
+                Progress::NeedMore if self.inbox.over(cap) => return self.too_much(r, index),
+                Progress::NeedMore => match self.fill(deadline, &r.context.cancel) {
+                    ReadResult::Data | ReadResult::Eof => {}
+                    // At the deadline, what came is judged as it is (a match that more bytes
+                    // could have extended stands).
+                    ReadResult::Timeout => complete = true,
+                    other => return self.read_failure(r, index, other, timeout),
+                },
+            }
+        }
+    }
+
+    /// `expect_close`: the peer closes, with nothing before it.
+    fn expect_close(&mut self, r: &Reporter<'_>, index: usize, timeout: Duration) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        loop {
+            if !self.inbox.pending.is_empty() {
+                self.linger(r, usize::MAX);
+                return self.read_failure(r, index, ReadResult::Data, timeout);
+            }
+            if self.inbox.eof {
+                r.report(Some(index), StepOutcome::PeerClosed);
+                return Ok(());
+            }
+            match self.fill(deadline, &r.context.cancel) {
+                ReadResult::Data | ReadResult::Eof => {}
+                other => return self.read_failure(r, index, other, timeout),
+            }
+        }
+    }
+
+    /// `expect_reset`: the peer resets the connection; bytes before the reset are a failure.
+    fn expect_reset(&mut self, r: &Reporter<'_>, index: usize, timeout: Duration) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        loop {
+            if !self.inbox.pending.is_empty() {
+                return self.read_failure(r, index, ReadResult::Data, timeout);
+            }
+            match self.fill(deadline, &r.context.cancel) {
+                ReadResult::Data => {}
+                ReadResult::Failed(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    r.report(Some(index), StepOutcome::Reset);
+                    return Ok(());
+                }
+                ReadResult::Eof => {
+                    return r.fail(Some(index), FailureKind::ClosedNotReset, Vec::new());
+                }
+                other => return self.read_failure(r, index, other, timeout),
+            }
+        }
+    }
+
+    /// `read_to_close`: everything until the peer closes, matched as a whole.
+    fn read_to_close(
+        &mut self,
+        r: &mut Reporter<'_>,
+        index: usize,
+        matcher: &Matcher,
+        timeout: Duration,
+    ) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        let cap = r.client.max_received;
+        while !self.inbox.eof {
+            if self.inbox.over(cap) {
+                return self.too_much(r, index);
+            }
+            match self.fill(deadline, &r.context.cancel) {
+                ReadResult::Data | ReadResult::Eof => {}
+                other => return self.read_failure(r, index, other, timeout),
+            }
+        }
+        let everything = std::mem::take(&mut self.inbox.pending);
+        if matcher.matches_whole(&everything) {
+            r.matched(index, everything);
+            Ok(())
+        } else {
+            r.fail(Some(index), FailureKind::Mismatch, everything)
+        }
+    }
+
+    /// `expect_nothing`: no byte, and no close, for `quiet`.
+    fn expect_nothing(&mut self, r: &Reporter<'_>, index: usize, quiet: Duration) -> Proceed {
+        let deadline = deadline_after(Instant::now(), quiet);
+        loop {
+            if !self.inbox.pending.is_empty() {
+                self.linger(r, usize::MAX);
+                return self.read_failure(r, index, ReadResult::Data, quiet);
+            }
+            if self.inbox.eof {
+                return self.read_failure(r, index, ReadResult::Eof, quiet);
+            }
+            match self.fill(deadline, &r.context.cancel) {
+                ReadResult::Data | ReadResult::Eof => {}
+                ReadResult::Timeout => {
+                    r.report(Some(index), StepOutcome::Quiet);
+                    return Ok(());
+                }
+                other => return self.read_failure(r, index, other, quiet),
+            }
+        }
+    }
+}
