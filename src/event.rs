@@ -98,10 +98,12 @@ pub struct StepEvent {
 /// What came of a client step.
 #[derive(Debug, Clone)]
 pub enum StepOutcome {
-    /// Connected; the local address lets the transcript find the server's side.
+    /// Connected; the addresses let the run find the server's side (see `pairing`).
     Connected {
         /// The client's own address, as the server sees it as the peer.
         local: SocketAddr,
+        /// The address it connected to.
+        remote: SocketAddr,
     },
     /// About to write these bytes (emitted before the write, so that it precedes its effects).
     Sending(Payload),

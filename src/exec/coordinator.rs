@@ -153,7 +153,7 @@ pub fn run(
         spawn_all(
             scenario, sockets, entrances, &addresses, &instances, &context,
         )
-        .map(|()| collector.until_done(&sink, &doorbell, options))
+        .map(|()| collector.until_done(&sink, &doorbell, options, &wakers))
     };
     // Whatever happened, stop every thread started so far, and wait for them.
     stop.stop();
@@ -232,6 +232,16 @@ enum Waker {
     Udp(std::net::UdpSocket),
 }
 
+impl Waker {
+    /// Whether a connection waits in the listener's backlog, or a datagram in the socket's queue.
+    fn has_input(&self) -> bool {
+        match self {
+            Waker::Tcp(listener) => socket::has_input(listener),
+            Waker::Udp(udp) => socket::has_input(udp),
+        }
+    }
+}
+
 /// Starts a thread per server (and per way in of a server: see `exec::entrance`) and a thread
 /// per client instance.
 fn spawn_all(
@@ -293,7 +303,7 @@ struct Collector<'a> {
     scenario: &'a Scenario,
     observe: &'a mut dyn FnMut(&Event),
     events: Vec<Event>,
-    open: OpenConnections,
+    open: OpenConnections<'a>,
     instances: usize,
     remaining: usize,
     failed: bool,
@@ -324,7 +334,7 @@ impl<'a> Collector<'a> {
             scenario,
             observe,
             events: Vec::new(),
-            open: OpenConnections::default(),
+            open: OpenConnections::new(scenario),
             instances,
             remaining: instances,
             failed: false,
@@ -464,7 +474,7 @@ impl<'a> Collector<'a> {
         // What is still open matters only to let servers finish after clients: a run that keeps
         // no event (`netlab serve`) has no clients, and must not grow with every connection.
         if !self.discard {
-            self.open.observe(self.scenario, &event);
+            self.open.observe(&event);
         }
         (self.observe)(&event);
         if !self.discard {
@@ -487,6 +497,7 @@ impl<'a> Collector<'a> {
         sink: &EventSink,
         doorbell: &Receiver<()>,
         options: &RunOptions,
+        wakers: &[Waker],
     ) -> Verdict {
         let live = tick(LIVE_TICK);
         let deadline = self.deadline.map_or_else(never, at);
@@ -515,16 +526,25 @@ impl<'a> Collector<'a> {
                 }
             }
         }
-        let grace = after(settle::GRACE);
+        // Settling: until the servers owe nothing (every connection accepted and closed, every
+        // datagram seen, nothing waiting in a socket: a program's connection in a backlog, its
+        // datagram in a queue), or they stay silent too long.
+        let quiet_limit = settle::quiet_limit(self.scenario, options.time_scale);
+        let mut quiet = after(quiet_limit);
+        let queues = tick(settle::QUEUE_TICK);
         sink.make_eager();
         self.drain(sink);
-        while !self.open.all_closed() {
+        while !self.open.all_closed() || wakers.iter().any(Waker::has_input) {
             select! {
                 recv(doorbell) -> ring => match ring {
-                    Ok(()) => self.drain(sink),
+                    Ok(()) => {
+                        self.drain(sink);
+                        quiet = after(quiet_limit);
+                    }
                     Err(_) => break,
                 },
-                recv(grace) -> _ => break,
+                recv(queues) -> _ => {}
+                recv(quiet) -> _ => break,
                 recv(deadline) -> _ => break,
                 recv(interrupt) -> _ => break,
             }

@@ -4,62 +4,87 @@
 //! that the end of a transcript does not depend on which thread happened to be quicker.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
-use crate::scenario::{Protocol, Scenario};
+use crate::pairing::Pairing;
+use crate::plan::TimeScale;
+use crate::scenario::{Protocol, Scenario, Server};
 
-/// The longest the coordinator waits for servers to finish after the clients are done.
+/// How long the coordinator waits, once the clients are done, for the servers' next event
+/// before it stops waiting (on top of the longest pause a server takes: see `quiet_limit`).
 pub const GRACE: Duration = Duration::from_secs(1);
 
-/// A client's connection as both sides name it: the server's index and the client's address.
-type Endpoint = (usize, SocketAddr);
+/// How often the coordinator looks at what waits in the servers' sockets while it settles.
+pub const QUEUE_TICK: Duration = Duration::from_millis(10);
+
+/// How long the servers may stay silent, once the clients are done, while they still owe
+/// something: `GRACE` and the longest pause a server of the scenario takes, as the run scales
+/// it. A server that pauses 2 s before a reply is waited for at any time scale; one that owes
+/// nothing is not waited for at all.
+pub fn quiet_limit(scenario: &Scenario, scale: TimeScale) -> Duration {
+    let longest = scenario
+        .servers
+        .iter()
+        .filter(|s| s.program.is_none())
+        .map(Server::longest_pause)
+        .max()
+        .unwrap_or_default();
+    GRACE.saturating_add(scale.pause(longest))
+}
 
 /// What the server side of the run still owes the clients.
-#[derive(Debug, Default)]
-pub struct OpenConnections {
-    /// TCP connections a client made that no server has accepted yet.
-    awaiting_accept: HashSet<Endpoint>,
+pub struct OpenConnections<'a> {
+    scenario: &'a Scenario,
+    /// Which connection is which client's.
+    pairing: Pairing<'a>,
+    /// Step clients of the scenario's servers, with their transport.
+    instances: HashMap<InstanceId, Protocol>,
+    /// Step clients whose TCP connection no server has accepted yet.
+    awaiting_accept: HashSet<InstanceId>,
     /// TCP connections accepted (from any peer: a program under test connects by itself) and
     /// not closed yet on the server side.
     open: HashSet<ConnectionId>,
-    /// Every TCP endpoint a server has accepted so far.
-    accepted: HashSet<Endpoint>,
-    /// UDP datagrams sent by clients and not yet seen by their server (never below zero).
-    awaiting_datagrams: HashMap<Endpoint, i64>,
-    /// Each client instance's endpoint on a scenario server.
-    instances: HashMap<InstanceId, (Endpoint, Protocol)>,
-    /// Each server-side connection's endpoint.
-    peers: HashMap<ConnectionId, Endpoint>,
+    /// UDP datagrams each step client sent that its server has not seen yet (never below zero
+    /// for long: a server may see a datagram before the client's event is taken).
+    awaiting_datagrams: HashMap<InstanceId, i64>,
+    /// The client of each paired connection.
+    owners: HashMap<ConnectionId, InstanceId>,
 }
 
-impl OpenConnections {
+impl<'a> OpenConnections<'a> {
+    /// Nothing owed yet, in a run of `scenario`.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        OpenConnections {
+            scenario,
+            pairing: Pairing::new(scenario),
+            instances: HashMap::new(),
+            awaiting_accept: HashSet::new(),
+            open: HashSet::new(),
+            awaiting_datagrams: HashMap::new(),
+            owners: HashMap::new(),
+        }
+    }
+
     /// Takes note of one event of the run.
-    pub fn observe(&mut self, scenario: &Scenario, event: &Event) {
+    pub fn observe(&mut self, event: &Event) {
+        let paired = self.pairing.observe(event);
         match (&event.origin, &event.kind) {
             (Origin::Instance(id), EventKind::Step(step)) => match &step.outcome {
-                StepOutcome::Connected { local } => {
-                    let Some(server) = scenario
-                        .clients
-                        .get(id.client)
-                        .and_then(|c| scenario.server_of(c))
-                    else {
-                        return;
-                    };
+                StepOutcome::Connected { remote, .. } => {
                     // A program under test reports nothing of its side: nothing to wait for.
-                    let Some(protocol) = scenario
-                        .servers
-                        .get(server)
+                    let Some(protocol) = self
+                        .pairing
+                        .server_reached(id.client, *remote)
+                        .and_then(|server| self.scenario.servers.get(server))
                         .filter(|s| s.program.is_none())
                         .map(|s| s.protocol)
                     else {
                         return;
                     };
-                    let endpoint = (server, *local);
-                    self.instances.insert(*id, (endpoint, protocol));
-                    if protocol == Protocol::Tcp && !self.accepted.contains(&endpoint) {
-                        self.awaiting_accept.insert(endpoint);
+                    self.instances.insert(*id, protocol);
+                    if protocol == Protocol::Tcp && paired.is_none() {
+                        self.awaiting_accept.insert(*id);
                     }
                 }
                 StepOutcome::Sending(_) => self.datagrams_sent(id, 1),
@@ -70,29 +95,26 @@ impl OpenConnections {
                 _ => {}
             },
             (Origin::Connection(conn), EventKind::Served(served)) => {
-                if let ServerAction::Accepted { peer, .. } = served.action {
-                    let endpoint = (conn.server, peer);
-                    self.peers.insert(*conn, endpoint);
-                    if scenario
+                if matches!(served.action, ServerAction::Accepted { .. })
+                    && self
+                        .scenario
                         .servers
                         .get(conn.server)
                         .is_some_and(|s| s.protocol == Protocol::Tcp)
-                    {
-                        self.accepted.insert(endpoint);
-                        self.awaiting_accept.remove(&endpoint);
-                        self.open.insert(*conn);
-                    }
+                {
+                    self.open.insert(*conn);
                 }
-                let Some(endpoint) = self.peers.get(conn).copied() else {
-                    return;
-                };
                 let messages = match served.action {
                     ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => 1,
                     ServerAction::Repeated { messages, .. }
                     | ServerAction::Unrecorded { messages, .. } => messages,
                     _ => 0,
                 };
-                if let Some(count) = self.awaiting_datagrams.get_mut(&endpoint) {
+                if let Some(count) = self
+                    .owners
+                    .get(conn)
+                    .and_then(|id| self.awaiting_datagrams.get_mut(id))
+                {
                     *count -= i64::try_from(messages).unwrap_or(i64::MAX);
                 }
                 if served.closed {
@@ -101,12 +123,16 @@ impl OpenConnections {
             }
             _ => {}
         }
+        if let Some((conn, id)) = paired {
+            self.awaiting_accept.remove(&id);
+            self.owners.insert(conn, id);
+        }
     }
 
     /// Takes note of `count` datagrams sent by instance `id` (nothing for TCP).
     fn datagrams_sent(&mut self, id: &InstanceId, count: u64) {
-        if let Some((endpoint, Protocol::Udp)) = self.instances.get(id) {
-            *self.awaiting_datagrams.entry(*endpoint).or_default() +=
+        if self.instances.get(id) == Some(&Protocol::Udp) {
+            *self.awaiting_datagrams.entry(*id).or_default() +=
                 i64::try_from(count).unwrap_or(i64::MAX);
         }
     }
@@ -122,6 +148,8 @@ impl OpenConnections {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
     use crate::event::{ServerEvent, StepEvent};
     use crate::scenario::load_source;
@@ -166,38 +194,53 @@ mod tests {
         let scenario = scenario();
         let a = SocketAddr::from(([127, 0, 0, 1], 5000));
         let b = SocketAddr::from(([127, 0, 0, 1], 6000));
-        let mut open = OpenConnections::default();
-        open.observe(&scenario, &step(0, StepOutcome::Connected { local: a }));
-        open.observe(&scenario, &step(1, StepOutcome::Connected { local: b }));
-        let datagram = crate::scenario::Payload::Bytes(b"x".to_vec());
-        open.observe(&scenario, &step(1, StepOutcome::Sending(datagram)));
-        assert!(!open.all_closed());
-        open.observe(
-            &scenario,
-            &served(0, ServerAction::Accepted { peer: a, via: None }, false),
+        let (t, u) = (
+            SocketAddr::from(([127, 0, 0, 1], 7000)),
+            SocketAddr::from(([127, 0, 0, 1], 7001)),
         );
-        open.observe(&scenario, &served(0, ServerAction::PeerClosed, true));
+        let mut open = OpenConnections::new(&scenario);
+        open.observe(&step(
+            0,
+            StepOutcome::Connected {
+                local: a,
+                remote: t,
+            },
+        ));
+        open.observe(&step(
+            1,
+            StepOutcome::Connected {
+                local: b,
+                remote: u,
+            },
+        ));
+        let datagram = crate::scenario::Payload::Bytes(b"x".to_vec());
+        open.observe(&step(1, StepOutcome::Sending(datagram)));
+        assert!(!open.all_closed());
+        open.observe(&served(
+            0,
+            ServerAction::Accepted { peer: a, via: None },
+            false,
+        ));
+        open.observe(&served(0, ServerAction::PeerClosed, true));
         assert!(
             !open.all_closed(),
             "the datagram has not reached its server yet"
         );
-        open.observe(
-            &scenario,
-            &served(1, ServerAction::Accepted { peer: b, via: None }, false),
-        );
+        open.observe(&served(
+            1,
+            ServerAction::Accepted { peer: b, via: None },
+            false,
+        ));
         let message = b"x".to_vec();
-        open.observe(
-            &scenario,
-            &served(
-                1,
-                ServerAction::Unanswered {
-                    message,
-                    truncated: None,
-                    unrecorded: 0,
-                },
-                false,
-            ),
-        );
+        open.observe(&served(
+            1,
+            ServerAction::Unanswered {
+                message,
+                truncated: None,
+                unrecorded: 0,
+            },
+            false,
+        ));
         assert!(open.all_closed());
     }
 }

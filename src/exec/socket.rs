@@ -78,6 +78,20 @@ pub fn wake_receiver(socket: &UdpSocket) {
     }
 }
 
+/// Whether something waits on `socket` at this moment, without waiting for it: a connection in a
+/// listener's backlog, a datagram in a UDP socket's queue. Written with `poll(2)` (zero timeout)
+/// because neither std nor socket2 can ask it without taking what waits.
+pub fn has_input(socket: &impl std::os::fd::AsRawFd) -> bool {
+    let mut entry = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid `pollfd` for a descriptor `socket` owns for the whole call.
+    let ready = unsafe { libc::poll(&raw mut entry, 1, 0) };
+    ready > 0 && entry.revents & libc::POLLIN != 0
+}
+
 /// The address to dial to reach a listener bound to `addr` (unspecified → loopback).
 pub fn loopback_of(addr: SocketAddr) -> SocketAddr {
     let mut dial = addr;

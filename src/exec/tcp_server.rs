@@ -43,15 +43,19 @@ pub fn accept_loop(
                 let via = entrance.owner;
                 match server.concurrency {
                     Concurrency::Sequential => {
+                        // Accepted now (the run knows it is owed), served in its turn.
+                        let mut connection = Connection::new(server, id, &context);
+                        connection.accepted(peer, via);
                         let _turn = entrance.one_at_a_time();
-                        Connection::new(server, id, &context).serve(stream, peer, via)
+                        connection.serve(stream)
                     }
                     Concurrency::Threaded => {
                         let shared = scenario.clone();
                         let own = context.clone();
                         let spawned = context.jobs.spawn(move || {
-                            Connection::new(&shared.servers[index], id, &own)
-                                .serve(stream, peer, via)
+                            let mut connection = Connection::new(&shared.servers[index], id, &own);
+                            connection.accepted(peer, via);
+                            connection.serve(stream)
                         });
                         if let Err(e) = spawned {
                             context.emit(
@@ -112,20 +116,20 @@ impl<'a> Connection<'a> {
             .record(&self.context, action, self.sent, closed);
     }
 
-    fn serve(mut self, stream: TcpStream, peer: SocketAddr, via: Option<InstanceId>) {
+    /// Records that the connection was accepted from `peer` (through a program's own way in:
+    /// `via`).
+    fn accepted(&mut self, peer: SocketAddr, via: Option<InstanceId>) {
+        let peer = socket::canonical(peer);
+        self.emit(ServerAction::Accepted { peer, via }, false);
+    }
+
+    fn serve(mut self, stream: TcpStream) {
         let mut stream = TimedStream::new(stream);
-        self.converse(&mut stream, peer, via);
+        self.converse(&mut stream);
         self.recorder.flush(&self.context);
     }
 
-    fn converse(&mut self, stream: &mut TimedStream, peer: SocketAddr, via: Option<InstanceId>) {
-        self.emit(
-            ServerAction::Accepted {
-                peer: socket::canonical(peer),
-                via,
-            },
-            false,
-        );
+    fn converse(&mut self, stream: &mut TimedStream) {
         let _ = stream.set_nodelay(true);
         if let Some(greeting) = &self.server.greeting {
             self.sent += greeting.len() as u64;

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 
 use super::fold::CycleFold;
 use crate::event::{
-    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ServerAction, StepOutcome,
+    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ServerAction,
 };
-use crate::scenario::{Protocol, Scenario, Target};
+use crate::pairing::Pairing;
+use crate::scenario::{Scenario, Target};
 use crate::transcript::{
     Entry, describe_program_failure, describe_server_event, describe_step_event, instance_label,
     program_status,
@@ -18,8 +19,8 @@ use crate::transcript::{
 /// Turns events into printable lines, in arrival order.
 pub struct LiveView<'a> {
     scenario: &'a Scenario,
-    /// Client local address (per transport) → instance.
-    clients: HashMap<(Protocol, SocketAddr), InstanceId>,
+    /// Which connection is which client's.
+    pairing: Pairing<'a>,
     /// Connection → the label of the client on it, once known.
     labels: HashMap<ConnectionId, String>,
     /// Connection → peer address and lines waiting for their label.
@@ -61,7 +62,7 @@ impl<'a> LiveView<'a> {
             .unwrap_or(0);
         Self {
             scenario,
-            clients: HashMap::new(),
+            pairing: Pairing::new(scenario),
             labels: HashMap::new(),
             waiting: HashMap::new(),
             folds: HashMap::new(),
@@ -76,6 +77,7 @@ impl<'a> LiveView<'a> {
     pub fn lines(&mut self, event: &Event, styled: bool) -> Vec<String> {
         let seconds = event.elapsed.as_secs_f64();
         self.last_seconds = seconds;
+        let paired = self.pairing.observe(event);
         let mut out = Vec::new();
         match (&event.origin, &event.kind) {
             (Origin::Server(i), EventKind::Listening { addr }) => {
@@ -116,10 +118,6 @@ impl<'a> LiveView<'a> {
                 out.push(format!("{seconds:8.3}s    {name} accept failed: {reason}"));
             }
             (Origin::Instance(id), EventKind::Step(step)) => {
-                if let StepOutcome::Connected { local } = &step.outcome {
-                    let client = &self.scenario.clients[id.client];
-                    self.clients.insert((client.protocol, *local), *id);
-                }
                 let client = &self.scenario.clients[id.client];
                 let dead = match client.target {
                     Target::Server(server) => self.failed_programs.get(&server),
@@ -131,20 +129,25 @@ impl<'a> LiveView<'a> {
                     out.extend(self.unfold(conn, seconds, styled));
                 }
                 out.push(self.line(seconds, &entry, styled));
-                out.extend(self.release(styled));
+                if let Some((conn, id)) = paired {
+                    out.extend(self.release(conn, id, styled));
+                }
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
                 let entry = describe_server_event(self.scenario, conn.server, action);
-                if let ServerAction::Accepted { peer, via } = action.action {
-                    if let Some(owner) = via {
-                        // Through a program's own way in: its connection, known at once.
-                        self.label(*conn, owner);
-                    } else if self.has_step_clients(conn.server) {
-                        self.waiting.insert(*conn, (peer, Vec::new()));
-                        out.extend(self.release(styled));
-                    } else {
-                        // Nobody of the scenario talks to this server: every peer is from outside.
-                        self.labels.insert(*conn, format!("peer {peer}"));
+                if let ServerAction::Accepted { peer, .. } = action.action {
+                    match paired {
+                        Some((_, id)) => {
+                            self.label(*conn, id);
+                        }
+                        // Its client may still say so (held back until then).
+                        None if self.pairing.step_clients_may_reach(conn.server) => {
+                            self.waiting.insert(*conn, (peer, Vec::new()));
+                        }
+                        // Nobody of the scenario talks to this server: a peer from outside.
+                        None => {
+                            self.labels.insert(*conn, format!("peer {peer}"));
+                        }
                     }
                 }
                 out.extend(self.server_line(*conn, seconds, entry, styled));
@@ -214,15 +217,6 @@ impl<'a> LiveView<'a> {
         Some(self.line(seconds, &note, styled))
     }
 
-    /// Whether a step client of the scenario connects to server `server` (then its connections
-    /// are held back until their client is known).
-    fn has_step_clients(&self, server: usize) -> bool {
-        self.scenario
-            .clients
-            .iter()
-            .any(|c| !c.is_program() && self.scenario.server_of(c) == Some(server))
-    }
-
     /// Lines still held back at the end of the run (connections from outside peers).
     pub fn finish(&mut self, styled: bool) -> Vec<String> {
         let mut out = Vec::new();
@@ -230,6 +224,12 @@ impl<'a> LiveView<'a> {
         folding.sort();
         for conn in folding {
             out.extend(self.unfold(conn, self.last_seconds, styled));
+        }
+        // What never paired but is all the same its server's one program client's.
+        for (conn, id) in self.pairing.leftovers() {
+            if self.waiting.contains_key(&conn) {
+                out.extend(self.release(conn, id, styled));
+            }
         }
         let mut waiting: Vec<_> = self.waiting.drain().collect();
         waiting.sort_by_key(|(conn, _)| *conn);
@@ -242,34 +242,19 @@ impl<'a> LiveView<'a> {
         out
     }
 
-    /// Prints held lines of connections whose client is now known.
-    fn release(&mut self, styled: bool) -> Vec<String> {
-        let known: Vec<(ConnectionId, InstanceId)> = self
-            .waiting
-            .iter()
-            .filter_map(|(conn, (peer, _))| Some((*conn, self.client_of(*conn, *peer)?)))
-            .collect();
+    /// Prints the held lines of connection `conn`, now known to be instance `id`'s.
+    fn release(&mut self, conn: ConnectionId, id: InstanceId, styled: bool) -> Vec<String> {
+        let Some((_, held)) = self.waiting.remove(&conn) else {
+            self.label(conn, id);
+            return Vec::new();
+        };
+        let label = self.label(conn, id);
         let mut out = Vec::new();
-        for (conn, id) in known {
-            let Some((_, held)) = self.waiting.remove(&conn) else {
-                continue;
-            };
-            let label = self.label(conn, id);
-            for (seconds, mut entry) in held {
-                entry.actor = format!("{} ({label})", entry.actor);
-                out.extend(self.folded(conn, seconds, entry, styled));
-            }
+        for (seconds, mut entry) in held {
+            entry.actor = format!("{} ({label})", entry.actor);
+            out.extend(self.folded(conn, seconds, entry, styled));
         }
         out
-    }
-
-    /// The step client instance whose address is `peer`, if it is one of this server's (by name,
-    /// or by address: a fixed port).
-    fn client_of(&self, conn: ConnectionId, peer: SocketAddr) -> Option<InstanceId> {
-        let protocol = self.scenario.servers[conn.server].protocol;
-        let id = *self.clients.get(&(protocol, peer))?;
-        let client = &self.scenario.clients[id.client];
-        (self.scenario.server_of(client) == Some(conn.server)).then_some(id)
     }
 
     /// Takes note that connection `conn` is instance `id`'s; its label.

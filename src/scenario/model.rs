@@ -364,19 +364,22 @@ pub struct Client {
     pub max_received: usize,
 }
 
-impl Scenario {
-    /// The server of the scenario a client talks to: the one it names, or the one whose fixed
-    /// port its address has (a client may connect by address to a server of the scenario).
-    pub fn server_of(&self, client: &Client) -> Option<usize> {
-        match &client.target {
-            Target::Server(server) => Some(*server),
-            Target::Address(address) => {
-                let port: u16 = address.rsplit_once(':')?.1.parse().ok()?;
-                self.servers
-                    .iter()
-                    .position(|s| s.port == port && s.protocol == client.protocol)
-            }
-        }
+impl Server {
+    /// The longest a netlab server may spend on one message before its next action: the
+    /// longest delay of its rules, then its latency and jitter and a pause between slices.
+    pub fn longest_pause(&self) -> Duration {
+        let delay = self
+            .rules
+            .iter()
+            .filter_map(|rule| rule.delay)
+            .chain(self.delay)
+            .max()
+            .unwrap_or_default();
+        let faults = &self.faults;
+        delay
+            .saturating_add(faults.latency)
+            .saturating_add(faults.jitter)
+            .saturating_add(faults.slice_pause)
     }
 }
 

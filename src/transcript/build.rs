@@ -4,7 +4,6 @@
 //! (the bytes it read, or the close it saw), so the text is the same on every run and machine.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
 
 use super::describe::{
     Entry, Mark, describe_program_failure, describe_server_event, describe_step_event,
@@ -16,6 +15,7 @@ use crate::event::{
 };
 use crate::exec::RECORDED_BYTES;
 use crate::exec::Verdict;
+use crate::pairing::Pairing;
 use crate::scenario::{Client, Protocol, Scenario, Target};
 
 /// The transcript of one run.
@@ -85,7 +85,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             _ => {}
         }
     }
-    let mut owners = owners(scenario, &steps, &served);
+    let mut owners = owners(scenario, events);
     // A program that failed comes first: it is the cause of what its clients saw.
     let mut sections = std::mem::take(&mut program_failures);
     let mut warnings = Vec::new();
@@ -98,11 +98,24 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             let client_events = steps.remove(&id).unwrap_or_default();
             let connections = owners.remove(&id).unwrap_or_default();
             let server = connections.first().map_or(0, |c| c.server);
-            let server_events: Vec<ServerEvent> = connections
+            let mut theirs: Vec<(usize, Vec<ServerEvent>)> = connections
                 .iter()
-                .filter_map(|c| served.remove(c).map(|events| (c.server, events)))
-                .flat_map(|(server, events)| merge_runs(scenario, server, &events))
+                .filter_map(|c| {
+                    let events = served.remove(c)?;
+                    Some((c.server, merge_runs(scenario, c.server, &events)))
+                })
                 .collect();
+            // A program's several connections were accepted in an order timing decided: shown
+            // in one it does not, as peers from outside are.
+            theirs.sort_by_cached_key(|(server, events)| {
+                let texts: Vec<String> = events
+                    .iter()
+                    .map(|e| describe_server_event(scenario, *server, e).text)
+                    .collect();
+                (*server, texts)
+            });
+            let server_events: Vec<ServerEvent> =
+                theirs.into_iter().flat_map(|(_, events)| events).collect();
             let target = match &client.target {
                 Target::Server(i) => scenario.servers[*i].name.clone(),
                 Target::Address(address) => address.clone(),
@@ -163,63 +176,17 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     }
 }
 
-/// Which server connections belong to which client instance. A connection that came through a
-/// program's own way in (`via`) is that program's. A step client's connection is the one whose
-/// peer is the client's own address, on the server it talks to (`Scenario::server_of`). A program
-/// under test that did not use the address it was given connects like an outside peer: those
-/// connections go to it only when it is the only program client of the server.
-fn owners(
-    scenario: &Scenario,
-    steps: &BTreeMap<InstanceId, Vec<&StepEvent>>,
-    served: &BTreeMap<ConnectionId, Vec<&ServerEvent>>,
-) -> HashMap<InstanceId, Vec<ConnectionId>> {
+/// Which server connections belong to which client instance (see `pairing`).
+fn owners(scenario: &Scenario, events: &[Event]) -> HashMap<InstanceId, Vec<ConnectionId>> {
+    let mut pairing = Pairing::new(scenario);
     let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
-    let mut by_peer: HashMap<(Protocol, SocketAddr), Vec<ConnectionId>> = HashMap::new();
-    for (id, actions) in served {
-        match actions.first().map(|a| &a.action) {
-            Some(ServerAction::Accepted {
-                via: Some(owner), ..
-            }) => owners.entry(*owner).or_default().push(*id),
-            Some(ServerAction::Accepted { peer, via: None }) => {
-                let protocol = scenario.servers[id.server].protocol;
-                by_peer.entry((protocol, *peer)).or_default().push(*id)
-            }
-            _ => {}
-        }
-    }
-    for (id, events) in steps {
-        let (Some(client), Some(local)) = (scenario.clients.get(id.client), connected_from(events))
-        else {
-            continue;
-        };
-        let theirs = by_peer
-            .get(&(client.protocol, local))
-            .into_iter()
-            .flatten()
-            .find(|c| scenario.server_of(client) == Some(c.server));
-        if let Some(connection) = theirs {
-            owners.entry(*id).or_default().push(*connection);
-        }
-    }
-    let owned: std::collections::HashSet<ConnectionId> =
-        owners.values().flatten().copied().collect();
-    for (server, _) in scenario.servers.iter().enumerate() {
-        let programs: Vec<InstanceId> = scenario
-            .clients
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.target == Target::Server(server) && c.is_program())
-            .flat_map(|(client, c)| {
-                (1..=c.count).map(move |instance| InstanceId { client, instance })
-            })
-            .collect();
-        if let [only] = programs.as_slice() {
-            let theirs = served
-                .keys()
-                .filter(|c| c.server == server && !owned.contains(c))
-                .copied();
-            owners.entry(*only).or_default().extend(theirs);
-        }
+    let paired = events.iter().filter_map(|event| pairing.observe(event));
+    for (conn, id) in paired
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain(pairing.leftovers())
+    {
+        owners.entry(id).or_default().push(conn);
     }
     owners
 }
@@ -340,13 +307,6 @@ fn program_notes(scenario: &Scenario, server: usize, report: &ProgramReport) -> 
         }
     }
     notes
-}
-
-fn connected_from(events: &[&StepEvent]) -> Option<SocketAddr> {
-    events.iter().find_map(|e| match e.outcome {
-        StepOutcome::Connected { local } => Some(local),
-        _ => None,
-    })
 }
 
 /// One connection's server events with each run of `Repeated` counts added into one, and over

@@ -441,3 +441,170 @@ clients:
         "{json}"
     );
 }
+
+#[test]
+fn client_programs_queued_on_a_sequential_server_are_all_served() {
+    // Before: three programs that send a line and close at once, on a sequential server that
+    // pauses 200ms per line: the run ended with one served and two "accepted" only, a different
+    // one each run, as connections waiting for their turn were owed nothing.
+    if super::support::python3("client_programs_queued_on_a_sequential_server_are_all_served")
+        .is_none()
+    {
+        return;
+    }
+    let fire = "import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(b'hi\\\\n'); s.close()";
+    let path = temp_file(
+        "fire_sequential.yaml",
+        &format!(
+            "
+servers:
+  - name: s
+    concurrency: sequential
+    framing: line
+    rules:
+      - delay: 200ms
+        reply: \"ok\\n\"
+clients:
+  - name: p
+    connect: s
+    count: 3
+    exec: [\"python3\", \"-c\", \"{fire}\", \"{{host}}\", \"{{port}}\"]
+"
+        ),
+    );
+    let all = runs(&path, 4);
+    for (code, transcript) in &all {
+        assert_eq!(*code, 0, "{transcript}");
+        assert_eq!(
+            transcript.matches("received \"hi\"").count(),
+            3,
+            "{transcript}"
+        );
+        assert_eq!(
+            transcript.matches("saw the client close").count(),
+            3,
+            "{transcript}"
+        );
+    }
+    assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+}
+
+#[test]
+fn a_program_s_several_connections_and_datagrams_are_shown_in_one_order() {
+    // Before: a program opening three connections from three threads had them shown in accept
+    // order (5 transcripts in 15 runs); three datagrams a UDP program sent without waiting were
+    // not waited for (2 or 3 shown, and fewer the slower the server).
+    if super::support::python3("a_program_s_several_connections_and_datagrams").is_none() {
+        return;
+    }
+    let threads = "import socket,sys,threading\\n\
+def go(w):\\n    s=socket.create_connection((sys.argv[1], int(sys.argv[2]))); s.sendall(w+b'\\\\n'); s.recv(10); s.close()\\n\
+ts=[threading.Thread(target=go,args=(w,)) for w in (b'one',b'two',b'three')]\\n\
+[t.start() for t in ts]; [t.join() for t in ts]\\n";
+    let datagrams = "import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); [s.sendto(b'p%d' % i, (sys.argv[1], int(sys.argv[2]))) for i in range(3)]";
+    let path = temp_file(
+        "several.yaml",
+        &format!(
+            "
+servers:
+  - name: s
+    framing: line
+    rules:
+      - reply: \"ok\\n\"
+  - name: u
+    protocol: udp
+    rules:
+      - delay: 40ms
+        reply: \"ok\"
+clients:
+  - name: threads
+    connect: s
+    exec: [\"python3\", \"-c\", \"{threads}\", \"{{host}}\", \"{{port}}\"]
+  - name: datagrams
+    connect: u
+    exec: [\"python3\", \"-c\", \"{datagrams}\", \"{{host}}\", \"{{port}}\"]
+"
+        ),
+    );
+    let all = runs(&path, 6);
+    for (code, transcript) in &all {
+        assert_eq!(*code, 0, "{transcript}");
+        let threads = section(transcript, "threads → s");
+        assert_eq!(threads.matches("received").count(), 3, "{threads}");
+        let datagrams = section(transcript, "datagrams → u");
+        assert_eq!(datagrams.matches("received").count(), 3, "{datagrams}");
+    }
+    assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+}
+
+#[test]
+fn a_server_s_long_pause_is_waited_for_at_every_time_scale() {
+    // Before: the end of the run waited one unscaled second for the servers: a server pausing
+    // 2s before its reply had not seen its client close at scale 1, and had at 0.1.
+    let path = temp_file(
+        "long_pause.yaml",
+        "
+servers:
+  - name: s
+    framing: line
+    rules:
+      - delay: 2s
+        reply: \"ok\\n\"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: \"hi\\n\"
+      - close: true
+",
+    );
+    let at = |scale: &str| {
+        let (code, stdout, _) = text(&run(&[
+            "run",
+            "--transcript",
+            "--time-scale",
+            scale,
+            path.to_str().unwrap(),
+        ]));
+        assert_eq!(code, 0, "{stdout}");
+        stdout
+            .split("\nverdict:")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let whole = at("1");
+    assert!(whole.contains("saw the client close"), "{whole}");
+    assert_eq!(whole, at("0.1"));
+}
+
+#[test]
+fn a_client_by_address_is_paired_with_the_server_listening_where_it_connected() {
+    // Before: two servers on one port, one on 127.0.0.1 and one on ::1: a client of `[::1]:P`
+    // was taken for the first one's, its side shown as a peer from outside, and the run waited a
+    // second for an accept that never came.
+    let port = super::support::free_port();
+    let path = temp_file(
+        "two_families.yaml",
+        &format!(
+            "
+servers:
+  - {{name: v4, port: {port}, framing: line, rules: [{{reply: \"four\\n\"}}]}}
+  - {{name: v6, bind: \"::1\", port: {port}, framing: line, rules: [{{reply: \"six\\n\"}}]}}
+clients:
+  - name: a
+    connect: \"[::1]:{port}\"
+    steps: [{{send: \"hi\\n\"}}, {{expect: \"six\\n\"}}]
+  - name: b
+    connect: \"127.0.0.1:{port}\"
+    steps: [{{send: \"hi\\n\"}}, {{expect: \"four\\n\"}}]
+"
+        ),
+    );
+    for (code, transcript) in runs(&path, 3) {
+        assert_eq!(code, 0, "{transcript}");
+        assert!(!transcript.contains("from outside"), "{transcript}");
+        let a = section(&transcript, "a → [::1]");
+        assert!(a.contains("v6  received \"hi\""), "{a}");
+    }
+}

@@ -30,8 +30,10 @@ fn udp_target(
 
 /// Binds a socket of the target's family on any port and connects it to the target: the first
 /// address, or, among loopback addresses of one name, the first a UDP socket is bound on. The link
-/// and its local address, or why there is none.
-pub(super) fn connect(addrs: &[SocketAddr]) -> Result<(DatagramLink, SocketAddr), FailureKind> {
+/// and its local and remote addresses, or why there is none.
+pub(super) fn connect(
+    addrs: &[SocketAddr],
+) -> Result<(DatagramLink, (SocketAddr, SocketAddr)), FailureKind> {
     let Some(target) = udp_target(addrs, ports::udp_bound_in_family) else {
         return Err(FailureKind::ConnectFailed(
             "no address to connect to".into(),
@@ -52,7 +54,7 @@ pub(super) fn connect(addrs: &[SocketAddr]) -> Result<(DatagramLink, SocketAddr)
         socket: TimedSocket::new(socket),
         scratch: Vec::new(),
     };
-    Ok((link, socket::canonical(local)))
+    Ok((link, (socket::canonical(local), socket::canonical(target))))
 }
 
 /// A client's connected UDP socket.

@@ -174,16 +174,16 @@ impl Instance<'_> {
         };
         let connected = match r.client.protocol {
             Protocol::Udp => {
-                datagram::connect(&addrs).map(|(link, local)| (Link::Datagrams(link), local))
+                datagram::connect(&addrs).map(|(link, ends)| (Link::Datagrams(link), ends))
             }
             Protocol::Tcp => {
-                connect_tcp(&addrs, timeout).map(|(link, local)| (Link::Stream(link), local))
+                connect_tcp(&addrs, timeout).map(|(link, ends)| (Link::Stream(link), ends))
             }
         };
         match connected {
-            Ok((link, local)) => {
+            Ok((link, (local, remote))) => {
                 self.link = link;
-                r.report(None, StepOutcome::Connected { local });
+                r.report(None, StepOutcome::Connected { local, remote });
                 Ok(())
             }
             Err(kind) => r.fail(None, kind, Vec::new()),
@@ -226,11 +226,11 @@ impl Instance<'_> {
 }
 
 /// Connects over TCP to the first of `addrs` that accepts, within `timeout` each: the link and
-/// its local address, or why there is none (the last address's refusal).
+/// its local and remote addresses, or why there is none (the last address's refusal).
 fn connect_tcp(
     addrs: &[SocketAddr],
     timeout: Duration,
-) -> Result<(StreamLink, SocketAddr), FailureKind> {
+) -> Result<(StreamLink, (SocketAddr, SocketAddr)), FailureKind> {
     let mut last_error = String::from("no address to connect to");
     for addr in addrs {
         match TcpStream::connect_timeout(addr, timeout) {
@@ -240,7 +240,7 @@ fn connect_tcp(
                     .local_addr()
                     .map_err(|e| FailureKind::ConnectFailed(io_reason(&e)))?;
                 let link = StreamLink::new(Box::new(TimedStream::new(stream)));
-                return Ok((link, socket::canonical(local)));
+                return Ok((link, (socket::canonical(local), socket::canonical(*addr))));
             }
             Err(e) => last_error = io_reason(&e),
         }

@@ -1,0 +1,339 @@
+//! Which server connection is which client instance's: the one rule the settling of a run, the
+//! live view and the transcript all use, learnt from the events in the order they were recorded.
+//!
+//! A connection that came through a program's own way into its server says whose it is (`via`:
+//! see `exec::entrance`). A step client's connection is the one whose peer is the client's own
+//! address, on the server it reached (the one it names, or the one listening where it connected),
+//! whichever of the client's `Connected` and the server's `Accepted` was recorded first. A program
+//! that ignored the address it was given is a peer like any other, but where it is its server's
+//! one program client, its connections are its all the same. What never pairs is a peer from
+//! outside the scenario.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::event::{
+    ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, ServerEvent, StepEvent,
+    StepOutcome,
+};
+use crate::scenario::{Scenario, Target};
+
+/// A server and an address of a peer of its: a client's own address (ports are unique per
+/// destination only: two clients of two servers may have the same one).
+type Endpoint = (usize, SocketAddr);
+
+/// Pairs connections with client instances as the events come.
+pub struct Pairing<'a> {
+    scenario: &'a Scenario,
+    /// Each server's address, as it listens.
+    listening: HashMap<usize, SocketAddr>,
+    /// Step clients connected and not paired yet, by the server they reached and their own
+    /// address.
+    clients: HashMap<Endpoint, InstanceId>,
+    /// Connections accepted and not paired yet, by their server and their peer's address.
+    connections: HashMap<Endpoint, ConnectionId>,
+}
+
+impl<'a> Pairing<'a> {
+    /// Nothing paired yet, in a run of `scenario`.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Pairing {
+            scenario,
+            listening: HashMap::new(),
+            clients: HashMap::new(),
+            connections: HashMap::new(),
+        }
+    }
+
+    /// Takes note of `event`: the pair it completes, if any.
+    pub fn observe(&mut self, event: &Event) -> Option<(ConnectionId, InstanceId)> {
+        match (&event.origin, &event.kind) {
+            (Origin::Server(server), EventKind::Listening { addr }) => {
+                self.listening.insert(*server, *addr);
+                None
+            }
+            (
+                Origin::Instance(id),
+                EventKind::Step(StepEvent {
+                    outcome: StepOutcome::Connected { local, remote },
+                    ..
+                }),
+            ) => {
+                let endpoint = (self.server_reached(id.client, *remote)?, *local);
+                match self.connections.remove(&endpoint) {
+                    Some(conn) => Some((conn, *id)),
+                    None => {
+                        self.clients.insert(endpoint, *id);
+                        None
+                    }
+                }
+            }
+            (
+                Origin::Connection(conn),
+                EventKind::Served(ServerEvent {
+                    action: ServerAction::Accepted { peer, via },
+                    ..
+                }),
+            ) => {
+                if let Some(owner) = via {
+                    return Some((*conn, *owner));
+                }
+                let endpoint = (conn.server, *peer);
+                if let Some(id) = self.clients.remove(&endpoint) {
+                    return Some((*conn, id));
+                }
+                // A program that ignored the address it was given, on a server no step client
+                // can reach: its one program client's, if it has only one.
+                if !self.step_clients_may_reach(conn.server)
+                    && let Some(only) = self.sole_program(conn.server)
+                {
+                    return Some((*conn, only));
+                }
+                self.connections.insert(endpoint, *conn);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The connections that never paired and are, all the same, the one program client's of
+    /// their server (it connected to the server's own address rather than the one it was given).
+    pub fn leftovers(&self) -> Vec<(ConnectionId, InstanceId)> {
+        let mut found: Vec<(ConnectionId, InstanceId)> = self
+            .connections
+            .values()
+            .filter_map(|conn| Some((*conn, self.sole_program(conn.server)?)))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// The server a step client of index `client` reached by connecting to `remote`: the one it
+    /// names, or the one listening there (a client may connect by address to a server of the
+    /// scenario).
+    pub fn server_reached(&self, client: usize, remote: SocketAddr) -> Option<usize> {
+        let client = self.scenario.clients.get(client)?;
+        match client.target {
+            Target::Server(server) => Some(server),
+            Target::Address(_) => self
+                .listening
+                .iter()
+                .filter(|(server, addr)| {
+                    self.scenario.servers[**server].protocol == client.protocol
+                        && listens_at(**addr, remote)
+                })
+                .map(|(server, _)| *server)
+                .min(),
+        }
+    }
+
+    /// Whether a step client may connect to server `server`: one names it, or one connects by
+    /// address over its transport while it has a fixed port.
+    pub fn step_clients_may_reach(&self, server: usize) -> bool {
+        let Some(s) = self.scenario.servers.get(server) else {
+            return false;
+        };
+        self.scenario.clients.iter().any(|c| {
+            !c.is_program()
+                && match c.target {
+                    Target::Server(target) => target == server,
+                    Target::Address(_) => c.protocol == s.protocol && s.port != 0,
+                }
+        })
+    }
+
+    /// The instance of the one program client of server `server` (naming it, or given an
+    /// address where it listens), if it has exactly one.
+    fn sole_program(&self, server: usize) -> Option<InstanceId> {
+        let s = self.scenario.servers.get(server)?;
+        let listening = self.listening.get(&server);
+        let reaches = |target: &Target| match target {
+            Target::Server(named) => *named == server,
+            Target::Address(address) => match (address.parse::<SocketAddr>(), listening) {
+                (Ok(remote), Some(listening)) => listens_at(*listening, remote),
+                // A name (`localhost:P`): by its port.
+                _ => {
+                    s.port != 0
+                        && address
+                            .rsplit_once(':')
+                            .and_then(|(_, port)| port.parse::<u16>().ok())
+                            == Some(s.port)
+                }
+            },
+        };
+        let mut programs = self
+            .scenario
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_program() && c.protocol == s.protocol && reaches(&c.target))
+            .flat_map(|(client, c)| {
+                (1..=c.count).map(move |instance| InstanceId { client, instance })
+            });
+        let only = programs.next()?;
+        programs.next().is_none().then_some(only)
+    }
+}
+
+/// Whether a socket listening at `listening` receives what is sent to `remote`: the same port and
+/// address, or an unspecified address (`0.0.0.0` for IPv4, `::` for both families).
+fn listens_at(listening: SocketAddr, remote: SocketAddr) -> bool {
+    listening.port() == remote.port()
+        && (listening.ip() == remote.ip()
+            || (listening.ip().is_unspecified() && (listening.is_ipv6() || remote.is_ipv4())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::scenario::load_source;
+    use crate::source::SourceFile;
+
+    fn scenario() -> Scenario {
+        let text = "servers:\n  - name: t\n  - name: u\n    port: 7000\n    protocol: udp\nclients:\n  - name: a\n    connect: t\n  - name: b\n    connect: \"127.0.0.1:7000\"\n    protocol: udp\n";
+        load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn listening(server: usize, addr: SocketAddr) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Server(server),
+            kind: EventKind::Listening { addr },
+        }
+    }
+
+    fn connected(client: usize, local: SocketAddr, remote: SocketAddr) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Instance(InstanceId {
+                client,
+                instance: 1,
+            }),
+            kind: EventKind::Step(StepEvent {
+                step: None,
+                outcome: StepOutcome::Connected { local, remote },
+                depends_on_bytes: 0,
+                depends_on_close: false,
+                iteration: 0,
+            }),
+        }
+    }
+
+    fn accepted(server: usize, peer: SocketAddr, via: Option<InstanceId>) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Connection(ConnectionId { server, seq: 1 }),
+            kind: EventKind::Served(ServerEvent {
+                action: ServerAction::Accepted { peer, via },
+                sent_total: 0,
+                closed: false,
+            }),
+        }
+    }
+
+    const A: InstanceId = InstanceId {
+        client: 0,
+        instance: 1,
+    };
+    const B: InstanceId = InstanceId {
+        client: 1,
+        instance: 1,
+    };
+
+    #[test]
+    fn pairs_whichever_side_was_recorded_first() {
+        let scenario = scenario();
+        let here = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let t = ConnectionId { server: 0, seq: 1 };
+        let there = SocketAddr::from(([127, 0, 0, 1], 6000));
+        let mut pairing = Pairing::new(&scenario);
+        assert_eq!(pairing.observe(&connected(0, here, there)), None);
+        assert_eq!(pairing.observe(&accepted(0, here, None)), Some((t, A)));
+        let mut pairing = Pairing::new(&scenario);
+        assert_eq!(pairing.observe(&accepted(0, here, None)), None);
+        assert_eq!(pairing.observe(&connected(0, here, there)), Some((t, A)));
+    }
+
+    #[test]
+    fn a_client_by_address_pairs_on_the_server_listening_where_it_connected() {
+        let scenario = scenario();
+        let here = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let mut pairing = Pairing::new(&scenario);
+        pairing.observe(&listening(0, SocketAddr::from(([127, 0, 0, 1], 7000))));
+        pairing.observe(&listening(1, SocketAddr::from(([0, 0, 0, 0], 7000))));
+        let u_address = SocketAddr::from(([127, 0, 0, 1], 7000));
+        assert_eq!(pairing.observe(&connected(1, here, u_address)), None);
+        // Same address, another transport: a TCP peer of server `t` is not the UDP client.
+        assert_eq!(pairing.observe(&accepted(0, here, None)), None);
+        let u = ConnectionId { server: 1, seq: 1 };
+        assert_eq!(pairing.observe(&accepted(1, here, None)), Some((u, B)));
+    }
+
+    #[test]
+    fn a_connection_through_a_program_s_own_way_in_is_that_program_s() {
+        let scenario = scenario();
+        let there = SocketAddr::from(([127, 0, 0, 1], 6000));
+        let t = ConnectionId { server: 0, seq: 1 };
+        let mut pairing = Pairing::new(&scenario);
+        assert_eq!(pairing.observe(&accepted(0, there, Some(B))), Some((t, B)));
+    }
+
+    #[test]
+    fn a_listening_address_receives_what_its_family_and_port_allow() {
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert!(listens_at(at("127.0.0.1:80"), at("127.0.0.1:80")));
+        assert!(!listens_at(at("127.0.0.1:80"), at("127.0.0.1:81")));
+        assert!(!listens_at(at("127.0.0.1:80"), at("[::1]:80")));
+        assert!(listens_at(at("0.0.0.0:80"), at("127.0.0.2:80")));
+        assert!(!listens_at(at("0.0.0.0:80"), at("[::1]:80")));
+        assert!(listens_at(at("[::]:80"), at("127.0.0.1:80")));
+        assert!(!listens_at(at("[::1]:80"), at("127.0.0.1:80")));
+    }
+
+    #[test]
+    fn a_program_that_ignored_its_address_is_its_server_s_one_program_client() {
+        let text = "servers:\n  - name: t\n    port: 7000\nclients:\n  - name: p\n    connect: t\n    exec: [\"true\"]\n  - name: q\n    connect: \"127.0.0.1:7000\"\n    exec: [\"true\"]\n";
+        let scenario =
+            load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"));
+        let peer = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let mut pairing = Pairing::new(&scenario);
+        pairing.observe(&listening(0, SocketAddr::from(([127, 0, 0, 1], 7000))));
+        // Two program clients reach `t` (one by name, one by its address): neither is sure.
+        assert_eq!(pairing.observe(&accepted(0, peer, None)), None);
+        assert!(pairing.leftovers().is_empty());
+        let one = text.replace("7000\"\n", "7001\"\n");
+        let scenario =
+            load_source(SourceFile::new("s.yaml", one.as_str())).unwrap_or_else(|d| panic!("{d}"));
+        let mut pairing = Pairing::new(&scenario);
+        pairing.observe(&listening(0, SocketAddr::from(([127, 0, 0, 1], 7000))));
+        let t = ConnectionId { server: 0, seq: 1 };
+        assert_eq!(pairing.observe(&accepted(0, peer, None)), Some((t, A)));
+    }
+
+    #[test]
+    fn two_clients_of_two_servers_may_have_the_same_address() {
+        // Linux gives one local port to several connections with different destinations: the
+        // pairing was lost when it went by address alone (a flaky "peer from outside").
+        let text = "servers:\n  - name: t\n  - name: w\nclients:\n  - name: a\n    connect: t\n  - name: c\n    connect: w\n";
+        let scenario =
+            load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"));
+        let same = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let (t, w) = (
+            SocketAddr::from(([127, 0, 0, 1], 7000)),
+            SocketAddr::from(([127, 0, 0, 1], 7001)),
+        );
+        let c = InstanceId {
+            client: 1,
+            instance: 1,
+        };
+        let mut pairing = Pairing::new(&scenario);
+        assert_eq!(pairing.observe(&connected(0, same, t)), None);
+        assert_eq!(pairing.observe(&connected(1, same, w)), None);
+        let on_w = ConnectionId { server: 1, seq: 1 };
+        let on_t = ConnectionId { server: 0, seq: 1 };
+        assert_eq!(pairing.observe(&accepted(1, same, None)), Some((on_w, c)));
+        assert_eq!(pairing.observe(&accepted(0, same, None)), Some((on_t, A)));
+    }
+}
