@@ -53,8 +53,9 @@ pub fn validate(
         unset_vars: Vec::new(),
     };
     let mut scenario = checker.scenario(raw, vars);
-    checker.warn_of_sends_a_chunk_server_may_join(&scenario);
     if checker.problems.is_empty() {
+        // Only a valid scenario is looked at for warnings: every client's server is known.
+        checker.warn_of_sends_a_chunk_server_may_join(&scenario);
         if !checker.warnings.is_empty() {
             scenario.warnings = Some(crate::diagnostic::Diagnostics {
                 source: source.clone(),
@@ -791,6 +792,18 @@ fn address_shape(text: &str) -> AddressShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client of an unknown server in a file without servers panicked (index out of bounds)
+    /// in the warnings pass instead of being refused.
+    #[test]
+    fn an_unknown_server_in_a_file_without_servers_is_refused_not_a_panic() {
+        let text = "clients:\n  - connect: nowhere\n    steps:\n      - send: a\n";
+        let Err(problems) = crate::scenario::load_source(SourceFile::new("x.yaml", text)) else {
+            panic!("a client of an unknown server was accepted");
+        };
+        let messages: Vec<&str> = problems.items.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["unknown server `nowhere` in `connect`"]);
+    }
 
     #[test]
     fn addresses_are_told_from_names() {
