@@ -7,9 +7,9 @@ use std::path::Path;
 use super::aliases::{AliasLimit, AliasOverflow};
 use super::model::Scenario;
 use super::positions::Positions;
-use super::programs::{NeededVars, VarValues};
 use super::raw::RawScenario;
 use super::validate::validate;
+use super::vars::{NeededVars, VarValues};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean, io_reason};
 use crate::source::{LineCol, SourceFile};
 

@@ -11,6 +11,7 @@ pub mod programs;
 pub mod raw;
 pub mod schema;
 pub mod validate;
+pub mod vars;
 pub mod visitors;
 
 pub use load::{
@@ -18,4 +19,4 @@ pub use load::{
     load_source_with,
 };
 pub use model::*;
-pub use programs::{NeededVars, VarValues};
+pub use vars::{NeededVars, VarValues};

@@ -10,42 +10,12 @@ use super::model::{Program, ServerProgram, Step, fill};
 use super::positions::join;
 use super::raw::{RawClient, RawDuration, RawServer};
 use super::validate::{Checker, matcher};
+use super::vars::VarValues;
 
 /// Default time a TCP program under test may take to accept connections.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a UDP program under test is given before it counts as ready.
 pub const DEFAULT_READY_AFTER: Duration = Duration::from_millis(300);
-
-/// Values for `vars` given on the command line (`--var name=value`).
-pub type VarValues = BTreeMap<String, String>;
-
-/// Which programs must have a value for every var they use (from its default or `--var`); a
-/// var used only by other programs may stay unset, since they do not start.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum NeededVars {
-    /// Every program's (`run`, `test`: everything starts).
-    #[default]
-    All,
-    /// No program's (`check`: a teacher checks an exercise before any solution exists).
-    None,
-    /// The programs of these servers only (`serve --server NAME`: no client starts); an empty
-    /// list means every server, as `serve` without `--server`.
-    OfServers(Vec<String>),
-}
-
-impl NeededVars {
-    fn of_server(&self, name: &str) -> bool {
-        match self {
-            NeededVars::All => true,
-            NeededVars::None => false,
-            NeededVars::OfServers(names) => names.is_empty() || names.iter().any(|n| n == name),
-        }
-    }
-
-    fn of_clients(&self) -> bool {
-        *self == NeededVars::All
-    }
-}
 
 /// The scenario's `vars`: the names declared, and the values known for them.
 pub(super) struct Vars {

@@ -12,11 +12,12 @@ use super::model::{
 };
 use super::payload;
 use super::positions::{Positions, join};
-use super::programs::{NeededVars, VarValues, Vars};
+use super::programs::Vars;
 use super::raw::{
     Framing, Protocol, RawAction, RawClient, RawDuration, RawMatcher, RawPayload, RawRule,
     RawScenario, RawServer, RawSize, RawStep,
 };
+use super::vars::{NeededVars, VarValues};
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean};
 use crate::matcher::{Matcher, StreamRegex};
 use crate::source::SourceFile;
