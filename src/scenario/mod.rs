@@ -13,6 +13,7 @@ pub mod schema;
 pub mod validate;
 pub mod vars;
 pub mod visitors;
+pub mod yaml;
 
 pub use load::{
     LoadError, load_file, load_file_needing, load_file_with, load_source, load_source_needing,
