@@ -1,13 +1,10 @@
 //! The scenario stage of the pipeline: file text → raw serde mirror → checked model.
 
 pub mod aliases;
-pub mod budget;
-pub mod faults;
 pub mod load;
 pub mod model;
 pub mod payload;
 pub mod positions;
-pub mod programs;
 pub mod raw;
 pub mod schema;
 pub mod validate;

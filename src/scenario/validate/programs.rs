@@ -6,11 +6,12 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::model::{Program, ServerProgram, Step, fill};
-use super::positions::join;
-use super::raw::{RawClient, RawDuration, RawServer};
-use super::validate::{Checker, matcher};
-use super::vars::VarValues;
+use super::checker::Checker;
+use super::payloads::matcher;
+use crate::scenario::model::{Program, ServerProgram, Step, fill};
+use crate::scenario::positions::join;
+use crate::scenario::raw::{RawClient, RawDuration, RawServer};
+use crate::scenario::vars::VarValues;
 
 /// Default time a TCP program under test may take to accept connections.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(10);

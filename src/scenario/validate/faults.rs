@@ -1,10 +1,10 @@
 //! Validation of a server's `faults:`: which apply to which protocol, probabilities in range,
 //! sizes and durations positive. Part of `validate`.
 
-use super::model::Faults;
-use super::positions::join;
-use super::raw::{RawDuration, RawFaults, RawSize};
-use super::validate::Checker;
+use super::checker::Checker;
+use crate::scenario::model::Faults;
+use crate::scenario::positions::join;
+use crate::scenario::raw::{RawDuration, RawFaults, RawSize};
 
 impl Checker<'_> {
     /// The checked faults of the server at `path` (`udp`: its protocol; `program`: it is a

@@ -1,0 +1,206 @@
+//! A client as written → a checked client: its name, where it connects (a server of the file
+//! or an address) and so its protocol, how many run, its timeouts and limits, and its steps or
+//! its program (checked in `steps` and `programs`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::checker::Checker;
+use super::programs::Vars;
+use super::steps::FlatSteps;
+use crate::diagnostic::did_you_mean;
+use crate::scenario::model::{Client, Server, Target};
+use crate::scenario::positions::join;
+use crate::scenario::raw::{Protocol, RawClient, RawSize};
+
+/// Default timeout of connect and of the reading steps.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default cap on the bytes one reading step gathers.
+pub const DEFAULT_MAX_RECEIVED: usize = 16 << 20;
+const MAX_COUNT: u32 = 10_000;
+
+impl Checker<'_> {
+    /// The checked client written at `path`, the `index`th of `total`.
+    pub(super) fn client(
+        &mut self,
+        path: &str,
+        index: usize,
+        total: usize,
+        mut raw: RawClient,
+        servers: &[Server],
+        vars: &Vars,
+    ) -> Client {
+        let program_steps = self.client_program(path, &mut raw, vars);
+        let name = match raw.name {
+            Some(name) => {
+                self.check_name(&join(path, "name"), &name);
+                name
+            }
+            None if total == 1 => "client".to_string(),
+            None => format!("client{}", index + 1),
+        };
+        let connect_path = join(path, "connect");
+        let target = if let Some(i) = servers.iter().position(|s| s.name == raw.connect) {
+            Target::Server(i)
+        } else if address_shape(&raw.connect) == AddressShape::Valid {
+            Target::Address(raw.connect.clone())
+        } else if address_shape(&raw.connect) == AddressShape::BadPort {
+            self.at_value(
+                &connect_path,
+                format!(
+                    "cannot connect to `{}`: the port must be 1 to 65535",
+                    raw.connect
+                ),
+            );
+            Target::Address(raw.connect.clone())
+        } else {
+            let guess = did_you_mean(&raw.connect, servers.iter().map(|s| s.name.as_str()));
+            let known: Vec<String> = servers.iter().map(|s| format!("`{}`", s.name)).collect();
+            let diagnostic = self.at_value(
+                &connect_path,
+                format!("unknown server `{}` in `connect`", raw.connect),
+            );
+            if let Some(guess) = guess {
+                diagnostic.label = Some(format!("did you mean `{guess}`?"));
+            }
+            diagnostic.help = Some(if known.is_empty() {
+                "no server is declared: `connect` takes a server's name or `host:port`".to_string()
+            } else {
+                format!(
+                    "`connect` takes a server's name ({}) or `host:port`",
+                    known.join(", ")
+                )
+            });
+            Target::Server(0)
+        };
+        let server_protocol = match &target {
+            Target::Server(i) => {
+                if raw.protocol.is_some() {
+                    self.at_key(
+                        &join(path, "protocol"),
+                        "`protocol` is only for clients that `connect` to an address",
+                    )
+                    .add_help("a client of a named server uses that server's protocol");
+                }
+                Some(servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol))
+            }
+            Target::Address(_) => None,
+        };
+        let protocol = client_protocol(server_protocol, raw.protocol);
+        let count = match raw.count {
+            Some(0) => {
+                self.at_value(&join(path, "count"), "`count` must be at least 1");
+                1
+            }
+            Some(n) if n > MAX_COUNT => {
+                self.at_value(
+                    &join(path, "count"),
+                    format!("`count` is at most {MAX_COUNT}"),
+                );
+                MAX_COUNT
+            }
+            Some(n) => n,
+            None => 1,
+        };
+        let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
+        let (steps, paths, hints) = match program_steps {
+            Some(steps) => {
+                let hints = vec![raw.hint.clone(); steps.len()];
+                let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
+                (steps, paths, hints)
+            }
+            None => {
+                if raw.hint.is_some() {
+                    self.at_key(
+                        &join(path, "hint"),
+                        "a client's `hint` is for a program under test (`exec:`)",
+                    )
+                    .add_help("put `hint:` beside the step it explains");
+                }
+                let mut flat = FlatSteps::default();
+                self.steps(path, "steps", raw.steps, protocol, &mut flat);
+                (flat.steps, flat.paths, flat.hints)
+            }
+        };
+        Client {
+            name,
+            target,
+            protocol,
+            count,
+            start_after: raw.start_after.map_or(Duration::ZERO, |d| d.0),
+            timeout,
+            steps,
+            paths,
+            hints,
+            max_received: match raw.max_received {
+                Some(RawSize(0)) => {
+                    self.at_value(
+                        &join(path, "max_received"),
+                        "`max_received` must be at least 1 byte",
+                    );
+                    DEFAULT_MAX_RECEIVED
+                }
+                Some(RawSize(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => DEFAULT_MAX_RECEIVED,
+            },
+        }
+    }
+}
+
+/// The protocol of a client: its server's (`server`), else for an address the one it wrote,
+/// else tcp.
+pub(super) fn client_protocol(server: Option<Protocol>, written: Option<Protocol>) -> Protocol {
+    server.or(written).unwrap_or(Protocol::Tcp)
+}
+
+/// What a `connect` value that is not a server name looks like.
+#[derive(Debug, PartialEq, Eq)]
+enum AddressShape {
+    /// `host:port` or `[v6]:port` with a usable port.
+    Valid,
+    /// Looks like an address but cannot be dialled (port 0 or out of range).
+    BadPort,
+    /// Not an address: a (misspelt?) server name.
+    NotAnAddress,
+}
+
+fn address_shape(text: &str) -> AddressShape {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return if addr.port() == 0 {
+            AddressShape::BadPort
+        } else {
+            AddressShape::Valid
+        };
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return AddressShape::NotAnAddress;
+    };
+    let host_ok = !host.is_empty()
+        && !host.contains(':')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']'));
+    if !host_ok || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+        return AddressShape::NotAnAddress;
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p != 0 => AddressShape::Valid,
+        _ => AddressShape::BadPort,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_told_from_names() {
+        assert_eq!(address_shape("127.0.0.1:9999"), AddressShape::Valid);
+        assert_eq!(address_shape("[::1]:80"), AddressShape::Valid);
+        assert_eq!(address_shape("localhost:8080"), AddressShape::Valid);
+        assert_eq!(address_shape("hello"), AddressShape::NotAnAddress);
+        assert_eq!(address_shape("host:port"), AddressShape::NotAnAddress);
+        assert_eq!(address_shape("127.0.0.1:0"), AddressShape::BadPort);
+        assert_eq!(address_shape("localhost:70000"), AddressShape::BadPort);
+    }
+}
