@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::checker::Checker;
+use super::fields::Unit;
 use super::programs::Vars;
 use super::steps::FlatSteps;
 use crate::diagnostic::did_you_mean;
@@ -87,21 +88,17 @@ impl Checker<'_> {
             Target::Address(_) => None,
         };
         let protocol = client_protocol(server_protocol, raw.protocol);
-        let count = match raw.count {
-            Some(0) => {
-                self.at_value(&join(path, "count"), "`count` must be at least 1");
-                1
-            }
-            Some(n) if n > MAX_COUNT => {
-                self.at_value(
-                    &join(path, "count"),
-                    format!("`count` is at most {MAX_COUNT}"),
-                );
-                MAX_COUNT
-            }
-            Some(n) => n,
-            None => 1,
-        };
+        let count = raw.count.map_or(1, |n| {
+            let count_path = join(path, "count");
+            let n = self.within_one_to(
+                &count_path,
+                "`count`",
+                n.into(),
+                MAX_COUNT.into(),
+                Unit::Plain,
+            );
+            u32::try_from(n).unwrap_or(MAX_COUNT)
+        });
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
         let (steps, paths, hints) = match program_steps {
             Some(steps) => {
@@ -132,17 +129,11 @@ impl Checker<'_> {
             steps,
             paths,
             hints,
-            max_received: match raw.max_received {
-                Some(RawSize(0)) => {
-                    self.at_value(
-                        &join(path, "max_received"),
-                        "`max_received` must be at least 1 byte",
-                    );
-                    DEFAULT_MAX_RECEIVED
-                }
-                Some(RawSize(n)) => usize::try_from(n).unwrap_or(usize::MAX),
-                None => DEFAULT_MAX_RECEIVED,
-            },
+            max_received: raw.max_received.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
+                let max_path = join(path, "max_received");
+                let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
         }
     }
 }

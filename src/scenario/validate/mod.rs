@@ -15,6 +15,7 @@ mod budget;
 mod checker;
 mod clients;
 mod faults;
+mod fields;
 mod names;
 mod payloads;
 mod programs;

@@ -18,6 +18,9 @@ pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a UDP program under test is given before it counts as ready.
 pub const DEFAULT_READY_AFTER: Duration = Duration::from_millis(300);
 
+/// Why a field of a program under test is refused where there is none.
+const ONLY_FOR_A_PROGRAM: &str = "applies to a program under test (`exec:`) only";
+
 /// The scenario's `vars`: the names declared, and the values known for them.
 pub(super) struct Vars {
     declared: Vec<String>,
@@ -116,39 +119,32 @@ impl Checker<'_> {
         vars: &Vars,
     ) -> Option<ServerProgram> {
         let Some(argv) = raw.exec.take() else {
-            for (present, key) in [
-                (raw.ready_after.is_some(), "ready_after"),
-                (raw.ready_timeout.is_some(), "ready_timeout"),
-                (raw.capture_output.is_some(), "capture_output"),
-            ] {
-                if present {
-                    self.at_key(
-                        &join(path, key),
-                        format!("`{key}` applies to a program under test (`exec:`) only"),
-                    );
-                }
-            }
+            self.refuse_fields(
+                path,
+                &[
+                    (raw.ready_after.is_some(), "ready_after"),
+                    (raw.ready_timeout.is_some(), "ready_timeout"),
+                    (raw.capture_output.is_some(), "capture_output"),
+                ],
+                ONLY_FOR_A_PROGRAM,
+                None,
+            );
             return None;
         };
-        for (present, key) in [
-            (raw.greeting.is_some(), "greeting"),
-            (raw.delay.is_some(), "delay"),
-            (!raw.rules.is_empty(), "rules"),
-            (raw.backlog.is_some(), "backlog"),
-            (raw.concurrency.is_some(), "concurrency"),
-            (raw.framing.is_some(), "framing"),
-            (raw.read_size.is_some(), "read_size"),
-        ] {
-            if present {
-                self.at_key(
-                    &join(path, key),
-                    format!("`{key}` has no effect on a program under test (`exec:`)"),
-                )
-                .add_help(
-                    "the program decides how it answers; netlab only starts it and talks to it",
-                );
-            }
-        }
+        self.refuse_fields(
+            path,
+            &[
+                (raw.greeting.is_some(), "greeting"),
+                (raw.delay.is_some(), "delay"),
+                (!raw.rules.is_empty(), "rules"),
+                (raw.backlog.is_some(), "backlog"),
+                (raw.concurrency.is_some(), "concurrency"),
+                (raw.framing.is_some(), "framing"),
+                (raw.read_size.is_some(), "read_size"),
+            ],
+            "has no effect on a program under test (`exec:`)",
+            Some("the program decides how it answers; netlab only starts it and talks to it"),
+        );
         if !udp && raw.ready_after.is_some() {
             self.at_key(
                 &join(path, "ready_after"),
@@ -181,17 +177,15 @@ impl Checker<'_> {
         vars: &Vars,
     ) -> Option<Vec<Step>> {
         let Some(argv) = raw.exec.take() else {
-            for (present, key) in [
-                (raw.expect_stdout.is_some(), "expect_stdout"),
-                (raw.expect_exit.is_some(), "expect_exit"),
-            ] {
-                if present {
-                    self.at_key(
-                        &join(path, key),
-                        format!("`{key}` applies to a program under test (`exec:`) only"),
-                    );
-                }
-            }
+            self.refuse_fields(
+                path,
+                &[
+                    (raw.expect_stdout.is_some(), "expect_stdout"),
+                    (raw.expect_exit.is_some(), "expect_exit"),
+                ],
+                ONLY_FOR_A_PROGRAM,
+                None,
+            );
             return None;
         };
         if !raw.steps.is_empty() {

@@ -5,18 +5,19 @@
 use std::net::IpAddr;
 
 use super::checker::Checker;
+use super::fields::Unit;
 use super::payloads::matcher;
 use super::programs::Vars;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
 use crate::scenario::payload;
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawPayload, RawRule, RawServer};
+use crate::scenario::raw::{Protocol, RawPayload, RawRule, RawServer, RawSize};
 
 /// Default listen() backlog (what std uses).
 pub const DEFAULT_BACKLOG: i32 = 128;
 /// Default bytes per recv(), as in the tutorial.
 pub const DEFAULT_READ_SIZE: usize = 1024;
-const MAX_READ_SIZE: usize = 16 * 1024 * 1024;
+const MAX_READ_SIZE: u64 = 16 * 1024 * 1024;
 
 impl Checker<'_> {
     /// The checked server written at `path`.
@@ -53,49 +54,40 @@ impl Checker<'_> {
                 }
             },
         };
-        let backlog = match raw.backlog {
-            Some(0) => {
-                self.at_value(&join(path, "backlog"), "the backlog must be at least 1");
-                1
-            }
-            Some(n) => i32::try_from(n).unwrap_or(i32::MAX),
-            None => DEFAULT_BACKLOG,
-        };
-        let read_size = match raw
-            .read_size
-            .map(|s| usize::try_from(s.0).unwrap_or(usize::MAX))
-        {
-            Some(0) => {
-                self.at_value(
-                    &join(path, "read_size"),
-                    "`read_size` must be at least 1 byte",
-                );
-                1
-            }
-            Some(n) if n > MAX_READ_SIZE => {
-                self.at_value(
-                    &join(path, "read_size"),
-                    format!("`read_size` is at most {MAX_READ_SIZE} bytes"),
-                );
-                MAX_READ_SIZE
-            }
-            Some(n) => n,
-            None => DEFAULT_READ_SIZE,
-        };
+        let backlog = raw.backlog.map_or(DEFAULT_BACKLOG, |n| {
+            let backlog_path = join(path, "backlog");
+            let n = self.within_one_to(
+                &backlog_path,
+                "the backlog",
+                n.into(),
+                u64::MAX,
+                Unit::Plain,
+            );
+            i32::try_from(n).unwrap_or(i32::MAX)
+        });
+        let read_size = raw.read_size.map_or(DEFAULT_READ_SIZE, |RawSize(n)| {
+            let read_size_path = join(path, "read_size");
+            let n = self.within_one_to(
+                &read_size_path,
+                "`read_size`",
+                n,
+                MAX_READ_SIZE,
+                Unit::Bytes,
+            );
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
         if protocol == Protocol::Udp && program.is_none() {
-            for (present, key) in [
-                (raw.backlog.is_some(), "backlog"),
-                (raw.concurrency.is_some(), "concurrency"),
-                (raw.greeting.is_some(), "greeting"),
-                (raw.framing.is_some(), "framing"),
-            ] {
-                if present {
-                    self.at_key(
-                        &join(path, key),
-                        format!("`{key}` applies to tcp servers only"),
-                    );
-                }
-            }
+            self.refuse_fields(
+                path,
+                &[
+                    (raw.backlog.is_some(), "backlog"),
+                    (raw.concurrency.is_some(), "concurrency"),
+                    (raw.greeting.is_some(), "greeting"),
+                    (raw.framing.is_some(), "framing"),
+                ],
+                "applies to tcp servers only",
+                None,
+            );
             for (i, rule) in raw.rules.iter().enumerate() {
                 if rule.close == Some(true) {
                     self.at_key(

@@ -4,6 +4,7 @@
 
 use super::checker::Checker;
 use super::clients::DEFAULT_STEP_TIMEOUT;
+use super::fields::Unit;
 use super::payloads::matcher;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Step};
 use crate::scenario::positions::join;
@@ -37,9 +38,13 @@ impl Checker<'_> {
                 .add_help("put `timeout:` on the steps inside it");
             }
             let repeat_path = join(&path, "repeat");
-            if repeat.times == 0 {
-                self.at_value(&join(&repeat_path, "times"), "`times` must be at least 1");
-            }
+            let times = self.within_one_to(
+                &join(&repeat_path, "times"),
+                "`times`",
+                repeat.times,
+                u64::MAX,
+                Unit::Plain,
+            );
             if repeat.steps.is_empty() {
                 self.at_value(
                     &join(&repeat_path, "steps"),
@@ -47,10 +52,7 @@ impl Checker<'_> {
                 );
             }
             let at = flat.steps.len();
-            flat.steps.push(Step::Repeat {
-                times: repeat.times.max(1),
-                body: 0,
-            });
+            flat.steps.push(Step::Repeat { times, body: 0 });
             self.steps(
                 client_path,
                 &format!("{relative}.repeat.steps"),
@@ -59,10 +61,7 @@ impl Checker<'_> {
                 flat,
             );
             let body = flat.steps.len() - at - 1;
-            flat.steps[at] = Step::Repeat {
-                times: repeat.times.max(1),
-                body,
-            };
+            flat.steps[at] = Step::Repeat { times, body };
         }
     }
 
