@@ -87,21 +87,47 @@ impl Checker<'_> {
         &mut self.problems[last]
     }
 
-    /// A duration written at `path` (`default` when it is not): one of zero is reported.
+    /// A timeout written at `path` (`default` when it is not); one of zero is reported, and
+    /// `default` stands in for it.
     pub(super) fn positive(
         &mut self,
         path: &str,
         duration: Option<RawDuration>,
         default: Duration,
     ) -> Duration {
-        match duration {
-            Some(RawDuration(d)) if d.is_zero() => {
-                self.at_value(path, "a timeout must be longer than zero");
-                default
-            }
-            Some(RawDuration(d)) => d,
-            None => default,
+        let Some(RawDuration(written)) = duration else {
+            return default;
+        };
+        if self.check_timeout(path, written) {
+            written
+        } else {
+            default
         }
+    }
+
+    /// Reports the timeout written at `path` if it is zero; true when it is longer.
+    pub(super) fn check_timeout(&mut self, path: &str, timeout: Duration) -> bool {
+        if timeout.is_zero() {
+            self.at_value(path, "a timeout must be longer than zero");
+        }
+        !timeout.is_zero()
+    }
+
+    /// Runs `check` with the problems it finds held back, and gives them with its result, so
+    /// that the caller can report others first and then these ([`Checker::report_held`]).
+    pub(super) fn holding_problems<T>(
+        &mut self,
+        check: impl FnOnce(&mut Self) -> T,
+    ) -> (T, Vec<Diagnostic>) {
+        let earlier = std::mem::take(&mut self.problems);
+        let value = check(self);
+        let held = std::mem::replace(&mut self.problems, earlier);
+        (value, held)
+    }
+
+    /// Reports problems held back by [`Checker::holding_problems`].
+    pub(super) fn report_held(&mut self, held: Vec<Diagnostic>) {
+        self.problems.extend(held);
     }
 
     /// Reports a problem that points at no place in the file.

@@ -21,61 +21,24 @@ pub const DEFAULT_MAX_RECEIVED: usize = 16 << 20;
 const MAX_COUNT: u32 = 10_000;
 
 impl Checker<'_> {
-    /// The checked client written at `path`, the `index`th of `total`.
+    /// The checked client written at `path`, named `name`; `None` when its `connect` names no
+    /// server of the file (that is reported; the rest of it is checked all the same).
     pub(super) fn client(
         &mut self,
         path: &str,
-        index: usize,
-        total: usize,
+        name: String,
         mut raw: RawClient,
         servers: &[Server],
         vars: &Vars,
-    ) -> Client {
+    ) -> Option<Client> {
         let program_steps = self.client_program(path, &mut raw, vars);
-        let name = match raw.name {
-            Some(name) => {
-                self.check_name(&join(path, "name"), &name);
-                name
-            }
-            None if total == 1 => "client".to_string(),
-            None => format!("client{}", index + 1),
-        };
-        let connect_path = join(path, "connect");
-        let target = if let Some(i) = servers.iter().position(|s| s.name == raw.connect) {
-            Target::Server(i)
-        } else if address_shape(&raw.connect) == AddressShape::Valid {
-            Target::Address(raw.connect.clone())
-        } else if address_shape(&raw.connect) == AddressShape::BadPort {
-            self.at_value(
-                &connect_path,
-                format!(
-                    "cannot connect to `{}`: the port must be 1 to 65535",
-                    raw.connect
-                ),
-            );
-            Target::Address(raw.connect.clone())
-        } else {
-            let guess = did_you_mean(&raw.connect, servers.iter().map(|s| s.name.as_str()));
-            let known: Vec<String> = servers.iter().map(|s| format!("`{}`", s.name)).collect();
-            let diagnostic = self.at_value(
-                &connect_path,
-                format!("unknown server `{}` in `connect`", raw.connect),
-            );
-            if let Some(guess) = guess {
-                diagnostic.label = Some(format!("did you mean `{guess}`?"));
-            }
-            diagnostic.help = Some(if known.is_empty() {
-                "no server is declared: `connect` takes a server's name or `host:port`".to_string()
-            } else {
-                format!(
-                    "`connect` takes a server's name ({}) or `host:port`",
-                    known.join(", ")
-                )
-            });
-            Target::Server(0)
-        };
+        if raw.name.is_some() {
+            self.check_name(&join(path, "name"), &name);
+        }
+        let target = self.target(&join(path, "connect"), &raw.connect, servers);
         let server_protocol = match &target {
-            Target::Server(i) => {
+            Some(Target::Address(_)) => None,
+            named => {
                 if raw.protocol.is_some() {
                     self.at_key(
                         &join(path, "protocol"),
@@ -83,9 +46,13 @@ impl Checker<'_> {
                     )
                     .add_help("a client of a named server uses that server's protocol");
                 }
-                Some(servers.get(*i).map_or(Protocol::Tcp, |s| s.protocol))
+                // A name that is no server's is checked as if it were the first server's.
+                let server = match named {
+                    Some(Target::Server(i)) => servers.get(*i),
+                    _ => servers.first(),
+                };
+                Some(server.map_or(Protocol::Tcp, |s| s.protocol))
             }
-            Target::Address(_) => None,
         };
         let protocol = client_protocol(server_protocol, raw.protocol);
         let count = raw.count.map_or(1, |n| {
@@ -119,9 +86,14 @@ impl Checker<'_> {
                 (flat.steps, flat.paths, flat.hints)
             }
         };
-        Client {
+        let max_received = raw.max_received.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
+            let max_path = join(path, "max_received");
+            let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+        Some(Client {
             name,
-            target,
+            target: target?,
             protocol,
             count,
             start_after: raw.start_after.map_or(Duration::ZERO, |d| d.0),
@@ -129,12 +101,52 @@ impl Checker<'_> {
             steps,
             paths,
             hints,
-            max_received: raw.max_received.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
-                let max_path = join(path, "max_received");
-                let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
-                usize::try_from(n).unwrap_or(usize::MAX)
-            }),
+            max_received,
+        })
+    }
+
+    /// Where the `connect` value `connect` (at `path`) leads: a server of the file, or an
+    /// address; `None`, reported, when it is neither.
+    fn target(&mut self, path: &str, connect: &str, servers: &[Server]) -> Option<Target> {
+        if let Some(i) = servers.iter().position(|s| s.name == connect) {
+            return Some(Target::Server(i));
         }
+        match address_shape(connect) {
+            AddressShape::Valid => return Some(Target::Address(connect.to_string())),
+            AddressShape::BadPort => {
+                self.at_value(
+                    path,
+                    format!("cannot connect to `{connect}`: the port must be 1 to 65535"),
+                );
+                return Some(Target::Address(connect.to_string()));
+            }
+            AddressShape::NotAnAddress => {}
+        }
+        let guess = did_you_mean(connect, servers.iter().map(|s| s.name.as_str()));
+        let known: Vec<String> = servers.iter().map(|s| format!("`{}`", s.name)).collect();
+        let diagnostic = self.at_value(path, format!("unknown server `{connect}` in `connect`"));
+        if let Some(guess) = guess {
+            diagnostic.label = Some(format!("did you mean `{guess}`?"));
+        }
+        diagnostic.help = Some(if known.is_empty() {
+            "no server is declared: `connect` takes a server's name or `host:port`".to_string()
+        } else {
+            format!(
+                "`connect` takes a server's name ({}) or `host:port`",
+                known.join(", ")
+            )
+        });
+        None
+    }
+}
+
+/// The name of the `index`th of `total` clients: the one written, else `client` for the only
+/// one, else `client1`, `client2`…
+pub(super) fn client_name(written: Option<&String>, index: usize, total: usize) -> String {
+    match written {
+        Some(name) => name.clone(),
+        None if total == 1 => "client".to_string(),
+        None => format!("client{}", index + 1),
     }
 }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::checker::Checker;
+use super::clients::client_name;
 use crate::diagnostic::Diagnostic;
 use crate::scenario::model::{Client, Scenario, Server};
 use crate::scenario::positions::Positions;
@@ -25,19 +26,20 @@ pub fn validate(
     needed_vars: &NeededVars,
 ) -> Result<Scenario, Vec<Diagnostic>> {
     let mut checker = Checker::new(source, positions, needed_vars);
-    let mut scenario = checker.scenario(raw, vars);
-    if checker.is_clean() {
-        // Only a valid scenario is looked at for warnings: every client's server is known.
-        checker.warn_of_sends_a_chunk_server_may_join(&scenario);
-        scenario.warnings = checker.take_warnings();
-        Ok(scenario)
-    } else {
-        Err(checker.into_problems())
+    match checker.scenario(raw, vars) {
+        Some(mut scenario) if checker.is_clean() => {
+            checker.warn_of_sends_a_chunk_server_may_join(&scenario);
+            scenario.warnings = checker.take_warnings();
+            Ok(scenario)
+        }
+        _ => Err(checker.into_problems()),
     }
 }
 
 impl Checker<'_> {
-    fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Scenario {
+    /// The scenario checked and built, with `given` values for its vars; `None` when a client
+    /// cannot be built (its server is unknown: reported).
+    fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Option<Scenario> {
         self.build_payloads = self.payloads_fit(&raw);
         let name = match raw.name {
             Some(name) => {
@@ -64,33 +66,27 @@ impl Checker<'_> {
             .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars))
             .collect();
         self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
-        let client_count = raw.clients.len();
-        let clients: Vec<Client> = raw
-            .clients
-            .into_iter()
+        let total = raw.clients.len();
+        let client_names: Vec<String> = (raw.clients.iter().enumerate())
+            .map(|(i, c)| client_name(c.name.as_ref(), i, total))
+            .collect();
+        let clients: Vec<Option<Client>> = (raw.clients.into_iter().zip(&client_names))
             .enumerate()
-            .map(|(i, c)| {
-                self.client(
-                    &format!("clients[{i}]"),
-                    i,
-                    client_count,
-                    c,
-                    &servers,
-                    &vars,
-                )
+            .map(|(i, (c, name))| {
+                self.client(&format!("clients[{i}]"), name.clone(), c, &servers, &vars)
             })
             .collect();
         self.report_unset_vars();
-        self.check_unique("clients", clients.iter().map(|c| c.name.as_str()), "client");
-        Scenario {
+        self.check_unique("clients", client_names.iter().map(String::as_str), "client");
+        Some(Scenario {
             name,
             description: raw.description,
             path: self.source.path.clone(),
             timeout,
             servers,
-            clients,
+            clients: clients.into_iter().collect::<Option<_>>()?,
             warnings: None,
-        }
+        })
     }
 }
 

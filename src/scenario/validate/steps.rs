@@ -2,13 +2,14 @@
 //! protocol and its own timeout allow it, its payload or matcher), each `repeat` followed by its
 //! body.
 
+use std::time::Duration;
+
 use super::checker::Checker;
-use super::clients::DEFAULT_STEP_TIMEOUT;
 use super::fields::Unit;
 use super::payloads::matcher;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Step};
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawAction, RawStep};
+use crate::scenario::raw::{Protocol, RawAction, RawDuration, RawRepeat, RawStep};
 
 impl Checker<'_> {
     /// Checks `raw` steps (at `client_path`.`under`) and appends them to `flat`, each `repeat`
@@ -21,54 +22,34 @@ impl Checker<'_> {
         protocol: Protocol,
         flat: &mut FlatSteps,
     ) {
-        for (i, mut step) in raw.into_iter().enumerate() {
-            let relative = format!("{under}[{i}]");
-            let path = format!("{client_path}.{relative}");
-            flat.hints.push(step.hint.take());
-            flat.paths.push(relative.clone());
-            let RawAction::Repeat(repeat) = step.action else {
-                flat.steps.push(self.step(&path, step, protocol));
-                continue;
-            };
-            if step.timeout.is_some() {
-                self.at_key(
-                    &join(&path, "timeout"),
-                    "`timeout` does not apply to `repeat`",
-                )
-                .add_help("put `timeout:` on the steps inside it");
-            }
-            let repeat_path = join(&path, "repeat");
-            let times = self.within_one_to(
-                &join(&repeat_path, "times"),
-                "`times`",
-                repeat.times,
-                u64::MAX,
-                Unit::Plain,
-            );
-            if repeat.steps.is_empty() {
-                self.at_value(
-                    &join(&repeat_path, "steps"),
-                    "a `repeat` needs at least one step",
-                );
-            }
-            let at = flat.steps.len();
-            flat.steps.push(Step::Repeat { times, body: 0 });
-            self.steps(
-                client_path,
-                &format!("{relative}.repeat.steps"),
-                repeat.steps,
-                protocol,
-                flat,
-            );
-            let body = flat.steps.len() - at - 1;
-            flat.steps[at] = Step::Repeat { times, body };
+        for (i, step) in raw.into_iter().enumerate() {
+            self.step(client_path, format!("{under}[{i}]"), step, protocol, flat);
         }
     }
 
-    fn step(&mut self, path: &str, raw: RawStep, protocol: Protocol) -> Step {
-        let action_path = join(path, raw.key);
+    /// Checks the step at `relative` (under the client at `client_path`) and appends it to
+    /// `flat`, a `repeat` followed by its body.
+    fn step(
+        &mut self,
+        client_path: &str,
+        relative: String,
+        raw: RawStep,
+        protocol: Protocol,
+        flat: &mut FlatSteps,
+    ) {
+        let place = Place {
+            client: client_path,
+            step: &relative,
+        };
+        let path = place.path();
+        let RawStep {
+            action,
+            key,
+            timeout,
+            hint,
+        } = raw;
         let stream_only = matches!(
-            raw.action,
+            action,
             RawAction::ExpectClose(_)
                 | RawAction::ExpectReset(_)
                 | RawAction::ReadToClose(_)
@@ -76,29 +57,41 @@ impl Checker<'_> {
         );
         if protocol == Protocol::Udp && stream_only {
             self.at_key(
-                &action_path,
-                format!("`{}` applies to tcp clients only", raw.key),
+                &join(&path, key),
+                format!("`{key}` applies to tcp clients only"),
             )
             .add_help("udp has no connection to close: use `expect_nothing` to check for silence");
         }
-        let reads = matches!(
-            raw.action,
-            RawAction::Expect(_)
-                | RawAction::ExpectClose(_)
-                | RawAction::ExpectReset(_)
-                | RawAction::ReadToClose(_)
-        );
-        if raw.timeout.is_some() && !reads {
-            self.at_key(
-                &join(path, "timeout"),
-                format!("`timeout` does not apply to `{}`", raw.key),
-            )
-            .add_help("only `expect`, `expect_close` and `read_to_close` take a `timeout`");
+        // Whether the step takes a `timeout` is for the built step to say, but what is wrong
+        // with the `timeout` is reported before what is wrong with the action.
+        let mut body = FlatSteps::default();
+        let (step, action_problems) = self.holding_problems(|checker| {
+            let declared = timeout.map(|RawDuration(d)| d);
+            checker.action(place, key, action, declared, protocol, &mut body)
+        });
+        if let Some(RawDuration(written)) = timeout {
+            self.check_step_timeout(&path, key, &step, written);
         }
-        let timeout = raw
-            .timeout
-            .map(|t| self.positive(&join(path, "timeout"), Some(t), DEFAULT_STEP_TIMEOUT));
-        match raw.action {
+        self.report_held(action_problems);
+        flat.steps.push(step);
+        flat.paths.push(relative);
+        flat.hints.push(hint);
+        flat.append(body);
+    }
+
+    /// The step of the action written under `key` at `place`, with the timeout written beside
+    /// it; a `repeat`'s body goes to `body`.
+    fn action(
+        &mut self,
+        place: Place<'_>,
+        key: &str,
+        action: RawAction,
+        timeout: Option<Duration>,
+        protocol: Protocol,
+        body: &mut FlatSteps,
+    ) -> Step {
+        let action_path = join(&place.path(), key);
+        match action {
             RawAction::Send(payload) => {
                 let payload = self.send_payload(&action_path, payload, protocol);
                 if protocol == Protocol::Udp && payload.len() > MAX_DATAGRAM_PAYLOAD {
@@ -146,9 +139,75 @@ impl Checker<'_> {
                 }
                 Step::Close
             }
-            // `steps` takes repeats apart before calling this.
-            RawAction::Repeat(_) => Step::Close,
+            RawAction::Repeat(repeat) => self.repeat(place, repeat, protocol, body),
         }
+    }
+
+    /// The `repeat` at `place`, its steps flattened into `body`.
+    fn repeat(
+        &mut self,
+        place: Place<'_>,
+        repeat: RawRepeat,
+        protocol: Protocol,
+        body: &mut FlatSteps,
+    ) -> Step {
+        let path = join(&place.path(), "repeat");
+        let times = self.within_one_to(
+            &join(&path, "times"),
+            "`times`",
+            repeat.times,
+            u64::MAX,
+            Unit::Plain,
+        );
+        if repeat.steps.is_empty() {
+            self.at_value(&join(&path, "steps"), "a `repeat` needs at least one step");
+        }
+        self.steps(
+            place.client,
+            &format!("{}.repeat.steps", place.step),
+            repeat.steps,
+            protocol,
+            body,
+        );
+        Step::Repeat {
+            times,
+            body: body.steps.len(),
+        }
+    }
+
+    /// Checks the `timeout` written on the step at `path`: only the steps that take one of
+    /// their own ([`Step::own_timeout`]) may have it, and it is longer than zero.
+    fn check_step_timeout(&mut self, path: &str, key: &str, step: &Step, written: Duration) {
+        let timeout_path = join(path, "timeout");
+        if let Step::Repeat { .. } = step {
+            self.at_key(&timeout_path, "`timeout` does not apply to `repeat`")
+                .add_help("put `timeout:` on the steps inside it");
+            return;
+        }
+        if step.own_timeout().is_none() {
+            self.at_key(
+                &timeout_path,
+                format!("`timeout` does not apply to `{key}`"),
+            )
+            .add_help("only `expect`, `expect_close` and `read_to_close` take a `timeout`");
+        }
+        self.check_timeout(&timeout_path, written);
+    }
+}
+
+/// Where a step is written: under its client, at its own path.
+#[derive(Debug, Clone, Copy)]
+struct Place<'a> {
+    /// The client's path (`clients[0]`).
+    client: &'a str,
+    /// The step's path under the client (`steps[1]`, `steps[1].repeat.steps[0]`).
+    step: &'a str,
+}
+
+impl Place<'_> {
+    /// The step's whole path (`clients[0].steps[1]`).
+    fn path(self) -> String {
+        format!("{}.{}", self.client, self.step)
     }
 }
 
@@ -158,4 +217,69 @@ pub(super) struct FlatSteps {
     pub(super) steps: Vec<Step>,
     pub(super) paths: Vec<String>,
     pub(super) hints: Vec<Option<String>>,
+}
+
+impl FlatSteps {
+    /// Appends the steps of `other` after these.
+    fn append(&mut self, mut other: FlatSteps) {
+        self.steps.append(&mut other.steps);
+        self.paths.append(&mut other.paths);
+        self.hints.append(&mut other.hints);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{Step, load_source};
+    use crate::source::SourceFile;
+
+    #[test]
+    fn a_repeat_is_followed_by_its_body_nested_ones_included() {
+        let text = "servers: [{name: s}]\nclients:\n  - connect: s\n    steps:\n      - send: a\n      - repeat:\n          times: 2\n          steps:\n            - send: b\n            - repeat: {times: 3, steps: [{send: c}, {expect: c}]}\n      - close: true\n";
+        let Ok(scenario) = load_source(SourceFile::new("x.yaml", text)) else {
+            panic!("a valid file was refused");
+        };
+        let client = &scenario.clients[0];
+        let bodies: Vec<Option<(u64, usize)>> = (client.steps.iter())
+            .map(|step| match step {
+                Step::Repeat { times, body } => Some((*times, *body)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            bodies,
+            [None, Some((2, 4)), None, Some((3, 2)), None, None, None]
+        );
+        assert_eq!(
+            client.paths,
+            [
+                "steps[0]",
+                "steps[1]",
+                "steps[1].repeat.steps[0]",
+                "steps[1].repeat.steps[1]",
+                "steps[1].repeat.steps[1].repeat.steps[0]",
+                "steps[1].repeat.steps[1].repeat.steps[1]",
+                "steps[2]",
+            ]
+        );
+    }
+
+    /// An alias points every problem of the step it stands for at itself: those of the step's
+    /// `timeout` still come before those of its action, as for the step written out.
+    #[test]
+    fn a_steps_timeout_is_reported_before_its_action_at_one_place() {
+        let text = "servers: [{name: s}]\nclients:\n  - connect: s\n    steps:\n      - &s {send: {file: missing.bin}, timeout: 0s}\n      - *s\n";
+        let Err(problems) = load_source(SourceFile::new("x.yaml", text)) else {
+            panic!("a wrong file was accepted");
+        };
+        let fields: Vec<&str> = problems.items.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields[3..],
+            [
+                "clients[0].steps[1].timeout",
+                "clients[0].steps[1].timeout",
+                "clients[0].steps[1].send.file",
+            ]
+        );
+    }
 }
