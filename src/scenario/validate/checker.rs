@@ -60,31 +60,13 @@ impl Checker<'_> {
     /// Reports a problem with the value at `path`.
     pub(super) fn at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         let span = self.value_span(path);
-        self.problems.push(Diagnostic::new(message, path, span));
-        let last = self.problems.len() - 1;
-        &mut self.problems[last]
-    }
-
-    /// Warns about the value at `path`: the file runs, but probably not as meant.
-    pub(super) fn warn_at_value(
-        &mut self,
-        path: &str,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
-        let span = self.value_span(path);
-        let mut warning = Diagnostic::new(message, path, span);
-        warning.severity = Severity::Warning;
-        self.warnings.push(warning);
-        let last = self.warnings.len() - 1;
-        &mut self.warnings[last]
+        pushed(&mut self.problems, Diagnostic::new(message, path, span))
     }
 
     /// Reports a problem with the key at `path` (a field that should not be there).
     pub(super) fn at_key(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         let span = self.key_span(path);
-        self.problems.push(Diagnostic::new(message, path, span));
-        let last = self.problems.len() - 1;
-        &mut self.problems[last]
+        pushed(&mut self.problems, Diagnostic::new(message, path, span))
     }
 
     /// A timeout written at `path` (`default` when it is not); one of zero is reported, and
@@ -140,6 +122,18 @@ impl Checker<'_> {
         self.problems.is_empty()
     }
 
+    /// Warns about the value at `path`: the file runs, but probably not as meant.
+    pub(super) fn warn_at_value(
+        &mut self,
+        path: &str,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let span = self.value_span(path);
+        let mut warning = Diagnostic::new(message, path, span);
+        warning.severity = Severity::Warning;
+        pushed(&mut self.warnings, warning)
+    }
+
     /// The warnings found, with the file to show them in; `None` when there is none.
     pub(super) fn take_warnings(&mut self) -> Option<Diagnostics> {
         if self.warnings.is_empty() {
@@ -157,4 +151,11 @@ impl Checker<'_> {
             .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
         self.problems
     }
+}
+
+/// `item`, pushed onto `list`, for the caller to add a label or help to.
+fn pushed(list: &mut Vec<Diagnostic>, item: Diagnostic) -> &mut Diagnostic {
+    let at = list.len();
+    list.push(item);
+    &mut list[at]
 }

@@ -39,13 +39,12 @@ impl Checker<'_> {
         let server_protocol = match &target {
             Some(Target::Address(_)) => None,
             named => {
-                if raw.protocol.is_some() {
-                    self.at_key(
-                        &join(path, "protocol"),
-                        "`protocol` is only for clients that `connect` to an address",
-                    )
-                    .add_help("a client of a named server uses that server's protocol");
-                }
+                self.refuse_fields(
+                    path,
+                    &[(raw.protocol.is_some(), "protocol")],
+                    "is only for clients that `connect` to an address",
+                    Some("a client of a named server uses that server's protocol"),
+                );
                 // A name that is no server's is checked as if it were the first server's.
                 let server = match named {
                     Some(Target::Server(i)) => servers.get(*i),

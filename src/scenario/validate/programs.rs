@@ -145,13 +145,12 @@ impl Checker<'_> {
             "has no effect on a program under test (`exec:`)",
             Some("the program decides how it answers; netlab only starts it and talks to it"),
         );
-        if !udp && raw.ready_after.is_some() {
-            self.at_key(
-                &join(path, "ready_after"),
-                "`ready_after` applies to udp programs only",
-            )
-            .add_help("a tcp program is ready as soon as it accepts a connection");
-        }
+        self.refuse_fields(
+            path,
+            &[(!udp && raw.ready_after.is_some(), "ready_after")],
+            "applies to udp programs only",
+            Some("a tcp program is ready as soon as it accepts a connection"),
+        );
         let needed = self.needed_vars.of_server(&raw.name);
         let program = self.program(&join(path, "exec"), argv, vars, needed);
         let ready_timeout = self.positive(
