@@ -71,14 +71,7 @@ pub fn parse_time_scale(text: &str) -> Result<TimeScale, String> {
 
 /// The real timeout of step `step` of `client`: its own, else the client's default, scaled.
 pub fn step_timeout(scale: TimeScale, client: &Client, step: &Step) -> Duration {
-    let declared = match step {
-        Step::Expect { timeout, .. }
-        | Step::ExpectClose { timeout }
-        | Step::ExpectReset { timeout }
-        | Step::ReadToClose { timeout, .. } => timeout.unwrap_or(client.timeout),
-        _ => client.timeout,
-    };
-    scale.timeout(declared)
+    scale.timeout(step.own_timeout().unwrap_or(client.timeout))
 }
 
 /// The real bound on the whole scenario.

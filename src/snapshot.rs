@@ -96,7 +96,7 @@ pub fn render_file(scenario_path: &Path, scenario_name: &str, transcript: &str) 
         description: scenario_name,
         input_file: &path,
     };
-    let yaml = serde_yaml::to_string(&header).unwrap_or_default();
+    let yaml = crate::scenario::yaml::to_string(&header);
     format!("---\n{}---\n{}\n", yaml, normalize(transcript))
 }
 

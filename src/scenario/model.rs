@@ -463,4 +463,27 @@ impl Step {
             Step::Repeat { .. } => "repeat",
         }
     }
+
+    /// The timeout this step was given, for the steps that take one of their own (the reading
+    /// steps: `expect`, `expect_close`, `expect_reset`, `read_to_close`); `None` for the others,
+    /// and for a reading step left to its client's timeout. The one place that says which steps
+    /// take a timeout: validation refuses one elsewhere, planning and messages fall back to the
+    /// client's.
+    pub fn own_timeout(&self) -> Option<Duration> {
+        match self {
+            Step::Expect { timeout, .. }
+            | Step::ExpectClose { timeout }
+            | Step::ExpectReset { timeout }
+            | Step::ReadToClose { timeout, .. } => *timeout,
+            Step::Send(_)
+            | Step::ExpectNothing(_)
+            | Step::Sleep(_)
+            | Step::ShutdownWrite
+            | Step::Close
+            | Step::Run(_)
+            | Step::ExpectExit(_)
+            | Step::ExpectStdout(_)
+            | Step::Repeat { .. } => None,
+        }
+    }
 }

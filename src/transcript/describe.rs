@@ -190,14 +190,9 @@ pub(super) fn step_text(step: &Step) -> String {
 /// The declared timeout of a reading step (for messages: the scaled one is not shown).
 fn declared_timeout(client: &Client, step: Option<&Step>) -> Duration {
     match step {
-        Some(
-            Step::Expect { timeout, .. }
-            | Step::ExpectClose { timeout }
-            | Step::ExpectReset { timeout }
-            | Step::ReadToClose { timeout, .. },
-        ) => timeout.unwrap_or(client.timeout),
         Some(Step::ExpectNothing(d)) => *d,
-        _ => client.timeout,
+        Some(step) => step.own_timeout().unwrap_or(client.timeout),
+        None => client.timeout,
     }
 }
 

@@ -6,46 +6,20 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::model::{Program, ServerProgram, Step, fill};
-use super::positions::join;
-use super::raw::{RawClient, RawDuration, RawServer};
-use super::validate::{Checker, matcher};
+use super::checker::Checker;
+use super::payloads::matcher;
+use crate::scenario::model::{Program, ServerProgram, Step, fill};
+use crate::scenario::positions::join;
+use crate::scenario::raw::{RawClient, RawDuration, RawServer};
+use crate::scenario::vars::VarValues;
 
 /// Default time a TCP program under test may take to accept connections.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a UDP program under test is given before it counts as ready.
 pub const DEFAULT_READY_AFTER: Duration = Duration::from_millis(300);
 
-/// Values for `vars` given on the command line (`--var name=value`).
-pub type VarValues = BTreeMap<String, String>;
-
-/// Which programs must have a value for every var they use (from its default or `--var`); a
-/// var used only by other programs may stay unset, since they do not start.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum NeededVars {
-    /// Every program's (`run`, `test`: everything starts).
-    #[default]
-    All,
-    /// No program's (`check`: a teacher checks an exercise before any solution exists).
-    None,
-    /// The programs of these servers only (`serve --server NAME`: no client starts); an empty
-    /// list means every server, as `serve` without `--server`.
-    OfServers(Vec<String>),
-}
-
-impl NeededVars {
-    fn of_server(&self, name: &str) -> bool {
-        match self {
-            NeededVars::All => true,
-            NeededVars::None => false,
-            NeededVars::OfServers(names) => names.is_empty() || names.iter().any(|n| n == name),
-        }
-    }
-
-    fn of_clients(&self) -> bool {
-        *self == NeededVars::All
-    }
-}
+/// Why a field of a program under test is refused where there is none.
+const ONLY_FOR_A_PROGRAM: &str = "applies to a program under test (`exec:`) only";
 
 /// The scenario's `vars`: the names declared, and the values known for them.
 pub(super) struct Vars {
@@ -145,46 +119,38 @@ impl Checker<'_> {
         vars: &Vars,
     ) -> Option<ServerProgram> {
         let Some(argv) = raw.exec.take() else {
-            for (present, key) in [
-                (raw.ready_after.is_some(), "ready_after"),
-                (raw.ready_timeout.is_some(), "ready_timeout"),
-                (raw.capture_output.is_some(), "capture_output"),
-            ] {
-                if present {
-                    self.at_key(
-                        &join(path, key),
-                        format!("`{key}` applies to a program under test (`exec:`) only"),
-                    );
-                }
-            }
+            self.refuse_fields(
+                path,
+                &[
+                    (raw.ready_after.is_some(), "ready_after"),
+                    (raw.ready_timeout.is_some(), "ready_timeout"),
+                    (raw.capture_output.is_some(), "capture_output"),
+                ],
+                ONLY_FOR_A_PROGRAM,
+                None,
+            );
             return None;
         };
-        for (present, key) in [
-            (raw.greeting.is_some(), "greeting"),
-            (raw.delay.is_some(), "delay"),
-            (!raw.rules.is_empty(), "rules"),
-            (raw.backlog.is_some(), "backlog"),
-            (raw.concurrency.is_some(), "concurrency"),
-            (raw.framing.is_some(), "framing"),
-            (raw.read_size.is_some(), "read_size"),
-        ] {
-            if present {
-                self.at_key(
-                    &join(path, key),
-                    format!("`{key}` has no effect on a program under test (`exec:`)"),
-                )
-                .add_help(
-                    "the program decides how it answers; netlab only starts it and talks to it",
-                );
-            }
-        }
-        if !udp && raw.ready_after.is_some() {
-            self.at_key(
-                &join(path, "ready_after"),
-                "`ready_after` applies to udp programs only",
-            )
-            .add_help("a tcp program is ready as soon as it accepts a connection");
-        }
+        self.refuse_fields(
+            path,
+            &[
+                (raw.greeting.is_some(), "greeting"),
+                (raw.delay.is_some(), "delay"),
+                (!raw.rules.is_empty(), "rules"),
+                (raw.backlog.is_some(), "backlog"),
+                (raw.concurrency.is_some(), "concurrency"),
+                (raw.framing.is_some(), "framing"),
+                (raw.read_size.is_some(), "read_size"),
+            ],
+            "has no effect on a program under test (`exec:`)",
+            Some("the program decides how it answers; netlab only starts it and talks to it"),
+        );
+        self.refuse_fields(
+            path,
+            &[(!udp && raw.ready_after.is_some(), "ready_after")],
+            "applies to udp programs only",
+            Some("a tcp program is ready as soon as it accepts a connection"),
+        );
         let needed = self.needed_vars.of_server(&raw.name);
         let program = self.program(&join(path, "exec"), argv, vars, needed);
         let ready_timeout = self.positive(
@@ -210,17 +176,15 @@ impl Checker<'_> {
         vars: &Vars,
     ) -> Option<Vec<Step>> {
         let Some(argv) = raw.exec.take() else {
-            for (present, key) in [
-                (raw.expect_stdout.is_some(), "expect_stdout"),
-                (raw.expect_exit.is_some(), "expect_exit"),
-            ] {
-                if present {
-                    self.at_key(
-                        &join(path, key),
-                        format!("`{key}` applies to a program under test (`exec:`) only"),
-                    );
-                }
-            }
+            self.refuse_fields(
+                path,
+                &[
+                    (raw.expect_stdout.is_some(), "expect_stdout"),
+                    (raw.expect_exit.is_some(), "expect_exit"),
+                ],
+                ONLY_FOR_A_PROGRAM,
+                None,
+            );
             return None;
         };
         if !raw.steps.is_empty() {

@@ -2,9 +2,10 @@
 //! file wrote, and their total checked against [`MAX_FILE_PAYLOADS`], before `validate` builds any.
 //! Four aliases of one 256 MiB `repeat` passed a per-payload cap and took over 1 GB.
 
-use super::payload::{self, MAX_FILE_PAYLOADS};
-use super::raw::{Protocol, RawAction, RawMatcher, RawPayload, RawScenario, RawStep};
-use super::validate::{Checker, client_protocol};
+use super::checker::Checker;
+use super::clients::client_protocol;
+use crate::scenario::payload::{self, MAX_FILE_PAYLOADS};
+use crate::scenario::raw::{Protocol, RawAction, RawMatcher, RawPayload, RawScenario, RawStep};
 
 impl Checker<'_> {
     /// True when the payloads of `raw` fit [`MAX_FILE_PAYLOADS`] together; otherwise reports the

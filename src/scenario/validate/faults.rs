@@ -1,10 +1,11 @@
 //! Validation of a server's `faults:`: which apply to which protocol, probabilities in range,
 //! sizes and durations positive. Part of `validate`.
 
-use super::model::Faults;
-use super::positions::join;
-use super::raw::{RawDuration, RawFaults, RawSize};
-use super::validate::Checker;
+use super::checker::Checker;
+use super::fields::Unit;
+use crate::scenario::model::Faults;
+use crate::scenario::positions::join;
+use crate::scenario::raw::{RawDuration, RawFaults, RawSize};
 
 impl Checker<'_> {
     /// The checked faults of the server at `path` (`udp`: its protocol; `program`: it is a
@@ -37,42 +38,32 @@ impl Checker<'_> {
             (raw.drop.is_some(), "drop"),
             (raw.duplicate.is_some(), "duplicate"),
         ];
-        for (present, key) in tcp_only {
-            if present && udp {
-                self.at_key(
-                    &join(&path, key),
-                    format!("`{key}` applies to tcp servers only"),
-                );
-            }
-        }
-        for (present, key) in udp_only {
-            if present && !udp {
-                self.at_key(
-                    &join(&path, key),
-                    format!("`{key}` applies to udp servers only"),
-                )
-                .add_help("a tcp server can `close_after` some bytes, `reset`, or be slow");
-            }
+        if udp {
+            self.refuse_fields(&path, &tcp_only, "applies to tcp servers only", None);
+        } else {
+            self.refuse_fields(
+                &path,
+                &udp_only,
+                "applies to udp servers only",
+                Some("a tcp server can `close_after` some bytes, `reset`, or be slow"),
+            );
         }
         let latency = raw.latency.as_ref();
-        let slice = match raw.slice.as_ref().map(|s| s.bytes) {
-            Some(RawSize(0)) => {
-                self.at_value(&join(&path, "slice.bytes"), "`bytes` must be at least 1");
-                None
-            }
-            Some(RawSize(n)) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
-            None => None,
-        };
-        let bandwidth = match raw.bandwidth {
-            Some(RawSize(0)) => {
-                self.at_value(
-                    &join(&path, "bandwidth"),
-                    "`bandwidth` must be at least 1 byte per second",
-                );
-                None
-            }
-            other => other.map(|RawSize(n)| n),
-        };
+        let slice = raw.slice.as_ref().map(|s| {
+            let bytes_path = join(&path, "slice.bytes");
+            let n = self.within_one_to(&bytes_path, "`bytes`", s.bytes.0, u64::MAX, Unit::Plain);
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+        let bandwidth = raw.bandwidth.map(|RawSize(n)| {
+            let bandwidth_path = join(&path, "bandwidth");
+            self.within_one_to(
+                &bandwidth_path,
+                "`bandwidth`",
+                n,
+                u64::MAX,
+                Unit::BytesPerSecond,
+            )
+        });
         Faults {
             latency: latency
                 .and_then(|l| l.fixed)

@@ -1,0 +1,108 @@
+//! The entry point and the walk over a whole file: its name, timeout and vars, each server and
+//! each client (checked in `servers` and `clients`), then what spans them: unique names, vars
+//! left without a value, and, for a valid file, its warnings.
+
+use std::time::Duration;
+
+use super::checker::Checker;
+use super::clients::client_name;
+use crate::diagnostic::Diagnostic;
+use crate::scenario::model::{Client, Scenario, Server};
+use crate::scenario::positions::Positions;
+use crate::scenario::raw::RawScenario;
+use crate::scenario::vars::{NeededVars, VarValues};
+use crate::source::SourceFile;
+
+/// Default bound on a whole scenario.
+pub const DEFAULT_SCENARIO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found;
+/// `vars` are values from the command line, `needed_vars` says whose vars must have one.
+pub fn validate(
+    raw: RawScenario,
+    source: &SourceFile,
+    positions: &Positions,
+    vars: &VarValues,
+    needed_vars: &NeededVars,
+) -> Result<Scenario, Vec<Diagnostic>> {
+    let mut checker = Checker::new(source, positions, needed_vars);
+    match checker.scenario(raw, vars) {
+        Some(mut scenario) if checker.is_clean() => {
+            checker.warn_of_sends_a_chunk_server_may_join(&scenario);
+            scenario.warnings = checker.take_warnings();
+            Ok(scenario)
+        }
+        _ => Err(checker.into_problems()),
+    }
+}
+
+impl Checker<'_> {
+    /// The scenario checked and built, with `given` values for its vars; `None` when a client
+    /// cannot be built (its server is unknown: reported).
+    fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Option<Scenario> {
+        self.build_payloads = self.payloads_fit(&raw);
+        let name = match raw.name {
+            Some(name) => {
+                self.check_name("name", &name);
+                name
+            }
+            None => self.source.path.file_stem().map_or_else(
+                || "scenario".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+        };
+        let timeout = self.positive("timeout", raw.timeout, DEFAULT_SCENARIO_TIMEOUT);
+        if raw.servers.is_empty() && raw.clients.is_empty() {
+            self.report(
+                Diagnostic::new("a scenario needs at least one server or client", "", None)
+                    .with_help("add a `servers:` or `clients:` list"),
+            );
+        }
+        let vars = self.vars(&raw.vars, given);
+        let servers: Vec<Server> = raw
+            .servers
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars))
+            .collect();
+        self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
+        let total = raw.clients.len();
+        let client_names: Vec<String> = (raw.clients.iter().enumerate())
+            .map(|(i, c)| client_name(c.name.as_ref(), i, total))
+            .collect();
+        let clients: Vec<Option<Client>> = (raw.clients.into_iter().zip(&client_names))
+            .enumerate()
+            .map(|(i, (c, name))| {
+                self.client(&format!("clients[{i}]"), name.clone(), c, &servers, &vars)
+            })
+            .collect();
+        self.report_unset_vars();
+        self.check_unique("clients", client_names.iter().map(String::as_str), "client");
+        Some(Scenario {
+            name,
+            description: raw.description,
+            path: self.source.path.clone(),
+            timeout,
+            servers,
+            clients: clients.into_iter().collect::<Option<_>>()?,
+            warnings: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client of an unknown server in a file without servers panicked (index out of bounds)
+    /// in the warnings pass instead of being refused.
+    #[test]
+    fn an_unknown_server_in_a_file_without_servers_is_refused_not_a_panic() {
+        let text = "clients:\n  - connect: nowhere\n    steps:\n      - send: a\n";
+        let Err(problems) = crate::scenario::load_source(SourceFile::new("x.yaml", text)) else {
+            panic!("a client of an unknown server was accepted");
+        };
+        let messages: Vec<&str> = problems.items.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["unknown server `nowhere` in `connect`"]);
+    }
+}

@@ -1,0 +1,285 @@
+//! A client's steps as written → the flat list it runs: each step checked (where its
+//! protocol and its own timeout allow it, its payload or matcher), each `repeat` followed by its
+//! body.
+
+use std::time::Duration;
+
+use super::checker::Checker;
+use super::fields::Unit;
+use super::payloads::matcher;
+use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Step};
+use crate::scenario::positions::join;
+use crate::scenario::raw::{Protocol, RawAction, RawDuration, RawRepeat, RawStep};
+
+impl Checker<'_> {
+    /// Checks `raw` steps (at `client_path`.`under`) and appends them to `flat`, each `repeat`
+    /// followed by its body.
+    pub(super) fn steps(
+        &mut self,
+        client_path: &str,
+        under: &str,
+        raw: Vec<RawStep>,
+        protocol: Protocol,
+        flat: &mut FlatSteps,
+    ) {
+        for (i, step) in raw.into_iter().enumerate() {
+            self.step(client_path, format!("{under}[{i}]"), step, protocol, flat);
+        }
+    }
+
+    /// Checks the step at `relative` (under the client at `client_path`) and appends it to
+    /// `flat`, a `repeat` followed by its body.
+    fn step(
+        &mut self,
+        client_path: &str,
+        relative: String,
+        raw: RawStep,
+        protocol: Protocol,
+        flat: &mut FlatSteps,
+    ) {
+        let place = Place {
+            client: client_path,
+            step: &relative,
+        };
+        let path = place.path();
+        let RawStep {
+            action,
+            key,
+            timeout,
+            hint,
+        } = raw;
+        let stream_only = matches!(
+            action,
+            RawAction::ExpectClose(_)
+                | RawAction::ExpectReset(_)
+                | RawAction::ReadToClose(_)
+                | RawAction::Shutdown(_)
+        );
+        if protocol == Protocol::Udp && stream_only {
+            self.at_key(
+                &join(&path, key),
+                format!("`{key}` applies to tcp clients only"),
+            )
+            .add_help("udp has no connection to close: use `expect_nothing` to check for silence");
+        }
+        // Whether the step takes a `timeout` is for the built step to say, but what is wrong
+        // with the `timeout` is reported before what is wrong with the action.
+        let mut body = FlatSteps::default();
+        let (step, action_problems) = self.holding_problems(|checker| {
+            let declared = timeout.map(|RawDuration(d)| d);
+            checker.action(place, key, action, declared, protocol, &mut body)
+        });
+        if let Some(RawDuration(written)) = timeout {
+            self.check_step_timeout(&path, key, &step, written);
+        }
+        self.report_held(action_problems);
+        flat.steps.push(step);
+        flat.paths.push(relative);
+        flat.hints.push(hint);
+        flat.append(body);
+    }
+
+    /// The step of the action written under `key` at `place`, with the timeout written beside
+    /// it; a `repeat`'s body goes to `body`.
+    fn action(
+        &mut self,
+        place: Place<'_>,
+        key: &str,
+        action: RawAction,
+        timeout: Option<Duration>,
+        protocol: Protocol,
+        body: &mut FlatSteps,
+    ) -> Step {
+        let action_path = join(&place.path(), key);
+        match action {
+            RawAction::Send(payload) => {
+                let payload = self.send_payload(&action_path, payload, protocol);
+                if protocol == Protocol::Udp && payload.len() > MAX_DATAGRAM_PAYLOAD {
+                    self.too_large_for_a_datagram(&action_path, payload.len());
+                }
+                Step::Send(payload)
+            }
+            RawAction::Expect(m) => Step::Expect {
+                matcher: matcher(m),
+                timeout,
+            },
+            RawAction::ExpectClose(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`expect_close` takes `true`")
+                        .add_help("remove the step if the connection may stay open");
+                }
+                Step::ExpectClose { timeout }
+            }
+            RawAction::ExpectReset(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`expect_reset` takes `true`")
+                        .add_help("remove the step if the connection may stay open");
+                }
+                Step::ExpectReset { timeout }
+            }
+            RawAction::ReadToClose(m) => Step::ReadToClose {
+                matcher: matcher(m),
+                timeout,
+            },
+            RawAction::ExpectNothing(d) => {
+                if d.0.is_zero() {
+                    self.at_value(
+                        &action_path,
+                        "`expect_nothing` needs a duration longer than zero",
+                    );
+                }
+                Step::ExpectNothing(d.0)
+            }
+            RawAction::Sleep(d) => Step::Sleep(d.0),
+            RawAction::Shutdown(_) => Step::ShutdownWrite,
+            RawAction::Close(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`close` takes `true`")
+                        .add_help("remove the step to keep the connection open");
+                }
+                Step::Close
+            }
+            RawAction::Repeat(repeat) => self.repeat(place, repeat, protocol, body),
+        }
+    }
+
+    /// The `repeat` at `place`, its steps flattened into `body`.
+    fn repeat(
+        &mut self,
+        place: Place<'_>,
+        repeat: RawRepeat,
+        protocol: Protocol,
+        body: &mut FlatSteps,
+    ) -> Step {
+        let path = join(&place.path(), "repeat");
+        let times = self.within_one_to(
+            &join(&path, "times"),
+            "`times`",
+            repeat.times,
+            u64::MAX,
+            Unit::Plain,
+        );
+        if repeat.steps.is_empty() {
+            self.at_value(&join(&path, "steps"), "a `repeat` needs at least one step");
+        }
+        self.steps(
+            place.client,
+            &format!("{}.repeat.steps", place.step),
+            repeat.steps,
+            protocol,
+            body,
+        );
+        Step::Repeat {
+            times,
+            body: body.steps.len(),
+        }
+    }
+
+    /// Checks the `timeout` written on the step at `path`: only the steps that take one of
+    /// their own ([`Step::own_timeout`]) may have it, and it is longer than zero.
+    fn check_step_timeout(&mut self, path: &str, key: &str, step: &Step, written: Duration) {
+        let timeout_path = join(path, "timeout");
+        if let Step::Repeat { .. } = step {
+            self.at_key(&timeout_path, "`timeout` does not apply to `repeat`")
+                .add_help("put `timeout:` on the steps inside it");
+            return;
+        }
+        if step.own_timeout().is_none() {
+            self.at_key(
+                &timeout_path,
+                format!("`timeout` does not apply to `{key}`"),
+            )
+            .add_help("only `expect`, `expect_close` and `read_to_close` take a `timeout`");
+        }
+        self.check_timeout(&timeout_path, written);
+    }
+}
+
+/// Where a step is written: under its client, at its own path.
+#[derive(Debug, Clone, Copy)]
+struct Place<'a> {
+    /// The client's path (`clients[0]`).
+    client: &'a str,
+    /// The step's path under the client (`steps[1]`, `steps[1].repeat.steps[0]`).
+    step: &'a str,
+}
+
+impl Place<'_> {
+    /// The step's whole path (`clients[0].steps[1]`).
+    fn path(self) -> String {
+        format!("{}.{}", self.client, self.step)
+    }
+}
+
+/// A client's steps as they are run: flat, each `repeat` followed by its body.
+#[derive(Default)]
+pub(super) struct FlatSteps {
+    pub(super) steps: Vec<Step>,
+    pub(super) paths: Vec<String>,
+    pub(super) hints: Vec<Option<String>>,
+}
+
+impl FlatSteps {
+    /// Appends the steps of `other` after these.
+    fn append(&mut self, mut other: FlatSteps) {
+        self.steps.append(&mut other.steps);
+        self.paths.append(&mut other.paths);
+        self.hints.append(&mut other.hints);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{Step, load_source};
+    use crate::source::SourceFile;
+
+    #[test]
+    fn a_repeat_is_followed_by_its_body_nested_ones_included() {
+        let text = "servers: [{name: s}]\nclients:\n  - connect: s\n    steps:\n      - send: a\n      - repeat:\n          times: 2\n          steps:\n            - send: b\n            - repeat: {times: 3, steps: [{send: c}, {expect: c}]}\n      - close: true\n";
+        let Ok(scenario) = load_source(SourceFile::new("x.yaml", text)) else {
+            panic!("a valid file was refused");
+        };
+        let client = &scenario.clients[0];
+        let bodies: Vec<Option<(u64, usize)>> = (client.steps.iter())
+            .map(|step| match step {
+                Step::Repeat { times, body } => Some((*times, *body)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            bodies,
+            [None, Some((2, 4)), None, Some((3, 2)), None, None, None]
+        );
+        assert_eq!(
+            client.paths,
+            [
+                "steps[0]",
+                "steps[1]",
+                "steps[1].repeat.steps[0]",
+                "steps[1].repeat.steps[1]",
+                "steps[1].repeat.steps[1].repeat.steps[0]",
+                "steps[1].repeat.steps[1].repeat.steps[1]",
+                "steps[2]",
+            ]
+        );
+    }
+
+    /// An alias points every problem of the step it stands for at itself: those of the step's
+    /// `timeout` still come before those of its action, as for the step written out.
+    #[test]
+    fn a_steps_timeout_is_reported_before_its_action_at_one_place() {
+        let text = "servers: [{name: s}]\nclients:\n  - connect: s\n    steps:\n      - &s {send: {file: missing.bin}, timeout: 0s}\n      - *s\n";
+        let Err(problems) = load_source(SourceFile::new("x.yaml", text)) else {
+            panic!("a wrong file was accepted");
+        };
+        let fields: Vec<&str> = problems.items.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            fields[3..],
+            [
+                "clients[0].steps[1].timeout",
+                "clients[0].steps[1].timeout",
+                "clients[0].steps[1].send.file",
+            ]
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! What runs, but probably not as meant: looked for in a valid scenario, shown before it runs.
+
+use super::checker::Checker;
+use crate::scenario::model::{Framing, Protocol, Scenario, Step, Target};
+
+impl Checker<'_> {
+    /// A server that takes one recv() result as one message (`framing: chunk`) and answers by
+    /// rules, and a client that sends to it twice with nothing read between: the two sends may
+    /// arrive as one message, or one as two, as timing decides, and the rules see that.
+    pub(super) fn warn_of_sends_a_chunk_server_may_join(&mut self, scenario: &Scenario) {
+        for (index, client) in scenario.clients.iter().enumerate() {
+            let Target::Server(server) = client.target else {
+                continue;
+            };
+            let server = &scenario.servers[server];
+            let joins = server.protocol == Protocol::Tcp
+                && server.framing == Framing::Chunk
+                && server.program.is_none()
+                && !server.rules.is_empty();
+            if !joins {
+                continue;
+            }
+            let mut sent_since_a_read = false;
+            for (step, path) in client.steps.iter().zip(&client.paths) {
+                match step {
+                    Step::Send(_) if sent_since_a_read => {
+                        let path = format!("clients[{index}].{path}.send");
+                        self.warn_at_value(
+                            &path,
+                            format!(
+                                "a second send before anything is read: `{}` may receive both \
+                                 as one message, or either in pieces, as timing decides",
+                                server.name
+                            ),
+                        )
+                        .add_help(
+                            "give the server `framing: line` (and end each send with \\n), or \
+                             `expect` its reply before sending again",
+                        );
+                    }
+                    Step::Send(_) => sent_since_a_read = true,
+                    Step::Expect { .. }
+                    | Step::ExpectNothing(_)
+                    | Step::ExpectClose { .. }
+                    | Step::ExpectReset { .. }
+                    | Step::ReadToClose { .. } => sent_since_a_read = false,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
