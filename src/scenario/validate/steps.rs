@@ -189,7 +189,7 @@ impl Checker<'_> {
                 &timeout_path,
                 format!("`timeout` does not apply to `{key}`"),
             )
-            .add_help("only `expect`, `expect_close` and `read_to_close` take a `timeout`");
+            .add_help("only `expect`, `expect_close`, `expect_reset` and `read_to_close` take a `timeout`");
         }
         self.check_timeout(&timeout_path, written);
     }
