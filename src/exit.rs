@@ -1,7 +1,7 @@
 //! The exit code of a command: one type ordered by severity, one function from a scenario's
 //! result to it, and the numbers in one place (`--help` lists them from here).
 
-use crate::exec::{RunError, Verdict};
+use crate::outcome::{RunError, Verdict};
 use crate::suite::{CaseResult, SnapshotCheck};
 
 /// A signal that interrupted netlab.

@@ -23,6 +23,7 @@ pub mod event;
 pub mod exec;
 pub mod exit;
 pub mod matcher;
+pub mod outcome;
 pub mod plan;
 pub mod report;
 pub mod scenario;

@@ -12,7 +12,8 @@ use crossbeam::channel::unbounded;
 use std::sync::Arc;
 
 use crate::event::{Event, ProgramFailure};
-use crate::exec::{self, RunError, RunOptions, Verdict};
+use crate::exec::{self, RunOptions};
+use crate::outcome::{RunError, Verdict};
 use crate::scenario::{Protocol, Scenario};
 use crate::snapshot::{self, Comparison};
 use crate::transcript::{self, StepCounts, StepResult, Transcript};
@@ -293,10 +294,9 @@ impl FixedPorts {
             .filter(|s| s.port != 0)
             .map(|s| (s.protocol, s.port))
             .collect();
-        let interrupted = || options.interrupt.as_ref().is_some_and(exec::is_interrupted);
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if interrupted() {
+            if options.interrupted() {
                 return None;
             }
             if mine.iter().all(|port| !held.contains(port)) {

@@ -8,8 +8,9 @@ use anstream::ColorChoice;
 
 use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
 use super::args::{Format, RunArgs};
-use crate::exec::{RunError, RunOptions};
+use crate::exec::RunOptions;
 use crate::exit::Exit;
+use crate::outcome::RunError;
 use crate::report::json::json_line;
 use crate::report::{LiveView, verdict_line};
 use crate::scenario::{Scenario, VarValues};

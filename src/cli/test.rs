@@ -10,8 +10,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
 use super::args::{Format, TestArgs};
-use crate::exec::{RunOptions, Verdict};
+use crate::exec::RunOptions;
 use crate::exit::Exit;
+use crate::outcome::Verdict;
 use crate::report::json::{failure_text, json_line};
 use crate::report::junit::junit_xml;
 use crate::scenario::VarValues;

@@ -11,7 +11,6 @@ mod coordinator;
 mod descendants;
 mod entrance;
 mod faults;
-mod outcome;
 mod pool;
 mod ports;
 mod program;
@@ -22,7 +21,5 @@ mod socket;
 mod tcp_server;
 mod udp_server;
 
-pub use coordinator::{RunOptions, is_interrupted, run};
+pub use coordinator::{RunOptions, run};
 pub use descendants::{adopt_orphans, end_adopted};
-pub use outcome::{Outcome, RunError, Verdict};
-pub use recorder::{RECORD_BUDGET, RECORDED_BYTES};

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::event::{ProgramFailureKind, ProgramStatus};
-use crate::exec::Verdict;
+use crate::outcome::Verdict;
 use crate::suite::{CaseResult, SnapshotCheck};
 use crate::transcript::{StepCounts, StepResult, program_failure_reason};
 
