@@ -1,16 +1,16 @@
 //! `netlab run`: run scenarios one after the other, printing the live view (or the transcript)
 //! and a verdict line for each.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anstream::ColorChoice;
 
-use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
 use super::args::{Format, RunArgs};
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all;
+use super::output::{Output, run_error_text};
 use crate::exec::RunOptions;
 use crate::exit::Exit;
-use crate::outcome::RunError;
 use crate::report::json::json_line;
 use crate::report::{LiveView, verdict_line};
 use crate::scenario::{Scenario, VarValues};
@@ -139,16 +139,4 @@ fn run_one(
         }
     }
     result
-}
-
-/// An error that stopped a run, for stderr: the environment's refusal, or netlab's own bug.
-pub(super) fn run_error_text(path: &Path, error: &RunError) -> String {
-    match error {
-        RunError::Refused(reason) => format!("error: {}: {reason}", path.display()),
-        RunError::Bug(reason) => format!(
-            "error: {}: {reason}\n  this is a bug in netlab: please report it, with the scenario \
-             and the output of the same run with RUST_BACKTRACE=1",
-            path.display()
-        ),
-    }
 }

@@ -3,9 +3,10 @@
 
 use anstream::ColorChoice;
 
-use super::app::{Interrupt, Output, load_all_needing, receiver, unless_interrupted};
 use super::args::ServeArgs;
-use super::run::run_error_text;
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all_needing;
+use super::output::{Output, run_error_text};
 use crate::diagnostic::did_you_mean;
 use crate::event::{EventKind, Origin};
 use crate::exec::{self, RunOptions};

@@ -8,8 +8,10 @@ use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
 use super::args::{Format, TestArgs};
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all;
+use super::output::Output;
 use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::outcome::Verdict;
