@@ -1,6 +1,7 @@
 //! Test suites: finding the scenario files under the paths given, keeping those a filter selects,
-//! and running them in parallel (each scenario binds port 0, so they never collide), checking each
-//! transcript against its snapshot. Used by `netlab test`; reports are made from its results.
+//! and running them in parallel (scenarios that bind port 0 never collide; two that bind the same
+//! fixed port run one after the other), checking each transcript against its snapshot. Used by `netlab test` (and, one scenario at a time without
+//! snapshots, by `netlab run`); reports are made from its results.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
-//! Execution: runs a checked scenario on real sockets with one thread per server, per connection
-//! and per client instance, all reporting `Event`s to one coordinator.
+//! Execution: runs a checked scenario on real sockets with one thread (from a cached pool) per
+//! server, per connection and per client instance, starting and stopping the programs under
+//! test, all reporting `Event`s to one coordinator, which hands back an `Outcome`. What follows
+//! execution knows it only through `event` and `outcome`: `run` is its way in.
 
 mod bind;
 mod cancel;
