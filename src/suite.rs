@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::event::{Event, ProgramFailure};
 use crate::exec::{self, RunOptions};
+use crate::exit::Bug;
 use crate::outcome::{RunError, Verdict};
 use crate::scenario::{Protocol, Scenario};
 use crate::snapshot::{self, Comparison};
@@ -437,6 +438,8 @@ pub enum SnapshotWrite {
     NotStored(PathBuf, String),
     /// Writing failed.
     Failed(PathBuf, String),
+    /// The snapshot file could not be made: a bug in netlab (nothing was written).
+    Unmade(PathBuf, Bug),
 }
 
 /// Stores what the run found, as insta would: with `update`, new and changed snapshots are written
@@ -479,7 +482,13 @@ pub fn store_snapshots(
             }
             continue;
         }
-        let file = snapshot::render_file(&result.path, &result.name, &result.transcript);
+        let file = match snapshot::render_file(&result.path, &result.name, &result.transcript) {
+            Ok(file) => file,
+            Err(bug) => {
+                writes.push(SnapshotWrite::Unmade(snap, bug));
+                continue;
+            }
+        };
         let written = match &result.snapshot {
             Some(SnapshotCheck::Matches) => {
                 let _ = snapshot::remove_if_present(&pending);

@@ -13,7 +13,7 @@ pub fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     // Checking runs nothing: a var may wait for its value (an exercise before any solution).
     match load_all_needing(&args.files, vars, &NeededVars::None, &mut output) {
-        Some(scenarios) => {
+        Ok(scenarios) => {
             for scenario in &scenarios {
                 output.say(&format!(
                     "ok {} ({}): {} server(s), {} client(s)",
@@ -25,6 +25,6 @@ pub fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             }
             Exit::Passed
         }
-        None => Exit::Input,
+        Err(exit) => exit,
     }
 }

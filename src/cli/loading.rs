@@ -5,18 +5,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::output::Output;
+use crate::exit::{Bug, Exit};
 use crate::scenario::{LoadError, NeededVars, Scenario, VarValues, load_file_needing};
 
 /// Below this many files per CPU, loading them on one thread is quicker than starting others.
 const FILES_PER_LOADER: usize = 16;
 
 /// Loads every file to run all of it (every program's vars need a value), on every CPU when
-/// there are many; prints every problem, in file order; `None` if any file is wrong.
+/// there are many; prints every problem, in file order. `Err` is the command's exit: `Input` if
+/// any file is wrong, `Bug` if a loader thread panicked.
 pub(super) fn load_all(
     files: &[PathBuf],
     vars: &VarValues,
     output: &mut Output,
-) -> Option<Vec<Arc<Scenario>>> {
+) -> Result<Vec<Arc<Scenario>>, Exit> {
     load_all_needing(files, vars, &NeededVars::All, output)
 }
 
@@ -26,7 +28,7 @@ pub(super) fn load_all_needing(
     vars: &VarValues,
     needed: &NeededVars,
     output: &mut Output,
-) -> Option<Vec<Arc<Scenario>>> {
+) -> Result<Vec<Arc<Scenario>>, Exit> {
     // (Asking for the CPU count reads cgroup files: not worth it for a few files.)
     let workers = if files.len() >= 2 * FILES_PER_LOADER {
         std::thread::available_parallelism()
@@ -37,7 +39,7 @@ pub(super) fn load_all_needing(
     };
     let loaded: Vec<_> = if workers > 1 {
         let per_worker = files.len().div_ceil(workers);
-        std::thread::scope(|scope| {
+        let joined = std::thread::scope(|scope| {
             let handles: Vec<_> = files
                 .chunks(per_worker)
                 .map(|chunk| {
@@ -51,19 +53,24 @@ pub(super) fn load_all_needing(
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|handle| handle.join().unwrap_or_default())
-                .collect()
-        })
+                .map(|handle| handle.join())
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match joined {
+            Ok(chunks) => chunks.into_iter().flatten().collect(),
+            Err(_) => {
+                output.bug(&Bug(
+                    "a file could not be loaded: a loader thread panicked".to_string()
+                ));
+                return Err(Exit::Bug);
+            }
+        }
     } else {
         files
             .iter()
             .map(|file| load_file_needing(file, vars, needed))
             .collect()
     };
-    if loaded.len() != files.len() {
-        output.warn("error: a file could not be loaded (netlab bug: a loader thread panicked)");
-        return None;
-    }
     let mut scenarios = Vec::new();
     let mut wrong = false;
     for result in loaded {
@@ -84,5 +91,9 @@ pub(super) fn load_all_needing(
             }
         }
     }
-    (!wrong).then_some(scenarios)
+    if wrong {
+        Err(Exit::Input)
+    } else {
+        Ok(scenarios)
+    }
 }

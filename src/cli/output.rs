@@ -1,13 +1,13 @@
 //! What every command writes: stdout and stderr with colour as the terminal, NO_COLOR or
-//! `--color` say, a failure to write the report remembered for the exit code, and the words for a
-//! run that could not be carried out.
+//! `--color` say, a failure to write the report and a bug said remembered for the exit code, and
+//! the words for a run that could not be carried out.
 
 use std::io::Write;
 use std::path::Path;
 
 use anstream::ColorChoice;
 
-use crate::exit::Exit;
+use crate::exit::{Bug, Exit};
 use crate::outcome::RunError;
 
 /// Output streams that drop colour when the terminal, NO_COLOR or `--color` say so.
@@ -17,6 +17,8 @@ pub(super) struct Output {
     /// Why stdout could not be written (a full disk, an I/O error), if it could not; a closed
     /// pipe (`| head`) is not a failure: the reader has all it wanted.
     lost: Option<String>,
+    /// Whether a bug in netlab was said (`bug`): the command then ends with `Exit::Bug`.
+    bug: bool,
 }
 
 impl Output {
@@ -26,6 +28,7 @@ impl Output {
             out: anstream::AutoStream::new(std::io::stdout(), choice),
             err: anstream::AutoStream::new(std::io::stderr(), choice),
             lost: None,
+            bug: false,
         }
     }
 
@@ -49,10 +52,25 @@ impl Output {
         }
     }
 
-    /// `exit`, or the environment's refusal if the report could not be written to stdout (a
-    /// report nobody can read is not a pass).
-    pub(super) fn unless_lost(&mut self, exit: Exit) -> Exit {
-        match self.lost.take() {
+    /// Writes `line` to stdout, or, if netlab could not make it, says so as a `bug`.
+    pub(super) fn say_made(&mut self, line: Result<String, Bug>) {
+        match line {
+            Ok(line) => self.say(&line),
+            Err(bug) => self.bug(&bug),
+        }
+    }
+
+    /// Says on stderr that netlab hit a bug, and remembers it for the exit code.
+    pub(super) fn bug(&mut self, bug: &Bug) {
+        self.warn(&format!("error: {bug}"));
+        self.bug = true;
+    }
+
+    /// `exit`, made worse by what went wrong with the output: the environment's refusal if the
+    /// report could not be written to stdout (a report nobody can read is not a pass), a bug if
+    /// one was said.
+    pub(super) fn unless_output_failed(&mut self, exit: Exit) -> Exit {
+        let exit = match self.lost.take() {
             Some(reason) => {
                 self.warn(&format!(
                     "error: cannot write the report to stdout: {reason}"
@@ -60,7 +78,8 @@ impl Output {
                 exit.max(Exit::Environment)
             }
             None => exit,
-        }
+        };
+        if self.bug { exit.max(Exit::Bug) } else { exit }
     }
 }
 

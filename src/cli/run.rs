@@ -34,8 +34,9 @@ enum Mode {
 /// Runs `netlab run`; returns how it ended.
 pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
-    let Some(scenarios) = load_all(&args.files, vars, &mut output) else {
-        return Exit::Input;
+    let scenarios = match load_all(&args.files, vars, &mut output) {
+        Ok(scenarios) => scenarios,
+        Err(exit) => return exit,
     };
     let mode = match (args.format, args.transcript, args.quiet, args.verbose) {
         (Format::Json, ..) => Mode::Json,
@@ -57,14 +58,14 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         }
         let result = if mode == Mode::Json {
             let result = suite::run_case(scenario, &options, false);
-            output.say(&json_line(&result));
+            output.say_made(json_line(&result));
             result
         } else {
             run_one(scenario, &options, mode, &mut output)
         };
         worst = worst.max(Exit::of(&result));
     }
-    let worst = output.unless_lost(worst);
+    let worst = output.unless_output_failed(worst);
     unless_interrupted(worst, interrupt.as_ref())
 }
 
