@@ -1,12 +1,28 @@
 //! Events: the only thing execution produces. Every thread (server acceptor, connection, client
 //! instance) records them on one queue; the transcript and the live report are built from them
-//! alone. Events carry byte counts so that the transcript can order the two sides of a
-//! connection by cause and effect instead of by arrival time.
+//! alone (with the run's `outcome`, this is the contract between `exec` and its consumers).
+//! Events carry byte counts so that the transcript can order the two sides of a connection by
+//! cause and effect instead of by arrival time. The bounds below are part of the contract: `exec`
+//! keeps to them when it records, and the transcript states them when it shows what was not kept.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::scenario::Payload;
+
+/// Most bytes of consecutive unanswered TCP messages kept in one `ServerAction::Unanswered` (the
+/// rest is counted in its `unrecorded`).
+pub const RECORDED_BYTES: usize = 64 * 1024;
+
+/// Most bytes of messages and replies recorded for one connection; beyond it, messages are
+/// counted (`ServerAction::Unrecorded`), not kept (a peer flooding a server with ever-different
+/// data cannot exhaust memory).
+pub const RECORD_BUDGET: u64 = 16 << 20;
+
+/// The first bytes of each output of a program under test kept whole (what `expect_stdout` and
+/// `capture_output` see); past them, only the end is kept, and a stdout that lost bytes between
+/// cannot be judged (`FailureKind::OutputTooLarge`).
+pub const PROGRAM_OUTPUT_HEAD: usize = 16 << 20;
 
 /// One client instance: the client's index in the scenario and its instance number (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,7 +1,7 @@
 //! The exit code of a command: one type ordered by severity, one function from a scenario's
 //! result to it, and the numbers in one place (`--help` lists them from here).
 
-use crate::exec::{RunError, Verdict};
+use crate::outcome::{RunError, Verdict};
 use crate::suite::{CaseResult, SnapshotCheck};
 
 /// A signal that interrupted netlab.
@@ -75,6 +75,22 @@ impl Exit {
     }
 }
 
+/// A case that netlab's own code rules out, found to happen anyway: a bug in netlab, not a
+/// problem of the input or of the environment. It is said as such, never replaced by an empty
+/// value, and ends the command with `Exit::Bug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bug(pub String);
+
+impl std::fmt::Display for Bug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}\n  this is a bug in netlab: please report it, with the scenario and the command",
+            self.0
+        )
+    }
+}
+
 /// The text of `--help` about exit codes.
 pub const EXIT_CODES: &str = "Exit codes:
   0    every scenario passed
@@ -103,6 +119,13 @@ mod tests {
         assert_eq!(Exit::of_error(&RunError::Refused("port".into())).code(), 3);
         assert_eq!(Exit::Interrupted(Signal::Interrupt).code(), 130);
         assert_eq!(Exit::Interrupted(Signal::Terminate).code(), 143);
+    }
+
+    #[test]
+    fn a_bug_says_it_is_one() {
+        let text = Bug("the JSON report of `x` could not be made".into()).to_string();
+        assert!(text.starts_with("the JSON report of `x`"), "{text}");
+        assert!(text.contains("this is a bug in netlab"), "{text}");
     }
 
     #[test]

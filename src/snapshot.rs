@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::exit::Bug;
+
 /// Where the snapshot of the scenario at `scenario_path` lives: `<dir>/snapshots/<stem>.snap`.
 pub fn path_for(scenario_path: &Path) -> PathBuf {
     let stem = scenario_path
@@ -89,15 +91,25 @@ struct Header<'a> {
 }
 
 /// The whole file for a snapshot of `scenario_name` (from `scenario_path`) holding `transcript`.
-pub fn render_file(scenario_path: &Path, scenario_name: &str, transcript: &str) -> String {
+/// The header holds three strings, which always serialize: an error is a bug in netlab.
+pub fn render_file(
+    scenario_path: &Path,
+    scenario_name: &str,
+    transcript: &str,
+) -> Result<String, Bug> {
     let path = scenario_path.to_string_lossy().replace('\\', "/");
     let header = Header {
         source: &path,
         description: scenario_name,
         input_file: &path,
     };
-    let yaml = crate::scenario::yaml::to_string(&header);
-    format!("---\n{}---\n{}\n", yaml, normalize(transcript))
+    let yaml = crate::scenario::yaml::to_string(&header).map_err(|error| {
+        Bug(format!(
+            "the snapshot header of `{}` could not be made: {error}",
+            scenario_path.display()
+        ))
+    })?;
+    Ok(format!("---\n{}---\n{}\n", yaml, normalize(transcript)))
 }
 
 /// Writes a snapshot file (creating `snapshots/`), replacing any pending `.new` beside it.
@@ -156,7 +168,8 @@ mod tests {
             Path::new("scenarios/x.yaml"),
             "x",
             "scenario x\n\nverdict: passed\n",
-        );
+        )
+        .unwrap();
         assert!(file.starts_with(
             "---\nsource: scenarios/x.yaml\ndescription: x\ninput_file: scenarios/x.yaml\n---\n"
         ));

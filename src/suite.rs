@@ -1,6 +1,7 @@
 //! Test suites: finding the scenario files under the paths given, keeping those a filter selects,
-//! and running them in parallel (each scenario binds port 0, so they never collide), checking each
-//! transcript against its snapshot. Used by `netlab test`; reports are made from its results.
+//! and running them in parallel (scenarios that bind port 0 never collide; two that bind the same
+//! fixed port run one after the other), checking each transcript against its snapshot. Used by `netlab test` (and, one scenario at a time without
+//! snapshots, by `netlab run`); reports are made from its results.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,9 @@ use crossbeam::channel::unbounded;
 use std::sync::Arc;
 
 use crate::event::{Event, ProgramFailure};
-use crate::exec::{self, RunError, RunOptions, Verdict};
+use crate::exec::{self, RunOptions};
+use crate::exit::Bug;
+use crate::outcome::{RunError, Verdict};
 use crate::scenario::{Protocol, Scenario};
 use crate::snapshot::{self, Comparison};
 use crate::transcript::{self, StepCounts, StepResult, Transcript};
@@ -293,10 +296,9 @@ impl FixedPorts {
             .filter(|s| s.port != 0)
             .map(|s| (s.protocol, s.port))
             .collect();
-        let interrupted = || options.interrupt.as_ref().is_some_and(exec::is_interrupted);
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if interrupted() {
+            if options.interrupted() {
                 return None;
             }
             if mine.iter().all(|port| !held.contains(port)) {
@@ -436,6 +438,8 @@ pub enum SnapshotWrite {
     NotStored(PathBuf, String),
     /// Writing failed.
     Failed(PathBuf, String),
+    /// The snapshot file could not be made: a bug in netlab (nothing was written).
+    Unmade(PathBuf, Bug),
 }
 
 /// Stores what the run found, as insta would: with `update`, new and changed snapshots are written
@@ -478,7 +482,13 @@ pub fn store_snapshots(
             }
             continue;
         }
-        let file = snapshot::render_file(&result.path, &result.name, &result.transcript);
+        let file = match snapshot::render_file(&result.path, &result.name, &result.transcript) {
+            Ok(file) => file,
+            Err(bug) => {
+                writes.push(SnapshotWrite::Unmade(snap, bug));
+                continue;
+            }
+        };
         let written = match &result.snapshot {
             Some(SnapshotCheck::Matches) => {
                 let _ = snapshot::remove_if_present(&pending);

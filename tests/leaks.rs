@@ -7,8 +7,9 @@
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use netlab::exec::{RunOptions, run};
+use netlab::exec::{RunOptions, end_idle_threads, run};
 use netlab::plan::TimeScale;
 use netlab::scenario::{Protocol, Scenario, load_file, load_source};
 use netlab::source::SourceFile;
@@ -28,19 +29,27 @@ fn threads() -> Option<usize> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// Reads a count once the OS has caught up: netlab's idle pool threads exit after
-/// `IDLE_EXIT` (2 s), and an exited thread can stay listed in /proc for a moment. Waits
-/// (bounded) until the count is at most `ceiling`.
+/// Reads a count once the OS has caught up: an exited thread can stay listed in /proc for a
+/// moment. Waits (bounded) until the count is at most `ceiling`.
 fn settled(read: fn() -> Option<usize>, ceiling: Option<usize>) -> Option<usize> {
     let mut value = read();
     for _ in 0..600 {
         if value <= ceiling {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(10));
         value = read();
     }
     value
+}
+
+/// Ends netlab's idle pool threads (kept for the next job, not leaked); fails if one is still
+/// running a job when every run has returned.
+fn end_pool_threads() {
+    assert!(
+        end_idle_threads(Duration::from_secs(10)),
+        "a pool thread was still running a job after its run returned"
+    );
 }
 
 fn run_once(scenario: &Arc<Scenario>, scale: f64) -> (String, bool) {
@@ -82,9 +91,9 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     // Warm up once so that lazily created process-wide state is not counted as a leak.
     let (first, passed) = run_once(&hello, 0.01);
     assert!(passed, "{first}");
-    // Let the warm-up's threads leave before taking the baseline: netlab's pool keeps a finished
-    // thread for `IDLE_EXIT` (2 s) in case another job comes.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // End the warm-up's threads before taking the baseline: netlab's pool keeps a finished
+    // thread for a while in case another job comes.
+    end_pool_threads();
     let descriptors = open_descriptors();
     let thread_count = threads();
 
@@ -159,6 +168,7 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
         );
     }
 
+    end_pool_threads();
     assert_eq!(
         settled(open_descriptors, descriptors),
         descriptors,

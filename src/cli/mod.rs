@@ -1,9 +1,16 @@
-//! The command line: clap types and dispatch. Each command loads, runs and reports through the
-//! library and returns an exit code; the binary's `main` only calls [`main`].
+//! The command line: clap types, dispatch, and one module per command. Each command loads, runs
+//! and reports through the library and returns an exit code; the binary's `main` only calls
+//! [`main`]. Imports flow one way: `app` dispatches to the commands, and the commands take what
+//! they share from `output`, `loading` and `interrupt`.
 
 mod app;
 mod args;
+mod check;
+mod generate;
+mod interrupt;
+mod loading;
 mod new;
+mod output;
 mod run;
 mod serve;
 mod test;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anstream::ColorChoice;
 
-use super::app::Output;
 use super::args::NewArgs;
+use super::output::Output;
 use crate::exit::Exit;
 
 /// The starter scenario; `NAME` is replaced by the name given.

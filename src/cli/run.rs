@@ -1,14 +1,15 @@
 //! `netlab run`: run scenarios one after the other, printing the live view (or the transcript)
 //! and a verdict line for each.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anstream::ColorChoice;
 
-use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
 use super::args::{Format, RunArgs};
-use crate::exec::{RunError, RunOptions};
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all;
+use super::output::{Output, run_error_text};
+use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::report::json::json_line;
 use crate::report::{LiveView, verdict_line};
@@ -33,8 +34,9 @@ enum Mode {
 /// Runs `netlab run`; returns how it ended.
 pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
-    let Some(scenarios) = load_all(&args.files, vars, &mut output) else {
-        return Exit::Input;
+    let scenarios = match load_all(&args.files, vars, &mut output) {
+        Ok(scenarios) => scenarios,
+        Err(exit) => return exit,
     };
     let mode = match (args.format, args.transcript, args.quiet, args.verbose) {
         (Format::Json, ..) => Mode::Json,
@@ -56,14 +58,14 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         }
         let result = if mode == Mode::Json {
             let result = suite::run_case(scenario, &options, false);
-            output.say(&json_line(&result));
+            output.say_made(json_line(&result));
             result
         } else {
             run_one(scenario, &options, mode, &mut output)
         };
         worst = worst.max(Exit::of(&result));
     }
-    let worst = output.unless_lost(worst);
+    let worst = output.unless_output_failed(worst);
     unless_interrupted(worst, interrupt.as_ref())
 }
 
@@ -138,16 +140,4 @@ fn run_one(
         }
     }
     result
-}
-
-/// An error that stopped a run, for stderr: the environment's refusal, or netlab's own bug.
-pub(super) fn run_error_text(path: &Path, error: &RunError) -> String {
-    match error {
-        RunError::Refused(reason) => format!("error: {}: {reason}", path.display()),
-        RunError::Bug(reason) => format!(
-            "error: {}: {reason}\n  this is a bug in netlab: please report it, with the scenario \
-             and the output of the same run with RUST_BACKTRACE=1",
-            path.display()
-        ),
-    }
 }

@@ -3,13 +3,14 @@
 
 use anstream::ColorChoice;
 
-use super::app::{Interrupt, Output, load_all_needing, receiver, unless_interrupted};
 use super::args::ServeArgs;
-use super::run::run_error_text;
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all_needing;
+use super::output::{Output, run_error_text};
 use crate::diagnostic::did_you_mean;
 use crate::event::{EventKind, Origin};
 use crate::exec::{self, RunOptions};
-use crate::exit::Exit;
+use crate::exit::{Bug, Exit};
 use crate::report::LiveView;
 use crate::scenario::{NeededVars, VarValues};
 
@@ -18,13 +19,17 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     // Only the servers served start: the clients' vars, and other servers', may stay unset.
     let needed = NeededVars::OfServers(args.servers.clone());
-    let Some(mut scenarios) =
-        load_all_needing(std::slice::from_ref(&args.file), vars, &needed, &mut output)
-    else {
-        return Exit::Input;
-    };
+    let mut scenarios =
+        match load_all_needing(std::slice::from_ref(&args.file), vars, &needed, &mut output) {
+            Ok(scenarios) => scenarios,
+            Err(exit) => return exit,
+        };
     let Some(scenario) = scenarios.pop() else {
-        return Exit::Input;
+        output.bug(&Bug(format!(
+            "`{}` loaded without a scenario",
+            args.file.display()
+        )));
+        return Exit::Bug;
     };
     let mut scenario = std::sync::Arc::unwrap_or_clone(scenario);
     for name in &args.servers {

@@ -8,10 +8,13 @@ use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::app::{Interrupt, Output, load_all, receiver, unless_interrupted};
 use super::args::{Format, TestArgs};
-use crate::exec::{RunOptions, Verdict};
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all;
+use super::output::Output;
+use crate::exec::RunOptions;
 use crate::exit::Exit;
+use crate::outcome::Verdict;
 use crate::report::json::{failure_text, json_line};
 use crate::report::junit::junit_xml;
 use crate::scenario::VarValues;
@@ -45,8 +48,9 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         ));
         return Exit::NothingMatched;
     }
-    let Some(scenarios) = load_all(&files, vars, &mut output) else {
-        return Exit::Input;
+    let scenarios = match load_all(&files, vars, &mut output) {
+        Ok(scenarios) => scenarios,
+        Err(exit) => return exit,
     };
     let scenarios = suite::select(scenarios, &args.filter);
     if scenarios.is_empty() {
@@ -99,6 +103,12 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let took = started.elapsed();
     let interrupted = interrupt.as_ref().is_some_and(Interrupt::fired);
     let writes = suite::store_snapshots(&mut results, args.update, in_ci, interrupted);
+    // Said in every format, and counted in the exit code.
+    for write in &writes {
+        if let SnapshotWrite::Unmade(_, bug) = write {
+            output.bug(bug);
+        }
+    }
     let mut worst = Exit::Passed;
     if let Some(path) = &args.junit
         && let Err(error) = write_junit(path, &results, took)
@@ -121,11 +131,11 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         print_summary(&mut output, &results, scenarios.len(), took, jobs);
     } else {
         for result in &results {
-            output.say(&json_line(result));
+            output.say_made(json_line(result));
         }
     }
     let worst = results.iter().map(Exit::of).fold(worst, Exit::max);
-    let worst = output.unless_lost(worst);
+    let worst = output.unless_output_failed(worst);
     unless_interrupted(worst, interrupt.as_ref())
 }
 
@@ -309,6 +319,8 @@ fn print_writes(
             SnapshotWrite::Failed(path, error) => {
                 output.warn(&format!("error: cannot write {}: {error}", path.display()))
             }
+            // Said as a bug, in every format, once the snapshots were stored.
+            SnapshotWrite::Unmade(..) => {}
         }
     }
     if writes

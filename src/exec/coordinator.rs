@@ -15,7 +15,6 @@ use super::cancel::{self, Cancel};
 use super::client::{Dial, run_instance};
 use super::context::{Context, EventSink};
 use super::entrance::{self, Entrance};
-use super::outcome::{Outcome, RunError, Verdict};
 use super::pool::Jobs;
 use super::program::{Running, STOP_GRACE};
 use super::settle::{self, OpenConnections};
@@ -26,6 +25,7 @@ use crate::event::{
     Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind, ProgramReport,
     ProgramStatus, StepEvent, StepOutcome,
 };
+use crate::outcome::{Outcome, RunError, Verdict};
 use crate::plan::{TimeScale, deadline_after, scenario_deadline};
 use crate::scenario::{Scenario, Target};
 
@@ -43,12 +43,17 @@ pub struct RunOptions {
     pub discard_events: bool,
 }
 
-/// True once `interrupt` has fired (a message arrived, or every sender is gone).
-pub fn is_interrupted(interrupt: &Receiver<()>) -> bool {
-    !matches!(
-        interrupt.try_recv(),
-        Err(crossbeam::channel::TryRecvError::Empty)
-    )
+impl RunOptions {
+    /// True once `interrupt` has fired (a message arrived, or every sender is gone), as a run
+    /// sees it: for callers that start runs one after another and must stop starting them.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|interrupt| {
+            !matches!(
+                interrupt.try_recv(),
+                Err(crossbeam::channel::TryRecvError::Empty)
+            )
+        })
+    }
 }
 
 /// Runs `scenario`, calling `observe` on each event as it arrives (for live output).

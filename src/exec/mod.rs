@@ -1,5 +1,7 @@
-//! Execution: runs a checked scenario on real sockets with one thread per server, per connection
-//! and per client instance, all reporting `Event`s to one coordinator.
+//! Execution: runs a checked scenario on real sockets with one thread (from a cached pool) per
+//! server, per connection and per client instance, starting and stopping the programs under
+//! test, all reporting `Event`s to one coordinator, which hands back an `Outcome`. What follows
+//! execution knows it only through `event` and `outcome`: `run` is its way in.
 
 mod bind;
 mod cancel;
@@ -9,7 +11,6 @@ mod coordinator;
 mod descendants;
 mod entrance;
 mod faults;
-mod outcome;
 mod pool;
 mod ports;
 mod program;
@@ -20,7 +21,6 @@ mod socket;
 mod tcp_server;
 mod udp_server;
 
-pub use coordinator::{RunOptions, is_interrupted, run};
+pub use coordinator::{RunOptions, run};
 pub use descendants::{adopt_orphans, end_adopted};
-pub use outcome::{Outcome, RunError, Verdict};
-pub use recorder::{RECORD_BUDGET, RECORDED_BYTES};
+pub use pool::end_idle_threads;

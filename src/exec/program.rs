@@ -18,7 +18,7 @@ use super::cancel::Cancel;
 use super::descendants;
 use super::ports::{self, Holder};
 use crate::diagnostic::io_reason;
-use crate::event::{ProgramFailureKind, ProgramStatus, ReadyBound};
+use crate::event::{PROGRAM_OUTPUT_HEAD, ProgramFailureKind, ProgramStatus, ReadyBound};
 use crate::plan::{TimeScale, deadline_after};
 use crate::scenario::{Program, Protocol};
 
@@ -30,8 +30,8 @@ const OUTPUT_GRACE: Duration = Duration::from_millis(300);
 const POLL: Duration = Duration::from_millis(20);
 /// Lines of stderr quoted when a program fails.
 pub const STDERR_LINES: usize = 15;
-/// The first bytes of each output kept whole (what `expect_stdout` and `capture_output` see).
-const KEPT_HEAD: usize = 16 * 1024 * 1024;
+/// The first bytes of each output kept whole (the contract's bound, which transcripts state).
+const KEPT_HEAD: usize = PROGRAM_OUTPUT_HEAD;
 /// The last bytes of each output kept past the head (what a failure quotes).
 const KEPT_TAIL: usize = 1024 * 1024;
 

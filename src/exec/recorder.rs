@@ -11,19 +11,15 @@
 use std::time::Duration;
 
 use super::context::Context;
-use crate::event::{AppliedFault, ConnectionId, EventKind, Origin, ServerAction, ServerEvent};
+use crate::event::{
+    AppliedFault, ConnectionId, EventKind, Origin, RECORD_BUDGET, RECORDED_BYTES, ServerAction,
+    ServerEvent,
+};
 use crate::scenario::Answer;
-
-/// Most bytes of consecutive unanswered TCP messages kept in the event.
-pub const RECORDED_BYTES: usize = 64 * 1024;
 
 /// A run of identical actions is recorded in full this many times, then counted: a few steps
 /// that send the same thing read as they happened; a load loop is counted.
 pub const SHOWN_IN_FULL: u64 = 4;
-
-/// Most bytes of messages and replies recorded for one connection; beyond it, messages are
-/// counted, not kept (a peer flooding a server with ever-different data cannot exhaust memory).
-pub const RECORD_BUDGET: u64 = 16 << 20;
 
 /// How long a connection may be idle before what is held back is recorded (so that the live
 /// view and the end of a run are not held up by it).

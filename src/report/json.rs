@@ -1,11 +1,12 @@
-//! `netlab test --format json`: one JSON object per scenario, one per line (JSON Lines), in the
-//! order of the scenario files. Version 1 of the schema is documented in `docs/json-report.md`;
+//! `netlab test --format json` and `netlab run --format json`: one JSON object per scenario, one
+//! per line (JSON Lines), in the order of the scenario files. Version 1 of the schema is documented in `docs/json-report.md`;
 //! fields are only ever added within a version.
 
 use serde::Serialize;
 
 use crate::event::{ProgramFailureKind, ProgramStatus};
-use crate::exec::Verdict;
+use crate::exit::Bug;
+use crate::outcome::Verdict;
 use crate::suite::{CaseResult, SnapshotCheck};
 use crate::transcript::{StepCounts, StepResult, program_failure_reason};
 
@@ -59,8 +60,9 @@ pub fn failure_text(result: &CaseResult) -> Option<String> {
     }
 }
 
-/// One result as a line of JSON (no trailing newline).
-pub fn json_line(result: &CaseResult) -> String {
+/// One result as a line of JSON (no trailing newline). Every field serializes (strings, numbers,
+/// derived structs): an error here is a bug in netlab.
+pub fn json_line(result: &CaseResult) -> Result<String, Bug> {
     let scenario = result.verdict.as_ref().ok().map(|v| match v {
         Verdict::Passed => "passed",
         Verdict::Failed => "failed",
@@ -114,5 +116,10 @@ pub fn json_line(result: &CaseResult) -> String {
             .collect(),
         step_results: &result.step_results,
     };
-    serde_json::to_string(&line).unwrap_or_default()
+    serde_json::to_string(&line).map_err(|error| {
+        Bug(format!(
+            "the JSON report of `{}` could not be made: {error}",
+            result.name
+        ))
+    })
 }

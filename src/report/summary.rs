@@ -5,7 +5,7 @@ use std::time::Duration;
 use anstyle::AnsiColor;
 
 use crate::event::ProgramFailure;
-use crate::exec::Verdict;
+use crate::outcome::Verdict;
 use crate::scenario::Scenario;
 use crate::transcript::{StepCounts, program_failure_reason};
 

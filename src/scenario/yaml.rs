@@ -16,9 +16,9 @@ pub(super) fn parse<T: DeserializeOwned>(source: &SourceFile) -> Result<T, Vec<D
     serde_yaml::from_str(&source.text).map_err(|e| vec![from_serde(source, &e)])
 }
 
-/// `value` as YAML text (empty if it cannot be written as YAML).
-pub fn to_string<T: Serialize>(value: &T) -> String {
-    serde_yaml::to_string(value).unwrap_or_default()
+/// `value` as YAML text, or why it cannot be written as YAML.
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|error| error.to_string())
 }
 
 /// Turns a serde_yaml error into a diagnostic: its message without the position suffix, the

@@ -11,10 +11,9 @@ use super::describe::{
 };
 use crate::event::{
     ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramReport,
-    ServerAction, ServerEvent, StepEvent, StepOutcome,
+    RECORDED_BYTES, ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
-use crate::exec::RECORDED_BYTES;
-use crate::exec::Verdict;
+use crate::outcome::Verdict;
 use crate::pairing::Pairing;
 use crate::scenario::{Client, Protocol, Scenario, Target};
 

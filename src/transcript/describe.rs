@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{
-    AppliedFault, FailureKind, InstanceId, ProgramFailure, ProgramFailureKind, ProgramStatus,
-    ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
+    AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
+    ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
 use crate::matcher::Matcher;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
@@ -297,7 +297,8 @@ pub fn describe_step_event(
                     )
                 }
                 FailureKind::OutputTooLarge(written) => format!(
-                    "its stdout (about {written} bytes) is more than netlab keeps to judge (16 MiB)"
+                    "its stdout (about {written} bytes) is more than netlab keeps to judge ({} MiB)",
+                    PROGRAM_OUTPUT_HEAD >> 20
                 ),
                 FailureKind::WrongExit(status) => {
                     detail.extend(stderr_lines(&failure.received));
@@ -424,7 +425,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         ServerAction::Unrecorded { received, sent, .. } if !udp => format!(
             "{received} more bytes in, {sent} bytes out, not recorded: \
              this connection's record reached its {} MiB",
-            crate::exec::RECORD_BUDGET >> 20
+            RECORD_BUDGET >> 20
         ),
         ServerAction::Unrecorded {
             messages,
@@ -433,7 +434,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         } => format!(
             "{messages} more messages ({received} bytes in, {sent} bytes out), not recorded: \
              this connection's record reached its {} MiB",
-            crate::exec::RECORD_BUDGET >> 20
+            RECORD_BUDGET >> 20
         ),
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => format!("connection failed: {reason}"),

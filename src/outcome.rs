@@ -1,6 +1,8 @@
 //! What a run gives back: its verdict and events (`Outcome`), or why it could not be carried out
 //! (`RunError`); and the two questions asked of an outcome afterwards: did the environment refuse
-//! a client, did a program under test fail.
+//! a client, did a program under test fail. With `event`, this is the whole contract between
+//! `exec` and what comes after it (transcript, report, suite, exit code): they are built from an
+//! outcome alone and never reach into `exec`.
 
 use std::net::SocketAddr;
 use std::time::Duration;

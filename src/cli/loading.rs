@@ -1,0 +1,99 @@
+//! Loading the files a command was given: all of them, on every CPU when there are many, every
+//! problem printed in file order; nothing runs unless every file is right.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::output::Output;
+use crate::exit::{Bug, Exit};
+use crate::scenario::{LoadError, NeededVars, Scenario, VarValues, load_file_needing};
+
+/// Below this many files per CPU, loading them on one thread is quicker than starting others.
+const FILES_PER_LOADER: usize = 16;
+
+/// Loads every file to run all of it (every program's vars need a value), on every CPU when
+/// there are many; prints every problem, in file order. `Err` is the command's exit: `Input` if
+/// any file is wrong, `Bug` if a loader thread panicked.
+pub(super) fn load_all(
+    files: &[PathBuf],
+    vars: &VarValues,
+    output: &mut Output,
+) -> Result<Vec<Arc<Scenario>>, Exit> {
+    load_all_needing(files, vars, &NeededVars::All, output)
+}
+
+/// Like [`load_all`], with `needed` saying whose vars need a value.
+pub(super) fn load_all_needing(
+    files: &[PathBuf],
+    vars: &VarValues,
+    needed: &NeededVars,
+    output: &mut Output,
+) -> Result<Vec<Arc<Scenario>>, Exit> {
+    // (Asking for the CPU count reads cgroup files: not worth it for a few files.)
+    let workers = if files.len() >= 2 * FILES_PER_LOADER {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len() / FILES_PER_LOADER)
+    } else {
+        1
+    };
+    let loaded: Vec<_> = if workers > 1 {
+        let per_worker = files.len().div_ceil(workers);
+        let joined = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(per_worker)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|file| load_file_needing(file, vars, needed))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join())
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match joined {
+            Ok(chunks) => chunks.into_iter().flatten().collect(),
+            Err(_) => {
+                output.bug(&Bug(
+                    "a file could not be loaded: a loader thread panicked".to_string()
+                ));
+                return Err(Exit::Bug);
+            }
+        }
+    } else {
+        files
+            .iter()
+            .map(|file| load_file_needing(file, vars, needed))
+            .collect()
+    };
+    let mut scenarios = Vec::new();
+    let mut wrong = false;
+    for result in loaded {
+        match result {
+            Ok(scenario) => {
+                if let Some(warnings) = &scenario.warnings {
+                    output.warn(&warnings.render_warnings(true));
+                }
+                scenarios.push(Arc::new(scenario));
+            }
+            Err(LoadError::Invalid(diagnostics)) => {
+                wrong = true;
+                output.warn(&diagnostics.render(true));
+            }
+            Err(error) => {
+                wrong = true;
+                output.warn(&error.to_string());
+            }
+        }
+    }
+    if wrong {
+        Err(Exit::Input)
+    } else {
+        Ok(scenarios)
+    }
+}
