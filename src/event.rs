@@ -14,6 +14,16 @@ use crate::scenario::Payload;
 /// rest is counted in its `unrecorded`).
 pub const RECORDED_BYTES: usize = 64 * 1024;
 
+/// Adds `more` to the unanswered bytes `kept`, keeping at most `RECORDED_BYTES` in all: the
+/// number of bytes of `more` that were not kept (to count in `unrecorded`). The one rule for
+/// joining unanswered messages, whether the recorder joins them or the transcript joins records
+/// an idle moment split.
+pub fn keep_unanswered(kept: &mut Vec<u8>, more: &[u8]) -> u64 {
+    let take = more.len().min(RECORDED_BYTES.saturating_sub(kept.len()));
+    kept.extend_from_slice(&more[..take]);
+    (more.len() - take) as u64
+}
+
 /// Most bytes of messages and replies recorded for one connection; beyond it, messages are
 /// counted (`ServerAction::Unrecorded`), not kept (a peer flooding a server with ever-different
 /// data cannot exhaust memory).

@@ -123,7 +123,9 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     assert!(shipped.len() >= 6, "{shipped:?}");
     for path in &shipped {
         let scenario = Arc::new(load_file(path).unwrap());
-        let scale = if scenario.name == "tcp_sequential" {
+        // tcp_sequential is about who waits for whom and load moves 16 MiB in a debug build:
+        // they keep wider margins.
+        let scale = if ["tcp_sequential", "load"].contains(&scenario.name.as_str()) {
             0.1
         } else {
             0.01

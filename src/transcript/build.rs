@@ -11,7 +11,7 @@ use super::describe::{
 };
 use crate::event::{
     ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramReport,
-    RECORDED_BYTES, ServerAction, ServerEvent, StepEvent, StepOutcome,
+    ServerAction, ServerEvent, StepEvent, StepOutcome, keep_unanswered,
 };
 use crate::outcome::Verdict;
 use crate::pairing::Pairing;
@@ -375,9 +375,7 @@ fn absorb(last: &mut ServerEvent, next: &ServerEvent, stream: bool) -> bool {
                 unrecorded: more,
             },
         ) if stream => {
-            let take = message.len().min(RECORDED_BYTES.saturating_sub(kept.len()));
-            kept.extend_from_slice(&message[..take]);
-            *unrecorded += (message.len() - take) as u64 + more;
+            *unrecorded += keep_unanswered(kept, message) + more;
         }
         _ => return false,
     }
@@ -659,10 +657,10 @@ mod tests {
             sent_total: 0,
             closed: false,
         };
-        let whole = [unanswered(RECORDED_BYTES, 100_000)];
+        let whole = [unanswered(crate::event::RECORDED_BYTES, 100_000)];
         let cut = [
             unanswered(30_000, 0),
-            unanswered(RECORDED_BYTES, 100_000 - 30_000),
+            unanswered(crate::event::RECORDED_BYTES, 100_000 - 30_000),
         ];
         let merge = |events: &[ServerEvent]| {
             let refs: Vec<&ServerEvent> = events.iter().collect();
