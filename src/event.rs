@@ -414,3 +414,50 @@ pub struct ProgramFailure {
     /// The last lines of its stderr at that moment.
     pub stderr_tail: String,
 }
+
+/// Events as a run would record them, for the unit tests of what consumes events.
+#[cfg(test)]
+pub(crate) mod fixtures {
+
+    use super::*;
+
+    /// Instance 1 of client `client` reports `outcome` (of no step in particular).
+    pub fn step(client: usize, outcome: StepOutcome) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Instance(InstanceId {
+                client,
+                instance: 1,
+            }),
+            kind: EventKind::Step(StepEvent {
+                step: None,
+                outcome,
+                depends_on_bytes: 0,
+                depends_on_close: false,
+                iteration: 0,
+            }),
+        }
+    }
+
+    /// Connection 1 of server `server` records `action`.
+    pub fn served(server: usize, action: ServerAction, closed: bool) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Connection(ConnectionId { server, seq: 1 }),
+            kind: EventKind::Served(ServerEvent {
+                action,
+                sent_total: 0,
+                closed,
+            }),
+        }
+    }
+
+    /// Server `server` listens at `addr`.
+    pub fn listening(server: usize, addr: SocketAddr) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Server(server),
+            kind: EventKind::Listening { addr },
+        }
+    }
+}

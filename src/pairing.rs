@@ -185,9 +185,8 @@ fn listens_at(listening: SocketAddr, remote: SocketAddr) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
+    use crate::event::fixtures::{listening, served, step};
     use crate::scenario::load_source;
     use crate::source::SourceFile;
 
@@ -196,41 +195,12 @@ mod tests {
         load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"))
     }
 
-    fn listening(server: usize, addr: SocketAddr) -> Event {
-        Event {
-            elapsed: Duration::ZERO,
-            origin: Origin::Server(server),
-            kind: EventKind::Listening { addr },
-        }
-    }
-
     fn connected(client: usize, local: SocketAddr, remote: SocketAddr) -> Event {
-        Event {
-            elapsed: Duration::ZERO,
-            origin: Origin::Instance(InstanceId {
-                client,
-                instance: 1,
-            }),
-            kind: EventKind::Step(StepEvent {
-                step: None,
-                outcome: StepOutcome::Connected { local, remote },
-                depends_on_bytes: 0,
-                depends_on_close: false,
-                iteration: 0,
-            }),
-        }
+        step(client, StepOutcome::Connected { local, remote })
     }
 
     fn accepted(server: usize, peer: SocketAddr, via: Option<InstanceId>) -> Event {
-        Event {
-            elapsed: Duration::ZERO,
-            origin: Origin::Connection(ConnectionId { server, seq: 1 }),
-            kind: EventKind::Served(ServerEvent {
-                action: ServerAction::Accepted { peer, via },
-                sent_total: 0,
-                closed: false,
-            }),
-        }
+        served(server, ServerAction::Accepted { peer, via }, false)
     }
 
     const A: InstanceId = InstanceId {

@@ -151,42 +151,13 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::event::{ServerEvent, StepEvent};
+    use crate::event::fixtures::{served, step};
     use crate::scenario::load_source;
     use crate::source::SourceFile;
 
     fn scenario() -> Scenario {
         let text = "servers:\n  - name: t\n  - name: u\n    protocol: udp\nclients:\n  - name: a\n    connect: t\n  - name: b\n    connect: u\n";
         load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"))
-    }
-
-    fn step(client: usize, outcome: StepOutcome) -> Event {
-        Event {
-            elapsed: Duration::ZERO,
-            origin: Origin::Instance(InstanceId {
-                client,
-                instance: 1,
-            }),
-            kind: EventKind::Step(StepEvent {
-                step: None,
-                outcome,
-                depends_on_bytes: 0,
-                depends_on_close: false,
-                iteration: 0,
-            }),
-        }
-    }
-
-    fn served(server: usize, action: ServerAction, closed: bool) -> Event {
-        Event {
-            elapsed: Duration::ZERO,
-            origin: Origin::Connection(ConnectionId { server, seq: 1 }),
-            kind: EventKind::Served(ServerEvent {
-                action,
-                sent_total: 0,
-                closed,
-            }),
-        }
     }
 
     #[test]
