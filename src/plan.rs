@@ -13,7 +13,7 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// Largest time scale (`--time-scale`).
 const MAX_FACTOR: f64 = 1000.0;
 
-/// Longest real duration: the longest declared one ([`MAX_DURATION`], a year) at the largest time
+/// Longest real duration: the longest declared one (a year) at the largest time
 /// scale. Validation keeps every declared duration within a year, so this is never reached; scaling
 /// saturates here anyway, so that no arithmetic on a duration can panic.
 pub const MAX_REAL_DURATION: Duration =

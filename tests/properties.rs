@@ -5,8 +5,8 @@
 use netlab::escape::hex;
 use netlab::matcher::{Matcher, Progress, StreamRegex};
 use netlab::scenario::fill;
-use netlab::scenario::payload::parse_template;
-use netlab::scenario::visitors::parse_hex;
+use netlab::scenario::parse_hex;
+use netlab::scenario::parse_template;
 use proptest::prelude::*;
 
 /// The matchers whose stream answers must not depend on how the stream is cut: exact ones and

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use netlab::escape::show;
 use netlab::scenario::fill;
-use netlab::scenario::payload::parse_template;
+use netlab::scenario::parse_template;
 
 fuzz_target!(|data: &[u8]| {
     let shown = show(data);

@@ -3,7 +3,6 @@
 //! the exact key or value. Also finds duplicate keys, which serde would report without a position.
 
 use std::collections::HashMap;
-use std::ops::Range;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -86,11 +85,6 @@ pub fn join(parent: &str, key: &str) -> String {
     } else {
         format!("{parent}.{key}")
     }
-}
-
-/// A byte range of one character at `offset`, for callers that only have a start.
-pub fn point(offset: usize) -> Range<usize> {
-    offset..offset + 1
 }
 
 enum Frame {

@@ -26,7 +26,4 @@ mod servers;
 mod steps;
 mod warnings;
 
-pub use clients::{DEFAULT_MAX_RECEIVED, DEFAULT_STEP_TIMEOUT};
-pub use programs::{DEFAULT_READY_AFTER, DEFAULT_READY_TIMEOUT};
-pub use scenario::{DEFAULT_SCENARIO_TIMEOUT, validate};
-pub use servers::{DEFAULT_BACKLOG, DEFAULT_READ_SIZE};
+pub use scenario::validate;
