@@ -66,6 +66,80 @@ pub fn select(scenarios: Vec<Arc<Scenario>>, filters: &[String]) -> Vec<Arc<Scen
         .collect()
 }
 
+/// One shard of a suite, as `--partition` names it (cargo-nextest's meaning): `count:K/N` takes
+/// every N-th scenario from the K-th (in the order they were found and filtered), `hash:K/N` the
+/// scenarios whose name hashes to K (a scenario stays in its shard when others come and go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// By position, or by a hash of the name.
+    pub by_hash: bool,
+    /// The shard taken, from 1.
+    pub shard: u64,
+    /// How many shards.
+    pub total: u64,
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wrong =
+            || format!("`{text}` is not a partition: write count:K/N or hash:K/N (1 <= K <= N)");
+        let (kind, shards) = text.split_once(':').ok_or_else(wrong)?;
+        let by_hash = match kind {
+            "count" => false,
+            "hash" => true,
+            _ => return Err(wrong()),
+        };
+        let (shard, total) = shards.split_once('/').ok_or_else(wrong)?;
+        let shard: u64 = shard.trim().parse().map_err(|_| wrong())?;
+        let total: u64 = total.trim().parse().map_err(|_| wrong())?;
+        if shard == 0 || total == 0 || shard > total {
+            return Err(wrong());
+        }
+        Ok(Partition {
+            by_hash,
+            shard,
+            total,
+        })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.by_hash { "hash" } else { "count" };
+        write!(f, "{kind}:{}/{}", self.shard, self.total)
+    }
+}
+
+impl Partition {
+    /// The scenarios of this shard, in their order.
+    pub fn take(&self, scenarios: Vec<Arc<Scenario>>) -> Vec<Arc<Scenario>> {
+        scenarios
+            .into_iter()
+            .enumerate()
+            .filter(|(position, scenario)| {
+                let key = if self.by_hash {
+                    stable_hash(scenario.name.as_bytes())
+                } else {
+                    *position as u64
+                };
+                key % self.total == self.shard - 1
+            })
+            .map(|(_, scenario)| scenario)
+            .collect()
+    }
+}
+
+/// FNV-1a, 64 bits: written here rather than taken from a crate because a shard must hold the same
+/// scenarios on every machine and in every netlab version, which a hash fixed by its definition
+/// guarantees and a library's default hasher (randomly seeded, or free to change) does not.
+fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// What the snapshot check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotCheck {
@@ -525,4 +599,35 @@ pub fn store_snapshots(
         }
     }
     writes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_read_as_nextest_writes_them() {
+        let read = |text: &str| text.parse::<Partition>();
+        assert_eq!(
+            read("count:2/3"),
+            Ok(Partition {
+                by_hash: false,
+                shard: 2,
+                total: 3
+            })
+        );
+        assert!(read("hash:1/1").is_ok_and(|p| p.by_hash));
+        for wrong in [
+            "count:0/3",
+            "count:4/3",
+            "count:1/0",
+            "slice:1/2",
+            "count:1",
+            "hash:a/b",
+        ] {
+            assert!(read(wrong).is_err(), "{wrong}");
+        }
+        assert_eq!(stable_hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(stable_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
 }

@@ -120,6 +120,10 @@ pub struct TestArgs {
     /// Only the scenarios whose name contains TEXT (give it several times for any of several)
     #[arg(long, value_name = "TEXT")]
     pub filter: Vec<String>,
+    /// Run one shard of the suite: count:K/N (every N-th from the K-th) or hash:K/N (by name),
+    /// as cargo-nextest; `--list` shows the shard
+    #[arg(long, value_name = "KIND:K/N", env = "NETLAB_PARTITION")]
+    pub partition: Option<crate::suite::Partition>,
     /// List the scenarios that would run, and run nothing
     #[arg(long)]
     pub list: bool,

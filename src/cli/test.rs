@@ -60,6 +60,11 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         ));
         return Exit::NothingMatched;
     }
+    // A shard may hold nothing (more shards than scenarios): that is not an error.
+    let scenarios = match &args.partition {
+        Some(partition) => partition.take(scenarios),
+        None => scenarios,
+    };
     if args.list {
         for scenario in &scenarios {
             output.say(&format!("{}\t{}", scenario.name, scenario.path.display()));

@@ -274,3 +274,59 @@ fn quiet_and_verbose_suites() {
         "{verbose}"
     );
 }
+
+#[test]
+fn the_shards_of_a_partition_run_every_scenario_exactly_once() {
+    let scenarios = root().join("scenarios");
+    let dir = scenarios.to_str().unwrap();
+    let listed = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--list", dir];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = netlab_test(&args, true);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let mut everything = listed(&[]);
+    everything.sort();
+    assert!(everything.len() >= 6, "{everything:?}");
+    for kind in ["count", "hash"] {
+        for total in 1..=4 {
+            let mut union = Vec::new();
+            for shard in 1..=total {
+                let partition = format!("{kind}:{shard}/{total}");
+                let this = listed(&["--partition", &partition]);
+                if kind == "count" {
+                    // By position: shards differ in size by one at most.
+                    let expected = everything.len().div_ceil(total).max(this.len());
+                    assert!(this.len() + 1 >= expected, "{partition}: {this:?}");
+                }
+                union.extend(this);
+            }
+            union.sort();
+            assert_eq!(union, everything, "{kind} over {total} shards");
+        }
+    }
+    // A shard runs what it lists, and only that (its JSON lines name them).
+    let shard = listed(&["--partition", "count:2/3"]);
+    let (code, stdout, stderr) =
+        netlab_test(&[dir, "--partition", "count:2/3", "--format", "json"], true);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let mut ran: Vec<String> = stdout
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ran.sort();
+    let mut shard_sorted = shard.clone();
+    shard_sorted.sort();
+    assert_eq!(ran, shard_sorted);
+    // A partition that is not one is refused, saying how to write one.
+    let (code, _, stderr) = netlab_test(&["--list", dir, "--partition", "count:4/3"], true);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("count:K/N or hash:K/N"), "{stderr}");
+}
