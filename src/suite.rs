@@ -187,6 +187,10 @@ pub struct CaseResult {
     pub run_warnings: Vec<String>,
     /// Wall time of the run.
     pub duration: Duration,
+    /// The attempts that failed before this one (`--retries`, `retries:`), oldest first.
+    pub earlier: Vec<CaseResult>,
+    /// How many attempts it was allowed (1 + its retries).
+    pub attempts_allowed: u32,
 }
 
 /// What a case came to, all things considered (the run, then its snapshot).
@@ -235,6 +239,8 @@ impl CaseResult {
             file_warnings: Vec::new(),
             run_warnings: Vec::new(),
             duration: Duration::ZERO,
+            earlier: Vec::new(),
+            attempts_allowed: 1,
         }
     }
 
@@ -246,6 +252,20 @@ impl CaseResult {
     /// Passed and matched its snapshot.
     pub fn ok(&self) -> bool {
         self.status() == CaseStatus::Passed
+    }
+
+    /// It passed, but only on a retry.
+    pub fn flaky(&self) -> bool {
+        self.ok() && !self.earlier.is_empty()
+    }
+
+    /// Whether another attempt could come to something else: a failed run or a transcript that
+    /// differs from its snapshot (timing), not a missing snapshot, nor an interruption.
+    fn worth_retrying(&self) -> bool {
+        matches!(
+            self.status(),
+            CaseStatus::Failed | CaseStatus::SnapshotDiffers | CaseStatus::Error
+        ) && self.verdict != Ok(Verdict::Interrupted)
     }
 
     /// What the case came to.
@@ -284,6 +304,7 @@ impl CaseResult {
 pub fn run(
     scenarios: &[Arc<Scenario>],
     jobs: usize,
+    retries: Option<u32>,
     options: &RunOptions,
     done: &mut dyn FnMut(&CaseResult),
 ) -> Vec<CaseResult> {
@@ -303,7 +324,7 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("suite worker {worker}"))
                 .spawn_scoped(scope, move || {
-                    work(scenarios, options, ports, &work_rx, &result_tx)
+                    work(scenarios, retries, options, ports, &work_rx, &result_tx)
                 });
             if spawned.is_ok() {
                 workers += 1;
@@ -311,7 +332,7 @@ pub fn run(
         }
         if workers == 0 {
             // Not even one thread: run here, one scenario after the other.
-            work(scenarios, options, ports, &work_rx, &result_tx);
+            work(scenarios, retries, options, ports, &work_rx, &result_tx);
         }
         drop(result_tx);
         for (index, result) in result_rx.iter() {
@@ -328,9 +349,11 @@ pub fn run(
         .collect()
 }
 
-/// A worker: takes scenario indexes until there are none left or the run is interrupted.
+/// A worker: takes scenario indexes until there are none left or the run is interrupted. A case
+/// that fails runs again, up to `retries` more times (`--retries`; else its file's `retries:`).
 fn work(
     scenarios: &[Arc<Scenario>],
+    retries: Option<u32>,
     options: &RunOptions,
     ports: &FixedPorts,
     work: &crossbeam::channel::Receiver<usize>,
@@ -341,7 +364,19 @@ fn work(
         let Some(_held) = ports.hold(scenario, options) else {
             break;
         };
-        let _ = results.send((index, run_case(scenario, options, true)));
+        let retries = retries.or(scenario.retries).unwrap_or(0);
+        let mut result = run_case(scenario, options, true);
+        let mut earlier = Vec::new();
+        while result.worth_retrying() && earlier.len() < retries as usize && !options.interrupted()
+        {
+            earlier.push(std::mem::replace(
+                &mut result,
+                run_case(scenario, options, true),
+            ));
+        }
+        result.earlier = earlier;
+        result.attempts_allowed = retries.saturating_add(1);
+        let _ = results.send((index, result));
     }
 }
 
@@ -424,6 +459,7 @@ pub fn run_case_observed(
     let mut result = CaseResult {
         file_warnings: file_warnings(scenario),
         duration,
+        earlier: Vec::new(),
         ..CaseResult::not_run(scenario)
     };
     let outcome = match outcome {

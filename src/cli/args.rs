@@ -124,6 +124,10 @@ pub struct TestArgs {
     /// as cargo-nextest; `--list` shows the shard
     #[arg(long, value_name = "KIND:K/N", env = "NETLAB_PARTITION")]
     pub partition: Option<crate::suite::Partition>,
+    /// Run a failing scenario up to N more times; one that passes on a retry is FLAKY (overrides
+    /// the files' `retries:`)
+    #[arg(long, value_name = "N", env = "NETLAB_RETRIES", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: Option<u32>,
     /// List the scenarios that would run, and run nothing
     #[arg(long)]
     pub list: bool,

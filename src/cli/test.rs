@@ -25,6 +25,7 @@ use crate::transcript::program_failure_reason;
 const GREEN: Style = AnsiColor::Green.on_default().bold();
 const RED: Style = AnsiColor::Red.on_default().bold();
 const DIM: Style = Style::new().dimmed();
+const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 
 /// Runs `netlab test`; returns how it ended.
 pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
@@ -97,7 +98,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let started = Instant::now();
     let in_ci = snapshot::in_ci();
     let will_write = args.update && !in_ci;
-    let mut results = suite::run(&scenarios, jobs, &options, &mut |result| {
+    let mut results = suite::run(&scenarios, jobs, args.retries, &options, &mut |result| {
         bar.inc(1);
         bar.set_message(result.name.clone());
         if human && !(args.quiet && result.ok()) {
@@ -189,7 +190,15 @@ fn paint(style: Style, text: &str) -> String {
 
 /// One line per scenario as it finishes. `will_write`: `--update` will store its snapshot.
 fn result_line(result: &CaseResult, will_write: bool) -> String {
+    let attempts = result.earlier.len() + 1;
     let (mark, why) = match result.status() {
+        CaseStatus::Passed if result.flaky() => (
+            paint(YELLOW, "FLAKY"),
+            format!(
+                ": passed on attempt {attempts} of {}",
+                result.attempts_allowed
+            ),
+        ),
         CaseStatus::Passed => (paint(GREEN, "PASS"), String::new()),
         CaseStatus::SnapshotDiffers if will_write => {
             (paint(GREEN, "PASS"), ": snapshot to update".to_string())
@@ -349,7 +358,11 @@ fn print_summary(
     let skipped = results.iter().filter(|r| r.never_started()).count();
     let failed = results.len() - passed - skipped;
     let sum: Duration = results.iter().map(|r| r.duration).sum();
+    let flaky = results.iter().filter(|r| r.flaky()).count();
     let mut line = format!("{passed} passed, {failed} failed");
+    if flaky > 0 {
+        line.push_str(&format!(" ({flaky} flaky: passed on a retry)"));
+    }
     if skipped > 0 {
         line.push_str(&format!(", {skipped} not run (interrupted)"));
     }

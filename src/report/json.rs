@@ -27,6 +27,9 @@ struct Line<'a> {
     program: Option<ProgramLine<'a>>,
     warnings: Vec<&'a str>,
     step_results: &'a [StepResult],
+    attempts: usize,
+    flaky: bool,
+    earlier_failures: Vec<String>,
 }
 
 /// The program under test that failed.
@@ -115,6 +118,19 @@ pub fn json_line(result: &CaseResult) -> Result<String, Bug> {
             .map(String::as_str)
             .collect(),
         step_results: &result.step_results,
+        attempts: result.earlier.len() + 1,
+        flaky: result.flaky(),
+        earlier_failures: result
+            .earlier
+            .iter()
+            .map(|attempt| {
+                let word = verdict_word(attempt);
+                match failure_text(attempt) {
+                    Some(text) => format!("{word}: {}", text.lines().next().unwrap_or_default()),
+                    None => word.to_string(),
+                }
+            })
+            .collect(),
     };
     serde_json::to_string(&line).map_err(|error| {
         Bug(format!(

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use super::json::{failure_text, verdict_word};
 use crate::suite::{CaseResult, CaseStatus};
@@ -19,6 +19,10 @@ pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, Strin
             CaseStatus::Error => failed(NonSuccessKind::Error, word, result),
             _ => failed(NonSuccessKind::Failure, word, result),
         };
+        let mut status = status;
+        // Earlier attempts (`--retries`): flakyFailure under a pass, rerunFailure under a failure,
+        // as cargo-nextest writes them.
+        status.add_reruns(result.earlier.iter().map(rerun));
         let mut case = TestCase::new(result.name.clone(), status);
         case.set_classname(result.path.display().to_string());
         case.set_time(result.duration);
@@ -32,6 +36,26 @@ pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, Strin
     report.set_time(took);
     report.add_test_suite(suite);
     report.to_string().map_err(|e| e.to_string())
+}
+
+/// An earlier attempt that failed, as a rerun element.
+fn rerun(attempt: &CaseResult) -> TestRerun {
+    let word = verdict_word(attempt);
+    let kind = match attempt.status() {
+        CaseStatus::Error => NonSuccessKind::Error,
+        _ => NonSuccessKind::Failure,
+    };
+    let mut rerun = TestRerun::new(kind);
+    let text = failure_text(attempt).unwrap_or_default();
+    let first = text.lines().next().unwrap_or(word).to_string();
+    rerun.set_message(format!("{word}: {first}"));
+    rerun.set_type(word.to_string());
+    rerun.set_description(text);
+    rerun.set_time(attempt.duration);
+    if !attempt.transcript.is_empty() {
+        rerun.set_system_out(attempt.transcript.clone());
+    }
+    rerun
 }
 
 fn failed(kind: NonSuccessKind, word: &str, result: &CaseResult) -> TestCaseStatus {

@@ -20,6 +20,8 @@ pub struct Scenario {
     pub path: PathBuf,
     /// Bound on the whole run.
     pub timeout: Duration,
+    /// Under `netlab test`, how many more times to run it when it fails (`None`: not said).
+    pub retries: Option<u32>,
     /// Servers, in file order.
     pub servers: Vec<Server>,
     /// Clients, in file order.

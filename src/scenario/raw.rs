@@ -20,6 +20,10 @@ pub struct RawScenario {
     pub description: Option<String>,
     /// Bound on the whole scenario.
     pub timeout: Option<RawDuration>,
+    /// Under `netlab test`, how many more times to run the scenario when it fails (a pass on a
+    /// retry is reported FLAKY); `--retries` on the command line overrides it.
+    #[schemars(range(max = 100))]
+    pub retries: Option<u32>,
     /// Names usable as `{name}` in `exec:` arguments, with their defaults (`~`: must be given
     /// with `--var name=value`).
     #[serde(default)]

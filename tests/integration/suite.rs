@@ -330,3 +330,100 @@ fn the_shards_of_a_partition_run_every_scenario_exactly_once() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("count:K/N or hash:K/N"), "{stderr}");
 }
+
+/// A scenario whose client program fails the first time it runs in `dir` and passes after.
+fn flaky_scenario(dir: &std::path::Path, retries: &str) -> PathBuf {
+    let path = dir.join("flaky.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "{retries}servers:\n  - name: s\nclients:\n  - name: p\n    connect: s\n    exec: [\"sh\", \"-c\", \"if [ -e ran_once ]; then exit 0; else touch ran_once; exit 1; fi\"]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_scenario_that_passes_on_a_retry_is_flaky_in_text_json_and_junit() {
+    let dir =
+        std::env::temp_dir().join(format!("netlab-flaky-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = flaky_scenario(&dir, "retries: 2\n");
+    let file = path.to_str().unwrap();
+    // The snapshot of a pass (the second run passes: the marker is there).
+    let (code, stdout, _) = netlab_test(&[file, "--update"], false);
+    assert_eq!(code, 0, "{stdout}");
+    std::fs::remove_file(dir.join("ran_once")).unwrap();
+    let report = dir.join("junit.xml");
+    let (code, stdout, stderr) = netlab_test(&[file, "--junit", report.to_str().unwrap()], true);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("FLAKY flaky") && stdout.contains("passed on attempt 2 of 3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(1 flaky: passed on a retry)"), "{stdout}");
+    let xml = read(report);
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let flaky: Vec<_> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("flakyFailure"))
+        .collect();
+    assert_eq!(flaky.len(), 1, "{xml}");
+    assert!(
+        !document.descendants().any(|n| n.has_tag_name("failure")),
+        "{xml}"
+    );
+    // JSON says how many attempts it took and why the first failed.
+    std::fs::remove_file(dir.join("ran_once")).unwrap();
+    let (code, stdout, _) = netlab_test(&[file, "--format", "json"], true);
+    assert_eq!(code, 0, "{stdout}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["attempts"], 2);
+    assert_eq!(line["flaky"], true);
+    assert!(
+        line["earlier_failures"][0]
+            .as_str()
+            .unwrap()
+            .contains("exit code 1"),
+        "{line}"
+    );
+    // `--retries 0` overrides the file: the first failure stands.
+    std::fs::remove_file(dir.join("ran_once")).unwrap();
+    let (code, stdout, _) = netlab_test(&[file, "--retries", "0"], true);
+    assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn a_scenario_that_fails_every_retry_fails_with_each_attempt_in_junit() {
+    let dir =
+        std::env::temp_dir().join(format!("netlab-rerun-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("always.yaml");
+    std::fs::write(
+        &path,
+        "servers:\n  - name: s\nclients:\n  - name: p\n    connect: s\n    exec: [\"sh\", \"-c\", \"exit 3\"]\n",
+    )
+    .unwrap();
+    let report = dir.join("junit.xml");
+    let (code, stdout, _) = netlab_test(
+        &[
+            path.to_str().unwrap(),
+            "--retries",
+            "2",
+            "--junit",
+            report.to_str().unwrap(),
+        ],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let xml = read(report);
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let count = |tag: &str| {
+        document
+            .descendants()
+            .filter(|n| n.has_tag_name(tag))
+            .count()
+    };
+    assert_eq!((count("failure"), count("rerunFailure")), (1, 2), "{xml}");
+}

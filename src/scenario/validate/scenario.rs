@@ -14,6 +14,9 @@ use crate::scenario::vars::{NeededVars, VarValues};
 use crate::source::SourceFile;
 
 /// Default bound on a whole scenario.
+/// Most `retries:` a scenario may ask for.
+pub const MAX_RETRIES: u32 = 100;
+
 pub const DEFAULT_SCENARIO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Checks `raw` (parsed from `source`) and builds the scenario, or returns every problem found;
@@ -52,6 +55,14 @@ impl Checker<'_> {
             ),
         };
         let timeout = self.positive("timeout", raw.timeout, DEFAULT_SCENARIO_TIMEOUT);
+        if let Some(retries) = raw.retries
+            && retries > MAX_RETRIES
+        {
+            self.at_value(
+                "retries",
+                format!("retries is at most {MAX_RETRIES} (a scenario that fails that often is not flaky)"),
+            );
+        }
         if raw.servers.is_empty() && raw.clients.is_empty() {
             self.report(
                 Diagnostic::new("a scenario needs at least one server or client", "", None)
@@ -83,6 +94,7 @@ impl Checker<'_> {
             description: raw.description,
             path: self.source.path.clone(),
             timeout,
+            retries: raw.retries.map(|n| n.min(MAX_RETRIES)),
             servers,
             clients: clients.into_iter().collect::<Option<_>>()?,
             warnings: None,
