@@ -64,6 +64,10 @@ impl Exit {
     /// The exit of one scenario's result. An interrupted run is a failure here; the command
     /// makes its exit `Interrupted` once it knows the signal.
     pub fn of(result: &CaseResult) -> Exit {
+        // Not started because others failed: their failures carry the exit.
+        if result.skipped {
+            return Exit::Passed;
+        }
         match (&result.verdict, &result.snapshot) {
             (Err(error), _) => Exit::of_error(error),
             (_, Some(SnapshotCheck::Unreadable(_))) => Exit::Environment,

@@ -140,6 +140,42 @@ fn stable_hash(bytes: &[u8]) -> u64 {
     })
 }
 
+/// How a suite runs: how many scenarios at once, how many retries, when to stop.
+#[derive(Debug, Clone, Copy)]
+pub struct SuiteLimits {
+    /// Scenarios at once.
+    pub jobs: usize,
+    /// More attempts for a failing scenario (`--retries`; `None`: each file's `retries:`).
+    pub retries: Option<u32>,
+    /// Start no more scenarios once this many have failed (`--max-fail`; `None`: run them all).
+    pub max_fail: Option<usize>,
+}
+
+/// The failures of a suite so far, against its `--max-fail`.
+struct Failures {
+    count: std::sync::atomic::AtomicUsize,
+    most: Option<usize>,
+}
+
+impl Failures {
+    fn new(most: Option<usize>) -> Failures {
+        Failures {
+            count: std::sync::atomic::AtomicUsize::new(0),
+            most,
+        }
+    }
+
+    fn count_one(&self) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether no more scenarios should start.
+    fn reached(&self) -> bool {
+        self.most
+            .is_some_and(|most| self.count.load(std::sync::atomic::Ordering::SeqCst) >= most)
+    }
+}
+
 /// What the snapshot check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotCheck {
@@ -191,6 +227,8 @@ pub struct CaseResult {
     pub earlier: Vec<CaseResult>,
     /// How many attempts it was allowed (1 + its retries).
     pub attempts_allowed: u32,
+    /// Not started because enough scenarios had failed (`--max-fail`).
+    pub skipped: bool,
 }
 
 /// What a case came to, all things considered (the run, then its snapshot).
@@ -206,6 +244,8 @@ pub enum CaseStatus {
     SnapshotMissing,
     /// It could not be run, or its snapshot could not be read.
     Error,
+    /// It was not started: enough scenarios had failed (`--max-fail`, `--fail-fast`).
+    Skipped,
 }
 
 impl CaseStatus {
@@ -217,6 +257,7 @@ impl CaseStatus {
             CaseStatus::SnapshotDiffers => "snapshot_differs",
             CaseStatus::SnapshotMissing => "snapshot_missing",
             CaseStatus::Error => "error",
+            CaseStatus::Skipped => "skipped",
         }
     }
 }
@@ -241,12 +282,13 @@ impl CaseResult {
             duration: Duration::ZERO,
             earlier: Vec::new(),
             attempts_allowed: 1,
+            skipped: false,
         }
     }
 
     /// Whether the run never started (an interruption came first).
     pub fn never_started(&self) -> bool {
-        self.ran.is_none() && matches!(self.verdict, Ok(Verdict::Interrupted))
+        self.skipped || (self.ran.is_none() && matches!(self.verdict, Ok(Verdict::Interrupted)))
     }
 
     /// Passed and matched its snapshot.
@@ -268,8 +310,19 @@ impl CaseResult {
         ) && self.verdict != Ok(Verdict::Interrupted)
     }
 
+    /// The result of a scenario not started because enough others had failed.
+    pub fn skipped(scenario: &Scenario) -> CaseResult {
+        CaseResult {
+            skipped: true,
+            ..CaseResult::not_run(scenario)
+        }
+    }
+
     /// What the case came to.
     pub fn status(&self) -> CaseStatus {
+        if self.skipped {
+            return CaseStatus::Skipped;
+        }
         match (&self.verdict, &self.snapshot) {
             (Err(_), _) | (_, Some(SnapshotCheck::Unreadable(_))) => CaseStatus::Error,
             (Ok(v), _) if *v != Verdict::Passed => CaseStatus::Failed,
@@ -303,11 +356,12 @@ impl CaseResult {
 /// scenarios once `options.interrupt` fires.
 pub fn run(
     scenarios: &[Arc<Scenario>],
-    jobs: usize,
-    retries: Option<u32>,
+    limits: &SuiteLimits,
     options: &RunOptions,
     done: &mut dyn FnMut(&CaseResult),
 ) -> Vec<CaseResult> {
+    let jobs = limits.jobs;
+    let failures = &Failures::new(limits.max_fail);
     let (work_tx, work_rx) = unbounded::<usize>();
     for index in 0..scenarios.len() {
         let _ = work_tx.send(index);
@@ -324,7 +378,14 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("suite worker {worker}"))
                 .spawn_scoped(scope, move || {
-                    work(scenarios, retries, options, ports, &work_rx, &result_tx)
+                    work(
+                        scenarios,
+                        limits.retries,
+                        options,
+                        (ports, failures),
+                        &work_rx,
+                        &result_tx,
+                    )
                 });
             if spawned.is_ok() {
                 workers += 1;
@@ -332,7 +393,14 @@ pub fn run(
         }
         if workers == 0 {
             // Not even one thread: run here, one scenario after the other.
-            work(scenarios, retries, options, ports, &work_rx, &result_tx);
+            work(
+                scenarios,
+                limits.retries,
+                options,
+                (ports, failures),
+                &work_rx,
+                &result_tx,
+            );
         }
         drop(result_tx);
         for (index, result) in result_rx.iter() {
@@ -345,7 +413,15 @@ pub fn run(
     results
         .into_iter()
         .zip(scenarios)
-        .map(|(result, scenario)| result.unwrap_or_else(|| CaseResult::not_run(scenario)))
+        .map(|(result, scenario)| {
+            result.unwrap_or_else(|| {
+                if failures.reached() && !options.interrupted() {
+                    CaseResult::skipped(scenario)
+                } else {
+                    CaseResult::not_run(scenario)
+                }
+            })
+        })
         .collect()
 }
 
@@ -355,11 +431,14 @@ fn work(
     scenarios: &[Arc<Scenario>],
     retries: Option<u32>,
     options: &RunOptions,
-    ports: &FixedPorts,
+    (ports, failures): (&FixedPorts, &Failures),
     work: &crossbeam::channel::Receiver<usize>,
     results: &crossbeam::channel::Sender<(usize, CaseResult)>,
 ) {
     for index in work.iter() {
+        if failures.reached() {
+            break;
+        }
         let scenario = &scenarios[index];
         let Some(_held) = ports.hold(scenario, options) else {
             break;
@@ -376,6 +455,9 @@ fn work(
         }
         result.earlier = earlier;
         result.attempts_allowed = retries.saturating_add(1);
+        if !result.ok() && !result.never_started() {
+            failures.count_one();
+        }
         let _ = results.send((index, result));
     }
 }
@@ -568,7 +650,7 @@ pub fn store_snapshots(
     if in_ci {
         return writes;
     }
-    for result in results.iter_mut() {
+    for result in results.iter_mut().filter(|r| !r.skipped) {
         let snap = snapshot::path_for(&result.path);
         let pending = snapshot::pending_path(&snap);
         if interrupted {

@@ -128,6 +128,15 @@ pub struct TestArgs {
     /// the files' `retries:`)
     #[arg(long, value_name = "N", env = "NETLAB_RETRIES", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub retries: Option<u32>,
+    /// Start no more scenarios after the first failure (those not started are SKIPPED)
+    #[arg(long, overrides_with_all = ["no_fail_fast", "max_fail"])]
+    pub fail_fast: bool,
+    /// Run every scenario, however many fail (the default)
+    #[arg(long, overrides_with_all = ["fail_fast", "max_fail"])]
+    pub no_fail_fast: bool,
+    /// Start no more scenarios once N have failed
+    #[arg(long, value_name = "N", env = "NETLAB_MAX_FAIL", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_fail: Option<u32>,
     /// List the scenarios that would run, and run nothing
     #[arg(long)]
     pub list: bool,
@@ -149,6 +158,17 @@ pub struct TestArgs {
     /// What to print on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+impl TestArgs {
+    /// After how many failures no more scenarios start (`None`: never).
+    pub fn max_fail(&self) -> Option<usize> {
+        match (self.fail_fast, self.no_fail_fast, self.max_fail) {
+            (true, _, _) => Some(1),
+            (_, true, _) => None,
+            (_, _, most) => most.map(|n| n as usize),
+        }
+    }
 }
 
 /// Output format of `netlab test`.

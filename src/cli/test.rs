@@ -19,7 +19,7 @@ use crate::report::json::{failure_text, json_line};
 use crate::report::junit::junit_xml;
 use crate::scenario::VarValues;
 use crate::snapshot;
-use crate::suite::{self, CaseResult, CaseStatus, SnapshotCheck, SnapshotWrite};
+use crate::suite::{self, CaseResult, CaseStatus, SnapshotCheck, SnapshotWrite, SuiteLimits};
 use crate::transcript::program_failure_reason;
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
@@ -98,7 +98,12 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let started = Instant::now();
     let in_ci = snapshot::in_ci();
     let will_write = args.update && !in_ci;
-    let mut results = suite::run(&scenarios, jobs, args.retries, &options, &mut |result| {
+    let limits = SuiteLimits {
+        jobs,
+        retries: args.retries,
+        max_fail: args.max_fail(),
+    };
+    let mut results = suite::run(&scenarios, &limits, &options, &mut |result| {
         bar.inc(1);
         bar.set_message(result.name.clone());
         if human && !(args.quiet && result.ok()) {
@@ -212,6 +217,10 @@ fn result_line(result: &CaseResult, will_write: bool) -> String {
             ": the transcript differs from its snapshot".to_string(),
         ),
         CaseStatus::SnapshotMissing => (paint(RED, "FAIL"), ": no snapshot stored yet".to_string()),
+        CaseStatus::Skipped => (
+            paint(DIM, "SKIP"),
+            ": not run, enough scenarios had failed (--max-fail)".to_string(),
+        ),
         CaseStatus::Error => (
             paint(RED, "ERROR"),
             match &result.verdict {
@@ -355,17 +364,25 @@ fn print_summary(
     jobs: usize,
 ) {
     let passed = results.iter().filter(|r| r.ok()).count();
-    let skipped = results.iter().filter(|r| r.never_started()).count();
-    let failed = results.len() - passed - skipped;
+    let interrupted = results
+        .iter()
+        .filter(|r| r.never_started() && !r.skipped)
+        .count();
+    let skipped = results.iter().filter(|r| r.skipped).count();
+    let failed = results.len() - passed - interrupted - skipped;
     let sum: Duration = results.iter().map(|r| r.duration).sum();
     let flaky = results.iter().filter(|r| r.flaky()).count();
     let mut line = format!("{passed} passed, {failed} failed");
     if flaky > 0 {
         line.push_str(&format!(" ({flaky} flaky: passed on a retry)"));
     }
-    if skipped > 0 {
-        line.push_str(&format!(", {skipped} not run (interrupted)"));
+    if interrupted > 0 {
+        line.push_str(&format!(", {interrupted} not run (interrupted)"));
     }
+    if skipped > 0 {
+        line.push_str(&format!(", {skipped} skipped (--max-fail)"));
+    }
+    let skipped = interrupted + skipped;
     let style = if failed == 0 && skipped == 0 {
         GREEN
     } else {

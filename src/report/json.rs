@@ -66,7 +66,9 @@ pub fn failure_text(result: &CaseResult) -> Option<String> {
 /// One result as a line of JSON (no trailing newline). Every field serializes (strings, numbers,
 /// derived structs): an error here is a bug in netlab.
 pub fn json_line(result: &CaseResult) -> Result<String, Bug> {
-    let scenario = result.verdict.as_ref().ok().map(|v| match v {
+    // A skipped scenario did not run at all.
+    let ran = result.verdict.as_ref().ok().filter(|_| !result.skipped);
+    let scenario = ran.map(|v| match v {
         Verdict::Passed => "passed",
         Verdict::Failed => "failed",
         Verdict::TimedOut(_) => "timed_out",

@@ -16,6 +16,11 @@ pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, Strin
         let word = verdict_word(result);
         let status = match result.status() {
             CaseStatus::Passed => TestCaseStatus::success(),
+            CaseStatus::Skipped => {
+                let mut skipped = TestCaseStatus::skipped();
+                skipped.set_message("not run: enough scenarios had failed (--max-fail)");
+                skipped
+            }
             CaseStatus::Error => failed(NonSuccessKind::Error, word, result),
             _ => failed(NonSuccessKind::Failure, word, result),
         };

@@ -427,3 +427,63 @@ fn a_scenario_that_fails_every_retry_fails_with_each_attempt_in_junit() {
     };
     assert_eq!((count("failure"), count("rerunFailure")), (1, 2), "{xml}");
 }
+
+#[test]
+fn fail_fast_and_max_fail_stop_starting_scenarios_and_say_which_were_skipped() {
+    let dir = std::env::temp_dir().join(format!(
+        "netlab-failfast-{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["a1", "a2", "a3", "a4"] {
+        std::fs::write(
+            dir.join(format!("{name}.yaml")),
+            "servers:\n  - name: s\nclients:\n  - name: p\n    connect: s\n    exec: [\"sh\", \"-c\", \"exit 3\"]\n",
+        )
+        .unwrap();
+    }
+    let suite = dir.to_str().unwrap();
+    let verdicts = |extra: &[&str]| -> (i32, Vec<String>) {
+        let mut args = vec![suite, "-j", "1", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (code, stdout, _) = netlab_test(&args, true);
+        let words = stdout
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                value["verdict"].as_str().unwrap().to_string()
+            })
+            .collect();
+        (code, words)
+    };
+    let (code, words) = verdicts(&["--fail-fast"]);
+    assert_eq!(code, 1);
+    assert_eq!(words, ["failed", "skipped", "skipped", "skipped"]);
+    let (code, words) = verdicts(&["--max-fail", "2"]);
+    assert_eq!(code, 1);
+    assert_eq!(words, ["failed", "failed", "skipped", "skipped"]);
+    // The last of the three flags given wins, as with nextest.
+    let (_, words) = verdicts(&["--fail-fast", "--no-fail-fast"]);
+    assert_eq!(words, ["failed"; 4]);
+    // The text says how many were skipped and why; JUnit marks them skipped.
+    let report = dir.join("junit.xml");
+    let (code, stdout, _) = netlab_test(
+        &[
+            suite,
+            "-j",
+            "1",
+            "--fail-fast",
+            "--junit",
+            report.to_str().unwrap(),
+        ],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("0 passed, 1 failed, 3 skipped (--max-fail)"),
+        "{stdout}"
+    );
+    let xml = read(report);
+    assert_eq!(xml.matches("<skipped").count(), 3, "{xml}");
+}
