@@ -37,14 +37,15 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// How it ended.
     pub verdict: Verdict,
-    /// Each server's bound address, in scenario order.
-    pub addresses: Vec<SocketAddr>,
+    /// Each server's bound address, in scenario order (`None`: a server outside the run).
+    pub addresses: Vec<Option<SocketAddr>>,
 }
 
 impl Outcome {
     /// What the environment refused a client, so that the run could not hold its conversation at
-    /// all: a connection to an address outside the scenario (nobody listening, an unknown host,
-    /// an unreachable address), or a client program that cannot be executed. A connection refused
+    /// all: a connection to an address outside the scenario or to a server `--target` points
+    /// outside the run (nobody listening, an unknown host, an unreachable address), or a client
+    /// program that cannot be executed. A connection refused
     /// by a scenario's own server is not the environment's doing: a program under test that does
     /// not listen has failed.
     pub fn environment_refusal(&self, scenario: &Scenario) -> Option<String> {
@@ -58,7 +59,14 @@ impl Outcome {
             let outside = scenario
                 .clients
                 .get(id.client)
-                .is_some_and(|c| matches!(c.target, Target::Address(_)));
+                .is_some_and(|c| match c.target {
+                    Target::Address(_) => true,
+                    // Pointed outside the run with `--target`: nobody there is the environment's.
+                    Target::Server(server) => scenario
+                        .servers
+                        .get(server)
+                        .is_some_and(|s| s.outside.is_some()),
+                });
             match &failure.kind {
                 FailureKind::ConnectFailed(reason) if outside => {
                     Some(format!("a client could not connect: {reason}"))

@@ -60,6 +60,7 @@ fn run_once(scenario: &Arc<Scenario>, scale: f64) -> (String, bool) {
     let outcome = run(scenario, &options, &mut |_| {}).unwrap();
     // Every listener was closed: its exact address can be bound again at once.
     for (addr, server) in outcome.addresses.iter().zip(&scenario.servers) {
+        let Some(addr) = addr else { continue };
         let bound = match server.protocol {
             Protocol::Tcp => TcpListener::bind(addr).map(drop),
             Protocol::Udp => UdpSocket::bind(addr).map(drop),

@@ -83,12 +83,42 @@ pub enum Command {
     Schema,
 }
 
+/// `--target NAME=HOST:PORT`: a server of the scenario served from outside the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideServer {
+    /// The server's name in the scenario.
+    pub server: String,
+    /// Where its clients connect instead (`host:port`, `[v6]:port`).
+    pub address: String,
+}
+
+impl std::str::FromStr for OutsideServer {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wrong = || format!("`{text}` is not NAME=HOST:PORT (e.g. `echo=127.0.0.1:7000`)");
+        let (server, address) = text.split_once('=').ok_or_else(wrong)?;
+        let (host, port) = address.rsplit_once(':').ok_or_else(wrong)?;
+        if server.is_empty() || host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(wrong());
+        }
+        Ok(OutsideServer {
+            server: server.to_string(),
+            address: address.to_string(),
+        })
+    }
+}
+
 /// Arguments of `netlab run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Scenario files to run, one after the other.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Do not start server NAME: its clients connect to HOST:PORT (a service already running,
+    /// a program started by hand); give it once per server
+    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    pub targets: Vec<OutsideServer>,
     /// Multiply every declared delay, sleep and timeout by FACTOR (0.01 runs 100× faster);
     /// transcripts keep the declared values.
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
@@ -114,6 +144,10 @@ pub struct TestArgs {
     /// Scenario files, or directories whose `*.yaml` files to take (not subdirectories) [default: scenarios]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Do not start server NAME in the scenarios that have one: their clients connect to
+    /// HOST:PORT; give it once per server
+    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    pub targets: Vec<OutsideServer>,
     /// Run N scenarios at once [default: 4 per CPU: scenarios mostly wait on sockets and delays]
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::args::OutsideServer;
 use super::output::Output;
 use crate::exit::{Bug, Exit};
 use crate::scenario::{LoadError, NeededVars, Scenario, VarValues, load_file_needing};
@@ -96,4 +97,48 @@ pub(super) fn load_all_needing(
     } else {
         Ok(scenarios)
     }
+}
+
+/// Points the servers `targets` name at their addresses outside the run, in every scenario that
+/// has them; a target no scenario has is refused (a misspelt name must not run the real server).
+pub(super) fn point_at_outside(
+    scenarios: Vec<Arc<Scenario>>,
+    targets: &[OutsideServer],
+    output: &mut Output,
+) -> Result<Vec<Arc<Scenario>>, Exit> {
+    if targets.is_empty() {
+        return Ok(scenarios);
+    }
+    let mut used = vec![false; targets.len()];
+    let scenarios = scenarios
+        .into_iter()
+        .map(|mut scenario| {
+            for (target, used) in targets.iter().zip(&mut used) {
+                if scenario.servers.iter().any(|s| s.name == target.server) {
+                    *used |= Arc::make_mut(&mut scenario)
+                        .point_at_outside(&target.server, &target.address);
+                }
+            }
+            scenario
+        })
+        .collect::<Vec<_>>();
+    let unknown: Vec<&str> = targets
+        .iter()
+        .zip(&used)
+        .filter(|(_, used)| !**used)
+        .map(|(target, _)| target.server.as_str())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(scenarios);
+    }
+    let names: std::collections::BTreeSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.servers.iter().map(|server| server.name.as_str()))
+        .collect();
+    output.warn(&format!(
+        "error: --target names no server of the scenarios: `{}` (their servers: {})",
+        unknown.join("`, `"),
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    ));
+    Err(Exit::Input)
 }

@@ -7,7 +7,7 @@ use anstream::ColorChoice;
 
 use super::args::{Format, RunArgs};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
-use super::loading::load_all;
+use super::loading::{load_all, point_at_outside};
 use super::output::{Output, run_error_text};
 use crate::exec::RunOptions;
 use crate::exit::Exit;
@@ -34,7 +34,9 @@ enum Mode {
 /// Runs `netlab run`; returns how it ended.
 pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
-    let scenarios = match load_all(&args.files, vars, &mut output) {
+    let scenarios = match load_all(&args.files, vars, &mut output)
+        .and_then(|scenarios| point_at_outside(scenarios, &args.targets, &mut output))
+    {
         Ok(scenarios) => scenarios,
         Err(exit) => return exit,
     };

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Format, TestArgs};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
-use super::loading::load_all;
+use super::loading::{load_all, point_at_outside};
 use super::output::Output;
 use crate::exec::RunOptions;
 use crate::exit::Exit;
@@ -49,7 +49,9 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         ));
         return Exit::NothingMatched;
     }
-    let scenarios = match load_all(&files, vars, &mut output) {
+    let scenarios = match load_all(&files, vars, &mut output)
+        .and_then(|scenarios| point_at_outside(scenarios, &args.targets, &mut output))
+    {
         Ok(scenarios) => scenarios,
         Err(exit) => return exit,
     };

@@ -28,6 +28,8 @@ pub enum Bound {
     /// A program under test that started but failed before it was ready (its own failure: the
     /// run goes on to report it, without starting any client).
     ProgramFailed(ProgramFailure),
+    /// Served from outside the run (`--target`): nothing started, its clients dial its address.
+    Outside,
 }
 
 /// What bounds the start of programs under test.
@@ -43,19 +45,25 @@ pub struct Startup<'a> {
     pub scenario_timeout: Duration,
 }
 
-/// Binds or starts every server of `scenario`, in order; each with the address clients dial.
-/// After a program under test that failed to get ready, no further server is started (no client
-/// will run): the list then ends with that failure.
+/// Binds or starts every server of `scenario`, in order; each with the address clients dial
+/// (`None` for a server outside the run: they dial its `outside` address). After a program under
+/// test that failed to get ready, no further server is started (no client will run): the list
+/// then ends with that failure.
 pub fn bind_all(
     scenario: &Scenario,
     startup: &Startup<'_>,
-) -> anyhow::Result<Vec<(Bound, SocketAddr)>> {
+) -> anyhow::Result<Vec<(Bound, Option<SocketAddr>)>> {
     let mut bound = Vec::new();
     for server in &scenario.servers {
-        let next = match &server.program {
-            Some(program) => start_program(server, program, startup)?,
-            None => bind(server, server.port)?,
+        let (socket, addr) = match (&server.outside, &server.program) {
+            (Some(_), _) => {
+                bound.push((Bound::Outside, None));
+                continue;
+            }
+            (None, Some(program)) => start_program(server, program, startup)?,
+            (None, None) => bind(server, server.port)?,
         };
+        let next = (socket, Some(addr));
         let failed = matches!(next.0, Bound::ProgramFailed(_));
         bound.push(next);
         if failed {
@@ -82,7 +90,7 @@ pub struct ProgramEntrance {
 /// server of netlab's in `bound` (the result of `bind_all`).
 pub fn bind_program_entrances(
     scenario: &Scenario,
-    bound: &[(Bound, SocketAddr)],
+    bound: &[(Bound, Option<SocketAddr>)],
 ) -> anyhow::Result<Vec<ProgramEntrance>> {
     let mut entrances = Vec::new();
     for (client_index, client) in scenario.clients.iter().enumerate() {

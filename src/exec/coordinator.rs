@@ -92,7 +92,7 @@ pub fn run(
         }
         Err(error) => return Err(refused(error)),
     };
-    let addresses: Vec<SocketAddr> = bound.iter().map(|(_, addr)| *addr).collect();
+    let addresses: Vec<Option<SocketAddr>> = bound.iter().map(|(_, addr)| *addr).collect();
     let entrances = bind_program_entrances(scenario, &bound).map_err(refused)?;
     let wakers = bound
         .iter()
@@ -101,7 +101,7 @@ pub fn run(
         .filter_map(|b| match b {
             Bound::Tcp(listener) => Some(listener.try_clone().map(Waker::Tcp)),
             Bound::Udp(socket) => Some(socket.try_clone().map(Waker::Udp)),
-            Bound::Program(_) | Bound::ProgramFailed(_) => None,
+            Bound::Program(_) | Bound::ProgramFailed(_) | Bound::Outside => None,
         })
         .collect::<Result<Vec<Waker>, _>>()
         .context("cannot duplicate a server socket")
@@ -122,7 +122,8 @@ pub fn run(
     collector.deadline = deadline;
     for (index, (bound, addr)) in bound.iter().enumerate() {
         // A program that never got ready does not listen: its failure is said instead, below.
-        if !matches!(bound, Bound::ProgramFailed(_)) {
+        // A server outside the run listens where it listens.
+        if let (false, Some(addr)) = (matches!(bound, Bound::ProgramFailed(_)), addr) {
             collector.take(Event {
                 elapsed: started.elapsed(),
                 origin: Origin::Server(index),
@@ -253,7 +254,7 @@ fn spawn_all(
     scenario: &Arc<Scenario>,
     sockets: Vec<(usize, Bound)>,
     program_entrances: Vec<ProgramEntrance>,
-    addresses: &[SocketAddr],
+    addresses: &[Option<SocketAddr>],
     instances: &[InstanceId],
     context: &Context,
 ) -> anyhow::Result<()> {
@@ -280,8 +281,9 @@ fn spawn_all(
             Bound::Udp(socket) => context.jobs.spawn(move || {
                 serve_udp(index, &shared.servers[index], socket, entrance, job_context)
             }),
-            // Programs under test were started by `bind_all` and run on their own.
-            Bound::Program(_) | Bound::ProgramFailed(_) => continue,
+            // Programs under test were started by `bind_all` and run on their own; a server
+            // outside the run is not netlab's to serve.
+            Bound::Program(_) | Bound::ProgramFailed(_) | Bound::Outside => continue,
         }
         .context("cannot start a server thread")?;
     }
@@ -289,7 +291,17 @@ fn spawn_all(
         let client = &scenario.clients[id.client];
         let dial = match (&client.target, own_address.get(id)) {
             (_, Some(own)) => Dial::Addr(socket::loopback_of(*own)),
-            (Target::Server(i), None) => Dial::Addr(socket::loopback_of(addresses[*i])),
+            (Target::Server(i), None) => {
+                match (
+                    addresses.get(*i).copied().flatten(),
+                    &scenario.servers[*i].outside,
+                ) {
+                    (Some(addr), _) => Dial::Addr(socket::loopback_of(addr)),
+                    (None, Some(outside)) => Dial::Name(outside.clone()),
+                    // Clients start only once every server is up (see `run`).
+                    (None, None) => anyhow::bail!("server {i} has no address: a bug in netlab"),
+                }
+            }
             (Target::Address(text), None) => Dial::Name(text.clone()),
         };
         let job_context = context.clone();

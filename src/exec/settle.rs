@@ -26,7 +26,7 @@ pub fn quiet_limit(scenario: &Scenario, scale: TimeScale) -> Duration {
     let longest = scenario
         .servers
         .iter()
-        .filter(|s| s.program.is_none())
+        .filter(|s| s.is_netlabs())
         .map(Server::longest_pause)
         .max()
         .unwrap_or_default();
@@ -77,7 +77,7 @@ impl<'a> OpenConnections<'a> {
                         .pairing
                         .server_reached(id.client, *remote)
                         .and_then(|server| self.scenario.servers.get(server))
-                        .filter(|s| s.program.is_none())
+                        .filter(|s| s.is_netlabs())
                         .map(|s| s.protocol)
                     else {
                         return;

@@ -60,6 +60,9 @@ pub struct Server {
     pub program: Option<ServerProgram>,
     /// Faults injected into its replies (none by default).
     pub faults: Faults,
+    /// Served from outside the run at this `host:port` (`--target NAME=HOST:PORT`): nothing is
+    /// started for it, and its clients connect there.
+    pub outside: Option<String>,
 }
 
 /// Faults a netlab server injects, toxiproxy-style, for testing clients.
@@ -189,7 +192,25 @@ pub struct Answer {
     pub lost: bool,
 }
 
+impl Scenario {
+    /// Points the server `name` at `address` outside the run (`--target`): false if the
+    /// scenario has no such server.
+    pub fn point_at_outside(&mut self, name: &str, address: &str) -> bool {
+        let Some(server) = self.servers.iter_mut().find(|s| s.name == name) else {
+            return false;
+        };
+        server.outside = Some(address.to_string());
+        true
+    }
+}
+
 impl Server {
+    /// Whether netlab itself serves it (not a program under test, not a server outside the run):
+    /// then its side of every conversation is recorded.
+    pub fn is_netlabs(&self) -> bool {
+        self.program.is_none() && self.outside.is_none()
+    }
+
     /// The answer to `message`, or `None` when no rule matches (the server stays silent); the
     /// reply's bytes replace what `reply` held. `matched` counts, per rule, the messages of
     /// this client each rule matched so far (for `lose_first`); it is updated.

@@ -206,7 +206,7 @@ fn misaligned_messages(
     if server.protocol != Protocol::Tcp
         || server.framing != crate::scenario::Framing::Chunk
         || server.rules.is_empty()
-        || server.program.is_some()
+        || !server.is_netlabs()
     {
         return None;
     }

@@ -342,3 +342,65 @@ fn the_longest_timeouts_at_the_slowest_time_scale_do_not_panic() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// An echo server of the test's own, outside any scenario: answers each line with itself.
+fn outside_echo() -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let serving = std::thread::spawn(move || {
+        // One connection per run of the scenario below (two runs).
+        for stream in listener.incoming().take(2) {
+            let Ok(stream) = stream else { return };
+            let mut writer = stream.try_clone().unwrap();
+            let mut lines = std::io::BufReader::new(stream);
+            let mut line = String::new();
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let _ = writer.write_all(line.as_bytes());
+                line.clear();
+            }
+        }
+    });
+    (port, serving)
+}
+
+#[test]
+fn target_points_a_server_outside_the_run() {
+    // The scenario's server is a program that fails if it is started: with --target, it is not,
+    // and the client talks to the test's own echo server instead.
+    let scenario = temp_file(
+        "student.yaml",
+        "servers:\n  - name: student\n    exec: [\"false\"]\nclients:\n  - name: c\n    connect: student\n    steps:\n      - send: \"hi\\n\"\n      - expect: \"hi\\n\"\n      - close: true\n",
+    );
+    let file = scenario.to_str().unwrap();
+    let (port, serving) = outside_echo();
+    let target = format!("student=127.0.0.1:{port}");
+    let (code, stdout, stderr) = text(&run(&["run", "--target", &target, file]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stdout.contains("listening"), "{stdout}");
+    // `netlab test` over a directory: the scenarios that have the server are pointed at it.
+    let other = scenario.parent().unwrap().join("other.yaml");
+    std::fs::write(
+        &other,
+        "servers:\n  - name: s\nclients:\n  - name: c\n    connect: s\n",
+    )
+    .unwrap();
+    let dir = scenario.parent().unwrap().to_str().unwrap();
+    let (code, stdout, stderr) = text(&run(&["test", "--update", "--target", &target, dir]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    serving.join().unwrap();
+    // Nobody there: the environment's refusal (3), not the scenario's failure.
+    let (code, stdout, _) = text(&run(&["run", "--target", &target, file]));
+    assert_eq!(code, 3, "{stdout}");
+    // A name no scenario has is refused before anything runs: a misspelt target must not start
+    // the real server.
+    let (code, _, stderr) = text(&run(&["run", "--target", "studnt=127.0.0.1:9", file]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`studnt`") && stderr.contains("student"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = text(&run(&["run", "--target", "student", file]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("NAME=HOST:PORT"), "{stderr}");
+}

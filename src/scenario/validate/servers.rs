@@ -128,6 +128,7 @@ impl Checker<'_> {
             delay: raw.delay.map(|d| d.0),
             rules,
             faults,
+            outside: None,
             program,
         }
     }
