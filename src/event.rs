@@ -94,6 +94,9 @@ pub enum EventKind {
         /// Whether every step passed.
         passed: bool,
     },
+    /// A server's side of a TCP connection is over: everything it did is recorded, its socket
+    /// closed (for the end of the run; the transcript shows the connection's own actions).
+    ConnectionEnded,
     /// A server did something on one connection.
     Served(ServerEvent),
     /// A server's program under test is over (stopped at the end, or exited by itself).
@@ -449,6 +452,15 @@ pub(crate) mod fixtures {
                 sent_total: 0,
                 closed,
             }),
+        }
+    }
+
+    /// Connection 1 of server `server` is over.
+    pub fn ended(server: usize) -> Event {
+        Event {
+            elapsed: Duration::ZERO,
+            origin: Origin::Connection(ConnectionId { server, seq: 1 }),
+            kind: EventKind::ConnectionEnded,
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Pairing<'a> {
     clients: HashMap<Endpoint, InstanceId>,
     /// Connections accepted and not paired yet, by their server and their peer's address.
     connections: HashMap<Endpoint, ConnectionId>,
+    /// Program instances that connected through their own way in.
+    came_their_way: std::collections::HashSet<InstanceId>,
 }
 
 impl<'a> Pairing<'a> {
@@ -42,6 +44,7 @@ impl<'a> Pairing<'a> {
             listening: HashMap::new(),
             clients: HashMap::new(),
             connections: HashMap::new(),
+            came_their_way: std::collections::HashSet::new(),
         }
     }
 
@@ -76,18 +79,12 @@ impl<'a> Pairing<'a> {
                 }),
             ) => {
                 if let Some(owner) = via {
+                    self.came_their_way.insert(*owner);
                     return Some((*conn, *owner));
                 }
                 let endpoint = (conn.server, *peer);
                 if let Some(id) = self.clients.remove(&endpoint) {
                     return Some((*conn, id));
-                }
-                // A program that ignored the address it was given, on a server no step client
-                // can reach: its one program client's, if it has only one.
-                if !self.step_clients_may_reach(conn.server)
-                    && let Some(only) = self.sole_program(conn.server)
-                {
-                    return Some((*conn, only));
                 }
                 self.connections.insert(endpoint, *conn);
                 None
@@ -96,13 +93,16 @@ impl<'a> Pairing<'a> {
         }
     }
 
-    /// The connections that never paired and are, all the same, the one program client's of
-    /// their server (it connected to the server's own address rather than the one it was given).
+    /// At the end of the run: the connections that never paired and are, all the same, the one
+    /// program client's of their server, when that program never came its own way (it connected
+    /// to the server's address rather than the one it was given). Once it did come its own way,
+    /// another connection is someone else's.
     pub fn leftovers(&self) -> Vec<(ConnectionId, InstanceId)> {
         let mut found: Vec<(ConnectionId, InstanceId)> = self
             .connections
             .values()
             .filter_map(|conn| Some((*conn, self.sole_program(conn.server)?)))
+            .filter(|(_, program)| !self.came_their_way.contains(program))
             .collect();
         found.sort();
         found
@@ -144,7 +144,7 @@ impl<'a> Pairing<'a> {
 
     /// The instance of the one program client of server `server` (naming it, or given an
     /// address where it listens), if it has exactly one.
-    fn sole_program(&self, server: usize) -> Option<InstanceId> {
+    pub fn sole_program(&self, server: usize) -> Option<InstanceId> {
         let s = self.scenario.servers.get(server)?;
         let listening = self.listening.get(&server);
         let reaches = |target: &Target| match target {
@@ -279,7 +279,27 @@ mod tests {
         let mut pairing = Pairing::new(&scenario);
         pairing.observe(&listening(0, SocketAddr::from(([127, 0, 0, 1], 7000))));
         let t = ConnectionId { server: 0, seq: 1 };
-        assert_eq!(pairing.observe(&accepted(0, peer, None)), Some((t, A)));
+        // Said at the end of the run: a program that later comes its own way would show that
+        // this connection was someone else's.
+        assert_eq!(pairing.observe(&accepted(0, peer, None)), None);
+        assert_eq!(pairing.leftovers(), [(t, A)]);
+        let own = SocketAddr::from(([127, 0, 0, 1], 5001));
+        let mut through_its_own = served(
+            0,
+            ServerAction::Accepted {
+                peer: own,
+                via: Some(A),
+            },
+            false,
+        );
+        if let Origin::Connection(conn) = &mut through_its_own.origin {
+            conn.seq = 2;
+        }
+        assert!(pairing.observe(&through_its_own).is_some());
+        assert!(
+            pairing.leftovers().is_empty(),
+            "an outsider's connection is not the program's"
+        );
     }
 
     #[test]

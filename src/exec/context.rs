@@ -84,6 +84,9 @@ pub struct Context {
     /// The run's threads: a job started here is waited for before the run returns (and so is
     /// every holder of a clone of this context).
     pub jobs: Jobs,
+    /// Counts what the servers do (a read, a datagram, a piece of a reply written), recorded or
+    /// not: while it moves, the servers are still at work (see `settle`).
+    pub activity: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Context {
@@ -107,6 +110,12 @@ impl Context {
             },
         );
         self.cancel.sleep(super::socket::TICK)
+    }
+
+    /// Takes note that a server did something (one relaxed increment: the data path's cost).
+    pub fn progressed(&self) {
+        self.activity
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Records an event stamped with the elapsed time.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -12,7 +13,7 @@ use crossbeam::channel::{Receiver, after, at, never, select, tick};
 
 use super::bind::{Bound, ProgramEntrance, Startup, bind_all, bind_program_entrances};
 use super::cancel::{self, Cancel};
-use super::client::{Dial, run_instance};
+use super::client::{Closing, Dial, run_instance};
 use super::context::{Context, EventSink};
 use super::entrance::{self, Entrance};
 use super::pool::Jobs;
@@ -94,18 +95,14 @@ pub fn run(
     };
     let addresses: Vec<Option<SocketAddr>> = bound.iter().map(|(_, addr)| *addr).collect();
     let entrances = bind_program_entrances(scenario, &bound).map_err(refused)?;
-    let wakers = bound
+    let every_socket = bound
         .iter()
         .map(|(b, _)| b)
-        .chain(entrances.iter().map(|e| &e.socket))
-        .filter_map(|b| match b {
-            Bound::Tcp(listener) => Some(listener.try_clone().map(Waker::Tcp)),
-            Bound::Udp(socket) => Some(socket.try_clone().map(Waker::Udp)),
-            Bound::Program(_) | Bound::ProgramFailed(_) | Bound::Outside => None,
-        })
-        .collect::<Result<Vec<Waker>, _>>()
-        .context("cannot duplicate a server socket")
-        .map_err(refused)?;
+        .chain(entrances.iter().map(|e| &e.socket));
+    let wakers = Waker::of_each(every_socket).map_err(refused)?;
+    // What waits at a program's own way in is that program's, and owed; what waits at a server's
+    // own address may be anyone's.
+    let owed_queues = Waker::of_each(entrances.iter().map(|e| &e.socket)).map_err(refused)?;
     let (sink, doorbell) = EventSink::new();
     let jobs = Jobs::default();
     let context = Context {
@@ -115,6 +112,7 @@ pub fn run(
         scale: options.time_scale,
         deadline,
         jobs: jobs.clone(),
+        activity: Arc::default(),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);
@@ -159,7 +157,7 @@ pub fn run(
         spawn_all(
             scenario, sockets, entrances, &addresses, &instances, &context,
         )
-        .map(|()| collector.until_done(&sink, &doorbell, options, &wakers))
+        .map(|()| collector.until_done(&sink, &doorbell, options, &owed_queues, &context.activity))
     };
     // Whatever happened, stop every thread started so far, and wait for them.
     stop.stop();
@@ -239,6 +237,18 @@ enum Waker {
 }
 
 impl Waker {
+    /// A second handle on each socket among `sockets`.
+    fn of_each<'b>(sockets: impl Iterator<Item = &'b Bound>) -> anyhow::Result<Vec<Waker>> {
+        sockets
+            .filter_map(|b| match b {
+                Bound::Tcp(listener) => Some(listener.try_clone().map(Waker::Tcp)),
+                Bound::Udp(socket) => Some(socket.try_clone().map(Waker::Udp)),
+                Bound::Program(_) | Bound::ProgramFailed(_) | Bound::Outside => None,
+            })
+            .collect::<Result<Vec<Waker>, _>>()
+            .context("cannot duplicate a server socket")
+    }
+
     /// Whether a connection waits in the listener's backlog, or a datagram in the socket's queue.
     fn has_input(&self) -> bool {
         match self {
@@ -304,12 +314,19 @@ fn spawn_all(
             }
             (Target::Address(text), None) => Dial::Name(text.clone()),
         };
+        // A netlab server closes after the client's close: the client waits for it.
+        let closing = match client.target {
+            Target::Server(i) if scenario.servers[i].is_netlabs() => Closing::UntilThePeerCloses,
+            _ => Closing::Briefly,
+        };
         let job_context = context.clone();
         let shared = scenario.clone();
         let id = *id;
         context
             .jobs
-            .spawn(move || run_instance(id, &shared.clients[id.client], dial, job_context))
+            .spawn(move || {
+                run_instance(id, &shared.clients[id.client], (dial, closing), job_context)
+            })
             .context("cannot start a client thread")?;
     }
     Ok(())
@@ -514,7 +531,8 @@ impl<'a> Collector<'a> {
         sink: &EventSink,
         doorbell: &Receiver<()>,
         options: &RunOptions,
-        wakers: &[Waker],
+        owed_queues: &[Waker],
+        activity_now: &AtomicU64,
     ) -> Verdict {
         let live = tick(LIVE_TICK);
         let deadline = self.deadline.map_or_else(never, at);
@@ -543,15 +561,17 @@ impl<'a> Collector<'a> {
                 }
             }
         }
-        // Settling: until the servers owe nothing (every connection accepted and closed, every
-        // datagram seen, nothing waiting in a socket: a program's connection in a backlog, its
-        // datagram in a queue), or they stay silent too long.
+        // Settling: until the servers owe the clients nothing (every connection a client made
+        // accepted and its server side ended, every datagram seen, nothing waiting at a program's
+        // own way in), or they stop working on it for too long: quiet means no event and no
+        // server activity (a read, a datagram, a piece of a reply), recorded or not.
         let quiet_limit = settle::quiet_limit(self.scenario, options.time_scale);
         let mut quiet = after(quiet_limit);
         let queues = tick(settle::QUEUE_TICK);
+        let mut activity = activity_now.load(Ordering::Relaxed);
         sink.make_eager();
         self.drain(sink);
-        while !self.open.all_closed() || wakers.iter().any(Waker::has_input) {
+        while !self.open.all_closed() || owed_queues.iter().any(Waker::has_input) {
             select! {
                 recv(doorbell) -> ring => match ring {
                     Ok(()) => {
@@ -560,10 +580,17 @@ impl<'a> Collector<'a> {
                     }
                     Err(_) => break,
                 },
-                recv(queues) -> _ => {}
+                recv(queues) -> _ => {
+                    let now = activity_now.load(Ordering::Relaxed);
+                    if now != activity {
+                        activity = now;
+                        quiet = after(quiet_limit);
+                    }
+                }
                 recv(quiet) -> _ => break,
-                recv(deadline) -> _ => break,
-                recv(interrupt) -> _ => break,
+                // The servers still owed the clients something: the run is not over in time.
+                recv(deadline) -> _ => return Verdict::TimedOut(self.scenario.timeout),
+                recv(interrupt) -> _ => return Verdict::Interrupted,
             }
         }
         if self.failed {

@@ -7,10 +7,9 @@ use std::io;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::cancel::Cancel;
+use super::context::Context;
 use super::socket;
 use crate::event::AppliedFault;
-use crate::plan::TimeScale;
 use crate::scenario::Faults;
 
 /// The faults of one connection (or one UDP peer), with what they need to remember.
@@ -107,9 +106,9 @@ impl<'a> Injector<'a> {
         &mut self,
         stream: &mut socket::TimedStream,
         bytes: &[u8],
-        cancel: &Cancel,
-        scale: TimeScale,
+        context: &Context,
     ) -> io::Result<Written> {
+        let (cancel, scale) = (&context.cancel, context.scale);
         let (bytes, cut) = match self.faults.close_after {
             Some(limit) if self.written + bytes.len() as u64 >= limit => {
                 let room =
@@ -136,6 +135,7 @@ impl<'a> Injector<'a> {
             }
             socket::write_all(stream, chunk, cancel)?;
             self.written += chunk.len() as u64;
+            context.progressed();
         }
         Ok(if cut { Written::Cut } else { Written::Whole })
     }

@@ -366,6 +366,7 @@ mod tests {
             scale: TimeScale::default(),
             deadline: None,
             jobs: Jobs::default(),
+            activity: Arc::default(),
         };
         (context, sink, stop)
     }

@@ -42,8 +42,8 @@ pub struct OpenConnections<'a> {
     instances: HashMap<InstanceId, Protocol>,
     /// Step clients whose TCP connection no server has accepted yet.
     awaiting_accept: HashSet<InstanceId>,
-    /// TCP connections accepted (from any peer: a program under test connects by itself) and
-    /// not closed yet on the server side.
+    /// TCP connections accepted whose server side has not ended yet (owed only once paired with
+    /// a client of the scenario: a peer from outside is not waited for).
     open: HashSet<ConnectionId>,
     /// UDP datagrams each step client sent that its server has not seen yet (never below zero
     /// for long: a server may see a datagram before the client's event is taken).
@@ -117,9 +117,9 @@ impl<'a> OpenConnections<'a> {
                 {
                     *count -= i64::try_from(messages).unwrap_or(i64::MAX);
                 }
-                if served.closed {
-                    self.open.remove(conn);
-                }
+            }
+            (Origin::Connection(conn), EventKind::ConnectionEnded) => {
+                self.open.remove(conn);
             }
             _ => {}
         }
@@ -137,11 +137,11 @@ impl<'a> OpenConnections<'a> {
         }
     }
 
-    /// True when every client's TCP connection has been accepted, every accepted connection is
-    /// closed on the server side, and every datagram a client sent has reached its server.
+    /// True when every client's TCP connection has been accepted and its server side has ended,
+    /// and every datagram a client sent has reached its server.
     pub fn all_closed(&self) -> bool {
         self.awaiting_accept.is_empty()
-            && self.open.is_empty()
+            && self.open.iter().all(|conn| !self.owners.contains_key(conn))
             && self.awaiting_datagrams.values().all(|n| *n <= 0)
     }
 }
@@ -151,7 +151,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::event::fixtures::{served, step};
+    use crate::event::fixtures::{ended, served, step};
     use crate::scenario::load_source;
     use crate::source::SourceFile;
 
@@ -195,6 +195,11 @@ mod tests {
         open.observe(&served(0, ServerAction::PeerClosed, true));
         assert!(
             !open.all_closed(),
+            "the connection's server side has not ended yet"
+        );
+        open.observe(&ended(0));
+        assert!(
+            !open.all_closed(),
             "the datagram has not reached its server yet"
         );
         open.observe(&served(
@@ -209,6 +214,23 @@ mod tests {
                 message,
                 truncated: None,
                 unrecorded: 0,
+            },
+            false,
+        ));
+        assert!(open.all_closed());
+    }
+
+    #[test]
+    fn a_connection_from_outside_the_scenario_is_not_waited_for() {
+        // Before: an idle outside peer on a fixed port held every run for the grace period.
+        let scenario = scenario();
+        let outsider = SocketAddr::from(([127, 0, 0, 1], 5999));
+        let mut open = OpenConnections::new(&scenario);
+        open.observe(&served(
+            0,
+            ServerAction::Accepted {
+                peer: outsider,
+                via: None,
             },
             false,
         ));

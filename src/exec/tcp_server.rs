@@ -85,6 +85,7 @@ pub fn accept_loop(
 
 /// The server's side of one connection.
 struct Connection<'a> {
+    id: ConnectionId,
     server: &'a Server,
     context: Context,
     sent: u64,
@@ -101,6 +102,7 @@ struct Connection<'a> {
 impl<'a> Connection<'a> {
     fn new(server: &'a Server, id: ConnectionId, context: &Context) -> Connection<'a> {
         Connection {
+            id,
             server,
             context: context.clone(),
             sent: 0,
@@ -127,6 +129,10 @@ impl<'a> Connection<'a> {
         let mut stream = TimedStream::new(stream);
         self.converse(&mut stream);
         self.recorder.flush(&self.context);
+        // Closed here at the latest (dropped): the run owes this connection nothing more.
+        drop(stream);
+        self.context
+            .emit(Origin::Connection(self.id), EventKind::ConnectionEnded);
     }
 
     fn converse(&mut self, stream: &mut TimedStream) {
@@ -164,6 +170,7 @@ impl<'a> Connection<'a> {
                 &self.context.cancel,
             ) {
                 ReadResult::Data => {
+                    self.context.progressed();
                     let whole = self.server.framing == Framing::Chunk
                         // A peer that never ends its line: take what came as one message.
                         || pending.len() > MAX_LINE;
@@ -210,6 +217,7 @@ impl<'a> Connection<'a> {
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
     fn answer(&mut self, stream: &mut TimedStream, message: &[u8]) -> io::Result<bool> {
+        self.context.progressed();
         // The reply is rendered into a buffer the connection keeps.
         let mut reply = std::mem::take(&mut self.reply);
         let result = self.answer_with(stream, message, &mut reply);
@@ -290,10 +298,7 @@ impl<'a> Connection<'a> {
         {
             return Ok(false);
         }
-        match self
-            .injector
-            .write(stream, bytes, &self.context.cancel, self.context.scale)?
-        {
+        match self.injector.write(stream, bytes, &self.context)? {
             Written::Whole => Ok(true),
             Written::Cut => {
                 self.close(stream);

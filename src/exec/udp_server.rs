@@ -102,6 +102,7 @@ fn serve<'a>(
             };
         holding = true;
         heard += 1;
+        context.progressed();
         if !peers.contains_key(&from) && peers.len() >= MAX_PEERS {
             forget_the_oldest(peers, context);
         }

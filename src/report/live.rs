@@ -141,7 +141,9 @@ impl<'a> LiveView<'a> {
                             self.label(*conn, id);
                         }
                         // Its client may still say so (held back until then).
-                        None if self.pairing.step_clients_may_reach(conn.server) => {
+                        None if self.pairing.step_clients_may_reach(conn.server)
+                            || self.pairing.sole_program(conn.server).is_some() =>
+                        {
                             self.waiting.insert(*conn, (peer, Vec::new()));
                         }
                         // Nobody of the scenario talks to this server: a peer from outside.

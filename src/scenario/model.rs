@@ -399,10 +399,14 @@ impl Server {
             .max()
             .unwrap_or_default();
         let faults = &self.faults;
+        // A throttled reply goes out in pieces of a tenth of a second's worth, one byte at least.
+        let throttle = faults.bandwidth.map_or(Duration::ZERO, |rate| {
+            Duration::from_secs_f64(1.0 / rate.max(1) as f64).max(Duration::from_millis(100))
+        });
         delay
             .saturating_add(faults.latency)
             .saturating_add(faults.jitter)
-            .saturating_add(faults.slice_pause)
+            .saturating_add(faults.slice_pause.max(throttle))
     }
 }
 

@@ -608,3 +608,182 @@ clients:
         assert!(a.contains("v6  received \"hi\""), "{a}");
     }
 }
+
+#[test]
+fn the_end_of_a_run_waits_for_what_servers_work_on_without_recording_it_yet() {
+    // Before: twenty datagrams (or lines) a server answered after a pause were folded into one
+    // record "the same again, N more times" held back until the end: no event came while the
+    // server worked, the run ended on "silence", and N was 4 at scale 1 and 16 at 0.1.
+    for (name, server, send) in [
+        ("udp", "protocol: udp", "x"),
+        ("tcp", "framing: line", "x\\n"),
+    ] {
+        let path = temp_file(
+            &format!("folded_{name}.yaml"),
+            &format!(
+                "
+servers:
+  - name: s
+    {server}
+    rules:
+      - reply: \"ok\"
+        delay: 60ms
+clients:
+  - name: c
+    connect: s
+    steps:
+      - repeat:
+          times: 20
+          steps:
+            - send: \"{send}\"
+"
+            ),
+        );
+        let at = |scale: &str| {
+            let (code, stdout, _) = text(&run(&[
+                "run",
+                "--transcript",
+                "--time-scale",
+                scale,
+                path.to_str().unwrap(),
+            ]));
+            assert_eq!(code, 0, "{stdout}");
+            stdout
+                .split("\nverdict:")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let whole = at("1");
+        // Every one of the twenty messages is in the record: shown, or counted in a fold.
+        let shown = whole.matches("received \"x\"").count();
+        let folded: usize = whole
+            .lines()
+            .filter_map(|l| l.split("the same again, ").nth(1))
+            .filter_map(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(shown + folded, 20, "{name}: {whole}");
+        assert_eq!(whole, at("0.1"), "{name}");
+    }
+}
+
+#[test]
+fn a_client_that_leaves_with_bytes_unread_is_seen_closing_every_time() {
+    // Before: a client that closed while its server was still replying (2 MB, or "ok" to a
+    // client that never reads) made the kernel answer with a reset: the server's line said
+    // "saw the client close" or "connection reset by peer" as timing had it.
+    let path = temp_file(
+        "leaving.yaml",
+        "
+servers:
+  - name: big
+    rules:
+      - reply: { repeat: \"x\", times: 2000000 }
+        close: true
+  - name: small
+    rules:
+      - reply: \"ok\"
+clients:
+  - name: reads_a_little
+    connect: big
+    steps:
+      - send: \"go\"
+      - expect: { bytes: 5 }
+  - name: never_reads
+    connect: small
+    steps:
+      - send: \"x\"
+",
+    );
+    let all = runs(&path, 10);
+    for (code, transcript) in &all {
+        assert_eq!(*code, 0, "{transcript}");
+        assert!(!transcript.contains("reset"), "{transcript}");
+        assert!(transcript.contains("saw the client close"), "{transcript}");
+    }
+    assert!(all.iter().all(|(_, t)| *t == all[0].1), "{:#?}", all);
+}
+
+#[test]
+fn servers_still_at_work_at_the_deadline_time_the_run_out() {
+    // Before: a run whose server still owed a reply when the scenario's timeout came passed.
+    let path = temp_file(
+        "owed.yaml",
+        "
+timeout: 1s
+servers:
+  - name: s
+    faults:
+      latency: { fixed: 1y }
+    rules:
+      - reply: \"ok\"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: \"x\"
+",
+    );
+    let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("timed out after 1s"), "{stdout}");
+}
+
+#[test]
+fn max_received_does_not_depend_on_how_the_stream_was_cut() {
+    // Before: 23 bytes in one write passed a `max_received: 10` expect of "END"; the same bytes
+    // in pieces of 4 failed it ("more than 10 bytes arrived").
+    for faults in ["", "    faults:\n      slice: { bytes: 4, pause: 5ms }\n"] {
+        let path = temp_file(
+            "capped.yaml",
+            &format!(
+                "
+servers:
+  - name: s
+{faults}    rules:
+      - reply: \"aaaaaaaaaaaaaaaaaaaaEND\"
+clients:
+  - name: c
+    connect: s
+    max_received: 10
+    steps:
+      - send: \"go\"
+      - expect: {{ contains: \"END\" }}
+"
+            ),
+        );
+        let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+        assert_eq!(code, 1, "{faults}: {stdout}");
+        assert!(stdout.contains("more than 10 bytes"), "{faults}: {stdout}");
+    }
+}
+
+#[test]
+fn a_client_of_0_0_0_0_is_paired_with_the_server_it_reached() {
+    // Before: `connect: "0.0.0.0:P"` reaches the local host, but the client said it connected
+    // to 0.0.0.0: its server side was shown as a peer from outside.
+    let port = super::support::free_port();
+    let path = temp_file(
+        "any_address.yaml",
+        &format!(
+            "
+servers:
+  - name: t
+    port: {port}
+    rules:
+      - reply: \"t:{{data}}\"
+clients:
+  - name: a
+    connect: \"0.0.0.0:{port}\"
+    steps: [{{send: \"a\"}}, {{expect: \"t:a\"}}]
+"
+        ),
+    );
+    let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("from outside"), "{stdout}");
+    assert!(
+        section(&stdout, "a → 0.0.0.0").contains("t  received \"a\""),
+        "{stdout}"
+    );
+}

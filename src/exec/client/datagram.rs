@@ -54,7 +54,9 @@ pub(super) fn connect(
         socket: TimedSocket::new(socket),
         scratch: Vec::new(),
     };
-    Ok((link, (socket::canonical(local), socket::canonical(target))))
+    // Where the datagrams really go (`0.0.0.0:P` reaches the local host).
+    let remote = link.socket.peer_addr().unwrap_or(target);
+    Ok((link, (socket::canonical(local), socket::canonical(remote))))
 }
 
 /// A client's connected UDP socket.

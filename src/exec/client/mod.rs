@@ -20,6 +20,7 @@ use std::time::Duration;
 use self::datagram::DatagramLink;
 use self::program_client::ProgramLink;
 use self::report::{Proceed, Reporter};
+pub use self::stream::Closing;
 use self::stream::StreamLink;
 use super::context::Context;
 use super::resolve::{Resolved, resolve};
@@ -39,13 +40,18 @@ pub enum Dial {
 }
 
 /// Runs one client instance to completion and reports `InstanceDone`.
-pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Context) {
+pub fn run_instance(
+    id: InstanceId,
+    client: &Client,
+    (dial, closing): (Dial, Closing),
+    context: Context,
+) {
     let link = if client.is_program() {
         Link::Program(ProgramLink::default())
     } else {
         Link::None
     };
-    let passed = Instance {
+    let mut instance = Instance {
         reporter: Reporter {
             id,
             client,
@@ -57,8 +63,13 @@ pub fn run_instance(id: InstanceId, client: &Client, dial: Dial, context: Contex
         },
         link,
         dial,
+        closing,
+    };
+    let passed = instance.run();
+    // A connection still open at the end is closed as `close` closes it.
+    if let Link::Stream(link) = instance.link {
+        link.close(closing, &context);
     }
-    .run();
     context.emit(Origin::Instance(id), EventKind::InstanceDone { passed });
 }
 
@@ -80,6 +91,8 @@ struct Instance<'a> {
     link: Link,
     /// Where the instance connects (a program under test is told it as `{host}`/`{port}`).
     dial: Dial,
+    /// How its close waits for the peer.
+    closing: Closing,
 }
 
 impl Instance<'_> {
@@ -206,7 +219,9 @@ impl Instance<'_> {
             // `run_steps` runs repeats.
             (Step::Repeat { .. }, _) => Ok(()),
             (Step::Close, Link::Stream(_) | Link::Datagrams(_)) => {
-                self.link = Link::None;
+                if let Link::Stream(link) = std::mem::replace(&mut self.link, Link::None) {
+                    link.close(self.closing, &r.context);
+                }
                 r.report(at, StepOutcome::Closed);
                 Ok(())
             }
@@ -239,8 +254,10 @@ fn connect_tcp(
                 let local = stream
                     .local_addr()
                     .map_err(|e| FailureKind::ConnectFailed(io_reason(&e)))?;
+                // Where the connection really goes (`0.0.0.0:P` reaches the local host).
+                let remote = stream.peer_addr().unwrap_or(*addr);
                 let link = StreamLink::new(Box::new(TimedStream::new(stream)));
-                return Ok((link, (socket::canonical(local), socket::canonical(*addr))));
+                return Ok((link, (socket::canonical(local), socket::canonical(remote))));
             }
             Err(e) => last_error = io_reason(&e),
         }

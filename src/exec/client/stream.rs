@@ -8,6 +8,7 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use super::super::cancel::Cancel;
+use super::super::context::Context;
 use super::super::socket::{self, ReadResult, TimedStream};
 use super::inbox::Inbox;
 use super::report::{Proceed, Reporter};
@@ -19,6 +20,21 @@ use crate::scenario::{Payload, Step};
 
 /// An `expect: { bytes: N }` longer than this counts the bytes instead of keeping them.
 const COUNT_ABOVE: usize = 64 * 1024;
+
+/// How long a client's close waits for a peer that is not netlab's to finish what it was sending
+/// (see `StreamLink::close`).
+const CLOSE_LINGER: Duration = Duration::from_millis(200);
+
+/// How a client's close waits for its peer (see `StreamLink::close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// Until the peer closes too, within the scenario's deadline: a netlab server always does,
+    /// once it has answered what came before the client's close (its side is recorded: it must
+    /// not depend on when the client left).
+    UntilThePeerCloses,
+    /// `CLOSE_LINGER` at most: a peer that is not netlab's may never close.
+    Briefly,
+}
 
 /// About how many bytes of a streamed payload are written at a time.
 const STREAM_BUFFER: usize = 64 * 1024;
@@ -98,6 +114,36 @@ impl StreamLink {
         StreamLink {
             stream,
             inbox: Inbox::default(),
+        }
+    }
+
+    /// Closes the connection without refusing what the peer is still sending: the sending side
+    /// first (the peer reads the end of the stream), then what comes is read and dropped until
+    /// the peer closes too (as `closing` says how long). A plain close with bytes unread would
+    /// make the kernel answer them with a reset, and whether the peer's write or read then
+    /// failed would depend on timing: the same scenario would record "saw the client close" or
+    /// "connection reset" from one run to the next.
+    pub fn close(mut self, closing: Closing, context: &Context) {
+        if self.inbox.eof {
+            return;
+        }
+        let cancel = &context.cancel;
+        let _ = self.stream.shutdown_write();
+        let until = match (closing, context.deadline) {
+            (Closing::UntilThePeerCloses, Some(deadline)) => deadline,
+            _ => Instant::now() + CLOSE_LINGER,
+        };
+        let mut scratch = vec![0u8; 64 * 1024];
+        let mut dropped = Vec::new();
+        loop {
+            dropped.clear();
+            match self
+                .stream
+                .read_some(&mut scratch, &mut dropped, until, cancel)
+            {
+                ReadResult::Data => {}
+                _ => return,
+            }
         }
     }
 
@@ -226,7 +272,11 @@ impl StreamLink {
         let mut complete = false;
         loop {
             complete |= self.inbox.eof;
-            match matcher.progress(&self.inbox.pending, complete) {
+            // Past the cap, what came is judged as it is: a match fits in the cap or the step
+            // fails, however the stream was cut (the same bytes in one read or in many).
+            let over_cap = self.inbox.over(cap);
+            match matcher.progress(&self.inbox.pending, complete || over_cap) {
+                Progress::Matched(n) if n > cap => return self.too_much(r, index),
                 Progress::Matched(n) => {
                     if r.passes_unreported {
                         // A load loop's later times through: nothing to show, nothing to copy.
@@ -250,7 +300,7 @@ impl StreamLink {
                 Progress::NeedMore if complete => {
                     return self.read_failure(r, index, ReadResult::Timeout, timeout);
                 }
-                Progress::NeedMore if self.inbox.over(cap) => return self.too_much(r, index),
+                Progress::NeedMore if over_cap => return self.too_much(r, index),
                 Progress::NeedMore => match self.fill(deadline, &r.context.cancel) {
                     ReadResult::Data | ReadResult::Eof => {}
                     // At the deadline, what came is judged as it is (a match that more bytes
