@@ -370,6 +370,18 @@ pub fn run(
     let (result_tx, result_rx) = unbounded::<(usize, CaseResult)>();
     let mut results: Vec<Option<CaseResult>> = vec![None; scenarios.len()];
     let ports = &FixedPorts::default();
+    // What every worker does, with the same suite (all references: the closure is `Copy`).
+    let work_on = |work_rx: &crossbeam::channel::Receiver<usize>,
+                   result_tx: &crossbeam::channel::Sender<(usize, CaseResult)>| {
+        work(
+            scenarios,
+            limits.retries,
+            options,
+            (ports, failures),
+            work_rx,
+            result_tx,
+        )
+    };
     std::thread::scope(|scope| {
         let mut workers = 0;
         for worker in 0..jobs.clamp(1, scenarios.len().max(1)) {
@@ -377,30 +389,14 @@ pub fn run(
             let result_tx = result_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("suite worker {worker}"))
-                .spawn_scoped(scope, move || {
-                    work(
-                        scenarios,
-                        limits.retries,
-                        options,
-                        (ports, failures),
-                        &work_rx,
-                        &result_tx,
-                    )
-                });
+                .spawn_scoped(scope, move || work_on(&work_rx, &result_tx));
             if spawned.is_ok() {
                 workers += 1;
             }
         }
         if workers == 0 {
             // Not even one thread: run here, one scenario after the other.
-            work(
-                scenarios,
-                limits.retries,
-                options,
-                (ports, failures),
-                &work_rx,
-                &result_tx,
-            );
+            work_on(&work_rx, &result_tx);
         }
         drop(result_tx);
         for (index, result) in result_rx.iter() {

@@ -51,9 +51,8 @@ fn rerun(attempt: &CaseResult) -> TestRerun {
         _ => NonSuccessKind::Failure,
     };
     let mut rerun = TestRerun::new(kind);
-    let text = failure_text(attempt).unwrap_or_default();
-    let first = text.lines().next().unwrap_or(word).to_string();
-    rerun.set_message(format!("{word}: {first}"));
+    let (message, text) = message_and_text(word, attempt);
+    rerun.set_message(message);
     rerun.set_type(word.to_string());
     rerun.set_description(text);
     rerun.set_time(attempt.duration);
@@ -65,10 +64,16 @@ fn rerun(attempt: &CaseResult) -> TestRerun {
 
 fn failed(kind: NonSuccessKind, word: &str, result: &CaseResult) -> TestCaseStatus {
     let mut status = TestCaseStatus::non_success(kind);
-    let text = failure_text(result).unwrap_or_default();
-    let first = text.lines().next().unwrap_or(word).to_string();
-    status.set_message(format!("{word}: {first}"));
+    let (message, text) = message_and_text(word, result);
+    status.set_message(message);
     status.set_type(word.to_string());
     status.set_description(text);
     status
+}
+
+/// A failure's one-line message (its word and first line) and its whole text.
+fn message_and_text(word: &str, result: &CaseResult) -> (String, String) {
+    let text = failure_text(result).unwrap_or_default();
+    let first = text.lines().next().unwrap_or(word);
+    (format!("{word}: {first}"), text)
 }
