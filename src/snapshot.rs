@@ -19,6 +19,25 @@ pub fn path_for(scenario_path: &Path) -> PathBuf {
     dir.join("snapshots").join(format!("{stem}.snap"))
 }
 
+/// The snapshots (`*.snap`) in the `snapshots/` folders beside `scenarios` that none of them
+/// writes: left by a scenario renamed or removed. Sorted.
+pub fn unreferenced(scenarios: &[&Path]) -> Vec<PathBuf> {
+    let written: std::collections::HashSet<PathBuf> =
+        scenarios.iter().map(|path| path_for(path)).collect();
+    let folders: std::collections::BTreeSet<PathBuf> = written
+        .iter()
+        .filter_map(|snap| snap.parent().map(Path::to_path_buf))
+        .collect();
+    let mut found: Vec<PathBuf> = folders
+        .iter()
+        .filter_map(|folder| std::fs::read_dir(folder).ok())
+        .flat_map(|entries| entries.flatten().map(|entry| entry.path()))
+        .filter(|file| file.extension().is_some_and(|e| e == "snap") && !written.contains(file))
+        .collect();
+    found.sort();
+    found
+}
+
 /// The pending snapshot next to `snap` (`x.snap.new`), as insta names it.
 pub fn pending_path(snap: &Path) -> PathBuf {
     let mut name = snap.as_os_str().to_owned();

@@ -34,6 +34,21 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     };
     let mut found = Vec::new();
     for path in paths {
+        // A pattern (`scenarios/**/*.yaml`, quoted so that the shell leaves it alone): the files
+        // it matches, in any depth that `**` allows.
+        let text = path.to_string_lossy();
+        if !path.exists() && text.contains(['*', '?', '[']) {
+            let matches = glob::glob(&text)
+                .map_err(|e| format!("`{text}` is not a pattern netlab can read: {e}"))?;
+            for file in matches {
+                let file =
+                    file.map_err(|e| format!("cannot read `{}`: {e}", e.path().display()))?;
+                if file.is_file() {
+                    found.push(file);
+                }
+            }
+            continue;
+        }
         let meta = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
         if !meta.is_dir() {
             found.push(path.clone());

@@ -141,7 +141,8 @@ pub struct RunArgs {
 /// Arguments of `netlab test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Scenario files, or directories whose `*.yaml` files to take (not subdirectories) [default: scenarios]
+    /// Scenario files, directories whose `*.yaml` files to take (not subdirectories), or patterns
+    /// such as 'scenarios/**/*.yaml' (quoted: `**` takes every depth) [default: scenarios]
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Do not start server NAME in the scenarios that have one: their clients connect to
@@ -171,6 +172,11 @@ pub struct TestArgs {
     /// Start no more scenarios once N have failed
     #[arg(long, value_name = "N", env = "NETLAB_MAX_FAIL", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
     pub max_fail: Option<u32>,
+    /// What to do with snapshots no scenario of the run writes (left by a renamed or removed
+    /// scenario): warn, reject (fail the run), delete (not under CI), ignore; looked for only when
+    /// the whole suite runs (no --filter, no --partition)
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = Unreferenced::Warn, env = "NETLAB_UNREFERENCED")]
+    pub unreferenced: Unreferenced,
     /// List the scenarios that would run, and run nothing
     #[arg(long)]
     pub list: bool,
@@ -203,6 +209,19 @@ impl TestArgs {
             (_, _, most) => most.map(|n| n as usize),
         }
     }
+}
+
+/// `--unreferenced`: what to do with snapshots no scenario writes (cargo-insta's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Unreferenced {
+    /// Say nothing.
+    Ignore,
+    /// Name them.
+    Warn,
+    /// Name them and fail the run.
+    Reject,
+    /// Remove them (only named under CI, where nothing is written).
+    Delete,
 }
 
 /// Output format of `netlab test`.

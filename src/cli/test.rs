@@ -8,7 +8,7 @@ use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::args::{Format, TestArgs};
+use super::args::{Format, TestArgs, Unreferenced};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
 use super::loading::{load_all, point_at_outside};
 use super::output::Output;
@@ -147,9 +147,47 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             output.say_made(json_line(result));
         }
     }
+    let whole_suite = args.filter.is_empty() && args.partition.is_none() && !interrupted;
+    if whole_suite && !handle_unreferenced(&mut output, &results, args.unreferenced, in_ci) {
+        worst = worst.max(Exit::Failed);
+    }
     let worst = results.iter().map(Exit::of).fold(worst, Exit::max);
     let worst = output.unless_output_failed(worst);
     unless_interrupted(worst, interrupt.as_ref())
+}
+
+/// Looks for snapshots no scenario of the suite writes and does what `what` says (on stderr, in
+/// every format); false when they fail the run (`reject`).
+fn handle_unreferenced(
+    output: &mut Output,
+    results: &[CaseResult],
+    what: Unreferenced,
+    in_ci: bool,
+) -> bool {
+    if what == Unreferenced::Ignore {
+        return true;
+    }
+    let paths: Vec<&Path> = results.iter().map(|r| r.path.as_path()).collect();
+    let orphans = snapshot::unreferenced(&paths);
+    for orphan in &orphans {
+        let shown = orphan.display();
+        match what {
+            Unreferenced::Delete if !in_ci => match std::fs::remove_file(orphan) {
+                Ok(()) => output.warn(&format!("deleted unreferenced snapshot {shown}")),
+                Err(e) => output.warn(&format!(
+                    "warning: cannot delete unreferenced snapshot {shown}: {}",
+                    crate::diagnostic::io_reason(&e)
+                )),
+            },
+            Unreferenced::Reject => output.warn(&format!(
+                "error: unreferenced snapshot {shown}: no scenario of the suite writes it"
+            )),
+            _ => output.warn(&format!(
+                "warning: unreferenced snapshot {shown}: no scenario of the suite writes it (--unreferenced delete removes it)"
+            )),
+        }
+    }
+    what != Unreferenced::Reject || orphans.is_empty()
 }
 
 /// Makes sure a report can be written at `path` before anything runs: its directory is created

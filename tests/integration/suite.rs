@@ -487,3 +487,57 @@ fn fail_fast_and_max_fail_stop_starting_scenarios_and_say_which_were_skipped() {
     let xml = read(report);
     assert_eq!(xml.matches("<skipped").count(), 3, "{xml}");
 }
+
+#[test]
+fn patterns_find_scenarios_at_any_depth() {
+    let dir = suite_copy(&["tcp_hello"]);
+    let deeper = dir.join("more").join("udp");
+    std::fs::create_dir_all(&deeper).unwrap();
+    std::fs::copy(
+        root().join("scenarios").join("udp_hello.yaml"),
+        deeper.join("udp_hello.yaml"),
+    )
+    .unwrap();
+    let pattern = format!("{}/**/*.yaml", dir.display());
+    let (code, stdout, stderr) = netlab_test(&["--list", &pattern], true);
+    assert_eq!(code, 0, "{stderr}");
+    let mut names: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["tcp_hello", "udp_hello"], "{stdout}");
+    // A directory argument takes its own files only, as before.
+    let (_, stdout, _) = netlab_test(&["--list", dir.to_str().unwrap()], true);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let (code, _, stderr) = netlab_test(&["--list", &format!("{}/[", dir.display())], true);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a pattern"), "{stderr}");
+}
+
+#[test]
+fn unreferenced_snapshots_are_named_rejected_or_deleted() {
+    let dir = suite_copy(&["tcp_hello"]);
+    let orphan = dir.join("snapshots").join("renamed_away.snap");
+    std::fs::write(&orphan, "---\nsource: gone.yaml\n---\nscenario gone\n").unwrap();
+    let suite = dir.to_str().unwrap();
+    // By default: named, and the run still passes.
+    let (code, stdout, stderr) = netlab_test(&[suite], true);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("unreferenced snapshot") && stderr.contains("renamed_away.snap"),
+        "{stderr}"
+    );
+    // Not looked for when only part of the suite runs.
+    let (_, _, stderr) = netlab_test(&[suite, "--filter", "tcp"], true);
+    assert!(!stderr.contains("unreferenced"), "{stderr}");
+    // reject fails the run; delete removes it, but never under CI.
+    let (code, _, stderr) = netlab_test(&[suite, "--unreferenced", "reject"], true);
+    assert_eq!(code, 1, "{stderr}");
+    let (_, _, _) = netlab_test(&[suite, "--unreferenced", "delete"], true);
+    assert!(orphan.exists(), "deleted under CI");
+    let (code, _, stderr) = netlab_test(&[suite, "--unreferenced", "delete"], false);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!orphan.exists(), "{stderr}");
+    assert!(dir.join("snapshots").join("tcp_hello.snap").exists());
+}
