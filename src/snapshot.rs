@@ -19,22 +19,33 @@ pub fn path_for(scenario_path: &Path) -> PathBuf {
     dir.join("snapshots").join(format!("{stem}.snap"))
 }
 
-/// The snapshots (`*.snap`) in the `snapshots/` folders beside `scenarios` that none of them
-/// writes: left by a scenario renamed or removed. Sorted.
-pub fn unreferenced(scenarios: &[&Path]) -> Vec<PathBuf> {
-    let written: std::collections::HashSet<PathBuf> =
-        scenarios.iter().map(|path| path_for(path)).collect();
-    let folders: std::collections::BTreeSet<PathBuf> = written
-        .iter()
-        .filter_map(|snap| snap.parent().map(Path::to_path_buf))
-        .collect();
-    let mut found: Vec<PathBuf> = folders
-        .iter()
-        .filter_map(|folder| std::fs::read_dir(folder).ok())
-        .flat_map(|entries| entries.flatten().map(|entry| entry.path()))
-        .filter(|file| file.extension().is_some_and(|e| e == "snap") && !written.contains(file))
-        .collect();
+/// The snapshots (`*.snap`) in the `snapshots/` folder of each of `folders` that no scenario
+/// file of that folder (`*.yaml`, `*.yml`, run or not) writes: left by a scenario renamed or
+/// removed. Sorted.
+pub fn unreferenced(folders: &[&Path]) -> Vec<PathBuf> {
+    let canonical =
+        |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let files_in = |folder: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(folder)
+            .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+            .unwrap_or_default()
+    };
+    let mut found = Vec::new();
+    for folder in folders {
+        let written: std::collections::HashSet<PathBuf> = files_in(folder)
+            .iter()
+            .filter(|file| file.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .map(|scenario| canonical(&path_for(scenario)))
+            .collect();
+        found.extend(
+            files_in(&folder.join("snapshots"))
+                .into_iter()
+                .filter(|file| file.extension().is_some_and(|e| e == "snap"))
+                .filter(|file| !written.contains(&canonical(file))),
+        );
+    }
     found.sort();
+    found.dedup_by(|a, b| canonical(a) == canonical(b));
     found
 }
 

@@ -3,7 +3,7 @@
 //! fixed port run one after the other), checking each transcript against its snapshot. Used by `netlab test` (and, one scenario at a time without
 //! snapshots, by `netlab run`); reports are made from its results.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -66,7 +66,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         }
     }
     found.sort();
-    found.dedup();
+    // The same file named twice (`k` and `./k/c.yaml`) runs once.
+    let mut seen = HashSet::new();
+    found.retain(|file| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.clone())));
     Ok(found)
 }
 
@@ -164,6 +166,21 @@ pub struct SuiteLimits {
     pub retries: Option<u32>,
     /// Start no more scenarios once this many have failed (`--max-fail`; `None`: run them all).
     pub max_fail: Option<usize>,
+    /// Say a scenario is slow each time it has run this long more (`--slow-timeout`).
+    pub slow_after: Option<Duration>,
+    /// `--update`: new and changed snapshots are to be stored (not failures, not retried).
+    pub update: bool,
+}
+
+/// How often the suite looks for slow scenarios.
+const SLOW_CHECK: Duration = Duration::from_millis(100);
+
+/// What a worker tells the suite.
+enum Report {
+    /// It starts the scenario of this index.
+    Started(usize),
+    /// The scenario of this index is done.
+    Finished(usize, CaseResult),
 }
 
 /// The failures of a suite so far, against its `--max-fail`.
@@ -317,12 +334,22 @@ impl CaseResult {
     }
 
     /// Whether another attempt could come to something else: a failed run or a transcript that
-    /// differs from its snapshot (timing), not a missing snapshot, nor an interruption.
-    fn worth_retrying(&self) -> bool {
-        matches!(
-            self.status(),
-            CaseStatus::Failed | CaseStatus::SnapshotDiffers | CaseStatus::Error
-        ) && self.verdict != Ok(Verdict::Interrupted)
+    /// differs from its snapshot (timing; not when `--update` is to store it), not a missing
+    /// snapshot, nor an interruption.
+    fn worth_retrying(&self, update: bool) -> bool {
+        let differs = self.status() == CaseStatus::SnapshotDiffers && !update;
+        (differs || matches!(self.status(), CaseStatus::Failed | CaseStatus::Error))
+            && self.verdict != Ok(Verdict::Interrupted)
+    }
+
+    /// Whether it counts as a failure of the suite (`--max-fail`): with `--update`, a new or
+    /// changed snapshot of a passing run is to be stored, not a failure.
+    fn fails(&self, update: bool) -> bool {
+        match self.status() {
+            CaseStatus::Passed | CaseStatus::Skipped => false,
+            CaseStatus::SnapshotDiffers | CaseStatus::SnapshotMissing => !update,
+            CaseStatus::Failed | CaseStatus::Error => !self.never_started(),
+        }
     }
 
     /// The result of a scenario not started because enough others had failed.
@@ -374,6 +401,7 @@ pub fn run(
     limits: &SuiteLimits,
     options: &RunOptions,
     done: &mut dyn FnMut(&CaseResult),
+    slow: &mut dyn FnMut(&Scenario, Duration),
 ) -> Vec<CaseResult> {
     let jobs = limits.jobs;
     let failures = &Failures::new(limits.max_fail);
@@ -382,15 +410,15 @@ pub fn run(
         let _ = work_tx.send(index);
     }
     drop(work_tx);
-    let (result_tx, result_rx) = unbounded::<(usize, CaseResult)>();
+    let (result_tx, result_rx) = unbounded::<Report>();
     let mut results: Vec<Option<CaseResult>> = vec![None; scenarios.len()];
     let ports = &FixedPorts::default();
     // What every worker does, with the same suite (all references: the closure is `Copy`).
     let work_on = |work_rx: &crossbeam::channel::Receiver<usize>,
-                   result_tx: &crossbeam::channel::Sender<(usize, CaseResult)>| {
+                   result_tx: &crossbeam::channel::Sender<Report>| {
         work(
             scenarios,
-            limits.retries,
+            limits,
             options,
             (ports, failures),
             work_rx,
@@ -414,9 +442,40 @@ pub fn run(
             work_on(&work_rx, &result_tx);
         }
         drop(result_tx);
-        for (index, result) in result_rx.iter() {
-            done(&result);
-            results[index] = Some(result);
+        // Scenarios running, since when, and how many slow periods were said of each.
+        let mut running: HashMap<usize, (Instant, u32)> = HashMap::new();
+        let ticker = limits
+            .slow_after
+            .map_or_else(crossbeam::channel::never, |_| {
+                crossbeam::channel::tick(SLOW_CHECK)
+            });
+        loop {
+            crossbeam::select! {
+                recv(result_rx) -> report => match report {
+                    Ok(Report::Started(index)) => {
+                        running.insert(index, (Instant::now(), 0));
+                    }
+                    Ok(Report::Finished(index, result)) => {
+                        running.remove(&index);
+                        done(&result);
+                        results[index] = Some(result);
+                    }
+                    Err(_) => break,
+                },
+                recv(ticker) -> _ => {
+                    let Some(period) = limits.slow_after else { continue };
+                    for (index, (since, said)) in &mut running {
+                        let took = since.elapsed();
+                        let periods = u32::try_from(took.as_nanos() / period.as_nanos().max(1))
+                            .unwrap_or(u32::MAX);
+                        if periods > *said {
+                            *said = periods;
+                            // The threshold crossed, as nextest says it: `> 60s`, `> 120s`.
+                            slow(&scenarios[*index], period.saturating_mul(periods));
+                        }
+                    }
+                }
+            }
         }
     });
     // Scenarios an interruption kept from starting have a result too (one per scenario, in
@@ -440,36 +499,46 @@ pub fn run(
 /// that fails runs again, up to `retries` more times (`--retries`; else its file's `retries:`).
 fn work(
     scenarios: &[Arc<Scenario>],
-    retries: Option<u32>,
+    limits: &SuiteLimits,
     options: &RunOptions,
     (ports, failures): (&FixedPorts, &Failures),
     work: &crossbeam::channel::Receiver<usize>,
-    results: &crossbeam::channel::Sender<(usize, CaseResult)>,
+    results: &crossbeam::channel::Sender<Report>,
 ) {
     for index in work.iter() {
-        if failures.reached() {
-            break;
-        }
         let scenario = &scenarios[index];
         let Some(_held) = ports.hold(scenario, options) else {
             break;
         };
-        let retries = retries.or(scenario.retries).unwrap_or(0);
-        let mut result = run_case(scenario, options, true);
+        // Looked at once the turn for its ports came: others may have failed meanwhile.
+        if failures.reached() {
+            break;
+        }
+        let _ = results.send(Report::Started(index));
+        let retries = limits.retries.or(scenario.retries).unwrap_or(0);
+        // A server served from outside (`--target`) is not in the transcript as its snapshot
+        // recorded it: the run's verdict is the result.
+        let compare = scenario
+            .servers
+            .iter()
+            .all(|s| s.outside.is_none() || s.program.is_some());
+        let mut result = run_case(scenario, options, compare);
         let mut earlier = Vec::new();
-        while result.worth_retrying() && earlier.len() < retries as usize && !options.interrupted()
+        while result.worth_retrying(limits.update)
+            && earlier.len() < retries as usize
+            && !options.interrupted()
         {
             earlier.push(std::mem::replace(
                 &mut result,
-                run_case(scenario, options, true),
+                run_case(scenario, options, compare),
             ));
         }
         result.earlier = earlier;
         result.attempts_allowed = retries.saturating_add(1);
-        if !result.ok() && !result.never_started() {
+        if result.fails(limits.update) {
             failures.count_one();
         }
-        let _ = results.send((index, result));
+        let _ = results.send(Report::Finished(index, result));
     }
 }
 

@@ -170,13 +170,16 @@ pub struct TestArgs {
     #[arg(long, overrides_with_all = ["fail_fast", "max_fail"])]
     pub no_fail_fast: bool,
     /// Start no more scenarios once N have failed
-    #[arg(long, value_name = "N", env = "NETLAB_MAX_FAIL", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
     pub max_fail: Option<u32>,
     /// What to do with snapshots no scenario of the run writes (left by a renamed or removed
-    /// scenario): warn, reject (fail the run), delete (not under CI), ignore; looked for only when
-    /// the whole suite runs (no --filter, no --partition)
+    /// scenario) in the folders given: warn, reject (fail the run), delete (not under CI),
+    /// ignore
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = Unreferenced::Warn, env = "NETLAB_UNREFERENCED")]
     pub unreferenced: Unreferenced,
+    /// Print a SLOW line for a scenario each time it has run this long more (`60s`; `0s`: never)
+    #[arg(long, value_name = "DURATION", env = "NETLAB_SLOW_TIMEOUT", default_value = "60s", value_parser = parse_slow_timeout)]
+    pub slow_timeout: SlowTimeout,
     /// List the scenarios that would run, and run nothing
     #[arg(long)]
     pub list: bool,
@@ -209,6 +212,17 @@ impl TestArgs {
             (_, _, most) => most.map(|n| n as usize),
         }
     }
+}
+
+/// `--slow-timeout`: after how long a running scenario is said to be slow (`None`: never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlowTimeout(pub Option<std::time::Duration>);
+
+/// A duration as scenario files write it (`60s`, `1m30s`); `0s` turns SLOW lines off.
+fn parse_slow_timeout(text: &str) -> Result<SlowTimeout, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration such as `60s`: {e}"))?;
+    Ok(SlowTimeout((!duration.is_zero()).then_some(duration)))
 }
 
 /// `--unreferenced`: what to do with snapshots no scenario writes (cargo-insta's names).

@@ -104,14 +104,35 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         jobs,
         retries: args.retries,
         max_fail: args.max_fail(),
+        slow_after: args.slow_timeout.0,
+        update: args.update && !in_ci,
     };
-    let mut results = suite::run(&scenarios, &limits, &options, &mut |result| {
-        bar.inc(1);
-        bar.set_message(result.name.clone());
-        if human && !(args.quiet && result.ok()) {
-            bar.suspend(|| output.say(&result_line(result, will_write)));
-        }
-    });
+    // Both callbacks print (one at a time: the suite calls them from this thread).
+    let shared = std::cell::RefCell::new(&mut output);
+    let mut results = suite::run(
+        &scenarios,
+        &limits,
+        &options,
+        &mut |result| {
+            bar.inc(1);
+            bar.set_message(result.name.clone());
+            if human && !(args.quiet && result.ok()) {
+                bar.suspend(|| shared.borrow_mut().say(&result_line(result, will_write)));
+            }
+        },
+        &mut |scenario, took| {
+            if human {
+                let line = format!(
+                    "{} [> {}] {} ({})",
+                    paint(YELLOW, "SLOW"),
+                    humantime::format_duration(took),
+                    scenario.name,
+                    scenario.path.display()
+                );
+                bar.suspend(|| shared.borrow_mut().say(&line));
+            }
+        },
+    );
     bar.finish_and_clear();
     let took = started.elapsed();
     let interrupted = interrupt.as_ref().is_some_and(Interrupt::fired);
@@ -147,8 +168,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             output.say_made(json_line(result));
         }
     }
-    let whole_suite = args.filter.is_empty() && args.partition.is_none() && !interrupted;
-    if whole_suite && !handle_unreferenced(&mut output, &results, args.unreferenced, in_ci) {
+    if !interrupted && !handle_unreferenced(&mut output, &paths, args.unreferenced, in_ci) {
         worst = worst.max(Exit::Failed);
     }
     let worst = results.iter().map(Exit::of).fold(worst, Exit::max);
@@ -156,19 +176,24 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     unless_interrupted(worst, interrupt.as_ref())
 }
 
-/// Looks for snapshots no scenario of the suite writes and does what `what` says (on stderr, in
-/// every format); false when they fail the run (`reject`).
+/// Looks for snapshots that no scenario file of the folders given (`paths` that are directories)
+/// writes, and does what `what` says (on stderr, in every format); false when they fail the run
+/// (`reject`). Files and patterns given are not folders of a whole suite: nothing is looked for.
 fn handle_unreferenced(
     output: &mut Output,
-    results: &[CaseResult],
+    paths: &[PathBuf],
     what: Unreferenced,
     in_ci: bool,
 ) -> bool {
     if what == Unreferenced::Ignore {
         return true;
     }
-    let paths: Vec<&Path> = results.iter().map(|r| r.path.as_path()).collect();
-    let orphans = snapshot::unreferenced(&paths);
+    let folders: Vec<&Path> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(PathBuf::as_path)
+        .collect();
+    let orphans = snapshot::unreferenced(&folders);
     for orphan in &orphans {
         let shown = orphan.display();
         match what {
@@ -181,6 +206,9 @@ fn handle_unreferenced(
             },
             Unreferenced::Reject => output.warn(&format!(
                 "error: unreferenced snapshot {shown}: no scenario of the suite writes it"
+            )),
+            _ if in_ci => output.warn(&format!(
+                "warning: unreferenced snapshot {shown}: no scenario of the suite writes it"
             )),
             _ => output.warn(&format!(
                 "warning: unreferenced snapshot {shown}: no scenario of the suite writes it (--unreferenced delete removes it)"

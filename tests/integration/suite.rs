@@ -528,16 +528,97 @@ fn unreferenced_snapshots_are_named_rejected_or_deleted() {
         stderr.contains("unreferenced snapshot") && stderr.contains("renamed_away.snap"),
         "{stderr}"
     );
-    // Not looked for when only part of the suite runs.
+    // A scenario file of the folder that does not run (filtered out) still owns its snapshot; a
+    // file named alone is not a folder's suite: nothing is looked for.
+    std::fs::copy(
+        root().join("scenarios").join("udp_hello.yaml"),
+        dir.join("udp_hello.yaml"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("snapshots").join("udp_hello.snap"), "kept").unwrap();
     let (_, _, stderr) = netlab_test(&[suite, "--filter", "tcp"], true);
+    assert!(!stderr.contains("udp_hello.snap"), "{stderr}");
+    let tcp = dir.join("tcp_hello.yaml");
+    let (_, _, stderr) = netlab_test(&[tcp.to_str().unwrap()], true);
     assert!(!stderr.contains("unreferenced"), "{stderr}");
+    // The same folder named two ways runs each scenario once.
+    let (_, stdout, _) = netlab_test(&["--list", suite, &format!("{suite}/./")], true);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
     // reject fails the run; delete removes it, but never under CI.
-    let (code, _, stderr) = netlab_test(&[suite, "--unreferenced", "reject"], true);
+    let (code, _, stderr) = netlab_test(
+        &[suite, "--filter", "tcp", "--unreferenced", "reject"],
+        true,
+    );
     assert_eq!(code, 1, "{stderr}");
-    let (_, _, _) = netlab_test(&[suite, "--unreferenced", "delete"], true);
+    let (_, _, _) = netlab_test(
+        &[suite, "--filter", "tcp", "--unreferenced", "delete"],
+        true,
+    );
     assert!(orphan.exists(), "deleted under CI");
-    let (code, _, stderr) = netlab_test(&[suite, "--unreferenced", "delete"], false);
+    let (code, _, stderr) = netlab_test(
+        &[suite, "--filter", "tcp", "--unreferenced", "delete"],
+        false,
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(!orphan.exists(), "{stderr}");
     assert!(dir.join("snapshots").join("tcp_hello.snap").exists());
+    assert!(dir.join("snapshots").join("udp_hello.snap").exists());
+}
+
+#[test]
+fn update_with_fail_fast_stores_every_new_snapshot() {
+    // Before: a missing snapshot counted as a failure before --update stored it: the rest of the
+    // suite was skipped and the run exited 0 with one snapshot written of three.
+    let dir = std::env::temp_dir().join(format!("netlab-upd-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::write(
+            dir.join(format!("{name}.yaml")),
+            "servers:\n  - name: s\n    greeting: \"hi\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - expect: \"hi\"\n",
+        )
+        .unwrap();
+    }
+    let suite = dir.to_str().unwrap();
+    let (code, stdout, _) = netlab_test(&[suite, "--update", "--fail-fast", "-j", "1"], false);
+    assert_eq!(code, 0, "{stdout}");
+    for name in ["a", "b", "c"] {
+        assert!(
+            dir.join("snapshots").join(format!("{name}.snap")).exists(),
+            "{stdout}"
+        );
+    }
+    // And a changed snapshot under --update is stored, not retried as if it were flaky.
+    std::fs::write(
+        dir.join("snapshots").join("a.snap"),
+        "---\nsource: a.yaml\n---\nold\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = netlab_test(
+        &[suite, "--update", "--retries", "2", "--format", "json"],
+        false,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("\"flaky\":true"), "{stdout}");
+}
+
+#[test]
+fn a_slow_scenario_is_said_slow_each_period_it_runs_on() {
+    let dir = std::env::temp_dir().join(format!("netlab-slow-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("slow.yaml");
+    std::fs::write(
+        &path,
+        "servers:\n  - name: s\nclients:\n  - name: c\n    connect: s\n    steps:\n      - sleep: 1200ms\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let args = |slow: &'static str| vec![file, "--time-scale", "1", "--slow-timeout", slow];
+    let (_, stdout, _) = netlab_test(&args("500ms"), true);
+    assert!(stdout.contains("SLOW [> 500ms] slow"), "{stdout}");
+    assert!(stdout.contains("SLOW [> 1s] slow"), "{stdout}");
+    assert!(!stdout.contains("SLOW [> 1s 500ms]"), "{stdout}");
+    let (_, stdout, _) = netlab_test(&args("0s"), true);
+    assert!(!stdout.contains("SLOW"), "{stdout}");
+    let (code, _, stderr) = netlab_test(&args("soon"), true);
+    assert_eq!(code, 2, "{stderr}");
 }
