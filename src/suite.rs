@@ -180,7 +180,7 @@ enum Report {
     /// It starts the scenario of this index.
     Started(usize),
     /// The scenario of this index is done.
-    Finished(usize, CaseResult),
+    Finished(usize, Box<CaseResult>),
 }
 
 /// The failures of a suite so far, against its `--max-fail`.
@@ -458,7 +458,7 @@ pub fn run(
                     Ok(Report::Finished(index, result)) => {
                         running.remove(&index);
                         done(&result);
-                        results[index] = Some(result);
+                        results[index] = Some(*result);
                     }
                     Err(_) => break,
                 },
@@ -538,7 +538,7 @@ fn work(
         if result.fails(limits.update) {
             failures.count_one();
         }
-        let _ = results.send(Report::Finished(index, result));
+        let _ = results.send(Report::Finished(index, Box::new(result)));
     }
 }
 
