@@ -156,6 +156,13 @@ mod tests {
         while !marked(&mark).is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        assert!(marked(&mark).is_empty());
+        let survivors: Vec<String> = marked(&mark)
+            .into_iter()
+            .map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                format!("{pid}: {stat}")
+            })
+            .collect();
+        assert!(survivors.is_empty(), "still marked after SIGKILL: {survivors:?}");
     }
 }
