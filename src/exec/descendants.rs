@@ -163,6 +163,9 @@ mod tests {
                 format!("{pid}: {stat}")
             })
             .collect();
-        assert!(survivors.is_empty(), "still marked after SIGKILL: {survivors:?}");
+        assert!(
+            survivors.is_empty(),
+            "still marked after SIGKILL: {survivors:?}"
+        );
     }
 }

@@ -19,6 +19,24 @@ fn runs(path: &std::path::Path, times: usize) -> Vec<(i32, String)> {
         .collect()
 }
 
+/// The transcript of a run of `path` at time scale `scale` (above its verdict line), which must
+/// pass.
+fn passing_transcript_at(path: &std::path::Path, scale: &str) -> String {
+    let (code, stdout, _) = text(&run(&[
+        "run",
+        "--transcript",
+        "--time-scale",
+        scale,
+        path.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stdout}");
+    stdout
+        .split("\nverdict:")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
 fn a_regex_that_more_bytes_could_extend_gives_one_verdict() {
     // Before: 30 runs gave three different scores, as "OK" and "GO;" arrived together or not.
@@ -558,24 +576,9 @@ clients:
       - close: true
 ",
     );
-    let at = |scale: &str| {
-        let (code, stdout, _) = text(&run(&[
-            "run",
-            "--transcript",
-            "--time-scale",
-            scale,
-            path.to_str().unwrap(),
-        ]));
-        assert_eq!(code, 0, "{stdout}");
-        stdout
-            .split("\nverdict:")
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    };
-    let whole = at("1");
+    let whole = passing_transcript_at(&path, "1");
     assert!(whole.contains("saw the client close"), "{whole}");
-    assert_eq!(whole, at("0.1"));
+    assert_eq!(whole, passing_transcript_at(&path, "0.1"));
 }
 
 #[test]
@@ -639,22 +642,7 @@ clients:
 "
             ),
         );
-        let at = |scale: &str| {
-            let (code, stdout, _) = text(&run(&[
-                "run",
-                "--transcript",
-                "--time-scale",
-                scale,
-                path.to_str().unwrap(),
-            ]));
-            assert_eq!(code, 0, "{stdout}");
-            stdout
-                .split("\nverdict:")
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        };
-        let whole = at("1");
+        let whole = passing_transcript_at(&path, "1");
         // Every one of the twenty messages is in the record: shown, or counted in a fold.
         let shown = whole.matches("received \"x\"").count();
         let folded: usize = whole
@@ -663,7 +651,7 @@ clients:
             .filter_map(|rest| rest.split(' ').next()?.parse::<usize>().ok())
             .sum();
         assert_eq!(shown + folded, 20, "{name}: {whole}");
-        assert_eq!(whole, at("0.1"), "{name}");
+        assert_eq!(whole, passing_transcript_at(&path, "0.1"), "{name}");
     }
 }
 
