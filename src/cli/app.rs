@@ -14,6 +14,7 @@ use crate::scenario::VarValues;
 /// Parses the command line, runs the command, returns the process exit code.
 pub fn main() -> ExitCode {
     say_panics_are_bugs();
+    forget_empty_settings();
     let cli = Cli::parse();
     // Whatever a program under test detaches comes back to netlab, to be ended with the command.
     crate::exec::adopt_orphans();
@@ -35,6 +36,23 @@ pub fn main() -> ExitCode {
     };
     crate::exec::end_adopted();
     ExitCode::from(exit.code())
+}
+
+/// Treats a `NETLAB_*` variable set to the empty string as unset, as CI matrices leave them
+/// (`NETLAB_PARTITION=` in a job without shards): clap would read "" as the flag's value and
+/// refuse it.
+fn forget_empty_settings() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("NETLAB_"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: called first thing in `main`, before netlab starts any thread: no other thread
+        // can be reading the environment while it changes.
+        unsafe { std::env::remove_var(name) };
+    }
 }
 
 /// Makes every panic (in any thread) say, after the usual message, that it is netlab's bug and

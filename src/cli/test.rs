@@ -116,7 +116,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         &mut |result| {
             bar.inc(1);
             bar.set_message(result.name.clone());
-            if human && !(args.quiet && result.ok()) {
+            if human && !(args.quiet && result.ok() && !result.flaky()) {
                 bar.suspend(|| shared.borrow_mut().say(&result_line(result, will_write)));
             }
         },
@@ -287,7 +287,7 @@ fn result_line(result: &CaseResult, will_write: bool) -> String {
         CaseStatus::SnapshotMissing => (paint(RED, "FAIL"), ": no snapshot stored yet".to_string()),
         CaseStatus::Skipped => (
             paint(DIM, "SKIP"),
-            ": not run, enough scenarios had failed (--max-fail)".to_string(),
+            ": not run, enough scenarios had failed (--fail-fast, --max-fail)".to_string(),
         ),
         CaseStatus::Error => (
             paint(RED, "ERROR"),
@@ -448,7 +448,7 @@ fn print_summary(
         line.push_str(&format!(", {interrupted} not run (interrupted)"));
     }
     if skipped > 0 {
-        line.push_str(&format!(", {skipped} skipped (--max-fail)"));
+        line.push_str(&format!(", {skipped} skipped (enough had failed)"));
     }
     let skipped = interrupted + skipped;
     let style = if failed == 0 && skipped == 0 {

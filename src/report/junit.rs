@@ -18,7 +18,8 @@ pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, Strin
             CaseStatus::Passed => TestCaseStatus::success(),
             CaseStatus::Skipped => {
                 let mut skipped = TestCaseStatus::skipped();
-                skipped.set_message("not run: enough scenarios had failed (--max-fail)");
+                skipped
+                    .set_message("not run: enough scenarios had failed (--fail-fast, --max-fail)");
                 skipped
             }
             CaseStatus::Error => failed(NonSuccessKind::Error, word, result),

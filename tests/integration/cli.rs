@@ -411,3 +411,20 @@ fn target_points_a_server_outside_the_run() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("NAME=HOST:PORT"), "{stderr}");
 }
+
+#[test]
+fn an_empty_netlab_variable_is_unset() {
+    // Before: a CI job that left `NETLAB_PARTITION=` empty (no shards) was refused: "invalid
+    // value '' for '--partition'".
+    let output = crate::support::netlab()
+        .args(["test", "--list", "scenarios"])
+        .env("NETLAB_PARTITION", "")
+        .env("NETLAB_RETRIES", "")
+        .env("NETLAB_TIME_SCALE", "")
+        .env("NETLAB_SLOW_TIMEOUT", "")
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("tcp_hello"), "{stdout}");
+}
