@@ -109,8 +109,14 @@ impl std::str::FromStr for Partition {
             _ => return Err(wrong()),
         };
         let (shard, total) = shards.split_once('/').ok_or_else(wrong)?;
-        let shard: u64 = shard.trim().parse().map_err(|_| wrong())?;
-        let total: u64 = total.trim().parse().map_err(|_| wrong())?;
+        // Digits only (`u64::from_str` also takes a `+`).
+        let number = |text: &str| {
+            (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| text.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(wrong)
+        };
+        let (shard, total) = (number(shard)?, number(total)?);
         if shard == 0 || total == 0 || shard > total {
             return Err(wrong());
         }

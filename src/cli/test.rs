@@ -160,6 +160,10 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         }
     }
     if human {
+        // The scenarios never started get their line too, after those that ran.
+        for result in results.iter().filter(|r| r.skipped) {
+            output.say(&result_line(result, will_write));
+        }
         print_details(&mut output, &results);
         print_writes(&mut output, &writes, args.update, in_ci, &results);
         print_summary(&mut output, &results, scenarios.len(), took, jobs);

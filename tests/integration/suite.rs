@@ -485,6 +485,7 @@ fn fail_fast_and_max_fail_stop_starting_scenarios_and_say_which_were_skipped() {
         true,
     );
     assert_eq!(code, 1, "{stdout}");
+    assert_eq!(stdout.matches("SKIP a").count(), 3, "{stdout}");
     assert!(
         stdout.contains("0 passed, 1 failed, 3 skipped (enough had failed)"),
         "{stdout}"
