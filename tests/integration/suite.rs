@@ -313,7 +313,9 @@ fn the_shards_of_a_partition_run_every_scenario_exactly_once() {
     let shard = listed(&["--partition", "count:2/3"]);
     let (code, stdout, stderr) =
         netlab_test(&[dir, "--partition", "count:2/3", "--format", "json"], true);
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // Which ran is what matters here, not their verdicts (load.yaml at the helper's 0.01 time
+    // scale may miss its deadline in a debug build on a busy machine).
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
     let mut ran: Vec<String> = stdout
         .lines()
         .map(|line| {
