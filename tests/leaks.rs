@@ -180,6 +180,23 @@ fn runs_are_deterministic_and_leave_nothing_behind() {
     assert_eq!(
         settled(threads, thread_count),
         thread_count,
-        "thread count changed"
+        "thread count changed; threads now: {:?}",
+        thread_names()
     );
+}
+
+/// The names of this process's threads (for a failure's message).
+fn thread_names() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .map(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
+        .collect()
 }
