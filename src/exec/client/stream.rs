@@ -133,16 +133,11 @@ impl StreamLink {
             (Closing::UntilThePeerCloses, Some(deadline)) => deadline,
             _ => Instant::now() + CLOSE_LINGER,
         };
-        let mut scratch = vec![0u8; 64 * 1024];
-        let mut dropped = Vec::new();
+        // Through the inbox's own buffer: what comes now is read and dropped.
         loop {
-            dropped.clear();
-            match self
-                .stream
-                .read_some(&mut scratch, &mut dropped, until, cancel)
-            {
-                ReadResult::Data => {}
-                _ => return,
+            self.inbox.pending.clear();
+            if !matches!(self.fill(until, cancel), ReadResult::Data) {
+                return;
             }
         }
     }
