@@ -86,7 +86,13 @@ impl<'a> Pairing<'a> {
                 if let Some(id) = self.clients.remove(&endpoint) {
                     return Some((*conn, id));
                 }
-                self.connections.insert(endpoint, *conn);
+                // Kept only if something could still claim it: a visitor of `netlab serve`
+                // (no client of the scenario runs) is not kept, however many come.
+                if self.step_clients_may_reach(conn.server)
+                    || self.sole_program(conn.server).is_some()
+                {
+                    self.connections.insert(endpoint, *conn);
+                }
                 None
             }
             _ => None,
@@ -325,5 +331,19 @@ mod tests {
         let on_t = ConnectionId { server: 0, seq: 1 };
         assert_eq!(pairing.observe(&accepted(1, same, None)), Some((on_w, c)));
         assert_eq!(pairing.observe(&accepted(0, same, None)), Some((on_t, A)));
+    }
+
+    #[test]
+    fn visitors_nobody_could_claim_are_not_kept() {
+        // Before: every visitor of `netlab serve` was kept, unpaired, for the life of the serve.
+        let text = "servers:\n  - name: t\n";
+        let scenario =
+            load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"));
+        let mut pairing = Pairing::new(&scenario);
+        for port in 5000..5100 {
+            let peer = SocketAddr::from(([127, 0, 0, 1], port));
+            assert_eq!(pairing.observe(&accepted(0, peer, None)), None);
+        }
+        assert!(pairing.connections.is_empty());
     }
 }
