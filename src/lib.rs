@@ -41,4 +41,5 @@ pub mod scenario;
 pub(crate) mod snapshot;
 pub mod source;
 pub mod suite;
+pub mod template;
 pub mod transcript;

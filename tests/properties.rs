@@ -4,9 +4,9 @@
 
 use netlab::escape::hex;
 use netlab::matcher::{Matcher, Progress, StreamRegex};
-use netlab::scenario::fill;
+use netlab::scenario::Reply;
 use netlab::scenario::parse_hex;
-use netlab::scenario::parse_template;
+use netlab::template::{self, Syntax};
 use proptest::prelude::*;
 
 /// The matchers whose stream answers must not depend on how the stream is cut: exact ones and
@@ -97,19 +97,19 @@ proptest! {
         prop_assert_eq!(parse_hex(digits).unwrap(), bytes);
     }
 
-    /// Any text, its braces doubled, is a reply template that renders as the text itself.
+    /// Any text, escaped, is a template that renders as the text itself (a reply too).
     #[test]
-    fn escaped_text_is_its_own_reply(text in "\\PC*") {
-        let escaped = text.replace('{', "{{").replace('}', "}}");
-        let reply = parse_template(&escaped).unwrap();
+    fn escaped_text_is_its_own_template(text in "[{}a-z\"]{0,24}|\\PC*") {
+        let escaped = template::escape(&text);
+        let reply = Reply::from_pieces(template::pieces(&escaped, Syntax::Text));
         prop_assert_eq!(reply.render(b"ignored"), text.as_bytes().to_vec());
-        prop_assert_eq!(fill(&escaped, &|_| None).unwrap(), text);
+        prop_assert_eq!(template::render(&escaped, Syntax::Text, &|_| None).unwrap(), text);
     }
 
     /// `{data}` is replaced by exactly the message received.
     #[test]
     fn data_is_the_message(prefix in "[a-z ]{0,8}", message in prop::collection::vec(any::<u8>(), 0..32)) {
-        let reply = parse_template(&format!("{prefix}{{data}}!")).unwrap();
+        let reply = Reply::from_pieces(template::pieces(&format!("{prefix}{{data}}!"), Syntax::Text));
         let mut expected = prefix.into_bytes();
         expected.extend_from_slice(&message);
         expected.push(b'!');

@@ -23,7 +23,14 @@ pub fn main() -> ExitCode {
         Color::Always => ColorChoice::Always,
         Color::Never => ColorChoice::Never,
     };
-    let vars: VarValues = cli.vars.into_iter().collect();
+    // Environment variables that are not Unicode cannot be vars (std::env::vars would panic).
+    let environment = std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
+    let vars = cli
+        .vars
+        .into_iter()
+        .collect::<VarValues>()
+        .with_environment(environment);
     let exit = match cli.command {
         Command::Run(args) => super::run::run(&args, choice, &vars),
         Command::Test(args) => super::test::test(&args, choice, &vars),

@@ -16,8 +16,9 @@ pub struct Cli {
     /// When to colour the output (`auto` follows the terminal and NO_COLOR).
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
-    /// Give a scenario var a value, for `{NAME}` in `exec:` (an existing relative path is made
-    /// absolute, since programs run in their scenario's directory)
+    /// Give a scenario var a value, for `{NAME}` in the file (also `NETLAB_VAR_NAME=VALUE`; in
+    /// `exec:`, an existing relative path is made absolute, since programs run in their
+    /// scenario's directory)
     #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// What to do.
@@ -33,12 +34,7 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     if name.is_empty() {
         return Err(format!("`{text}` has no name before `=`"));
     }
-    let path = std::path::Path::new(value);
-    let value = match std::env::current_dir() {
-        Ok(dir) if path.is_relative() && path.exists() => dir.join(path).display().to_string(),
-        _ => value.to_string(),
-    };
-    Ok((name.to_string(), value))
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// Colour choice.

@@ -164,6 +164,7 @@ fn start_program(
         &program.program,
         &dial.ip().to_string(),
         port,
+        None,
         startup.scale,
     )
     .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;

@@ -133,16 +133,18 @@ pub fn shown_command(argv: &[String]) -> String {
 }
 
 /// Starts `program` for a peer at `host`:`port` (`{host}`, `{port}`, `NETLAB_HOST`, `NETLAB_PORT`)
-/// in the scenario's directory, with the run's time scale in `NETLAB_TIME_SCALE` (so that its own
+/// in the scenario's directory (a client program as `instance`: its label and index, for
+/// `{client}` and `{instance}`), with the run's time scale in `NETLAB_TIME_SCALE` (so that its own
 /// timers can follow: a student's one-second retry at `--time-scale 0.5`). An error (the command cannot be executed, the directory cannot
 /// be entered) is the environment's, and its message names the command as it was filled in.
 pub fn start(
     program: &Program,
     host: &str,
     port: u16,
+    instance: Option<(&str, u32)>,
     scale: TimeScale,
 ) -> Result<Running, String> {
-    let argv = program.command_line(host, port)?;
+    let argv = program.command_line(host, port, instance)?;
     let command = shown_command(&argv);
     let Some((executable, args)) = argv.split_first() else {
         return Err("the command is empty".into());

@@ -19,6 +19,5 @@ pub use load::{
     load_source_with,
 };
 pub use model::*;
-pub use payload::parse_template;
 pub use vars::{NeededVars, VarValues};
 pub use visitors::parse_hex;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use super::raw::{Concurrency, Framing, Protocol};
 use crate::matcher::Matcher;
+use crate::template::{self, Piece, Syntax};
 
 /// A scenario ready to run.
 #[derive(Debug, Clone)]
@@ -100,8 +101,8 @@ impl Faults {
 /// A program under test: a command netlab starts and stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
-    /// The command and its arguments as written: `{port}`, `{host}` and the scenario's `vars`
-    /// are filled in when it starts (`{{` and `}}` stand for braces).
+    /// The command and its arguments as written: `{port}`, `{host}` (and for a client program
+    /// `{client}`, `{instance}`) and the scenario's vars are filled in when it starts.
     pub argv: Vec<String>,
     /// The values of the scenario's `vars` (defaults, or `--var` from the command line).
     pub vars: std::collections::BTreeMap<String, String>,
@@ -115,52 +116,29 @@ impl Program {
         self.argv.join(" ")
     }
 
-    /// The command line to start, for a peer at `host` and `port`.
-    pub fn command_line(&self, host: &str, port: u16) -> Result<Vec<String>, String> {
+    /// The command line to start, for a peer at `host` and `port`; `instance` names the client
+    /// instance a client program runs as (`{client}`, `{instance}`).
+    pub fn command_line(
+        &self,
+        host: &str,
+        port: u16,
+        instance: Option<(&str, u32)>,
+    ) -> Result<Vec<String>, String> {
+        let value = |name: &str| match (name, instance) {
+            ("port", _) => Some(port.to_string()),
+            ("host", _) => Some(host.to_string()),
+            ("client", Some((label, _))) => Some(label.to_string()),
+            ("instance", Some((_, index))) => Some(index.to_string()),
+            (other, _) => self.vars.get(other).cloned(),
+        };
         self.argv
             .iter()
             .map(|arg| {
-                fill(arg, &|name| match name {
-                    "port" => Some(port.to_string()),
-                    "host" => Some(host.to_string()),
-                    other => self.vars.get(other).cloned(),
-                })
+                template::render(arg, Syntax::Text, &value)
+                    .map_err(|name| format!("unknown placeholder `{{{name}}}`"))
             })
             .collect()
     }
-}
-
-/// Fills the `{name}` placeholders of `template` with `value(name)`; `{{` and `}}` are braces.
-pub fn fill(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(at) = rest.find(['{', '}']) {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some(after) = tail.strip_prefix("{{") {
-            out.push('{');
-            rest = after;
-        } else if let Some(after) = tail.strip_prefix("}}") {
-            out.push('}');
-            rest = after;
-        } else if let Some(inner) = tail.strip_prefix('{') {
-            let Some(end) = inner.find('}') else {
-                return Err(format!("unclosed `{{` in `{template}`"));
-            };
-            let name = &inner[..end];
-            match value(name) {
-                Some(v) => out.push_str(&v),
-                None => return Err(format!("unknown placeholder `{{{name}}}`")),
-            }
-            rest = &inner[end + 1..];
-        } else {
-            return Err(format!(
-                "unmatched `}}` in `{template}` (write `}}}}` for a brace)"
-            ));
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// How a program under test serves in a server's place.
@@ -285,6 +263,19 @@ pub enum ReplyPart {
 pub const MAX_DATAGRAM_PAYLOAD: u64 = 65_507;
 
 impl Reply {
+    /// The reply of a template's pieces: `{data}` is the message received; validation has
+    /// filled in every other name.
+    pub fn from_pieces(pieces: Vec<Piece>) -> Reply {
+        let parts = pieces
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => ReplyPart::Literal(text.into_bytes()),
+                Piece::Name(_) => ReplyPart::Data,
+            })
+            .collect();
+        Reply { parts }
+    }
+
     /// How many bytes its literal parts hold (the least any reply it renders holds).
     pub fn literal_len(&self) -> u64 {
         self.parts
@@ -385,6 +376,28 @@ pub struct Client {
     pub hints: Vec<Option<String>>,
     /// Most bytes a reading step may gather before it fails.
     pub max_received: usize,
+    /// When its steps use `{client}` or `{instance}`: the steps and hints of instances 2, 3…
+    /// (`steps` and `hints` are the first's); empty when every instance runs the same steps.
+    pub later_instances: Vec<Script>,
+}
+
+/// The name of instance `instance` of the client `name` of which `count` run: `name#2` when
+/// several run, else `name`.
+pub fn instance_label(name: &str, count: u32, instance: u32) -> String {
+    if count > 1 {
+        format!("{name}#{instance}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The steps and hints of one client instance whose steps differ from the first's.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// Same shape as the client's `steps` (same kinds at the same indices), own bytes.
+    pub steps: Vec<Step>,
+    /// One per step.
+    pub hints: Vec<Option<String>>,
 }
 
 impl Server {
@@ -411,6 +424,27 @@ impl Server {
 }
 
 impl Client {
+    /// The name of its instance `instance` (1-based): `name#2` when several run, else `name`
+    /// (`{client}` in its steps and command).
+    pub fn instance_label(&self, instance: u32) -> String {
+        instance_label(&self.name, self.count, instance)
+    }
+
+    /// The steps instance `instance` (1-based) runs: its own where they differ by instance.
+    pub fn steps_of(&self, instance: u32) -> &[Step] {
+        self.script_of(instance).map_or(&self.steps, |s| &s.steps)
+    }
+
+    /// The hints of the steps of instance `instance` (1-based).
+    pub fn hints_of(&self, instance: u32) -> &[Option<String>] {
+        self.script_of(instance).map_or(&self.hints, |s| &s.hints)
+    }
+
+    fn script_of(&self, instance: u32) -> Option<&Script> {
+        let later = usize::try_from(instance).ok()?.checked_sub(2)?;
+        self.later_instances.get(later)
+    }
+
     /// Whether the client is a program under test (its first step runs it) rather than steps
     /// netlab takes itself.
     pub fn is_program(&self) -> bool {

@@ -1,9 +1,8 @@
 //! Payloads and replies: turns what a file wrote (`"text"`, `{ hex }`, `{ repeat, times }`,
-//! `{ file }`) into bytes, and a reply's text into its `{data}` template. Used by `validate`.
+//! `{ file }`) into bytes. Used by `validate`.
 
 use std::path::Path;
 
-use super::model::{Reply, ReplyPart};
 use super::raw::RawPayload;
 use crate::diagnostic::io_reason;
 
@@ -99,68 +98,9 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| io_reason(&e))
 }
 
-/// Parses `Hello, {data}!` into pieces; `{{` and `}}` are literal braces.
-pub fn parse_template(text: &str) -> Result<Reply, String> {
-    let mut parts = Vec::new();
-    let mut literal = String::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        match c {
-            '{' if chars.peek().map(|p| p.1) == Some('{') => {
-                chars.next();
-                literal.push('{');
-            }
-            '}' if chars.peek().map(|p| p.1) == Some('}') => {
-                chars.next();
-                literal.push('}');
-            }
-            '{' => {
-                let rest = &text[at + 1..];
-                let Some(end) = rest.find('}') else {
-                    return Err("unclosed `{` in reply".into());
-                };
-                let name = &rest[..end];
-                if name != "data" {
-                    return Err(format!(
-                        "unknown placeholder `{{{name}}}` in reply (only `{{data}}` exists)"
-                    ));
-                }
-                if !literal.is_empty() {
-                    parts.push(ReplyPart::Literal(
-                        std::mem::take(&mut literal).into_bytes(),
-                    ));
-                }
-                parts.push(ReplyPart::Data);
-                for _ in 0..=end {
-                    chars.next();
-                }
-            }
-            '}' => return Err("unmatched `}` in reply".into()),
-            other => literal.push(other),
-        }
-    }
-    if !literal.is_empty() {
-        parts.push(ReplyPart::Literal(literal.into_bytes()));
-    }
-    Ok(Reply { parts })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn template_substitutes_data_and_keeps_escaped_braces() {
-        let reply = parse_template("Hello, {data}! {{x}}");
-        assert!(reply.is_ok_and(|r| r.render(b"Bob") == b"Hello, Bob! {x}"));
-    }
-
-    #[test]
-    fn template_rejects_unknown_placeholders() {
-        assert!(parse_template("{name}").is_err_and(|e| e.contains("`{name}`")));
-        assert!(parse_template("{data").is_err());
-        assert!(parse_template("a}b").is_err());
-    }
 
     #[test]
     fn repeat_builds_bulk_data_and_refuses_huge_payloads() {

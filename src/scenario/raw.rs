@@ -24,8 +24,8 @@ pub struct RawScenario {
     /// retry is reported FLAKY); `--retries` on the command line overrides it.
     #[schemars(range(max = 100))]
     pub retries: Option<u32>,
-    /// Names usable as `{name}` in `exec:` arguments, with their defaults (`~`: must be given
-    /// with `--var name=value`).
+    /// Names usable as `{name}` in `connect`, payloads, matchers, hints and `exec:` arguments,
+    /// with their defaults (`~`: must be given with `--var name=value` or `NETLAB_VAR_NAME`).
     #[serde(default)]
     pub vars: BTreeMap<String, Option<String>>,
     /// Servers to start.
@@ -167,7 +167,7 @@ pub struct RawRule {
 }
 
 /// A client entry, as written.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     /// Unique name.
@@ -224,17 +224,17 @@ pub enum RawPayload {
 }
 
 /// A matcher, as written: a string (exact bytes) or a map with one of `equals`, `contains`,
-/// `regex`, `hex`, `bytes`. Regexes are compiled here so that a bad one is reported at its line.
+/// `regex`, `hex`, `bytes`. Texts are templates (`{name}`), filled in and compiled by `validate`.
 #[derive(Debug, Clone)]
 pub enum RawMatcher {
-    /// Exactly these bytes.
-    Equals(Vec<u8>),
+    /// Exactly this text (a template).
+    Equals(String),
     /// Exactly these bytes, written as hex.
     Hex(Vec<u8>),
-    /// These bytes somewhere.
-    Contains(Vec<u8>),
-    /// A regex over the bytes.
-    Regex(regex::bytes::Regex),
+    /// This text somewhere (a template).
+    Contains(String),
+    /// A regex over the bytes (a template; compiled once its names are filled in).
+    Regex(String),
     /// Any N bytes.
     Bytes(usize),
 }

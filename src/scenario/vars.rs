@@ -1,11 +1,75 @@
 //! What loading is given for a scenario's `vars` from outside the file: their values
-//! (`--var name=value`) and which programs must have a value for every var they use. Plain data,
-//! handed by `load` to `validate`, which checks the file's vars against them.
+//! (`--var name=value`, `NETLAB_VAR_<NAME>`) and which parts must have a value for every var they
+//! use. Plain data, handed by `load` to `validate`, which checks the file's vars against them.
 
 use std::collections::BTreeMap;
 
-/// Values for `vars` given on the command line (`--var name=value`).
-pub type VarValues = BTreeMap<String, String>;
+/// The prefix of the environment variables that give vars a value (`NETLAB_VAR_TARGET`).
+pub const ENVIRONMENT_PREFIX: &str = "NETLAB_VAR_";
+
+/// Values for `vars` given from outside the file. A value given for a var a file does not
+/// declare is not used (a suite's files declare different vars).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VarValues {
+    /// `--var name=value`, the last one of a name winning.
+    pub command_line: BTreeMap<String, String>,
+    /// `NETLAB_VAR_<NAME>=value`, by what follows the prefix, as written.
+    pub environment: BTreeMap<String, String>,
+}
+
+impl VarValues {
+    /// No value given.
+    pub fn new() -> Self {
+        VarValues::default()
+    }
+
+    /// These values, as if from `--var`, with the `NETLAB_VAR_*` ones of `environment`.
+    pub fn with_environment(
+        mut self,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        self.environment = environment
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix(ENVIRONMENT_PREFIX)?;
+                (!name.is_empty()).then(|| (name.to_string(), value))
+            })
+            .collect();
+        self
+    }
+
+    /// The value given for the var `name`: `--var name=…`, else `NETLAB_VAR_name`, else
+    /// `NETLAB_VAR_NAME` (the name in capitals, as environment variables are written).
+    pub fn value_of(&self, name: &str) -> Option<&str> {
+        self.command_line
+            .get(name)
+            .or_else(|| self.environment.get(name))
+            .or_else(|| self.environment.get(&name.to_uppercase()))
+            .map(String::as_str)
+    }
+}
+
+/// A value given from outside the file, as a program is given it: a relative path that exists
+/// from here is made absolute, since the program runs in its scenario's directory.
+pub fn for_a_program(value: &str) -> String {
+    let path = std::path::Path::new(value);
+    match std::env::current_dir() {
+        Ok(dir) if path.is_relative() && !value.is_empty() && path.exists() => {
+            dir.join(path).display().to_string()
+        }
+        _ => value.to_string(),
+    }
+}
+
+impl FromIterator<(String, String)> for VarValues {
+    /// Values as from `--var`.
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(values: I) -> Self {
+        VarValues {
+            command_line: values.into_iter().collect(),
+            environment: BTreeMap::new(),
+        }
+    }
+}
 
 /// Which programs must have a value for every var they use (from its default or `--var`); a
 /// var used only by other programs may stay unset, since they do not start.
@@ -34,5 +98,28 @@ impl NeededVars {
     /// Whether client programs must have a value for each var they use.
     pub(super) fn of_clients(&self) -> bool {
         *self == NeededVars::All
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_wins_over_the_environment_and_capitals_are_found() {
+        let given: VarValues = [("a".to_string(), "from --var".to_string())]
+            .into_iter()
+            .collect();
+        let given = given.with_environment([
+            ("NETLAB_VAR_a".to_string(), "env a".to_string()),
+            ("NETLAB_VAR_TARGET".to_string(), "env TARGET".to_string()),
+            ("NETLAB_VAR_".to_string(), "nameless".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ]);
+        assert_eq!(given.value_of("a"), Some("from --var"));
+        assert_eq!(given.value_of("target"), Some("env TARGET"));
+        assert_eq!(given.value_of("TARGET"), Some("env TARGET"));
+        assert_eq!(given.value_of("PATH"), None);
+        assert_eq!(given.value_of(""), None);
     }
 }

@@ -37,12 +37,7 @@ pub struct Entry {
 
 /// `client` for a single instance, `client#2` when the client has `count` > 1.
 pub fn instance_label(scenario: &Scenario, id: InstanceId) -> String {
-    let client = &scenario.clients[id.client];
-    if client.count > 1 {
-        format!("{}#{}", client.name, id.instance)
-    } else {
-        client.name.clone()
-    }
+    scenario.clients[id.client].instance_label(id.instance)
 }
 
 /// An applied fault in words.
@@ -207,7 +202,7 @@ pub fn describe_step_event(
     dead: Option<&ProgramFailure>,
 ) -> Entry {
     let client = &scenario.clients[id.client];
-    let step = event.step.and_then(|i| client.steps.get(i));
+    let step = event.step.and_then(|i| client.steps_of(id.instance).get(i));
     let actor = instance_label(scenario, id);
     let what = match step {
         Some(step) => step_text(step),
@@ -310,7 +305,7 @@ pub fn describe_step_event(
             };
             let hint = event
                 .step
-                .and_then(|i| client.hints.get(i))
+                .and_then(|i| client.hints_of(id.instance).get(i))
                 .and_then(Option::as_ref);
             match dead.filter(|_| failure.kind.can_follow_a_dead_peer()) {
                 Some(program) => detail.push(format!(

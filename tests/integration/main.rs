@@ -53,3 +53,6 @@ mod trust;
 
 /// The same verdict however the stream is cut.
 mod cuts;
+
+/// `{name}` templates: vars, `--var`, `NETLAB_VAR_*`, `{client}` and `{instance}`.
+mod vars;

@@ -109,12 +109,13 @@ impl Instance<'_> {
         if matches!(self.link, Link::None) && self.connect().is_err() {
             return false;
         }
-        self.run_steps(0, self.reporter.client.steps.len()).is_ok()
+        let steps = self.reporter.client.steps_of(self.reporter.id.instance);
+        self.run_steps(0, steps.len()).is_ok()
     }
 
     /// Runs the steps `from..to` (a `repeat` takes its body along).
     fn run_steps(&mut self, from: usize, to: usize) -> Proceed {
-        let steps = &self.reporter.client.steps;
+        let steps = self.reporter.client.steps_of(self.reporter.id.instance);
         let mut index = from;
         while index < to {
             let step = &steps[index];

@@ -47,7 +47,9 @@ impl ProgramLink {
         timeout: Duration,
     ) -> Proceed {
         let (host, port) = host_and_port(dial);
-        let mut running = match program::start(program, &host, port, r.context.scale) {
+        let label = r.client.instance_label(r.id.instance);
+        let instance = Some((label.as_str(), r.id.instance));
+        let mut running = match program::start(program, &host, port, instance, r.context.scale) {
             Ok(running) => running,
             Err(reason) => {
                 return r.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());

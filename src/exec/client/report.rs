@@ -41,7 +41,7 @@ impl Reporter<'_> {
             _ => 0,
         };
         let read_to_close = matches!(
-            step.and_then(|i| self.client.steps.get(i)),
+            step.and_then(|i| self.client.steps_of(self.id.instance).get(i)),
             Some(Step::ReadToClose { .. })
         );
         // A program under test's whole conversation happened before it exited.

@@ -10,6 +10,8 @@ use crate::scenario::raw::RawDuration;
 use crate::scenario::vars::NeededVars;
 use crate::source::SourceFile;
 
+use super::templates::{Instance, Vars};
+
 /// Collects the problems of one file while building its model.
 pub(super) struct Checker<'a> {
     pub(super) source: &'a SourceFile,
@@ -21,8 +23,14 @@ pub(super) struct Checker<'a> {
     warnings: Vec<Diagnostic>,
     /// False once the file's payloads are found over the per-file cap: none is built then.
     pub(super) build_payloads: bool,
-    /// Vars used without a value by programs that will start, as found.
+    /// Vars used without a value where they are needed, as found.
     pub(super) unset_vars: Vec<String>,
+    /// The scenario's vars (known once `vars` has run).
+    pub(super) vars: Vars,
+    /// Whether what is being checked will run, so that the vars it uses need a value.
+    pub(super) values_needed: bool,
+    /// The client instance whose steps are being built.
+    pub(super) instance: Option<Instance>,
 }
 
 impl<'a> Checker<'a> {
@@ -40,6 +48,9 @@ impl<'a> Checker<'a> {
             warnings: Vec::new(),
             build_payloads: true,
             unset_vars: Vec::new(),
+            vars: Vars::default(),
+            values_needed: true,
+            instance: None,
         }
     }
 }

@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use super::checker::Checker;
 use super::fields::Unit;
-use super::programs::Vars;
 use super::steps::FlatSteps;
+use super::templates::{Instance, Scope, names_an_instance};
 use crate::diagnostic::did_you_mean;
-use crate::scenario::model::{Client, Server, Target};
+use crate::scenario::model::{Client, Script, Server, Step, Target, instance_label};
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawClient, RawSize};
+use crate::scenario::raw::{
+    Protocol, RawAction, RawClient, RawMatcher, RawPayload, RawSize, RawStep,
+};
+use crate::template::Syntax;
 
 /// Default timeout of connect and of the reading steps.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,15 +30,22 @@ impl Checker<'_> {
         &mut self,
         path: &str,
         name: String,
-        mut raw: RawClient,
+        raw: RawClient,
         servers: &[Server],
-        vars: &Vars,
     ) -> Option<Client> {
-        let program_steps = self.client_program(path, &mut raw, vars);
+        self.values_needed = self.needed_vars.of_clients();
         if raw.name.is_some() {
             self.check_name(&join(path, "name"), &name);
         }
-        let target = self.target(&join(path, "connect"), &raw.connect, servers);
+        let connect_path = join(path, "connect");
+        let connect = self.fill(&connect_path, &raw.connect, Syntax::Text, Scope::Shared);
+        let target = if self.lacks_a_value(&raw.connect) {
+            // Where it leads is known once the var is given (`check` checks without it; any
+            // other command reports the var).
+            Some(Target::Address(connect))
+        } else {
+            self.target(&connect_path, &connect, servers)
+        };
         let server_protocol = match &target {
             Some(Target::Address(_)) => None,
             named => {
@@ -66,26 +76,31 @@ impl Checker<'_> {
             u32::try_from(n).unwrap_or(MAX_COUNT)
         });
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
-        let (steps, paths, hints) = match program_steps {
-            Some(steps) => {
-                let hints = vec![raw.hint.clone(); steps.len()];
-                let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
-                (steps, paths, hints)
+        // Instances whose steps differ (`{instance}`) are built one by one, from copies of
+        // what was written; the problems of each are the first's.
+        let varies = count > 1 && uses_instance_names(&raw);
+        let later_raw = if varies { Some(raw.clone()) } else { None };
+        let max_received_raw = raw.max_received;
+        let start_after = raw.start_after;
+        self.instance = Some(Instance {
+            label: instance_label(&name, count, 1),
+            index: 1,
+        });
+        let (steps, paths, hints) = self.script(path, raw, protocol);
+        let mut later_instances = Vec::new();
+        if let Some(raw) = later_raw {
+            for index in 2..=count {
+                self.instance = Some(Instance {
+                    label: instance_label(&name, count, index),
+                    index,
+                });
+                let ((steps, _, hints), _same_problems) =
+                    self.holding_problems(|checker| checker.script(path, raw.clone(), protocol));
+                later_instances.push(Script { steps, hints });
             }
-            None => {
-                if raw.hint.is_some() {
-                    self.at_key(
-                        &join(path, "hint"),
-                        "a client's `hint` is for a program under test (`exec:`)",
-                    )
-                    .add_help("put `hint:` beside the step it explains");
-                }
-                let mut flat = FlatSteps::default();
-                self.steps(path, "steps", raw.steps, protocol, &mut flat);
-                (flat.steps, flat.paths, flat.hints)
-            }
-        };
-        let max_received = raw.max_received.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
+        }
+        self.instance = None;
+        let max_received = max_received_raw.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
             let max_path = join(path, "max_received");
             let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
             usize::try_from(n).unwrap_or(usize::MAX)
@@ -95,13 +110,42 @@ impl Checker<'_> {
             target: target?,
             protocol,
             count,
-            start_after: raw.start_after.map_or(Duration::ZERO, |d| d.0),
+            start_after: start_after.map_or(Duration::ZERO, |d| d.0),
             timeout,
             steps,
             paths,
             hints,
             max_received,
+            later_instances,
         })
+    }
+
+    /// The steps, their paths and hints of the client written at `path`, for the instance being
+    /// built: its program's, or the steps it takes.
+    fn script(
+        &mut self,
+        path: &str,
+        mut raw: RawClient,
+        protocol: Protocol,
+    ) -> (Vec<Step>, Vec<String>, Vec<Option<String>>) {
+        if let Some(steps) = self.client_program(path, &mut raw) {
+            let hint = raw
+                .hint
+                .map(|h| self.fill(&join(path, "hint"), &h, Syntax::Text, Scope::Instance));
+            let hints = vec![hint; steps.len()];
+            let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
+            return (steps, paths, hints);
+        }
+        if raw.hint.is_some() {
+            self.at_key(
+                &join(path, "hint"),
+                "a client's `hint` is for a program under test (`exec:`)",
+            )
+            .add_help("put `hint:` beside the step it explains");
+        }
+        let mut flat = FlatSteps::default();
+        self.steps(path, "steps", raw.steps, protocol, &mut flat);
+        (flat.steps, flat.paths, flat.hints)
     }
 
     /// Where the `connect` value `connect` (at `path`) leads: a server of the file, or an
@@ -136,6 +180,45 @@ impl Checker<'_> {
             )
         });
         None
+    }
+}
+
+/// Whether the steps, hints or checks of `raw` use `{client}` or `{instance}`.
+pub(super) fn uses_instance_names(raw: &RawClient) -> bool {
+    let mut texts: Vec<(&str, Syntax)> = Vec::new();
+    texts.extend(raw.hint.as_deref().map(|h| (h, Syntax::Text)));
+    texts.extend(
+        raw.exec
+            .iter()
+            .flatten()
+            .map(|a| (a.as_str(), Syntax::Text)),
+    );
+    texts.extend(raw.expect_stdout.as_ref().and_then(matcher_text));
+    step_texts(&raw.steps, &mut texts);
+    names_an_instance(texts)
+}
+
+/// The templates of `steps` (nested ones too), appended to `texts`.
+fn step_texts<'t>(steps: &'t [RawStep], texts: &mut Vec<(&'t str, Syntax)>) {
+    for step in steps {
+        texts.extend(step.hint.as_deref().map(|h| (h, Syntax::Text)));
+        match &step.action {
+            RawAction::Send(RawPayload::Text(text) | RawPayload::Repeat { text, .. }) => {
+                texts.push((text, Syntax::Text));
+            }
+            RawAction::Expect(m) | RawAction::ReadToClose(m) => texts.extend(matcher_text(m)),
+            RawAction::Repeat(repeat) => step_texts(&repeat.steps, texts),
+            _ => {}
+        }
+    }
+}
+
+/// The template of a matcher, if it has one.
+pub(super) fn matcher_text(m: &RawMatcher) -> Option<(&str, Syntax)> {
+    match m {
+        RawMatcher::Equals(text) | RawMatcher::Contains(text) => Some((text, Syntax::Text)),
+        RawMatcher::Regex(pattern) => Some((pattern, Syntax::Regex)),
+        RawMatcher::Hex(_) | RawMatcher::Bytes(_) => None,
     }
 }
 

@@ -24,6 +24,7 @@ mod programs;
 mod scenario;
 mod servers;
 mod steps;
+mod templates;
 mod warnings;
 
 pub use scenario::validate;

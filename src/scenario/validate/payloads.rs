@@ -2,6 +2,8 @@
 //! the file's payloads are over the per-file cap, a large tcp `repeat` left to stream, the
 //! udp ones no datagram can carry refused, and matchers in their checked form.
 
+use regex::bytes::RegexBuilder;
+
 use crate::matcher::{Matcher, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
@@ -57,13 +59,64 @@ impl Checker<'_> {
     }
 }
 
-/// The checked form of a matcher as written.
-pub(super) fn matcher(raw: RawMatcher) -> Matcher {
-    match raw {
-        RawMatcher::Equals(bytes) => Matcher::Equals { bytes, hex: false },
-        RawMatcher::Hex(bytes) => Matcher::Equals { bytes, hex: true },
-        RawMatcher::Contains(bytes) => Matcher::Contains(bytes),
-        RawMatcher::Regex(regex) => Matcher::Regex(StreamRegex::new(regex)),
-        RawMatcher::Bytes(n) => Matcher::Bytes(n),
+/// Most memory a compiled regex may take (the regex crate's default is 10 MiB): past it, one
+/// search can take longer than a step may wait, and the file is refused instead.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Checker<'_> {
+    /// The checked form of the matcher at `path`, its templates filled in: a regex that does
+    /// not compile is reported (and matches nothing).
+    pub(super) fn matcher(&mut self, path: &str, raw: RawMatcher) -> Matcher {
+        match raw {
+            RawMatcher::Equals(text) => Matcher::Equals {
+                bytes: text.into_bytes(),
+                hex: false,
+            },
+            RawMatcher::Hex(bytes) => Matcher::Equals { bytes, hex: true },
+            RawMatcher::Contains(text) => Matcher::Contains(text.into_bytes()),
+            RawMatcher::Regex(pattern) => {
+                // A bound on the compiled regex: a huge one (`x{100000}`) spends seconds in
+                // each search, past any step's timeout.
+                match RegexBuilder::new(&pattern)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                {
+                    Ok(regex) => Matcher::Regex(StreamRegex::new(regex)),
+                    Err(e) => {
+                        let at = join(path, "regex");
+                        let at = match self.positions.value_offset(&at) {
+                            Some(_) => at,
+                            None => path.to_string(),
+                        };
+                        self.at_value(&at, format!("invalid regex: {}", one_line(&e.to_string())));
+                        // Nothing built from a wrong value runs.
+                        Matcher::Bytes(0)
+                    }
+                }
+            }
+            RawMatcher::Bytes(n) => Matcher::Bytes(n),
+        }
+    }
+}
+
+/// Regex errors span several lines with a caret of their own; keep the last, meaningful line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())
+        .unwrap_or(message)
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_errors_fit_on_one_line() {
+        let message = one_line("regex parse error:\n    (\n    ^\nerror: unclosed group");
+        assert_eq!(message, "unclosed group");
     }
 }

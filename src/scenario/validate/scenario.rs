@@ -43,6 +43,8 @@ impl Checker<'_> {
     /// The scenario checked and built, with `given` values for its vars; `None` when a client
     /// cannot be built (its server is unknown: reported).
     fn scenario(&mut self, raw: RawScenario, given: &VarValues) -> Option<Scenario> {
+        // The vars first: the payloads' sizes depend on their values.
+        self.vars(&raw.vars, given);
         self.build_payloads = self.payloads_fit(&raw);
         let name = match raw.name {
             Some(name) => {
@@ -69,12 +71,11 @@ impl Checker<'_> {
                     .with_help("add a `servers:` or `clients:` list"),
             );
         }
-        let vars = self.vars(&raw.vars, given);
         let servers: Vec<Server> = raw
             .servers
             .into_iter()
             .enumerate()
-            .map(|(i, s)| self.server(&format!("servers[{i}]"), s, &vars))
+            .map(|(i, s)| self.server(&format!("servers[{i}]"), s))
             .collect();
         self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
         let total = raw.clients.len();
@@ -83,9 +84,7 @@ impl Checker<'_> {
             .collect();
         let clients: Vec<Option<Client>> = (raw.clients.into_iter().zip(&client_names))
             .enumerate()
-            .map(|(i, (c, name))| {
-                self.client(&format!("clients[{i}]"), name.clone(), c, &servers, &vars)
-            })
+            .map(|(i, (c, name))| self.client(&format!("clients[{i}]"), name.clone(), c, &servers))
             .collect();
         self.report_unset_vars();
         self.check_unique("clients", client_names.iter().map(String::as_str), "client");

@@ -6,12 +6,11 @@ use std::net::IpAddr;
 
 use super::checker::Checker;
 use super::fields::Unit;
-use super::payloads::matcher;
-use super::programs::Vars;
+use super::templates::Scope;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
-use crate::scenario::payload;
 use crate::scenario::positions::join;
 use crate::scenario::raw::{Protocol, RawPayload, RawRule, RawServer, RawSize};
+use crate::template::Syntax;
 
 /// Default listen() backlog (what std uses).
 pub const DEFAULT_BACKLOG: i32 = 128;
@@ -21,10 +20,11 @@ const MAX_READ_SIZE: u64 = 16 * 1024 * 1024;
 
 impl Checker<'_> {
     /// The checked server written at `path`.
-    pub(super) fn server(&mut self, path: &str, mut raw: RawServer, vars: &Vars) -> Server {
+    pub(super) fn server(&mut self, path: &str, mut raw: RawServer) -> Server {
         self.check_name(&join(path, "name"), &raw.name);
+        self.values_needed = self.needed_vars.of_server(&raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
-        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp, vars);
+        let program = self.server_program(path, &mut raw, protocol == Protocol::Udp);
         let faults = self.faults(
             path,
             raw.faults.take(),
@@ -97,9 +97,11 @@ impl Checker<'_> {
                 }
             }
         }
-        let greeting = raw
-            .greeting
-            .map(|g| self.payload(&join(path, "greeting"), g).into());
+        let greeting = raw.greeting.map(|g| {
+            let at = join(path, "greeting");
+            let g = self.fill_payload(&at, g, Scope::Shared);
+            self.payload(&at, g).into()
+        });
         let rules: Vec<Rule> = raw
             .rules
             .into_iter()
@@ -137,21 +139,25 @@ impl Checker<'_> {
         let reply = raw.reply.map(|payload| {
             let reply_path = join(path, "reply");
             match payload {
-                RawPayload::Text(text) => match payload::parse_template(&text) {
-                    Ok(reply) => reply,
-                    Err(message) => {
-                        self.at_value(&reply_path, message)
-                            .add_help("`{data}` is the message received; write `{{` and `}}` for literal braces");
-                        Reply { parts: Vec::new() }
+                RawPayload::Text(text) => {
+                    let pieces = self.pieces(&reply_path, &text, Syntax::Text, Scope::Reply);
+                    Reply::from_pieces(pieces)
+                }
+                other => {
+                    let other = self.fill_payload(&reply_path, other, Scope::Reply);
+                    Reply {
+                        parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
                     }
-                },
-                other => Reply {
-                    parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
-                },
+                }
             }
         });
+        let matcher = raw.matcher.map(|m| {
+            let at = join(path, "match");
+            let m = self.fill_matcher(&at, m, Scope::Shared);
+            self.matcher(&at, m)
+        });
         Rule {
-            matcher: raw.matcher.map(matcher),
+            matcher,
             reply,
             delay: raw.delay.map(|d| d.0),
             close: raw.close.unwrap_or(false),

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use super::checker::Checker;
 use super::fields::Unit;
-use super::payloads::matcher;
+use super::templates::Scope;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Step};
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawAction, RawDuration, RawRepeat, RawStep};
+use crate::scenario::raw::{Protocol, RawAction, RawDuration, RawMatcher, RawRepeat, RawStep};
+use crate::template::Syntax;
 
 impl Checker<'_> {
     /// Checks `raw` steps (at `client_path`.`under`) and appends them to `flat`, each `repeat`
@@ -75,6 +76,7 @@ impl Checker<'_> {
         self.report_held(action_problems);
         flat.steps.push(step);
         flat.paths.push(relative);
+        let hint = hint.map(|h| self.fill(&join(&path, "hint"), &h, Syntax::Text, Scope::Instance));
         flat.hints.push(hint);
         flat.append(body);
     }
@@ -93,6 +95,7 @@ impl Checker<'_> {
         let action_path = join(&place.path(), key);
         match action {
             RawAction::Send(payload) => {
+                let payload = self.fill_payload(&action_path, payload, Scope::Instance);
                 let payload = self.send_payload(&action_path, payload, protocol);
                 if protocol == Protocol::Udp && payload.len() > MAX_DATAGRAM_PAYLOAD {
                     self.too_large_for_a_datagram(&action_path, payload.len());
@@ -100,7 +103,7 @@ impl Checker<'_> {
                 Step::Send(payload)
             }
             RawAction::Expect(m) => Step::Expect {
-                matcher: matcher(m),
+                matcher: self.filled_matcher(&action_path, m),
                 timeout,
             },
             RawAction::ExpectClose(flag) => {
@@ -118,7 +121,7 @@ impl Checker<'_> {
                 Step::ExpectReset { timeout }
             }
             RawAction::ReadToClose(m) => Step::ReadToClose {
-                matcher: matcher(m),
+                matcher: self.filled_matcher(&action_path, m),
                 timeout,
             },
             RawAction::ExpectNothing(d) => {
@@ -141,6 +144,16 @@ impl Checker<'_> {
             }
             RawAction::Repeat(repeat) => self.repeat(place, repeat, protocol, body),
         }
+    }
+
+    /// The matcher of a client's step at `path`, its templates filled in for the instance.
+    pub(super) fn filled_matcher(
+        &mut self,
+        path: &str,
+        raw: RawMatcher,
+    ) -> crate::matcher::Matcher {
+        let raw = self.fill_matcher(path, raw, Scope::Instance);
+        self.matcher(path, raw)
     }
 
     /// The `repeat` at `place`, its steps flattened into `body`.

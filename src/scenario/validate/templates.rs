@@ -1,0 +1,281 @@
+//! `{name}` templates as validation fills them: the scenario's vars (declared under `vars:`, with
+//! values from `--var`, `NETLAB_VAR_*` or their default) and the names netlab gives (`{client}`
+//! and `{instance}` in a client's steps, `{data}` in a reply, `{port}` and `{host}` in `exec`),
+//! each allowed where it has a meaning. The grammar is `crate::template`'s; which name is known
+//! where is decided here, once.
+
+use std::collections::BTreeMap;
+
+use super::checker::Checker;
+use crate::diagnostic::did_you_mean;
+use crate::scenario::positions::join;
+use crate::scenario::raw::{RawMatcher, RawPayload};
+use crate::scenario::vars::{VarValues, for_a_program};
+use crate::template::{self, Piece, Syntax};
+
+/// Names netlab fills in itself: no var may take them.
+const BUILT_IN: &[&str] = &["port", "host", "client", "instance", "data"];
+
+/// The scenario's `vars`: the names declared, and the values known for them.
+#[derive(Debug, Default)]
+pub(super) struct Vars {
+    pub(super) declared: Vec<String>,
+    /// As given (payloads, matchers, `connect`, hints).
+    pub(super) values: BTreeMap<String, String>,
+    /// As programs under test are given them (`vars::for_a_program`).
+    pub(super) for_programs: BTreeMap<String, String>,
+}
+
+/// Where a template is written, which decides the names it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// A server's greeting or `match`, or a client's `connect`: the vars.
+    Shared,
+    /// A server's reply: the vars and `{data}`, which is kept for the reply to fill.
+    Reply,
+    /// A client's steps and hints: the vars, `{client}` and `{instance}`.
+    Instance,
+    /// An `exec` argument: the vars, `{port}` and `{host}`; a client program's also
+    /// `{client}` and `{instance}`. Checked here, filled when the program starts.
+    Program {
+        /// A client's program (else a server's).
+        client: bool,
+    },
+}
+
+/// What a name stands for in a scope.
+enum Meaning {
+    /// This text.
+    Value(String),
+    /// Kept as a placeholder, for a later stage to fill.
+    Kept,
+    /// Not usable here: why, and what to do.
+    Refused(String, String),
+}
+
+/// The client instance whose steps are being built (`{client}`, `{instance}`).
+#[derive(Debug, Clone)]
+pub(super) struct Instance {
+    pub(super) label: String,
+    pub(super) index: u32,
+}
+
+impl Checker<'_> {
+    /// The declared vars, with the values known: the command line's, the environment's, else
+    /// the default.
+    pub(super) fn vars(&mut self, declared: &BTreeMap<String, Option<String>>, given: &VarValues) {
+        let mut vars = Vars::default();
+        for (name, default) in declared {
+            let path = join("vars", name);
+            if BUILT_IN.contains(&name.as_str()) {
+                self.at_key(
+                    &path,
+                    format!("`{name}` is filled in by netlab: choose another name"),
+                );
+                continue;
+            }
+            if template::names(&format!("{{{name}}}"), Syntax::Text) != [name.clone()] {
+                self.at_key(&path, format!("`{name}` cannot be written as `{{{name}}}`"))
+                    .add_help("a var's name is a letter or `_`, then letters, digits or `_`");
+                continue;
+            }
+            vars.declared.push(name.clone());
+            let (value, for_programs) = match (given.value_of(name), default) {
+                (Some(given), _) => (given.to_string(), for_a_program(given)),
+                (None, Some(default)) => (default.clone(), default.clone()),
+                (None, None) => continue,
+            };
+            vars.values.insert(name.clone(), value);
+            vars.for_programs.insert(name.clone(), for_programs);
+        }
+        self.vars = vars;
+    }
+
+    /// Reports each var used without a value where it is needed, once, at its declaration.
+    pub(super) fn report_unset_vars(&mut self) {
+        let mut unset = std::mem::take(&mut self.unset_vars);
+        unset.sort();
+        unset.dedup();
+        for name in unset {
+            let upper = name.to_uppercase();
+            self.at_key(&join("vars", &name), format!("`{name}` has no value"))
+                .add_help(format!(
+                    "give it on the command line (`--var {name}=VALUE`), in the environment (`NETLAB_VAR_{upper}=VALUE`), or a default here"
+                ));
+        }
+    }
+
+    /// `text` (the value at `path`) with its names filled in for `scope`; a name that cannot be
+    /// used there is reported and left empty.
+    pub(super) fn fill(&mut self, path: &str, text: &str, syntax: Syntax, scope: Scope) -> String {
+        let mut out = String::with_capacity(text.len());
+        for piece in self.pieces(path, text, syntax, scope) {
+            match piece {
+                Piece::Text(literal) => out.push_str(&literal),
+                Piece::Name(name) => {
+                    out.push('{');
+                    out.push_str(&name);
+                    out.push('}');
+                }
+            }
+        }
+        out
+    }
+
+    /// The pieces of `text` (at `path`) for `scope`: values filled in as text (escaped in a
+    /// regex), the names kept for later (`{data}`, a program's `{port}`) as names.
+    pub(super) fn pieces(
+        &mut self,
+        path: &str,
+        text: &str,
+        syntax: Syntax,
+        scope: Scope,
+    ) -> Vec<Piece> {
+        let mut out: Vec<Piece> = Vec::new();
+        for piece in template::pieces(text, syntax) {
+            let literal = match piece {
+                Piece::Text(literal) => literal,
+                Piece::Name(name) => match self.meaning(&name, scope) {
+                    Meaning::Value(value) if syntax == Syntax::Regex => regex::escape(&value),
+                    Meaning::Value(value) => value,
+                    Meaning::Kept => {
+                        out.push(Piece::Name(name));
+                        continue;
+                    }
+                    Meaning::Refused(message, help) => {
+                        let guess = self.guess(&name, scope);
+                        let diagnostic = self.at_value(path, message);
+                        diagnostic.add_help(help);
+                        if let Some(guess) = guess {
+                            diagnostic.label = Some(format!("did you mean `{{{guess}}}`?"));
+                        }
+                        continue;
+                    }
+                },
+            };
+            match out.last_mut() {
+                Some(Piece::Text(text)) => text.push_str(&literal),
+                _ => out.push(Piece::Text(literal)),
+            }
+        }
+        out
+    }
+
+    /// Whether `text` uses a var that has no value.
+    pub(super) fn lacks_a_value(&self, text: &str) -> bool {
+        template::names(text, Syntax::Text)
+            .iter()
+            .any(|name| self.vars.declared.contains(name) && !self.vars.values.contains_key(name))
+    }
+
+    /// A payload with its text filled in (hex and files are bytes, never templates).
+    pub(super) fn fill_payload(&mut self, path: &str, raw: RawPayload, scope: Scope) -> RawPayload {
+        match raw {
+            RawPayload::Text(text) => RawPayload::Text(self.fill(path, &text, Syntax::Text, scope)),
+            RawPayload::Repeat { text, times } => RawPayload::Repeat {
+                text: self.fill(&join(path, "repeat"), &text, Syntax::Text, scope),
+                times,
+            },
+            bytes => bytes,
+        }
+    }
+
+    /// A matcher with its text filled in.
+    pub(super) fn fill_matcher(&mut self, path: &str, raw: RawMatcher, scope: Scope) -> RawMatcher {
+        match raw {
+            RawMatcher::Equals(text) => {
+                RawMatcher::Equals(self.fill(path, &text, Syntax::Text, scope))
+            }
+            RawMatcher::Contains(text) => {
+                RawMatcher::Contains(self.fill(&join(path, "contains"), &text, Syntax::Text, scope))
+            }
+            RawMatcher::Regex(pattern) => {
+                RawMatcher::Regex(self.fill(&join(path, "regex"), &pattern, Syntax::Regex, scope))
+            }
+            bytes => bytes,
+        }
+    }
+
+    /// The name usable in `scope` that `name` probably misspells.
+    fn guess(&self, name: &str, scope: Scope) -> Option<String> {
+        if BUILT_IN.contains(&name) {
+            return None;
+        }
+        let built_in: &[&str] = match scope {
+            Scope::Shared => &[],
+            Scope::Reply => &["data"],
+            Scope::Instance => &["client", "instance"],
+            Scope::Program { client: false } => &["port", "host"],
+            Scope::Program { client: true } => &["port", "host", "client", "instance"],
+        };
+        let known = (self.vars.declared.iter().map(String::as_str)).chain(built_in.iter().copied());
+        did_you_mean(name, known).map(str::to_string)
+    }
+
+    /// What `name` stands for in `scope`.
+    fn meaning(&mut self, name: &str, scope: Scope) -> Meaning {
+        if self.vars.declared.iter().any(|d| d == name) {
+            return match self.vars.values.get(name) {
+                Some(value) => Meaning::Value(value.clone()),
+                None => {
+                    if self.values_needed {
+                        self.unset_vars.push(name.to_string());
+                    }
+                    // Checked without a value (`check`); nothing built from it runs.
+                    Meaning::Value(String::new())
+                }
+            };
+        }
+        let vars_help = || {
+            let declared: Vec<String> = (self.vars.declared.iter())
+                .map(|d| format!("`{{{d}}}`"))
+                .collect();
+            if declared.is_empty() {
+                String::new()
+            } else {
+                format!("; this scenario's vars: {}", declared.join(", "))
+            }
+        };
+        match (name, scope) {
+            ("data", Scope::Reply) => Meaning::Kept,
+            ("port" | "host", Scope::Program { .. }) => Meaning::Kept,
+            ("client" | "instance", Scope::Program { client: true }) => Meaning::Kept,
+            ("client", Scope::Instance) => {
+                Meaning::Value(self.instance.as_ref().map_or(String::new(), |i| i.label.clone()))
+            }
+            ("instance", Scope::Instance) => Meaning::Value(
+                self.instance
+                    .as_ref()
+                    .map_or(String::new(), |i| i.index.to_string()),
+            ),
+            ("port" | "host", _) => Meaning::Refused(
+                format!("`{{{name}}}` is given to programs under test (`exec:`) only"),
+                "a netlab client is told where to connect by `connect`; in its bytes a port would make each run's transcript differ".into(),
+            ),
+            ("client" | "instance", _) => Meaning::Refused(
+                format!("`{{{name}}}` is known in a client's steps, hints and `exec` only"),
+                "it names one instance of a client; here there is none".into(),
+            ),
+            ("data", _) => Meaning::Refused(
+                "`{data}` is known in a server rule's `reply` only".into(),
+                format!("it is the message the rule answers{}", vars_help()),
+            ),
+            _ => Meaning::Refused(
+                format!("unknown name `{{{name}}}`"),
+                format!(
+                    "declare it under `vars:`, or write `{{{{{name}}}}}` for the text `{{{name}}}`{}",
+                    vars_help()
+                ),
+            ),
+        }
+    }
+}
+
+/// Whether any of `texts` uses `{client}` or `{instance}` (then each instance is built apart).
+pub(super) fn names_an_instance<'t>(texts: impl IntoIterator<Item = (&'t str, Syntax)>) -> bool {
+    texts.into_iter().any(|(text, syntax)| {
+        template::names(text, syntax)
+            .iter()
+            .any(|n| n == "client" || n == "instance")
+    })
+}
