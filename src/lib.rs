@@ -28,6 +28,7 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod difference;
 pub mod escape;
 pub mod event;
 pub mod exec;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::difference::{self, Difference};
 use crate::exit::Bug;
 
 /// Where the snapshot of the scenario at `scenario_path` lives: `<dir>/snapshots/<stem>.snap`.
@@ -174,6 +175,15 @@ pub fn unified_diff(stored: &str, actual: &str, label: &str) -> String {
         .context_radius(3)
         .header(&format!("{label} (stored)"), &format!("{label} (this run)"))
         .to_string()
+}
+
+/// The first line of the stored transcript that this run's does not have as it was.
+pub fn first_difference(stored: &str, actual: &str) -> Option<Difference> {
+    let stored = normalize(stored);
+    let actual = normalize(actual);
+    let stored: Vec<&str> = stored.lines().collect();
+    let actual: Vec<&str> = actual.lines().collect();
+    difference::first_difference(&stored, &actual)
 }
 
 #[cfg(test)]

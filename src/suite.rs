@@ -12,6 +12,7 @@ use crossbeam::channel::unbounded;
 
 use std::sync::Arc;
 
+use crate::difference::Difference;
 use crate::event::{Event, ProgramFailure};
 use crate::exec::{self, RunOptions};
 use crate::exit::Bug;
@@ -219,8 +220,13 @@ impl Failures {
 pub enum SnapshotCheck {
     /// The transcript equals the stored one.
     Matches,
-    /// It differs; a unified diff from stored to new.
-    Differs(String),
+    /// It differs.
+    Differs {
+        /// A unified diff from stored to new.
+        diff: String,
+        /// The first line that differs.
+        first: Option<Difference>,
+    },
     /// There was no snapshot.
     Missing,
     /// The snapshot file could not be read.
@@ -374,7 +380,7 @@ impl CaseResult {
         match (&self.verdict, &self.snapshot) {
             (Err(_), _) | (_, Some(SnapshotCheck::Unreadable(_))) => CaseStatus::Error,
             (Ok(v), _) if *v != Verdict::Passed => CaseStatus::Failed,
-            (Ok(_), Some(SnapshotCheck::Differs(_))) => CaseStatus::SnapshotDiffers,
+            (Ok(_), Some(SnapshotCheck::Differs { .. })) => CaseStatus::SnapshotDiffers,
             (Ok(_), Some(SnapshotCheck::Missing)) => CaseStatus::SnapshotMissing,
             _ => CaseStatus::Passed,
         }
@@ -671,11 +677,14 @@ pub fn run_case_observed(
         Ok(stored) => match snapshot::compare(stored.as_deref(), &result.transcript) {
             Comparison::Same => SnapshotCheck::Matches,
             Comparison::Missing => SnapshotCheck::Missing,
-            Comparison::Differs { stored } => SnapshotCheck::Differs(snapshot::unified_diff(
-                &stored,
-                &result.transcript,
-                &path.display().to_string(),
-            )),
+            Comparison::Differs { stored } => SnapshotCheck::Differs {
+                diff: snapshot::unified_diff(
+                    &stored,
+                    &result.transcript,
+                    &path.display().to_string(),
+                ),
+                first: snapshot::first_difference(&stored, &result.transcript),
+            },
         },
     });
     result
@@ -753,7 +762,7 @@ pub fn store_snapshots(
             let _ = snapshot::remove_if_present(&pending);
             let compared_badly = matches!(
                 result.snapshot,
-                Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing) | None
+                Some(SnapshotCheck::Differs { .. } | SnapshotCheck::Missing) | None
             );
             if compared_badly {
                 writes.push(SnapshotWrite::NotStored(snap, why));
@@ -772,7 +781,7 @@ pub fn store_snapshots(
                 let _ = snapshot::remove_if_present(&pending);
                 continue;
             }
-            Some(check @ (SnapshotCheck::Differs(_) | SnapshotCheck::Missing)) if update => {
+            Some(check @ (SnapshotCheck::Differs { .. } | SnapshotCheck::Missing)) if update => {
                 let existed = *check != SnapshotCheck::Missing;
                 snapshot::write(&snap, &file)
                     .and_then(|()| snapshot::remove_if_present(&pending))
@@ -784,7 +793,7 @@ pub fn store_snapshots(
                         }
                     })
             }
-            Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing) => {
+            Some(SnapshotCheck::Differs { .. } | SnapshotCheck::Missing) => {
                 snapshot::write(&pending, &file).map(|()| SnapshotWrite::Pending(pending.clone()))
             }
             _ => continue,

@@ -344,7 +344,7 @@ fn print_details(output: &mut Output, results: &[CaseResult]) {
             output.say(&format!("   warning: {warning}"));
         }
         match &result.snapshot {
-            Some(SnapshotCheck::Differs(diff)) => {
+            Some(SnapshotCheck::Differs { diff, .. }) => {
                 for line in diff.lines() {
                     output.say(&diff_line(line));
                 }
@@ -387,7 +387,7 @@ fn print_writes(
     let needed = results.iter().any(|r| {
         matches!(
             r.snapshot,
-            Some(SnapshotCheck::Differs(_) | SnapshotCheck::Missing)
+            Some(SnapshotCheck::Differs { .. } | SnapshotCheck::Missing)
         )
     });
     if in_ci && needed {

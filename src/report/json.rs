@@ -55,7 +55,33 @@ pub fn failure_text(result: &CaseResult) -> Option<String> {
         (Err(error), _) => Some(error.to_string()),
         (_, Some(SnapshotCheck::Unreadable(error))) => Some(error.clone()),
         (Ok(v), _) if *v != Verdict::Passed => result.first_failure.clone(),
-        (Ok(_), Some(SnapshotCheck::Differs(diff))) => Some(diff.clone()),
+        (Ok(_), Some(SnapshotCheck::Differs { diff, .. })) => Some(diff.clone()),
+        (Ok(_), Some(SnapshotCheck::Missing)) => {
+            Some("no snapshot is stored for this scenario".into())
+        }
+        _ => None,
+    }
+}
+
+/// What failed, on one line (a JUnit `message`, a CI annotation's title): the failing step with
+/// the first line that differs, the first line of the snapshot that differs, or the refusal.
+pub fn failure_line(result: &CaseResult) -> Option<String> {
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().to_string();
+    match (&result.verdict, &result.snapshot) {
+        (Err(error), _) => Some(first_line(&error.to_string())),
+        (_, Some(SnapshotCheck::Unreadable(error))) => Some(first_line(error)),
+        (Ok(v), _) if *v != Verdict::Passed => result
+            .built
+            .as_ref()
+            .and_then(|t| t.first_failure_line())
+            .or_else(|| result.first_failure.as_deref().map(first_line)),
+        (Ok(_), Some(SnapshotCheck::Differs { first, .. })) => Some(match first {
+            Some(difference) => format!(
+                "the transcript differs from its snapshot: {}",
+                difference.message()
+            ),
+            None => "the transcript differs from its snapshot".to_string(),
+        }),
         (Ok(_), Some(SnapshotCheck::Missing)) => {
             Some("no snapshot is stored for this scenario".into())
         }
@@ -81,7 +107,7 @@ pub fn json_line(result: &CaseResult) -> Result<String, Bug> {
         .filter(|_| scenario.is_some())
         .map(|s| match s {
             SnapshotCheck::Matches => "matches",
-            SnapshotCheck::Differs(_) => "differs",
+            SnapshotCheck::Differs { .. } => "differs",
             SnapshotCheck::Missing => "missing",
             SnapshotCheck::Unreadable(_) => "unreadable",
             SnapshotCheck::Written => "written",

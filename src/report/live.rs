@@ -215,6 +215,7 @@ impl<'a> LiveView<'a> {
             actor: format!("{} ({label})", self.scenario.servers[conn.server].name),
             text,
             detail: Vec::new(),
+            differs: None,
         };
         Some(self.line(seconds, &note, styled))
     }

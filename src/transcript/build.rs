@@ -276,6 +276,7 @@ fn note(scenario: &Scenario, server: usize, text: String) -> Entry {
         actor: scenario.servers[server].name.clone(),
         text,
         detail: Vec::new(),
+        differs: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::difference::{self, Difference};
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
@@ -33,6 +34,8 @@ pub struct Entry {
     pub text: String,
     /// Extra lines under it (a failure's expected/received).
     pub detail: Vec<String>,
+    /// A mismatch's first differing line, expected and received (for one-line messages).
+    pub differs: Option<Difference>,
 }
 
 /// `client` for a single instance, `client#2` when the client has `count` > 1.
@@ -132,6 +135,7 @@ pub fn describe_program_failure(
             program_failure_reason(&failure.kind)
         ),
         detail,
+        differs: None,
     }
 }
 
@@ -213,6 +217,7 @@ pub fn describe_step_event(
         actor: actor.clone(),
         text,
         detail: Vec::new(),
+        differs: None,
     };
     match &event.outcome {
         StepOutcome::Matched(bytes) => {
@@ -237,6 +242,7 @@ pub fn describe_step_event(
         }
         StepOutcome::Failed(failure) => {
             let mut detail = Vec::new();
+            let mut differs = None;
             let reason = match &failure.kind {
                 FailureKind::Mismatch => {
                     let expected = step.and_then(|s| match s {
@@ -246,7 +252,10 @@ pub fn describe_step_event(
                         _ => None,
                     });
                     match expected {
-                        Some(expected) => detail.extend(diff_lines(expected, &failure.received)),
+                        Some(expected) => {
+                            detail.extend(diff_lines(expected, &failure.received));
+                            differs = first_difference(expected, &failure.received);
+                        }
                         None => detail.push(format!("received: {}", show(&failure.received))),
                     }
                     "received something else".to_string()
@@ -328,6 +337,7 @@ pub fn describe_step_event(
                 actor,
                 text: format!("{what}{when}: {reason}"),
                 detail,
+                differs,
             }
         }
         StepOutcome::ProgramExited { status } => {
@@ -440,6 +450,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
         actor: scenario.servers[server].name.clone(),
         text,
         detail: Vec::new(),
+        differs: None,
     }
 }
 
@@ -490,6 +501,15 @@ fn diff_lines(expected: &[u8], received: &[u8]) -> Vec<String> {
         ];
     }
     out
+}
+
+/// The first line of `expected` that did not come as it was, and what came instead.
+fn first_difference(expected: &[u8], received: &[u8]) -> Option<Difference> {
+    let old = escaped_lines(expected);
+    let new = escaped_lines(received);
+    let old: Vec<&str> = old.iter().map(String::as_str).collect();
+    let new: Vec<&str> = new.iter().map(String::as_str).collect();
+    difference::first_difference(&old, &new)
 }
 
 /// Data split after each `\n`, each piece shown as escaped text (or hex).

@@ -101,15 +101,26 @@ impl fmt::Display for Transcript {
 }
 
 impl Transcript {
+    /// The first failing step on one line: `actor: step: reason`, with the first line that
+    /// differs (expected, received) for a mismatch; the verdict when the run failed without a
+    /// failing step; `None` when it passed.
+    pub fn first_failure_line(&self) -> Option<String> {
+        match self.first_failed_entry() {
+            Some(entry) => Some(match &entry.differs {
+                Some(difference) => {
+                    format!("{}: {} ({})", entry.actor, entry.text, difference.message())
+                }
+                None => format!("{}: {}", entry.actor, entry.text),
+            }),
+            None if self.verdict != "passed" => Some(self.verdict.clone()),
+            None => None,
+        }
+    }
+
     /// The first failing step (`actor: text` and its detail lines), or the verdict when the run
     /// failed without a failing step (a timeout, an interrupt); `None` when it passed.
     pub fn first_failure(&self) -> Option<String> {
-        let failed = self
-            .sections
-            .iter()
-            .flat_map(|s| &s.entries)
-            .find(|e| e.mark == Mark::Failed);
-        match failed {
+        match self.first_failed_entry() {
             Some(entry) => {
                 let mut text = format!("{}: {}", entry.actor, entry.text);
                 for line in &entry.detail {
@@ -121,5 +132,12 @@ impl Transcript {
             None if self.verdict != "passed" => Some(self.verdict.clone()),
             None => None,
         }
+    }
+
+    fn first_failed_entry(&self) -> Option<&Entry> {
+        self.sections
+            .iter()
+            .flat_map(|s| &s.entries)
+            .find(|e| e.mark == Mark::Failed)
     }
 }

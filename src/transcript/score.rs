@@ -63,7 +63,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                 instance,
             };
             let first = results.len();
-            for (index, step) in client.steps.iter().enumerate() {
+            for (index, step) in client.steps_of(instance).iter().enumerate() {
                 let (result, detail) = match last.get(&(id, index)) {
                     None => ("not_run", None),
                     Some(event) => {

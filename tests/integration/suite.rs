@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::support::{netlab, root, text};
+use crate::support::{junit_schema, netlab, root, text, xmllint_errors};
 
 /// A fresh directory holding a copy of shipped scenarios (and their snapshots).
 fn suite_copy(names: &[&str]) -> PathBuf {
@@ -56,7 +56,7 @@ fn edit_reply(dir: &Path) {
     std::fs::write(file, edited).unwrap();
 }
 
-fn read(path: PathBuf) -> String {
+fn read(path: impl AsRef<Path>) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -200,11 +200,12 @@ fn junit_report_parses_with_the_right_counts() {
         .children()
         .find(|n| n.has_tag_name("failure"))
         .unwrap();
+    assert_eq!(failure.attribute("type"), Some("snapshot_differs"));
     assert!(
         failure
             .attribute("message")
             .unwrap()
-            .starts_with("snapshot_differs")
+            .starts_with("the transcript differs from its snapshot: expected ")
     );
     assert!(
         failure
@@ -344,6 +345,106 @@ fn flaky_scenario(dir: &std::path::Path, retries: &str) -> PathBuf {
     )
     .unwrap();
     path
+}
+
+#[test]
+fn junit_is_valid_for_jenkins_with_every_kind_of_case_and_says_what_differs() {
+    let Some(schema) = junit_schema("junit_is_valid_for_jenkins") else {
+        return;
+    };
+    // A pass, a snapshot that differs, a step that fails, a flaky one, in a folder with a dot.
+    let dir = suite_copy(&["tcp_hello", "udp_hello"]);
+    let dotted = dir.join("v1.2");
+    std::fs::create_dir_all(&dotted).unwrap();
+    edit_reply(&dir);
+    std::fs::write(
+        dotted.join("wrong.yaml"),
+        "servers:\n  - name: s\n    greeting: \"hi\\n\"\nclients:\n  - connect: s\n    steps:\n      - expect: \"ho\\n\"\n",
+    )
+    .unwrap();
+    let flaky = flaky_scenario(&dir, "retries: 1\n");
+    let (code, stdout, _) = netlab_test(&[flaky.to_str().unwrap(), "--update"], false);
+    assert_eq!(code, 0, "{stdout}");
+    std::fs::remove_file(dir.join("ran_once")).unwrap();
+    let report = dir.join("report.xml");
+    let pattern = format!("{}/**/*.yaml", dir.display());
+    let (code, stdout, _) = netlab_test(&[&pattern, "--junit", report.to_str().unwrap()], true);
+    assert_eq!(code, 1, "{stdout}");
+    if let Some(errors) = xmllint_errors(&schema, &report) {
+        panic!("{errors}\n{}", read(&report));
+    }
+    let xml = read(&report);
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let suites: Vec<_> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 4, "{xml}");
+    let case_of = |name: &str| {
+        document
+            .descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("no case {name}: {xml}"))
+    };
+    let failure_message = |name: &str| {
+        case_of(name)
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .and_then(|n| n.attribute("message"))
+            .unwrap_or_else(|| panic!("no failure for {name}: {xml}"))
+            .to_string()
+    };
+    // The first line that differs, not a diff header.
+    let differs = failure_message("tcp_hello");
+    assert!(
+        differs.starts_with("the transcript differs from its snapshot: expected ")
+            && differs.contains("Hello")
+            && differs.contains("Hi"),
+        "{differs}"
+    );
+    let wrong = failure_message("wrong");
+    assert!(
+        wrong.contains(r#"(expected "ho\n", received "hi\n")"#),
+        "{wrong}"
+    );
+    // Class names Jenkins does not split: no dot, no extension; the file on the suite.
+    let classname = case_of("wrong").attribute("classname").unwrap();
+    assert!(
+        classname.ends_with("/v1_2/wrong") && !classname.contains('.'),
+        "{classname}"
+    );
+    let wrong_suite = case_of("wrong").parent().unwrap();
+    assert!(
+        wrong_suite
+            .attribute("file")
+            .is_some_and(|f| f.ends_with("v1.2/wrong.yaml")),
+        "{xml}"
+    );
+    assert!(
+        case_of("flaky")
+            .children()
+            .any(|n| n.has_tag_name("flakyFailure")),
+        "{xml}"
+    );
+    // Skipped cases (after the first failure, one at a time) are valid too.
+    let (code, stdout, _) = netlab_test(
+        &[
+            &pattern,
+            "--junit",
+            report.to_str().unwrap(),
+            "--max-fail",
+            "1",
+            "-j",
+            "1",
+        ],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let xml = read(&report);
+    assert!(xml.contains("<skipped"), "{xml}");
+    if let Some(errors) = xmllint_errors(&schema, &report) {
+        panic!("{errors}\n{xml}");
+    }
 }
 
 #[test]

@@ -203,3 +203,42 @@ pub fn run_in_process(scenario: netlab::scenario::Scenario, scale: f64) -> (bool
     assert!(result.verdict.is_ok(), "{:?}", result.verdict);
     (result.ok(), result.transcript)
 }
+
+/// `xmllint` and Jenkins' JUnit schema (junit-10.xsd, at `NETLAB_JUNIT_XSD`: `.ci/run` fetches
+/// it), if this machine has both; otherwise prints why the caller skips (or, where
+/// `NETLAB_REQUIRE_XMLLINT` is set, as in CI, fails: CI must run these tests).
+pub fn junit_schema(test: &str) -> Option<PathBuf> {
+    let xmllint = Command::new("xmllint")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let schema = std::env::var_os("NETLAB_JUNIT_XSD")
+        .map(PathBuf::from)
+        .filter(|path| path.is_file());
+    let missing = match (&schema, xmllint) {
+        (Some(schema), true) => return Some(schema.clone()),
+        (None, true) => {
+            "NETLAB_JUNIT_XSD does not name junit-10.xsd (`.ci/fetch-junit-xsd` fetches it)"
+        }
+        (_, false) => "xmllint is not installed (Debian: libxml2-utils)",
+    };
+    assert!(
+        std::env::var_os("NETLAB_REQUIRE_XMLLINT").is_none(),
+        "{test}: {missing}, and NETLAB_REQUIRE_XMLLINT says it must run"
+    );
+    eprintln!("skipped {test}: {missing}");
+    None
+}
+
+/// Validates the XML file `report` against `schema` with xmllint: its complaints, if any.
+pub fn xmllint_errors(schema: &Path, report: &Path) -> Option<String> {
+    let output = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(schema)
+        .arg(report)
+        .output()
+        .expect("xmllint runs");
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
+}
