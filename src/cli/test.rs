@@ -15,6 +15,7 @@ use super::output::Output;
 use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::outcome::Verdict;
+use crate::report::github;
 use crate::report::json::{failure_text, json_line};
 use crate::report::junit::junit_xml;
 use crate::scenario::VarValues;
@@ -170,6 +171,26 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     } else {
         for result in &results {
             output.say_made(json_line(result));
+        }
+    }
+    if github::in_github_actions(std::env::var("GITHUB_ACTIONS").ok().as_deref()) {
+        // On stdout with the text report; beside JSON lines, on stderr (the runner reads both).
+        for annotation in github::annotations(&results) {
+            if human {
+                output.say(&annotation);
+            } else {
+                output.warn(&annotation);
+            }
+        }
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+            && let Err(error) = append(Path::new(&path), &github::step_summary(&results, took))
+        {
+            output.warn(&format!(
+                "error: cannot append to GITHUB_STEP_SUMMARY `{}`: {}",
+                Path::new(&path).display(),
+                crate::diagnostic::io_reason(&error)
+            ));
+            worst = Exit::Environment;
         }
     }
     if !interrupted && !handle_unreferenced(&mut output, &paths, args.unreferenced, in_ci) {
@@ -480,6 +501,16 @@ fn print_summary(
             )
         )
     ));
+}
+
+/// Appends `text` to the file at `path` (made if it is not there).
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 fn write_junit(path: &PathBuf, results: &[CaseResult], took: Duration) -> Result<(), String> {

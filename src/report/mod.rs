@@ -2,6 +2,7 @@
 //! happen; the summary gives one verdict line per scenario; `json` and `junit` report suites.
 
 mod fold;
+pub mod github;
 pub mod json;
 pub mod junit;
 mod live;

@@ -372,6 +372,9 @@ pub struct Client {
     /// Where each step is in the file, as a field path under the client (`steps[2]`,
     /// `steps[1].repeat.steps[0]`), for messages.
     pub paths: Vec<String>,
+    /// The line of the file where each step is written (a program's: its `exec`), 1-based; 0
+    /// when it is not known.
+    pub lines: Vec<usize>,
     /// Advice shown when a step fails, one per step (for exercises).
     pub hints: Vec<Option<String>>,
     /// Most bytes a reading step may gather before it fails.

@@ -23,6 +23,9 @@ pub struct StepResult {
     pub result: &'static str,
     /// For a failure: what happened instead, with expected and received.
     pub detail: Option<String>,
+    /// The line of the scenario file where the step is written (0: not known).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// Steps passed, failed and not run over every instance.
@@ -86,6 +89,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                     action: step_text(step),
                     result,
                     detail,
+                    line: client.lines.get(index).copied().unwrap_or(0),
                 });
             }
             fail_repeats_that_failed(&client.steps, &mut results[first..]);

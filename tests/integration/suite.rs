@@ -731,3 +731,59 @@ fn a_slow_scenario_is_said_slow_each_period_it_runs_on() {
     let (code, _, stderr) = netlab_test(&args("soon"), true);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn under_github_actions_a_failure_is_annotated_at_its_step_and_summarised() {
+    let dir = suite_copy(&["udp_hello"]);
+    let wrong = dir.join("wrong.yaml");
+    std::fs::write(
+        &wrong,
+        "# line 1\nservers:\n  - name: s\n    greeting: \"hi\\n\"\nclients:\n  - connect: s\n    steps:\n      - expect: \"hi\\n\"\n      - send: \"x\"\n      - expect: \"ho, 100%\"\n",
+    )
+    .unwrap();
+    let summary = dir.join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let output = netlab()
+        .args(["test", "--time-scale", "0.01"])
+        .arg(&dir)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 1, "{stdout}");
+    let expected_start = format!(
+        "::error file={},line=10,title=wrong%3A client%3A expect \"ho%2C 100%25\"%3A",
+        wrong.display()
+    );
+    assert!(
+        annotations[0].starts_with(&expected_start),
+        "{}\nnot {expected_start}",
+        annotations[0]
+    );
+    // Appended, not overwritten.
+    let summary = read(&summary);
+    assert!(
+        summary.starts_with("earlier step\n### netlab test: 1 passed, 1 failed"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| wrong | `") && summary.contains("| failed |"),
+        "{summary}"
+    );
+    // Beside JSON lines, the annotations go to stderr.
+    let output = netlab()
+        .args(["test", "--time-scale", "0.01", "--format", "json"])
+        .arg(&dir)
+        .env("GITHUB_ACTIONS", "true")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let (_, stdout, stderr) = text(&output);
+    assert!(stdout.lines().all(|l| l.starts_with('{')), "{stdout}");
+    assert!(stderr.contains("::error file="), "{stderr}");
+}

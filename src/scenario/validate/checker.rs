@@ -68,6 +68,14 @@ impl Checker<'_> {
             .map(|at| self.source.key_span(at))
     }
 
+    /// The line (1-based) where the value at `path` is written; 0 when it is nowhere.
+    pub(super) fn line_of(&self, path: &str) -> usize {
+        self.positions
+            .value_offset(path)
+            .or_else(|| self.positions.key_offset(path))
+            .map_or(0, |at| self.source.line_col(at).line)
+    }
+
     /// Reports a problem with the value at `path`.
     pub(super) fn at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         let span = self.value_span(path);

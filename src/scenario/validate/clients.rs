@@ -86,6 +86,7 @@ impl Checker<'_> {
             label: instance_label(&name, count, 1),
             index: 1,
         });
+        let program = raw.exec.is_some();
         let (steps, paths, hints) = self.script(path, raw, protocol);
         let mut later_instances = Vec::new();
         if let Some(raw) = later_raw {
@@ -100,6 +101,13 @@ impl Checker<'_> {
             }
         }
         self.instance = None;
+        let lines = paths
+            .iter()
+            .map(|relative| {
+                let written = if program { "exec" } else { relative.as_str() };
+                self.line_of(&join(path, written))
+            })
+            .collect();
         let max_received = max_received_raw.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
             let max_path = join(path, "max_received");
             let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
@@ -114,6 +122,7 @@ impl Checker<'_> {
             timeout,
             steps,
             paths,
+            lines,
             hints,
             max_received,
             later_instances,
