@@ -6,16 +6,29 @@
 use std::process::ExitCode;
 
 use anstream::ColorChoice;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use super::args::{Cli, Color, Command};
+use super::profile::{self, ProfileError};
+use crate::exit::Exit;
 use crate::scenario::VarValues;
 
 /// Parses the command line, runs the command, returns the process exit code.
 pub fn main() -> ExitCode {
     say_panics_are_bugs();
     forget_empty_settings();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    if let Command::Test(args) = &mut cli.command
+        && let Some(test_matches) = matches.subcommand_matches("test")
+        && let Err(ProfileError(message)) = profile::apply(args, test_matches)
+    {
+        eprintln!("{message}");
+        return ExitCode::from(Exit::Input.code());
+    }
     // Whatever a program under test detaches comes back to netlab, to be ended with the command.
     crate::exec::adopt_orphans();
     let choice = match cli.color {

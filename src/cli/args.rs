@@ -143,13 +143,23 @@ pub struct TestArgs {
     pub paths: Vec<PathBuf>,
     /// Do not start server NAME in the scenarios that have one: their clients connect to
     /// HOST:PORT; give it once per server
-    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    #[arg(
+        long = "target",
+        value_name = "NAME=HOST:PORT",
+        env = "NETLAB_TARGET",
+        value_delimiter = ','
+    )]
     pub targets: Vec<OutsideServer>,
     /// Run N scenarios at once [default: 4 per CPU: scenarios mostly wait on sockets and delays]
-    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(short = 'j', long, value_name = "N", env = "NETLAB_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
     /// Only the scenarios whose name contains TEXT (give it several times for any of several)
-    #[arg(long, value_name = "TEXT")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        env = "NETLAB_FILTER",
+        value_delimiter = ','
+    )]
     pub filter: Vec<String>,
     /// Run one shard of the suite: count:K/N (every N-th from the K-th) or hash:K/N (by name),
     /// as cargo-nextest; `--list` shows the shard
@@ -160,13 +170,13 @@ pub struct TestArgs {
     #[arg(long, value_name = "N", env = "NETLAB_RETRIES", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub retries: Option<u32>,
     /// Start no more scenarios after the first failure (those not started are SKIPPED)
-    #[arg(long, overrides_with_all = ["no_fail_fast", "max_fail"])]
+    #[arg(long, env = "NETLAB_FAIL_FAST", overrides_with_all = ["no_fail_fast", "max_fail"])]
     pub fail_fast: bool,
     /// Run every scenario, however many fail (the default)
-    #[arg(long, overrides_with_all = ["fail_fast", "max_fail"])]
+    #[arg(long, env = "NETLAB_NO_FAIL_FAST", overrides_with_all = ["fail_fast", "max_fail"])]
     pub no_fail_fast: bool,
     /// Start no more scenarios once N have failed
-    #[arg(long, value_name = "N", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", env = "NETLAB_MAX_FAIL", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
     pub max_fail: Option<u32>,
     /// What to do with snapshots no scenario of the run writes (left by a renamed or removed
     /// scenario) in the folders given: warn, reject (fail the run), delete (not under CI),
@@ -180,23 +190,27 @@ pub struct TestArgs {
     #[arg(long)]
     pub list: bool,
     /// Write new and changed snapshots (never when the CI environment variable is set)
-    #[arg(long)]
+    #[arg(long, env = "NETLAB_UPDATE")]
     pub update: bool,
     /// Multiply every declared delay, sleep and timeout by FACTOR; snapshots do not change
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,
     /// Also write a JUnit XML report to FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "NETLAB_JUNIT")]
     pub junit: Option<PathBuf>,
     /// Print only what failed and the summary line.
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, env = "NETLAB_QUIET", conflicts_with = "verbose")]
     pub quiet: bool,
     /// Also print the transcript of every scenario.
-    #[arg(short, long)]
+    #[arg(short, long, env = "NETLAB_VERBOSE")]
     pub verbose: bool,
     /// What to print on stdout
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_enum, default_value_t = Format::Human, env = "NETLAB_FORMAT")]
     pub format: Format,
+    /// Take the settings of this profile of netlab.toml (or .config/netlab.toml) where the
+    /// command line and NETLAB_* variables say nothing [default: default]
+    #[arg(long, value_name = "NAME", env = "NETLAB_PROFILE")]
+    pub profile: Option<String>,
 }
 
 impl TestArgs {
@@ -215,14 +229,15 @@ impl TestArgs {
 pub struct SlowTimeout(pub Option<std::time::Duration>);
 
 /// A duration as scenario files write it (`60s`, `1m30s`); `0s` turns SLOW lines off.
-fn parse_slow_timeout(text: &str) -> Result<SlowTimeout, String> {
+pub(super) fn parse_slow_timeout(text: &str) -> Result<SlowTimeout, String> {
     let duration = humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration such as `60s`: {e}"))?;
     Ok(SlowTimeout((!duration.is_zero()).then_some(duration)))
 }
 
 /// `--unreferenced`: what to do with snapshots no scenario writes (cargo-insta's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Unreferenced {
     /// Say nothing.
     Ignore,

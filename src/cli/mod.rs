@@ -11,6 +11,7 @@ mod interrupt;
 mod loading;
 mod new;
 mod output;
+mod profile;
 mod run;
 mod serve;
 mod test;

@@ -56,3 +56,6 @@ mod cuts;
 
 /// `{name}` templates: vars, `--var`, `NETLAB_VAR_*`, `{client}` and `{instance}`.
 mod vars;
+
+/// `netlab.toml` profiles and their precedence.
+mod profiles;
