@@ -49,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => super::test::test(&args, choice, &vars),
         Command::Serve(args) => super::serve::serve(&args, choice, &vars),
         Command::Check(args) => super::check::check(&args, choice, &vars),
+        Command::Review(args) => super::review::review(&args, choice),
         Command::New(args) => super::new::new(&args, choice),
         Command::Completions { shell } => super::generate::completions(shell),
         Command::Schema => super::generate::schema(),

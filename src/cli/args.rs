@@ -65,6 +65,10 @@ pub enum Command {
     /// Load and validate scenarios without opening any socket.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Walk the pending snapshots (`*.snap.new`, as `netlab test` and insta write them): show
+    /// each diff, then accept, reject or skip it. Under CI it shows them and changes nothing.
+    #[command(after_help = REVIEW_EXIT_CODES)]
+    Review(ReviewArgs),
     /// Write a commented starter scenario that passes as written.
     New(NewArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -78,6 +82,28 @@ pub enum Command {
     /// Print the JSON Schema of the scenario format (for editors: yaml-language-server).
     Schema,
 }
+
+/// Arguments of `netlab review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Folders to search for `*.snap.new` at every depth, or pending snapshot files
+    /// [default: scenarios]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Accept every pending snapshot without asking
+    #[arg(long, conflicts_with = "reject_all")]
+    pub accept_all: bool,
+    /// Reject (remove) every pending snapshot without asking
+    #[arg(long)]
+    pub reject_all: bool,
+}
+
+/// The exit codes of `netlab review`.
+const REVIEW_EXIT_CODES: &str = "Exit codes:
+  0    reviewed: every pending snapshot was accepted, rejected or skipped (or there was none)
+  1    under CI: snapshots are pending (they were shown; nothing was changed)
+  2    the input is wrong (usage; --accept-all or --reject-all under CI)
+  3    a snapshot could not be read, written or removed";
 
 /// `--target NAME=HOST:PORT`: a server of the scenario served from outside the run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@ mod loading;
 mod new;
 mod output;
 mod profile;
+mod review;
 mod run;
 mod serve;
 mod test;

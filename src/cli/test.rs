@@ -383,7 +383,7 @@ fn print_details(output: &mut Output, results: &[CaseResult]) {
     }
 }
 
-fn diff_line(line: &str) -> String {
+pub(super) fn diff_line(line: &str) -> String {
     let style = if line.starts_with("+++") || line.starts_with("---") {
         Style::new().bold()
     } else if line.starts_with('+') {

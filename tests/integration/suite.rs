@@ -787,3 +787,92 @@ fn under_github_actions_a_failure_is_annotated_at_its_step_and_summarised() {
     assert!(stdout.lines().all(|l| l.starts_with('{')), "{stdout}");
     assert!(stderr.contains("::error file="), "{stderr}");
 }
+
+/// Runs `netlab review ARGS` with `answers` on stdin, in or out of CI.
+fn review(args: &[&str], answers: &str, ci: bool) -> (i32, String, String) {
+    use std::io::Write;
+    let mut command = netlab();
+    command
+        .arg("review")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if ci {
+        command.env("CI", "true");
+    } else {
+        command.env_remove("CI").env_remove("TF_BUILD");
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    text(&child.wait_with_output().unwrap())
+}
+
+#[test]
+fn review_shows_each_pending_snapshot_and_accepts_rejects_or_skips_it() {
+    let dir = suite_copy(&["tcp_hello", "udp_hello"]);
+    edit_reply(&dir);
+    let fresh = dir.join("fresh.yaml");
+    std::fs::copy(dir.join("udp_hello.yaml"), &fresh).unwrap();
+    let (code, stdout, _) = netlab_test(&[dir.to_str().unwrap()], false);
+    assert_eq!(code, 1, "{stdout}");
+    let snaps = dir.join("snapshots");
+    let pending = |name: &str| snaps.join(format!("{name}.snap.new"));
+    assert!(pending("tcp_hello").is_file() && pending("fresh").is_file());
+    let stored_hello = read(snaps.join("tcp_hello.snap"));
+    let folder = dir.to_str().unwrap();
+
+    // Under CI: shown, unchanged, and the command fails; nothing may be accepted.
+    let (code, stdout, _) = review(&[folder], "a\na\n", true);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("   +  ✓ client  expect \"Hi, Michael!\"")
+            && stdout.contains("   -  ✓ client  expect \"Hello, Michael!\""),
+        "{stdout}"
+    );
+    assert!(pending("tcp_hello").is_file() && pending("fresh").is_file());
+    let (code, _, stderr) = review(&[folder, "--accept-all"], "", true);
+    assert_eq!(code, 2, "{stderr}");
+
+    // Answers in sorted order: fresh (new: shown whole) is rejected, tcp_hello accepted.
+    let (code, stdout, _) = review(&[folder], "what\nr\na\n", false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("new snapshot (nothing stored yet)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("`what`: answer a, r, s or q"), "{stdout}");
+    assert!(
+        stdout.contains("accepted 1, rejected 1, skipped 0"),
+        "{stdout}"
+    );
+    assert!(!pending("fresh").exists() && !snaps.join("fresh.snap").exists());
+    assert!(!pending("tcp_hello").exists());
+    assert_ne!(read(snaps.join("tcp_hello.snap")), stored_hello);
+    // The accepted snapshot is the one the edited scenario now gives.
+    std::fs::remove_file(&fresh).unwrap();
+    let (code, stdout, _) = netlab_test(&[folder], true);
+    assert_eq!(code, 0, "{stdout}");
+
+    // The end of the input skips the rest; --accept-all takes them all.
+    std::fs::copy(dir.join("udp_hello.yaml"), &fresh).unwrap();
+    let (code, _, _) = netlab_test(&[folder], false);
+    assert_eq!(code, 1);
+    let (code, stdout, _) = review(&[folder], "", false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("skipped 1") && pending("fresh").is_file(),
+        "{stdout}"
+    );
+    let (code, stdout, _) = review(&[folder, "--accept-all"], "", false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(snaps.join("fresh.snap").is_file() && !pending("fresh").exists());
+    let (code, stdout, _) = review(&[folder], "", false);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("no pending snapshot"), "{stdout}");
+}
