@@ -5,10 +5,10 @@
 
 use std::process::ExitCode;
 
-use anstream::ColorChoice;
 use clap::{CommandFactory, FromArgMatches};
 
-use super::args::{Cli, Color, Command};
+use super::args::{Cli, Command};
+use super::color;
 use super::profile::{self, ProfileError};
 use crate::exit::Exit;
 use crate::scenario::VarValues;
@@ -17,7 +17,12 @@ use crate::scenario::VarValues;
 pub fn main() -> ExitCode {
     say_panics_are_bugs();
     forget_empty_settings();
-    let matches = Cli::command().get_matches();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let var = |name: &str| std::env::var_os(name);
+    let choice = color::choice(color::flag_in(&args), &var);
+    let matches = Cli::command()
+        .color(color::for_clap(choice))
+        .get_matches_from(&args);
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => error.exit(),
@@ -31,11 +36,7 @@ pub fn main() -> ExitCode {
     }
     // Whatever a program under test detaches comes back to netlab, to be ended with the command.
     crate::exec::adopt_orphans();
-    let choice = match cli.color {
-        Color::Auto => ColorChoice::Auto,
-        Color::Always => ColorChoice::Always,
-        Color::Never => ColorChoice::Never,
-    };
+
     // Environment variables that are not Unicode cannot be vars (std::env::vars would panic).
     let environment = std::env::vars_os()
         .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));

@@ -6,6 +6,7 @@
 mod app;
 mod args;
 mod check;
+mod color;
 mod generate;
 mod interrupt;
 mod loading;

@@ -273,6 +273,9 @@ fn shown(paths: &[PathBuf]) -> String {
 
 /// A progress line on stderr, drawn only on a terminal.
 fn progress(total: usize) -> ProgressBar {
+    if super::color::dumb_terminal(&|name| std::env::var_os(name)) {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(total as u64);
     if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
     {

@@ -144,6 +144,50 @@ fn colour_follows_no_color_and_the_flag() {
     );
 }
 
+/// FORCE_COLOR forces colour (like CLICOLOR_FORCE) where NO_COLOR does not forbid it, TERM=dumb
+/// turns it off, and `--color never` holds for `--help` too.
+#[test]
+fn colour_follows_force_color_a_dumb_terminal_and_the_flag_in_help() {
+    let coloured = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = netlab();
+        command
+            .args(args)
+            .env_remove("NO_COLOR")
+            .env_remove("TERM")
+            .env_remove("FORCE_COLOR");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        let all = [output.stdout, output.stderr].concat();
+        String::from_utf8_lossy(&all).contains('\u{1b}')
+    };
+    let broken = ["check", "tests/bad_scenarios/backlog_zero.yaml"];
+    assert!(coloured(&broken, &[("FORCE_COLOR", "1")]));
+    assert!(!coloured(&broken, &[("FORCE_COLOR", "0")]));
+    assert!(!coloured(&broken, &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]));
+    assert!(coloured(&["--help"], &[("FORCE_COLOR", "1")]));
+    assert!(!coloured(&["--color", "never", "--help"], &[("FORCE_COLOR", "1")]));
+    assert!(!coloured(&["test", "--color=never", "--help"], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!coloured(&["--help"], &[("TERM", "dumb")]));
+}
+
+/// `run -q` prints the verdict line alone: not where the servers listen.
+#[test]
+fn run_quiet_prints_only_the_verdict_line() {
+    let (code, stdout, stderr) = text(&run(&[
+        "run",
+        "-q",
+        "--time-scale",
+        "0.01",
+        "scenarios/tcp_hello.yaml",
+    ]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("PASS tcp_hello"), "{stdout}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 /// NETLAB_TIME_SCALE is the option's environment form.
 #[test]
 fn time_scale_can_come_from_the_environment() {
