@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use super::args::{Cli, Command};
+use super::args::{Cli, Command, VarArgs};
 use super::color;
 use super::profile::{self, ProfileError};
 use crate::exit::Exit;
@@ -37,19 +37,11 @@ pub fn main() -> ExitCode {
     // Whatever a program under test detaches comes back to netlab, to be ended with the command.
     crate::exec::adopt_orphans();
 
-    // Environment variables that are not Unicode cannot be vars (std::env::vars would panic).
-    let environment = std::env::vars_os()
-        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
-    let vars = cli
-        .vars
-        .into_iter()
-        .collect::<VarValues>()
-        .with_environment(environment);
     let exit = match cli.command {
-        Command::Run(args) => super::run::run(&args, choice, &vars),
-        Command::Test(args) => super::test::test(&args, choice, &vars),
-        Command::Serve(args) => super::serve::serve(&args, choice, &vars),
-        Command::Check(args) => super::check::check(&args, choice, &vars),
+        Command::Run(args) => super::run::run(&args, choice, &var_values(&args.var)),
+        Command::Test(args) => super::test::test(&args, choice, &var_values(&args.var)),
+        Command::Serve(args) => super::serve::serve(&args, choice, &var_values(&args.var)),
+        Command::Check(args) => super::check::check(&args, choice, &var_values(&args.var)),
         Command::Review(args) => super::review::review(&args, choice),
         Command::New(args) => super::new::new(&args, choice),
         Command::Completions { shell } => super::generate::completions(shell),
@@ -58,6 +50,19 @@ pub fn main() -> ExitCode {
     };
     crate::exec::end_adopted();
     ExitCode::from(exit.code())
+}
+
+/// The values given for scenario vars: `--var`, then `NETLAB_VAR_*`.
+fn var_values(given: &VarArgs) -> VarValues {
+    // Environment variables that are not Unicode cannot be vars (std::env::vars would panic).
+    let environment = std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
+    given
+        .vars
+        .iter()
+        .cloned()
+        .collect::<VarValues>()
+        .with_environment(environment)
 }
 
 /// Treats a `NETLAB_*` variable set to the empty string as unset, as CI matrices leave them

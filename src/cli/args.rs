@@ -16,14 +16,19 @@ pub struct Cli {
     /// When to colour the output (`auto` follows the terminal and NO_COLOR).
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
-    /// Give a scenario var a value, for `{NAME}` in the file (also `NETLAB_VAR_NAME=VALUE`; in
-    /// `exec:`, an existing relative path is made absolute, since programs run in their
-    /// scenario's directory)
-    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--var NAME=VALUE`, on the commands that load scenarios.
+#[derive(Debug, Clone, Args)]
+pub struct VarArgs {
+    /// Give a scenario var a value, for `{NAME}` in the file (also `NETLAB_VAR_NAME=VALUE`; in
+    /// `exec:`, an existing relative path is made absolute, since programs run in their
+    /// scenario's directory)
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
 }
 
 /// Parses `--var NAME=VALUE`.
@@ -158,6 +163,9 @@ pub struct RunArgs {
     /// `netlab test --format json`, docs/json-report.md, without a snapshot).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Values for the scenarios' vars.
+    #[command(flatten)]
+    pub var: VarArgs,
 }
 
 /// Arguments of `netlab test`.
@@ -237,6 +245,9 @@ pub struct TestArgs {
     /// command line and NETLAB_* variables say nothing [default: default]
     #[arg(long, value_name = "NAME", env = "NETLAB_PROFILE")]
     pub profile: Option<String>,
+    /// Values for the scenarios' vars.
+    #[command(flatten)]
+    pub var: VarArgs,
 }
 
 impl TestArgs {
@@ -299,6 +310,9 @@ pub struct ServeArgs {
     /// Multiply every declared delay by FACTOR
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,
+    /// Values for the scenarios' vars.
+    #[command(flatten)]
+    pub var: VarArgs,
 }
 
 /// Arguments of `netlab new`.
@@ -321,6 +335,9 @@ pub struct CheckArgs {
     /// Scenario files to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Values for the scenarios' vars.
+    #[command(flatten)]
+    pub var: VarArgs,
 }
 
 #[cfg(test)]

@@ -71,12 +71,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into())
-        }
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
     }
 
     #[test]
@@ -84,8 +79,14 @@ mod tests {
         let auto = Color::Auto;
         assert_eq!(choice(auto, &env(&[])), ColorChoice::Auto);
         assert_eq!(choice(auto, &env(&[("TERM", "dumb")])), ColorChoice::Never);
-        assert_eq!(choice(auto, &env(&[("FORCE_COLOR", "1")])), ColorChoice::Always);
-        assert_eq!(choice(auto, &env(&[("FORCE_COLOR", "0")])), ColorChoice::Auto);
+        assert_eq!(
+            choice(auto, &env(&[("FORCE_COLOR", "1")])),
+            ColorChoice::Always
+        );
+        assert_eq!(
+            choice(auto, &env(&[("FORCE_COLOR", "0")])),
+            ColorChoice::Auto
+        );
         assert_eq!(
             choice(auto, &env(&[("CLICOLOR_FORCE", "1"), ("TERM", "dumb")])),
             ColorChoice::Always
@@ -103,12 +104,21 @@ mod tests {
     #[test]
     fn the_last_color_flag_is_found_before_parsing() {
         let args = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(flag_in(&args(&["netlab", "--color", "never", "--help"])), Color::Never);
-        assert_eq!(flag_in(&args(&["netlab", "test", "--color=always"])), Color::Always);
+        assert_eq!(
+            flag_in(&args(&["netlab", "--color", "never", "--help"])),
+            Color::Never
+        );
+        assert_eq!(
+            flag_in(&args(&["netlab", "test", "--color=always"])),
+            Color::Always
+        );
         assert_eq!(
             flag_in(&args(&["netlab", "--color=always", "--color", "never"])),
             Color::Never
         );
-        assert_eq!(flag_in(&args(&["netlab", "--", "--color=never"])), Color::Auto);
+        assert_eq!(
+            flag_in(&args(&["netlab", "--", "--color=never"])),
+            Color::Auto
+        );
     }
 }

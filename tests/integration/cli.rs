@@ -165,10 +165,19 @@ fn colour_follows_force_color_a_dumb_terminal_and_the_flag_in_help() {
     let broken = ["check", "tests/bad_scenarios/backlog_zero.yaml"];
     assert!(coloured(&broken, &[("FORCE_COLOR", "1")]));
     assert!(!coloured(&broken, &[("FORCE_COLOR", "0")]));
-    assert!(!coloured(&broken, &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]));
+    assert!(!coloured(
+        &broken,
+        &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]
+    ));
     assert!(coloured(&["--help"], &[("FORCE_COLOR", "1")]));
-    assert!(!coloured(&["--color", "never", "--help"], &[("FORCE_COLOR", "1")]));
-    assert!(!coloured(&["test", "--color=never", "--help"], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!coloured(
+        &["--color", "never", "--help"],
+        &[("FORCE_COLOR", "1")]
+    ));
+    assert!(!coloured(
+        &["test", "--color=never", "--help"],
+        &[("CLICOLOR_FORCE", "1")]
+    ));
     assert!(!coloured(&["--help"], &[("TERM", "dumb")]));
 }
 
@@ -471,4 +480,14 @@ fn an_empty_netlab_variable_is_unset() {
     let (code, stdout, stderr) = text(&output);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("tcp_hello"), "{stdout}");
+}
+
+/// `--var` belongs to the commands that load scenarios: elsewhere it is a usage error.
+#[test]
+fn var_is_refused_where_nothing_uses_it() {
+    let (code, _, stderr) = text(&run(&["new", "--var", "a=b", "x.yaml"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unexpected argument '--var'"), "{stderr}");
+    let (code, _, stderr) = text(&run(&["schema", "--var", "a=b"]));
+    assert_eq!(code, 2, "{stderr}");
 }
