@@ -332,9 +332,10 @@ pub struct NewArgs {
 /// Arguments of `netlab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files to check.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    /// Scenario files, directories whose `*.yaml` files to take (not subdirectories), or patterns
+    /// such as 'scenarios/**/*.yaml', as `netlab test` takes them [default: scenarios]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
     /// Values for the scenarios' vars.
     #[command(flatten)]
     pub var: VarArgs,

@@ -3,7 +3,7 @@
 use anstream::ColorChoice;
 
 use super::args::CheckArgs;
-use super::loading::load_all_needing;
+use super::loading::{load_all_needing, scenario_files};
 use super::output::Output;
 use crate::exit::Exit;
 use crate::scenario::{NeededVars, VarValues};
@@ -12,7 +12,11 @@ use crate::scenario::{NeededVars, VarValues};
 pub fn check(args: &CheckArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
     // Checking runs nothing: a var may wait for its value (an exercise before any solution).
-    match load_all_needing(&args.files, vars, &NeededVars::None, &mut output) {
+    let files = match scenario_files(&args.paths, &mut output) {
+        Ok((_, files)) => files,
+        Err(exit) => return exit,
+    };
+    match load_all_needing(&files, vars, &NeededVars::None, &mut output) {
         Ok(scenarios) => {
             for scenario in &scenarios {
                 output.say(&format!(

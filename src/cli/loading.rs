@@ -12,6 +12,33 @@ use crate::scenario::{LoadError, NeededVars, Scenario, VarValues, load_file_need
 /// Below this many files per CPU, loading them on one thread is quicker than starting others.
 const FILES_PER_LOADER: usize = 16;
 
+/// The scenario files of the paths a command was given (`scenarios` when none): files as they
+/// are, folders' `*.yaml`, patterns' matches (`suite::discover`). `Err` is the command's exit:
+/// `Input` for a path that cannot be read, `NothingMatched` when no file is found.
+pub(super) fn scenario_files(
+    given: &[PathBuf],
+    output: &mut Output,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Exit> {
+    let paths = if given.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        given.to_vec()
+    };
+    let files = crate::suite::discover(&paths).map_err(|message| {
+        output.warn(&format!("error: {message}"));
+        Exit::Input
+    })?;
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        output.warn(&format!(
+            "error: no scenario (*.yaml) found in {}",
+            shown.join(", ")
+        ));
+        return Err(Exit::NothingMatched);
+    }
+    Ok((paths, files))
+}
+
 /// Loads every file to run all of it (every program's vars need a value), on every CPU when
 /// there are many; prints every problem, in file order. `Err` is the command's exit: `Input` if
 /// any file is wrong, `Bug` if a loader thread panicked.

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{Format, TestArgs, Unreferenced};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
-use super::loading::{load_all, point_at_outside};
+use super::loading::{load_all, point_at_outside, scenario_files};
 use super::output::Output;
 use crate::exec::RunOptions;
 use crate::exit::Exit;
@@ -31,25 +31,10 @@ const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 /// Runs `netlab test`; returns how it ended.
 pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from("scenarios")]
-    } else {
-        args.paths.clone()
+    let (paths, files) = match scenario_files(&args.paths, &mut output) {
+        Ok(found) => found,
+        Err(exit) => return exit,
     };
-    let files = match suite::discover(&paths) {
-        Ok(files) => files,
-        Err(message) => {
-            output.warn(&format!("error: {message}"));
-            return Exit::Input;
-        }
-    };
-    if files.is_empty() {
-        output.warn(&format!(
-            "error: no scenario (*.yaml) found in {}",
-            shown(&paths)
-        ));
-        return Exit::NothingMatched;
-    }
     let scenarios = match load_all(&files, vars, &mut output)
         .and_then(|scenarios| point_at_outside(scenarios, &args.targets, &mut output))
     {
@@ -261,14 +246,6 @@ fn prepare_report_file(path: &Path) -> Result<(), String> {
 /// Scenarios spend their time waiting on sockets and delays, not computing: 4 per CPU.
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
-}
-
-fn shown(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| format!("`{}`", p.display()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A progress line on stderr, drawn only on a terminal.

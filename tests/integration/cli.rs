@@ -491,3 +491,22 @@ fn var_is_refused_where_nothing_uses_it() {
     let (code, _, stderr) = text(&run(&["schema", "--var", "a=b"]));
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// `netlab check` takes folders and patterns as `netlab test` does.
+#[test]
+fn check_takes_folders_and_patterns_like_test() {
+    let (code, stdout, stderr) = text(&run(&["check", "scenarios"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("ok tcp_hello (scenarios/tcp_hello.yaml)")
+            && !stdout.contains("exercises/"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = text(&run(&["check", "scenarios/**/*.yaml"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("scenarios/exercises/"), "{stdout}");
+    let (code, _, stderr) = text(&run(&["check", "tests/bad_scenarios"]));
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = text(&run(&["check", "tests/fixtures/nothing-here-*.yaml"]));
+    assert_eq!(code, 4, "{stderr}");
+}
