@@ -46,7 +46,7 @@ pub fn main() -> ExitCode {
         Command::New(args) => super::new::new(&args, choice),
         Command::Completions { shell } => super::generate::completions(shell),
         Command::Schema => super::generate::schema(),
-        Command::Man => super::generate::man(),
+        Command::Man { dir } => super::generate::man(dir.as_deref()),
     };
     crate::exec::end_adopted();
     ExitCode::from(exit.code())

@@ -82,8 +82,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
-    Man,
+    /// Print the man page (roff) on stdout, or write one per command into a folder.
+    Man {
+        /// Write netlab.1 and a page per command (netlab-run.1, netlab-test.1…) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the scenario format (for editors: yaml-language-server).
     Schema,
 }

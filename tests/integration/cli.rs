@@ -297,17 +297,46 @@ fn completions_for_every_shell() {
     assert_eq!(text(&run(&["completions", "tcsh"])).0, 2);
 }
 
-/// The man page is roff with the commands and the exit codes.
+/// The man page is roff with the commands, the environment and the exit codes; `--dir` writes a
+/// page per command, each with its own.
 #[test]
-fn the_man_page_is_roff() {
+fn the_man_pages_are_roff_with_environment_and_exit_status() {
     let (code, stdout, _) = text(&run(&["man"]));
     assert_eq!(code, 0);
     assert!(stdout.contains(".TH netlab 1"), "{stdout}");
-    assert!(stdout.contains("Exit codes"), "{stdout}");
     assert!(
-        stdout.contains("netlab\\-run") || stdout.contains("run"),
+        stdout.contains(".SH ENVIRONMENT") && stdout.contains("NO_COLOR"),
         "{stdout}"
     );
+    assert!(stdout.contains(".SH \"EXIT STATUS\""), "{stdout}");
+    assert!(stdout.contains("netlab\\-run"), "{stdout}");
+    let dir = std::env::temp_dir().join(format!("netlab-man-{}", std::process::id()));
+    let (code, _, stderr) = text(&run(&["man", "--dir", dir.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stderr}");
+    for command in [
+        "run", "test", "serve", "check", "review", "new", "man", "schema",
+    ] {
+        let page = std::fs::read_to_string(dir.join(format!("netlab-{command}.1")))
+            .unwrap_or_else(|e| panic!("netlab-{command}.1: {e}"));
+        assert!(page.contains(".SH ENVIRONMENT"), "{command}");
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{command}");
+    }
+    let test = std::fs::read_to_string(dir.join("netlab-test.1")).unwrap();
+    for variable in [
+        "NETLAB_RETRIES",
+        "NETLAB_PROFILE",
+        "NETLAB_VAR_<NAME>",
+        "GITHUB_STEP_SUMMARY",
+        "CI",
+    ] {
+        assert!(test.contains(variable), "{variable} missing:\n{test}");
+    }
+    let review = std::fs::read_to_string(dir.join("netlab-review.1")).unwrap();
+    assert!(
+        review.contains("under CI: snapshots are pending"),
+        "{review}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `netlab new` writes a starter scenario that passes as written, and will not overwrite.
