@@ -31,7 +31,14 @@ pub struct Positions {
 impl Positions {
     /// Indexes `text`. Returns an empty index if the YAML does not parse (serde_yaml reports that).
     pub fn index(text: &str) -> Self {
-        let mut walker = Walker::default();
+        let mut walker = Walker {
+            bytes: CharToByte::new(text),
+            stack: Vec::new(),
+            nodes: HashMap::new(),
+            duplicates: Vec::new(),
+            expansion: Expansion::default(),
+            at_root: false,
+        };
         let mut parser = Parser::new_from_str(text);
         if parser.load(&mut walker, false).is_err() {
             return Self::default();
@@ -103,8 +110,41 @@ enum Frame {
     },
 }
 
-#[derive(Default)]
-struct Walker {
+/// yaml-rust2's markers count characters; everything else here counts bytes: the byte offset
+/// of a character index, found from a checkpoint every [`CharToByte::EVERY`] characters (a map of
+/// every character would take eight bytes per byte of a large file).
+struct CharToByte<'t> {
+    text: &'t str,
+    /// The byte offset of character `k * EVERY`, for each k.
+    checkpoints: Vec<usize>,
+}
+
+impl<'t> CharToByte<'t> {
+    const EVERY: usize = 256;
+
+    fn new(text: &'t str) -> Self {
+        let checkpoints = text
+            .char_indices()
+            .step_by(Self::EVERY)
+            .map(|(at, _)| at)
+            .collect();
+        CharToByte { text, checkpoints }
+    }
+
+    /// The byte offset of the character at `index` (the text's length past its end).
+    fn of(&self, index: usize) -> usize {
+        let Some(&start) = self.checkpoints.get(index / Self::EVERY) else {
+            return self.text.len();
+        };
+        self.text[start..]
+            .char_indices()
+            .nth(index % Self::EVERY)
+            .map_or(self.text.len(), |(at, _)| start + at)
+    }
+}
+
+struct Walker<'t> {
+    bytes: CharToByte<'t>,
     stack: Vec<Frame>,
     nodes: HashMap<String, Position>,
     duplicates: Vec<(String, usize)>,
@@ -113,9 +153,9 @@ struct Walker {
     at_root: bool,
 }
 
-impl Walker {
+impl Walker<'_> {
     /// Where a node that starts now belongs: its path and key offset, or `None` if it is a key.
-    fn place(&mut self, event: &Event, mark: Marker) -> Option<(String, Option<usize>)> {
+    fn place(&mut self, event: &Event, at: usize) -> Option<(String, Option<usize>)> {
         match self.stack.last_mut() {
             None => Some((String::new(), None)),
             Some(Frame::Skip { .. }) => None,
@@ -132,11 +172,11 @@ impl Walker {
                         _ => "?".to_string(),
                     };
                     if seen.contains(&name) {
-                        self.duplicates.push((join(path, &name), mark.index()));
+                        self.duplicates.push((join(path, &name), at));
                     } else {
                         seen.push(name.clone());
                     }
-                    *key = Some((name, mark.index()));
+                    *key = Some((name, at));
                     if !matches!(event, Event::Scalar(..) | Event::Alias(..)) {
                         self.stack.push(Frame::Skip { depth: 0 });
                     }
@@ -147,9 +187,10 @@ impl Walker {
     }
 }
 
-impl MarkedEventReceiver for Walker {
+impl MarkedEventReceiver for Walker<'_> {
     fn on_event(&mut self, event: Event, mark: Marker) {
-        self.expansion.on_event(&event, mark.index());
+        let at = self.bytes.of(mark.index());
+        self.expansion.on_event(&event, at);
         if let Some(Frame::Skip { depth }) = self.stack.last_mut() {
             match event {
                 Event::MappingStart(..) | Event::SequenceStart(..) => *depth += 1,
@@ -173,16 +214,10 @@ impl MarkedEventReceiver for Walker {
                     self.at_root = false;
                     Some((String::new(), None))
                 } else {
-                    self.place(&event, mark)
+                    self.place(&event, at)
                 };
                 if let Some((path, key)) = placed {
-                    self.nodes.insert(
-                        path.clone(),
-                        Position {
-                            key,
-                            value: mark.index(),
-                        },
-                    );
+                    self.nodes.insert(path.clone(), Position { key, value: at });
                     match event {
                         Event::MappingStart(..) => self.stack.push(Frame::Map {
                             path,
@@ -207,6 +242,16 @@ impl MarkedEventReceiver for Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// yaml-rust2 counts characters: after a multi-byte one, every offset was that many bytes
+    /// early (an error pointed into the line before).
+    #[test]
+    fn offsets_are_bytes_after_multi_byte_characters() {
+        let text = format!("a: \"{}\"\nb: here\n", "日本語".repeat(200));
+        let p = Positions::index(&text);
+        let at = p.value_offset("b").unwrap_or(0);
+        assert_eq!(&text[at..at + 4], "here");
+    }
 
     const TEXT: &str = "name: x\nservers:\n  - name: hello\n    rules:\n      - reply: hi\nclients:\n  - connect: helo\n    steps:\n      - send: a\n      - expect: { contains: b }\n";
 
