@@ -9,7 +9,7 @@
 //! - `{{` writes a `{`, and a `}}` that closes such an escape writes a `}`: `{{name}}` is the text
 //!   `{name}` (and `{{"a":1}}`, the form an older reply needed for JSON, still gives `{"a":1}`);
 //! - every other brace is itself: `{"a": 1}`, `x{2,3}`, a lone `}`;
-//! - in a regex, a brace right after an escape (`\{`, `\p{L}`, `\x{41}`) is the regex's own.
+//! - in a regex, a brace that is part of an escape (`\{`, `\p{L}`, `\x{41}`) is the regex's own.
 //!
 //! Hand-written: the crates that render templates (tinytemplate, handlebars, minijinja) each bring
 //! a grammar of their own (`{{ }}`, filters, escaping rules) that would make every JSON payload a
@@ -137,12 +137,14 @@ fn placeholder_len(after_brace: &str) -> Option<usize> {
     (len > 0 && after_brace[len..].starts_with('}')).then_some(len)
 }
 
-/// True when the `{` at `at` follows a regex escape: `\{`, or `\` and a letter (`\p{L}`).
+/// True when the `{` at `at` is part of a regex escape: `\{`, or one of those that take braces
+/// (`\p{L}`, `\P{L}`, `\x{41}`, `\u{41}`, `\U{41}`). After another escape (`\s{v}`, `\d{n}`)
+/// a name is a placeholder, as anywhere.
 fn after_an_escape(bytes: &[u8], at: usize) -> bool {
     let before = &bytes[..at];
     match before {
         [.., b'\\'] => !escaped_backslash(&before[..before.len() - 1]),
-        [.., b'\\', letter] if letter.is_ascii_alphabetic() => {
+        [.., b'\\', b'p' | b'P' | b'x' | b'u' | b'U'] => {
             !escaped_backslash(&before[..before.len() - 2])
         }
         _ => false,
@@ -237,6 +239,11 @@ mod tests {
         assert_eq!(
             render(r"\\{key}", Syntax::Regex, &value),
             Ok(r"\\a\.b".into())
+        );
+        // After an escape that takes no braces, a name is a placeholder.
+        assert_eq!(
+            render(r"\s{key}\d{key}", Syntax::Regex, &value),
+            Ok(r"\sa\.b\da\.b".into())
         );
         // In text, `\p{key}` is a backslash, a p and a placeholder.
         assert_eq!(

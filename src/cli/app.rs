@@ -71,7 +71,11 @@ fn var_values(given: &VarArgs) -> VarValues {
 fn forget_empty_settings() {
     let empty: Vec<std::ffi::OsString> = std::env::vars_os()
         .filter(|(name, value)| {
-            value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("NETLAB_"))
+            // An empty var is a value (`NETLAB_VAR_SUFFIX=`), as `--var suffix=` is.
+            value.is_empty()
+                && name.to_str().is_some_and(|n| {
+                    n.starts_with("NETLAB_") && !n.starts_with(crate::scenario::ENVIRONMENT_PREFIX)
+                })
         })
         .map(|(name, _)| name)
         .collect();

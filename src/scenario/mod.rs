@@ -19,5 +19,5 @@ pub use load::{
     load_source_with,
 };
 pub use model::*;
-pub use vars::{NeededVars, VarValues};
+pub use vars::{ENVIRONMENT_PREFIX, NeededVars, VarValues};
 pub use visitors::parse_hex;

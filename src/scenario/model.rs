@@ -105,7 +105,7 @@ pub struct Program {
     /// `{client}`, `{instance}`) and the scenario's vars are filled in when it starts.
     pub argv: Vec<String>,
     /// The values of the scenario's `vars` (defaults, or `--var` from the command line).
-    pub vars: std::collections::BTreeMap<String, String>,
+    pub vars: std::sync::Arc<std::collections::BTreeMap<String, String>>,
     /// Where it runs: the scenario file's directory.
     pub dir: PathBuf,
 }

@@ -20,7 +20,8 @@ pub const MAX_FILE_PAYLOADS: u64 = 2 * MAX_PAYLOAD;
 /// Why a payload cannot be built, and which of its keys is at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayloadProblem {
-    /// The key of the payload map the problem is about (`times`, `file`…).
+    /// The key of the payload map the problem is about (`times`, `file`…); empty for the
+    /// payload itself.
     pub field: &'static str,
     /// What is wrong.
     pub message: String,
@@ -49,6 +50,15 @@ pub fn size(raw: &RawPayload, base_dir: &Path) -> u64 {
 /// The bytes of a payload; `file:` paths are relative to `base_dir`.
 pub fn resolve(raw: RawPayload, base_dir: &Path) -> Result<Vec<u8>, PayloadProblem> {
     match raw {
+        // Its templates filled in, a text can be longer than the file.
+        RawPayload::Text(text) if text.len() as u64 > MAX_PAYLOAD => Err(PayloadProblem {
+            field: "",
+            message: format!(
+                "filled in, this payload would be {} bytes; the most netlab builds is {MAX_PAYLOAD}",
+                text.len()
+            ),
+            help: None,
+        }),
         RawPayload::Text(text) => Ok(text.into_bytes()),
         RawPayload::Hex(bytes) => Ok(bytes),
         RawPayload::Repeat { text, times } => {

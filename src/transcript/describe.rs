@@ -34,8 +34,9 @@ pub struct Entry {
     pub text: String,
     /// Extra lines under it (a failure's expected/received).
     pub detail: Vec<String>,
-    /// A mismatch's first differing line, expected and received (for one-line messages).
-    pub differs: Option<Difference>,
+    /// A mismatch's first differing line, expected and received (for one-line messages); boxed,
+    /// as entries are many and this is rare.
+    pub differs: Option<Box<Difference>>,
 }
 
 /// `client` for a single instance, `client#2` when the client has `count` > 1.
@@ -254,7 +255,7 @@ pub fn describe_step_event(
                     match expected {
                         Some(expected) => {
                             detail.extend(diff_lines(expected, &failure.received));
-                            differs = first_difference(expected, &failure.received);
+                            differs = first_difference(expected, &failure.received).map(Box::new);
                         }
                         None => detail.push(format!("received: {}", show(&failure.received))),
                     }

@@ -31,6 +31,8 @@ pub(super) struct Checker<'a> {
     pub(super) values_needed: bool,
     /// The client instance whose steps are being built.
     pub(super) instance: Option<Instance>,
+    /// Regexes compiled again for a later instance so far, in the whole file.
+    pub(super) varied_regexes: u64,
 }
 
 impl<'a> Checker<'a> {
@@ -51,6 +53,7 @@ impl<'a> Checker<'a> {
             vars: Vars::default(),
             values_needed: true,
             instance: None,
+            varied_regexes: 0,
         }
     }
 }

@@ -77,8 +77,10 @@ impl Checker<'_> {
         });
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
         // Instances whose steps differ (`{instance}`) are built one by one, from copies of
-        // what was written; the problems of each are the first's.
+        // what was written, once the first is right; the first later one that is wrong (a
+        // regex its value breaks, a datagram it makes too long) is reported, and building stops.
         let varies = count > 1 && uses_instance_names(&raw);
+        let varied_regexes = if varies { varied_regexes(&raw) } else { 0 };
         let later_raw = if varies { Some(raw.clone()) } else { None };
         let max_received_raw = raw.max_received;
         let start_after = raw.start_after;
@@ -87,16 +89,33 @@ impl Checker<'_> {
             index: 1,
         });
         let program = raw.exec.is_some();
-        let (steps, paths, hints) = self.script(path, raw, protocol);
+        let ((steps, paths, hints), first_problems) =
+            self.holding_problems(|checker| checker.script(path, raw, protocol));
+        let first_is_right = first_problems.is_empty();
+        self.report_held(first_problems);
         let mut later_instances = Vec::new();
-        if let Some(raw) = later_raw {
+        let regexes = u64::from(count - 1) * varied_regexes;
+        if let Some(raw) = later_raw.filter(|_| first_is_right && self.build_payloads)
+            && self.room_for_varied_regexes(path, regexes)
+        {
             for index in 2..=count {
                 self.instance = Some(Instance {
                     label: instance_label(&name, count, index),
                     index,
                 });
-                let ((steps, _, hints), _same_problems) =
+                let ((steps, _, hints), mut problems) =
                     self.holding_problems(|checker| checker.script(path, raw.clone(), protocol));
+                if !problems.is_empty() {
+                    for problem in &mut problems {
+                        let label = format!("with {{instance}} = {index}");
+                        problem.label = Some(match problem.label.take() {
+                            Some(earlier) => format!("{earlier} ({label})"),
+                            None => label,
+                        });
+                    }
+                    self.report_held(problems);
+                    break;
+                }
                 later_instances.push(Script { steps, hints });
             }
         }
@@ -140,7 +159,7 @@ impl Checker<'_> {
         if let Some(steps) = self.client_program(path, &mut raw) {
             let hint = raw
                 .hint
-                .map(|h| self.fill(&join(path, "hint"), &h, Syntax::Text, Scope::Instance));
+                .map(|h| self.fill_built(&join(path, "hint"), &h, Syntax::Text, Scope::Instance));
             let hints = vec![hint; steps.len()];
             let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
             return (steps, paths, hints);
@@ -205,6 +224,18 @@ pub(super) fn uses_instance_names(raw: &RawClient) -> bool {
     texts.extend(raw.expect_stdout.as_ref().and_then(matcher_text));
     step_texts(&raw.steps, &mut texts);
     names_an_instance(texts)
+}
+
+/// How many of the regexes of `raw` use `{client}` or `{instance}`: each is compiled again for
+/// every instance.
+fn varied_regexes(raw: &RawClient) -> u64 {
+    let mut texts: Vec<(&str, Syntax)> = Vec::new();
+    texts.extend(raw.expect_stdout.as_ref().and_then(matcher_text));
+    step_texts(&raw.steps, &mut texts);
+    texts
+        .into_iter()
+        .filter(|&(text, syntax)| syntax == Syntax::Regex && names_an_instance([(text, syntax)]))
+        .count() as u64
 }
 
 /// The templates of `steps` (nested ones too), appended to `texts`.

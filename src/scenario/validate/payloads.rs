@@ -49,7 +49,11 @@ impl Checker<'_> {
         match payload::resolve(raw, self.source.base_dir()) {
             Ok(bytes) => bytes,
             Err(problem) => {
-                let diagnostic = self.at_value(&join(path, problem.field), problem.message);
+                let at = match problem.field {
+                    "" => path.to_string(),
+                    field => join(path, field),
+                };
+                let diagnostic = self.at_value(&at, problem.message);
                 if let Some(help) = problem.help {
                     diagnostic.add_help(help);
                 }
@@ -74,6 +78,8 @@ impl Checker<'_> {
             },
             RawMatcher::Hex(bytes) => Matcher::Equals { bytes, hex: true },
             RawMatcher::Contains(text) => Matcher::Contains(text.into_bytes()),
+            // Over the file's cap nothing is filled in, nor compiled: the file is refused.
+            RawMatcher::Regex(_) if !self.build_payloads => Matcher::Bytes(0),
             RawMatcher::Regex(pattern) => {
                 // A bound on the compiled regex: a huge one (`x{100000}`) spends seconds in
                 // each search, past any step's timeout.

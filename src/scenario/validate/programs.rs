@@ -1,6 +1,7 @@
 //! Validation of programs under test (`exec:` on a server or a client): the parts of `validate`
 //! that concern commands netlab starts rather than sockets it opens.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::checker::Checker;
@@ -32,7 +33,7 @@ impl Checker<'_> {
         }
         Program {
             argv,
-            vars: self.vars.for_programs.clone(),
+            vars: Arc::clone(&self.vars.for_programs),
             // Absolute, so that it names the same directory whatever the current one is.
             dir: std::path::absolute(self.source.base_dir())
                 .unwrap_or_else(|_| self.source.base_dir().to_path_buf()),

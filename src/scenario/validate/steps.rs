@@ -76,7 +76,8 @@ impl Checker<'_> {
         self.report_held(action_problems);
         flat.steps.push(step);
         flat.paths.push(relative);
-        let hint = hint.map(|h| self.fill(&join(&path, "hint"), &h, Syntax::Text, Scope::Instance));
+        let hint =
+            hint.map(|h| self.fill_built(&join(&path, "hint"), &h, Syntax::Text, Scope::Instance));
         flat.hints.push(hint);
         flat.append(body);
     }

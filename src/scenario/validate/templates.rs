@@ -5,6 +5,7 @@
 //! where is decided here, once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::checker::Checker;
 use crate::diagnostic::did_you_mean;
@@ -12,6 +13,11 @@ use crate::scenario::positions::join;
 use crate::scenario::raw::{RawMatcher, RawPayload};
 use crate::scenario::vars::{VarValues, for_a_program};
 use crate::template::{self, Piece, Syntax};
+
+/// Most regexes a file may have compiled again for later instances (a regex that uses
+/// `{instance}` in a `count: N` client is compiled N times): compiling one can take tens of
+/// milliseconds and a megabyte, so ten thousand would take minutes and gigabytes.
+pub const MAX_VARIED_REGEXES: u64 = 256;
 
 /// Names netlab fills in itself: no var may take them.
 const BUILT_IN: &[&str] = &["port", "host", "client", "instance", "data"];
@@ -22,8 +28,9 @@ pub(super) struct Vars {
     pub(super) declared: Vec<String>,
     /// As given (payloads, matchers, `connect`, hints).
     pub(super) values: BTreeMap<String, String>,
-    /// As programs under test are given them (`vars::for_a_program`).
-    pub(super) for_programs: BTreeMap<String, String>,
+    /// As programs under test are given them (`vars::for_a_program`); shared by every program
+    /// (a `count:` client's instances each have one).
+    pub(super) for_programs: Arc<BTreeMap<String, String>>,
 }
 
 /// Where a template is written, which decides the names it may use.
@@ -65,6 +72,7 @@ impl Checker<'_> {
     /// the default.
     pub(super) fn vars(&mut self, declared: &BTreeMap<String, Option<String>>, given: &VarValues) {
         let mut vars = Vars::default();
+        let mut for_programs_values = BTreeMap::new();
         for (name, default) in declared {
             let path = join("vars", name);
             if BUILT_IN.contains(&name.as_str()) {
@@ -86,8 +94,9 @@ impl Checker<'_> {
                 (None, None) => continue,
             };
             vars.values.insert(name.clone(), value);
-            vars.for_programs.insert(name.clone(), for_programs);
+            for_programs_values.insert(name.clone(), for_programs);
         }
+        vars.for_programs = Arc::new(for_programs_values);
         self.vars = vars;
     }
 
@@ -122,6 +131,24 @@ impl Checker<'_> {
         out
     }
 
+    /// Like [`Checker::fill`], for what the file builds (payloads, matchers, hints): once the
+    /// file is over its payload cap, the names are checked but nothing is filled in (the file is
+    /// refused, and a filled value could take gigabytes).
+    pub(super) fn fill_built(
+        &mut self,
+        path: &str,
+        text: &str,
+        syntax: Syntax,
+        scope: Scope,
+    ) -> String {
+        if self.build_payloads {
+            self.fill(path, text, syntax, scope)
+        } else {
+            self.pieces_with(path, text, syntax, scope, false);
+            text.to_string()
+        }
+    }
+
     /// The pieces of `text` (at `path`) for `scope`: values filled in as text (escaped in a
     /// regex), the names kept for later (`{data}`, a program's `{port}`) as names.
     pub(super) fn pieces(
@@ -131,18 +158,35 @@ impl Checker<'_> {
         syntax: Syntax,
         scope: Scope,
     ) -> Vec<Piece> {
+        self.pieces_with(path, text, syntax, scope, true)
+    }
+
+    /// [`Checker::pieces`], with the values left out unless `values`.
+    fn pieces_with(
+        &mut self,
+        path: &str,
+        text: &str,
+        syntax: Syntax,
+        scope: Scope,
+        values: bool,
+    ) -> Vec<Piece> {
         let mut out: Vec<Piece> = Vec::new();
+        // One problem per value, the first: a value of a thousand unknown names is one mistake.
+        let mut reported = false;
         for piece in template::pieces(text, syntax) {
             let literal = match piece {
                 Piece::Text(literal) => literal,
                 Piece::Name(name) => match self.meaning(&name, scope) {
+                    Meaning::Value(_) if !values => continue,
                     Meaning::Value(value) if syntax == Syntax::Regex => regex::escape(&value),
                     Meaning::Value(value) => value,
                     Meaning::Kept => {
                         out.push(Piece::Name(name));
                         continue;
                     }
+                    Meaning::Refused(..) if reported => continue,
                     Meaning::Refused(message, help) => {
+                        reported = true;
                         let guess = self.guess(&name, scope);
                         let diagnostic = self.at_value(path, message);
                         diagnostic.add_help(help);
@@ -161,6 +205,24 @@ impl Checker<'_> {
         out
     }
 
+    /// Whether `more` regexes compiled again for later instances of the client at `path` keep the
+    /// file within [`MAX_VARIED_REGEXES`]; reported at its `count` when they do not.
+    pub(super) fn room_for_varied_regexes(&mut self, path: &str, more: u64) -> bool {
+        let total = self.varied_regexes.saturating_add(more);
+        if total > MAX_VARIED_REGEXES {
+            self.at_value(
+                &join(path, "count"),
+                format!(
+                    "its regexes that use `{{client}}` or `{{instance}}` would be compiled {total} times in this file; the most is {MAX_VARIED_REGEXES}"
+                ),
+            )
+            .add_help("match what differs with `contains` or `equals`, or run fewer instances");
+            return false;
+        }
+        self.varied_regexes = total;
+        true
+    }
+
     /// Whether `text` uses a var that has no value.
     pub(super) fn lacks_a_value(&self, text: &str) -> bool {
         template::names(text, Syntax::Text)
@@ -171,9 +233,21 @@ impl Checker<'_> {
     /// A payload with its text filled in (hex and files are bytes, never templates).
     pub(super) fn fill_payload(&mut self, path: &str, raw: RawPayload, scope: Scope) -> RawPayload {
         match raw {
-            RawPayload::Text(text) => RawPayload::Text(self.fill(path, &text, Syntax::Text, scope)),
+            RawPayload::Text(text) => {
+                RawPayload::Text(self.fill_built(path, &text, Syntax::Text, scope))
+            }
+            // `{data}` is the message in a reply's string only: a `repeat` is built once.
             RawPayload::Repeat { text, times } => RawPayload::Repeat {
-                text: self.fill(&join(path, "repeat"), &text, Syntax::Text, scope),
+                text: self.fill_built(
+                    &join(path, "repeat"),
+                    &text,
+                    Syntax::Text,
+                    if scope == Scope::Reply {
+                        Scope::Shared
+                    } else {
+                        scope
+                    },
+                ),
                 times,
             },
             bytes => bytes,
@@ -184,21 +258,29 @@ impl Checker<'_> {
     pub(super) fn fill_matcher(&mut self, path: &str, raw: RawMatcher, scope: Scope) -> RawMatcher {
         match raw {
             RawMatcher::Equals(text) => {
-                RawMatcher::Equals(self.fill(path, &text, Syntax::Text, scope))
+                RawMatcher::Equals(self.fill_built(path, &text, Syntax::Text, scope))
             }
-            RawMatcher::Contains(text) => {
-                RawMatcher::Contains(self.fill(&join(path, "contains"), &text, Syntax::Text, scope))
-            }
-            RawMatcher::Regex(pattern) => {
-                RawMatcher::Regex(self.fill(&join(path, "regex"), &pattern, Syntax::Regex, scope))
-            }
+            RawMatcher::Contains(text) => RawMatcher::Contains(self.fill_built(
+                &join(path, "contains"),
+                &text,
+                Syntax::Text,
+                scope,
+            )),
+            RawMatcher::Regex(pattern) => RawMatcher::Regex(self.fill_built(
+                &join(path, "regex"),
+                &pattern,
+                Syntax::Regex,
+                scope,
+            )),
             bytes => bytes,
         }
     }
 
     /// The name usable in `scope` that `name` probably misspells.
     fn guess(&self, name: &str, scope: Scope) -> Option<String> {
-        if BUILT_IN.contains(&name) {
+        // Damerau-Levenshtein takes the product of the lengths: a name past any real one's
+        // length gets no guess.
+        if BUILT_IN.contains(&name) || name.len() > 64 {
             return None;
         }
         let built_in: &[&str] = match scope {
@@ -221,8 +303,10 @@ impl Checker<'_> {
                     if self.values_needed {
                         self.unset_vars.push(name.to_string());
                     }
-                    // Checked without a value (`check`); nothing built from it runs.
-                    Meaning::Value(String::new())
+                    // Checked without its value (`check`), the var stands for its own name: a
+                    // word, which keeps what it is in valid (a `repeat` unit, a regex's class)
+                    // as it would be with most values. Nothing built from it runs.
+                    Meaning::Value(name.to_string())
                 }
             };
         }
@@ -257,7 +341,7 @@ impl Checker<'_> {
                 "it names one instance of a client; here there is none".into(),
             ),
             ("data", _) => Meaning::Refused(
-                "`{data}` is known in a server rule's `reply` only".into(),
+                "`{data}` is known in a server rule's `reply` written as a string only".into(),
                 format!("it is the message the rule answers{}", vars_help()),
             ),
             _ => Meaning::Refused(
