@@ -12,9 +12,10 @@ use serde::Deserialize;
 /// A netlab scenario file: servers to start, clients that talk to them, and what must be said.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "netlab scenario")]
+#[schemars(title = "netlab scenario", transform = super::schema::scenario_rules)]
 pub struct RawScenario {
     /// Scenario name; defaults to the file stem.
+    #[schemars(regex(pattern = super::schema::NAME_PATTERN))]
     pub name: Option<String>,
     /// Free text shown by `netlab run`.
     pub description: Option<String>,
@@ -71,16 +72,20 @@ pub enum Framing {
 /// A server entry, as written.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = super::schema::server_rules)]
 pub struct RawServer {
     /// Unique name clients connect by.
+    #[schemars(regex(pattern = super::schema::NAME_PATTERN))]
     pub name: String,
     /// `tcp` (default) or `udp`.
     pub protocol: Option<Protocol>,
-    /// Address to bind.
+    /// Address to bind: an IP address (`127.0.0.1`, `::1`, `0.0.0.0`, `::`).
+    #[schemars(regex(pattern = super::schema::IP_PATTERN))]
     pub bind: Option<String>,
     /// Port to bind; 0 picks a free one.
     pub port: Option<u16>,
     /// listen() backlog.
+    #[schemars(range(min = 1))]
     pub backlog: Option<u32>,
     /// Bytes asked of each recv() (`1024`, `64KiB`).
     pub read_size: Option<RawSize>,
@@ -122,8 +127,10 @@ pub struct RawFaults {
     /// Close the connection once this many bytes are sent (TCP).
     pub close_after: Option<RawSize>,
     /// Probability that a reply is lost (UDP).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub drop: Option<f64>,
     /// Probability that a reply is sent twice (UDP).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub duplicate: Option<f64>,
     /// Seed of the jitter and the probabilities, so that runs repeat.
     pub seed: Option<u64>,
@@ -169,14 +176,18 @@ pub struct RawRule {
 /// A client entry, as written.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = super::schema::client_rules)]
 pub struct RawClient {
     /// Unique name.
+    #[schemars(regex(pattern = super::schema::NAME_PATTERN))]
     pub name: Option<String>,
-    /// A server's name or `host:port`.
+    /// A server's name or `host:port` (a template: `{target}`).
+    #[schemars(regex(pattern = super::schema::CONNECT_PATTERN))]
     pub connect: String,
     /// Only for `connect` addresses.
     pub protocol: Option<Protocol>,
     /// Instances to run at once.
+    #[schemars(range(min = 1, max = 10000))]
     pub count: Option<u32>,
     /// Wait before starting.
     pub start_after: Option<RawDuration>,
@@ -280,8 +291,10 @@ pub enum RawAction {
 )]
 pub struct RawRepeat {
     /// How many times (at least 1).
+    #[schemars(range(min = 1))]
     pub times: u64,
     /// The steps of one time through.
+    #[schemars(length(min = 1))]
     pub steps: Vec<RawStep>,
 }
 

@@ -10,6 +10,125 @@ use super::raw::{
     RawDuration, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize, RawStep, STEP_KEYS,
 };
 
+/// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
+pub const NAME_PATTERN: &str =
+    r"^[^\u0000-\u002c\u002f\u003a-\u0040\u005b-\u005e\u0060\u007b-\u007f]+$";
+
+/// An IP address as `bind` takes it: IPv4 dotted, or IPv6 (with a colon, brackets allowed).
+pub const IP_PATTERN: &str = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$";
+
+/// What `connect` may be as far as one field tells: anything but an address with port 0
+/// (a name, `host:port`, a template).
+pub const CONNECT_PATTERN: &str = r"^(|.*[^0:]|.*[^:0]0+|0+)$";
+
+/// Hex digits in pairs, spaces anywhere between them.
+const HEX_PATTERN: &str = r"^\s*([0-9a-fA-F]\s*[0-9a-fA-F]\s*)*$";
+
+/// A duration longer than zero: one with a digit other than 0 (`0s`, `0ms` are refused where a
+/// timeout is meant).
+fn positive_duration() -> serde_json::Value {
+    serde_json::json!({
+        "allOf": [ { "$ref": "#/definitions/Duration" }, { "pattern": "[1-9]" } ]
+    })
+}
+
+/// `schema["properties"][key] = value` where `schema` has properties.
+fn set_property(schema: &mut Schema, key: &str, value: serde_json::Value) {
+    if let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        properties.insert(key.to_string(), value);
+    }
+}
+
+/// What the whole file must have, beyond its fields: a server or a client; vars named so that
+/// `{name}` can use them, none of netlab's own; a timeout longer than zero.
+pub(super) fn scenario_rules(schema: &mut Schema) {
+    schema.insert(
+        "anyOf".into(),
+        serde_json::json!([
+            { "required": ["servers"], "properties": { "servers": { "minItems": 1 } } },
+            { "required": ["clients"], "properties": { "clients": { "minItems": 1 } } }
+        ]),
+    );
+    set_property(schema, "timeout", positive_duration());
+    if let Some(vars) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("vars"))
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        vars.insert(
+            "propertyNames".into(),
+            serde_json::json!({
+                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                "not": { "enum": ["port", "host", "client", "instance", "data"] }
+            }),
+        );
+    }
+}
+
+/// A server's fields that depend on one another: a program under test (`exec`) has none of a
+/// netlab server's; a udp server none of tcp's (and the reverse for faults).
+pub(super) fn server_rules(schema: &mut Schema) {
+    let any = |keys: &[&str]| {
+        let each: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|k| serde_json::json!({ "required": [k] }))
+            .collect();
+        serde_json::json!({ "anyOf": each })
+    };
+    schema.insert(
+        "dependencies".into(),
+        serde_json::json!({
+            "exec": { "not": any(&["greeting", "delay", "rules", "backlog", "concurrency", "framing", "read_size"]) }
+        }),
+    );
+    schema.insert(
+        "if".into(),
+        serde_json::json!({ "required": ["protocol"], "properties": { "protocol": { "const": "udp" } } }),
+    );
+    schema.insert(
+        "then".into(),
+        serde_json::json!({
+            "anyOf": [
+                { "required": ["exec"] },
+                {
+                    "not": any(&["greeting", "backlog", "concurrency", "framing"]),
+                    "properties": {
+                        "rules": { "items": { "properties": { "close": { "not": { "const": true } } } } },
+                        "faults": { "properties": {
+                            "slice": false, "bandwidth": false, "reset": false, "close_after": false
+                        } }
+                    }
+                }
+            ]
+        }),
+    );
+    schema.insert(
+        "else".into(),
+        serde_json::json!({
+            "properties": { "faults": { "properties": { "drop": false, "duplicate": false } } }
+        }),
+    );
+    set_property(schema, "ready_timeout", positive_duration());
+}
+
+/// A client's fields that depend on one another: a program (`exec`) has no steps, and only a
+/// program has `expect_exit`, `expect_stdout` and a client-wide `hint`.
+pub(super) fn client_rules(schema: &mut Schema) {
+    schema.insert(
+        "dependencies".into(),
+        serde_json::json!({
+            "exec": { "not": { "required": ["steps"] } },
+            "expect_exit": ["exec"],
+            "expect_stdout": ["exec"],
+            "hint": ["exec"]
+        }),
+    );
+    set_property(schema, "timeout", positive_duration());
+}
+
 /// The schema of a scenario file, draft-07 (what yaml-language-server reads best), as JSON text.
 pub fn scenario_schema() -> String {
     let schema = SchemaSettings::draft07()
@@ -56,7 +175,7 @@ impl JsonSchema for RawPayload {
             "oneOf": [
                 { "type": "string" },
                 { "type": "object", "additionalProperties": false, "required": ["hex"],
-                  "properties": { "hex": { "type": "string", "pattern": "^[0-9a-fA-F\\s]*$" } } },
+                  "properties": { "hex": { "type": "string", "pattern": HEX_PATTERN } } },
                 { "type": "object", "additionalProperties": false, "required": ["repeat", "times"],
                   "properties": { "repeat": { "type": "string", "minLength": 1 }, "times": { "type": "integer", "minimum": 0 } } },
                 { "type": "object", "additionalProperties": false, "required": ["file"],
@@ -85,7 +204,7 @@ impl JsonSchema for RawMatcher {
                 one("equals", text.clone()),
                 one("contains", text.clone()),
                 one("regex", text),
-                one("hex", serde_json::json!({ "type": "string", "pattern": "^[0-9a-fA-F\\s]*$" })),
+                one("hex", serde_json::json!({ "type": "string", "pattern": HEX_PATTERN })),
                 one("bytes", serde_json::json!({ "type": "integer", "minimum": 0 }))
             ]
         })
@@ -119,15 +238,23 @@ impl JsonSchema for RawStep {
                 "expect_close": yes,
                 "expect_reset": yes,
                 "read_to_close": matcher,
-                "expect_nothing": duration,
+                "expect_nothing": positive_duration(),
                 "sleep": duration,
                 "shutdown": { "enum": ["write"] },
                 "close": yes,
                 "repeat": repeat,
-                "timeout": duration,
+                "timeout": positive_duration(),
                 "hint": { "type": "string" }
             },
-            "oneOf": one_action
+            "oneOf": one_action,
+            "dependencies": {
+                "timeout": { "anyOf": [
+                    { "required": ["expect"] },
+                    { "required": ["expect_close"] },
+                    { "required": ["expect_reset"] },
+                    { "required": ["read_to_close"] }
+                ] }
+            }
         })
     }
 }

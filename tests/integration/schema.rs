@@ -54,37 +54,69 @@ fn the_schema_accepts_every_shipped_scenario() {
     assert!(checked >= 20, "{checked}");
 }
 
-/// Mistakes of shape (unknown keys, wrong types, missing units) are caught by the schema too,
-/// so an editor flags them as they are typed.
+/// The broken files whose mistake no JSON Schema can see: they need the rest of the file (names
+/// that must resolve or be unique, fields allowed by the protocol of another entry, files on
+/// disk, numbers in a duration's text), or they are not YAML a schema is given at all.
+const BEYOND_A_SCHEMA: &[&str] = &[
+    // Not a YAML document a schema checks: the parser refuses it first.
+    "alias_bomb",
+    "duplicate_key",
+    "empty_file",
+    "yaml_syntax_unclosed_quote",
+    "bom_before_a_mistake",
+    "cr_line_ends_before_a_mistake",
+    "crlf_line_ends_before_a_mistake",
+    // Names that must resolve, or be unique across entries.
+    "duplicate_client_name",
+    "duplicate_server_name",
+    "unknown_server_in_connect",
+    "unicode_before_a_mistake",
+    // A template's names: which exist depends on `vars:` and on where the template is.
+    "exec_unknown_placeholder",
+    "unknown_reply_placeholder",
+    "var_instance_in_a_server",
+    "var_port_in_a_step",
+    "var_unknown_in_send",
+    // A duration's size (at most a year) is a number inside its text.
+    "duration_huge_expect_nothing",
+    "duration_huge_scenario_timeout",
+    "duration_huge_step_timeout",
+    // Regexes are compiled by netlab's dialect and bounded in size.
+    "invalid_regex",
+    "regex_too_large",
+    // Files on disk, and what the whole file adds up to.
+    "missing_payload_file",
+    "payloads_over_the_file_cap",
+    // The protocol of a client is its server's, another entry.
+    "protocol_on_named_client",
+    "udp_client_expect_close",
+    "udp_datagram_too_large",
+];
+
+/// Every mistake of shape in tests/bad_scenarios (a field's type, range, pattern, an unknown key)
+/// is caught by the schema too, so that an editor flags it as it is typed; the schema is as strict
+/// as the validator on everything one field decides.
 #[test]
-fn the_schema_rejects_mistakes_of_shape() {
+fn the_schema_rejects_every_mistake_of_shape() {
     let validator = jsonschema::validator_for(&schema()).unwrap();
-    for name in [
-        "unknown_top_level_key",
-        "misspelt_server_key",
-        "misspelt_step",
-        "duration_without_unit",
-        "count_wrong_type",
-        "unknown_protocol",
-        "misspelt_concurrency",
-        "two_actions_in_one_step",
-        "step_as_bare_string",
-        "servers_not_a_list",
-        "matcher_with_two_keys",
-        "unknown_matcher",
-        "repeat_without_times",
-        "negative_read_size",
-        "yes_is_not_a_boolean",
-        "fault_unknown_kind",
-        "unknown_framing",
-        "port_out_of_range",
-        "bad_hex_digit",
-        "missing_connect",
-    ] {
-        let path = root().join(format!("tests/bad_scenarios/{name}.yaml"));
-        assert!(
-            !validator.is_valid(&as_json(&path)),
-            "{name} passes the schema"
-        );
+    let mut passing = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests/bad_scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.extension().is_none_or(|e| e != "yaml") || BEYOND_A_SCHEMA.contains(&name.as_str())
+        {
+            continue;
+        }
+        let Ok(document) =
+            serde_yaml::from_str::<serde_json::Value>(&std::fs::read_to_string(&path).unwrap())
+        else {
+            passing.push(format!("{name} (not YAML: list it in BEYOND_A_SCHEMA)"));
+            continue;
+        };
+        if validator.is_valid(&document) {
+            passing.push(name);
+        }
     }
+    passing.sort();
+    assert!(passing.is_empty(), "these pass the schema: {passing:#?}");
 }
