@@ -1,7 +1,7 @@
 //! `netlab new NAME`: a commented starter scenario, the tutorial's hello in small, that passes
 //! as written — a place to start editing from.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anstream::ColorChoice;
 
@@ -10,8 +10,8 @@ use super::output::Output;
 use crate::exit::Exit;
 
 /// The starter scenario; `NAME` is replaced by the name given.
-const STARTER: &str = r#"# yaml-language-server: $schema=netlab.schema.json
-# (editors complete and check this file once `netlab schema > netlab.schema.json` is beside it)
+const STARTER: &str = r#"# yaml-language-server: $schema=SCHEMA
+# (editors complete and check this file with the format's schema: `netlab schema` prints it)
 # A netlab scenario: servers to start, clients that talk to them, and what must be said.
 # Run it with `netlab run NAME.yaml`; `netlab test` compares its transcript with a snapshot.
 name: NAME
@@ -45,6 +45,46 @@ clients:
       - expect_close: true
 "#;
 
+/// Where the modeline of a new scenario points: a schema that is there on this machine.
+struct SchemaPlace {
+    /// The path the modeline gives, relative to the scenario (as yaml-language-server reads it).
+    reference: String,
+    /// The schema file written for it, if none was there.
+    written: Option<PathBuf>,
+}
+
+/// The schema a scenario at `scenario` can point to: the nearest `netlab.schema.json` or
+/// `schema/netlab.schema.json` in its folder or one above it (a repository that keeps one), else
+/// a `netlab.schema.json` written beside it.
+fn schema_for(scenario: &Path) -> Result<SchemaPlace, String> {
+    let dir = std::path::absolute(scenario)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    for (up, ancestor) in dir.ancestors().enumerate() {
+        for place in ["netlab.schema.json", "schema/netlab.schema.json"] {
+            if ancestor.join(place).is_file() {
+                return Ok(SchemaPlace {
+                    reference: format!("{}{place}", "../".repeat(up)),
+                    written: None,
+                });
+            }
+        }
+    }
+    let file = scenario.with_file_name("netlab.schema.json");
+    std::fs::write(&file, crate::scenario::schema::scenario_schema()).map_err(|e| {
+        format!(
+            "cannot write `{}`: {}",
+            file.display(),
+            crate::diagnostic::io_reason(&e)
+        )
+    })?;
+    Ok(SchemaPlace {
+        reference: "netlab.schema.json".to_string(),
+        written: Some(file),
+    })
+}
+
 /// Runs `netlab new`; returns the exit code.
 pub fn new(args: &NewArgs, choice: ColorChoice) -> Exit {
     let mut output = Output::new(choice);
@@ -71,7 +111,23 @@ pub fn new(args: &NewArgs, choice: ColorChoice) -> Exit {
         ));
         return Exit::Input;
     }
-    match std::fs::write(&path, STARTER.replace("NAME", &args.name)) {
+    let schema = match schema_for(&path) {
+        Ok(schema) => schema,
+        Err(message) => {
+            output.warn(&format!("error: {message}"));
+            return Exit::Environment;
+        }
+    };
+    let text = STARTER
+        .replace("SCHEMA", &schema.reference)
+        .replace("NAME", &args.name);
+    if let Some(written) = &schema.written {
+        output.say(&format!(
+            "wrote {} (the format, for editors)",
+            written.display()
+        ));
+    }
+    match std::fs::write(&path, text) {
         Ok(()) => {
             output.say(&format!(
                 "wrote {}: try `netlab run {}`",

@@ -343,9 +343,9 @@ fn the_man_pages_are_roff_with_environment_and_exit_status() {
 #[test]
 fn a_new_scenario_passes_as_written() {
     let dir = std::env::temp_dir().join(format!("netlab-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("starter.yaml");
-    let _ = std::fs::remove_file(&file);
     let (code, stdout, _) = text(&run(&[
         "new",
         "starter",
@@ -369,6 +369,42 @@ fn a_new_scenario_passes_as_written() {
     ]));
     assert_eq!(code, 2);
     assert!(stderr.contains("exists already"), "{stderr}");
+    // Its modeline names a schema that is there: written beside it when none is near.
+    let schema_of = |file: &std::path::Path| {
+        let text = std::fs::read_to_string(file).unwrap();
+        let first = text.lines().next().unwrap();
+        let reference = first
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("no modeline: {first}"));
+        file.parent().unwrap().join(reference)
+    };
+    let beside = schema_of(&file);
+    assert!(beside.is_file(), "{}", beside.display());
+    // (Unless a folder above this temporary one keeps a schema, which is then the one named.)
+    if beside == dir.join("netlab.schema.json") {
+        assert_eq!(
+            std::fs::read_to_string(&beside).unwrap(),
+            text(&run(&["schema"])).1
+        );
+    }
+    // In a repository that keeps one in `schema/`, that one, by a relative path.
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("schema")).unwrap();
+    std::fs::create_dir_all(repo.join("scenarios/deep")).unwrap();
+    std::fs::write(repo.join("schema/netlab.schema.json"), "{}").unwrap();
+    let deep = repo.join("scenarios/deep/x.yaml");
+    let _ = std::fs::remove_file(&deep);
+    let (code, _, stderr) = text(&run(&["new", "x", "--output", deep.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stderr}");
+    let found = schema_of(&deep);
+    assert!(found.is_file(), "{}", found.display());
+    assert!(
+        found.ends_with("../../schema/netlab.schema.json"),
+        "{}",
+        found.display()
+    );
+    assert!(!repo.join("scenarios/deep/netlab.schema.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `-q` prints only the verdict, `-v` the live view and the transcript, `--format json` one
