@@ -21,6 +21,47 @@ use crate::scenario::{Protocol, Scenario};
 use crate::snapshot::{self, Comparison};
 use crate::transcript::{self, StepCounts, StepResult, Transcript};
 
+/// The files that the pattern `pattern` (`scenarios/**/*.yaml`) matches, sorted: `*` within one
+/// folder, `**` at any depth. Folders are walked without following links to folders (a link to
+/// `.` or `..` made the glob crate's own walk endless); a link to a file is a file.
+pub fn matching_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let compiled = glob::Pattern::new(pattern)
+        .map_err(|e| format!("`{pattern}` is not a pattern netlab can read: {e}"))?;
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+        case_sensitive: true,
+    };
+    // The walk starts at the part of the pattern before its first wildcard.
+    let literal: Vec<&str> = pattern
+        .split('/')
+        .take_while(|part| !part.contains(['*', '?', '[']))
+        .collect();
+    let base = match literal.join("/") {
+        text if text.is_empty() && pattern.starts_with('/') => PathBuf::from("/"),
+        text if text.is_empty() => PathBuf::from("."),
+        text => PathBuf::from(text),
+    };
+    // `./x` from a walk of `.` is matched as `x`, as the pattern wrote it.
+    let relative = base == Path::new(".") && !pattern.starts_with("./");
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&base)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let Ok(entry) = entry else { continue };
+        let path = entry.path();
+        let shown = match path.strip_prefix(".") {
+            Ok(rest) if relative => rest,
+            _ => path,
+        };
+        if compiled.matches_path_with(shown, options) && path.is_file() {
+            found.push(shown.to_path_buf());
+        }
+    }
+    Ok(found)
+}
+
 /// Finds the scenario files under `paths`: a file is taken as it is; a directory gives the
 /// `*.yaml` and `*.yml` files directly in it (not in its subdirectories, so that a suite can keep
 /// scenarios that need more, such as exercises that need `--var`, one level down). The result
@@ -39,15 +80,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         // it matches, in any depth that `**` allows.
         let text = path.to_string_lossy();
         if !path.exists() && text.contains(['*', '?', '[']) {
-            let matches = glob::glob(&text)
-                .map_err(|e| format!("`{text}` is not a pattern netlab can read: {e}"))?;
-            for file in matches {
-                let file =
-                    file.map_err(|e| format!("cannot read `{}`: {e}", e.path().display()))?;
-                if file.is_file() {
-                    found.push(file);
-                }
-            }
+            found.extend(matching_files(&text)?);
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
@@ -171,6 +204,8 @@ pub struct SuiteLimits {
     pub jobs: usize,
     /// More attempts for a failing scenario (`--retries`; `None`: each file's `retries:`).
     pub retries: Option<u32>,
+    /// More attempts for a scenario whose file says nothing (a profile's `retries`).
+    pub default_retries: Option<u32>,
     /// Start no more scenarios once this many have failed (`--max-fail`; `None`: run them all).
     pub max_fail: Option<usize>,
     /// Say a scenario is slow each time it has run this long more (`--slow-timeout`).
@@ -288,7 +323,8 @@ pub enum CaseStatus {
     SnapshotMissing,
     /// It could not be run, or its snapshot could not be read.
     Error,
-    /// It was not started: enough scenarios had failed (`--max-fail`, `--fail-fast`).
+    /// It was not started: enough scenarios had failed (`--max-fail`, `--fail-fast`), or an
+    /// interruption came first (`CaseResult::not_run_because` says which).
     Skipped,
 }
 
@@ -327,6 +363,17 @@ impl CaseResult {
             earlier: Vec::new(),
             attempts_allowed: 1,
             skipped: false,
+        }
+    }
+
+    /// Why a scenario that never started did not (`None` when it started).
+    pub fn not_run_because(&self) -> Option<&'static str> {
+        if self.skipped {
+            Some("enough scenarios had failed (--fail-fast, --max-fail)")
+        } else if self.never_started() {
+            Some("interrupted before it started")
+        } else {
+            None
         }
     }
 
@@ -374,7 +421,7 @@ impl CaseResult {
 
     /// What the case came to.
     pub fn status(&self) -> CaseStatus {
-        if self.skipped {
+        if self.never_started() {
             return CaseStatus::Skipped;
         }
         match (&self.verdict, &self.snapshot) {
@@ -527,7 +574,10 @@ fn work(
             break;
         }
         let _ = results.send(Report::Started(index));
-        let retries = limits.retries.or(scenario.retries).unwrap_or(0);
+        let retries = (limits.retries)
+            .or(scenario.retries)
+            .or(limits.default_retries)
+            .unwrap_or(0);
         // A server served from outside (`--target`) is not in the transcript as its snapshot
         // recorded it: the run's verdict is the result.
         let compare = scenario
@@ -817,6 +867,30 @@ pub fn store_snapshots(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Scenarios an interruption kept from starting were reported as failures in JUnit and to
+    /// GitHub: they are not run, as those `--max-fail` kept from starting.
+    #[test]
+    fn a_scenario_never_started_is_skipped_and_says_why() {
+        let text = "servers: [{name: s}]\n";
+        let Ok(scenario) =
+            crate::scenario::load_source(crate::source::SourceFile::new("x.yaml", text))
+        else {
+            panic!("a valid file was refused");
+        };
+        let interrupted = CaseResult::not_run(&scenario);
+        assert_eq!(interrupted.status(), CaseStatus::Skipped);
+        assert_eq!(
+            interrupted.not_run_because(),
+            Some("interrupted before it started")
+        );
+        let skipped = CaseResult::skipped(&scenario);
+        assert!(
+            skipped
+                .not_run_because()
+                .is_some_and(|why| why.contains("--max-fail"))
+        );
+    }
 
     #[test]
     fn partitions_are_read_as_nextest_writes_them() {

@@ -19,7 +19,7 @@ pub fn main() -> ExitCode {
     forget_empty_settings();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let var = |name: &str| std::env::var_os(name);
-    let choice = color::choice(color::flag_in(&args), &var);
+    let choice = color::choice(color::flag_in(&args, &var), &var);
     let matches = Cli::command()
         .color(color::for_clap(choice))
         .get_matches_from(&args);

@@ -13,8 +13,8 @@ use crate::exit::EXIT_CODES;
 #[derive(Debug, Parser)]
 #[command(name = "netlab", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// When to colour the output (`auto` follows the terminal and NO_COLOR).
-    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    /// When to colour the output (`auto` follows the terminal, NO_COLOR, FORCE_COLOR, TERM)
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, env = "NETLAB_COLOR")]
     pub color: Color,
     /// What to do.
     #[command(subcommand)]
@@ -207,14 +207,17 @@ pub struct TestArgs {
     /// the files' `retries:`)
     #[arg(long, value_name = "N", env = "NETLAB_RETRIES", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub retries: Option<u32>,
+    /// Retries for the scenarios whose file says nothing (a profile's `retries`).
+    #[arg(skip)]
+    pub default_retries: Option<u32>,
     /// Start no more scenarios after the first failure (those not started are SKIPPED)
-    #[arg(long, env = "NETLAB_FAIL_FAST", overrides_with_all = ["no_fail_fast", "max_fail"])]
+    #[arg(long, overrides_with_all = ["no_fail_fast", "max_fail"])]
     pub fail_fast: bool,
     /// Run every scenario, however many fail (the default)
-    #[arg(long, env = "NETLAB_NO_FAIL_FAST", overrides_with_all = ["fail_fast", "max_fail"])]
+    #[arg(long, overrides_with_all = ["fail_fast", "max_fail"])]
     pub no_fail_fast: bool,
     /// Start no more scenarios once N have failed
-    #[arg(long, value_name = "N", env = "NETLAB_MAX_FAIL", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", overrides_with_all = ["fail_fast", "no_fail_fast"], value_parser = clap::value_parser!(u32).range(1..))]
     pub max_fail: Option<u32>,
     /// What to do with snapshots no scenario of the run writes (left by a renamed or removed
     /// scenario) in the folders given: warn, reject (fail the run), delete (not under CI),
@@ -225,7 +228,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "DURATION", env = "NETLAB_SLOW_TIMEOUT", default_value = "60s", value_parser = parse_slow_timeout)]
     pub slow_timeout: SlowTimeout,
     /// List the scenarios that would run, and run nothing
-    #[arg(long)]
+    #[arg(long, env = "NETLAB_LIST")]
     pub list: bool,
     /// Write new and changed snapshots (never when the CI environment variable is set)
     #[arg(long, env = "NETLAB_UPDATE")]
@@ -237,10 +240,10 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE", env = "NETLAB_JUNIT")]
     pub junit: Option<PathBuf>,
     /// Print only what failed and the summary line.
-    #[arg(short, long, env = "NETLAB_QUIET", conflicts_with = "verbose")]
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Also print the transcript of every scenario.
-    #[arg(short, long, env = "NETLAB_VERBOSE")]
+    #[arg(short, long)]
     pub verbose: bool,
     /// What to print on stdout
     #[arg(long, value_enum, default_value_t = Format::Human, env = "NETLAB_FORMAT")]

@@ -12,7 +12,8 @@ use super::args::Color;
 /// The colour choice for `flag` in an environment read through `var`.
 pub(super) fn choice(flag: Color, var: &dyn Fn(&str) -> Option<OsString>) -> ColorChoice {
     let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
-    let forced = set("CLICOLOR_FORCE")
+    // CLICOLOR_FORCE as bixense.com/clicolors says: set and not 0; FORCE_COLOR as Node's.
+    let forced = var("CLICOLOR_FORCE").is_some_and(|v| !matches!(v.to_str(), Some("" | "0")))
         || var("FORCE_COLOR").is_some_and(|v| !matches!(v.to_str(), Some("" | "0" | "false")));
     match flag {
         Color::Always => ColorChoice::Always,
@@ -30,9 +31,14 @@ pub(super) fn dumb_terminal(var: &dyn Fn(&str) -> Option<OsString>) -> bool {
 }
 
 /// The `--color` flag as written in `args` (before clap parses them, so that `--help` follows
-/// it too): the last one wins, as clap would have it.
-pub(super) fn flag_in(args: &[OsString]) -> Color {
-    let mut flag = Color::Auto;
+/// it too): the last one wins, as clap would have it; else `NETLAB_COLOR` read through `var`.
+pub(super) fn flag_in(args: &[OsString], var: &dyn Fn(&str) -> Option<OsString>) -> Color {
+    let from_environment = var("NETLAB_COLOR").and_then(|v| match v.to_str() {
+        Some("always") => Some(Color::Always),
+        Some("never") => Some(Color::Never),
+        _ => None,
+    });
+    let mut flag = from_environment.unwrap_or(Color::Auto);
     let mut words = args.iter().map(|a| a.to_string_lossy());
     while let Some(word) = words.next() {
         if word == "--" {
@@ -99,25 +105,38 @@ mod tests {
             choice(Color::Always, &env(&[("NO_COLOR", "1")])),
             ColorChoice::Always
         );
+        assert_eq!(
+            choice(auto, &env(&[("CLICOLOR_FORCE", "0")])),
+            ColorChoice::Auto
+        );
+        let words = [OsString::from("netlab")];
+        assert_eq!(
+            flag_in(&words, &env(&[("NETLAB_COLOR", "never")])),
+            Color::Never
+        );
+    }
+
+    fn flag_in_args(args: &[OsString]) -> Color {
+        flag_in(args, &|_| None)
     }
 
     #[test]
     fn the_last_color_flag_is_found_before_parsing() {
         let args = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
         assert_eq!(
-            flag_in(&args(&["netlab", "--color", "never", "--help"])),
+            flag_in_args(&args(&["netlab", "--color", "never", "--help"])),
             Color::Never
         );
         assert_eq!(
-            flag_in(&args(&["netlab", "test", "--color=always"])),
+            flag_in_args(&args(&["netlab", "test", "--color=always"])),
             Color::Always
         );
         assert_eq!(
-            flag_in(&args(&["netlab", "--color=always", "--color", "never"])),
+            flag_in_args(&args(&["netlab", "--color=always", "--color", "never"])),
             Color::Never
         );
         assert_eq!(
-            flag_in(&args(&["netlab", "--", "--color=never"])),
+            flag_in_args(&args(&["netlab", "--", "--color=never"])),
             Color::Auto
         );
     }

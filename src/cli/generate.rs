@@ -117,14 +117,27 @@ fn environment(command: &clap::Command) -> Roff {
             "under GitHub Actions (true): netlab test prints an annotation per failure at its step's line, and appends a summary table to the file GITHUB_STEP_SUMMARY names.",
         );
     }
-    for arg in command.get_arguments() {
-        let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
-            continue;
-        };
+    let mut flags: Vec<(String, String)> = command
+        .get_arguments()
+        .filter_map(|arg| {
+            Some((
+                arg.get_env()?.to_string_lossy().into_owned(),
+                arg.get_long()?.to_string(),
+            ))
+        })
+        .collect();
+    if command.get_name() == "test" {
+        flags.extend(
+            super::profile::GROUPED_ENVIRONMENT
+                .iter()
+                .map(|(env, long)| (env.to_string(), long.to_string())),
+        );
+    }
+    for (env, long) in flags {
         item(
-            &env.to_string_lossy(),
+            &env,
             &format!(
-                "the same as --{long}, when the command line does not give it (empty: unset)."
+                "the same as --{long}, when the command line does not give it (empty: unset; for a flag: true or false)."
             ),
         );
     }

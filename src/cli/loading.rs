@@ -105,7 +105,7 @@ pub(super) fn load_all_needing(
         match result {
             Ok(scenario) => {
                 if let Some(warnings) = &scenario.warnings {
-                    output.warn(&warnings.render_warnings(true));
+                    output.warn_of_file(&warnings.render_warnings(true));
                 }
                 scenarios.push(Arc::new(scenario));
             }

@@ -19,6 +19,8 @@ pub(super) struct Output {
     lost: Option<String>,
     /// Whether a bug in netlab was said (`bug`): the command then ends with `Exit::Bug`.
     bug: bool,
+    /// Whether warnings about the files go unsaid (`run -q`: the verdict line alone).
+    warnings_hidden: bool,
 }
 
 impl Output {
@@ -29,6 +31,19 @@ impl Output {
             err: anstream::AutoStream::new(std::io::stderr(), choice),
             lost: None,
             bug: false,
+            warnings_hidden: false,
+        }
+    }
+
+    /// Says no warning about the files from now on (`run -q`).
+    pub(super) fn hide_warnings(&mut self) {
+        self.warnings_hidden = true;
+    }
+
+    /// Writes a warning about a file to stderr, unless warnings are hidden.
+    pub(super) fn warn_of_file(&mut self, text: &str) {
+        if !self.warnings_hidden {
+            self.warn(text);
         }
     }
 

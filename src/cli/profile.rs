@@ -11,7 +11,7 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde::Deserialize;
 
-use super::args::{SlowTimeout, TestArgs, Unreferenced, parse_slow_timeout};
+use super::args::{TestArgs, Unreferenced, parse_slow_timeout};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::SourceFile;
 
@@ -47,18 +47,52 @@ struct Profile {
 }
 
 impl Profile {
-    /// `self`, with what `over` sets set over it.
+    /// `self`, with what `over` sets set over it; the stopping rules (`fail-fast`, `max-fail`)
+    /// go together: a profile that says either replaces both.
     fn overridden_by(self, over: Profile) -> Profile {
+        let stopping = over.fail_fast.is_some() || over.max_fail.is_some();
         Profile {
             jobs: over.jobs.or(self.jobs),
             retries: over.retries.or(self.retries),
-            fail_fast: over.fail_fast.or(self.fail_fast),
-            max_fail: over.max_fail.or(self.max_fail),
+            fail_fast: if stopping {
+                over.fail_fast
+            } else {
+                self.fail_fast
+            },
+            max_fail: if stopping {
+                over.max_fail
+            } else {
+                self.max_fail
+            },
             junit: over.junit.or(self.junit),
             time_scale: over.time_scale.or(self.time_scale),
             slow_timeout: over.slow_timeout.or(self.slow_timeout),
             unreferenced: over.unreferenced.or(self.unreferenced),
         }
+    }
+
+    /// What is wrong with one of its values, if one is: the key and why.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        if self.jobs == Some(0) {
+            return Some(("jobs", "must be at least 1".into()));
+        }
+        if self.retries.is_some_and(|n| n > 100) {
+            return Some(("retries", "is at most 100".into()));
+        }
+        if self.max_fail == Some(0) {
+            return Some(("max-fail", "must be at least 1".into()));
+        }
+        if let Some(scale) = self.time_scale
+            && let Err(why) = crate::plan::parse_time_scale(&scale.to_string())
+        {
+            return Some(("time-scale", why));
+        }
+        if let Some(slow) = &self.slow_timeout
+            && let Err(why) = parse_slow_timeout(slow)
+        {
+            return Some(("slow-timeout", why));
+        }
+        None
     }
 }
 
@@ -67,19 +101,53 @@ impl Profile {
 #[derive(Debug)]
 pub struct ProfileError(pub String);
 
-/// Sets in `args` what the chosen profile says and neither the command line nor the
-/// environment did (`matches`: how `args` was parsed, to tell a flag given from its default).
+/// The variables of the flags of `netlab test` that override or exclude one another: clap would
+/// make a variable clash with the command line, where it must lose to it; they are read here.
+pub const GROUPED_ENVIRONMENT: &[(&str, &str)] = &[
+    ("NETLAB_FAIL_FAST", "fail-fast"),
+    ("NETLAB_MAX_FAIL", "max-fail"),
+    ("NETLAB_NO_FAIL_FAST", "no-fail-fast"),
+    ("NETLAB_QUIET", "quiet"),
+    ("NETLAB_VERBOSE", "verbose"),
+];
+
+/// Sets in `args` what the grouped `NETLAB_*` variables, then the chosen profile, say and the
+/// command line (and the variables clap reads) did not (`matches`: how `args` was parsed, to tell
+/// a flag given from its default).
 pub fn apply(args: &mut TestArgs, matches: &ArgMatches) -> Result<(), ProfileError> {
+    let mut given: Vec<&str> = matches
+        .ids()
+        .map(|id| id.as_str())
+        .filter(|id| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        })
+        .collect();
+    given.extend(apply_environment(args, &given, &|name| {
+        std::env::var(name).ok()
+    })?);
     let Some((file, root)) = find(&std::env::current_dir().unwrap_or_default()) else {
-        return match &args.profile {
-            Some(name) => Err(ProfileError(format!(
+        return match args.profile.as_deref() {
+            Some(name) if name != DEFAULT => Err(ProfileError(format!(
                 "error: no profile file found for `--profile {name}`: looked for {} from here up to the repository's root",
                 PLACES.join(" and ")
             ))),
-            None => Ok(()),
+            _ => Ok(()),
         };
     };
     let profiles = read(&file)?;
+    // Every profile is checked, chosen or not, whatever the command line gives: a file is right
+    // or wrong by itself.
+    for (name, profile) in &profiles.profile {
+        if let Some((key, why)) = profile.problem() {
+            return Err(ProfileError(format!(
+                "error: `{key}` of [profile.{name}] in `{}` {why}",
+                file.display()
+            )));
+        }
+    }
     let name = args.profile.clone().unwrap_or_else(|| DEFAULT.to_string());
     if name != DEFAULT && !profiles.profile.contains_key(&name) {
         let known: Vec<String> = profiles.profile.keys().map(|k| format!("`{k}`")).collect();
@@ -99,42 +167,81 @@ pub fn apply(args: &mut TestArgs, matches: &ArgMatches) -> Result<(), ProfileErr
         Some(named) => base.overridden_by(named),
         None => base,
     };
-    set(args, matches, chosen, &root, &file)
+    set(args, &given, chosen, &root);
+    Ok(())
 }
 
-/// Sets each setting of `profile` that `matches` says was not given.
-fn set(
+/// Applies the grouped variables (`GROUPED_ENVIRONMENT`) read through `var` where the command line
+/// gave none of their group; the ids of the flags they set.
+fn apply_environment(
     args: &mut TestArgs,
-    matches: &ArgMatches,
-    profile: Profile,
-    root: &Path,
-    file: &Path,
-) -> Result<(), ProfileError> {
-    let given = |id: &str| {
-        matches!(
-            matches.value_source(id),
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        )
-    };
-    let refuse = |key: &str, why: String| {
-        ProfileError(format!("error: `{key}` in `{}`: {why}", file.display()))
-    };
-    if let Some(jobs) = profile.jobs.filter(|_| !given("jobs")) {
-        if jobs == 0 {
-            return Err(refuse("jobs", "must be at least 1".into()));
+    given: &[&str],
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<&'static str>, ProfileError> {
+    let flag = |name: &str| -> Result<Option<bool>, ProfileError> {
+        let Some(value) = var(name) else {
+            return Ok(None);
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            _ => Err(ProfileError(format!(
+                "error: {name}=`{value}`: say true or false"
+            ))),
         }
+    };
+    let mut set = Vec::new();
+    let stopping_given = ["fail_fast", "no_fail_fast", "max_fail"]
+        .iter()
+        .any(|id| given.contains(id));
+    if !stopping_given {
+        let max_fail = match var("NETLAB_MAX_FAIL") {
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    return Err(ProfileError(format!(
+                        "error: NETLAB_MAX_FAIL=`{text}`: a number of failures, at least 1"
+                    )));
+                }
+            },
+            None => None,
+        };
+        if flag("NETLAB_FAIL_FAST")? == Some(true) {
+            args.fail_fast = true;
+            set.push("fail_fast");
+        } else if let Some(most) = max_fail {
+            args.max_fail = Some(most);
+            set.push("max_fail");
+        } else if flag("NETLAB_NO_FAIL_FAST")? == Some(true) {
+            args.no_fail_fast = true;
+            set.push("no_fail_fast");
+        }
+    }
+    if !given.contains(&"quiet") && !given.contains(&"verbose") {
+        if flag("NETLAB_QUIET")? == Some(true) {
+            args.quiet = true;
+            set.push("quiet");
+        } else if flag("NETLAB_VERBOSE")? == Some(true) {
+            args.verbose = true;
+            set.push("verbose");
+        }
+    }
+    Ok(set)
+}
+
+/// Sets each setting of `profile` that was not `given`.
+fn set(args: &mut TestArgs, given: &[&str], profile: Profile, root: &Path) {
+    let given = |id: &str| given.contains(&id);
+    if let Some(jobs) = profile.jobs.filter(|_| !given("jobs")) {
         args.jobs = Some(jobs);
     }
-    if let Some(retries) = profile.retries.filter(|_| !given("retries")) {
-        if retries > 100 {
-            return Err(refuse("retries", "is at most 100".into()));
-        }
-        args.retries = Some(retries);
+    // A profile's retries are for the files that say nothing; `--retries` overrides the files.
+    if !given("retries") {
+        args.default_retries = profile.retries;
     }
     // One of the three stopping rules given on the command line replaces the profile's.
     if !(given("fail_fast") || given("no_fail_fast") || given("max_fail")) {
         match (profile.fail_fast, profile.max_fail) {
-            (_, Some(0)) => return Err(refuse("max-fail", "must be at least 1".into())),
             (Some(true), _) => args.fail_fast = true,
             (_, Some(most)) => args.max_fail = Some(most),
             _ => {}
@@ -144,19 +251,17 @@ fn set(
         args.junit = Some(root.join(junit));
     }
     if let Some(scale) = profile.time_scale.filter(|_| !given("time_scale")) {
-        let scale = crate::plan::parse_time_scale(&scale.to_string())
-            .map_err(|why| refuse("time-scale", why))?;
-        args.time_scale = Some(scale);
+        // Checked with the file (`Profile::problem`).
+        args.time_scale = crate::plan::parse_time_scale(&scale.to_string()).ok();
     }
-    if let Some(slow) = profile.slow_timeout.filter(|_| !given("slow_timeout")) {
-        let slow: SlowTimeout =
-            parse_slow_timeout(&slow).map_err(|why| refuse("slow-timeout", why))?;
+    if let Some(slow) = profile.slow_timeout.filter(|_| !given("slow_timeout"))
+        && let Ok(slow) = parse_slow_timeout(&slow)
+    {
         args.slow_timeout = slow;
     }
     if let Some(unreferenced) = profile.unreferenced.filter(|_| !given("unreferenced")) {
         args.unreferenced = unreferenced;
     }
-    Ok(())
 }
 
 /// The profile file that applies here, and the directory it is for; `None` when there is none.

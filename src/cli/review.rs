@@ -68,7 +68,7 @@ pub fn review(args: &ReviewArgs, choice: ColorChoice) -> Exit {
             ask(&mut answers)
         };
         let done = match decision {
-            Decision::Accept => std::fs::rename(new, &stored).map(|()| accepted += 1),
+            Decision::Accept => accept(new, &stored).map(|()| accepted += 1),
             Decision::Reject => std::fs::remove_file(new).map(|()| rejected += 1),
             Decision::Skip => {
                 skipped += 1;
@@ -107,8 +107,7 @@ fn pending_snapshots(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 "{}/**/*.snap.new",
                 glob::Pattern::escape(&path.display().to_string())
             );
-            let matches = glob::glob(&pattern).map_err(|e| format!("`{pattern}`: {e}"))?;
-            found.extend(matches.flatten());
+            found.extend(crate::suite::matching_files(&pattern)?);
         } else if path.is_file() && path.to_string_lossy().ends_with(".snap.new") {
             found.push(path.clone());
         } else {
@@ -118,9 +117,24 @@ fn pending_snapshots(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             ));
         }
     }
+    // One file given two ways (a folder and the file, `s` and `./s`) is reviewed once.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
     found.sort();
-    found.dedup();
     Ok(found)
+}
+
+/// Makes the pending snapshot `new` the stored one: renamed over it, or, where the stored one is
+/// a link (a snapshot shared between folders), written through the link, as `netlab test
+/// --update` writes, and then removed.
+fn accept(new: &Path, stored: &Path) -> std::io::Result<()> {
+    let linked = std::fs::symlink_metadata(stored).is_ok_and(|m| m.file_type().is_symlink());
+    if linked {
+        std::fs::write(stored, std::fs::read(new)?)?;
+        std::fs::remove_file(new)
+    } else {
+        std::fs::rename(new, stored)
+    }
 }
 
 /// The snapshot a pending one would replace: `x.snap` for `x.snap.new`.
@@ -145,9 +159,9 @@ fn show(
             crate::diagnostic::io_reason(&e)
         )
     };
-    let fresh = snapshot::read(new)
-        .map_err(|e| unreadable(new, e))?
-        .unwrap_or_default();
+    let Some(fresh) = snapshot::read(new).map_err(|e| unreadable(new, e))? else {
+        return Err(format!("`{}` is gone (reviewed elsewhere?)", new.display()));
+    };
     let old = snapshot::read(stored).map_err(|e| unreadable(stored, e))?;
     output.say(&format!("\n── {number}/{total} {}", stored.display()));
     match old {

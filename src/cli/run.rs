@@ -34,6 +34,9 @@ enum Mode {
 /// Runs `netlab run`; returns how it ended.
 pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut output = Output::new(choice);
+    if args.quiet && !args.transcript && !args.verbose {
+        output.hide_warnings();
+    }
     let scenarios = match load_all(&args.files, vars, &mut output)
         .and_then(|scenarios| point_at_outside(scenarios, &args.targets, &mut output))
     {
@@ -119,9 +122,12 @@ fn run_one(
     if let (Mode::Transcript | Mode::Verbose, Some(built)) = (mode, &result.built) {
         output.say(&built.render(true));
     }
-    // What depended on timing, said where the user looks (the file's own are said at load).
-    for warning in &result.run_warnings {
-        output.warn(&format!("warning: {warning}"));
+    // What depended on timing, said where the user looks (the file's own are said at load);
+    // `-q` says the verdict alone.
+    if mode != Mode::Quiet {
+        for warning in &result.run_warnings {
+            output.warn(&format!("warning: {warning}"));
+        }
     }
     match &result.verdict {
         Ok(_) => output.say(&verdict_line(
@@ -141,7 +147,9 @@ fn run_one(
                 scenario.path.display(),
                 result.duration.as_secs_f64()
             ));
-            output.warn(&run_error_text(&scenario.path, error));
+            if mode != Mode::Quiet {
+                output.warn(&run_error_text(&scenario.path, error));
+            }
         }
     }
     result

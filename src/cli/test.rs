@@ -89,6 +89,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let limits = SuiteLimits {
         jobs,
         retries: args.retries,
+        default_retries: args.default_retries,
         max_fail: args.max_fail(),
         slow_after: args.slow_timeout.0,
         update: args.update && !in_ci,
@@ -160,7 +161,8 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     }
     if github::in_github_actions(std::env::var("GITHUB_ACTIONS").ok().as_deref()) {
         // On stdout with the text report; beside JSON lines, on stderr (the runner reads both).
-        for annotation in github::annotations(&results) {
+        let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+        for annotation in github::annotations(&results, workspace.as_deref()) {
             if human {
                 output.say(&annotation);
             } else {
@@ -292,7 +294,10 @@ fn result_line(result: &CaseResult, will_write: bool) -> String {
         CaseStatus::SnapshotMissing => (paint(RED, "FAIL"), ": no snapshot stored yet".to_string()),
         CaseStatus::Skipped => (
             paint(DIM, "SKIP"),
-            ": not run, enough scenarios had failed (--fail-fast, --max-fail)".to_string(),
+            format!(
+                ": not run, {}",
+                result.not_run_because().unwrap_or_default()
+            ),
         ),
         CaseStatus::Error => (
             paint(RED, "ERROR"),

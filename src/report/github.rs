@@ -3,6 +3,7 @@
 //! scenario file, so that the failure shows on the file in the pull request), and appends a
 //! markdown table of the run to `$GITHUB_STEP_SUMMARY`.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::json::{failure_line, failure_text, verdict_word};
@@ -14,8 +15,9 @@ pub fn in_github_actions(variable: Option<&str>) -> bool {
 }
 
 /// The workflow commands for the results that did not pass: an `error` per failure, a
-/// `warning` per flaky pass.
-pub fn annotations(results: &[CaseResult]) -> Vec<String> {
+/// `warning` per flaky pass (at its first failure). Paths are given relative to `workspace`
+/// (`GITHUB_WORKSPACE`, the repository's root, from which GitHub reads them) when they are in it.
+pub fn annotations(results: &[CaseResult], workspace: Option<&Path>) -> Vec<String> {
     let mut out = Vec::new();
     for result in results {
         let status = result.status();
@@ -23,9 +25,14 @@ pub fn annotations(results: &[CaseResult]) -> Vec<String> {
             CaseStatus::Passed if !result.earlier.is_empty() => (
                 "warning",
                 format!(
-                    "{}: flaky (passed on attempt {})",
+                    "{}: flaky (passed on attempt {}; first: {})",
                     result.name,
-                    result.earlier.len() + 1
+                    result.earlier.len() + 1,
+                    result
+                        .earlier
+                        .first()
+                        .and_then(failure_line)
+                        .unwrap_or_default()
                 ),
             ),
             CaseStatus::Passed | CaseStatus::Skipped => continue,
@@ -38,22 +45,24 @@ pub fn annotations(results: &[CaseResult]) -> Vec<String> {
                 ),
             ),
         };
-        let failing = result
+        // A flaky pass is told by the attempt that failed.
+        let failed = match status {
+            CaseStatus::Passed => result.earlier.first().unwrap_or(result),
+            _ => result,
+        };
+        let line = failed
             .step_results
             .iter()
-            .find(|step| step.result == "failed" && step.line > 0);
-        let line = failing.map_or(1, |step| step.line);
-        let message = match status {
-            CaseStatus::Passed => result
-                .earlier
-                .first()
-                .and_then(failure_text)
-                .unwrap_or_default(),
-            _ => failure_text(result).unwrap_or_default(),
-        };
+            .find(|step| step.result == "failed" && step.line > 0)
+            .map_or(1, |step| step.line);
+        let message = failure_text(failed).unwrap_or_default();
         out.push(format!(
             "::{level} file={},line={line},title={}::{}",
-            property(&result.path.display().to_string()),
+            property(
+                &from_workspace(&result.path, workspace)
+                    .display()
+                    .to_string()
+            ),
             property(&title),
             data(&message),
         ));
@@ -107,10 +116,32 @@ pub fn step_summary(results: &[CaseResult], took: Duration) -> String {
             cell(&result.path.display().to_string()),
             word,
             result.duration.as_secs_f64(),
-            cell(&failure_line(result).unwrap_or_default()),
+            cell(
+                &failure_line(
+                    result
+                        .earlier
+                        .first()
+                        .filter(|_| word == "flaky")
+                        .unwrap_or(result)
+                )
+                .unwrap_or_default()
+            ),
         ));
     }
     out
+}
+
+/// `path` relative to `workspace` when it is in it (both made absolute first), else as given.
+fn from_workspace(path: &Path, workspace: Option<&Path>) -> PathBuf {
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    workspace
+        .and_then(|root| {
+            absolute(path)
+                .strip_prefix(absolute(root))
+                .ok()
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// A workflow command's message, escaped as the runner reads it.

@@ -21,8 +21,10 @@ pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, Strin
             CaseStatus::Passed => TestCaseStatus::success(),
             CaseStatus::Skipped => {
                 let mut skipped = TestCaseStatus::skipped();
-                skipped
-                    .set_message("not run: enough scenarios had failed (--fail-fast, --max-fail)");
+                skipped.set_message(format!(
+                    "not run: {}",
+                    result.not_run_because().unwrap_or_default()
+                ));
                 skipped
             }
             CaseStatus::Error => failed(NonSuccessKind::Error, word, result),
@@ -31,17 +33,18 @@ pub fn junit_xml(results: &[CaseResult], took: Duration) -> Result<String, Strin
         // Earlier attempts (`--retries`): flakyFailure under a pass, rerunFailure under a failure,
         // as cargo-nextest writes them.
         status.add_reruns(result.earlier.iter().map(rerun));
-        let classname = classname(&result.path);
-        let mut case = TestCase::new(result.name.clone(), status);
+        let classname = xml_text(&classname(&result.path));
+        let mut case = TestCase::new(xml_text(&result.name), status);
         case.set_classname(classname.clone());
         case.set_time(result.duration);
         if !result.transcript.is_empty() {
-            case.set_system_out(result.transcript.clone());
+            case.set_system_out(xml_text(&result.transcript));
         }
         let mut suite = TestSuite::new(classname);
-        suite
-            .extra
-            .insert("file".into(), result.path.display().to_string().into());
+        suite.extra.insert(
+            "file".into(),
+            xml_text(&result.path.display().to_string()).into(),
+        );
         suite.set_time(result.duration);
         suite.add_test_case(case);
         report.add_test_suite(suite);
@@ -105,11 +108,11 @@ fn rerun(attempt: &CaseResult) -> TestRerun {
     };
     let mut rerun = TestRerun::new(kind);
     let (message, text) = message_and_text(word, attempt);
-    rerun.set_message(message);
+    rerun.set_message(xml_text(&message));
     rerun.set_type(word.to_string());
-    rerun.set_description(text);
+    rerun.set_description(xml_text(&text));
     if !attempt.transcript.is_empty() {
-        rerun.set_system_out(attempt.transcript.clone());
+        rerun.set_system_out(xml_text(&attempt.transcript));
     }
     rerun
 }
@@ -117,10 +120,16 @@ fn rerun(attempt: &CaseResult) -> TestRerun {
 fn failed(kind: NonSuccessKind, word: &str, result: &CaseResult) -> TestCaseStatus {
     let mut status = TestCaseStatus::non_success(kind);
     let (message, text) = message_and_text(word, result);
-    status.set_message(message);
+    status.set_message(xml_text(&message));
     status.set_type(word.to_string());
-    status.set_description(text);
+    status.set_description(xml_text(&text));
     status
+}
+
+/// `text` as XML 1.0 can hold it: quick-junit drops the control characters XML forbids, not
+/// U+FFFE and U+FFFF (forbidden too), which become U+FFFD, the replacement character.
+fn xml_text(text: &str) -> String {
+    text.replace(['\u{FFFE}', '\u{FFFF}'], "\u{FFFD}")
 }
 
 /// A failure's one-line message (its first line that differs) and its whole text.
@@ -142,6 +151,11 @@ mod tests {
         );
         assert_eq!(classname(Path::new("v1.2/a.b.yaml")), "v1_2/a_b");
         assert_eq!(classname(Path::new("/tmp/x/y.yaml")), "tmp/x/y");
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_replaced() {
+        assert_eq!(xml_text("a\u{FFFE}b\u{FFFF}"), "a\u{FFFD}b\u{FFFD}");
     }
 
     #[test]

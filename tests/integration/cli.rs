@@ -575,3 +575,19 @@ fn check_takes_folders_and_patterns_like_test() {
     let (code, _, stderr) = text(&run(&["check", "tests/fixtures/nothing-here-*.yaml"]));
     assert_eq!(code, 4, "{stderr}");
 }
+
+/// `run -q` says the verdict alone: no warning about the file or the run, no second error line.
+#[test]
+fn run_quiet_says_no_warning() {
+    let file = crate::support::temp_file(
+        "joined.yaml",
+        "servers: [{name: s, rules: [{reply: \"{data}\"}]}]\nclients:\n  - connect: s\n    steps:\n      - send: a\n      - send: b\n      - expect: {contains: b}\n",
+    );
+    let (code, stdout, stderr) = text(&run(&["run", "-q", file.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stderr.is_empty(), "{stderr}");
+    // Without -q the warning is there.
+    let (_, _, stderr) = text(&run(&["run", file.to_str().unwrap()]));
+    assert!(stderr.contains("warning"), "{stderr}");
+}

@@ -137,3 +137,103 @@ fn a_wrong_profile_file_or_name_is_refused_before_anything_runs() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no profile file found"), "{stderr}");
 }
+
+/// `netlab test` in `cwd` with `args` and `env` (CI set): exit code, stdout, stderr.
+fn test_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = netlab();
+    command
+        .current_dir(cwd)
+        .arg("test")
+        .args(args)
+        .env("CI", "true")
+        .env_remove("NETLAB_PROFILE");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    text(&command.output().unwrap())
+}
+
+/// Four failing scenarios in `repo`/scenarios, run one at a time.
+fn four_failing(repo: &Path) {
+    for name in ["wrong2", "wrong3", "wrong4"] {
+        std::fs::copy(
+            repo.join("scenarios/wrong.yaml"),
+            repo.join(format!("scenarios/{name}.yaml")),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_variable_loses_to_the_command_line_instead_of_clashing_with_it() {
+    let repo = repository("netlab.toml", "");
+    four_failing(&repo);
+    let (code, stdout, stderr) = test_in(
+        &repo,
+        &["scenarios", "-j", "1", "--max-fail", "2"],
+        &[("NETLAB_FAIL_FAST", "true")],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert_eq!(
+        stdout.matches("SKIP").count(),
+        2,
+        "--max-fail 2 wins:\n{stdout}"
+    );
+    let (code, _, stderr) = test_in(&repo, &["scenarios", "-v"], &[("NETLAB_QUIET", "false")]);
+    assert_eq!(code, 1, "{stderr}");
+    // A variable alone applies; `1` is true.
+    let (_, stdout, _) = test_in(
+        &repo,
+        &["scenarios", "-j", "1"],
+        &[("NETLAB_FAIL_FAST", "1")],
+    );
+    assert_eq!(stdout.matches("SKIP").count(), 3, "{stdout}");
+    let (code, _, stderr) = test_in(&repo, &["scenarios"], &[("NETLAB_FAIL_FAST", "maybe")]);
+    assert_eq!(code, 2, "{stderr}");
+    // `--list` and `--color` have theirs too.
+    let (code, stdout, _) = test_in(&repo, &["scenarios"], &[("NETLAB_LIST", "true")]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("wrong2\t"), "{stdout}");
+}
+
+#[test]
+fn a_chosen_profiles_stopping_rule_replaces_the_defaults_and_files_keep_their_retries() {
+    let repo = repository(
+        "netlab.toml",
+        "[profile.default]\nfail-fast = true\nretries = 0\n\n[profile.ci]\nmax-fail = 2\n",
+    );
+    four_failing(&repo);
+    let (_, stdout, _) = test_in(&repo, &["scenarios", "-j", "1", "--profile", "ci"], &[]);
+    assert_eq!(stdout.matches("SKIP").count(), 2, "max-fail 2:\n{stdout}");
+    // A file's own `retries:` beats a profile's.
+    std::fs::write(
+        repo.join("scenarios/wrong.yaml"),
+        format!(
+            "retries: 2\n{}",
+            std::fs::read_to_string(repo.join("scenarios/wrong.yaml")).unwrap()
+        ),
+    )
+    .unwrap();
+    let (_, stdout, _) = test_in(&repo, &["scenarios/wrong.yaml", "--format", "json"], &[]);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["attempts"], 3, "{line}");
+}
+
+#[test]
+fn every_profile_is_checked_whatever_is_chosen_or_given() {
+    let repo = repository("netlab.toml", "[profile.other]\njobs = 0\n");
+    let (code, _, stderr) = test_in(&repo, &["scenarios", "-j", "2"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`jobs` of [profile.other]"), "{stderr}");
+    std::fs::write(
+        repo.join("netlab.toml"),
+        "[profile.x]\nslow-timeout = \"bogus\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = test_in(&repo, &["scenarios"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    // `--profile default` is the default: no file needed.
+    std::fs::remove_file(repo.join("netlab.toml")).unwrap();
+    let (code, _, stderr) = test_in(&repo, &["scenarios", "--profile", "default"], &[]);
+    assert_eq!(code, 1, "{stderr}");
+}

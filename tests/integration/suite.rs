@@ -876,3 +876,116 @@ fn review_shows_each_pending_snapshot_and_accepts_rejects_or_skips_it() {
     assert_eq!(code, 0);
     assert!(stdout.contains("no pending snapshot"), "{stdout}");
 }
+
+#[test]
+fn junit_holds_no_character_xml_forbids() {
+    let Some(schema) = junit_schema("junit_holds_no_character_xml_forbids") else {
+        return;
+    };
+    let dir = suite_copy(&[]);
+    // U+FFFE in what the server says, in a hint and in the expected text.
+    std::fs::write(
+        dir.join("odd.yaml"),
+        "servers:\n  - name: s\n    rules: [{reply: {hex: \"6f 6b ef bf be\"}}]\nclients:\n  - connect: s\n    steps:\n      - send: hi\n      - expect: \"o\u{FFFE}\"\n        hint: \"\u{FFFF}\"\n",
+    )
+    .unwrap();
+    let report = dir.join("report.xml");
+    let (code, stdout, _) = netlab_test(
+        &[dir.to_str().unwrap(), "--junit", report.to_str().unwrap()],
+        true,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    if let Some(errors) = xmllint_errors(&schema, &report) {
+        panic!("{errors}");
+    }
+}
+
+#[test]
+fn patterns_and_review_do_not_follow_links_to_folders_round() {
+    let dir = suite_copy(&["udp_hello"]);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(".", dir.join("loop")).unwrap();
+        std::os::unix::fs::symlink("..", dir.join("snapshots/up")).unwrap();
+    }
+    let pattern = format!("{}/**/*.yaml", dir.display());
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = netlab_test(&[&pattern, "--list"], true);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!("{}/udp_hello.yaml", dir.display())),
+        "{stdout}"
+    );
+    // Not a timing assertion on speed: a walk round the loop never ended.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    std::fs::write(
+        dir.join("snapshots/udp_hello.snap.new"),
+        read(dir.join("snapshots/udp_hello.snap")),
+    )
+    .unwrap();
+    let folder = dir.to_str().unwrap();
+    let given_twice = dir.join("snapshots/udp_hello.snap.new");
+    let (code, stdout, stderr) = review(&[folder, given_twice.to_str().unwrap()], "a\n", false);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("── 1/1 "), "reviewed once:\n{stdout}");
+    assert!(
+        stdout.contains("accepted 1, rejected 0, skipped 0"),
+        "{stdout}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn accepting_a_linked_snapshot_writes_through_the_link() {
+    let dir = suite_copy(&["udp_hello"]);
+    let shared = dir.join("shared.snap");
+    std::fs::rename(dir.join("snapshots/udp_hello.snap"), &shared).unwrap();
+    std::os::unix::fs::symlink(&shared, dir.join("snapshots/udp_hello.snap")).unwrap();
+    let new = format!("{}changed\n", read(&shared));
+    std::fs::write(dir.join("snapshots/udp_hello.snap.new"), &new).unwrap();
+    let (code, stdout, _) = review(&[dir.to_str().unwrap(), "--accept-all"], "", false);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(read(&shared), new);
+    assert!(
+        std::fs::symlink_metadata(dir.join("snapshots/udp_hello.snap"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn under_github_actions_a_flaky_pass_is_told_by_its_failure_relative_to_the_workspace() {
+    let dir = std::env::temp_dir().join(format!(
+        "netlab-ghflaky-{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::create_dir_all(dir.join("s")).unwrap();
+    let path = flaky_scenario(&dir.join("s"), "retries: 2\n");
+    let (code, stdout, _) = netlab_test(&[path.to_str().unwrap(), "--update"], false);
+    assert_eq!(code, 0, "{stdout}");
+    std::fs::remove_file(dir.join("s/ran_once")).unwrap();
+    let output = netlab()
+        .current_dir(dir.join("s"))
+        .args(["test", "flaky.yaml"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", &dir)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let (code, stdout, _) = text(&output);
+    assert_eq!(code, 0, "{stdout}");
+    let warning = stdout
+        .lines()
+        .find(|l| l.starts_with("::warning"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // The exec line of the file, from the repository's root, with what failed first.
+    assert!(
+        warning.starts_with("::warning file=s/flaky.yaml,line=7,")
+            && warning.contains("exit code 1"),
+        "{warning}"
+    );
+}
