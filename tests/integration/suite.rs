@@ -883,10 +883,10 @@ fn junit_holds_no_character_xml_forbids() {
         return;
     };
     let dir = suite_copy(&[]);
-    // U+FFFE in what the server says, in a hint and in the expected text.
+    // U+FFFE in what the server says, and (YAML escapes) in a hint and the expected text.
     std::fs::write(
         dir.join("odd.yaml"),
-        "servers:\n  - name: s\n    rules: [{reply: {hex: \"6f 6b ef bf be\"}}]\nclients:\n  - connect: s\n    steps:\n      - send: hi\n      - expect: \"o\u{FFFE}\"\n        hint: \"\u{FFFF}\"\n",
+        "servers:\n  - name: s\n    rules: [{reply: {hex: \"6f 6b ef bf be\"}}]\nclients:\n  - connect: s\n    steps:\n      - send: hi\n      - expect: \"o\\uFFFE\"\n        hint: \"\\uFFFF\"\n",
     )
     .unwrap();
     let report = dir.join("report.xml");
