@@ -636,3 +636,22 @@ clients:
         "peak RSS {peak} bytes for 400 MB of output"
     );
 }
+
+/// Each instance of a `count:` client program held its own copy of every var: a 1 MiB var and
+/// `count: 1000` took a gigabyte to check. They share one.
+#[test]
+fn the_vars_of_many_program_instances_are_held_once() {
+    let big = "v".repeat(1 << 20);
+    let path = temp_file(
+        "shared_vars.yaml",
+        &format!(
+            "vars: {{big: {big}}}\nservers: [{{name: s}}]\nclients: [{{name: p, connect: s, count: 1000, exec: [\"true\", \"{{instance}}\"]}}]\n"
+        ),
+    );
+    let (code, peak) = measure_netlab(&["check".as_ref(), path.as_os_str()]);
+    assert_eq!(code, 0);
+    assert!(
+        peak < baseline_rss() + 64 * 1024 * 1024,
+        "peak RSS {peak} bytes"
+    );
+}
