@@ -217,13 +217,13 @@ pub struct SuiteLimits {
 /// How often the suite looks for slow scenarios.
 const SLOW_CHECK: Duration = Duration::from_millis(100);
 
-/// What a worker tells the suite.
-enum Report {
-    /// It starts the scenario of this index.
-    Started(usize),
-    /// The scenario of this index is done.
-    Finished(usize, Box<CaseResult>),
-}
+/// What a worker tells the suite: the scenario of this index is done. (That one starts is
+/// written in `Running`, not sent: a message would wake the suite's thread once more per
+/// scenario, for the slow check alone.)
+struct Finished(usize, Box<CaseResult>);
+
+/// The scenarios running now, since when, and how many slow periods were said of each.
+type Running = Mutex<HashMap<usize, (Instant, u32)>>;
 
 /// The failures of a suite so far, against its `--max-fail`.
 struct Failures {
@@ -469,17 +469,18 @@ pub fn run(
         let _ = work_tx.send(index);
     }
     drop(work_tx);
-    let (result_tx, result_rx) = unbounded::<Report>();
+    let (result_tx, result_rx) = unbounded::<Finished>();
     let mut results: Vec<Option<CaseResult>> = vec![None; scenarios.len()];
     let ports = &FixedPorts::default();
+    let running = &Running::default();
     // What every worker does, with the same suite (all references: the closure is `Copy`).
     let work_on = |work_rx: &crossbeam::channel::Receiver<usize>,
-                   result_tx: &crossbeam::channel::Sender<Report>| {
+                   result_tx: &crossbeam::channel::Sender<Finished>| {
         work(
             scenarios,
             limits,
             options,
-            (ports, failures),
+            (ports, failures, running),
             work_rx,
             result_tx,
         )
@@ -501,8 +502,6 @@ pub fn run(
             work_on(&work_rx, &result_tx);
         }
         drop(result_tx);
-        // Scenarios running, since when, and how many slow periods were said of each.
-        let mut running: HashMap<usize, (Instant, u32)> = HashMap::new();
         let ticker = limits
             .slow_after
             .map_or_else(crossbeam::channel::never, |_| {
@@ -511,11 +510,7 @@ pub fn run(
         loop {
             crossbeam::select! {
                 recv(result_rx) -> report => match report {
-                    Ok(Report::Started(index)) => {
-                        running.insert(index, (Instant::now(), 0));
-                    }
-                    Ok(Report::Finished(index, result)) => {
-                        running.remove(&index);
+                    Ok(Finished(index, result)) => {
                         done(&result);
                         results[index] = Some(*result);
                     }
@@ -523,7 +518,8 @@ pub fn run(
                 },
                 recv(ticker) -> _ => {
                     let Some(period) = limits.slow_after else { continue };
-                    for (index, (since, said)) in &mut running {
+                    let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+                    for (index, (since, said)) in running.iter_mut() {
                         let took = since.elapsed();
                         let periods = u32::try_from(took.as_nanos() / period.as_nanos().max(1))
                             .unwrap_or(u32::MAX);
@@ -560,9 +556,9 @@ fn work(
     scenarios: &[Arc<Scenario>],
     limits: &SuiteLimits,
     options: &RunOptions,
-    (ports, failures): (&FixedPorts, &Failures),
+    (ports, failures, running): (&FixedPorts, &Failures, &Running),
     work: &crossbeam::channel::Receiver<usize>,
-    results: &crossbeam::channel::Sender<Report>,
+    results: &crossbeam::channel::Sender<Finished>,
 ) {
     for index in work.iter() {
         let scenario = &scenarios[index];
@@ -573,7 +569,11 @@ fn work(
         if failures.reached() {
             break;
         }
-        let _ = results.send(Report::Started(index));
+        let since = Instant::now();
+        running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(index, (since, 0));
         let retries = (limits.retries)
             .or(scenario.retries)
             .or(limits.default_retries)
@@ -600,7 +600,11 @@ fn work(
         if result.fails(limits.update) {
             failures.count_one();
         }
-        let _ = results.send(Report::Finished(index, Box::new(result)));
+        running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&index);
+        let _ = results.send(Finished(index, Box::new(result)));
     }
 }
 

@@ -115,7 +115,9 @@ enum Frame {
 /// every character would take eight bytes per byte of a large file).
 struct CharToByte<'t> {
     text: &'t str,
-    /// The byte offset of character `k * EVERY`, for each k.
+    /// The text is ASCII: a character's index is its byte offset (nearly every scenario file).
+    ascii: bool,
+    /// The byte offset of character `k * EVERY`, for each k (left empty for ASCII text).
     checkpoints: Vec<usize>,
 }
 
@@ -123,16 +125,27 @@ impl<'t> CharToByte<'t> {
     const EVERY: usize = 256;
 
     fn new(text: &'t str) -> Self {
-        let checkpoints = text
-            .char_indices()
-            .step_by(Self::EVERY)
-            .map(|(at, _)| at)
-            .collect();
-        CharToByte { text, checkpoints }
+        let ascii = text.is_ascii();
+        let checkpoints = if ascii {
+            Vec::new()
+        } else {
+            text.char_indices()
+                .step_by(Self::EVERY)
+                .map(|(at, _)| at)
+                .collect()
+        };
+        CharToByte {
+            text,
+            ascii,
+            checkpoints,
+        }
     }
 
     /// The byte offset of the character at `index` (the text's length past its end).
     fn of(&self, index: usize) -> usize {
+        if self.ascii {
+            return index.min(self.text.len());
+        }
         let Some(&start) = self.checkpoints.get(index / Self::EVERY) else {
             return self.text.len();
         };
