@@ -178,6 +178,9 @@ pub struct Failure {
     pub kind: FailureKind,
     /// Bytes received and not consumed when it failed.
     pub received: Vec<u8>,
+    /// The values the instance had captured, by slot (`Client::captures`): a failure shows the
+    /// ones its step used (a passing run shows only their names).
+    pub captured: Vec<Option<Vec<u8>>>,
 }
 
 /// Why a step failed.
@@ -213,6 +216,9 @@ pub enum FailureKind {
     /// A program under test ended otherwise than expected: how it ended, or `None` if it did not
     /// exit by itself (netlab stopped it).
     WrongExit(Option<ProgramStatus>),
+    /// A value could not be captured from what the step matched (`capture:`), or a matcher
+    /// filled with captured values did not compile: why.
+    CaptureFailed(String),
 }
 
 impl FailureKind {

@@ -26,6 +26,7 @@
 //! [`scenario::load_file`] then [`exec::run`] (or [`suite::run_case`], which also builds the
 //! transcript and, if asked, compares it with its snapshot).
 
+pub mod capture;
 pub mod cli;
 pub mod diagnostic;
 pub mod difference;

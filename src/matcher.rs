@@ -34,6 +34,14 @@ pub enum Matcher {
     Regex(StreamRegex),
     /// Any N bytes.
     Bytes(usize),
+    /// A matcher whose text uses values captured by earlier steps (`{token}`): built when its
+    /// step runs (`Matcher::filled`); never matched as it is.
+    Captured {
+        /// Which matcher the text makes.
+        kind: CapturedKind,
+        /// The text, values in their places.
+        template: crate::capture::Filled,
+    },
 }
 
 /// How far a stream of received bytes is from satisfying a matcher.
@@ -239,7 +247,44 @@ fn can_reach_a_match(dfa: &DFA, cache: &mut Cache, starts: Vec<LazyStateID>) -> 
     false
 }
 
+/// The matchers a text with captured values can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapturedKind {
+    /// `equals` (a plain string).
+    Equals,
+    /// `contains`.
+    Contains,
+    /// `regex`: each value matches itself byte for byte.
+    Regex,
+}
+
+/// Most memory a compiled regex may take (the regex crate's default is 10 MiB), at load time and
+/// when a captured value is filled in: past it, one search can take longer than a step may wait.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
 impl Matcher {
+    /// This matcher with `values` filled in (`None`: it uses none); a regex that no longer
+    /// compiles (over the size limit with a long value) says why.
+    pub fn filled(&self, values: &crate::capture::Values) -> Result<Option<Matcher>, String> {
+        let Matcher::Captured { kind, template } = self else {
+            return Ok(None);
+        };
+        let regex = *kind == CapturedKind::Regex;
+        let bytes = template.fill(values, regex);
+        Ok(Some(match kind {
+            CapturedKind::Equals => Matcher::Equals { bytes, hex: false },
+            CapturedKind::Contains => Matcher::Contains(bytes),
+            CapturedKind::Regex => {
+                let pattern = String::from_utf8_lossy(&bytes);
+                let regex = regex::bytes::RegexBuilder::new(&pattern)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| format!("the regex filled with captured values: {e}"))?;
+                Matcher::Regex(StreamRegex::new(regex))
+            }
+        }))
+    }
+
     /// Checks the unconsumed start of a stream. `equals`, `hex` and `bytes` consume exactly their
     /// length; `contains` and `regex` consume up to the end of the first match. `complete`: no
     /// more bytes will come (the peer closed, or the step's deadline passed), so what matches now
@@ -269,6 +314,8 @@ impl Matcher {
                     Progress::NeedMore
                 }
             }
+            // Filled before its step runs (`Matcher::filled`).
+            Matcher::Captured { .. } => Progress::Hopeless,
         }
     }
 
@@ -279,6 +326,7 @@ impl Matcher {
             Matcher::Contains(needle) => find(message, needle).is_some(),
             Matcher::Regex(regex) => regex.regex.is_match(message),
             Matcher::Bytes(n) => message.len() == *n,
+            Matcher::Captured { .. } => false,
         }
     }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::raw::{Concurrency, Framing, Protocol};
+use crate::capture::{Capture, Filled, Values};
 use crate::matcher::Matcher;
 use crate::template::{self, Piece, Syntax};
 
@@ -317,6 +318,9 @@ pub enum Payload {
         /// How many times.
         times: u64,
     },
+    /// Bytes that use values captured by earlier steps: filled when the step runs
+    /// (`Step::filled`), never sent as they are.
+    Captured(Filled),
 }
 
 impl Payload {
@@ -325,6 +329,7 @@ impl Payload {
         match self {
             Payload::Bytes(bytes) => bytes.len() as u64,
             Payload::Repeat { unit, times } => (unit.len() as u64).saturating_mul(*times),
+            Payload::Captured(filled) => filled.literal_len(),
         }
     }
 
@@ -338,6 +343,7 @@ impl Payload {
         match self {
             Payload::Bytes(bytes) => bytes.clone(),
             Payload::Repeat { unit, times } => unit.repeat(usize::try_from(*times).unwrap_or(0)),
+            Payload::Captured(filled) => filled.template(),
         }
     }
 }
@@ -382,6 +388,8 @@ pub struct Client {
     /// When its steps use `{client}` or `{instance}`: the steps and hints of instances 2, 3…
     /// (`steps` and `hints` are the first's); empty when every instance runs the same steps.
     pub later_instances: Vec<Script>,
+    /// The names its steps capture (`capture:`), by slot: each instance keeps a value per slot.
+    pub captures: Vec<String>,
 }
 
 /// The name of instance `instance` of the client `name` of which `count` run: `name#2` when
@@ -466,6 +474,8 @@ pub enum Step {
         matcher: Matcher,
         /// This step's own timeout.
         timeout: Option<Duration>,
+        /// Values saved from what it matched, for the instance's later steps.
+        capture: Vec<Capture>,
     },
     /// The peer closes; nothing else arrives.
     ExpectClose {
@@ -483,6 +493,8 @@ pub enum Step {
         matcher: Matcher,
         /// This step's own timeout.
         timeout: Option<Duration>,
+        /// Values saved from what it read.
+        capture: Vec<Capture>,
     },
     /// Nothing arrives for this long.
     ExpectNothing(Duration),
@@ -526,6 +538,65 @@ impl Step {
             Step::ExpectStdout(_) => "expect_stdout",
             Step::Repeat { .. } => "repeat",
         }
+    }
+
+    /// The values this step saves from what it reads.
+    pub fn captures(&self) -> &[Capture] {
+        match self {
+            Step::Expect { capture, .. } | Step::ReadToClose { capture, .. } => capture,
+            _ => &[],
+        }
+    }
+
+    /// The text of this step that uses captured values, if one does.
+    pub fn uses_captured(&self) -> Option<&Filled> {
+        match self {
+            Step::Send(Payload::Captured(filled))
+            | Step::Expect {
+                matcher:
+                    Matcher::Captured {
+                        template: filled, ..
+                    },
+                ..
+            }
+            | Step::ReadToClose {
+                matcher:
+                    Matcher::Captured {
+                        template: filled, ..
+                    },
+                ..
+            } => Some(filled),
+            _ => None,
+        }
+    }
+
+    /// This step with the values captured so far filled in, if it uses any; a regex that no
+    /// longer compiles says why.
+    pub fn filled(&self, values: &Values) -> Result<Option<Step>, String> {
+        Ok(match self {
+            Step::Send(Payload::Captured(filled)) => {
+                Some(Step::Send(Payload::Bytes(filled.fill(values, false))))
+            }
+            Step::Expect {
+                matcher,
+                timeout,
+                capture,
+            } => matcher.filled(values)?.map(|matcher| Step::Expect {
+                matcher,
+                timeout: *timeout,
+                capture: capture.clone(),
+            }),
+            Step::ReadToClose {
+                matcher,
+                timeout,
+                capture,
+            } => matcher.filled(values)?.map(|matcher| Step::ReadToClose {
+                matcher,
+                timeout: *timeout,
+                capture: capture.clone(),
+            }),
+            _ => None,
+        })
     }
 
     /// The timeout this step was given, for the steps that take one of their own (the reading

@@ -312,6 +312,7 @@ pub const STEP_KEYS: &[&str] = &[
     "repeat",
     "timeout",
     "hint",
+    "capture",
 ];
 
 /// A client step: one action key, and for the reading steps an optional sibling `timeout`.
@@ -325,4 +326,91 @@ pub struct RawStep {
     pub timeout: Option<RawDuration>,
     /// Advice shown when the step fails (for exercises).
     pub hint: Option<String>,
+    /// Values saved from what a reading step matched, by name (`capture:`).
+    pub capture: Option<BTreeMap<String, RawCapture>>,
+}
+
+/// One `capture:` entry: how a value is taken from the bytes a reading step matched. Exactly one
+/// of `regex`, `from` (a byte range) or an integer kind (`u16be: OFFSET`…) is given.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    description = "How a value is taken from the bytes the step matched: `regex` (+ `group`), a byte range (`from`, `to`), or an integer at an offset (`u16be: 0`…), kept as its decimal text."
+)]
+pub struct RawCapture {
+    /// The first match of this regex: its group `group`, else the group named like the
+    /// capture, else group 1 if it has groups, else the whole match.
+    pub regex: Option<String>,
+    /// Which group of `regex`: a number (0: the whole match) or a group's name.
+    pub group: Option<RawGroup>,
+    /// A byte range: its first byte (0-based).
+    pub from: Option<u64>,
+    /// A byte range: past its last byte (default: the end of what matched).
+    pub to: Option<u64>,
+    /// An unsigned byte at this offset.
+    pub u8: Option<u64>,
+    /// A signed byte at this offset.
+    pub i8: Option<u64>,
+    /// A 16-bit unsigned integer, big-endian, at this offset.
+    pub u16be: Option<u64>,
+    /// Little-endian.
+    pub u16le: Option<u64>,
+    /// Signed, big-endian.
+    pub i16be: Option<u64>,
+    /// Signed, little-endian.
+    pub i16le: Option<u64>,
+    /// A 32-bit unsigned integer, big-endian, at this offset.
+    pub u32be: Option<u64>,
+    /// Little-endian.
+    pub u32le: Option<u64>,
+    /// Signed, big-endian.
+    pub i32be: Option<u64>,
+    /// Signed, little-endian.
+    pub i32le: Option<u64>,
+    /// A 64-bit unsigned integer, big-endian, at this offset.
+    pub u64be: Option<u64>,
+    /// Little-endian.
+    pub u64le: Option<u64>,
+    /// Signed, big-endian.
+    pub i64be: Option<u64>,
+    /// Signed, little-endian.
+    pub i64le: Option<u64>,
+    /// An unsigned LEB128 varint (protobuf's) at this offset.
+    pub varint: Option<u64>,
+}
+
+/// A regex group: by number or by name.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawGroup {
+    /// Its number (0: the whole match).
+    Number(u64),
+    /// Its name (`(?P<name>…)`).
+    Name(String),
+}
+
+impl RawCapture {
+    /// The integer kinds given, with their offsets, in `capture::INT_KINDS` order.
+    pub fn integers(&self) -> Vec<(&'static str, u64)> {
+        [
+            ("u8", self.u8),
+            ("i8", self.i8),
+            ("u16be", self.u16be),
+            ("u16le", self.u16le),
+            ("i16be", self.i16be),
+            ("i16le", self.i16le),
+            ("u32be", self.u32be),
+            ("u32le", self.u32le),
+            ("i32be", self.i32be),
+            ("i32le", self.i32le),
+            ("u64be", self.u64be),
+            ("u64le", self.u64le),
+            ("i64be", self.i64be),
+            ("i64le", self.i64le),
+            ("varint", self.varint),
+        ]
+        .into_iter()
+        .filter_map(|(kind, offset)| offset.map(|o| (kind, o)))
+        .collect()
+    }
 }

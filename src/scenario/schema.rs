@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawDuration, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize, RawStep, STEP_KEYS,
+    RawCapture, RawDuration, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize, RawStep,
+    STEP_KEYS,
 };
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
@@ -220,11 +221,12 @@ impl JsonSchema for RawStep {
         let matcher = generator.subschema_for::<RawMatcher>();
         let duration = generator.subschema_for::<RawDuration>();
         let repeat = generator.subschema_for::<RawRepeat>();
+        let capture = generator.subschema_for::<RawCapture>();
         let yes = serde_json::json!({ "const": true });
         // Every step key but the two that go beside an action.
         let actions = STEP_KEYS
             .iter()
-            .filter(|k| !matches!(**k, "timeout" | "hint"));
+            .filter(|k| !matches!(**k, "timeout" | "hint" | "capture"));
         let one_action: Vec<serde_json::Value> = actions
             .map(|a| serde_json::json!({ "required": [a] }))
             .collect();
@@ -244,7 +246,12 @@ impl JsonSchema for RawStep {
                 "close": yes,
                 "repeat": repeat,
                 "timeout": positive_duration(),
-                "hint": { "type": "string" }
+                "hint": { "type": "string" },
+                "capture": {
+                    "type": "object",
+                    "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },
+                    "additionalProperties": capture
+                }
             },
             "oneOf": one_action,
             "dependencies": {
@@ -252,6 +259,10 @@ impl JsonSchema for RawStep {
                     { "required": ["expect"] },
                     { "required": ["expect_close"] },
                     { "required": ["expect_reset"] },
+                    { "required": ["read_to_close"] }
+                ] },
+                "capture": { "anyOf": [
+                    { "required": ["expect"] },
                     { "required": ["read_to_close"] }
                 ] }
             }

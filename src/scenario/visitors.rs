@@ -274,6 +274,7 @@ impl<'de> Deserialize<'de> for RawStep {
                 let mut found: Option<(&'static str, RawAction)> = None;
                 let mut timeout = None;
                 let mut hint = None;
+                let mut capture = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let Some(&name) = STEP_KEYS.iter().find(|k| **k == key) else {
                         return Err(de::Error::unknown_field(&key, STEP_KEYS));
@@ -284,6 +285,10 @@ impl<'de> Deserialize<'de> for RawStep {
                     }
                     if name == "hint" {
                         hint = Some(map.next_value::<String>()?);
+                        continue;
+                    }
+                    if name == "capture" {
+                        capture = Some(map.next_value()?);
                         continue;
                     }
                     if let Some((first, _)) = &found {
@@ -315,6 +320,7 @@ impl<'de> Deserialize<'de> for RawStep {
                     key,
                     timeout,
                     hint,
+                    capture,
                 })
             }
         }

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use crate::capture::{self, Capture, MarkedPiece};
 use crate::difference::{self, Difference};
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
-use crate::matcher::Matcher;
+use crate::matcher::{CapturedKind, Matcher};
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
 
 /// How a line is marked.
@@ -153,6 +154,15 @@ fn matcher_text(matcher: &Matcher) -> String {
         Matcher::Contains(bytes) => format!("contains {}", show(bytes)),
         Matcher::Regex(regex) => format!("regex {}", quoted(regex.as_str().as_bytes())),
         Matcher::Bytes(n) => format!("any {n} bytes"),
+        // As written, each captured value as `{name}`: the same on every run.
+        Matcher::Captured { kind, template } => {
+            let text = template.template();
+            match kind {
+                CapturedKind::Equals => show(&text),
+                CapturedKind::Contains => format!("contains {}", show(&text)),
+                CapturedKind::Regex => format!("regex {}", quoted(&text)),
+            }
+        }
     }
 }
 
@@ -167,6 +177,7 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
 pub(super) fn step_text(step: &Step) -> String {
     match step {
         Step::Send(Payload::Bytes(bytes)) => format!("send {}", show(bytes)),
+        Step::Send(Payload::Captured(filled)) => format!("send {}", show(&filled.template())),
         Step::Send(Payload::Repeat { unit, times }) => format!(
             "send {} × {times} ({} bytes, streamed)",
             show(unit),
@@ -238,7 +249,11 @@ pub fn describe_step_event(
                 // transcript says what was asserted held, and shows the output only on failure.
                 passed(format!("{what}: matched"))
             } else {
-                passed(format!("{what}: got {}", show(bytes)))
+                let step_captures = step.map_or(&[][..], Step::captures);
+                passed(format!(
+                    "{what}: got {}",
+                    show(&with_captures_named(bytes, step_captures))
+                ))
             }
         }
         StepOutcome::Failed(failure) => {
@@ -246,7 +261,9 @@ pub fn describe_step_event(
             let mut differs = None;
             let reason = match &failure.kind {
                 FailureKind::Mismatch => {
-                    let expected = step.and_then(|s| match s {
+                    // A matcher that uses captured values, as it was when it failed.
+                    let filled = step.and_then(|s| s.filled(&failure.captured).ok().flatten());
+                    let expected = filled.as_ref().or(step).and_then(|s| match s {
                         Step::Expect { matcher, .. }
                         | Step::ReadToClose { matcher, .. }
                         | Step::ExpectStdout(matcher) => matcher.exact_bytes(),
@@ -305,6 +322,12 @@ pub fn describe_step_event(
                     "its stdout (about {written} bytes) is more than netlab keeps to judge ({} MiB)",
                     PROGRAM_OUTPUT_HEAD >> 20
                 ),
+                FailureKind::CaptureFailed(why) => {
+                    if !failure.received.is_empty() {
+                        detail.push(format!("matched: {}", show(&failure.received)));
+                    }
+                    why.clone()
+                }
                 FailureKind::WrongExit(status) => {
                     detail.extend(stderr_lines(&failure.received));
                     match status {
@@ -313,6 +336,14 @@ pub fn describe_step_event(
                     }
                 }
             };
+            // The values the step used: a failure may show them (a passing run shows names).
+            if let Some(filled) = step.and_then(Step::uses_captured) {
+                for (slot, name) in filled.values_used() {
+                    if let Some(Some(value)) = failure.captured.get(slot) {
+                        detail.push(format!("{{{name}}} was {}", show(value)));
+                    }
+                }
+            }
             let hint = event
                 .step
                 .and_then(|i| client.hints_of(id.instance).get(i))
@@ -570,4 +601,32 @@ mod tests {
     fn nothing_received_is_said_in_words() {
         assert_eq!(diff_lines(b"x", b"")[1], "+ received (nothing)");
     }
+}
+
+/// `bytes` with each value `captures` took from them written `{name}` (a value differs from run
+/// to run; its name does not).
+fn with_captures_named(bytes: &[u8], captures: &[Capture]) -> Vec<u8> {
+    if captures.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut marks: Vec<(std::ops::Range<usize>, &str)> = captures
+        .iter()
+        .filter_map(|c| {
+            c.take(bytes)
+                .ok()
+                .map(|(range, _)| (range, c.name.as_str()))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(bytes.len());
+    for piece in capture::marked(bytes, &mut marks) {
+        match piece {
+            MarkedPiece::Bytes(part) => out.extend_from_slice(&part),
+            MarkedPiece::Name(name) => {
+                out.push(b'{');
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'}');
+            }
+        }
+    }
+    out
 }

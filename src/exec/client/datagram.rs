@@ -107,6 +107,7 @@ impl DatagramLink {
                 built = payload.to_bytes();
                 built.as_slice()
             }
+            Payload::Captured(_) => return r.fail(Some(index), unfilled(), Vec::new()),
         };
         match self.socket.send(bytes) {
             Ok(n) if n == bytes.len() => Ok(()),
@@ -145,6 +146,7 @@ impl DatagramLink {
         let deadline = deadline_after(Instant::now(), timeout);
         match self.next_datagram(deadline, &r.context.cancel) {
             Ok(datagram) if matcher.matches_whole(&datagram) => {
+                r.capture(index, &datagram)?;
                 r.matched(index, datagram);
                 Ok(())
             }
@@ -193,4 +195,10 @@ mod tests {
         assert_eq!(udp_target(&[v6, v4], |_| None), Some(v6));
         assert_eq!(udp_target(&[], only_v4), None);
     }
+}
+
+/// The failure of a step run with its captured values not filled in (`Instance::step` fills
+/// them first: never seen unless netlab has a bug).
+pub(super) fn unfilled() -> FailureKind {
+    FailureKind::Io("a step ran before its captured values were filled in: a bug in netlab".into())
 }

@@ -60,6 +60,7 @@ pub fn run_instance(
             iteration: 0,
             passes_unreported: false,
             unreported_datagrams: 0,
+            captured: vec![None; client.captures.len()],
         },
         link,
         dial,
@@ -207,6 +208,12 @@ impl Instance<'_> {
     fn step(&mut self, index: usize, step: &Step) -> Proceed {
         let at = Some(index);
         let r = &mut self.reporter;
+        // A step that uses captured values runs with them filled in.
+        let filled = match step.filled(&r.captured) {
+            Ok(filled) => filled,
+            Err(why) => return r.fail(at, FailureKind::CaptureFailed(why), Vec::new()),
+        };
+        let step = filled.as_ref().unwrap_or(step);
         let timeout = step_timeout(r.context.scale, r.client, step);
         match (step, &mut self.link) {
             (Step::Sleep(pause), _) => {

@@ -28,6 +28,8 @@ pub(in crate::exec) struct Reporter<'a> {
     pub passes_unreported: bool,
     /// Datagrams sent while `passes_unreported` (reported with the repeat, for the end of the run).
     pub unreported_datagrams: u64,
+    /// The values the steps captured so far, by slot (`Client::captures`).
+    pub captured: Vec<Option<Vec<u8>>>,
 }
 
 impl Reporter<'_> {
@@ -87,8 +89,41 @@ impl Reporter<'_> {
         } else {
             kind
         };
-        self.report(step, StepOutcome::Failed(Failure { kind, received }));
+        self.report(
+            step,
+            StepOutcome::Failed(Failure {
+                kind,
+                received,
+                captured: self.captured.clone(),
+            }),
+        );
         Err(Halt)
+    }
+
+    /// Saves the values step `index` captures from `matched` (the bytes it consumed); the step
+    /// fails if one cannot be taken (a later step would use a value that is not there).
+    pub fn capture(&mut self, index: usize, matched: &[u8]) -> Proceed {
+        let steps = self.client.steps_of(self.id.instance);
+        let Some(step) = steps.get(index) else {
+            return Ok(());
+        };
+        for capture in step.captures() {
+            match capture.take(matched) {
+                Ok((_, value)) => {
+                    if let Some(slot) = self.captured.get_mut(capture.slot) {
+                        *slot = Some(value);
+                    }
+                }
+                Err(why) => {
+                    return self.fail(
+                        Some(index),
+                        FailureKind::CaptureFailed(format!("capture `{}`: {why}", capture.name)),
+                        matched.to_vec(),
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reports that step `index` consumed `bytes` of the peer's and passed with them.

@@ -92,6 +92,10 @@ fn write_payload(
 ) -> io::Result<()> {
     match payload {
         Payload::Bytes(bytes) => stream.write_all(bytes, cancel),
+        // `Instance::step` fills it first.
+        Payload::Captured(_) => Err(io::Error::other(
+            "a step ran before its captured values were filled in: a bug in netlab",
+        )),
         Payload::Repeat { unit, times } => {
             // A buffer of whole units, about 64 KiB, written over and over.
             let per_buffer = (STREAM_BUFFER / unit.len()).max(1) as u64;
@@ -161,10 +165,14 @@ impl StreamLink {
                     Err(e) => r.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
                 }
             }
+            // Counted without being kept, unless a value is captured from them.
             Step::Expect {
                 matcher: Matcher::Bytes(count),
+                capture,
                 ..
-            } if *count > COUNT_ABOVE => self.count_bytes(r, index, *count as u64, timeout),
+            } if *count > COUNT_ABOVE && capture.is_empty() => {
+                self.count_bytes(r, index, *count as u64, timeout)
+            }
             Step::Expect { matcher, .. } => self.expect_bytes(r, index, matcher, timeout),
             Step::ExpectClose { .. } => self.expect_close(r, index, timeout),
             Step::ExpectReset { .. } => self.expect_reset(r, index, timeout),
@@ -273,6 +281,7 @@ impl StreamLink {
             match matcher.progress(&self.inbox.pending, complete || over_cap) {
                 Progress::Matched(n) if n > cap => return self.too_much(r, index),
                 Progress::Matched(n) => {
+                    r.capture(index, &self.inbox.pending[..n])?;
                     if r.passes_unreported {
                         // A load loop's later times through: nothing to show, nothing to copy.
                         self.inbox.pending.drain(..n);
@@ -368,6 +377,7 @@ impl StreamLink {
         }
         let everything = std::mem::take(&mut self.inbox.pending);
         if matcher.matches_whole(&everything) {
+            r.capture(index, &everything)?;
             r.matched(index, everything);
             Ok(())
         } else {

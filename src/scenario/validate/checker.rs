@@ -10,6 +10,7 @@ use crate::scenario::raw::RawDuration;
 use crate::scenario::vars::NeededVars;
 use crate::source::SourceFile;
 
+use super::captures::Captures;
 use super::templates::{Instance, Vars};
 
 /// Collects the problems of one file while building its model.
@@ -33,6 +34,8 @@ pub(super) struct Checker<'a> {
     pub(super) instance: Option<Instance>,
     /// Regexes compiled again for a later instance so far, in the whole file.
     pub(super) varied_regexes: u64,
+    /// What the client being checked captures, and what its steps so far have.
+    pub(super) captures: Captures,
 }
 
 impl<'a> Checker<'a> {
@@ -54,6 +57,7 @@ impl<'a> Checker<'a> {
             values_needed: true,
             instance: None,
             varied_regexes: 0,
+            captures: Captures::default(),
         }
     }
 }

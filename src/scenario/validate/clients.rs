@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::captures::Captures;
 use super::checker::Checker;
 use super::fields::Unit;
 use super::steps::FlatSteps;
@@ -91,6 +92,7 @@ impl Checker<'_> {
         let program = raw.exec.is_some();
         let ((steps, paths, hints), first_problems) =
             self.holding_problems(|checker| checker.script(path, raw, protocol));
+        let captures = std::mem::take(&mut self.captures).known;
         let first_is_right = first_problems.is_empty();
         self.report_held(first_problems);
         let mut later_instances = Vec::new();
@@ -145,6 +147,7 @@ impl Checker<'_> {
             hints,
             max_received,
             later_instances,
+            captures,
         })
     }
 
@@ -172,6 +175,7 @@ impl Checker<'_> {
             .add_help("put `hint:` beside the step it explains");
         }
         let mut flat = FlatSteps::default();
+        self.captures = Captures::of(&raw.steps);
         self.steps(path, "steps", raw.steps, protocol, &mut flat);
         (flat.steps, flat.paths, flat.hints)
     }

@@ -14,6 +14,7 @@
 //! - warnings (what runs, but probably not as meant) are looked for in a valid scenario only.
 
 mod budget;
+mod captures;
 mod checker;
 mod clients;
 mod faults;

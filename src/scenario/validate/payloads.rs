@@ -4,7 +4,7 @@
 
 use regex::bytes::RegexBuilder;
 
-use crate::matcher::{Matcher, StreamRegex};
+use crate::matcher::{Matcher, REGEX_SIZE_LIMIT, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
 use crate::scenario::positions::join;
@@ -63,10 +63,6 @@ impl Checker<'_> {
     }
 }
 
-/// Most memory a compiled regex may take (the regex crate's default is 10 MiB): past it, one
-/// search can take longer than a step may wait, and the file is refused instead.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
 impl Checker<'_> {
     /// The checked form of the matcher at `path`, its templates filled in: a regex that does
     /// not compile is reported (and matches nothing).
@@ -106,7 +102,7 @@ impl Checker<'_> {
 }
 
 /// Regex errors span several lines with a caret of their own; keep the last, meaningful line.
-fn one_line(message: &str) -> String {
+pub(super) fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)

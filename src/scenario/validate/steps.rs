@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::checker::Checker;
 use super::fields::Unit;
 use super::templates::Scope;
-use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Step};
+use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload, Step};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{Protocol, RawAction, RawDuration, RawMatcher, RawRepeat, RawStep};
 use crate::template::Syntax;
@@ -48,6 +48,7 @@ impl Checker<'_> {
             key,
             timeout,
             hint,
+            capture,
         } = raw;
         let stream_only = matches!(
             action,
@@ -74,6 +75,12 @@ impl Checker<'_> {
             self.check_step_timeout(&path, key, &step, written);
         }
         self.report_held(action_problems);
+        // Known to the steps after this one (not to its own matcher).
+        let captures = self.step_captures(&path, key, capture);
+        let mut step = step;
+        if let Step::Expect { capture, .. } | Step::ReadToClose { capture, .. } = &mut step {
+            *capture = captures;
+        }
         flat.steps.push(step);
         flat.paths.push(relative);
         let hint =
@@ -96,6 +103,9 @@ impl Checker<'_> {
         let action_path = join(&place.path(), key);
         match action {
             RawAction::Send(payload) => {
+                if let Some(filled) = self.captured_payload(&action_path, &payload) {
+                    return Step::Send(Payload::Captured(filled));
+                }
                 let payload = self.fill_payload(&action_path, payload, Scope::Instance);
                 let payload = self.send_payload(&action_path, payload, protocol);
                 if protocol == Protocol::Udp && payload.len() > MAX_DATAGRAM_PAYLOAD {
@@ -106,6 +116,7 @@ impl Checker<'_> {
             RawAction::Expect(m) => Step::Expect {
                 matcher: self.filled_matcher(&action_path, m),
                 timeout,
+                capture: Vec::new(),
             },
             RawAction::ExpectClose(flag) => {
                 if !flag {
@@ -124,6 +135,7 @@ impl Checker<'_> {
             RawAction::ReadToClose(m) => Step::ReadToClose {
                 matcher: self.filled_matcher(&action_path, m),
                 timeout,
+                capture: Vec::new(),
             },
             RawAction::ExpectNothing(d) => {
                 if d.0.is_zero() {
@@ -153,6 +165,9 @@ impl Checker<'_> {
         path: &str,
         raw: RawMatcher,
     ) -> crate::matcher::Matcher {
+        if let Some(matcher) = self.captured_matcher(path, &raw) {
+            return matcher;
+        }
         let raw = self.fill_matcher(path, raw, Scope::Instance);
         self.matcher(path, raw)
     }

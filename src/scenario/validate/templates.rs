@@ -20,7 +20,7 @@ use crate::template::{self, Piece, Syntax};
 pub const MAX_VARIED_REGEXES: u64 = 256;
 
 /// Names netlab fills in itself: no var may take them.
-const BUILT_IN: &[&str] = &["port", "host", "client", "instance", "data"];
+pub(super) const BUILT_IN: &[&str] = &["port", "host", "client", "instance", "data"];
 
 /// The scenario's `vars`: the names declared, and the values known for them.
 #[derive(Debug, Default)]
@@ -320,6 +320,16 @@ impl Checker<'_> {
                 format!("; this scenario's vars: {}", declared.join(", "))
             }
         };
+        if scope == Scope::Instance && self.captures.slot(name).is_some() {
+            // Filled when its step runs.
+            return Meaning::Kept;
+        }
+        if scope == Scope::Instance && self.captures.anywhere.iter().any(|c| c == name) {
+            return Meaning::Refused(
+                format!("`{{{name}}}` is used before a step captures it"),
+                "a captured value is known in the steps after the one that captures it".into(),
+            );
+        }
         match (name, scope) {
             ("data", Scope::Reply) => Meaning::Kept,
             ("port" | "host", Scope::Program { .. }) => Meaning::Kept,
