@@ -59,3 +59,6 @@ mod vars;
 
 /// `netlab.toml` profiles and their precedence.
 mod profiles;
+
+/// Captures: values carried from one message to the next, filled in later steps.
+mod captures;

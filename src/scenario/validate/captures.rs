@@ -97,7 +97,8 @@ impl Checker<'_> {
     }
 
     /// A matcher that uses captured values (`None`: it uses none); a regex is checked with each
-    /// value as an empty string.
+    /// value as `1`, a literal wherever one may be written, a count in a repetition (`.{{n}}`)
+    /// too. A value that breaks it when the step runs fails that step, saying why.
     pub(super) fn captured_matcher(&mut self, path: &str, raw: &RawMatcher) -> Option<Matcher> {
         let (kind, text, at, syntax) = match raw {
             RawMatcher::Equals(text) => {
@@ -122,7 +123,8 @@ impl Checker<'_> {
         }
         let template = self.filled(&at, text, syntax);
         if kind == CapturedKind::Regex {
-            let pattern = String::from_utf8_lossy(&template.fill(&[], true)).into_owned();
+            let samples = vec![Some(b"1".to_vec()); self.captures.known.len()];
+            let pattern = String::from_utf8_lossy(&template.fill(&samples, true)).into_owned();
             if let Err(e) = RegexBuilder::new(&pattern)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
@@ -160,15 +162,18 @@ impl Checker<'_> {
             return Vec::new();
         }
         let mut captures = Vec::new();
+        let mut written = Vec::new();
         for (name, spec) in raw {
             let entry = join(&capture_path, &name);
             if let Some(capture) = self.capture(&entry, &name, spec) {
                 captures.push(capture);
             }
+            written.push(name);
         }
-        for capture in &captures {
-            if self.captures.slot(&capture.name).is_none() {
-                self.captures.known.push(capture.name.clone());
+        // A wrong entry's name is known all the same: its later uses are not another problem.
+        for name in written {
+            if self.captures.slot(&name).is_none() {
+                self.captures.known.push(name);
             }
         }
         // Slots are given once every name of the step is known (a step's own captures are

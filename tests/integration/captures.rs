@@ -1,0 +1,213 @@
+//! Captures end to end: a value saved from what a step matched and used by later steps, checked
+//! at load time, and the same transcript on every run although the values differ.
+
+use std::path::Path;
+
+use crate::support::{netlab, own_peer, python3, temp_file, text};
+
+/// A login against `token_server.py`, which gives a new random token (and the time) on every
+/// login: the token is captured and sent back; a length-prefixed answer is captured by its
+/// length and read exactly.
+fn login_scenario() -> String {
+    format!(
+        r#"
+timeout: 10s
+servers:
+  - name: auth
+    exec: ["python3", "{}", "{{port}}"]
+clients:
+  - name: client
+    connect: auth
+    steps:
+      - send: "LOGIN alice\n"
+      - expect: {{ regex: "TOKEN \\w+ at [0-9.]+\n" }}
+        capture:
+          token: {{ regex: "TOKEN (\\w+)" }}
+          stamp: {{ regex: "at (?P<stamp>[0-9.]+)" }}
+      - send: "GET {{token}}\n"
+      - expect: "DATA ok\n"
+      - send: "GET x{{token}}\n"
+      - expect: "DENIED\n"
+      - send: "SIZE\n"
+      - expect: {{ bytes: 2 }}
+        capture:
+          size: {{ u16be: 0 }}
+      - expect: {{ regex: "(?s-u)^.{{{{{{size}}}}}}" }}
+        capture:
+          payload: {{ from: 0 }}
+"#,
+        own_peer("token_server.py").display()
+    )
+}
+
+fn test_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    text(
+        &netlab()
+            .current_dir(dir)
+            .args(["test"])
+            .args(args)
+            .env("CI", "true")
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_captured_token_is_sent_back_and_the_snapshot_holds_on_every_run() {
+    let Some(_) = python3("a_captured_token_is_sent_back_and_the_snapshot_holds_on_every_run")
+    else {
+        return;
+    };
+    let file = temp_file("login.yaml", &login_scenario());
+    let dir = file.parent().unwrap();
+    let (code, stdout, stderr) = text(
+        &netlab()
+            .current_dir(dir)
+            .args(["test", "--update", "login.yaml"])
+            .env_remove("CI")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let snapshot = std::fs::read_to_string(dir.join("snapshots").join("login.snap")).unwrap();
+    assert!(
+        snapshot.contains(r#"got "TOKEN {token} at {stamp}\n""#),
+        "{snapshot}"
+    );
+    assert!(snapshot.contains(r#"send "GET {token}\n""#), "{snapshot}");
+    assert!(snapshot.contains(r#"got "{payload}""#), "{snapshot}");
+    // A new token, a new time and new random bytes each run: the same transcript.
+    for _ in 0..3 {
+        let (code, stdout, stderr) = test_in(dir, &["login.yaml"]);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+}
+
+/// A server whose answer is fixed, for the failures.
+const FIXED: &str = r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: line
+    rules:
+      - match: { equals: "hi" }
+        reply: "TOKEN abc\n"
+      - reply: "NO {data}\n"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: "hi\n"
+      - expect: { regex: "TOKEN \\w+\n" }
+        capture:
+          token: { regex: "TOKEN (\\w+)" }
+      - send: "{token}\n"
+      - expect: "OK {token}\n"
+        timeout: 1s
+"#;
+
+#[test]
+fn a_failure_shows_the_values_the_step_used_and_a_pass_only_their_names() {
+    let file = temp_file("fixed.yaml", FIXED);
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains(r#"got "TOKEN {token}\n""#), "{stdout}");
+    assert!(stdout.contains(r#"send "{token}\n""#), "{stdout}");
+    assert!(stdout.contains(r#"- expected "OK abc\n""#), "{stdout}");
+    assert!(stdout.contains(r#"+ received "NO abc\n""#), "{stdout}");
+    assert!(stdout.contains(r#"{token} was "abc""#), "{stdout}");
+}
+
+#[test]
+fn a_value_that_cannot_be_captured_fails_its_step() {
+    let file = temp_file(
+        "short.yaml",
+        &FIXED.replace(r#"token: { regex: "TOKEN (\\w+)" }"#, "token: { u32be: 8 }"),
+    );
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("capture `token`: at offset 8: 4 bytes are needed and 2 are there"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn each_instance_keeps_its_own_values_and_a_repeat_captures_each_time() {
+    let file = temp_file(
+        "instances.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: echo
+    framing: line
+    rules:
+      - reply: "{data}\n"
+clients:
+  - name: c
+    connect: echo
+    count: 3
+    steps:
+      - repeat:
+          times: 3
+          steps:
+            - send: "key-{instance}\n"
+            - expect: { regex: "key-\\d\n" }
+              capture: { key: { regex: "key-\\d" } }
+            - send: "again {key}\n"
+            - expect: "again key-{instance}\n"
+"#,
+    );
+    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(r#"got "{key}\n""#), "{stdout}");
+}
+
+#[test]
+fn mistakes_with_captures_are_refused_where_they_are_written() {
+    let file = temp_file(
+        "mistakes.yaml",
+        r#"
+servers:
+  - name: s
+    rules:
+      - reply: "x"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: "{token}"
+      - expect: { bytes: 1 }
+        capture:
+          token: { from: 0 }
+          width: { u24be: 0 }
+"#,
+    );
+    let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown field `u24be`"), "{stderr}");
+    let file = temp_file(
+        "early.yaml",
+        r#"
+servers:
+  - name: s
+    rules:
+      - reply: "x"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: "{token}"
+      - expect: { bytes: 1 }
+        capture:
+          token: { from: 0 }
+"#,
+    );
+    let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`{token}` is used before a step captures it"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("early.yaml:10:15"), "{stderr}");
+}
