@@ -77,6 +77,14 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "var_instance_in_a_server",
     "var_port_in_a_step",
     "var_unknown_in_send",
+    // Captures: which names are known depends on the steps before; what a capture takes is
+    // checked against its regex and its range.
+    "capture_used_before_it_is_captured",
+    "capture_two_ways",
+    "capture_group_out_of_range",
+    "capture_named_like_a_var",
+    "capture_in_a_repeat_unit",
+    "capture_range_backwards",
     // A duration's size (at most a year) is a number inside its text.
     "duration_huge_expect_nothing",
     "duration_huge_scenario_timeout",
