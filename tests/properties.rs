@@ -101,18 +101,18 @@ proptest! {
     #[test]
     fn escaped_text_is_its_own_template(text in "[{}a-z\"]{0,24}|\\PC*") {
         let escaped = template::escape(&text);
-        let reply = Reply::from_pieces(template::pieces(&escaped, Syntax::Text));
-        prop_assert_eq!(reply.render(b"ignored"), text.as_bytes().to_vec());
+        let reply = Reply::from_pieces(template::pieces(&escaped, Syntax::Text), &[]);
+        prop_assert_eq!(reply.render(b"ignored", &[]), text.as_bytes().to_vec());
         prop_assert_eq!(template::render(&escaped, Syntax::Text, &|_| None).unwrap(), text);
     }
 
     /// `{data}` is replaced by exactly the message received.
     #[test]
     fn data_is_the_message(prefix in "[a-z ]{0,8}", message in prop::collection::vec(any::<u8>(), 0..32)) {
-        let reply = Reply::from_pieces(template::pieces(&format!("{prefix}{{data}}!"), Syntax::Text));
+        let reply = Reply::from_pieces(template::pieces(&format!("{prefix}{{data}}!"), Syntax::Text), &[]);
         let mut expected = prefix.into_bytes();
         expected.extend_from_slice(&message);
         expected.push(b'!');
-        prop_assert_eq!(reply.render(&message), expected);
+        prop_assert_eq!(reply.render(&message, &[]), expected);
     }
 }

@@ -3,6 +3,7 @@
 //! connection in its own thread; sequential ones handle it inline, so the next client really
 //! waits in the backlog as it would with a single-threaded server.
 
+use crate::scenario::Conversation;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -89,8 +90,8 @@ struct Connection<'a> {
     server: &'a Server,
     context: Context,
     sent: u64,
-    /// Messages each rule matched on this connection (for `lose_first`).
-    matched: Vec<u32>,
+    /// What the server remembers of this connection (`lose_first` counts, named groups).
+    conversation: Conversation,
     /// The server's faults, as they apply to this connection.
     injector: Injector<'a>,
     /// Where its actions are recorded.
@@ -106,7 +107,7 @@ impl<'a> Connection<'a> {
             server,
             context: context.clone(),
             sent: 0,
-            matched: Vec::new(),
+            conversation: Conversation::default(),
             injector: Injector::new(&server.faults),
             recorder: ActionRecorder::new(id, true),
             reply: Vec::new(),
@@ -231,7 +232,7 @@ impl<'a> Connection<'a> {
         message: &[u8],
         reply: &mut Vec<u8>,
     ) -> io::Result<bool> {
-        let Some(answer) = self.server.answer(message, &mut self.matched, reply) else {
+        let Some(answer) = self.server.answer(message, &mut self.conversation, reply) else {
             self.recorder
                 .record_unanswered(&self.context, message, None, self.sent);
             return Ok(true);

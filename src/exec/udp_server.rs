@@ -3,6 +3,7 @@
 //! replied to its sender. Each sender is a "connection" of its own in the events, so that the
 //! transcript can show a client's exchange with the server side by side, as for TCP.
 
+use crate::scenario::Conversation;
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
@@ -29,8 +30,8 @@ struct Peer<'a> {
     last_heard: u64,
     /// Where its actions are recorded.
     recorder: ActionRecorder,
-    /// Datagrams each rule matched from this sender (for `lose_first`).
-    matched: Vec<u32>,
+    /// What the server remembers of this sender (`lose_first` counts, named groups).
+    conversation: Conversation,
     /// The server's faults, as they apply to this sender.
     injector: Injector<'a>,
 }
@@ -121,14 +122,14 @@ fn serve<'a>(
                 recorder,
                 sent: 0,
                 last_heard: 0,
-                matched: Vec::new(),
+                conversation: Conversation::default(),
                 injector: Injector::new(&server.faults),
             }
         });
         peer.last_heard = heard;
         let truncated = (length > server.read_size).then_some(length);
         let message = &buf[..length.min(server.read_size)];
-        let Some(answer) = server.answer(message, &mut peer.matched, &mut reply) else {
+        let Some(answer) = server.answer(message, &mut peer.conversation, &mut reply) else {
             peer.recorder
                 .record_unanswered(context, message, truncated, peer.sent);
             continue;

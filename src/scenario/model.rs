@@ -58,6 +58,9 @@ pub struct Server {
     pub delay: Option<Duration>,
     /// Reply rules, first match wins.
     pub rules: Vec<Rule>,
+    /// The named groups of its rules' regexes (`(?P<user>…)`), by slot: usable as `{user}` in
+    /// any rule's reply, each the last value matched on the connection.
+    pub groups: Vec<String>,
     /// A program under test started in this server's place (`exec:`), if any.
     pub program: Option<ServerProgram>,
     /// Faults injected into its replies (none by default).
@@ -191,12 +194,12 @@ impl Server {
     }
 
     /// The answer to `message`, or `None` when no rule matches (the server stays silent); the
-    /// reply's bytes replace what `reply` held. `matched` counts, per rule, the messages of
-    /// this client each rule matched so far (for `lose_first`); it is updated.
+    /// reply's bytes replace what `reply` held. `conversation` is what the server remembers of
+    /// this client (for `lose_first`, and the named groups of its rules' regexes); it is updated.
     pub fn answer(
         &self,
         message: &[u8],
-        matched: &mut Vec<u32>,
+        conversation: &mut Conversation,
         reply: &mut Vec<u8>,
     ) -> Option<Answer> {
         reply.clear();
@@ -205,6 +208,7 @@ impl Server {
                 .as_ref()
                 .is_none_or(|m| m.matches_whole(message))
         })?;
+        let matched = &mut conversation.matched;
         matched.resize(self.rules.len(), 0);
         matched[index] = matched[index].saturating_add(1);
         if matched[index] <= rule.lose_first {
@@ -216,8 +220,13 @@ impl Server {
                 lost: true,
             });
         }
+        if !self.groups.is_empty()
+            && let Some(Matcher::Regex(regex)) = &rule.matcher
+        {
+            conversation.remember_groups(&self.groups, regex.regex(), message);
+        }
         if let Some(template) = &rule.reply {
-            template.render_into(message, reply);
+            template.render_into(message, &conversation.captured, reply);
         }
         Some(Answer {
             rule: index,
@@ -226,6 +235,30 @@ impl Server {
             close: rule.close,
             lost: false,
         })
+    }
+}
+
+/// What a server remembers of one connection (over UDP, of one sender).
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    /// Messages each rule matched so far (for `lose_first`).
+    pub matched: Vec<u32>,
+    /// The last value of each named group of the server's regexes (`Server::groups`), by slot.
+    pub captured: Vec<Option<Vec<u8>>>,
+}
+
+impl Conversation {
+    /// Keeps the named groups of `regex`'s match in `message` that are among `groups`.
+    fn remember_groups(&mut self, groups: &[String], regex: &regex::bytes::Regex, message: &[u8]) {
+        let Some(found) = regex.captures(message) else {
+            return;
+        };
+        self.captured.resize(groups.len(), None);
+        for (slot, name) in groups.iter().enumerate() {
+            if let Some(group) = found.name(name) {
+                self.captured[slot] = Some(group.as_bytes().to_vec());
+            }
+        }
     }
 }
 
@@ -258,6 +291,9 @@ pub enum ReplyPart {
     Literal(Vec<u8>),
     /// The message that was received.
     Data,
+    /// The last value of a named group of the server's regexes on this connection
+    /// (`Server::groups`, by slot): empty until one matched.
+    Group(usize),
 }
 
 /// The most a UDP datagram carries over IPv4 (65,535 less the IP and UDP headers).
@@ -266,12 +302,15 @@ pub const MAX_DATAGRAM_PAYLOAD: u64 = 65_507;
 impl Reply {
     /// The reply of a template's pieces: `{data}` is the message received; validation has
     /// filled in every other name.
-    pub fn from_pieces(pieces: Vec<Piece>) -> Reply {
+    pub fn from_pieces(pieces: Vec<Piece>, groups: &[String]) -> Reply {
         let parts = pieces
             .into_iter()
             .map(|piece| match piece {
                 Piece::Text(text) => ReplyPart::Literal(text.into_bytes()),
-                Piece::Name(_) => ReplyPart::Data,
+                Piece::Name(name) => match groups.iter().position(|g| *g == name) {
+                    Some(slot) if name != "data" => ReplyPart::Group(slot),
+                    _ => ReplyPart::Data,
+                },
             })
             .collect();
         Reply { parts }
@@ -283,24 +322,31 @@ impl Reply {
             .iter()
             .map(|part| match part {
                 ReplyPart::Literal(bytes) => bytes.len() as u64,
-                ReplyPart::Data => 0,
+                ReplyPart::Data | ReplyPart::Group(_) => 0,
             })
             .sum()
     }
 
-    /// The bytes to send in answer to `message`.
-    pub fn render(&self, message: &[u8]) -> Vec<u8> {
+    /// The bytes to send in answer to `message`, with the named groups remembered of this
+    /// conversation (`captured`) in their places.
+    pub fn render(&self, message: &[u8], captured: &[Option<Vec<u8>>]) -> Vec<u8> {
         let mut out = Vec::new();
-        self.render_into(message, &mut out);
+        self.render_into(message, captured, &mut out);
         out
     }
 
-    /// Appends the bytes to send in answer to `message` to `out`.
-    pub fn render_into(&self, message: &[u8], out: &mut Vec<u8>) {
+    /// Appends the bytes to send in answer to `message` to `out`, with the named groups
+    /// remembered of this conversation (`captured`) in their places.
+    pub fn render_into(&self, message: &[u8], captured: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
         for part in &self.parts {
             match part {
                 ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
                 ReplyPart::Data => out.extend_from_slice(message),
+                ReplyPart::Group(slot) => {
+                    if let Some(Some(value)) = captured.get(*slot) {
+                        out.extend_from_slice(value);
+                    }
+                }
             }
         }
     }

@@ -552,6 +552,34 @@ fn escaped_lines(bytes: &[u8]) -> Vec<String> {
     bytes.split_inclusive(|b| *b == b'\n').map(show).collect()
 }
 
+/// `bytes` with each value `captures` took from them written `{name}` (a value differs from run
+/// to run; its name does not).
+fn with_captures_named(bytes: &[u8], captures: &[Capture]) -> Vec<u8> {
+    if captures.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut marks: Vec<(std::ops::Range<usize>, &str)> = captures
+        .iter()
+        .filter_map(|c| {
+            c.take(bytes)
+                .ok()
+                .map(|(range, _)| (range, c.name.as_str()))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(bytes.len());
+    for piece in capture::marked(bytes, &mut marks) {
+        match piece {
+            MarkedPiece::Bytes(part) => out.extend_from_slice(&part),
+            MarkedPiece::Name(name) => {
+                out.push(b'{');
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'}');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,32 +629,4 @@ mod tests {
     fn nothing_received_is_said_in_words() {
         assert_eq!(diff_lines(b"x", b"")[1], "+ received (nothing)");
     }
-}
-
-/// `bytes` with each value `captures` took from them written `{name}` (a value differs from run
-/// to run; its name does not).
-fn with_captures_named(bytes: &[u8], captures: &[Capture]) -> Vec<u8> {
-    if captures.is_empty() {
-        return bytes.to_vec();
-    }
-    let mut marks: Vec<(std::ops::Range<usize>, &str)> = captures
-        .iter()
-        .filter_map(|c| {
-            c.take(bytes)
-                .ok()
-                .map(|(range, _)| (range, c.name.as_str()))
-        })
-        .collect();
-    let mut out = Vec::with_capacity(bytes.len());
-    for piece in capture::marked(bytes, &mut marks) {
-        match piece {
-            MarkedPiece::Bytes(part) => out.extend_from_slice(&part),
-            MarkedPiece::Name(name) => {
-                out.push(b'{');
-                out.extend_from_slice(name.as_bytes());
-                out.push(b'}');
-            }
-        }
-    }
-    out
 }

@@ -211,3 +211,54 @@ clients:
     );
     assert!(stderr.contains("early.yaml:10:15"), "{stderr}");
 }
+
+#[test]
+fn a_servers_named_groups_fill_its_replies_for_the_rest_of_the_connection() {
+    let file = temp_file(
+        "kv.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: kv
+    framing: line
+    rules:
+      - match: { regex: "^SET (?P<key>\\w+) (?P<value>\\w+)$" }
+        reply: "OK {key}={value}\n"
+      - match: { regex: "^GET (?P<key>\\w+)$" }
+        reply: "{key} is {value}\n"
+      - reply: "? {data} (last key {key})\n"
+clients:
+  - name: first
+    connect: kv
+    steps:
+      - send: "HUH\n"
+      - expect: "? HUH (last key )\n"
+      - send: "SET a 1\n"
+      - expect: "OK a=1\n"
+      - send: "GET b\n"
+      - expect: "b is 1\n"
+  - name: another_connection
+    connect: kv
+    steps:
+      - send: "GET z\n"
+      - expect: "z is \n"
+"#,
+    );
+    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // A name that is no group of the server's regexes is refused at its place.
+    let file = temp_file(
+        "unknown.yaml",
+        r#"
+servers:
+  - name: kv
+    rules:
+      - match: { regex: "^GET (?P<key>\\w+)$" }
+        reply: "{kee}\n"
+"#,
+    );
+    let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown name `{kee}`"), "{stderr}");
+    assert!(stderr.contains("unknown.yaml:6:16"), "{stderr}");
+}

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::super::cancel::Cancel;
 use super::super::ports;
 use super::super::socket::{self, DatagramResult, TimedSocket};
+use super::UNFILLED;
 use super::report::{Proceed, Reporter};
 use crate::diagnostic::io_reason;
 use crate::event::{FailureKind, StepOutcome};
@@ -107,7 +108,9 @@ impl DatagramLink {
                 built = payload.to_bytes();
                 built.as_slice()
             }
-            Payload::Captured(_) => return r.fail(Some(index), unfilled(), Vec::new()),
+            Payload::Captured(_) => {
+                return r.fail(Some(index), FailureKind::Io(UNFILLED.into()), Vec::new());
+            }
         };
         match self.socket.send(bytes) {
             Ok(n) if n == bytes.len() => Ok(()),
@@ -195,10 +198,4 @@ mod tests {
         assert_eq!(udp_target(&[v6, v4], |_| None), Some(v6));
         assert_eq!(udp_target(&[], only_v4), None);
     }
-}
-
-/// The failure of a step run with its captured values not filled in (`Instance::step` fills
-/// them first: never seen unless netlab has a bug).
-pub(super) fn unfilled() -> FailureKind {
-    FailureKind::Io("a step ran before its captured values were filled in: a bug in netlab".into())
 }

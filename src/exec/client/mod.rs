@@ -30,6 +30,10 @@ use crate::event::{EventKind, FailureKind, InstanceId, Origin, StepOutcome};
 use crate::plan::step_timeout;
 use crate::scenario::{Client, Protocol, Step};
 
+/// Why a step that uses captured values could not run as it is: `Instance::step` fills them
+/// first, so it is seen only if netlab has a bug.
+const UNFILLED: &str = "a step ran before its captured values were filled in: a bug in netlab";
+
 /// Where an instance connects: the bound address of a scenario server, or an address to resolve.
 #[derive(Debug, Clone)]
 pub enum Dial {

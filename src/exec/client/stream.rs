@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::super::cancel::Cancel;
 use super::super::context::Context;
 use super::super::socket::{self, ReadResult, TimedStream};
+use super::UNFILLED;
 use super::inbox::Inbox;
 use super::report::{Proceed, Reporter};
 use crate::diagnostic::io_reason;
@@ -93,9 +94,7 @@ fn write_payload(
     match payload {
         Payload::Bytes(bytes) => stream.write_all(bytes, cancel),
         // `Instance::step` fills it first.
-        Payload::Captured(_) => Err(io::Error::other(
-            "a step ran before its captured values were filled in: a bug in netlab",
-        )),
+        Payload::Captured(_) => Err(io::Error::other(UNFILLED)),
         Payload::Repeat { unit, times } => {
             // A buffer of whole units, about 64 KiB, written over and over.
             let per_buffer = (STREAM_BUFFER / unit.len()).max(1) as u64;

@@ -36,6 +36,8 @@ pub(super) struct Checker<'a> {
     pub(super) varied_regexes: u64,
     /// What the client being checked captures, and what its steps so far have.
     pub(super) captures: Captures,
+    /// The named groups of the regexes of the server being checked (usable in its replies).
+    pub(super) server_groups: Vec<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -58,6 +60,7 @@ impl<'a> Checker<'a> {
             instance: None,
             varied_regexes: 0,
             captures: Captures::default(),
+            server_groups: Vec::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use super::checker::Checker;
 use super::fields::Unit;
 use super::templates::Scope;
+use crate::matcher::Matcher;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{Protocol, RawPayload, RawRule, RawServer, RawSize};
@@ -102,12 +103,30 @@ impl Checker<'_> {
             let g = self.fill_payload(&at, g, Scope::Shared);
             self.payload(&at, g).into()
         });
+        // Every rule's matcher first: the named groups of any rule's regex may be used in any
+        // rule's reply (each the last value matched on the connection).
+        let matchers: Vec<Option<Matcher>> = raw
+            .rules
+            .iter_mut()
+            .enumerate()
+            .map(|(i, r)| {
+                r.matcher.take().map(|m| {
+                    let at = format!("{path}.rules[{i}].match");
+                    let m = self.fill_matcher(&at, m, Scope::Shared);
+                    self.matcher(&at, m)
+                })
+            })
+            .collect();
+        let groups = named_groups(&matchers);
+        self.server_groups.clone_from(&groups);
         let rules: Vec<Rule> = raw
             .rules
             .into_iter()
+            .zip(matchers)
             .enumerate()
-            .map(|(i, r)| self.rule(&format!("{path}.rules[{i}]"), r))
+            .map(|(i, (r, matcher))| self.rule(&format!("{path}.rules[{i}]"), r, matcher))
             .collect();
+        self.server_groups.clear();
         if protocol == Protocol::Udp {
             for (i, rule) in rules.iter().enumerate() {
                 // A reply is at least its literal text; `{data}` adds what came (checked then).
@@ -129,19 +148,20 @@ impl Checker<'_> {
             greeting,
             delay: raw.delay.map(|d| d.0),
             rules,
+            groups,
             faults,
             outside: None,
             program,
         }
     }
 
-    fn rule(&mut self, path: &str, raw: RawRule) -> Rule {
+    fn rule(&mut self, path: &str, raw: RawRule, matcher: Option<Matcher>) -> Rule {
         let reply = raw.reply.map(|payload| {
             let reply_path = join(path, "reply");
             match payload {
                 RawPayload::Text(text) => {
                     let pieces = self.pieces(&reply_path, &text, Syntax::Text, Scope::Reply);
-                    Reply::from_pieces(pieces)
+                    Reply::from_pieces(pieces, &self.server_groups)
                 }
                 other => {
                     let other = self.fill_payload(&reply_path, other, Scope::Reply);
@@ -151,11 +171,6 @@ impl Checker<'_> {
                 }
             }
         });
-        let matcher = raw.matcher.map(|m| {
-            let at = join(path, "match");
-            let m = self.fill_matcher(&at, m, Scope::Shared);
-            self.matcher(&at, m)
-        });
         Rule {
             matcher,
             reply,
@@ -164,4 +179,19 @@ impl Checker<'_> {
             lose_first: raw.lose_first.unwrap_or(0),
         }
     }
+}
+
+/// The named groups of the regexes among `matchers`, each once, in order.
+fn named_groups(matchers: &[Option<Matcher>]) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    for matcher in matchers.iter().flatten() {
+        if let Matcher::Regex(regex) = matcher {
+            for name in regex.regex().capture_names().flatten() {
+                if !groups.iter().any(|g| g == name) {
+                    groups.push(name.to_string());
+                }
+            }
+        }
+    }
+    groups
 }

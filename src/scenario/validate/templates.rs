@@ -330,6 +330,10 @@ impl Checker<'_> {
                 "a captured value is known in the steps after the one that captures it".into(),
             );
         }
+        if scope == Scope::Reply && self.server_groups.iter().any(|g| g == name) {
+            // The named group's last value on the connection, filled when the rule answers.
+            return Meaning::Kept;
+        }
         match (name, scope) {
             ("data", Scope::Reply) => Meaning::Kept,
             ("port" | "host", Scope::Program { .. }) => Meaning::Kept,
