@@ -242,6 +242,20 @@ impl Filled {
         out
     }
 
+    /// How many bytes the values it uses take (each time it uses one).
+    pub fn values_len(&self, values: &Values) -> usize {
+        self.pieces
+            .iter()
+            .map(|piece| match piece {
+                FillPiece::Bytes(_) => 0,
+                FillPiece::Value { slot, .. } => values
+                    .get(*slot)
+                    .and_then(Option::as_ref)
+                    .map_or(0, Vec::len),
+            })
+            .sum()
+    }
+
     /// The text as the file wrote it, each value as `{name}` (what the transcript shows).
     pub fn template(&self) -> Vec<u8> {
         let mut out = Vec::new();

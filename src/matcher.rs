@@ -270,6 +270,14 @@ impl Matcher {
             return Ok(None);
         };
         let regex = *kind == CapturedKind::Regex;
+        // An escaped byte takes up to 11 characters: a value this long could not compile within
+        // the size limit anyway, and escaping it would take that much memory first.
+        if regex && template.values_len(values) > REGEX_SIZE_LIMIT / 4 {
+            return Err(format!(
+                "the captured values are too long to match in a regex (over {} bytes): match them with `equals` or `contains`",
+                REGEX_SIZE_LIMIT / 4
+            ));
+        }
         let bytes = template.fill(values, regex);
         Ok(Some(match kind {
             CapturedKind::Equals => Matcher::Equals { bytes, hex: false },
