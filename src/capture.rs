@@ -205,6 +205,8 @@ pub type Values = [Option<Vec<u8>>];
 pub struct Filled {
     /// In order.
     pub pieces: Vec<FillPiece>,
+    /// Sent as one frame (`send: { frame: … }`): the frame is made once the values are in.
+    pub frame: Option<crate::framing::Frames>,
 }
 
 /// A piece of a [`Filled`] text.
@@ -240,6 +242,15 @@ impl Filled {
             }
         }
         out
+    }
+
+    /// The bytes to send: the text filled in, as one frame if it is one.
+    pub fn fill_payload(&self, values: &Values) -> Result<Vec<u8>, String> {
+        let body = self.fill(values, false);
+        match &self.frame {
+            Some(frames) => frames.encode(&body),
+            None => Ok(body),
+        }
     }
 
     /// How many bytes the values it uses take (each time it uses one).
@@ -429,6 +440,7 @@ mod tests {
     #[test]
     fn filled_texts_escape_values_in_regexes_byte_for_byte() {
         let filled = Filled {
+            frame: None,
             pieces: vec![
                 FillPiece::Bytes(b"^OK ".to_vec()),
                 FillPiece::Value {

@@ -34,6 +34,7 @@ pub mod escape;
 pub mod event;
 pub mod exec;
 pub(crate) mod exit;
+pub mod framing;
 pub mod matcher;
 pub mod outcome;
 pub(crate) mod pairing;

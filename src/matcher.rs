@@ -13,6 +13,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use regex::bytes::Regex;
+
+use crate::framing::Cut;
 use regex_automata::Input;
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -34,6 +36,13 @@ pub enum Matcher {
     Regex(StreamRegex),
     /// Any N bytes.
     Bytes(usize),
+    /// Exactly one frame, whose body matches `body` as a whole.
+    Frame {
+        /// How frames are cut.
+        frames: crate::framing::Frames,
+        /// What the body must be.
+        body: Box<Matcher>,
+    },
     /// A matcher whose text uses values captured by earlier steps (`{token}`): built when its
     /// step runs (`Matcher::filled`); never matched as it is.
     Captured {
@@ -266,8 +275,15 @@ impl Matcher {
     /// This matcher with `values` filled in (`None`: it uses none); a regex that no longer
     /// compiles (over the size limit with a long value) says why.
     pub fn filled(&self, values: &crate::capture::Values) -> Result<Option<Matcher>, String> {
-        let Matcher::Captured { kind, template } = self else {
-            return Ok(None);
+        let (kind, template) = match self {
+            Matcher::Captured { kind, template } => (kind, template),
+            Matcher::Frame { frames, body } => {
+                return Ok(body.filled(values)?.map(|body| Matcher::Frame {
+                    frames: frames.clone(),
+                    body: Box::new(body),
+                }));
+            }
+            _ => return Ok(None),
         };
         let regex = *kind == CapturedKind::Regex;
         // An escaped byte takes up to 11 characters: a value this long could not compile within
@@ -291,6 +307,17 @@ impl Matcher {
                 Matcher::Regex(StreamRegex::new(regex))
             }
         }))
+    }
+
+    /// Where captures look in the bytes this matcher matched: a frame's body (and where it
+    /// starts), else all of them.
+    pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (usize, &'b [u8]) {
+        if let Matcher::Frame { frames, .. } = self
+            && let Cut::Frame { body, .. } = frames.cut(matched, usize::MAX)
+        {
+            return (body.start, &matched[body]);
+        }
+        (0, matched)
     }
 
     /// Checks the unconsumed start of a stream. `equals`, `hex` and `bytes` consume exactly their
@@ -322,6 +349,17 @@ impl Matcher {
                     Progress::NeedMore
                 }
             }
+            Matcher::Frame { frames, body } => match frames.cut(received, usize::MAX) {
+                Cut::NeedMore => Progress::NeedMore,
+                Cut::Frame { body: at, end } => {
+                    if body.matches_whole(&received[at]) {
+                        Progress::Matched(end)
+                    } else {
+                        Progress::Hopeless
+                    }
+                }
+                Cut::Bad(_) => Progress::Hopeless,
+            },
             // Filled before its step runs (`Matcher::filled`).
             Matcher::Captured { .. } => Progress::Hopeless,
         }
@@ -334,6 +372,12 @@ impl Matcher {
             Matcher::Contains(needle) => find(message, needle).is_some(),
             Matcher::Regex(regex) => regex.regex.is_match(message),
             Matcher::Bytes(n) => message.len() == *n,
+            Matcher::Frame { frames, body } => match frames.cut(message, usize::MAX) {
+                Cut::Frame { body: at, end } => {
+                    end == message.len() && body.matches_whole(&message[at])
+                }
+                Cut::NeedMore | Cut::Bad(_) => false,
+            },
             Matcher::Captured { .. } => false,
         }
     }

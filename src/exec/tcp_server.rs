@@ -3,6 +3,7 @@
 //! connection in its own thread; sequential ones handle it inline, so the next client really
 //! waits in the backlog as it would with a single-threaded server.
 
+use crate::framing::Cut;
 use crate::scenario::Conversation;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -170,6 +171,14 @@ impl<'a> Connection<'a> {
                 flush_at,
                 &self.context.cancel,
             ) {
+                ReadResult::Data if self.server.framing.frames().is_some() => {
+                    self.context.progressed();
+                    match self.answer_frames(stream, &mut pending) {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(e) => return self.fail(stream, &e),
+                    }
+                }
                 ReadResult::Data => {
                     self.context.progressed();
                     let whole = self.server.framing == Framing::Chunk
@@ -198,7 +207,11 @@ impl<'a> Connection<'a> {
                     pending.drain(..start);
                 }
                 ReadResult::Eof => {
-                    if !pending.is_empty() {
+                    if !pending.is_empty() && self.server.framing.frames().is_some() {
+                        // Part of a frame, never finished: no rule sees it.
+                        self.recorder
+                            .record_unanswered(&self.context, &pending, None, self.sent);
+                    } else if !pending.is_empty() {
                         match self.answer(stream, &pending) {
                             Ok(true) => {}
                             Ok(false) => return,
@@ -214,6 +227,41 @@ impl<'a> Connection<'a> {
                 ReadResult::Failed(e) => return self.fail(stream, &e),
             }
         }
+    }
+
+    /// Answers every whole frame at the start of `pending`, and drops them from it; a frame that
+    /// can never be (a length that cannot be, over `MAX_LINE`) ends the connection as a failed
+    /// read does. Ok(false): the connection is closed.
+    fn answer_frames(
+        &mut self,
+        stream: &mut TimedStream,
+        pending: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        let Some(frames) = self.server.framing.frames() else {
+            return Ok(true);
+        };
+        let frames = frames.clone();
+        let mut start = 0;
+        let result = loop {
+            match frames.cut(&pending[start..], MAX_LINE) {
+                Cut::NeedMore => break Ok(true),
+                Cut::Bad(why) => {
+                    break Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("bad frame: {why}"),
+                    ));
+                }
+                Cut::Frame { body, end } => {
+                    let body = start + body.start..start + body.end;
+                    match self.answer(stream, &pending[body]) {
+                        Ok(true) => start += end,
+                        other => break other,
+                    }
+                }
+            }
+        };
+        pending.drain(..start);
+        result
     }
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.

@@ -6,8 +6,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use super::raw::{Concurrency, Framing, Protocol};
+pub use super::raw::{Concurrency, Protocol};
 use crate::capture::{Capture, Filled, Values};
+use crate::framing::Frames;
+pub use crate::framing::Framing;
 use crate::matcher::Matcher;
 use crate::template::{self, Piece, Syntax};
 
@@ -282,6 +284,8 @@ pub struct Rule {
 pub struct Reply {
     /// The pieces, in order.
     pub parts: Vec<ReplyPart>,
+    /// Sent as one frame of the server's framing (`reply: { frame: … }`).
+    pub frame: Option<Frames>,
 }
 
 /// A piece of a reply.
@@ -313,7 +317,7 @@ impl Reply {
                 },
             })
             .collect();
-        Reply { parts }
+        Reply { parts, frame: None }
     }
 
     /// How many bytes its literal parts hold (the least any reply it renders holds).
@@ -338,6 +342,7 @@ impl Reply {
     /// Appends the bytes to send in answer to `message` to `out`, with the named groups
     /// remembered of this conversation (`captured`) in their places.
     pub fn render_into(&self, message: &[u8], captured: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
+        let start = out.len();
         for part in &self.parts {
             match part {
                 ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
@@ -347,6 +352,14 @@ impl Reply {
                         out.extend_from_slice(value);
                     }
                 }
+            }
+        }
+        if let Some(frames) = &self.frame {
+            // A body its length field cannot hold goes out as it is: the client sees a frame
+            // that does not match (validation refuses such literal replies).
+            if let Ok(framed) = frames.encode(&out[start..]) {
+                out.truncate(start);
+                out.extend_from_slice(&framed);
             }
         }
     }
@@ -436,6 +449,8 @@ pub struct Client {
     pub later_instances: Vec<Script>,
     /// The names its steps capture (`capture:`), by slot: each instance keeps a value per slot.
     pub captures: Vec<String>,
+    /// The frames its `frame` steps write and read: its own `framing:`, else its server's.
+    pub frames: Option<Frames>,
 }
 
 /// The name of instance `instance` of the client `name` of which `count` run: `name#2` when
@@ -594,6 +609,17 @@ impl Step {
         }
     }
 
+    /// Where this step's captures look in the bytes it matched (a frame's body), and where
+    /// that part starts.
+    pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (usize, &'b [u8]) {
+        match self {
+            Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => {
+                matcher.captured_part(matched)
+            }
+            _ => (0, matched),
+        }
+    }
+
     /// The text of this step that uses captured values, if one does.
     pub fn uses_captured(&self) -> Option<&Filled> {
         match self {
@@ -621,7 +647,7 @@ impl Step {
     pub fn filled(&self, values: &Values) -> Result<Option<Step>, String> {
         Ok(match self {
             Step::Send(Payload::Captured(filled)) => {
-                Some(Step::Send(Payload::Bytes(filled.fill(values, false))))
+                Some(Step::Send(Payload::Bytes(filled.fill_payload(values)?)))
             }
             Step::Expect {
                 matcher,

@@ -44,6 +44,8 @@ pub fn size(raw: &RawPayload, base_dir: &Path) -> u64 {
         RawPayload::Hex(bytes) => bytes.len() as u64,
         RawPayload::Repeat { text, times } => (text.len() as u64).saturating_mul(*times),
         RawPayload::File(file) => std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len()),
+        // A header of at most ten bytes (a varint), or a delimiter the file wrote.
+        RawPayload::Frame(inner) => size(inner, base_dir).saturating_add(10),
     }
 }
 
@@ -83,6 +85,12 @@ pub fn resolve(raw: RawPayload, base_dir: &Path) -> Result<Vec<u8>, PayloadProbl
                     .into_bytes())
             }
         }
+        // `Checker::payload` makes the frame, with the framing it knows.
+        RawPayload::Frame(_) => Err(PayloadProblem {
+            field: "frame",
+            message: "a frame is made where the framing is known: this is a bug in netlab".into(),
+            help: None,
+        }),
         RawPayload::File(file) => {
             let full = base_dir.join(&file);
             read_limited(&full).map_err(|reason| PayloadProblem {

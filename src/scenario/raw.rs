@@ -58,15 +58,28 @@ pub enum Concurrency {
     Sequential,
 }
 
-/// How a server cuts the received bytes into messages for its rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Framing {
+/// How a stream is cut into messages, as written: `chunk`, `line`, `{ length: u16be, offset,
+/// adjust, include_header }` or `{ delimiter: "…" }` (read by `visitors`, checked by `validate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawFraming {
     /// One recv() result is one message.
-    #[default]
     Chunk,
     /// One line (up to `\n`, without it and a `\r` before it) is one message.
     Line,
+    /// A length prefix.
+    Length {
+        /// The length field's kind (`u8`, `u16be`, `u16le`, `u32be`, `u32le`, `u64be`, `u64le`,
+        /// `varint`).
+        length: String,
+        /// Bytes before the length field.
+        offset: Option<u64>,
+        /// Added to the length to give the body's size.
+        adjust: Option<i64>,
+        /// The length counts the header too.
+        include_header: Option<bool>,
+    },
+    /// These bytes end each message.
+    Delimiter(String),
 }
 
 /// A server entry, as written.
@@ -92,7 +105,7 @@ pub struct RawServer {
     /// Threaded or sequential.
     pub concurrency: Option<Concurrency>,
     /// Message framing for rules.
-    pub framing: Option<Framing>,
+    pub framing: Option<RawFraming>,
     /// Sent on accept.
     pub greeting: Option<RawPayload>,
     /// Pause before each reply.
@@ -206,6 +219,8 @@ pub struct RawClient {
     pub hint: Option<String>,
     /// Most bytes a reading step may gather before it fails (a flooding peer).
     pub max_received: Option<RawSize>,
+    /// How its `frame` steps write and read frames (default: its server's framing).
+    pub framing: Option<RawFraming>,
 }
 
 /// A size in bytes: a number, or a string with a unit (`64KiB`, `16MiB`, `1GB`).
@@ -232,6 +247,9 @@ pub enum RawPayload {
     },
     /// Bytes of a file, relative to the scenario file.
     File(String),
+    /// This payload as one frame of the client's (or server's) framing: its length before it,
+    /// or its delimiter after it.
+    Frame(Box<RawPayload>),
 }
 
 /// A matcher, as written: a string (exact bytes) or a map with one of `equals`, `contains`,
@@ -248,6 +266,8 @@ pub enum RawMatcher {
     Regex(String),
     /// Any N bytes.
     Bytes(usize),
+    /// Exactly one frame of the client's framing, whose body matches this.
+    Frame(Box<RawMatcher>),
 }
 
 /// The only `shutdown` a client step can do.
@@ -412,5 +432,25 @@ impl RawCapture {
         .into_iter()
         .filter_map(|(kind, offset)| offset.map(|o| (kind, o)))
         .collect()
+    }
+}
+
+impl RawPayload {
+    /// The payload inside any `frame:` wrappers.
+    pub fn unframed(&self) -> &RawPayload {
+        match self {
+            RawPayload::Frame(inner) => inner.unframed(),
+            other => other,
+        }
+    }
+}
+
+impl RawMatcher {
+    /// The matcher inside any `frame:` wrappers.
+    pub fn unframed(&self) -> &RawMatcher {
+        match self {
+            RawMatcher::Frame(inner) => inner.unframed(),
+            other => other,
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawCapture, RawDuration, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize, RawStep,
-    STEP_KEYS,
+    RawCapture, RawDuration, RawFraming, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize,
+    RawStep, STEP_KEYS,
 };
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
@@ -170,9 +170,10 @@ impl JsonSchema for RawPayload {
     fn schema_name() -> Cow<'static, str> {
         "Payload".into()
     }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let framed = generator.subschema_for::<RawPayload>();
         json_schema!({
-            "description": "Bytes to send: a string, `{ hex: \"de ad\" }`, `{ repeat: \"x\", times: 1000 }` or `{ file: \"payload.bin\" }`.",
+            "description": "Bytes to send: a string, `{ hex: \"de ad\" }`, `{ repeat: \"x\", times: 1000 }`, `{ file: \"payload.bin\" }`, or `{ frame: PAYLOAD }` (the payload as one frame of the framing).",
             "oneOf": [
                 { "type": "string" },
                 { "type": "object", "additionalProperties": false, "required": ["hex"],
@@ -180,17 +181,49 @@ impl JsonSchema for RawPayload {
                 { "type": "object", "additionalProperties": false, "required": ["repeat", "times"],
                   "properties": { "repeat": { "type": "string", "minLength": 1 }, "times": { "type": "integer", "minimum": 0 } } },
                 { "type": "object", "additionalProperties": false, "required": ["file"],
-                  "properties": { "file": { "type": "string" } } }
+                  "properties": { "file": { "type": "string" } } },
+                { "type": "object", "additionalProperties": false, "required": ["frame"],
+                  "properties": { "frame": framed } }
             ]
         })
     }
 }
 
+impl JsonSchema for RawFraming {
+    fn schema_name() -> Cow<'static, str> {
+        "Framing".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "How a stream is cut into messages: `chunk` (one recv() each), `line`, a length prefix `{ length: u16be, offset, adjust, include_header }`, or `{ delimiter: \"\\r\\n\\r\\n\" }`.",
+            "oneOf": [
+                { "enum": ["chunk", "line"] },
+                { "type": "object", "additionalProperties": false, "required": ["length"],
+                  "properties": {
+                    "length": { "enum": LENGTH_KINDS },
+                    "offset": { "type": "integer", "minimum": 0 },
+                    "adjust": { "type": "integer" },
+                    "include_header": { "type": "boolean" }
+                  } },
+                { "type": "object", "additionalProperties": false, "required": ["delimiter"],
+                  "properties": { "delimiter": { "type": "string", "minLength": 1 } } }
+            ]
+        })
+    }
+}
+
+/// The kinds a length prefix may take (unsigned, or a varint).
+pub const LENGTH_KINDS: &[&str] = &[
+    "u8", "u16be", "u16le", "u32be", "u32le", "u64be", "u64le", "varint",
+];
+
 impl JsonSchema for RawMatcher {
     fn schema_name() -> Cow<'static, str> {
         "Matcher".into()
     }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let framed =
+            serde_json::to_value(generator.subschema_for::<RawMatcher>()).unwrap_or_default();
         let one = |key: &str, value: serde_json::Value| {
             serde_json::json!({
                 "type": "object", "additionalProperties": false, "required": [key],
@@ -199,14 +232,15 @@ impl JsonSchema for RawMatcher {
         };
         let text = serde_json::json!({ "type": "string" });
         json_schema!({
-            "description": "What must arrive: a string (exactly these bytes), or one of `equals`, `contains`, `regex`, `hex`, `bytes`.",
+            "description": "What must arrive: a string (exactly these bytes), or one of `equals`, `contains`, `regex`, `hex`, `bytes`, or `frame` (exactly one frame of the framing, whose body matches).",
             "oneOf": [
                 { "type": "string" },
                 one("equals", text.clone()),
                 one("contains", text.clone()),
                 one("regex", text),
                 one("hex", serde_json::json!({ "type": "string", "pattern": HEX_PATTERN })),
-                one("bytes", serde_json::json!({ "type": "integer", "minimum": 0 }))
+                one("bytes", serde_json::json!({ "type": "integer", "minimum": 0 })),
+                one("frame", framed)
             ]
         })
     }

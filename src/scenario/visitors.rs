@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::raw::{RawAction, RawDuration, RawMatcher, RawPayload, RawSize, RawStep, STEP_KEYS};
+use super::raw::{
+    RawAction, RawDuration, RawFraming, RawMatcher, RawPayload, RawSize, RawStep, STEP_KEYS,
+};
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -154,10 +156,27 @@ impl<'de> Deserialize<'de> for RawPayload {
                 Ok(RawPayload::Text(text.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPayload, A::Error> {
-                const FIELDS: &[&str] = &["hex", "repeat", "times", "file"];
+                const FIELDS: &[&str] = &["hex", "repeat", "times", "file", "frame"];
                 let (mut hex, mut repeat, mut times, mut file) = (None, None, None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
+                        "frame"
+                            if (hex.is_none() && repeat.is_none())
+                                && (times.is_none() && file.is_none()) =>
+                        {
+                            let inner = map.next_value::<RawPayload>()?;
+                            if let Some(extra) = map.next_key::<String>()? {
+                                return Err(de::Error::custom(format!(
+                                    "`frame` wraps one payload: put `{extra}` inside it"
+                                )));
+                            }
+                            return Ok(RawPayload::Frame(Box::new(inner)));
+                        }
+                        "frame" => {
+                            return Err(de::Error::custom(
+                                "`frame` wraps one payload: put the rest inside it",
+                            ));
+                        }
                         "hex" => {
                             hex = Some(
                                 parse_hex(&map.next_value::<String>()?)
@@ -229,7 +248,7 @@ impl<'de> Deserialize<'de> for RawMatcher {
                 Ok(RawMatcher::Equals(text.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMatcher, A::Error> {
-                const FIELDS: &[&str] = &["equals", "contains", "regex", "hex", "bytes"];
+                const FIELDS: &[&str] = &["equals", "contains", "regex", "hex", "bytes", "frame"];
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(
                         "empty matcher: give one of `equals`, `contains`, `regex`, `hex`, `bytes`",
@@ -243,6 +262,7 @@ impl<'de> Deserialize<'de> for RawMatcher {
                         parse_hex(&map.next_value::<String>()?).map_err(de::Error::custom)?,
                     ),
                     "bytes" => RawMatcher::Bytes(map.next_value::<usize>()?),
+                    "frame" => RawMatcher::Frame(Box::new(map.next_value::<RawMatcher>()?)),
                     other => return Err(de::Error::unknown_field(other, FIELDS)),
                 };
                 if let Some(extra) = map.next_key::<String>()? {
@@ -325,6 +345,64 @@ impl<'de> Deserialize<'de> for RawStep {
             }
         }
         deserializer.deserialize_any(StepVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawFraming {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FramingVisitor;
+        impl<'de> Visitor<'de> for FramingVisitor {
+            type Value = RawFraming;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`chunk`, `line`, `{ length: u16be }` or `{ delimiter: \"…\" }`")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawFraming, E> {
+                match text {
+                    "chunk" => Ok(RawFraming::Chunk),
+                    "line" => Ok(RawFraming::Line),
+                    other => Err(E::unknown_variant(other, &["chunk", "line"])),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFraming, A::Error> {
+                const FIELDS: &[&str] =
+                    &["length", "offset", "adjust", "include_header", "delimiter"];
+                let (mut length, mut offset, mut adjust, mut include_header, mut delimiter) =
+                    (None, None, None, None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "length" => length = Some(map.next_value::<String>()?),
+                        "offset" => offset = Some(map.next_value::<u64>()?),
+                        "adjust" => adjust = Some(map.next_value::<i64>()?),
+                        "include_header" => include_header = Some(map.next_value::<bool>()?),
+                        "delimiter" => delimiter = Some(map.next_value::<String>()?),
+                        other => return Err(de::Error::unknown_field(other, FIELDS)),
+                    }
+                }
+                match (length, delimiter) {
+                    (Some(length), None) => Ok(RawFraming::Length {
+                        length,
+                        offset,
+                        adjust,
+                        include_header,
+                    }),
+                    (None, Some(delimiter))
+                        if offset.is_none() && adjust.is_none() && include_header.is_none() =>
+                    {
+                        Ok(RawFraming::Delimiter(delimiter))
+                    }
+                    (None, Some(_)) => Err(de::Error::custom(
+                        "`offset`, `adjust` and `include_header` go with `length`, not `delimiter`",
+                    )),
+                    (Some(_), Some(_)) => Err(de::Error::custom(
+                        "a framing takes `length` or `delimiter`, not both",
+                    )),
+                    (None, None) => Err(de::Error::custom(
+                        "a framing map takes `length` (with `offset`, `adjust`, `include_header`) or `delimiter`",
+                    )),
+                }
+            }
+        }
+        deserializer.deserialize_any(FramingVisitor)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::capture::{self, Capture, MarkedPiece};
+use crate::capture::{self, MarkedPiece};
 use crate::difference::{self, Difference};
 use crate::escape::{SHOW_LIMIT, hex, quoted, show};
 use crate::event::{
@@ -154,6 +154,9 @@ fn matcher_text(matcher: &Matcher) -> String {
         Matcher::Contains(bytes) => format!("contains {}", show(bytes)),
         Matcher::Regex(regex) => format!("regex {}", quoted(regex.as_str().as_bytes())),
         Matcher::Bytes(n) => format!("any {n} bytes"),
+        Matcher::Frame { frames, body } => {
+            format!("frame ({}) {}", frames.describe(), matcher_text(body))
+        }
         // As written, each captured value as `{name}`: the same on every run.
         Matcher::Captured { kind, template } => {
             let text = template.template();
@@ -177,7 +180,14 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
 pub(super) fn step_text(step: &Step) -> String {
     match step {
         Step::Send(Payload::Bytes(bytes)) => format!("send {}", show(bytes)),
-        Step::Send(Payload::Captured(filled)) => format!("send {}", show(&filled.template())),
+        Step::Send(Payload::Captured(filled)) => match &filled.frame {
+            Some(frames) => format!(
+                "send frame ({}) {}",
+                frames.describe(),
+                show(&filled.template())
+            ),
+            None => format!("send {}", show(&filled.template())),
+        },
         Step::Send(Payload::Repeat { unit, times }) => format!(
             "send {} × {times} ({} bytes, streamed)",
             show(unit),
@@ -249,11 +259,8 @@ pub fn describe_step_event(
                 // transcript says what was asserted held, and shows the output only on failure.
                 passed(format!("{what}: matched"))
             } else {
-                let step_captures = step.map_or(&[][..], Step::captures);
-                passed(format!(
-                    "{what}: got {}",
-                    show(&with_captures_named(bytes, step_captures))
-                ))
+                let named = step.map_or_else(|| bytes.clone(), |s| with_captures_named(bytes, s));
+                passed(format!("{what}: got {}", show(&named)))
             }
         }
         StepOutcome::Failed(failure) => {
@@ -552,18 +559,20 @@ fn escaped_lines(bytes: &[u8]) -> Vec<String> {
     bytes.split_inclusive(|b| *b == b'\n').map(show).collect()
 }
 
-/// `bytes` with each value `captures` took from them written `{name}` (a value differs from run
-/// to run; its name does not).
-fn with_captures_named(bytes: &[u8], captures: &[Capture]) -> Vec<u8> {
+/// `bytes` with each value the captures of `step` took from them written `{name}` (a value
+/// differs from run to run; its name does not).
+fn with_captures_named(bytes: &[u8], step: &Step) -> Vec<u8> {
+    let captures = step.captures();
     if captures.is_empty() {
         return bytes.to_vec();
     }
+    let (start, part) = step.captured_part(bytes);
     let mut marks: Vec<(std::ops::Range<usize>, &str)> = captures
         .iter()
         .filter_map(|c| {
-            c.take(bytes)
+            c.take(part)
                 .ok()
-                .map(|(range, _)| (range, c.name.as_str()))
+                .map(|(range, _)| (start + range.start..start + range.end, c.name.as_str()))
         })
         .collect();
     let mut out = Vec::with_capacity(bytes.len());

@@ -107,8 +107,9 @@ impl Reporter<'_> {
         let Some(step) = steps.get(index) else {
             return Ok(());
         };
+        let (_, part) = step.captured_part(matched);
         for capture in step.captures() {
-            match capture.take(matched) {
+            match capture.take(part) {
                 Ok((_, value)) => {
                     if let Some(slot) = self.captured.get_mut(capture.slot) {
                         *slot = Some(value);

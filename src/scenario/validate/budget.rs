@@ -210,6 +210,7 @@ impl Sizer<'_> {
             RawPayload::Repeat { text, times } => self
                 .text(text, Syntax::Text, Bound::Most)
                 .saturating_mul(*times),
+            RawPayload::Frame(inner) => self.payload(inner, base_dir).saturating_add(10),
             other => payload::size(other, base_dir),
         }
     }
@@ -223,6 +224,7 @@ impl Sizer<'_> {
             RawMatcher::Regex(pattern) => self.text(pattern, Syntax::Regex, Bound::Most),
             RawMatcher::Hex(bytes) => bytes.len() as u64,
             RawMatcher::Bytes(_) => 0,
+            RawMatcher::Frame(inner) => self.matcher(inner),
         }
     }
 

@@ -74,13 +74,22 @@ impl Checker<'_> {
                 },
             })
             .collect();
-        Filled { pieces }
+        Filled {
+            pieces,
+            frame: None,
+        }
     }
 
     /// A send's payload that uses captured values (`None`: it uses none). A `repeat` unit is
     /// built once, before the run: it cannot use one.
     pub(super) fn captured_payload(&mut self, path: &str, raw: &RawPayload) -> Option<Filled> {
         match raw {
+            RawPayload::Frame(inner) => {
+                let at = join(path, "frame");
+                let mut filled = self.captured_payload(&at, inner)?;
+                filled.frame = Some(self.frames_for(path)?);
+                Some(filled)
+            }
             RawPayload::Text(text) if self.uses_captured(text, Syntax::Text) => {
                 Some(self.filled(path, text, Syntax::Text))
             }
@@ -116,6 +125,13 @@ impl Checker<'_> {
                 join(path, "regex"),
                 Syntax::Regex,
             ),
+            RawMatcher::Frame(inner) => {
+                let body = self.captured_matcher(&join(path, "frame"), inner)?;
+                return Some(Matcher::Frame {
+                    frames: self.frames_for(path)?,
+                    body: Box::new(body),
+                });
+            }
             RawMatcher::Hex(_) | RawMatcher::Bytes(_) => return None,
         };
         if !self.uses_captured(text, syntax) {

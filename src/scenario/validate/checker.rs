@@ -38,6 +38,8 @@ pub(super) struct Checker<'a> {
     pub(super) captures: Captures,
     /// The named groups of the regexes of the server being checked (usable in its replies).
     pub(super) server_groups: Vec<String>,
+    /// The frames of the server or client being checked (for `frame:` payloads and matchers).
+    pub(super) frames: Option<crate::framing::Frames>,
 }
 
 impl<'a> Checker<'a> {
@@ -61,6 +63,7 @@ impl<'a> Checker<'a> {
             varied_regexes: 0,
             captures: Captures::default(),
             server_groups: Vec::new(),
+            frames: None,
         }
     }
 }

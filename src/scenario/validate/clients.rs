@@ -11,10 +11,11 @@ use super::fields::Unit;
 use super::steps::FlatSteps;
 use super::templates::{Instance, Scope, names_an_instance};
 use crate::diagnostic::did_you_mean;
+use crate::framing::Frames;
 use crate::scenario::model::{Client, Script, Server, Step, Target, instance_label};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
-    Protocol, RawAction, RawClient, RawMatcher, RawPayload, RawSize, RawStep,
+    Protocol, RawAction, RawClient, RawFraming, RawMatcher, RawPayload, RawSize, RawStep,
 };
 use crate::template::Syntax;
 
@@ -31,7 +32,7 @@ impl Checker<'_> {
         &mut self,
         path: &str,
         name: String,
-        raw: RawClient,
+        mut raw: RawClient,
         servers: &[Server],
     ) -> Option<Client> {
         self.values_needed = self.needed_vars.of_clients();
@@ -90,6 +91,7 @@ impl Checker<'_> {
             index: 1,
         });
         let program = raw.exec.is_some();
+        self.frames = self.client_frames(path, raw.framing.take(), target.as_ref(), servers);
         let ((steps, paths, hints), first_problems) =
             self.holding_problems(|checker| checker.script(path, raw, protocol));
         let captures = std::mem::take(&mut self.captures).known;
@@ -122,6 +124,7 @@ impl Checker<'_> {
             }
         }
         self.instance = None;
+        let frames = self.frames.take();
         let lines = paths
             .iter()
             .map(|relative| {
@@ -148,6 +151,7 @@ impl Checker<'_> {
             max_received,
             later_instances,
             captures,
+            frames,
         })
     }
 
@@ -178,6 +182,33 @@ impl Checker<'_> {
         self.captures = Captures::of(&raw.steps);
         self.steps(path, "steps", raw.steps, protocol, &mut flat);
         (flat.steps, flat.paths, flat.hints)
+    }
+
+    /// The frames the client at `path` writes and reads with `frame`: its own `framing`
+    /// (a length prefix or a delimiter), else its server's, if that server frames.
+    fn client_frames(
+        &mut self,
+        path: &str,
+        written: Option<RawFraming>,
+        target: Option<&Target>,
+        servers: &[Server],
+    ) -> Option<Frames> {
+        if let Some(written) = written {
+            let at = join(path, "framing");
+            let framing = self.framing(&at, written);
+            if framing.frames().is_none() {
+                self.at_value(
+                    &at,
+                    "a client's `framing` is a length prefix or a delimiter (`chunk` and `line` are a server's)",
+                )
+                .add_help("`framing: { length: u16be }` or `framing: { delimiter: \"\\r\\n\" }`");
+            }
+            return framing.frames().cloned();
+        }
+        match target {
+            Some(Target::Server(i)) => servers.get(*i).and_then(|s| s.framing.frames().cloned()),
+            _ => None,
+        }
     }
 
     /// Where the `connect` value `connect` (at `path`) leads: a server of the file, or an
@@ -247,8 +278,11 @@ fn step_texts<'t>(steps: &'t [RawStep], texts: &mut Vec<(&'t str, Syntax)>) {
     for step in steps {
         texts.extend(step.hint.as_deref().map(|h| (h, Syntax::Text)));
         match &step.action {
-            RawAction::Send(RawPayload::Text(text) | RawPayload::Repeat { text, .. }) => {
-                texts.push((text, Syntax::Text));
+            RawAction::Send(payload) => {
+                if let RawPayload::Text(text) | RawPayload::Repeat { text, .. } = payload.unframed()
+                {
+                    texts.push((text, Syntax::Text));
+                }
             }
             RawAction::Expect(m) | RawAction::ReadToClose(m) => texts.extend(matcher_text(m)),
             RawAction::Repeat(repeat) => step_texts(&repeat.steps, texts),
@@ -259,10 +293,10 @@ fn step_texts<'t>(steps: &'t [RawStep], texts: &mut Vec<(&'t str, Syntax)>) {
 
 /// The template of a matcher, if it has one.
 pub(super) fn matcher_text(m: &RawMatcher) -> Option<(&str, Syntax)> {
-    match m {
+    match m.unframed() {
         RawMatcher::Equals(text) | RawMatcher::Contains(text) => Some((text, Syntax::Text)),
         RawMatcher::Regex(pattern) => Some((pattern, Syntax::Regex)),
-        RawMatcher::Hex(_) | RawMatcher::Bytes(_) => None,
+        RawMatcher::Hex(_) | RawMatcher::Bytes(_) | RawMatcher::Frame(_) => None,
     }
 }
 

@@ -4,6 +4,7 @@
 
 use regex::bytes::RegexBuilder;
 
+use crate::framing::Frames;
 use crate::matcher::{Matcher, REGEX_SIZE_LIMIT, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
@@ -45,6 +46,10 @@ impl Checker<'_> {
     pub(super) fn payload(&mut self, path: &str, raw: RawPayload) -> Vec<u8> {
         if !self.build_payloads {
             return Vec::new();
+        }
+        if let RawPayload::Frame(inner) = raw {
+            let body = self.payload(&join(path, "frame"), *inner);
+            return self.framed(path, &body);
         }
         match payload::resolve(raw, self.source.base_dir()) {
             Ok(bytes) => bytes,
@@ -97,6 +102,45 @@ impl Checker<'_> {
                 }
             }
             RawMatcher::Bytes(n) => Matcher::Bytes(n),
+            RawMatcher::Frame(inner) => {
+                let body = self.matcher(&join(path, "frame"), *inner);
+                match self.frames_for(path) {
+                    Some(frames) => Matcher::Frame {
+                        frames,
+                        body: Box::new(body),
+                    },
+                    None => Matcher::Bytes(0),
+                }
+            }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The frames a `frame:` at `path` is made with (the client's or the server's framing);
+    /// reported when there are none.
+    pub(super) fn frames_for(&mut self, path: &str) -> Option<Frames> {
+        if self.frames.is_none() {
+            self.at_key(
+                &join(path, "frame"),
+                "`frame` needs a framing: none is known here",
+            )
+            .add_help("give the client `framing: { length: u16be }` (or `{ delimiter: … }`), or connect it to a server that has one");
+        }
+        self.frames.clone()
+    }
+
+    /// `body` as one frame of the framing known at `path` (reported when it cannot be one).
+    pub(super) fn framed(&mut self, path: &str, body: &[u8]) -> Vec<u8> {
+        let Some(frames) = self.frames_for(path) else {
+            return Vec::new();
+        };
+        match frames.encode(body) {
+            Ok(frame) => frame,
+            Err(why) => {
+                self.at_value(&join(path, "frame"), why);
+                Vec::new()
+            }
         }
     }
 }

@@ -7,10 +7,13 @@ use std::net::IpAddr;
 use super::checker::Checker;
 use super::fields::Unit;
 use super::templates::Scope;
+use crate::capture::INT_KINDS;
+use crate::framing::{Frames, Framing, LengthPrefix};
 use crate::matcher::Matcher;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawPayload, RawRule, RawServer, RawSize};
+use crate::scenario::raw::{Protocol, RawFraming, RawPayload, RawRule, RawServer, RawSize};
+use crate::scenario::schema::LENGTH_KINDS;
 use crate::template::Syntax;
 
 /// Default listen() backlog (what std uses).
@@ -98,6 +101,10 @@ impl Checker<'_> {
                 }
             }
         }
+        let framing = raw
+            .framing
+            .map_or(Framing::Chunk, |f| self.framing(&join(path, "framing"), f));
+        self.frames = framing.frames().cloned();
         let greeting = raw.greeting.map(|g| {
             let at = join(path, "greeting");
             let g = self.fill_payload(&at, g, Scope::Shared);
@@ -127,6 +134,7 @@ impl Checker<'_> {
             .map(|(i, (r, matcher))| self.rule(&format!("{path}.rules[{i}]"), r, matcher))
             .collect();
         self.server_groups.clear();
+        self.frames = None;
         if protocol == Protocol::Udp {
             for (i, rule) in rules.iter().enumerate() {
                 // A reply is at least its literal text; `{data}` adds what came (checked then).
@@ -144,7 +152,7 @@ impl Checker<'_> {
             backlog,
             read_size,
             concurrency: raw.concurrency.unwrap_or_default(),
-            framing: raw.framing.unwrap_or_default(),
+            framing,
             greeting,
             delay: raw.delay.map(|d| d.0),
             rules,
@@ -163,10 +171,24 @@ impl Checker<'_> {
                     let pieces = self.pieces(&reply_path, &text, Syntax::Text, Scope::Reply);
                     Reply::from_pieces(pieces, &self.server_groups)
                 }
+                // A text in a frame keeps `{data}` and the groups: the frame is made when the
+                // rule answers.
+                RawPayload::Frame(inner) if matches!(*inner, RawPayload::Text(_)) => {
+                    let at = join(&reply_path, "frame");
+                    let frame = self.frames_for(&reply_path);
+                    let RawPayload::Text(text) = *inner else {
+                        return Reply::from_pieces(Vec::new(), &[]);
+                    };
+                    let pieces = self.pieces(&at, &text, Syntax::Text, Scope::Reply);
+                    let mut reply = Reply::from_pieces(pieces, &self.server_groups);
+                    reply.frame = frame;
+                    reply
+                }
                 other => {
                     let other = self.fill_payload(&reply_path, other, Scope::Reply);
                     Reply {
                         parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
+                        frame: None,
                     }
                 }
             }
@@ -195,3 +217,60 @@ fn named_groups(matchers: &[Option<Matcher>]) -> Vec<String> {
     }
     groups
 }
+
+impl Checker<'_> {
+    /// The framing written at `path`.
+    pub(super) fn framing(&mut self, path: &str, raw: RawFraming) -> Framing {
+        match raw {
+            RawFraming::Chunk => Framing::Chunk,
+            RawFraming::Line => Framing::Line,
+            RawFraming::Delimiter(delimiter) => {
+                if delimiter.is_empty() {
+                    self.at_value(
+                        &join(path, "delimiter"),
+                        "a delimiter needs at least one byte",
+                    );
+                }
+                Framing::Frames(Frames::Delimiter(delimiter.into_bytes()))
+            }
+            RawFraming::Length {
+                length,
+                offset,
+                adjust,
+                include_header,
+            } => {
+                let kind = INT_KINDS
+                    .iter()
+                    .find(|(name, _)| *name == length && LENGTH_KINDS.contains(name))
+                    .map(|(_, kind)| *kind);
+                let Some(kind) = kind else {
+                    self.at_value(
+                        &join(path, "length"),
+                        format!(
+                            "`{length}` is not a length kind: one of {}",
+                            LENGTH_KINDS.join(", ")
+                        ),
+                    );
+                    return Framing::Chunk;
+                };
+                let offset = offset.unwrap_or(0);
+                if offset > MAX_FRAME_OFFSET {
+                    self.at_value(
+                        &join(path, "offset"),
+                        format!("an offset of at most {MAX_FRAME_OFFSET} bytes"),
+                    );
+                }
+                Framing::Frames(Frames::Length(LengthPrefix {
+                    kind,
+                    offset: usize::try_from(offset.min(MAX_FRAME_OFFSET)).unwrap_or(0),
+                    adjust: adjust.unwrap_or(0),
+                    include_header: include_header.unwrap_or(false),
+                }))
+            }
+        }
+    }
+}
+
+/// The most bytes a length prefix may have before its length field (a header of a real protocol
+/// is tens of bytes; `frame:` writes these as zeros).
+const MAX_FRAME_OFFSET: u64 = 1024;

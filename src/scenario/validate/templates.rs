@@ -236,6 +236,11 @@ impl Checker<'_> {
             RawPayload::Text(text) => {
                 RawPayload::Text(self.fill_built(path, &text, Syntax::Text, scope))
             }
+            RawPayload::Frame(inner) => RawPayload::Frame(Box::new(self.fill_payload(
+                &join(path, "frame"),
+                *inner,
+                scope,
+            ))),
             // `{data}` is the message in a reply's string only: a `repeat` is built once.
             RawPayload::Repeat { text, times } => RawPayload::Repeat {
                 text: self.fill_built(
@@ -266,6 +271,11 @@ impl Checker<'_> {
                 Syntax::Text,
                 scope,
             )),
+            RawMatcher::Frame(inner) => RawMatcher::Frame(Box::new(self.fill_matcher(
+                &join(path, "frame"),
+                *inner,
+                scope,
+            ))),
             RawMatcher::Regex(pattern) => RawMatcher::Regex(self.fill_built(
                 &join(path, "regex"),
                 &pattern,

@@ -1,0 +1,350 @@
+//! How a byte stream is cut into messages, and how a message is written as one: by recv()
+//! (`chunk`), by line, by a length prefix (`framing: { length: u16be }`), or by a delimiter
+//! (`framing: { delimiter: "\r\n\r\n" }`). Pure: bytes in, frames out. The server cuts what it
+//! reads with it, a client's `send: { frame }` writes a frame and `expect: { frame }` reads one.
+//!
+//! Hand-written: the crates that frame streams (tokio-util's codecs, asynchronous-codec) work on
+//! async streams and buffers of their own; netlab's reads are blocking with a deadline, and a
+//! frame here is a range of the bytes already read.
+
+use std::ops::Range;
+
+use crate::capture::IntKind;
+
+/// How a server cuts what it reads into messages (and a client writes and reads frames).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Framing {
+    /// One recv() result is one message.
+    #[default]
+    Chunk,
+    /// One line (up to `\n`, without it and a `\r` before it) is one message.
+    Line,
+    /// Frames: a length prefix or a delimiter.
+    Frames(Frames),
+}
+
+impl Framing {
+    /// The frames of this framing, if it has them.
+    pub fn frames(&self) -> Option<&Frames> {
+        match self {
+            Framing::Frames(frames) => Some(frames),
+            Framing::Chunk | Framing::Line => None,
+        }
+    }
+}
+
+/// Frames of a stream: each is a header and a body, or a body and a delimiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frames {
+    /// A length before each body.
+    Length(LengthPrefix),
+    /// These bytes after each body.
+    Delimiter(Vec<u8>),
+}
+
+/// A length prefix, as Netty's `LengthFieldBasedFrameDecoder` and Wireshark describe one: `offset`
+/// bytes, then the length field, then the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LengthPrefix {
+    /// How the length is written (an unsigned kind, or a varint).
+    pub kind: IntKind,
+    /// Bytes before the length field (written as zeros by `frame:`).
+    pub offset: usize,
+    /// Added to the length to give the body's size (a length that counts a trailer, say).
+    pub adjust: i64,
+    /// The length counts the header (the `offset` bytes and the length field) too.
+    pub include_header: bool,
+}
+
+/// What the start of a buffer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// Not a whole frame yet.
+    NeedMore,
+    /// A whole frame: its body's place, and its length with the header (or delimiter).
+    Frame {
+        /// Where the body is.
+        body: Range<usize>,
+        /// Where the next frame starts.
+        end: usize,
+    },
+    /// Never a frame: why (a length that cannot be, a frame over the cap).
+    Bad(String),
+}
+
+impl Frames {
+    /// The first frame at the start of `buffer`; a frame longer than `most` bytes is `Bad` as
+    /// soon as its header says so.
+    pub fn cut(&self, buffer: &[u8], most: usize) -> Cut {
+        match self {
+            Frames::Length(prefix) => prefix.cut(buffer, most),
+            Frames::Delimiter(delimiter) => match memchr::memmem::find(buffer, delimiter) {
+                Some(at) if at + delimiter.len() > most => {
+                    Cut::Bad(over(at + delimiter.len(), most))
+                }
+                Some(at) => Cut::Frame {
+                    body: 0..at,
+                    end: at + delimiter.len(),
+                },
+                None if buffer.len() > most => Cut::Bad(format!(
+                    "no delimiter within {most} bytes (the most a frame may take)"
+                )),
+                None => Cut::NeedMore,
+            },
+        }
+    }
+
+    /// `body` as one frame: a header before it, or the delimiter after it.
+    pub fn encode(&self, body: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            Frames::Length(prefix) => prefix.encode(body),
+            Frames::Delimiter(delimiter) => {
+                if memchr::memmem::find(body, delimiter).is_some() {
+                    return Err(format!(
+                        "the payload holds the delimiter {}: it would be read as two frames",
+                        crate::escape::show(delimiter)
+                    ));
+                }
+                let mut out = Vec::with_capacity(body.len() + delimiter.len());
+                out.extend_from_slice(body);
+                out.extend_from_slice(delimiter);
+                Ok(out)
+            }
+        }
+    }
+
+    /// The frame's words in the transcript (`u16be length`, `delimiter "\r\n"`).
+    pub fn describe(&self) -> String {
+        match self {
+            Frames::Length(prefix) => format!("{} length", prefix.kind_name()),
+            Frames::Delimiter(delimiter) => {
+                format!("delimiter {}", crate::escape::show(delimiter))
+            }
+        }
+    }
+}
+
+fn over(size: usize, most: usize) -> String {
+    format!("a frame of {size} bytes, over the {most} a frame may take")
+}
+
+impl LengthPrefix {
+    /// The kind's name as a file writes it.
+    pub fn kind_name(&self) -> &'static str {
+        crate::capture::INT_KINDS
+            .iter()
+            .find(|(_, kind)| *kind == self.kind)
+            .map_or("length", |(name, _)| name)
+    }
+
+    fn cut(&self, buffer: &[u8], most: usize) -> Cut {
+        let Some(field) = buffer.get(self.offset..) else {
+            return Cut::NeedMore;
+        };
+        let (value, width) = match self.kind.decode(field) {
+            Ok((text, width)) => (text.parse::<u64>().unwrap_or(u64::MAX), width),
+            // A varint that does not end within its ten bytes is never a frame.
+            Err(why) if field.len() >= 10 => return Cut::Bad(why),
+            Err(_) => return Cut::NeedMore,
+        };
+        let header = self.offset + width;
+        let counted = if self.include_header {
+            header as i128
+        } else {
+            0
+        };
+        let body = i128::from(value) + i128::from(self.adjust) - counted;
+        if body < 0 {
+            return Cut::Bad(format!(
+                "the length field says {value}, which leaves {body} bytes for the body"
+            ));
+        }
+        let end = header as i128 + body;
+        if end > most as i128 {
+            return Cut::Bad(over(usize::try_from(end).unwrap_or(usize::MAX), most));
+        }
+        let end = usize::try_from(end).unwrap_or(usize::MAX);
+        if buffer.len() < end {
+            return Cut::NeedMore;
+        }
+        Cut::Frame {
+            body: header..end,
+            end,
+        }
+    }
+
+    fn encode(&self, body: &[u8]) -> Result<Vec<u8>, String> {
+        // The value written for a length field `width` bytes wide.
+        let value_for = |width: usize| {
+            let counted = if self.include_header {
+                (self.offset + width) as i128
+            } else {
+                0
+            };
+            body.len() as i128 - i128::from(self.adjust) + counted
+        };
+        let width = match self.kind {
+            IntKind::Fixed { width, .. } => width,
+            // A varint's width depends on its value, which may count the width.
+            IntKind::Varint => (1..=10)
+                .find(|&w| u64::try_from(value_for(w)).is_ok_and(|v| varint_len(v) == w))
+                .unwrap_or(1),
+        };
+        let value = value_for(width);
+        let too_large = || {
+            format!(
+                "a body of {} bytes needs a length of {value}, which a {} field cannot hold",
+                body.len(),
+                self.kind_name()
+            )
+        };
+        let value = u64::try_from(value).map_err(|_| too_large())?;
+        let mut out = vec![0u8; self.offset];
+        match self.kind {
+            IntKind::Fixed {
+                width, big_endian, ..
+            } => {
+                if width < 8 && value >> (8 * width) != 0 {
+                    return Err(too_large());
+                }
+                let bytes = value.to_be_bytes();
+                let field = &bytes[8 - width..];
+                if big_endian {
+                    out.extend_from_slice(field);
+                } else {
+                    out.extend(field.iter().rev());
+                }
+            }
+            IntKind::Varint => {
+                let mut rest = value;
+                loop {
+                    let low = (rest & 0x7f) as u8;
+                    rest >>= 7;
+                    if rest == 0 {
+                        out.push(low);
+                        break;
+                    }
+                    out.push(low | 0x80);
+                }
+            }
+        }
+        out.extend_from_slice(body);
+        Ok(out)
+    }
+}
+
+/// How many bytes the varint of `n` takes.
+fn varint_len(n: u64) -> usize {
+    let bits = 64 - n.leading_zeros() as usize;
+    bits.div_ceil(7).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::INT_KINDS;
+
+    fn prefix(kind: &str, offset: usize, adjust: i64, include_header: bool) -> Frames {
+        let kind = INT_KINDS
+            .iter()
+            .find(|(name, _)| *name == kind)
+            .map(|(_, k)| *k)
+            .unwrap_or(IntKind::Varint);
+        Frames::Length(LengthPrefix {
+            kind,
+            offset,
+            adjust,
+            include_header,
+        })
+    }
+
+    #[test]
+    fn a_length_prefix_round_trips_in_each_variant() {
+        for frames in [
+            prefix("u8", 0, 0, false),
+            prefix("u16be", 0, 0, false),
+            prefix("u16le", 2, 0, false),
+            prefix("u32be", 0, -2, false),
+            prefix("u32le", 1, 0, true),
+            prefix("varint", 0, 0, false),
+        ] {
+            let frame = frames.encode(b"hello").unwrap_or_default();
+            let mut stream = frame.clone();
+            stream.extend_from_slice(b"next");
+            match frames.cut(&stream, 1 << 20) {
+                Cut::Frame { body, end } => {
+                    assert_eq!(&stream[body], b"hello", "{frames:?}");
+                    assert_eq!(end, frame.len(), "{frames:?}");
+                }
+                other => panic!("{frames:?}: {other:?}"),
+            }
+            // Cut anywhere before its end, it is not a frame yet.
+            for cut in 0..frame.len() {
+                assert_eq!(
+                    frames.cut(&frame[..cut], 1 << 20),
+                    Cut::NeedMore,
+                    "{frames:?} {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lengths_are_written_as_the_header_says() {
+        assert_eq!(
+            prefix("u16be", 0, 0, false).encode(b"hi"),
+            Ok(vec![0, 2, b'h', b'i'])
+        );
+        assert_eq!(
+            prefix("u16le", 0, 0, true).encode(b"hi"),
+            Ok(vec![4, 0, b'h', b'i'])
+        );
+        assert_eq!(
+            prefix("u8", 1, 0, false).encode(b"hi"),
+            Ok(vec![0, 2, b'h', b'i'])
+        );
+        assert_eq!(
+            prefix("varint", 0, 0, false)
+                .encode(&[7; 300])
+                .map(|f| f[..2].to_vec()),
+            Ok(vec![0xac, 0x02])
+        );
+        assert!(
+            prefix("u8", 0, 0, false)
+                .encode(&[0; 256])
+                .is_err_and(|e| e.contains("cannot hold"))
+        );
+    }
+
+    #[test]
+    fn impossible_and_oversized_frames_are_bad_at_once() {
+        // A length that counts the header but is shorter than it.
+        assert!(matches!(
+            prefix("u16be", 0, 0, true).cut(&[0, 1], 100),
+            Cut::Bad(_)
+        ));
+        // Announced over the cap: bad before the body arrives.
+        assert!(matches!(
+            prefix("u32be", 0, 0, false).cut(&[0, 0, 1, 0], 100),
+            Cut::Bad(_)
+        ));
+        assert!(matches!(
+            prefix("varint", 0, 0, false).cut(&[0xff; 10], 100),
+            Cut::Bad(_)
+        ));
+        let delimited = Frames::Delimiter(b"\r\n".to_vec());
+        assert!(matches!(delimited.cut(&[b'x'; 101], 100), Cut::Bad(_)));
+    }
+
+    #[test]
+    fn a_delimiter_ends_each_frame_and_may_not_be_in_a_body() {
+        let frames = Frames::Delimiter(b"\r\n\r\n".to_vec());
+        assert_eq!(
+            frames.cut(b"GET /\r\n\r\nmore", 100),
+            Cut::Frame { body: 0..5, end: 9 }
+        );
+        assert_eq!(frames.cut(b"GET /\r\n\r", 100), Cut::NeedMore);
+        assert_eq!(frames.encode(b"a"), Ok(b"a\r\n\r\n".to_vec()));
+        assert!(frames.encode(b"a\r\n\r\nb").is_err());
+    }
+}
