@@ -30,7 +30,7 @@ impl Checker<'_> {
         &mut self,
         path: &str,
         name: String,
-        raw: RawClient,
+        mut raw: RawClient,
         servers: &[Server],
     ) -> Option<Client> {
         self.values_needed = self.needed_vars.of_clients();
@@ -76,6 +76,7 @@ impl Checker<'_> {
             u32::try_from(n).unwrap_or(MAX_COUNT)
         });
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
+        let redact = self.redactions(&join(path, "redact"), std::mem::take(&mut raw.redact));
         // Instances whose steps differ (`{instance}`) are built one by one, from copies of
         // what was written, once the first is right; the first later one that is wrong (a
         // regex its value breaks, a datagram it makes too long) is reported, and building stops.
@@ -145,6 +146,7 @@ impl Checker<'_> {
             hints,
             max_received,
             later_instances,
+            redact,
         })
     }
 

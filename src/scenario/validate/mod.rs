@@ -21,6 +21,7 @@ mod fields;
 mod names;
 mod payloads;
 mod programs;
+mod redact;
 mod scenario;
 mod servers;
 mod steps;
