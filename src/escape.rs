@@ -72,7 +72,7 @@ pub fn joined(parts: &[Part]) -> Vec<u8> {
 
 /// The first `limit` bytes of the parts; a placeholder that starts before the limit is kept
 /// whole.
-fn head<'a>(parts: &[Part<'a>], limit: usize) -> Vec<Part<'a>> {
+pub fn head<'a>(parts: &[Part<'a>], limit: usize) -> Vec<Part<'a>> {
     let mut left = limit;
     let mut out = Vec::new();
     for part in parts {
@@ -162,7 +162,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// [`hex`] for parts: each placeholder a word between the pairs of digits
 /// (`hex "de ad [session] ef"`).
-fn hex_parts(parts: &[Part]) -> String {
+pub fn hex_parts(parts: &[Part]) -> String {
     let mut words: Vec<String> = Vec::new();
     for part in parts {
         match part {

@@ -103,6 +103,24 @@ impl<'a> Redactions<'a> {
         escape::show_parts(&self.parts(bytes))
     }
 
+    /// `bytes` shown as hex whatever they are (`hex "de ad [id]"`), what is hidden as its
+    /// placeholder.
+    pub fn hex(&self, bytes: &[u8]) -> String {
+        if self.is_empty() {
+            return escape::hex(bytes);
+        }
+        escape::hex_parts(&self.parts(bytes))
+    }
+
+    /// The start of `bytes` shown (for a line that says how much more there was): its first
+    /// `limit` bytes once redacted, a placeholder kept whole.
+    pub fn show_head(&self, bytes: &[u8], limit: usize) -> String {
+        if self.is_empty() {
+            return escape::show(&bytes[..bytes.len().min(limit)]);
+        }
+        escape::show_parts(&escape::head(&self.parts(bytes), limit))
+    }
+
     /// `bytes` split after each `\n`, each line shown as by [`Redactions::show`] (for a diff):
     /// the whole is redacted first, so a match may span lines (its placeholder is on the line
     /// where it starts).
@@ -250,6 +268,15 @@ mod tests {
         assert_eq!(shown, expected);
         // With nothing hidden, the count is the bytes'.
         assert!(redact.show(&[b'z'; 600]).ends_with("… (600 bytes)"));
+    }
+
+    #[test]
+    fn a_head_is_taken_after_the_redaction() {
+        let scenario = [redaction("id", "id=[0-9]+")];
+        let redact = Redactions::new(&scenario, &[]);
+        // The match straddles the cut: its placeholder is shown whole, no digit of it.
+        assert_eq!(redact.show_head(b"ab id=123456 cd", 5), r#""ab [id]""#);
+        assert_eq!(Redactions::default().show_head(b"ab id=1", 5), r#""ab id""#);
     }
 
     #[test]
