@@ -59,3 +59,6 @@ mod vars;
 
 /// `netlab.toml` profiles and their precedence.
 mod profiles;
+
+/// `redact:`: what changes from run to run hidden from transcripts, snapshots and reports.
+mod redact;
