@@ -1,6 +1,7 @@
 //! Bytes as readable text for transcripts and diffs: escaped, quoted text for printable data
 //! (`"Hello\r\n"`), hex for binary data, with very long data shortened deterministically.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Data longer than this is shortened in transcripts (its length is always shown).
@@ -41,10 +42,10 @@ pub fn show_parts(parts: &[Part]) -> String {
         [Part::Bytes(bytes)] => is_text(bytes),
         _ => is_text(&joined(parts)),
     };
-    let head = if len > SHOW_LIMIT {
-        head(parts, SHOW_LIMIT / 4)
+    let head: Cow<[Part]> = if len > SHOW_LIMIT {
+        Cow::Owned(head(parts, SHOW_LIMIT / 4))
     } else {
-        parts.to_vec()
+        Cow::Borrowed(parts)
     };
     let mut out = if text {
         quoted_parts(&head)
