@@ -287,3 +287,66 @@ impl<'a> LiveView<'a> {
         format!("{seconds:8.3}s  {}", entry.render(self.width, styled))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::event::StepOutcome;
+    use crate::event::fixtures::{listening, served, step};
+    use crate::source::SourceFile;
+
+    /// A server's lines held back until their client is known are described then, with that
+    /// client's `redact` (not the scenario's alone, as they would be when they arrived).
+    #[test]
+    fn held_server_lines_get_their_clients_redactions() {
+        let text = "redact:\n  time: \"[0-9]{2}:[0-9]{2}\"\nservers:\n  - name: api\n    rules:\n      - reply: \"ok\"\nclients:\n  - name: mine\n    connect: api\n    redact:\n      session: \"sid=[0-9a-f]+\"\n    steps:\n      - send: \"x\"\n";
+        let Ok(scenario) = crate::scenario::load_source(SourceFile::new("t.yaml", text)) else {
+            panic!("the scenario loads");
+        };
+        let server = SocketAddr::from(([127, 0, 0, 1], 7000));
+        let client = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let answered = ServerAction::Answered {
+            message: b"at 12:34".to_vec(),
+            truncated: None,
+            rule: 0,
+            delay: None,
+            reply: Some(b"ok 12:34 sid=ab12".to_vec()),
+            close: false,
+            lost: false,
+            faults: Vec::new(),
+        };
+        let mut live = LiveView::new(&scenario);
+        let mut lines = Vec::new();
+        for event in [
+            listening(0, server),
+            // The server's side comes first: held, its client not known yet.
+            served(
+                0,
+                ServerAction::Accepted {
+                    peer: client,
+                    via: None,
+                },
+                false,
+            ),
+            served(0, answered, false),
+            step(
+                0,
+                StepOutcome::Connected {
+                    local: client,
+                    remote: server,
+                },
+            ),
+        ] {
+            lines.extend(live.lines(&event, false));
+        }
+        let text = lines.join("\n");
+        assert!(
+            text.contains(
+                "api (mine)  received \"at [time]\" → rules[0], reply \"ok [time] [session]\""
+            ),
+            "{text}"
+        );
+    }
+}

@@ -159,6 +159,23 @@ fn redaction_reaches_the_one_line_failure_and_stays_in_its_clients_section() {
         "{stdout}"
     );
 
+    // The live view of `netlab run` shows the same text, each server line as its client's.
+    let (code, stdout, _) = text(&netlab().args(["run", path]).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    let shown = |actor: &str, text: &str| {
+        stdout
+            .lines()
+            .any(|line| line.contains(actor) && line.contains(text))
+    };
+    assert!(
+        shown("api (mine)", "reply \"GET at [timestamp] [session]\\n\""),
+        "{stdout}"
+    );
+    assert!(
+        shown("api (other)", "reply \"PUT at [timestamp] sid=00ff\\n\""),
+        "{stdout}"
+    );
+
     // The one-line failure (a CI annotation, a JUnit message) and the JSON report.
     let (code, stdout, _) = text(
         &netlab()
