@@ -301,7 +301,8 @@ fn program_notes(scenario: &Scenario, server: usize, report: &ProgramReport) -> 
     if capture {
         let redact = scenario.redactions(None);
         for (name, output) in [("stdout", &report.stdout), ("stderr", &report.stderr)] {
-            let text = String::from_utf8_lossy(&redact.bytes(output)).into_owned();
+            let output = redact.bytes(output);
+            let text = String::from_utf8_lossy(&output);
             for line in text.trim_end().lines() {
                 notes.push(note(scenario, server, format!("{name}: {line}")));
             }

@@ -476,7 +476,8 @@ pub fn describe_server_event(
 
 /// A program's stderr, a line each, for a failure's detail.
 fn stderr_lines(redact: Redactions, stderr: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(&redact.bytes(stderr)).into_owned();
+    let stderr = redact.bytes(stderr);
+    let text = String::from_utf8_lossy(&stderr);
     text.lines()
         .map(|line| format!("stderr: {}", printable(line)))
         .collect()
