@@ -1,6 +1,7 @@
 //! Bytes as readable text for transcripts and diffs: escaped, quoted text for printable data
 //! (`"Hello\r\n"`), hex for binary data, with very long data shortened deterministically.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Data longer than this is shortened in transcripts (its length is always shown).
@@ -8,18 +9,88 @@ pub const SHOW_LIMIT: usize = 512;
 
 /// Renders bytes as a quoted escaped string, or as `hex "de ad"` when they are not text.
 pub fn show(bytes: &[u8]) -> String {
-    let (head, cut) = if bytes.len() > SHOW_LIMIT {
-        (&bytes[..SHOW_LIMIT / 4], true)
-    } else {
-        (bytes, false)
+    show_parts(&[Part::Bytes(bytes)])
+}
+
+/// A piece of data to show: bytes, or a placeholder standing for bytes hidden from display
+/// (`redact:`), which is shown as it is, never escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// Bytes, escaped when shown.
+    Bytes(&'a [u8]),
+    /// A placeholder's text (`[timestamp]`), shown as it is.
+    Placeholder(&'a str),
+}
+
+impl Part<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Part::Bytes(bytes) => bytes.len(),
+            Part::Placeholder(text) => text.len(),
+        }
+    }
+}
+
+/// [`show`] for data made of parts: the bytes escaped, each placeholder as it is (also in hex,
+/// between the bytes' pairs of digits). A placeholder counts as its text: for whether the data
+/// is text, for where long data is cut (never inside a placeholder), and in the length said then
+/// (`… (600 bytes once redacted)`).
+pub fn show_parts(parts: &[Part]) -> String {
+    let len: usize = parts.iter().map(Part::len).sum();
+    let redacted = parts.iter().any(|p| matches!(p, Part::Placeholder(_)));
+    let text = match parts {
+        [Part::Bytes(bytes)] => is_text(bytes),
+        _ => is_text(&joined(parts)),
     };
-    let mut out = if is_text(bytes) {
-        quoted(head)
+    let head: Cow<[Part]> = if len > SHOW_LIMIT {
+        Cow::Owned(head(parts, SHOW_LIMIT / 4))
     } else {
-        hex(head)
+        Cow::Borrowed(parts)
     };
-    if cut {
-        let _ = write!(out, "… ({} bytes)", bytes.len());
+    let mut out = if text {
+        quoted_parts(&head)
+    } else {
+        hex_parts(&head)
+    };
+    if len > SHOW_LIMIT {
+        let once = if redacted { " once redacted" } else { "" };
+        let _ = write!(out, "… ({len} bytes{once})");
+    }
+    out
+}
+
+/// The parts as one byte string, each placeholder as its text.
+pub fn joined(parts: &[Part]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(Part::len).sum());
+    for part in parts {
+        match part {
+            Part::Bytes(bytes) => out.extend_from_slice(bytes),
+            Part::Placeholder(text) => out.extend_from_slice(text.as_bytes()),
+        }
+    }
+    out
+}
+
+/// The first `limit` bytes of the parts; a placeholder that starts before the limit is kept
+/// whole.
+pub fn head<'a>(parts: &[Part<'a>], limit: usize) -> Vec<Part<'a>> {
+    let mut left = limit;
+    let mut out = Vec::new();
+    for part in parts {
+        if left == 0 {
+            break;
+        }
+        match *part {
+            Part::Bytes(bytes) => {
+                let taken = &bytes[..bytes.len().min(left)];
+                left -= taken.len();
+                out.push(Part::Bytes(taken));
+            }
+            Part::Placeholder(text) => {
+                left = left.saturating_sub(text.len());
+                out.push(Part::Placeholder(text));
+            }
+        }
     }
     out
 }
@@ -43,8 +114,25 @@ pub fn is_text(bytes: &[u8]) -> bool {
 
 /// `"…"` with `\r`, `\n`, `\t`, `\\`, `\"` and `\xNN` escapes.
 pub fn quoted(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
+    quoted_parts(&[Part::Bytes(bytes)])
+}
+
+/// [`quoted`] for parts: each placeholder written as it is.
+fn quoted_parts(parts: &[Part]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(Part::len).sum::<usize>() + 2);
     out.push('"');
+    for part in parts {
+        match part {
+            Part::Bytes(bytes) => escape_into(&mut out, bytes),
+            Part::Placeholder(text) => out.push_str(text),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Writes `bytes` escaped, as between the quotes of [`quoted`].
+fn escape_into(out: &mut String, bytes: &[u8]) {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
@@ -66,14 +154,24 @@ pub fn quoted(bytes: &[u8]) -> String {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
-    out.push('"');
-    out
 }
 
 /// `hex "de ad be ef"`.
 pub fn hex(bytes: &[u8]) -> String {
-    let digits: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("hex \"{}\"", digits.join(" "))
+    hex_parts(&[Part::Bytes(bytes)])
+}
+
+/// [`hex`] for parts: each placeholder a word between the pairs of digits
+/// (`hex "de ad [session] ef"`).
+pub fn hex_parts(parts: &[Part]) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for part in parts {
+        match part {
+            Part::Bytes(bytes) => words.extend(bytes.iter().map(|b| format!("{b:02x}"))),
+            Part::Placeholder(text) => words.push((*text).to_string()),
+        }
+    }
+    format!("hex \"{}\"", words.join(" "))
 }
 
 #[cfg(test)]

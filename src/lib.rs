@@ -39,6 +39,7 @@ pub mod matcher;
 pub mod outcome;
 pub(crate) mod pairing;
 pub mod plan;
+pub mod redact;
 pub(crate) mod report;
 pub mod scenario;
 pub(crate) mod snapshot;

@@ -703,9 +703,14 @@ pub fn run_case_observed(
     result.run_warnings.clone_from(&built.warnings);
     result.built = Some(built);
     result.ran = Some(outcome.verdict.clone());
-    result.program = outcome
-        .program_failure()
-        .map(|(server, failure)| (scenario.servers[server].name.clone(), failure.clone()));
+    result.program = outcome.program_failure().map(|(server, failure)| {
+        let mut failure = failure.clone();
+        // Its stderr as the transcript shows it (the JSON report's `stderr_tail`): redacted.
+        let redact = scenario.redactions(None);
+        let tail = redact.bytes(failure.stderr_tail.as_bytes());
+        failure.stderr_tail = String::from_utf8_lossy(&tail).into_owned();
+        (scenario.servers[server].name.clone(), failure)
+    });
     result.step_results = transcript::step_results(scenario, &outcome.events);
     result.steps = transcript::count(&result.step_results);
     result.verdict = match outcome.environment_refusal(scenario) {

@@ -127,6 +127,12 @@ pub fn render(
     Ok(out)
 }
 
+/// Whether `text` is a name as a placeholder writes it (`{text}`): a letter or `_`, then letters,
+/// digits and `_`.
+pub fn is_name(text: &str) -> bool {
+    !text.is_empty() && placeholder_len(&format!("{text}}}")) == Some(text.len())
+}
+
 /// The length of the name of a placeholder at the start of `after_brace` (the text after a
 /// `{`), if one is there: a name, then `}`.
 fn placeholder_len(after_brace: &str) -> Option<usize> {
@@ -268,6 +274,16 @@ mod tests {
                 Ok(text.to_string()),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn a_name_is_a_letter_or_underscore_then_letters_digits_underscores() {
+        for name in ["a", "_", "timestamp", "sid_2", "_x9"] {
+            assert!(is_name(name), "{name}");
+        }
+        for name in ["", "2x", "api-key", "a b", "a}", "é", "a.b"] {
+            assert!(!is_name(name), "{name}");
         }
     }
 

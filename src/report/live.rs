@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use super::fold::CycleFold;
 use crate::event::{
-    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ServerAction,
+    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ServerAction, ServerEvent,
 };
 use crate::pairing::Pairing;
 use crate::scenario::{Scenario, Target};
@@ -23,8 +23,11 @@ pub struct LiveView<'a> {
     pairing: Pairing<'a>,
     /// Connection → the label of the client on it, once known.
     labels: HashMap<ConnectionId, String>,
-    /// Connection → peer address and lines waiting for their label.
-    waiting: HashMap<ConnectionId, (SocketAddr, Vec<(f64, Entry)>)>,
+    /// Connection → the client on it (whose `redact` its lines use), once known.
+    owners: HashMap<ConnectionId, usize>,
+    /// Connection → peer address and actions waiting for their label (described then, with
+    /// their client's `redact`).
+    waiting: HashMap<ConnectionId, (SocketAddr, Vec<(f64, ServerEvent)>)>,
     /// Connection → the cycle of lines being folded (a load loop's server side).
     folds: HashMap<ConnectionId, CycleFold>,
     /// Client instance → its connections (to fold no further once the client speaks again).
@@ -64,6 +67,7 @@ impl<'a> LiveView<'a> {
             scenario,
             pairing: Pairing::new(scenario),
             labels: HashMap::new(),
+            owners: HashMap::new(),
             waiting: HashMap::new(),
             folds: HashMap::new(),
             connections_of: HashMap::new(),
@@ -99,8 +103,10 @@ impl<'a> LiveView<'a> {
                     .is_some_and(|p| p.capture_output);
                 // A failure showed the end of stderr when it happened.
                 if capture {
+                    let redact = self.scenario.redactions(None);
                     for (pipe, output) in [("stdout", &report.stdout), ("stderr", &report.stderr)] {
-                        for line in String::from_utf8_lossy(output).trim_end().lines() {
+                        let output = redact.bytes(output);
+                        for line in String::from_utf8_lossy(&output).trim_end().lines() {
                             out.push(format!("{seconds:8.3}s    {name} {pipe}: {line}"));
                         }
                     }
@@ -134,7 +140,6 @@ impl<'a> LiveView<'a> {
                 }
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
-                let entry = describe_server_event(self.scenario, conn.server, action);
                 if let ServerAction::Accepted { peer, .. } = action.action {
                     match paired {
                         Some((_, id)) => {
@@ -152,7 +157,7 @@ impl<'a> LiveView<'a> {
                         }
                     }
                 }
-                out.extend(self.server_line(*conn, seconds, entry, styled));
+                out.extend(self.server_line(*conn, seconds, action, styled));
             }
             _ => {}
         }
@@ -165,21 +170,28 @@ impl<'a> LiveView<'a> {
         &mut self,
         conn: ConnectionId,
         seconds: f64,
-        mut entry: Entry,
+        action: &ServerEvent,
         styled: bool,
     ) -> Vec<String> {
         match self.labels.get(&conn).cloned() {
             Some(label) => {
+                let mut entry = self.describe(conn, action);
                 entry.actor = format!("{} ({label})", entry.actor);
                 self.folded(conn, seconds, entry, styled)
             }
             None => {
                 if let Some((_, held)) = self.waiting.get_mut(&conn) {
-                    held.push((seconds, entry));
+                    held.push((seconds, action.clone()));
                 }
                 Vec::new()
             }
         }
+    }
+
+    /// A server action of connection `conn` in words, redacted as its client's section is.
+    fn describe(&self, conn: ConnectionId, action: &ServerEvent) -> Entry {
+        let owner = self.owners.get(&conn).copied();
+        describe_server_event(self.scenario, conn.server, owner, action)
     }
 
     /// A labelled server line, through its connection's fold: maybe hidden, maybe after the
@@ -237,7 +249,8 @@ impl<'a> LiveView<'a> {
         let mut waiting: Vec<_> = self.waiting.drain().collect();
         waiting.sort_by_key(|(conn, _)| *conn);
         for (conn, (peer, held)) in waiting {
-            for (seconds, mut entry) in held {
+            for (seconds, action) in held {
+                let mut entry = self.describe(conn, &action);
                 entry.actor = format!("{} (peer {peer}, connection {})", entry.actor, conn.seq);
                 out.push(self.line(seconds, &entry, styled));
             }
@@ -253,7 +266,8 @@ impl<'a> LiveView<'a> {
         };
         let label = self.label(conn, id);
         let mut out = Vec::new();
-        for (seconds, mut entry) in held {
+        for (seconds, action) in held {
+            let mut entry = self.describe(conn, &action);
             entry.actor = format!("{} ({label})", entry.actor);
             out.extend(self.folded(conn, seconds, entry, styled));
         }
@@ -264,11 +278,75 @@ impl<'a> LiveView<'a> {
     fn label(&mut self, conn: ConnectionId, id: InstanceId) -> String {
         let label = instance_label(self.scenario, id);
         self.labels.insert(conn, label.clone());
+        self.owners.insert(conn, id.client);
         self.connections_of.entry(id).or_default().push(conn);
         label
     }
 
     fn line(&self, seconds: f64, entry: &Entry, styled: bool) -> String {
         format!("{seconds:8.3}s  {}", entry.render(self.width, styled))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::event::StepOutcome;
+    use crate::event::fixtures::{listening, served, step};
+    use crate::source::SourceFile;
+
+    /// A server's lines held back until their client is known are described then, with that
+    /// client's `redact` (not the scenario's alone, as they would be when they arrived).
+    #[test]
+    fn held_server_lines_get_their_clients_redactions() {
+        let text = "redact:\n  time: \"[0-9]{2}:[0-9]{2}\"\nservers:\n  - name: api\n    rules:\n      - reply: \"ok\"\nclients:\n  - name: mine\n    connect: api\n    redact:\n      session: \"sid=[0-9a-f]+\"\n    steps:\n      - send: \"x\"\n";
+        let Ok(scenario) = crate::scenario::load_source(SourceFile::new("t.yaml", text)) else {
+            panic!("the scenario loads");
+        };
+        let server = SocketAddr::from(([127, 0, 0, 1], 7000));
+        let client = SocketAddr::from(([127, 0, 0, 1], 5000));
+        let answered = ServerAction::Answered {
+            message: b"at 12:34".to_vec(),
+            truncated: None,
+            rule: 0,
+            delay: None,
+            reply: Some(b"ok 12:34 sid=ab12".to_vec()),
+            close: false,
+            lost: false,
+            faults: Vec::new(),
+        };
+        let mut live = LiveView::new(&scenario);
+        let mut lines = Vec::new();
+        for event in [
+            listening(0, server),
+            // The server's side comes first: held, its client not known yet.
+            served(
+                0,
+                ServerAction::Accepted {
+                    peer: client,
+                    via: None,
+                },
+                false,
+            ),
+            served(0, answered, false),
+            step(
+                0,
+                StepOutcome::Connected {
+                    local: client,
+                    remote: server,
+                },
+            ),
+        ] {
+            lines.extend(live.lines(&event, false));
+        }
+        let text = lines.join("\n");
+        assert!(
+            text.contains(
+                "api (mine)  received \"at [time]\" → rules[0], reply \"ok [time] [session]\""
+            ),
+            "{text}"
+        );
     }
 }

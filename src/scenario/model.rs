@@ -11,6 +11,7 @@ use crate::capture::{Capture, Filled, Values};
 use crate::framing::Frames;
 pub use crate::framing::Framing;
 use crate::matcher::Matcher;
+use crate::redact::{Redaction, Redactions};
 use crate::template::{self, Piece, Syntax};
 
 /// A scenario ready to run.
@@ -30,6 +31,8 @@ pub struct Scenario {
     pub servers: Vec<Server>,
     /// Clients, in file order.
     pub clients: Vec<Client>,
+    /// What its transcript hides (`redact:`), in the order written.
+    pub redact: Vec<Redaction>,
     /// What the file does that probably is not what its author meant (it runs all the same),
     /// with the file to show them in; `None` when there is nothing to say.
     pub warnings: Option<crate::diagnostic::Diagnostics>,
@@ -185,6 +188,15 @@ impl Scenario {
         };
         server.outside = Some(address.to_string());
         true
+    }
+
+    /// What the transcript hides on a line of client `client`'s section (the scenario's
+    /// `redact`, then the client's), or elsewhere (`None`: the scenario's alone).
+    pub fn redactions(&self, client: Option<usize>) -> Redactions<'_> {
+        let own = client
+            .and_then(|c| self.clients.get(c))
+            .map_or(&[][..], |c| &c.redact);
+        Redactions::new(&self.redact, own)
     }
 }
 
@@ -451,6 +463,8 @@ pub struct Client {
     pub captures: Vec<String>,
     /// The frames its `frame` steps write and read: its own `framing:`, else its server's.
     pub frames: Option<Frames>,
+    /// What its section of the transcript hides, after the scenario's `redact`.
+    pub redact: Vec<Redaction>,
 }
 
 /// The name of instance `instance` of the client `name` of which `count` run: `name#2` when

@@ -29,6 +29,10 @@ pub struct RawScenario {
     /// with their defaults (`~`: must be given with `--var name=value` or `NETLAB_VAR_NAME`).
     #[serde(default)]
     pub vars: BTreeMap<String, Option<String>>,
+    /// What to hide in the transcript: in the bytes it shows, what each regex matches is shown
+    /// as `[name]` (a time, an id that changes from run to run).
+    #[serde(default)]
+    pub redact: RawRedact,
     /// Servers to start.
     #[serde(default)]
     pub servers: Vec<RawServer>,
@@ -221,7 +225,15 @@ pub struct RawClient {
     pub max_received: Option<RawSize>,
     /// How its `frame` steps write and read frames (default: its server's framing).
     pub framing: Option<RawFraming>,
+    /// What to hide in this client's part of the transcript, after the scenario's `redact`.
+    #[serde(default)]
+    pub redact: RawRedact,
 }
+
+/// `redact:` as written: a map of names to regexes, kept in the order written (the order they
+/// apply in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawRedact(pub Vec<(String, String)>);
 
 /// A size in bytes: a number, or a string with a unit (`64KiB`, `16MiB`, `1GB`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawCapture, RawDuration, RawFraming, RawMatcher, RawPayload, RawRepeat, RawScenario, RawSize,
-    RawStep, STEP_KEYS,
+    RawCapture, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawRepeat, RawScenario,
+    RawSize, RawStep, STEP_KEYS,
 };
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
@@ -166,6 +166,20 @@ impl JsonSchema for RawSize {
     }
 }
 
+impl JsonSchema for RawRedact {
+    fn schema_name() -> Cow<'static, str> {
+        "Redact".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "What to hide in the transcript: `name: regex`; what the regex matches in the bytes shown is shown as `[name]`. Applied in the order written; a regex that can match the empty string is refused.",
+            "type": "object",
+            "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },
+            "additionalProperties": { "type": "string", "minLength": 1 }
+        })
+    }
+}
+
 impl JsonSchema for RawPayload {
     fn schema_name() -> Cow<'static, str> {
         "Payload".into()
@@ -318,6 +332,7 @@ mod tests {
             "description",
             "timeout",
             "vars",
+            "redact",
             "servers",
             "clients",
         ] {

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::raw::{
-    RawAction, RawDuration, RawFraming, RawMatcher, RawPayload, RawSize, RawStep, STEP_KEYS,
+    RawAction, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawSize, RawStep,
+    STEP_KEYS,
 };
 
 impl<'de> Deserialize<'de> for RawDuration {
@@ -94,6 +95,26 @@ fn decimal_seconds(text: &str) -> Option<f64> {
         "m" | "min" => Some(value * 60.0),
         "h" => Some(value * 3600.0),
         _ => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRedact {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RedactVisitor;
+        impl<'de> Visitor<'de> for RedactVisitor {
+            type Value = RawRedact;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of names to regexes, such as `session: \"sid=[0-9a-f]+\"`")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<RawRedact, M::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    entries.push(entry);
+                }
+                Ok(RawRedact(entries))
+            }
+        }
+        deserializer.deserialize_map(RedactVisitor)
     }
 }
 

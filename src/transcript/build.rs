@@ -109,7 +109,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             theirs.sort_by_cached_key(|(server, events)| {
                 let texts: Vec<String> = events
                     .iter()
-                    .map(|e| describe_server_event(scenario, *server, e).text)
+                    .map(|e| describe_server_event(scenario, *server, Some(index), e).text)
                     .collect();
                 (*server, texts)
             });
@@ -148,7 +148,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 heading: format!("{} ← a peer from outside the scenario", server.name),
                 entries: merge_runs(scenario, id.server, &actions)
                     .iter()
-                    .map(|a| describe_server_event(scenario, id.server, a))
+                    .map(|a| describe_server_event(scenario, id.server, None, a))
                     .collect(),
                 result: String::new(),
             };
@@ -299,8 +299,10 @@ fn program_notes(scenario: &Scenario, server: usize, report: &ProgramReport) -> 
         ));
     }
     if capture {
+        let redact = scenario.redactions(None);
         for (name, output) in [("stdout", &report.stdout), ("stderr", &report.stderr)] {
-            let text = String::from_utf8_lossy(output);
+            let output = redact.bytes(output);
+            let text = String::from_utf8_lossy(&output);
             for line in text.trim_end().lines() {
                 notes.push(note(scenario, server, format!("{name}: {line}")));
             }
@@ -387,10 +389,12 @@ fn absorb(last: &mut ServerEvent, next: &ServerEvent, stream: bool) -> bool {
 
 /// The server actions of a repeat's later times through, summed up: one line per distinct
 /// action, with how many times it happened (a `Repeated` counts for the action before it).
-/// `previous` is the action shown last before them (what a leading `Repeated` repeats).
+/// `previous` is the action shown last before them (what a leading `Repeated` repeats). The
+/// lines are `client`'s.
 fn summarize(
     scenario: &Scenario,
     server: usize,
+    client: usize,
     previous: Option<&ServerEvent>,
     actions: &[&ServerEvent],
 ) -> Vec<Entry> {
@@ -403,12 +407,15 @@ fn summarize(
                 continue;
             }
             if let Some(last) = last {
-                lines.push((describe_server_event(scenario, server, last), times));
+                lines.push((
+                    describe_server_event(scenario, server, Some(client), last),
+                    times,
+                ));
                 continue;
             }
         }
         last = Some(action);
-        let entry = describe_server_event(scenario, server, action);
+        let entry = describe_server_event(scenario, server, Some(client), action);
         if matches!(action.action, ServerAction::Unrecorded { .. }) {
             // Already a count.
             lines.push((entry, 0));
@@ -474,12 +481,18 @@ fn interleave(
         let before: Vec<&ServerEvent> = before.iter().collect();
         let repeated = matches!(event.outcome, StepOutcome::Repeated { times, .. } if times > 1);
         if repeated {
-            entries.extend(summarize(scenario, server, previous.as_ref(), &before));
+            entries.extend(summarize(
+                scenario,
+                server,
+                id.client,
+                previous.as_ref(),
+                &before,
+            ));
         } else {
             entries.extend(
                 before
                     .into_iter()
-                    .map(|action| describe_server_event(scenario, server, action)),
+                    .map(|action| describe_server_event(scenario, server, Some(id.client), action)),
             );
         }
         entries.push(describe_step_event(scenario, id, event, dead));
@@ -487,7 +500,7 @@ fn interleave(
     entries.extend(
         queue
             .iter()
-            .map(|action| describe_server_event(scenario, server, action)),
+            .map(|action| describe_server_event(scenario, server, Some(id.client), action)),
     );
     entries
 }

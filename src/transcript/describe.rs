@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use crate::capture::{self, MarkedPiece};
 use crate::difference::{self, Difference};
-use crate::escape::{SHOW_LIMIT, hex, quoted, show};
+use crate::escape::{SHOW_LIMIT, quoted};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
 use crate::matcher::{CapturedKind, Matcher};
+use crate::redact::Redactions;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
 
 /// How a line is marked.
@@ -128,7 +129,8 @@ pub fn describe_program_failure(
     failure: &ProgramFailure,
 ) -> Entry {
     let mut detail = vec![format!("command: {}", printable(&failure.command))];
-    detail.extend(stderr_lines(failure.stderr_tail.as_bytes()));
+    let redact = scenario.redactions(None);
+    detail.extend(stderr_lines(redact, failure.stderr_tail.as_bytes()));
     Entry {
         mark: Mark::Failed,
         actor: scenario.servers[server].name.clone(),
@@ -146,23 +148,27 @@ fn duration(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
-/// A matcher as written, for display.
-fn matcher_text(matcher: &Matcher) -> String {
+/// A matcher as written, for display (its bytes redacted; a regex as written).
+fn matcher_text(redact: Redactions, matcher: &Matcher) -> String {
     match matcher {
-        Matcher::Equals { bytes, hex: true } => hex(bytes),
-        Matcher::Equals { bytes, hex: false } => show(bytes),
-        Matcher::Contains(bytes) => format!("contains {}", show(bytes)),
+        Matcher::Equals { bytes, hex: true } => redact.hex(bytes),
+        Matcher::Equals { bytes, hex: false } => redact.show(bytes),
+        Matcher::Contains(bytes) => format!("contains {}", redact.show(bytes)),
         Matcher::Regex(regex) => format!("regex {}", quoted(regex.as_str().as_bytes())),
         Matcher::Bytes(n) => format!("any {n} bytes"),
         Matcher::Frame { frames, body } => {
-            format!("frame ({}) {}", frames.describe(), matcher_text(body))
+            format!(
+                "frame ({}) {}",
+                frames.describe(),
+                matcher_text(redact, body)
+            )
         }
         // As written, each captured value as `{name}`: the same on every run.
         Matcher::Captured { kind, template } => {
             let text = template.template();
             match kind {
-                CapturedKind::Equals => show(&text),
-                CapturedKind::Contains => format!("contains {}", show(&text)),
+                CapturedKind::Equals => redact.show(&text),
+                CapturedKind::Contains => format!("contains {}", redact.show(&text)),
                 CapturedKind::Regex => format!("regex {}", quoted(&text)),
             }
         }
@@ -176,35 +182,39 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
     }
 }
 
-/// The words for a step of `client`, as declared.
-pub(super) fn step_text(step: &Step) -> String {
+/// The words for a step of `client`, as declared (its bytes redacted with `redact`).
+pub(super) fn step_text(redact: Redactions, step: &Step) -> String {
     match step {
-        Step::Send(Payload::Bytes(bytes)) => format!("send {}", show(bytes)),
+        Step::Send(Payload::Bytes(bytes)) => format!("send {}", redact.show(bytes)),
         Step::Send(Payload::Captured(filled)) => match &filled.frame {
             Some(frames) => format!(
                 "send frame ({}) {}",
                 frames.describe(),
-                show(&filled.template())
+                redact.show(&filled.template())
             ),
-            None => format!("send {}", show(&filled.template())),
+            None => format!("send {}", redact.show(&filled.template())),
         },
         Step::Send(Payload::Repeat { unit, times }) => format!(
             "send {} × {times} ({} bytes, streamed)",
-            show(unit),
+            redact.show(unit),
             (unit.len() as u64).saturating_mul(*times)
         ),
         Step::Repeat { times, body } => format!("repeat {times} times (the next {body} steps)"),
-        Step::Expect { matcher, .. } => format!("expect {}", matcher_text(matcher)),
+        Step::Expect { matcher, .. } => format!("expect {}", matcher_text(redact, matcher)),
         Step::ExpectClose { .. } => "expect_close".into(),
         Step::ExpectReset { .. } => "expect_reset".into(),
-        Step::ReadToClose { matcher, .. } => format!("read_to_close {}", matcher_text(matcher)),
+        Step::ReadToClose { matcher, .. } => {
+            format!("read_to_close {}", matcher_text(redact, matcher))
+        }
         Step::ExpectNothing(d) => format!("expect_nothing {}", duration(*d)),
         Step::Sleep(d) => format!("sleep {}", duration(*d)),
         Step::ShutdownWrite => "shutdown write".into(),
         Step::Close => "close".into(),
         Step::Run(program) => format!("exec {}", printable(&program.shown())),
         Step::ExpectExit(code) => format!("expect_exit {code}"),
-        Step::ExpectStdout(matcher) => format!("expect_stdout {}", matcher_text(matcher)),
+        Step::ExpectStdout(matcher) => {
+            format!("expect_stdout {}", matcher_text(redact, matcher))
+        }
     }
 }
 
@@ -228,10 +238,11 @@ pub fn describe_step_event(
     dead: Option<&ProgramFailure>,
 ) -> Entry {
     let client = &scenario.clients[id.client];
+    let redact = scenario.redactions(Some(id.client));
     let step = event.step.and_then(|i| client.steps_of(id.instance).get(i));
     let actor = instance_label(scenario, id);
     let what = match step {
-        Some(step) => step_text(step),
+        Some(step) => step_text(redact, step),
         None => format!("connect {}", target_text(scenario, client)),
     };
     let passed = |text: String| Entry {
@@ -260,7 +271,7 @@ pub fn describe_step_event(
                 passed(format!("{what}: matched"))
             } else {
                 let named = step.map_or_else(|| bytes.clone(), |s| with_captures_named(bytes, s));
-                passed(format!("{what}: got {}", show(&named)))
+                passed(format!("{what}: got {}", redact.show(&named)))
             }
         }
         StepOutcome::Failed(failure) => {
@@ -278,16 +289,22 @@ pub fn describe_step_event(
                     });
                     match expected {
                         Some(expected) => {
-                            detail.extend(diff_lines(expected, &failure.received));
-                            differs = first_difference(expected, &failure.received).map(Box::new);
+                            detail.extend(diff_lines(redact, expected, &failure.received));
+                            differs =
+                                first_difference(redact, expected, &failure.received).map(Box::new);
                         }
-                        None => detail.push(format!("received: {}", show(&failure.received))),
+                        None => {
+                            detail.push(format!("received: {}", redact.show(&failure.received)))
+                        }
                     }
                     "received something else".to_string()
                 }
                 FailureKind::Timeout(_) => {
                     if !failure.received.is_empty() {
-                        detail.push(format!("received so far: {}", show(&failure.received)));
+                        detail.push(format!(
+                            "received so far: {}",
+                            redact.show(&failure.received)
+                        ));
                     }
                     format!(
                         "nothing matching within {}",
@@ -298,13 +315,13 @@ pub fn describe_step_event(
                     if !failure.received.is_empty() {
                         detail.push(format!(
                             "received before the close: {}",
-                            show(&failure.received)
+                            redact.show(&failure.received)
                         ));
                     }
                     "the peer closed the connection".to_string()
                 }
                 FailureKind::UnexpectedData => {
-                    detail.push(format!("received: {}", show(&failure.received)));
+                    detail.push(format!("received: {}", redact.show(&failure.received)));
                     "data arrived".to_string()
                 }
                 FailureKind::ConnectFailed(reason) | FailureKind::Io(reason) => reason.clone(),
@@ -315,11 +332,11 @@ pub fn describe_step_event(
                     "the peer closed normally (FIN), not with a reset".to_string()
                 }
                 FailureKind::TooMuchData(cap) => {
-                    detail.push(format!("received: {}", show(&failure.received)));
+                    detail.push(format!("received: {}", redact.show(&failure.received)));
                     format!("more than {cap} bytes arrived (max_received): stopped reading")
                 }
                 FailureKind::ProgramTimeout(_) => {
-                    detail.extend(stderr_lines(&failure.received));
+                    detail.extend(stderr_lines(redact, &failure.received));
                     format!(
                         "still running after {}: stopped",
                         duration(declared_timeout(client, step))
@@ -331,12 +348,12 @@ pub fn describe_step_event(
                 ),
                 FailureKind::CaptureFailed(why) => {
                     if !failure.received.is_empty() {
-                        detail.push(format!("matched: {}", show(&failure.received)));
+                        detail.push(format!("matched: {}", redact.show(&failure.received)));
                     }
                     why.clone()
                 }
                 FailureKind::WrongExit(status) => {
-                    detail.extend(stderr_lines(&failure.received));
+                    detail.extend(stderr_lines(redact, &failure.received));
                     match status {
                         Some(status) => program_status(*status),
                         None => "it did not exit by itself: netlab stopped it".to_string(),
@@ -347,7 +364,7 @@ pub fn describe_step_event(
             if let Some(filled) = step.and_then(Step::uses_captured) {
                 for (slot, name) in filled.values_used() {
                     if let Some(Some(value)) = failure.captured.get(slot) {
-                        detail.push(format!("{{{name}}} was {}", show(value)));
+                        detail.push(format!("{{{name}}} was {}", redact.show(value)));
                     }
                 }
             }
@@ -390,22 +407,29 @@ pub fn describe_step_event(
     }
 }
 
-/// Describes a server action on a connection.
-pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerEvent) -> Entry {
+/// Describes a server action on a connection, of client `client`'s section (`None`: a peer from
+/// outside the scenario).
+pub fn describe_server_event(
+    scenario: &Scenario,
+    server: usize,
+    client: Option<usize>,
+    event: &ServerEvent,
+) -> Entry {
+    let redact = scenario.redactions(client);
     let udp = scenario.servers[server].protocol == Protocol::Udp;
     let read_size = scenario.servers[server].read_size;
     let received = |message: &[u8], truncated: &Option<usize>| match truncated {
         Some(length) => format!(
             "received {} (a {length}-byte datagram, cut to read_size {read_size})",
-            show(message)
+            redact.show(message)
         ),
-        None => format!("received {}", show(message)),
+        None => format!("received {}", redact.show(message)),
     };
     let text = match &event.action {
         ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
         ServerAction::Accepted { .. } => "accepted the connection".to_string(),
         ServerAction::Greeting { bytes, faults } => {
-            let mut text = format!("greeting {}", show(bytes));
+            let mut text = format!("greeting {}", redact.show(bytes));
             for fault in faults {
                 text.push_str(&format!(", fault: {}", fault_text(fault)));
             }
@@ -429,7 +453,7 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
                 parts.push(format!("after {}", duration(*delay)));
             }
             if let Some(reply) = reply {
-                parts.push(format!("reply {}", show(reply)));
+                parts.push(format!("reply {}", redact.show(reply)));
             }
             if *close {
                 parts.push("close".into());
@@ -455,11 +479,10 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
             unrecorded,
             ..
         } => {
-            let head = &message[..message.len().min(SHOW_LIMIT / 4)];
             let total = message.len() as u64 + unrecorded;
             format!(
                 "received {}… ({total} bytes, the first {} kept) → no rule matched, no reply",
-                show(head),
+                redact.show_head(message, SHOW_LIMIT / 4),
                 message.len()
             )
         }
@@ -494,8 +517,9 @@ pub fn describe_server_event(scenario: &Scenario, server: usize, event: &ServerE
 }
 
 /// A program's stderr, a line each, for a failure's detail.
-fn stderr_lines(stderr: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(stderr);
+fn stderr_lines(redact: Redactions, stderr: &[u8]) -> Vec<String> {
+    let stderr = redact.bytes(stderr);
+    let text = String::from_utf8_lossy(&stderr);
     text.lines()
         .map(|line| format!("stderr: {}", printable(line)))
         .collect()
@@ -515,10 +539,11 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data).
-fn diff_lines(expected: &[u8], received: &[u8]) -> Vec<String> {
-    let old = escaped_lines(expected);
-    let new = escaped_lines(received);
+/// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data). Both are
+/// redacted, so that lines that differ only in what is hidden line up.
+fn diff_lines(redact: Redactions, expected: &[u8], received: &[u8]) -> Vec<String> {
+    let old = escaped_lines(redact, expected);
+    let new = escaped_lines(redact, received);
     let old: Vec<&str> = old.iter().map(String::as_str).collect();
     let new: Vec<&str> = new.iter().map(String::as_str).collect();
     let diff = similar::TextDiff::from_slices(&old, &new);
@@ -535,28 +560,32 @@ fn diff_lines(expected: &[u8], received: &[u8]) -> Vec<String> {
     // it) would hide what was expected: then say both whole, what arrived first included.
     if !out.iter().any(|line| line.starts_with("- expected")) {
         out = vec![
-            format!("- expected {}", show(expected)),
-            format!("+ received {}", show(received)),
+            format!("- expected {}", redact.show(expected)),
+            format!("+ received {}", redact.show(received)),
         ];
+        if old == new {
+            out.push("(they differ only in what `redact:` hides)".to_string());
+        }
     }
     out
 }
 
-/// The first line of `expected` that did not come as it was, and what came instead.
-fn first_difference(expected: &[u8], received: &[u8]) -> Option<Difference> {
-    let old = escaped_lines(expected);
-    let new = escaped_lines(received);
+/// The first line of `expected` that did not come as it was, and what came instead (both
+/// redacted).
+fn first_difference(redact: Redactions, expected: &[u8], received: &[u8]) -> Option<Difference> {
+    let old = escaped_lines(redact, expected);
+    let new = escaped_lines(redact, received);
     let old: Vec<&str> = old.iter().map(String::as_str).collect();
     let new: Vec<&str> = new.iter().map(String::as_str).collect();
     difference::first_difference(&old, &new)
 }
 
 /// Data split after each `\n`, each piece shown as escaped text (or hex).
-fn escaped_lines(bytes: &[u8]) -> Vec<String> {
+fn escaped_lines(redact: Redactions, bytes: &[u8]) -> Vec<String> {
     if bytes.is_empty() {
         return vec!["(nothing)".to_string()];
     }
-    bytes.split_inclusive(|b| *b == b'\n').map(show).collect()
+    redact.show_lines(bytes)
 }
 
 /// `bytes` with each value the captures of `step` took from them written `{name}` (a value
@@ -602,7 +631,7 @@ mod tests {
     #[test]
     fn a_diff_always_says_what_was_expected() {
         // Before: `+ received "\r\n"` and `both "BYE\r\n"`, and no `- expected` line.
-        let lines = diff_lines(b"BYE\r\n", b"\r\nBYE\r\n");
+        let lines = diff_lines(Redactions::default(), b"BYE\r\n", b"\r\nBYE\r\n");
         assert_eq!(
             lines,
             vec![
@@ -614,7 +643,11 @@ mod tests {
 
     #[test]
     fn diff_shows_expected_then_received() {
-        let lines = diff_lines(b"Hello, Michael!", b"Hello, Micheal!");
+        let lines = diff_lines(
+            Redactions::default(),
+            b"Hello, Michael!",
+            b"Hello, Micheal!",
+        );
         assert_eq!(
             lines,
             vec![
@@ -627,6 +660,7 @@ mod tests {
     #[test]
     fn diff_keeps_equal_lines_as_context() {
         let lines = diff_lines(
+            Redactions::default(),
             b"HTTP/1.1 200 OK\r\nA: 1\r\n",
             b"HTTP/1.1 200 OK\r\nA: 2\r\n",
         );
@@ -635,7 +669,31 @@ mod tests {
     }
 
     #[test]
+    fn a_diff_is_redacted_on_both_sides_so_that_only_what_differs_shows() {
+        let Ok(regex) = regex::bytes::Regex::new(r"\d\d:\d\d") else {
+            panic!("the regex compiles");
+        };
+        let scenario = [crate::redact::Redaction::new("time", regex)];
+        let redact = Redactions::new(&scenario, &[]);
+        let lines = diff_lines(redact, b"at 10:00\nX: 1\n", b"at 11:59\nX: 2\n");
+        assert_eq!(
+            lines,
+            [
+                "  both     \"at [time]\\n\"",
+                "- expected \"X: 1\\n\"",
+                "+ received \"X: 2\\n\""
+            ]
+        );
+        // What differs is all hidden: both are shown whole, and that is said.
+        let lines = diff_lines(redact, b"at 10:00\n", b"at 11:59\n");
+        assert_eq!(lines[2], "(they differ only in what `redact:` hides)");
+    }
+
+    #[test]
     fn nothing_received_is_said_in_words() {
-        assert_eq!(diff_lines(b"x", b"")[1], "+ received (nothing)");
+        assert_eq!(
+            diff_lines(Redactions::default(), b"x", b"")[1],
+            "+ received (nothing)"
+        );
     }
 }

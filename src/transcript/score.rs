@@ -86,7 +86,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                 results.push(StepResult {
                     client: instance_label(scenario, id),
                     step: index,
-                    action: step_text(step),
+                    action: step_text(scenario.redactions(Some(client_index)), step),
                     result,
                     detail,
                     line: client.lines.get(index).copied().unwrap_or(0),

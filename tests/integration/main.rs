@@ -62,3 +62,6 @@ mod profiles;
 
 /// Captures: values carried from one message to the next, filled in later steps.
 mod captures;
+
+/// `redact:`: what changes from run to run hidden from transcripts, snapshots and reports.
+mod redact;

@@ -89,9 +89,12 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "duration_huge_expect_nothing",
     "duration_huge_scenario_timeout",
     "duration_huge_step_timeout",
-    // Regexes are compiled by netlab's dialect and bounded in size.
+    // Regexes are compiled by netlab's dialect and bounded in size; what one can match (the
+    // empty string, for a redaction) is known once it is parsed.
     "invalid_regex",
     "regex_too_large",
+    "redact_invalid_regex",
+    "redact_matches_empty",
     // Files on disk, and what the whole file adds up to.
     "missing_payload_file",
     "payloads_over_the_file_cap",

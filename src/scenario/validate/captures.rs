@@ -2,12 +2,11 @@
 //! client captures (each a slot of its instances), where a name is known (in the steps after the
 //! one that captures it, in file order), and the sends and matchers built with them.
 
-use regex::bytes::RegexBuilder;
-
 use super::checker::Checker;
+use super::payloads::compile_regex;
 use super::templates::Scope;
 use crate::capture::{Capture, CaptureFrom, FillPiece, Filled, INT_KINDS};
-use crate::matcher::{CapturedKind, Matcher, REGEX_SIZE_LIMIT};
+use crate::matcher::{CapturedKind, Matcher};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{RawCapture, RawGroup, RawMatcher, RawPayload, RawStep};
 use crate::template::{self, Piece, Syntax};
@@ -141,17 +140,8 @@ impl Checker<'_> {
         if kind == CapturedKind::Regex {
             let samples = vec![Some(b"1".to_vec()); self.captures.known.len()];
             let pattern = String::from_utf8_lossy(&template.fill(&samples, true)).into_owned();
-            if let Err(e) = RegexBuilder::new(&pattern)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-            {
-                self.at_value(
-                    &at,
-                    format!(
-                        "invalid regex: {}",
-                        super::payloads::one_line(&e.to_string())
-                    ),
-                );
+            if let Err(why) = compile_regex(&pattern) {
+                self.at_value(&at, format!("invalid regex: {why}"));
             }
         }
         Some(Matcher::Captured { kind, template })
@@ -285,19 +275,10 @@ impl Checker<'_> {
     ) -> Option<CaptureFrom> {
         let at = join(path, "regex");
         let pattern = self.fill(&at, pattern, Syntax::Regex, Scope::Shared);
-        let regex = match RegexBuilder::new(&pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-        {
+        let regex = match compile_regex(&pattern) {
             Ok(regex) => regex,
-            Err(e) => {
-                self.at_value(
-                    &at,
-                    format!(
-                        "invalid regex: {}",
-                        super::payloads::one_line(&e.to_string())
-                    ),
-                );
+            Err(why) => {
+                self.at_value(&at, format!("invalid regex: {why}"));
                 return None;
             }
         };

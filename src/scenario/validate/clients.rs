@@ -78,6 +78,7 @@ impl Checker<'_> {
             u32::try_from(n).unwrap_or(MAX_COUNT)
         });
         let timeout = self.positive(&join(path, "timeout"), raw.timeout, DEFAULT_STEP_TIMEOUT);
+        let redact = self.redactions(&join(path, "redact"), std::mem::take(&mut raw.redact));
         // Instances whose steps differ (`{instance}`) are built one by one, from copies of
         // what was written, once the first is right; the first later one that is wrong (a
         // regex its value breaks, a datagram it makes too long) is reported, and building stops.
@@ -152,6 +153,7 @@ impl Checker<'_> {
             later_instances,
             captures,
             frames,
+            redact,
         })
     }
 

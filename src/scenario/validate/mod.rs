@@ -22,6 +22,7 @@ mod fields;
 mod names;
 mod payloads;
 mod programs;
+mod redact;
 mod scenario;
 mod servers;
 mod steps;

@@ -2,7 +2,7 @@
 //! the file's payloads are over the per-file cap, a large tcp `repeat` left to stream, the
 //! udp ones no datagram can carry refused, and matchers in their checked form.
 
-use regex::bytes::RegexBuilder;
+use regex::bytes::{Regex, RegexBuilder};
 
 use crate::framing::Frames;
 use crate::matcher::{Matcher, REGEX_SIZE_LIMIT, StreamRegex};
@@ -68,6 +68,16 @@ impl Checker<'_> {
     }
 }
 
+/// `pattern` compiled as every regex of a file is, within `REGEX_SIZE_LIMIT` (a huge one,
+/// `x{100000}`, spends seconds in each search); the compiler's message on one line when it
+/// does not compile.
+pub(super) fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
 impl Checker<'_> {
     /// The checked form of the matcher at `path`, its templates filled in: a regex that does
     /// not compile is reported (and matches nothing).
@@ -82,20 +92,17 @@ impl Checker<'_> {
             // Over the file's cap nothing is filled in, nor compiled: the file is refused.
             RawMatcher::Regex(_) if !self.build_payloads => Matcher::Bytes(0),
             RawMatcher::Regex(pattern) => {
-                // A bound on the compiled regex: a huge one (`x{100000}`) spends seconds in
-                // each search, past any step's timeout.
-                match RegexBuilder::new(&pattern)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                {
+                // A bound on the compiled regex: a huge one spends seconds in each search, past
+                // any step's timeout.
+                match compile_regex(&pattern) {
                     Ok(regex) => Matcher::Regex(StreamRegex::new(regex)),
-                    Err(e) => {
+                    Err(message) => {
                         let at = join(path, "regex");
                         let at = match self.positions.value_offset(&at) {
                             Some(_) => at,
                             None => path.to_string(),
                         };
-                        self.at_value(&at, format!("invalid regex: {}", one_line(&e.to_string())));
+                        self.at_value(&at, format!("invalid regex: {message}"));
                         // Nothing built from a wrong value runs.
                         Matcher::Bytes(0)
                     }
@@ -146,7 +153,7 @@ impl Checker<'_> {
 }
 
 /// Regex errors span several lines with a caret of their own; keep the last, meaningful line.
-pub(super) fn one_line(message: &str) -> String {
+fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)

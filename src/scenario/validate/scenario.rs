@@ -57,6 +57,7 @@ impl Checker<'_> {
             ),
         };
         let timeout = self.positive("timeout", raw.timeout, DEFAULT_SCENARIO_TIMEOUT);
+        let redact = self.redactions("redact", raw.redact);
         if let Some(retries) = raw.retries
             && retries > MAX_RETRIES
         {
@@ -96,6 +97,7 @@ impl Checker<'_> {
             retries: raw.retries.map(|n| n.min(MAX_RETRIES)),
             servers,
             clients: clients.into_iter().collect::<Option<_>>()?,
+            redact,
             warnings: None,
         })
     }
