@@ -206,6 +206,8 @@ pub enum FailureKind {
     ClosedNotReset,
     /// More bytes arrived than `max_received` allows (a flooding peer).
     TooMuchData(usize),
+    /// The frame's header announces more bytes than `max_received` (this many) allows.
+    FrameTooLarge(usize),
     /// A program under test could not be started.
     ProgramStart(String),
     /// A program under test was still running when its timeout passed (it was stopped).

@@ -309,6 +309,12 @@ impl Matcher {
         }))
     }
 
+    /// Whether `received` starts a frame announced longer than `cap` bytes (a frame matcher's
+    /// step fails at once rather than wait for bytes it could not take).
+    pub fn announces_over(&self, received: &[u8], cap: usize) -> bool {
+        matches!(self, Matcher::Frame { frames, .. } if matches!(frames.cut(received, cap), Cut::Bad(_)))
+    }
+
     /// Where captures look in the bytes this matcher matched: a frame's body (and where it
     /// starts), else all of them.
     pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (usize, &'b [u8]) {

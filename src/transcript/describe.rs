@@ -254,15 +254,15 @@ pub fn describe_step_event(
     };
     match &event.outcome {
         StepOutcome::Matched(bytes) => {
-            let exact = matches!(
-                step,
-                Some(
-                    Step::Expect {
-                        matcher: Matcher::Equals { .. },
-                        ..
-                    } | Step::ExpectStdout(Matcher::Equals { .. })
-                )
-            );
+            // What an exact matcher matched is what the step says (a frame: its body, the
+            // prefix being the one the body makes).
+            let exact = match step {
+                Some(Step::Expect { matcher, .. } | Step::ExpectStdout(matcher)) => {
+                    matches!(matcher, Matcher::Equals { .. })
+                        || matches!(matcher, Matcher::Frame { body, .. } if matches!(**body, Matcher::Equals { .. }))
+                }
+                _ => false,
+            };
             if exact {
                 passed(what)
             } else if matches!(step, Some(Step::ExpectStdout(_))) {
@@ -330,6 +330,12 @@ pub fn describe_step_event(
                 FailureKind::ProgramStart(reason) => reason.clone(),
                 FailureKind::ClosedNotReset => {
                     "the peer closed normally (FIN), not with a reset".to_string()
+                }
+                FailureKind::FrameTooLarge(cap) => {
+                    detail.push(format!("received: {}", redact.show(&failure.received)));
+                    format!(
+                        "the frame announces more than {cap} bytes (max_received): stopped reading"
+                    )
                 }
                 FailureKind::TooMuchData(cap) => {
                     detail.push(format!("received: {}", redact.show(&failure.received)));

@@ -65,3 +65,6 @@ mod captures;
 
 /// `redact:`: what changes from run to run hidden from transcripts, snapshots and reports.
 mod redact;
+
+/// Framing by length and by delimiter: servers cut frames, clients write and read them.
+mod framing;

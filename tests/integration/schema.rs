@@ -85,6 +85,10 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "capture_named_like_a_var",
     "capture_in_a_repeat_unit",
     "capture_range_backwards",
+    // Frames: whether a framing is known where `frame` is written, and what fits in it.
+    "frame_without_a_framing",
+    "frame_too_long_for_its_prefix",
+    "frame_body_holds_the_delimiter",
     // A duration's size (at most a year) is a number inside its text.
     "duration_huge_expect_nothing",
     "duration_huge_scenario_timeout",

@@ -277,6 +277,10 @@ impl StreamLink {
             // Past the cap, what came is judged as it is: a match fits in the cap or the step
             // fails, however the stream was cut (the same bytes in one read or in many).
             let over_cap = self.inbox.over(cap);
+            if matcher.announces_over(&self.inbox.pending, cap) {
+                let received = std::mem::take(&mut self.inbox.pending);
+                return r.fail(Some(index), FailureKind::FrameTooLarge(cap), received);
+            }
             match matcher.progress(&self.inbox.pending, complete || over_cap) {
                 Progress::Matched(n) if n > cap => return self.too_much(r, index),
                 Progress::Matched(n) => {

@@ -1,0 +1,210 @@
+//! Frames end to end: a server cuts its input by a length prefix or a delimiter (the same
+//! answers however the bytes are cut into writes), `frame:` writes the prefix and reads exactly
+//! one frame, and what cannot be a frame fails cleanly.
+
+use crate::support::{netlab, temp_file, text};
+
+fn run(name: &str, yaml: &str) -> (i32, String, String) {
+    let file = temp_file(name, yaml);
+    text(&netlab().args(["run"]).arg(&file).output().unwrap())
+}
+
+/// An echo of bodies in `framing`'s frames, and a client of it sending `body` as a frame and
+/// reading it back: every variant of the length prefix, and a delimiter.
+#[test]
+fn every_kind_of_frame_round_trips_through_a_server() {
+    for framing in [
+        "{ length: u8 }",
+        "{ length: u16be }",
+        "{ length: u16le, include_header: true }",
+        "{ length: u32be, offset: 3 }",
+        "{ length: u32le, adjust: -1 }",
+        "{ length: u64be }",
+        "{ length: varint }",
+        r#"{ delimiter: "\r\n\r\n" }"#,
+    ] {
+        let yaml = format!(
+            r#"
+timeout: 5s
+servers:
+  - name: echo
+    framing: {framing}
+    rules:
+      - match: {{ regex: "^ask (?P<what>\\w+)$" }}
+        reply: {{ frame: "said {{what}}: {{data}}" }}
+clients:
+  - name: c
+    connect: echo
+    steps:
+      - send: {{ frame: "ask one" }}
+      - expect: {{ frame: "said one: ask one" }}
+      - send: {{ frame: {{ repeat: "ask two", times: 1 }} }}
+      - expect: {{ frame: {{ regex: "^said (\\w+)" }} }}
+        capture:
+          word: {{ regex: "said (\\w+)" }}
+      - send: {{ frame: "ask {{word}}" }}
+      - expect: {{ frame: "said two: ask two" }}
+"#
+        );
+        let (code, stdout, stderr) = run("frames.yaml", &yaml);
+        assert_eq!(code, 0, "{framing}\n{stdout}\n{stderr}");
+    }
+}
+
+/// The server's answers do not depend on how the frames were cut into writes: one byte at a
+/// time, or three frames in one write.
+#[test]
+fn a_server_cuts_the_same_frames_however_the_bytes_arrive() {
+    let yaml = r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: { length: u16be }
+    rules:
+      - reply: { frame: "got {data}" }
+clients:
+  - name: together
+    connect: s
+    steps:
+      - send: { hex: "00 01 61 00 01 62 00 01 63" }
+      - expect: { frame: "got a" }
+      - expect: { frame: "got b" }
+      - expect: { frame: "got c" }
+  - name: byte_by_byte
+    connect: s
+    steps:
+      - send: { hex: "00" }
+      - sleep: 20ms
+      - send: { hex: "01" }
+      - sleep: 20ms
+      - send: "a"
+      - expect: { frame: "got a" }
+"#;
+    let (code, stdout, stderr) = run("cut.yaml", yaml);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // Replies sliced to one byte per write are read as whole frames all the same.
+    let sliced = yaml.replace(
+        "    framing: { length: u16be }\n",
+        "    framing: { length: u16be }\n    faults: { slice: { bytes: 1, pause: 1ms } }\n",
+    );
+    let (code, stdout, stderr) = run("sliced.yaml", &sliced);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+#[test]
+fn a_frame_that_cannot_be_ends_the_connection_and_one_over_the_cap_fails_the_step() {
+    // A length that announces more than a server takes (16 MiB): the server drops the
+    // connection at once, saying why, instead of waiting for bytes that never come.
+    let (code, stdout, _) = run(
+        "huge.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: { length: u32be }
+    rules:
+      - reply: "never"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: { hex: "7f ff ff ff 61" }
+      - expect_close: true
+        timeout: 2s
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("bad frame: a frame of"), "{stdout}");
+    // A client's frame past its max_received fails the step, however long the peer goes on.
+    let (code, stdout, _) = run(
+        "flood.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    greeting: { hex: "00 00 10 00" }
+    framing: { length: u32be }
+clients:
+  - name: c
+    connect: s
+    max_received: 64
+    steps:
+      - expect: { frame: "x" }
+        timeout: 1s
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("the frame announces more than 64 bytes"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn frame_mistakes_are_refused_where_they_are_written() {
+    let cases = [
+        (
+            "no framing",
+            r#"
+clients:
+  - connect: "127.0.0.1:9"
+    steps:
+      - send: { frame: "x" }
+"#,
+            "`frame` needs a framing",
+        ),
+        (
+            "too long for its prefix",
+            r#"
+servers:
+  - name: s
+    framing: { length: u8 }
+clients:
+  - connect: s
+    steps:
+      - send: { frame: { repeat: "x", times: 300 } }
+"#,
+            "which a u8 field cannot hold",
+        ),
+        (
+            "a signed length",
+            r#"
+servers:
+  - name: s
+    framing: { length: i16be }
+"#,
+            "`i16be` is not a length kind",
+        ),
+        (
+            "a delimiter in the body",
+            r#"
+servers:
+  - name: s
+    framing: { delimiter: ";" }
+clients:
+  - connect: s
+    steps:
+      - send: { frame: "a;b" }
+"#,
+            "it would be read as two frames",
+        ),
+        (
+            "line framing on a client",
+            r#"
+clients:
+  - connect: "127.0.0.1:9"
+    framing: line
+    steps:
+      - send: "x"
+"#,
+            "a client's `framing` is a length prefix or a delimiter",
+        ),
+    ];
+    for (what, yaml, message) in cases {
+        let file = temp_file("mistake.yaml", yaml);
+        let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+        assert_eq!(code, 2, "{what}: {stderr}");
+        assert!(stderr.contains(message), "{what}: {stderr}");
+        assert!(stderr.contains("mistake.yaml:"), "{what}: {stderr}");
+    }
+}
