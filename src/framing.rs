@@ -40,6 +40,9 @@ pub enum Frames {
     Length(LengthPrefix),
     /// These bytes after each body.
     Delimiter(Vec<u8>),
+    /// HTTP/1.x requests, each by its own framing (its head, then a Content-Length or chunked
+    /// body); the whole request is the message.
+    HttpRequests,
 }
 
 /// A length prefix, as Netty's `LengthFieldBasedFrameDecoder` and Wireshark describe one: `offset`
@@ -78,6 +81,15 @@ impl Frames {
     pub fn cut(&self, buffer: &[u8], most: usize) -> Cut {
         match self {
             Frames::Length(prefix) => prefix.cut(buffer, most),
+            Frames::HttpRequests => match crate::http::cut_request(buffer, false) {
+                crate::http::Cut::Whole { end, .. } if end > most => Cut::Bad(over(end, most)),
+                crate::http::Cut::Whole { end, .. } => Cut::Frame { body: 0..end, end },
+                crate::http::Cut::NeedMore if buffer.len() > most => Cut::Bad(format!(
+                    "no whole request within {most} bytes (the most a message may take)"
+                )),
+                crate::http::Cut::NeedMore => Cut::NeedMore,
+                crate::http::Cut::Bad(why) => Cut::Bad(why),
+            },
             Frames::Delimiter(delimiter) => match memchr::memmem::find(buffer, delimiter) {
                 Some(at) if at + delimiter.len() > most => {
                     Cut::Bad(over(at + delimiter.len(), most))
@@ -98,6 +110,9 @@ impl Frames {
     pub fn encode(&self, body: &[u8]) -> Result<Vec<u8>, String> {
         match self {
             Frames::Length(prefix) => prefix.encode(body),
+            Frames::HttpRequests => {
+                Err("an HTTP message is written with `http:`, not `frame:`".into())
+            }
             Frames::Delimiter(delimiter) => {
                 if memchr::memmem::find(body, delimiter).is_some() {
                     return Err(format!(
@@ -117,6 +132,7 @@ impl Frames {
     pub fn describe(&self) -> String {
         match self {
             Frames::Length(prefix) => format!("{} length", prefix.kind_name()),
+            Frames::HttpRequests => "HTTP request".into(),
             Frames::Delimiter(delimiter) => {
                 format!("delimiter {}", crate::escape::show(delimiter))
             }

@@ -35,6 +35,7 @@ pub mod event;
 pub mod exec;
 pub(crate) mod exit;
 pub mod framing;
+pub mod http;
 pub mod matcher;
 pub mod outcome;
 pub(crate) mod pairing;

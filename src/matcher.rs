@@ -15,6 +15,7 @@ use std::sync::Arc;
 use regex::bytes::Regex;
 
 use crate::framing::Cut;
+use crate::http;
 use regex_automata::Input;
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::{Cache, DFA};
@@ -43,6 +44,8 @@ pub enum Matcher {
         /// What the body must be.
         body: Box<Matcher>,
     },
+    /// One HTTP/1.x message, read by its own framing, whose parts match.
+    Http(Box<HttpMatch>),
     /// A matcher whose text uses values captured by earlier steps (`{token}`): built when its
     /// step runs (`Matcher::filled`); never matched as it is.
     Captured {
@@ -256,6 +259,85 @@ fn can_reach_a_match(dfa: &DFA, cache: &mut Cache, starts: Vec<LazyStateID>) -> 
     false
 }
 
+/// What an `http` matcher asks of one message.
+#[derive(Debug, Clone)]
+pub struct HttpMatch {
+    /// A request (a server's `match`), else a response (a client's `expect`).
+    pub request: bool,
+    /// The response's status code.
+    pub status: Option<u16>,
+    /// The request's method.
+    pub method: Option<String>,
+    /// The request's target.
+    pub path: Option<Matcher>,
+    /// Header fields by name (any case): some value of each matches.
+    pub headers: Vec<(String, Matcher)>,
+    /// The whole body, its chunked coding undone.
+    pub body: Option<Matcher>,
+}
+
+impl HttpMatch {
+    /// The message at the start of `received` (`closed`: no more bytes will come).
+    fn cut(&self, received: &[u8], closed: bool) -> http::Cut {
+        if self.request {
+            http::cut_request(received, closed)
+        } else {
+            http::cut_response(received, closed)
+        }
+    }
+
+    /// Why `head` and `body` are not what this asks, if they are not.
+    fn unmet(&self, head: &http::Head, body: &[u8]) -> Option<String> {
+        if let Some(status) = self.status
+            && head.status != status
+        {
+            return Some(format!("the status is {}, not {status}", head.status));
+        }
+        if let Some(method) = &self.method
+            && !head.method.eq_ignore_ascii_case(method)
+        {
+            return Some(format!("the method is {}, not {method}", head.method));
+        }
+        if let Some(path) = &self.path
+            && !path.matches_whole(head.path.as_bytes())
+        {
+            return Some(format!(
+                "the path {} does not match",
+                crate::escape::show(head.path.as_bytes())
+            ));
+        }
+        for (name, matcher) in &self.headers {
+            let mut values = head.values(name).peekable();
+            if values.peek().is_none() {
+                return Some(format!("there is no `{name}` header"));
+            }
+            if !values.any(|value| matcher.matches_whole(value)) {
+                let value = head.values(name).next().unwrap_or_default();
+                return Some(format!(
+                    "the `{name}` header is {}, which does not match",
+                    crate::escape::show(value)
+                ));
+            }
+        }
+        if let Some(matcher) = &self.body
+            && !matcher.matches_whole(body)
+        {
+            return Some(format!("the body ({} bytes) does not match", body.len()));
+        }
+        None
+    }
+
+    /// Why what was received is not a message this accepts (`closed`: no more will come);
+    /// `None` when it is, or may yet be.
+    pub fn explain(&self, received: &[u8], closed: bool) -> Option<String> {
+        match self.cut(received, closed) {
+            http::Cut::NeedMore => None,
+            http::Cut::Bad(why) => Some(why),
+            http::Cut::Whole { head, body, .. } => self.unmet(&head, &body),
+        }
+    }
+}
+
 /// The matchers a text with captured values can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapturedKind {
@@ -315,6 +397,81 @@ impl Matcher {
         matches!(self, Matcher::Frame { frames, .. } if matches!(frames.cut(received, cap), Cut::Bad(_)))
     }
 
+    /// The names of the named groups of its regexes (inside `frame` and `http` too), added to
+    /// `names` once each.
+    pub fn named_groups(&self, names: &mut Vec<String>) {
+        let mut add = |regex: &Regex| {
+            for name in regex.capture_names().flatten() {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        };
+        match self {
+            Matcher::Regex(regex) => add(regex.regex()),
+            Matcher::Frame { body, .. } => body.named_groups(names),
+            Matcher::Http(http) => {
+                for part in (http.path.iter())
+                    .chain(http.headers.iter().map(|(_, m)| m))
+                    .chain(http.body.iter())
+                {
+                    part.named_groups(names);
+                }
+            }
+            Matcher::Equals { .. }
+            | Matcher::Contains(_)
+            | Matcher::Bytes(_)
+            | Matcher::Captured { .. } => {}
+        }
+    }
+
+    /// Keeps in `values` (by slot of `names`) the named groups its regexes matched in `message`
+    /// (a request's path, header values and body for `http`; a frame's body).
+    pub fn remember_groups(
+        &self,
+        message: &[u8],
+        names: &[String],
+        values: &mut [Option<Vec<u8>>],
+    ) {
+        match self {
+            Matcher::Regex(regex) => {
+                let Some(found) = regex.regex().captures(message) else {
+                    return;
+                };
+                for (slot, name) in names.iter().enumerate() {
+                    if let (Some(group), Some(value)) = (found.name(name), values.get_mut(slot)) {
+                        *value = Some(group.as_bytes().to_vec());
+                    }
+                }
+            }
+            Matcher::Frame { frames, body } => {
+                if let Cut::Frame { body: at, .. } = frames.cut(message, usize::MAX) {
+                    body.remember_groups(&message[at], names, values);
+                }
+            }
+            Matcher::Http(http) => {
+                let http::Cut::Whole { head, body, .. } = http.cut(message, true) else {
+                    return;
+                };
+                if let Some(path) = &http.path {
+                    path.remember_groups(head.path.as_bytes(), names, values);
+                }
+                for (name, matcher) in &http.headers {
+                    if let Some(value) = head.values(name).find(|v| matcher.matches_whole(v)) {
+                        matcher.remember_groups(value, names, values);
+                    }
+                }
+                if let Some(matcher) = &http.body {
+                    matcher.remember_groups(&body, names, values);
+                }
+            }
+            Matcher::Equals { .. }
+            | Matcher::Contains(_)
+            | Matcher::Bytes(_)
+            | Matcher::Captured { .. } => {}
+        }
+    }
+
     /// Where captures look in the bytes this matcher matched: a frame's body (and where it
     /// starts), else all of them.
     pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (usize, &'b [u8]) {
@@ -355,6 +512,14 @@ impl Matcher {
                     Progress::NeedMore
                 }
             }
+            Matcher::Http(http) => match http.cut(received, complete) {
+                http::Cut::NeedMore => Progress::NeedMore,
+                http::Cut::Bad(_) => Progress::Hopeless,
+                http::Cut::Whole { head, body, end } => match http.unmet(&head, &body) {
+                    None => Progress::Matched(end),
+                    Some(_) => Progress::Hopeless,
+                },
+            },
             Matcher::Frame { frames, body } => match frames.cut(received, usize::MAX) {
                 Cut::NeedMore => Progress::NeedMore,
                 Cut::Frame { body: at, end } => {
@@ -378,6 +543,12 @@ impl Matcher {
             Matcher::Contains(needle) => find(message, needle).is_some(),
             Matcher::Regex(regex) => regex.regex.is_match(message),
             Matcher::Bytes(n) => message.len() == *n,
+            Matcher::Http(http) => match http.cut(message, true) {
+                http::Cut::Whole { head, body, end } => {
+                    end == message.len() && http.unmet(&head, &body).is_none()
+                }
+                http::Cut::NeedMore | http::Cut::Bad(_) => false,
+            },
             Matcher::Frame { frames, body } => match frames.cut(message, usize::MAX) {
                 Cut::Frame { body: at, end } => {
                     end == message.len() && body.matches_whole(&message[at])

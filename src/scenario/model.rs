@@ -235,9 +235,10 @@ impl Server {
             });
         }
         if !self.groups.is_empty()
-            && let Some(Matcher::Regex(regex)) = &rule.matcher
+            && let Some(matcher) = &rule.matcher
         {
-            conversation.remember_groups(&self.groups, regex.regex(), message);
+            conversation.captured.resize(self.groups.len(), None);
+            matcher.remember_groups(message, &self.groups, &mut conversation.captured);
         }
         if let Some(template) = &rule.reply {
             template.render_into(message, &conversation.captured, reply);
@@ -259,21 +260,6 @@ pub struct Conversation {
     pub matched: Vec<u32>,
     /// The last value of each named group of the server's regexes (`Server::groups`), by slot.
     pub captured: Vec<Option<Vec<u8>>>,
-}
-
-impl Conversation {
-    /// Keeps the named groups of `regex`'s match in `message` that are among `groups`.
-    fn remember_groups(&mut self, groups: &[String], regex: &regex::bytes::Regex, message: &[u8]) {
-        let Some(found) = regex.captures(message) else {
-            return;
-        };
-        self.captured.resize(groups.len(), None);
-        for (slot, name) in groups.iter().enumerate() {
-            if let Some(group) = found.name(name) {
-                self.captured[slot] = Some(group.as_bytes().to_vec());
-            }
-        }
-    }
 }
 
 /// One reply rule of a server.
@@ -298,6 +284,9 @@ pub struct Reply {
     pub parts: Vec<ReplyPart>,
     /// Sent as one frame of the server's framing (`reply: { frame: … }`).
     pub frame: Option<Frames>,
+    /// Sent as the body of an HTTP response with this status and these header fields
+    /// (`reply: { http: … }`), its Content-Length computed.
+    pub http: Option<(u16, Vec<(String, String)>)>,
 }
 
 /// A piece of a reply.
@@ -329,7 +318,11 @@ impl Reply {
                 },
             })
             .collect();
-        Reply { parts, frame: None }
+        Reply {
+            parts,
+            frame: None,
+            http: None,
+        }
     }
 
     /// How many bytes its literal parts hold (the least any reply it renders holds).
@@ -365,6 +358,10 @@ impl Reply {
                     }
                 }
             }
+        }
+        if let Some((status, headers)) = &self.http {
+            let head = crate::http::response_head(*status, headers, out.len() - start);
+            out.splice(start..start, head);
         }
         if let Some(frames) = &self.frame {
             // A body its length field cannot hold goes out as it is: the client sees a frame

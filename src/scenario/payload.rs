@@ -46,6 +46,14 @@ pub fn size(raw: &RawPayload, base_dir: &Path) -> u64 {
         RawPayload::File(file) => std::fs::metadata(base_dir.join(file)).map_or(0, |m| m.len()),
         // A header of at most ten bytes (a varint), or a delimiter the file wrote.
         RawPayload::Frame(inner) => size(inner, base_dir).saturating_add(10),
+        // The head: a status line, the headers written, a Content-Length.
+        RawPayload::Http(reply) => {
+            let headers: u64 = (reply.headers.iter().flatten())
+                .map(|(name, value)| (name.len() + value.len() + 4) as u64)
+                .sum();
+            let body = reply.body.as_ref().map_or(0, |b| size(b, base_dir));
+            body.saturating_add(headers).saturating_add(64)
+        }
     }
 }
 
@@ -85,8 +93,8 @@ pub fn resolve(raw: RawPayload, base_dir: &Path) -> Result<Vec<u8>, PayloadProbl
                     .into_bytes())
             }
         }
-        // `Checker::payload` makes the frame, with the framing it knows.
-        RawPayload::Frame(_) => Err(PayloadProblem {
+        // `Checker::payload` makes frames and responses, where their context is known.
+        RawPayload::Frame(_) | RawPayload::Http(_) => Err(PayloadProblem {
             field: "frame",
             message: "a frame is made where the framing is known: this is a bug in netlab".into(),
             help: None,

@@ -70,6 +70,8 @@ pub enum RawFraming {
     Chunk,
     /// One line (up to `\n`, without it and a `\r` before it) is one message.
     Line,
+    /// HTTP/1.x requests, each read by its own framing.
+    Http,
     /// A length prefix.
     Length {
         /// The length field's kind (`u8`, `u16be`, `u16le`, `u32be`, `u32le`, `u64be`, `u64le`,
@@ -262,6 +264,8 @@ pub enum RawPayload {
     /// This payload as one frame of the client's (or server's) framing: its length before it,
     /// or its delimiter after it.
     Frame(Box<RawPayload>),
+    /// An HTTP/1.1 response with its length computed (a server's reply).
+    Http(Box<RawHttpReply>),
 }
 
 /// A matcher, as written: a string (exact bytes) or a map with one of `equals`, `contains`,
@@ -280,6 +284,38 @@ pub enum RawMatcher {
     Bytes(usize),
     /// Exactly one frame of the client's framing, whose body matches this.
     Frame(Box<RawMatcher>),
+    /// One HTTP/1.x message, read by its own framing, whose parts match these.
+    Http(Box<RawHttp>),
+}
+
+/// `http:` as a matcher: one response (a client's `expect`) or request (a server's `match`),
+/// read by its own framing (Content-Length, chunked, or the close).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// A response's status code.
+    pub status: Option<u16>,
+    /// A request's method (`GET`).
+    pub method: Option<String>,
+    /// A request's target: a string is exact, or a matcher.
+    pub path: Option<RawMatcher>,
+    /// Header fields by name (any case): each value matches its matcher.
+    pub headers: Option<BTreeMap<String, RawMatcher>>,
+    /// The body, its chunked coding undone, as a whole.
+    pub body: Option<RawMatcher>,
+}
+
+/// `http:` as a server's reply: a response whose `Content-Length` netlab computes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpReply {
+    /// The status code (default 200).
+    pub status: Option<u16>,
+    /// Header fields, in order of name (a `Content-Length` or `Transfer-Encoding` here replaces
+    /// the computed length).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// The body (a string keeps `{data}` and the regex groups).
+    pub body: Option<RawPayload>,
 }
 
 /// The only `shutdown` a client step can do.

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawCapture, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawRepeat, RawScenario,
-    RawSize, RawStep, STEP_KEYS,
+    RawCapture, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawRedact,
+    RawRepeat, RawScenario, RawSize, RawStep, STEP_KEYS,
 };
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
@@ -186,6 +186,7 @@ impl JsonSchema for RawPayload {
     }
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let framed = generator.subschema_for::<RawPayload>();
+        let http = generator.subschema_for::<RawHttpReply>();
         json_schema!({
             "description": "Bytes to send: a string, `{ hex: \"de ad\" }`, `{ repeat: \"x\", times: 1000 }`, `{ file: \"payload.bin\" }`, or `{ frame: PAYLOAD }` (the payload as one frame of the framing).",
             "oneOf": [
@@ -197,7 +198,9 @@ impl JsonSchema for RawPayload {
                 { "type": "object", "additionalProperties": false, "required": ["file"],
                   "properties": { "file": { "type": "string" } } },
                 { "type": "object", "additionalProperties": false, "required": ["frame"],
-                  "properties": { "frame": framed } }
+                  "properties": { "frame": framed } },
+                { "type": "object", "additionalProperties": false, "required": ["http"],
+                  "properties": { "http": http } }
             ]
         })
     }
@@ -211,7 +214,7 @@ impl JsonSchema for RawFraming {
         json_schema!({
             "description": "How a stream is cut into messages: `chunk` (one recv() each), `line`, a length prefix `{ length: u16be, offset, adjust, include_header }`, or `{ delimiter: \"\\r\\n\\r\\n\" }`.",
             "oneOf": [
-                { "enum": ["chunk", "line"] },
+                { "enum": ["chunk", "line", "http"] },
                 { "type": "object", "additionalProperties": false, "required": ["length"],
                   "properties": {
                     "length": { "enum": LENGTH_KINDS },
@@ -238,6 +241,7 @@ impl JsonSchema for RawMatcher {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let framed =
             serde_json::to_value(generator.subschema_for::<RawMatcher>()).unwrap_or_default();
+        let http = serde_json::to_value(generator.subschema_for::<RawHttp>()).unwrap_or_default();
         let one = |key: &str, value: serde_json::Value| {
             serde_json::json!({
                 "type": "object", "additionalProperties": false, "required": [key],
@@ -254,7 +258,8 @@ impl JsonSchema for RawMatcher {
                 one("regex", text),
                 one("hex", serde_json::json!({ "type": "string", "pattern": HEX_PATTERN })),
                 one("bytes", serde_json::json!({ "type": "integer", "minimum": 0 })),
-                one("frame", framed)
+                one("frame", framed),
+                one("http", http)
             ]
         })
     }

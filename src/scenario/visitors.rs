@@ -177,7 +177,7 @@ impl<'de> Deserialize<'de> for RawPayload {
                 Ok(RawPayload::Text(text.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPayload, A::Error> {
-                const FIELDS: &[&str] = &["hex", "repeat", "times", "file", "frame"];
+                const FIELDS: &[&str] = &["hex", "repeat", "times", "file", "frame", "http"];
                 let (mut hex, mut repeat, mut times, mut file) = (None, None, None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
@@ -197,6 +197,18 @@ impl<'de> Deserialize<'de> for RawPayload {
                             return Err(de::Error::custom(
                                 "`frame` wraps one payload: put the rest inside it",
                             ));
+                        }
+                        "http"
+                            if (hex.is_none() && repeat.is_none())
+                                && (times.is_none() && file.is_none()) =>
+                        {
+                            let reply = map.next_value()?;
+                            if let Some(extra) = map.next_key::<String>()? {
+                                return Err(de::Error::custom(format!(
+                                    "`http` is the whole reply: put `{extra}` inside it"
+                                )));
+                            }
+                            return Ok(RawPayload::Http(Box::new(reply)));
                         }
                         "hex" => {
                             hex = Some(
@@ -269,7 +281,9 @@ impl<'de> Deserialize<'de> for RawMatcher {
                 Ok(RawMatcher::Equals(text.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMatcher, A::Error> {
-                const FIELDS: &[&str] = &["equals", "contains", "regex", "hex", "bytes", "frame"];
+                const FIELDS: &[&str] = &[
+                    "equals", "contains", "regex", "hex", "bytes", "frame", "http",
+                ];
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(de::Error::custom(
                         "empty matcher: give one of `equals`, `contains`, `regex`, `hex`, `bytes`",
@@ -284,6 +298,7 @@ impl<'de> Deserialize<'de> for RawMatcher {
                     ),
                     "bytes" => RawMatcher::Bytes(map.next_value::<usize>()?),
                     "frame" => RawMatcher::Frame(Box::new(map.next_value::<RawMatcher>()?)),
+                    "http" => RawMatcher::Http(Box::new(map.next_value()?)),
                     other => return Err(de::Error::unknown_field(other, FIELDS)),
                 };
                 if let Some(extra) = map.next_key::<String>()? {
@@ -381,7 +396,8 @@ impl<'de> Deserialize<'de> for RawFraming {
                 match text {
                     "chunk" => Ok(RawFraming::Chunk),
                     "line" => Ok(RawFraming::Line),
-                    other => Err(E::unknown_variant(other, &["chunk", "line"])),
+                    "http" => Ok(RawFraming::Http),
+                    other => Err(E::unknown_variant(other, &["chunk", "line", "http"])),
                 }
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFraming, A::Error> {

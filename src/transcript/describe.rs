@@ -163,6 +163,30 @@ fn matcher_text(redact: Redactions, matcher: &Matcher) -> String {
                 matcher_text(redact, body)
             )
         }
+        Matcher::Http(http) => {
+            let mut parts = Vec::new();
+            if let Some(method) = &http.method {
+                parts.push(method.clone());
+            }
+            if let Some(path) = &http.path {
+                parts.push(format!("path {}", matcher_text(redact, path)));
+            }
+            if let Some(status) = http.status {
+                parts.push(format!("status {status}"));
+            }
+            for (name, value) in &http.headers {
+                parts.push(format!("{name} {}", matcher_text(redact, value)));
+            }
+            if let Some(body) = &http.body {
+                parts.push(format!("body {}", matcher_text(redact, body)));
+            }
+            let what = if http.request { "request" } else { "response" };
+            if parts.is_empty() {
+                format!("http {what}")
+            } else {
+                format!("http {what} ({})", parts.join(", "))
+            }
+        }
         // As written, each captured value as `{name}`: the same on every run.
         Matcher::Captured { kind, template } => {
             let text = template.template();
@@ -294,6 +318,21 @@ pub fn describe_step_event(
                                 first_difference(redact, expected, &failure.received).map(Box::new);
                         }
                         None => {
+                            // An HTTP view says what was wrong with the message it read.
+                            if let Some(
+                                Step::Expect {
+                                    matcher: Matcher::Http(http),
+                                    ..
+                                }
+                                | Step::ReadToClose {
+                                    matcher: Matcher::Http(http),
+                                    ..
+                                },
+                            ) = step
+                                && let Some(why) = http.explain(&failure.received, true)
+                            {
+                                detail.push(why);
+                            }
                             detail.push(format!("received: {}", redact.show(&failure.received)))
                         }
                     }

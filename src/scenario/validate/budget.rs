@@ -225,6 +225,11 @@ impl Sizer<'_> {
             RawMatcher::Hex(bytes) => bytes.len() as u64,
             RawMatcher::Bytes(_) => 0,
             RawMatcher::Frame(inner) => self.matcher(inner),
+            RawMatcher::Http(http) => (http.path.iter())
+                .chain(http.headers.iter().flat_map(|h| h.values()))
+                .chain(http.body.iter())
+                .map(|m| self.matcher(m))
+                .sum(),
         }
     }
 

@@ -131,6 +131,21 @@ impl Checker<'_> {
                     body: Box::new(body),
                 });
             }
+            RawMatcher::Http(_) => {
+                let mut texts = Vec::new();
+                super::clients::matcher_texts(raw, &mut texts);
+                if texts
+                    .iter()
+                    .any(|(text, syntax)| self.uses_captured(text, *syntax))
+                {
+                    self.at_value(
+                        &join(path, "http"),
+                        "a captured value cannot be used inside `http` yet",
+                    )
+                    .add_help("check the response's part that holds it with `contains` or `regex` in a step of its own");
+                }
+                return None;
+            }
             RawMatcher::Hex(_) | RawMatcher::Bytes(_) => return None,
         };
         if !self.uses_captured(text, syntax) {

@@ -40,6 +40,8 @@ pub(super) struct Checker<'a> {
     pub(super) server_groups: Vec<String>,
     /// The frames of the server or client being checked (for `frame:` payloads and matchers).
     pub(super) frames: Option<crate::framing::Frames>,
+    /// The matchers being checked are a server's, of requests (`http` reads a request).
+    pub(super) reading_requests: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -64,6 +66,7 @@ impl<'a> Checker<'a> {
             captures: Captures::default(),
             server_groups: Vec::new(),
             frames: None,
+            reading_requests: false,
         }
     }
 }

@@ -258,7 +258,9 @@ pub(super) fn uses_instance_names(raw: &RawClient) -> bool {
             .flatten()
             .map(|a| (a.as_str(), Syntax::Text)),
     );
-    texts.extend(raw.expect_stdout.as_ref().and_then(matcher_text));
+    if let Some(m) = &raw.expect_stdout {
+        matcher_texts(m, &mut texts);
+    }
     step_texts(&raw.steps, &mut texts);
     names_an_instance(texts)
 }
@@ -267,7 +269,9 @@ pub(super) fn uses_instance_names(raw: &RawClient) -> bool {
 /// every instance.
 fn varied_regexes(raw: &RawClient) -> u64 {
     let mut texts: Vec<(&str, Syntax)> = Vec::new();
-    texts.extend(raw.expect_stdout.as_ref().and_then(matcher_text));
+    if let Some(m) = &raw.expect_stdout {
+        matcher_texts(m, &mut texts);
+    }
     step_texts(&raw.steps, &mut texts);
     texts
         .into_iter()
@@ -286,19 +290,28 @@ fn step_texts<'t>(steps: &'t [RawStep], texts: &mut Vec<(&'t str, Syntax)>) {
                     texts.push((text, Syntax::Text));
                 }
             }
-            RawAction::Expect(m) | RawAction::ReadToClose(m) => texts.extend(matcher_text(m)),
+            RawAction::Expect(m) | RawAction::ReadToClose(m) => matcher_texts(m, texts),
             RawAction::Repeat(repeat) => step_texts(&repeat.steps, texts),
             _ => {}
         }
     }
 }
 
-/// The template of a matcher, if it has one.
-pub(super) fn matcher_text(m: &RawMatcher) -> Option<(&str, Syntax)> {
-    match m.unframed() {
-        RawMatcher::Equals(text) | RawMatcher::Contains(text) => Some((text, Syntax::Text)),
-        RawMatcher::Regex(pattern) => Some((pattern, Syntax::Regex)),
-        RawMatcher::Hex(_) | RawMatcher::Bytes(_) | RawMatcher::Frame(_) => None,
+/// The templates of a matcher (those inside `frame` and `http` too), appended to `texts`.
+pub(super) fn matcher_texts<'t>(m: &'t RawMatcher, texts: &mut Vec<(&'t str, Syntax)>) {
+    match m {
+        RawMatcher::Equals(text) | RawMatcher::Contains(text) => texts.push((text, Syntax::Text)),
+        RawMatcher::Regex(pattern) => texts.push((pattern, Syntax::Regex)),
+        RawMatcher::Frame(inner) => matcher_texts(inner, texts),
+        RawMatcher::Http(http) => {
+            let parts = (http.path.iter())
+                .chain(http.headers.iter().flat_map(|h| h.values()))
+                .chain(http.body.iter());
+            for part in parts {
+                matcher_texts(part, texts);
+            }
+        }
+        RawMatcher::Hex(_) | RawMatcher::Bytes(_) => {}
     }
 }
 

@@ -5,11 +5,11 @@
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::framing::Frames;
-use crate::matcher::{Matcher, REGEX_SIZE_LIMIT, StreamRegex};
+use crate::matcher::{HttpMatch, Matcher, REGEX_SIZE_LIMIT, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawMatcher, RawPayload};
+use crate::scenario::raw::{Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload};
 
 use super::checker::Checker;
 
@@ -51,6 +51,16 @@ impl Checker<'_> {
             let body = self.payload(&join(path, "frame"), *inner);
             return self.framed(path, &body);
         }
+        if let RawPayload::Http(reply) = raw {
+            let at = join(path, "http");
+            let (status, headers) = self.http_head(&at, &reply);
+            let body = reply
+                .body
+                .map_or_else(Vec::new, |body| self.payload(&join(&at, "body"), body));
+            let mut response = crate::http::response_head(status, &headers, body.len());
+            response.extend_from_slice(&body);
+            return response;
+        }
         match payload::resolve(raw, self.source.base_dir()) {
             Ok(bytes) => bytes,
             Err(problem) => {
@@ -65,6 +75,80 @@ impl Checker<'_> {
                 Vec::new()
             }
         }
+    }
+}
+
+impl Checker<'_> {
+    /// The `http` matcher at `path`: a request's parts on a server, a response's on a client.
+    fn http_matcher(&mut self, path: &str, raw: RawHttp) -> Matcher {
+        let request = self.reading_requests;
+        let misplaced: &[(bool, &str)] = if request {
+            &[(raw.status.is_some(), "status")]
+        } else {
+            &[
+                (raw.method.is_some(), "method"),
+                (raw.path.is_some(), "path"),
+            ]
+        };
+        for (given, field) in misplaced {
+            if *given {
+                let whose = if request {
+                    "a server reads requests: `status` is a response's"
+                } else {
+                    "a client reads responses: `method` and `path` are a request's"
+                };
+                self.at_key(
+                    &join(path, field),
+                    format!("`{field}` does not apply here: {whose}"),
+                );
+            }
+        }
+        let headers = (raw.headers.into_iter().flatten())
+            .map(|(name, m)| {
+                let at = join(&join(path, "headers"), &name);
+                let matcher = self.matcher(&at, m);
+                (name, matcher)
+            })
+            .collect();
+        Matcher::Http(Box::new(HttpMatch {
+            request,
+            status: raw.status,
+            method: raw.method,
+            path: raw.path.map(|m| self.matcher(&join(path, "path"), m)),
+            headers,
+            body: raw.body.map(|m| self.matcher(&join(path, "body"), m)),
+        }))
+    }
+
+    /// The status and header fields of the `http` reply at `path`, checked.
+    pub(super) fn http_head(
+        &mut self,
+        path: &str,
+        reply: &RawHttpReply,
+    ) -> (u16, Vec<(String, String)>) {
+        let status = reply.status.unwrap_or(200);
+        if !(100..=999).contains(&status) {
+            self.at_value(
+                &join(path, "status"),
+                format!("a status code is 3 digits, not {status}"),
+            );
+        }
+        let mut headers = Vec::new();
+        for (name, value) in reply.headers.iter().flatten() {
+            let at = join(&join(path, "headers"), name);
+            let token = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token {
+                self.at_key(&at, format!("`{name}` is not a header name"));
+            }
+            if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                self.at_value(&at, "a header value is one line: no CR or LF");
+            }
+            headers.push((name.clone(), value.clone()));
+        }
+        (status, headers)
     }
 }
 
@@ -109,6 +193,7 @@ impl Checker<'_> {
                 }
             }
             RawMatcher::Bytes(n) => Matcher::Bytes(n),
+            RawMatcher::Http(http) => self.http_matcher(&join(path, "http"), *http),
             RawMatcher::Frame(inner) => {
                 let body = self.matcher(&join(path, "frame"), *inner);
                 match self.frames_for(path) {

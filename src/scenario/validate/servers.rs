@@ -12,7 +12,9 @@ use crate::framing::{Frames, Framing, LengthPrefix};
 use crate::matcher::Matcher;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawFraming, RawPayload, RawRule, RawServer, RawSize};
+use crate::scenario::raw::{
+    Protocol, RawFraming, RawMatcher, RawPayload, RawRule, RawServer, RawSize,
+};
 use crate::scenario::schema::LENGTH_KINDS;
 use crate::template::Syntax;
 
@@ -101,9 +103,19 @@ impl Checker<'_> {
                 }
             }
         }
-        let framing = raw
-            .framing
-            .map_or(Framing::Chunk, |f| self.framing(&join(path, "framing"), f));
+        // A server whose rules match HTTP requests reads them by HTTP's framing unless told
+        // otherwise.
+        let matches_http = (raw.rules.iter()).any(|r| {
+            matches!(
+                r.matcher.as_ref().map(RawMatcher::unframed),
+                Some(RawMatcher::Http(_))
+            )
+        });
+        let framing = match raw.framing.take() {
+            Some(written) => self.framing(&join(path, "framing"), written),
+            None if matches_http => Framing::Frames(Frames::HttpRequests),
+            None => Framing::Chunk,
+        };
         self.frames = framing.frames().cloned();
         let greeting = raw.greeting.map(|g| {
             let at = join(path, "greeting");
@@ -112,6 +124,7 @@ impl Checker<'_> {
         });
         // Every rule's matcher first: the named groups of any rule's regex may be used in any
         // rule's reply (each the last value matched on the connection).
+        self.reading_requests = true;
         let matchers: Vec<Option<Matcher>> = raw
             .rules
             .iter_mut()
@@ -124,6 +137,7 @@ impl Checker<'_> {
                 })
             })
             .collect();
+        self.reading_requests = false;
         let groups = named_groups(&matchers);
         self.server_groups.clone_from(&groups);
         let rules: Vec<Rule> = raw
@@ -184,11 +198,25 @@ impl Checker<'_> {
                     reply.frame = frame;
                     reply
                 }
+                // A response whose body keeps `{data}` and the groups: its length is counted
+                // when the rule answers.
+                RawPayload::Http(http) if matches!(http.body, Some(RawPayload::Text(_))) => {
+                    let at = join(&reply_path, "http");
+                    let head = self.http_head(&at, &http);
+                    let Some(RawPayload::Text(text)) = http.body else {
+                        return Reply::from_pieces(Vec::new(), &[]);
+                    };
+                    let pieces = self.pieces(&join(&at, "body"), &text, Syntax::Text, Scope::Reply);
+                    let mut reply = Reply::from_pieces(pieces, &self.server_groups);
+                    reply.http = Some(head);
+                    reply
+                }
                 other => {
                     let other = self.fill_payload(&reply_path, other, Scope::Reply);
                     Reply {
                         parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
                         frame: None,
+                        http: None,
                     }
                 }
             }
@@ -207,13 +235,7 @@ impl Checker<'_> {
 fn named_groups(matchers: &[Option<Matcher>]) -> Vec<String> {
     let mut groups: Vec<String> = Vec::new();
     for matcher in matchers.iter().flatten() {
-        if let Matcher::Regex(regex) = matcher {
-            for name in regex.regex().capture_names().flatten() {
-                if !groups.iter().any(|g| g == name) {
-                    groups.push(name.to_string());
-                }
-            }
-        }
+        matcher.named_groups(&mut groups);
     }
     groups
 }
@@ -224,6 +246,7 @@ impl Checker<'_> {
         match raw {
             RawFraming::Chunk => Framing::Chunk,
             RawFraming::Line => Framing::Line,
+            RawFraming::Http => Framing::Frames(Frames::HttpRequests),
             RawFraming::Delimiter(delimiter) => {
                 if delimiter.is_empty() {
                     self.at_value(

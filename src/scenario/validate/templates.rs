@@ -241,6 +241,12 @@ impl Checker<'_> {
                 *inner,
                 scope,
             ))),
+            RawPayload::Http(reply) => {
+                let mut reply = *reply;
+                let at = join(&join(path, "http"), "body");
+                reply.body = reply.body.map(|body| self.fill_payload(&at, body, scope));
+                RawPayload::Http(Box::new(reply))
+            }
             // `{data}` is the message in a reply's string only: a `repeat` is built once.
             RawPayload::Repeat { text, times } => RawPayload::Repeat {
                 text: self.fill_built(
@@ -276,6 +282,30 @@ impl Checker<'_> {
                 *inner,
                 scope,
             ))),
+            RawMatcher::Http(http) => {
+                let at = join(path, "http");
+                let http = *http;
+                let headers = http.headers.map(|headers| {
+                    headers
+                        .into_iter()
+                        .map(|(name, m)| {
+                            let filled =
+                                self.fill_matcher(&join(&join(&at, "headers"), &name), m, scope);
+                            (name, filled)
+                        })
+                        .collect()
+                });
+                RawMatcher::Http(Box::new(crate::scenario::raw::RawHttp {
+                    path: http
+                        .path
+                        .map(|m| self.fill_matcher(&join(&at, "path"), m, scope)),
+                    body: http
+                        .body
+                        .map(|m| self.fill_matcher(&join(&at, "body"), m, scope)),
+                    headers,
+                    ..http
+                }))
+            }
             RawMatcher::Regex(pattern) => RawMatcher::Regex(self.fill_built(
                 &join(path, "regex"),
                 &pattern,
