@@ -207,7 +207,7 @@ fn the_tutorials_http_client_gets_a_page_from_a_netlab_server() {
         let header = run_python_client(&peer, &[&port, "127.0.0.1", page.to_str().unwrap()]);
         assert_eq!(
             header,
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 103\r\nConnection: close\n"
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 103\n"
         );
         let body = std::fs::read_to_string(&page).unwrap();
         assert_eq!(body.len(), 103);

@@ -68,3 +68,6 @@ mod redact;
 
 /// Framing by length and by delimiter: servers cut frames, clients write and read them.
 mod framing;
+
+/// The HTTP view: responses read by their own framing, requests matched, replies with a length.
+mod http;

@@ -1,0 +1,219 @@
+//! The HTTP view end to end: against a real HTTP server (Python's http.server), a Content-Length
+//! that the close cuts short, chunked bodies, and requests matched and answered by a netlab
+//! server.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{free_port, netlab, python3, temp_file, text};
+
+/// Python's http.server serving `dir` on a free port; killed when dropped.
+struct PythonServer(Child, u16);
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn python_http_server(dir: &std::path::Path) -> PythonServer {
+    let port = free_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = PythonServer(child, port);
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < until,
+            "http.server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
+
+#[test]
+fn the_http_view_reads_a_real_servers_responses() {
+    let test = "the_http_view_reads_a_real_servers_responses";
+    if python3(test).is_none() {
+        return;
+    }
+    let page = temp_file(
+        "index.html",
+        "<html><body><h1>from python</h1></body></html>\n",
+    );
+    let server = python_http_server(page.parent().unwrap());
+    let scenario = temp_file(
+        "real.yaml",
+        &format!(
+            r#"
+timeout: 10s
+redact:
+  date: "Date: [^\r]+"
+  server: "Server: [^\r]+"
+  modified: "Last-Modified: [^\r]+"
+clients:
+  - name: page
+    connect: "127.0.0.1:{port}"
+    steps:
+      - send: "GET /index.html HTTP/1.0\r\n\r\n"
+      - expect:
+          http:
+            status: 200
+            headers:
+              content-type: {{ contains: "text/html" }}
+              content-length: "47"
+            body: {{ contains: "<h1>from python</h1>" }}
+  - name: missing
+    connect: "127.0.0.1:{port}"
+    steps:
+      - send: "GET /nope HTTP/1.0\r\n\r\n"
+      - expect: {{ http: {{ status: 404 }} }}
+  - name: wrong
+    connect: "127.0.0.1:{port}"
+    steps:
+      - send: "GET /index.html HTTP/1.0\r\n\r\n"
+      - expect: {{ http: {{ status: 200, body: {{ contains: "not there" }} }} }}
+        timeout: 2s
+"#,
+            port = server.1
+        ),
+    );
+    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&scenario).output().unwrap());
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("✓ page"), "{stdout}");
+    assert!(
+        stdout.contains("the body (47 bytes) does not match"),
+        "{stdout}"
+    );
+    // Only `wrong` failed.
+    assert!(stdout.contains("score 5/6"), "{stdout}");
+}
+
+#[test]
+fn a_content_length_the_close_cuts_short_fails_with_a_clear_message() {
+    let scenario = temp_file(
+        "liar.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: liar
+    rules:
+      - reply: "HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nshort"
+        close: true
+  - name: chunked
+    rules:
+      - reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+clients:
+  - name: lied_to
+    connect: liar
+    steps:
+      - send: "GET / HTTP/1.0\r\n\r\n"
+      - expect: { http: { status: 200 } }
+  - name: chunks
+    connect: chunked
+    steps:
+      - send: "GET / HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200, body: "hello world" } }
+"#,
+    );
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&scenario).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(
+            "the Content-Length says 100 bytes, and the connection closed after 5 bytes of body"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|line| line.contains("✓ chunks")
+            && line.contains(r#"expect http response (status 200, body "hello world")"#)),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_netlab_server_matches_requests_and_computes_lengths() {
+    let scenario = temp_file(
+        "web.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { method: GET, path: { regex: "^/hello/(?P<who>\\w+)$" } } }
+        reply: { http: { headers: { Content-Type: text/plain }, body: "hello {who}" } }
+      - match: { http: { method: POST, headers: { content-type: { contains: json } } } }
+        reply: { http: { status: 201, body: "stored" } }
+      - reply: { http: { status: 404 } }
+clients:
+  - name: keep_alive
+    connect: web
+    steps:
+      # Two requests in one write, a body in pieces: each is read by its own framing.
+      - send: "GET /hello/ann HTTP/1.1\r\nHost: x\r\n\r\nGET /hello/bob HTTP/1.1\r\nHost: x\r\n\r\n"
+      - expect: { http: { status: 200, body: "hello ann" } }
+      - expect: { http: { status: 200, headers: { content-length: "9" }, body: "hello bob" } }
+      - send: "POST /items HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{\"a\":"
+      - sleep: 50ms
+      - send: "true}"
+      - expect: { http: { status: 201, body: "stored" } }
+      - send: "DELETE / HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 404, body: "" } }
+"#,
+    );
+    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&scenario).output().unwrap());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+#[test]
+fn http_mistakes_are_refused_where_they_are_written() {
+    let cases = [
+        (
+            r#"
+clients:
+  - connect: "127.0.0.1:9"
+    steps:
+      - send: "x"
+      - expect: { http: { method: GET } }
+"#,
+            "`method` does not apply here: a client reads responses",
+        ),
+        (
+            r#"
+servers:
+  - name: s
+    rules:
+      - match: { http: { status: 200 } }
+"#,
+            "`status` does not apply here: a server reads requests",
+        ),
+        (
+            r#"
+servers:
+  - name: s
+    rules:
+      - reply: { http: { headers: { "bad name": x } } }
+"#,
+            "`bad name` is not a header name",
+        ),
+    ];
+    for (yaml, message) in cases {
+        let file = temp_file("mistake.yaml", yaml);
+        let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}
