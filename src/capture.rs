@@ -157,16 +157,17 @@ impl Capture {
     pub fn take(&self, matched: &[u8]) -> Result<(Range<usize>, Vec<u8>), String> {
         match &self.from {
             CaptureFrom::Regex { regex, group } => {
-                let Some(found) = regex.captures(matched) else {
+                let searched = &matched[..matched.len().min(CAPTURE_SEARCH)];
+                let Some(found) = regex.captures(searched) else {
                     return Err(format!(
-                        "`{}` found nothing in the bytes the step matched",
-                        regex.as_str()
+                        "`{}` found nothing in the bytes the step matched (their first 64 KiB)",
+                        shortened(regex.as_str())
                     ));
                 };
                 let Some(group) = found.get(*group) else {
                     return Err(format!(
                         "group {group} of `{}` took no part in the match",
-                        regex.as_str()
+                        shortened(regex.as_str())
                     ));
                 };
                 Ok((group.range(), group.as_bytes().to_vec()))
@@ -196,6 +197,23 @@ impl Capture {
         }
     }
 }
+
+/// A regex's text for a message: its first 60 characters.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// How far into what its step matched a regex capture searches (and a server's named groups into
+/// a message): finding groups costs time in proportion to the text times the regex, and a regex
+/// cannot be stopped midway, so the text is bounded instead of the wait.
+pub const CAPTURE_SEARCH: usize = 64 * 1024;
+
+/// The most groups a regex that captures may have (a capture's, or a server regex with named
+/// groups): each group is carried through the whole search.
+pub const MOST_GROUPS: usize = 32;
 
 /// The values an instance has captured so far, by slot (`None`: not yet).
 pub type Values = [Option<Vec<u8>>];
@@ -228,13 +246,35 @@ impl Filled {
     /// matches itself byte for byte.
     pub fn fill(&self, values: &Values, regex: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        for piece in &self.pieces {
+        // The regex's own text, without the values (its flags decide how a value is written).
+        let pattern: String = if regex {
+            (self.pieces.iter())
+                .filter_map(|piece| match piece {
+                    FillPiece::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                    FillPiece::Value { .. } => None,
+                })
+                .collect()
+        } else {
+            String::new()
+        };
+        for (at, piece) in self.pieces.iter().enumerate() {
             match piece {
                 FillPiece::Bytes(bytes) => out.extend_from_slice(bytes),
                 FillPiece::Value { slot, .. } => {
                     let value = values.get(*slot).and_then(Option::as_deref).unwrap_or(&[]);
                     if regex {
-                        out.extend_from_slice(escape_bytes_for_regex(value).as_bytes());
+                        let before = String::from_utf8_lossy(&out);
+                        let after = match self.pieces.get(at + 1) {
+                            Some(FillPiece::Bytes(next)) => String::from_utf8_lossy(next),
+                            _ => "".into(),
+                        };
+                        let literal = crate::template::regex_literal(
+                            &escape_bytes_for_regex(value),
+                            value.len(),
+                            &pattern,
+                            (&before, &after),
+                        );
+                        out.extend_from_slice(literal.as_bytes());
                     } else {
                         out.extend_from_slice(value);
                     }
@@ -244,8 +284,24 @@ impl Filled {
         out
     }
 
+    /// Whether it stays within the most bytes netlab builds once `values` are in (a value used
+    /// many times could take gigabytes): why not, if it does not.
+    pub fn within_cap(&self, values: &Values) -> Result<(), String> {
+        let most = crate::scenario::payload::MAX_PAYLOAD;
+        let filled = self
+            .literal_len()
+            .saturating_add(self.values_len(values) as u64);
+        if filled > most {
+            return Err(format!(
+                "filled with the captured values, it would be {filled} bytes; the most netlab builds is {most}"
+            ));
+        }
+        Ok(())
+    }
+
     /// The bytes to send: the text filled in, as one frame if it is one.
     pub fn fill_payload(&self, values: &Values) -> Result<Vec<u8>, String> {
+        self.within_cap(values)?;
         let body = self.fill(values, false);
         match &self.frame {
             Some(frames) => frames.encode(&body),
@@ -272,7 +328,10 @@ impl Filled {
         let mut out = Vec::new();
         for piece in &self.pieces {
             match piece {
-                FillPiece::Bytes(bytes) => out.extend_from_slice(bytes),
+                // As the file writes it: a literal brace doubled, so that `{{t}}` and `{t}` differ.
+                FillPiece::Bytes(bytes) => out.extend_from_slice(
+                    crate::template::escape(&String::from_utf8_lossy(bytes)).as_bytes(),
+                ),
                 FillPiece::Value { name, .. } => {
                     out.push(b'{');
                     out.extend_from_slice(name.as_bytes());
@@ -323,21 +382,29 @@ pub fn escape_bytes_for_regex(bytes: &[u8]) -> String {
     out
 }
 
-/// `bytes` with each of `marks` (a range and a name, in any order) shown as `{name}`; marks that
-/// overlap an earlier one are left out. For the transcript: a captured value is the same
-/// placeholder on every run.
+/// `bytes` with each of `marks` (a range and a name, in any order) shown as `{name}`; a mark
+/// that overlaps an earlier one is shown within it, as the union of the two under the earlier
+/// name (a value differs from run to run: none of its bytes may show). For the transcript.
 pub fn marked(bytes: &[u8], marks: &mut [(Range<usize>, &str)]) -> Vec<MarkedPiece> {
-    marks.sort_by_key(|(range, _)| (range.start, range.end));
-    let mut out = Vec::new();
-    let mut at = 0;
+    marks.sort_by_key(|(range, _)| (range.start, std::cmp::Reverse(range.end)));
+    // The marks, overlaps merged into the one that starts first.
+    let mut merged: Vec<(Range<usize>, &str)> = Vec::new();
     for (range, name) in marks.iter() {
-        if range.start < at || range.end > bytes.len() {
+        if range.end > bytes.len() || range.start >= range.end {
             continue;
         }
+        match merged.last_mut() {
+            Some((last, _)) if range.start < last.end => last.end = last.end.max(range.end),
+            _ => merged.push((range.clone(), name)),
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (range, name) in merged {
         if range.start > at {
             out.push(MarkedPiece::Bytes(bytes[at..range.start].to_vec()));
         }
-        out.push(MarkedPiece::Name((*name).to_string()));
+        out.push(MarkedPiece::Name(name.to_string()));
         at = range.end;
     }
     if at < bytes.len() {
@@ -462,7 +529,7 @@ mod tests {
     }
 
     #[test]
-    fn marks_replace_ranges_and_skip_overlaps() {
+    fn marks_replace_ranges_and_overlaps_show_as_one() {
         let mut marks = [(4..7, "b"), (0..3, "a"), (5..6, "c")];
         assert_eq!(
             marked(b"abc def gh", &mut marks),
@@ -471,6 +538,16 @@ mod tests {
                 MarkedPiece::Bytes(b" ".to_vec()),
                 MarkedPiece::Name("b".into()),
                 MarkedPiece::Bytes(b" gh".to_vec()),
+            ]
+        );
+        // A partial overlap: no byte of either value shows.
+        let mut marks = [(6..14, "whole"), (6..8, "head"), (7..16, "tail")];
+        assert_eq!(
+            marked(b"TOKEN 0123456789ab\n", &mut marks),
+            vec![
+                MarkedPiece::Bytes(b"TOKEN ".to_vec()),
+                MarkedPiece::Name("whole".into()),
+                MarkedPiece::Bytes(b"ab\n".to_vec()),
             ]
         );
     }

@@ -368,6 +368,7 @@ impl Matcher {
             _ => return Ok(None),
         };
         let regex = *kind == CapturedKind::Regex;
+        template.within_cap(values)?;
         // An escaped byte takes up to 11 characters: a value this long could not compile within
         // the size limit anyway, and escaping it would take that much memory first.
         if regex && template.values_len(values) > REGEX_SIZE_LIMIT / 4 {
@@ -395,6 +396,19 @@ impl Matcher {
     /// step fails at once rather than wait for bytes it could not take).
     pub fn announces_over(&self, received: &[u8], cap: usize) -> bool {
         matches!(self, Matcher::Frame { frames, .. } if matches!(frames.cut(received, cap), Cut::Bad(_)))
+    }
+
+    /// Whether what it matches is exactly what it says (`equals`, `hex`; a frame of one; one
+    /// that uses captured values as `equals`): the transcript then shows the step, not the bytes.
+    pub fn is_exact(&self) -> bool {
+        match self {
+            Matcher::Equals { .. } => true,
+            Matcher::Frame { body, .. } => body.is_exact(),
+            Matcher::Captured { kind, .. } => *kind == CapturedKind::Equals,
+            Matcher::Contains(_) | Matcher::Regex(_) | Matcher::Bytes(_) | Matcher::Http(_) => {
+                false
+            }
+        }
     }
 
     /// The names of the named groups of its regexes (inside `frame` and `http` too), added to
@@ -435,12 +449,17 @@ impl Matcher {
     ) {
         match self {
             Matcher::Regex(regex) => {
-                let Some(found) = regex.regex().captures(message) else {
+                let searched = &message[..message.len().min(crate::capture::CAPTURE_SEARCH)];
+                let Some(found) = regex.regex().captures(searched) else {
                     return;
                 };
+                let own: Vec<&str> = regex.regex().capture_names().flatten().collect();
                 for (slot, name) in names.iter().enumerate() {
-                    if let (Some(group), Some(value)) = (found.name(name), values.get_mut(slot)) {
-                        *value = Some(group.as_bytes().to_vec());
+                    // A group of this regex that took no part in the match is empty now.
+                    if own.contains(&name.as_str())
+                        && let Some(value) = values.get_mut(slot)
+                    {
+                        *value = found.name(name).map(|g| g.as_bytes().to_vec());
                     }
                 }
             }

@@ -118,7 +118,11 @@ pub fn render(
         match piece {
             Piece::Text(literal) => out.push_str(&literal),
             Piece::Name(name) => match value(&name) {
-                Some(v) if syntax == Syntax::Regex => out.push_str(&regex::escape(&v)),
+                Some(v) if syntax == Syntax::Regex => {
+                    let literal =
+                        regex_literal(&regex::escape(&v), v.chars().count(), text, ("", ""));
+                    out.push_str(&literal);
+                }
                 Some(v) => out.push_str(&v),
                 None => return Err(name),
             },
@@ -131,6 +135,42 @@ pub fn render(
 /// digits and `_`.
 pub fn is_name(text: &str) -> bool {
     !text.is_empty() && placeholder_len(&format!("{text}}}")) == Some(text.len())
+}
+
+/// Regex text (`escaped`, already escaped) that matches a value exactly where it stands in
+/// `pattern`, between `before` and `after`: grouped as `(?-ix:…)` where the pattern sets flags
+/// (`(?i)` or `(?x)` would change what it matches) or a quantifier follows a value of several
+/// characters (it would apply to the last one only); bare elsewhere, and always inside a
+/// repetition's braces (`.{{{n}}}`), where a group cannot go.
+pub fn regex_literal(
+    escaped: &str,
+    value_chars: usize,
+    pattern: &str,
+    (before, after): (&str, &str),
+) -> String {
+    let quantified = value_chars > 1 && after.starts_with(['?', '*', '+', '{']);
+    if in_repetition_braces(before, after) || !(sets_flags(pattern) || quantified) {
+        escaped.to_string()
+    } else {
+        format!("(?-ix:{escaped})")
+    }
+}
+
+/// Whether a regex's text sets flags inline (`(?i)`, `(?x:…)`).
+fn sets_flags(pattern: &str) -> bool {
+    pattern.match_indices("(?").any(|(at, _)| {
+        pattern[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+            .any(|c| c != '-' && c != 'P')
+    })
+}
+
+/// Whether a value between `before` and `after` is a count of a repetition (`x{N}`, `x{2,N}`).
+fn in_repetition_braces(before: &str, after: &str) -> bool {
+    let opens =
+        before.ends_with('{') || (before.ends_with(',') && before.rfind('{') > before.rfind('}'));
+    opens && (after.starts_with('}') || after.starts_with(','))
 }
 
 /// The length of the name of a placeholder at the start of `after_brace` (the text after a
@@ -290,5 +330,28 @@ mod tests {
     #[test]
     fn names_lists_the_placeholders() {
         assert_eq!(names("{a} {{b}} {c}", Syntax::Text), ["a", "c"]);
+    }
+
+    #[test]
+    fn a_regex_value_is_grouped_only_where_flags_or_a_quantifier_would_change_it() {
+        assert_eq!(regex_literal("ab", 2, "^x{v}$", ("^x", "$")), "ab");
+        assert_eq!(
+            regex_literal("ab", 2, "(?i)^{v}", ("(?i)^", "")),
+            "(?-ix:ab)"
+        );
+        assert_eq!(
+            regex_literal("ab", 2, "(?x:{v})", ("(?x:", ")")),
+            "(?-ix:ab)"
+        );
+        assert_eq!(regex_literal("ab", 2, "^{v}?", ("^", "?")), "(?-ix:ab)");
+        assert_eq!(regex_literal("a", 1, "^{v}?", ("^", "?")), "a");
+        // A count in a repetition's braces stays bare, flags or not.
+        assert_eq!(
+            regex_literal("16", 2, "(?s).{{{n}}}", ("(?s).{", "}")),
+            "16"
+        );
+        assert_eq!(regex_literal("3", 1, ".{2,{n}}", (".{2,", "}")), "3");
+        // A named group is not a flag.
+        assert_eq!(regex_literal("ab", 2, "(?P<x>{v})", ("(?P<x>", ")")), "ab");
     }
 }

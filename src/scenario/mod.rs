@@ -5,7 +5,7 @@
 mod aliases;
 mod load;
 mod model;
-mod payload;
+pub(crate) mod payload;
 mod positions;
 mod raw;
 pub(crate) mod schema;

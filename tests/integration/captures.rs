@@ -28,6 +28,14 @@ clients:
       - expect: "DATA ok\n"
       - send: "GET x{{token}}\n"
       - expect: "DENIED\n"
+      # Steps that use the value: what they matched holds it, and is not shown.
+      - send: "ECHO A {{token}} B\n"
+      - expect: "ECHO A {{token}} B\n"
+      - send: "ECHO {{token}}{{token}}\n"
+      - expect: {{ contains: "{{token}}{{token}}" }}
+      - expect: {{ regex: "^\n" }}
+      - send: "ECHO C {{token}}\n"
+      - expect: {{ regex: "^ECHO C {{token}}\n" }}
       - send: "SIZE\n"
       - expect: {{ bytes: 2 }}
         capture:
@@ -75,7 +83,15 @@ fn a_captured_token_is_sent_back_and_the_snapshot_holds_on_every_run() {
         "{snapshot}"
     );
     assert!(snapshot.contains(r#"send "GET {token}\n""#), "{snapshot}");
-    assert!(snapshot.contains(r#"got "{payload}""#), "{snapshot}");
+    // A step that uses a value shows what it asked, not what it got (which holds the value).
+    assert!(
+        snapshot.contains(r#"expect regex "(?s-u)^.{{{size}}": matched"#),
+        "{snapshot}"
+    );
+    assert!(
+        snapshot.contains(r#"expect contains "{token}{token}": matched"#),
+        "{snapshot}"
+    );
     // A new token, a new time and new random bytes each run: the same transcript.
     for _ in 0..3 {
         let (code, stdout, stderr) = test_in(dir, &["login.yaml"]);
@@ -261,4 +277,213 @@ servers:
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("unknown name `{kee}`"), "{stderr}");
     assert!(stderr.contains("unknown.yaml:6:16"), "{stderr}");
+}
+
+/// A server that gives the token `Ab c`, and echoes what it is sent.
+const AB_C: &str = r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: line
+    rules:
+      - match: { equals: "HI" }
+        reply: "TOKEN Ab c\n"
+      - reply: "{data}\n"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: "HI\n"
+      - expect: { regex: "TOKEN [^\n]+\n" }
+        capture:
+          t: { regex: "TOKEN ([^\n]+)" }
+"#;
+
+#[test]
+fn a_value_in_a_regex_matches_itself_whatever_the_flags_around_it() {
+    // Each pair: what is sent back, and a regex that must NOT match it (the value is `Ab c`).
+    for (echoed, regex) in [
+        ("SAME ab C", r"(?i)^SAME {t}\n"),
+        ("SAME Abc", r"(?x)^SAME\x20{t}\n"),
+        ("SAME XAb Y", r"^SAME X{t}?Y\n"),
+    ] {
+        let yaml = format!(
+            "{AB_C}      - send: \"{echoed}\\n\"\n      - expect: {{ regex: '{regex}' }}\n        timeout: 300ms\n"
+        );
+        let file = temp_file("flags.yaml", &yaml);
+        let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+        assert_eq!(code, 1, "{regex} matched {echoed:?}:\n{stdout}");
+    }
+    // And the value matches itself under the same flags, and a count in braces still counts.
+    let yaml = format!(
+        "{AB_C}      - send: \"SAME Ab c\\n\"\n      - expect: {{ regex: '(?ix)^same\\x20{{t}}\\n' }}\n"
+    );
+    let file = temp_file("flags_ok.yaml", &yaml);
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 0, "{stdout}");
+    // A var in a regex is a literal the same way.
+    let file = temp_file(
+        "var_flags.yaml",
+        r#"
+vars:
+  who: "Ab c"
+servers:
+  - name: s
+    greeting: "Abc\n"
+clients:
+  - connect: s
+    steps:
+      - expect: { regex: '(?x)^{who}\n' }
+        timeout: 300ms
+"#,
+    );
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn a_payload_filled_with_values_is_held_to_the_payload_cap() {
+    let uses = "{t}".repeat(300);
+    let file = temp_file(
+        "blow.yaml",
+        &format!(
+            r#"
+timeout: 10s
+servers:
+  - name: s
+    greeting: {{ repeat: "x", times: 1048576 }}
+clients:
+  - name: c
+    connect: s
+    steps:
+      - expect: {{ bytes: 1048576 }}
+        capture:
+          t: {{ from: 0 }}
+      - send: "{uses}"
+"#
+        ),
+    );
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("the most netlab builds is"), "{stdout}");
+}
+
+#[test]
+fn a_servers_optional_group_that_took_no_part_is_empty_again() {
+    let file = temp_file(
+        "optional.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: line
+    rules:
+      - match: { regex: "^OPT(?: (?P<opt>\\w+))?$" }
+        reply: "O[{opt}]\n"
+clients:
+  - connect: s
+    steps:
+      - send: "OPT x\n"
+      - expect: "O[x]\n"
+      - send: "OPT\n"
+      - expect: "O[]\n"
+"#,
+    );
+    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn more_capture_mistakes_are_refused_at_load_time() {
+    let many_groups = (0..40)
+        .map(|i| format!("(x{i})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let cases = [
+        (
+            r#"
+vars:
+  user: VAR
+servers:
+  - name: s
+    rules:
+      - match: { regex: "^U (?P<user>\\w+)$" }
+        reply: "U[{user}]"
+"#
+            .to_string(),
+            "the group `user` is named like a var",
+        ),
+        (
+            r#"
+servers:
+  - name: s
+    greeting: "T x\n"
+clients:
+  - name: c
+    connect: s
+    count: 2
+    steps:
+      - expect: { regex: "T \\w+\n" }
+        capture: { t: { regex: "T (\\w+)" } }
+      - send: "{instance} {t}"
+  - name: p
+    connect: s
+    exec: ["true"]
+    expect_stdout: "{t}"
+"#
+            .to_string(),
+            "unknown name `{t}`",
+        ),
+        (
+            r#"
+servers:
+  - name: s
+    greeting: "T x\n"
+clients:
+  - connect: s
+    steps:
+      - expect: { regex: "T \\w+\n" }
+        capture: { t: { regex: "T (\\w+)" } }
+      - expect_nothing: 10ms
+        hint: "the token was {t}"
+"#
+            .to_string(),
+            "a hint is written before the run",
+        ),
+        (
+            r#"
+servers:
+  - name: s
+    greeting: "T"
+clients:
+  - connect: s
+    steps:
+      - expect: { bytes: 17825792 }
+        capture: { first: { u8: 0 } }
+"#
+            .to_string(),
+            "more than the client's max_received",
+        ),
+        (
+            format!(
+                r#"
+servers:
+  - name: s
+    greeting: "T"
+clients:
+  - connect: s
+    steps:
+      - expect: {{ bytes: 1 }}
+        capture: {{ t: {{ regex: "{many_groups}", group: 1 }} }}
+"#
+            ),
+            "a regex that captures has at most 32 groups",
+        ),
+    ];
+    for (yaml, message) in cases {
+        let file = temp_file("more.yaml", &yaml);
+        let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+        assert_eq!(code, 2, "{message}: {stderr}");
+        assert!(stderr.contains(message), "{message}: {stderr}");
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """netlab's own test peer: a login server that hands out a new random token on every login, as a
 real service does. Lines: "LOGIN name" -> "TOKEN <hex> at <time>"; "GET <token>" -> "DATA ok" if
-the token is the one this connection was given, else "DENIED". Also a length-prefixed answer:
+the token is the one this connection was given, else "DENIED"; "ECHO ..." -> the line back. Also
+a length-prefixed answer:
 "SIZE" -> a u16be length, then that many random bytes.
 
 Usage: token_server.py PORT. Serves until it is killed.
@@ -25,6 +26,8 @@ def serve(conn):
             elif words[0] == b"GET":
                 ok = token is not None and len(words) == 2 and words[1] == token
                 conn.sendall(b"DATA ok\n" if ok else b"DENIED\n")
+            elif words[0] == b"ECHO":
+                conn.sendall(line.rstrip(b"\r\n") + b"\n")
             elif words[0] == b"SIZE":
                 size = 1 + os.urandom(1)[0] % 40
                 conn.sendall(size.to_bytes(2, "big") + os.urandom(size))

@@ -5,7 +5,7 @@
 use super::checker::Checker;
 use super::payloads::compile_regex;
 use super::templates::Scope;
-use crate::capture::{Capture, CaptureFrom, FillPiece, Filled, INT_KINDS};
+use crate::capture::{Capture, CaptureFrom, FillPiece, Filled, INT_KINDS, MOST_GROUPS};
 use crate::matcher::{CapturedKind, Matcher};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{RawCapture, RawGroup, RawMatcher, RawPayload, RawStep};
@@ -51,6 +51,13 @@ fn collect_names(steps: &[RawStep], names: &mut Vec<String>) {
 }
 
 impl Checker<'_> {
+    /// Whether `text` names a value the client captures (before or after this point).
+    pub(super) fn names_a_capture(&self, text: &str) -> bool {
+        template::names(text, Syntax::Text)
+            .iter()
+            .any(|name| self.captures.anywhere.contains(name))
+    }
+
     /// Whether `text` uses a value captured by an earlier step.
     pub(super) fn uses_captured(&self, text: &str, syntax: Syntax) -> bool {
         template::names(text, syntax)
@@ -297,6 +304,17 @@ impl Checker<'_> {
                 return None;
             }
         };
+        if regex.captures_len() - 1 > MOST_GROUPS {
+            self.at_value(
+                &at,
+                format!(
+                    "a regex that captures has at most {MOST_GROUPS} groups; this one has {}",
+                    regex.captures_len() - 1
+                ),
+            )
+            .add_help("make the groups you do not take `(?:…)`");
+            return None;
+        }
         let names: Vec<&str> = regex.capture_names().flatten().collect();
         let group = match group {
             Some(RawGroup::Number(n)) => {

@@ -42,6 +42,8 @@ pub(super) struct Checker<'a> {
     pub(super) frames: Option<crate::framing::Frames>,
     /// The matchers being checked are a server's, of requests (`http` reads a request).
     pub(super) reading_requests: bool,
+    /// The `max_received` of the client being checked.
+    pub(super) max_received: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -67,6 +69,7 @@ impl<'a> Checker<'a> {
             server_groups: Vec::new(),
             frames: None,
             reading_requests: false,
+            max_received: usize::MAX,
         }
     }
 }

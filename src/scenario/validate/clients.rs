@@ -91,6 +91,13 @@ impl Checker<'_> {
             label: instance_label(&name, count, 1),
             index: 1,
         });
+        let max_received = max_received_raw.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
+            let max_path = join(path, "max_received");
+            let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
+        self.max_received = max_received;
+        self.captures = Captures::default();
         let program = raw.exec.is_some();
         self.frames = self.client_frames(path, raw.framing.take(), target.as_ref(), servers);
         let ((steps, paths, hints), first_problems) =
@@ -125,6 +132,7 @@ impl Checker<'_> {
             }
         }
         self.instance = None;
+        self.captures = Captures::default();
         let frames = self.frames.take();
         let lines = paths
             .iter()
@@ -133,11 +141,6 @@ impl Checker<'_> {
                 self.line_of(&join(path, written))
             })
             .collect();
-        let max_received = max_received_raw.map_or(DEFAULT_MAX_RECEIVED, |RawSize(n)| {
-            let max_path = join(path, "max_received");
-            let n = self.within_one_to(&max_path, "`max_received`", n, u64::MAX, Unit::Bytes);
-            usize::try_from(n).unwrap_or(usize::MAX)
-        });
         Some(Client {
             name,
             target: target?,

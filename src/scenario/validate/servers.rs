@@ -139,6 +139,34 @@ impl Checker<'_> {
             .collect();
         self.reading_requests = false;
         let groups = named_groups(&matchers);
+        for (i, matcher) in matchers.iter().enumerate() {
+            let mut own = Vec::new();
+            if let Some(matcher) = matcher {
+                matcher.named_groups(&mut own);
+            }
+            if let Some(Matcher::Regex(regex)) = matcher
+                && !own.is_empty()
+                && regex.regex().captures_len() - 1 > crate::capture::MOST_GROUPS
+            {
+                self.at_value(
+                    &format!("{path}.rules[{i}].match"),
+                    format!(
+                        "a regex with named groups has at most {} groups; this one has {}",
+                        crate::capture::MOST_GROUPS,
+                        regex.regex().captures_len() - 1
+                    ),
+                )
+                .add_help("make the groups you do not use `(?:…)`");
+            }
+            own.retain(|g| self.vars.declared.contains(g));
+            for group in own {
+                self.at_value(
+                    &format!("{path}.rules[{i}].match"),
+                    format!("the group `{group}` is named like a var of the scenario: `{{{group}}}` could not mean both"),
+                )
+                .add_help("rename the group or the var");
+            }
+        }
         self.server_groups.clone_from(&groups);
         let rules: Vec<Rule> = raw
             .rules

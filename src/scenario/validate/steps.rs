@@ -77,14 +77,40 @@ impl Checker<'_> {
         self.report_held(action_problems);
         // Known to the steps after this one (not to its own matcher).
         let captures = self.step_captures(&path, key, capture);
+        if let Step::Expect {
+            matcher: crate::matcher::Matcher::Bytes(n),
+            ..
+        } = &step
+            && !captures.is_empty()
+            && *n > self.max_received
+        {
+            self.at_value(
+                &join(&path, key),
+                format!(
+                    "a capture keeps what its step read, and this one reads {n} bytes, more than the client's max_received ({})",
+                    self.max_received
+                ),
+            )
+            .add_help("raise `max_received`, or capture from a smaller step");
+        }
         let mut step = step;
         if let Step::Expect { capture, .. } | Step::ReadToClose { capture, .. } = &mut step {
             *capture = captures;
         }
         flat.steps.push(step);
         flat.paths.push(relative);
-        let hint =
-            hint.map(|h| self.fill_built(&join(&path, "hint"), &h, Syntax::Text, Scope::Instance));
+        let hint = hint.map(|h| {
+            let at = join(&path, "hint");
+            if self.names_a_capture(&h) {
+                self.at_value(
+                    &at,
+                    "a hint is written before the run: it cannot hold a captured value",
+                )
+                .add_help("name what the step expects in words");
+                return h;
+            }
+            self.fill_built(&at, &h, Syntax::Text, Scope::Instance)
+        });
         flat.hints.push(hint);
         flat.append(body);
     }

@@ -173,12 +173,28 @@ impl Checker<'_> {
         let mut out: Vec<Piece> = Vec::new();
         // One problem per value, the first: a value of a thousand unknown names is one mistake.
         let mut reported = false;
-        for piece in template::pieces(text, syntax) {
+        let all = template::pieces(text, syntax);
+        for (at, piece) in all.iter().cloned().enumerate() {
             let literal = match piece {
                 Piece::Text(literal) => literal,
                 Piece::Name(name) => match self.meaning(&name, scope) {
                     Meaning::Value(_) if !values => continue,
-                    Meaning::Value(value) if syntax == Syntax::Regex => regex::escape(&value),
+                    Meaning::Value(value) if syntax == Syntax::Regex => {
+                        let before = match out.last() {
+                            Some(Piece::Text(text)) => text.as_str(),
+                            _ => "",
+                        };
+                        let after = match all.get(at + 1) {
+                            Some(Piece::Text(text)) => text.as_str(),
+                            _ => "",
+                        };
+                        template::regex_literal(
+                            &regex::escape(&value),
+                            value.chars().count(),
+                            text,
+                            (before, after),
+                        )
+                    }
                     Meaning::Value(value) => value,
                     Meaning::Kept => {
                         out.push(Piece::Name(name));
@@ -330,7 +346,14 @@ impl Checker<'_> {
             Scope::Program { client: false } => &["port", "host"],
             Scope::Program { client: true } => &["port", "host", "client", "instance"],
         };
-        let known = (self.vars.declared.iter().map(String::as_str)).chain(built_in.iter().copied());
+        let captured: &[String] = match scope {
+            Scope::Instance => &self.captures.known,
+            Scope::Reply => &self.server_groups,
+            _ => &[],
+        };
+        let known = (self.vars.declared.iter().map(String::as_str))
+            .chain(built_in.iter().copied())
+            .chain(captured.iter().map(String::as_str));
         did_you_mean(name, known).map(str::to_string)
     }
 
