@@ -67,6 +67,7 @@ fn reference_solutions_pass_their_exercises() {
         ("hello_server", "hello_server/good.py"),
         ("concurrent_server", "hello_server/good.py"),
         ("udp_client_with_retries", "udp_client/good.py"),
+        ("http_server", "http_server/good.py"),
     ] {
         let (code, stdout, stderr) = grade(exercise, &solution(path), &[]);
         assert_eq!(code, 0, "{exercise} with {path}:\n{stdout}\n{stderr}");
@@ -310,4 +311,29 @@ fn a_program_that_ignores_sigterm_is_killed_and_its_output_kept() {
         stdout.contains("stubborn  stdout: ignoring SIGTERM"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_content_length_that_promises_more_than_the_body_fails_where_it_is_read() {
+    if python3("a_content_length_that_promises_more_than_the_body_fails_where_it_is_read").is_none()
+    {
+        return;
+    }
+    let (code, stdout, _) = grade(
+        "http_server",
+        &solution("http_server/length_counts_the_blank_line.py"),
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(
+            "the Content-Length says 50 bytes, and the connection closed after 48 bytes of body"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("hint: answer \"HTTP/1.0 200 OK\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("score 2/6 steps"), "{stdout}");
 }
