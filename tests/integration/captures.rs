@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{netlab, own_peer, python3, temp_file, text};
+use crate::support::{netlab, netlab_on, own_peer, python3, temp_file, text};
 
 /// A login against `token_server.py`, which gives a new random token (and the time) on every
 /// login: the token is captured and sent back; a length-prefixed answer is captured by its
@@ -124,8 +124,7 @@ clients:
 
 #[test]
 fn a_failure_shows_the_values_the_step_used_and_a_pass_only_their_names() {
-    let file = temp_file("fixed.yaml", FIXED);
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    let (code, stdout, _) = netlab_on("run", "fixed.yaml", FIXED);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains(r#"got "TOKEN {token}\n""#), "{stdout}");
     assert!(stdout.contains(r#"send "{token}\n""#), "{stdout}");
@@ -136,11 +135,11 @@ fn a_failure_shows_the_values_the_step_used_and_a_pass_only_their_names() {
 
 #[test]
 fn a_value_that_cannot_be_captured_fails_its_step() {
-    let file = temp_file(
+    let (code, stdout, _) = netlab_on(
+        "run",
         "short.yaml",
         &FIXED.replace(r#"token: { regex: "TOKEN (\\w+)" }"#, "token: { u32be: 8 }"),
     );
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
     assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.contains("capture `token`: at offset 8: 4 bytes are needed and 2 are there"),
@@ -150,7 +149,8 @@ fn a_value_that_cannot_be_captured_fails_its_step() {
 
 #[test]
 fn each_instance_keeps_its_own_values_and_a_repeat_captures_each_time() {
-    let file = temp_file(
+    let (code, stdout, stderr) = netlab_on(
+        "run",
         "instances.yaml",
         r#"
 timeout: 5s
@@ -174,14 +174,14 @@ clients:
             - expect: "again key-{instance}\n"
 "#,
     );
-    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(r#"got "{key}\n""#), "{stdout}");
 }
 
 #[test]
 fn mistakes_with_captures_are_refused_where_they_are_written() {
-    let file = temp_file(
+    let (code, _, stderr) = netlab_on(
+        "check",
         "mistakes.yaml",
         r#"
 servers:
@@ -199,10 +199,10 @@ clients:
           width: { u24be: 0 }
 "#,
     );
-    let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("unknown field `u24be`"), "{stderr}");
-    let file = temp_file(
+    let (code, _, stderr) = netlab_on(
+        "check",
         "early.yaml",
         r#"
 servers:
@@ -219,7 +219,6 @@ clients:
           token: { from: 0 }
 "#,
     );
-    let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("`{token}` is used before a step captures it"),
@@ -230,7 +229,8 @@ clients:
 
 #[test]
 fn a_servers_named_groups_fill_its_replies_for_the_rest_of_the_connection() {
-    let file = temp_file(
+    let (code, stdout, stderr) = netlab_on(
+        "run",
         "kv.yaml",
         r#"
 timeout: 5s
@@ -260,10 +260,10 @@ clients:
       - expect: "z is \n"
 "#,
     );
-    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     // A name that is no group of the server's regexes is refused at its place.
-    let file = temp_file(
+    let (code, _, stderr) = netlab_on(
+        "check",
         "unknown.yaml",
         r#"
 servers:
@@ -273,7 +273,6 @@ servers:
         reply: "{kee}\n"
 "#,
     );
-    let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("unknown name `{kee}`"), "{stderr}");
     assert!(stderr.contains("unknown.yaml:6:16"), "{stderr}");
@@ -310,19 +309,18 @@ fn a_value_in_a_regex_matches_itself_whatever_the_flags_around_it() {
         let yaml = format!(
             "{AB_C}      - send: \"{echoed}\\n\"\n      - expect: {{ regex: '{regex}' }}\n        timeout: 300ms\n"
         );
-        let file = temp_file("flags.yaml", &yaml);
-        let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+        let (code, stdout, _) = netlab_on("run", "flags.yaml", &yaml);
         assert_eq!(code, 1, "{regex} matched {echoed:?}:\n{stdout}");
     }
     // And the value matches itself under the same flags, and a count in braces still counts.
     let yaml = format!(
         "{AB_C}      - send: \"SAME Ab c\\n\"\n      - expect: {{ regex: '(?ix)^same\\x20{{t}}\\n' }}\n"
     );
-    let file = temp_file("flags_ok.yaml", &yaml);
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
+    let (code, stdout, _) = netlab_on("run", "flags_ok.yaml", &yaml);
     assert_eq!(code, 0, "{stdout}");
     // A var in a regex is a literal the same way.
-    let file = temp_file(
+    let (code, stdout, _) = netlab_on(
+        "run",
         "var_flags.yaml",
         r#"
 vars:
@@ -337,14 +335,14 @@ clients:
         timeout: 300ms
 "#,
     );
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
     assert_eq!(code, 1, "{stdout}");
 }
 
 #[test]
 fn a_payload_filled_with_values_is_held_to_the_payload_cap() {
     let uses = "{t}".repeat(300);
-    let file = temp_file(
+    let (code, stdout, _) = netlab_on(
+        "run",
         "blow.yaml",
         &format!(
             r#"
@@ -363,14 +361,14 @@ clients:
 "#
         ),
     );
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("the most netlab builds is"), "{stdout}");
 }
 
 #[test]
 fn a_servers_optional_group_that_took_no_part_is_empty_again() {
-    let file = temp_file(
+    let (code, stdout, _) = netlab_on(
+        "run",
         "optional.yaml",
         r#"
 timeout: 5s
@@ -389,7 +387,6 @@ clients:
       - expect: "O[]\n"
 "#,
     );
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&file).output().unwrap());
     assert_eq!(code, 0, "{stdout}");
 }
 
@@ -481,8 +478,7 @@ clients:
         ),
     ];
     for (yaml, message) in cases {
-        let file = temp_file("more.yaml", &yaml);
-        let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+        let (code, _, stderr) = netlab_on("check", "more.yaml", &yaml);
         assert_eq!(code, 2, "{message}: {stderr}");
         assert!(stderr.contains(message), "{message}: {stderr}");
     }

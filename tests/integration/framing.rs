@@ -2,11 +2,10 @@
 //! answers however the bytes are cut into writes), `frame:` writes the prefix and reads exactly
 //! one frame, and what cannot be a frame fails cleanly.
 
-use crate::support::{netlab, temp_file, text};
+use crate::support::netlab_on;
 
 fn run(name: &str, yaml: &str) -> (i32, String, String) {
-    let file = temp_file(name, yaml);
-    text(&netlab().args(["run"]).arg(&file).output().unwrap())
+    netlab_on("run", name, yaml)
 }
 
 /// An echo of bodies in `framing`'s frames, and a client of it sending `body` as a frame and
@@ -201,8 +200,7 @@ clients:
         ),
     ];
     for (what, yaml, message) in cases {
-        let file = temp_file("mistake.yaml", yaml);
-        let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+        let (code, _, stderr) = netlab_on("check", "mistake.yaml", yaml);
         assert_eq!(code, 2, "{what}: {stderr}");
         assert!(stderr.contains(message), "{what}: {stderr}");
         assert!(stderr.contains("mistake.yaml:"), "{what}: {stderr}");

@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, netlab, python3, temp_file, text};
+use crate::support::{free_port, netlab_on, python3, temp_file};
 
 /// Python's http.server serving `dir` on a free port; killed when dropped.
 struct PythonServer(Child, u16);
@@ -55,7 +55,8 @@ fn the_http_view_reads_a_real_servers_responses() {
         "<html><body><h1>from python</h1></body></html>\n",
     );
     let server = python_http_server(page.parent().unwrap());
-    let scenario = temp_file(
+    let (code, stdout, stderr) = netlab_on(
+        "run",
         "real.yaml",
         &format!(
             r#"
@@ -91,7 +92,6 @@ clients:
             port = server.1
         ),
     );
-    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&scenario).output().unwrap());
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stdout.contains("✓ page"), "{stdout}");
     assert!(
@@ -104,7 +104,8 @@ clients:
 
 #[test]
 fn a_content_length_the_close_cuts_short_fails_with_a_clear_message() {
-    let scenario = temp_file(
+    let (code, stdout, _) = netlab_on(
+        "run",
         "liar.yaml",
         r#"
 timeout: 5s
@@ -129,7 +130,6 @@ clients:
       - expect: { http: { status: 200, body: "hello world" } }
 "#,
     );
-    let (code, stdout, _) = text(&netlab().args(["run"]).arg(&scenario).output().unwrap());
     assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.contains(
@@ -146,7 +146,8 @@ clients:
 
 #[test]
 fn a_netlab_server_matches_requests_and_computes_lengths() {
-    let scenario = temp_file(
+    let (code, stdout, stderr) = netlab_on(
+        "run",
         "web.yaml",
         r#"
 timeout: 5s
@@ -174,7 +175,6 @@ clients:
       - expect: { http: { status: 404, body: "" } }
 "#,
     );
-    let (code, stdout, stderr) = text(&netlab().args(["run"]).arg(&scenario).output().unwrap());
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
 
@@ -211,8 +211,7 @@ servers:
         ),
     ];
     for (yaml, message) in cases {
-        let file = temp_file("mistake.yaml", yaml);
-        let (code, _, stderr) = text(&netlab().args(["check"]).arg(&file).output().unwrap());
+        let (code, _, stderr) = netlab_on("check", "mistake.yaml", yaml);
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains(message), "{stderr}");
     }

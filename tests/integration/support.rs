@@ -175,6 +175,13 @@ fn unique() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Writes `yaml` to a new temporary file `name` and runs `netlab COMMAND FILE` on it (`run`,
+/// `check`…): its exit code, stdout and stderr.
+pub fn netlab_on(command: &str, name: &str, yaml: &str) -> (i32, String, String) {
+    let file = temp_file(name, yaml);
+    text(&netlab().arg(command).arg(&file).output().unwrap())
+}
+
 /// insta settings that hide what varies between runs (the time a run took).
 pub fn stable_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
