@@ -71,34 +71,67 @@ pub enum Cut {
         /// Where the next frame starts.
         end: usize,
     },
-    /// Never a frame: why (a length that cannot be, a frame over the cap).
+    /// A frame, or what may become one, over the cap: why.
+    TooLarge(String),
+    /// Never a frame: why (a length that cannot be, bytes that are not a request).
     Bad(String),
 }
 
+/// What an earlier look at the start of the same growing buffer found, so that the next look
+/// resumes there instead of starting over: a peer that sends a megabyte a byte at a time then
+/// costs a megabyte of scanning, not a look at the whole buffer per byte. A fresh one
+/// (`default`) for each new start; the buffer may only grow at its end between looks.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// How many bytes from the start were searched for an end and held none.
+    pub(crate) searched: usize,
+    /// What an HTTP message's look found.
+    pub(crate) http: crate::http::HttpScan,
+}
+
+impl Scan {
+    /// Where `needle` first occurs in `buffer`, searching only what the last search did not
+    /// (less the needle's length, for one that straddles the old end).
+    pub fn find(&mut self, buffer: &[u8], needle: &[u8]) -> Option<usize> {
+        let from = (self.searched.saturating_sub(needle.len().saturating_sub(1))).min(buffer.len());
+        let found = memchr::memmem::find(&buffer[from..], needle).map(|at| from + at);
+        if found.is_none() {
+            self.searched = buffer.len();
+        }
+        found
+    }
+}
+
 impl Frames {
-    /// The first frame at the start of `buffer`; a frame longer than `most` bytes is `Bad` as
-    /// soon as its header says so.
+    /// The first frame at the start of `buffer`; a frame longer than `most` bytes is
+    /// `TooLarge` as soon as its header says so.
     pub fn cut(&self, buffer: &[u8], most: usize) -> Cut {
+        self.cut_resuming(buffer, most, &mut Scan::default())
+    }
+
+    /// `cut`, resuming what `scan` found in an earlier look at the same start.
+    pub fn cut_resuming(&self, buffer: &[u8], most: usize, scan: &mut Scan) -> Cut {
+        use crate::http::{self, Kind};
         match self {
             Frames::Length(prefix) => prefix.cut(buffer, most),
-            Frames::HttpRequests => match crate::http::cut_request(buffer, false) {
-                crate::http::Cut::Whole { end, .. } if end > most => Cut::Bad(over(end, most)),
-                crate::http::Cut::Whole { end, .. } => Cut::Frame { body: 0..end, end },
-                crate::http::Cut::NeedMore if buffer.len() > most => Cut::Bad(format!(
+            Frames::HttpRequests => match http::cut(buffer, false, Kind::Request, scan) {
+                http::Cut::Whole { end, .. } if end > most => Cut::TooLarge(over(end, most)),
+                http::Cut::Whole { end, .. } => Cut::Frame { body: 0..end, end },
+                http::Cut::NeedMore if buffer.len() > most => Cut::TooLarge(format!(
                     "no whole request within {most} bytes (the most a message may take)"
                 )),
-                crate::http::Cut::NeedMore => Cut::NeedMore,
-                crate::http::Cut::Bad(why) => Cut::Bad(why),
+                http::Cut::NeedMore => Cut::NeedMore,
+                http::Cut::Bad(why) => Cut::Bad(why),
             },
-            Frames::Delimiter(delimiter) => match memchr::memmem::find(buffer, delimiter) {
+            Frames::Delimiter(delimiter) => match scan.find(buffer, delimiter) {
                 Some(at) if at + delimiter.len() > most => {
-                    Cut::Bad(over(at + delimiter.len(), most))
+                    Cut::TooLarge(over(at + delimiter.len(), most))
                 }
                 Some(at) => Cut::Frame {
                     body: 0..at,
                     end: at + delimiter.len(),
                 },
-                None if buffer.len() > most => Cut::Bad(format!(
+                None if buffer.len() > most => Cut::TooLarge(format!(
                     "no delimiter within {most} bytes (the most a frame may take)"
                 )),
                 None => Cut::NeedMore,
@@ -114,15 +147,17 @@ impl Frames {
                 Err("an HTTP message is written with `http:`, not `frame:`".into())
             }
             Frames::Delimiter(delimiter) => {
-                if memchr::memmem::find(body, delimiter).is_some() {
-                    return Err(format!(
-                        "the payload holds the delimiter {}: it would be read as two frames",
-                        crate::escape::show(delimiter)
-                    ));
-                }
                 let mut out = Vec::with_capacity(body.len() + delimiter.len());
                 out.extend_from_slice(body);
                 out.extend_from_slice(delimiter);
+                // The reader cuts at the first delimiter: one inside the body, or one that
+                // starts in the body's last bytes ("xa" + "aa"), would cut the frame short.
+                if memchr::memmem::find(&out, delimiter) != Some(body.len()) {
+                    return Err(format!(
+                        "the payload holds the delimiter {} (or ends with its start): it would be read as a shorter frame",
+                        crate::escape::show(delimiter)
+                    ));
+                }
                 Ok(out)
             }
         }
@@ -177,7 +212,7 @@ impl LengthPrefix {
         }
         let end = header as i128 + body;
         if end > most as i128 {
-            return Cut::Bad(over(usize::try_from(end).unwrap_or(usize::MAX), most));
+            return Cut::TooLarge(over(usize::try_from(end).unwrap_or(usize::MAX), most));
         }
         let end = usize::try_from(end).unwrap_or(usize::MAX);
         if buffer.len() < end {
@@ -339,17 +374,17 @@ mod tests {
             prefix("u16be", 0, 0, true).cut(&[0, 1], 100),
             Cut::Bad(_)
         ));
-        // Announced over the cap: bad before the body arrives.
+        // Announced over the cap: too large before the body arrives.
         assert!(matches!(
             prefix("u32be", 0, 0, false).cut(&[0, 0, 1, 0], 100),
-            Cut::Bad(_)
+            Cut::TooLarge(_)
         ));
         assert!(matches!(
             prefix("varint", 0, 0, false).cut(&[0xff; 10], 100),
             Cut::Bad(_)
         ));
         let delimited = Frames::Delimiter(b"\r\n".to_vec());
-        assert!(matches!(delimited.cut(&[b'x'; 101], 100), Cut::Bad(_)));
+        assert!(matches!(delimited.cut(&[b'x'; 101], 100), Cut::TooLarge(_)));
     }
 
     #[test]
@@ -362,5 +397,37 @@ mod tests {
         assert_eq!(frames.cut(b"GET /\r\n\r", 100), Cut::NeedMore);
         assert_eq!(frames.encode(b"a"), Ok(b"a\r\n\r\n".to_vec()));
         assert!(frames.encode(b"a\r\n\r\nb").is_err());
+        // A body that ends with the delimiter's start would be cut short too.
+        assert!(frames.encode(b"a\r\n").is_err());
+        let doubled = Frames::Delimiter(b"aa".to_vec());
+        assert!(doubled.encode(b"xa").is_err());
+        assert_eq!(doubled.encode(b"xb"), Ok(b"xbaa".to_vec()));
+    }
+
+    #[test]
+    fn a_look_that_resumes_finds_what_a_fresh_one_finds_however_the_bytes_came() {
+        let stream = b"one\r\n\r\ntwo\r\n\r\n";
+        let frames = Frames::Delimiter(b"\r\n\r\n".to_vec());
+        for piece in 1..stream.len() {
+            let mut scan = Scan::default();
+            let mut cut = Cut::NeedMore;
+            let mut len = 0;
+            while cut == Cut::NeedMore && len < stream.len() {
+                len = (len + piece).min(stream.len());
+                cut = frames.cut_resuming(&stream[..len], 100, &mut scan);
+            }
+            assert_eq!(cut, Cut::Frame { body: 0..3, end: 7 }, "pieces of {piece}");
+        }
+        // A byte at a time over a large frame: each look searches only the new byte.
+        let mut scan = Scan::default();
+        let mut buffer = Vec::new();
+        for _ in 0..100_000 {
+            buffer.push(b'x');
+            assert_eq!(
+                frames.cut_resuming(&buffer, 1 << 20, &mut scan),
+                Cut::NeedMore
+            );
+        }
+        assert_eq!(scan.searched, buffer.len());
     }
 }

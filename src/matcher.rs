@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use regex::bytes::Regex;
 
-use crate::framing::Cut;
+use crate::framing::{Cut, Scan};
 use crate::http;
 use regex_automata::Input;
 use regex_automata::hybrid::LazyStateID;
@@ -274,16 +274,26 @@ pub struct HttpMatch {
     pub headers: Vec<(String, Matcher)>,
     /// The whole body, its chunked coding undone.
     pub body: Option<Matcher>,
+    /// The response answers a HEAD request: a head only, whatever its Content-Length says.
+    pub no_body: bool,
 }
 
 impl HttpMatch {
     /// The message at the start of `received` (`closed`: no more bytes will come).
     fn cut(&self, received: &[u8], closed: bool) -> http::Cut {
-        if self.request {
-            http::cut_request(received, closed)
+        self.cut_resuming(received, closed, &mut Scan::default())
+    }
+
+    /// `cut`, resuming what `scan` found in an earlier look at the same start.
+    fn cut_resuming(&self, received: &[u8], closed: bool, scan: &mut Scan) -> http::Cut {
+        let kind = if self.request {
+            http::Kind::Request
+        } else if self.no_body {
+            http::Kind::ResponseToHead
         } else {
-            http::cut_response(received, closed)
-        }
+            http::Kind::Response
+        };
+        http::cut(received, closed, kind, scan)
     }
 
     /// Why `head` and `body` are not what this asks, if they are not.
@@ -294,7 +304,8 @@ impl HttpMatch {
             return Some(format!("the status is {}, not {status}", head.status));
         }
         if let Some(method) = &self.method
-            && !head.method.eq_ignore_ascii_case(method)
+            // Methods are case-sensitive (RFC 9110 section 9.1).
+            && head.method != *method
         {
             return Some(format!("the method is {}, not {method}", head.method));
         }
@@ -394,8 +405,9 @@ impl Matcher {
 
     /// Whether `received` starts a frame announced longer than `cap` bytes (a frame matcher's
     /// step fails at once rather than wait for bytes it could not take).
-    pub fn announces_over(&self, received: &[u8], cap: usize) -> bool {
-        matches!(self, Matcher::Frame { frames, .. } if matches!(frames.cut(received, cap), Cut::Bad(_)))
+    pub fn announces_over(&self, received: &[u8], cap: usize, scan: &mut Scan) -> bool {
+        matches!(self, Matcher::Frame { frames, .. }
+            if matches!(frames.cut_resuming(received, cap, scan), Cut::TooLarge(_)))
     }
 
     /// Whether what it matches is exactly what it says (`equals`, `hex`; a frame of one; one
@@ -509,6 +521,12 @@ impl Matcher {
     /// (`NeedMore` when `complete` says that more bytes would have been needed: the caller tells
     /// a close or a timeout from a mismatch by it.)
     pub fn progress(&self, received: &[u8], complete: bool) -> Progress {
+        self.progress_resuming(received, complete, &mut Scan::default())
+    }
+
+    /// `progress`, resuming what `scan` found in an earlier look at the same start (a fresh
+    /// `Scan` for each step): the matchers that search for an end search only new bytes.
+    pub fn progress_resuming(&self, received: &[u8], complete: bool, scan: &mut Scan) -> Progress {
         match self {
             Matcher::Equals { bytes, .. } => {
                 let common = bytes.len().min(received.len());
@@ -520,9 +538,11 @@ impl Matcher {
                     Progress::NeedMore
                 }
             }
-            Matcher::Contains(needle) => find(received, needle).map_or(Progress::NeedMore, |at| {
-                Progress::Matched(at + needle.len())
-            }),
+            Matcher::Contains(needle) => scan
+                .find(received, needle)
+                .map_or(Progress::NeedMore, |at| {
+                    Progress::Matched(at + needle.len())
+                }),
             Matcher::Regex(regex) => regex.progress(received, complete),
             Matcher::Bytes(n) => {
                 if received.len() >= *n {
@@ -531,7 +551,7 @@ impl Matcher {
                     Progress::NeedMore
                 }
             }
-            Matcher::Http(http) => match http.cut(received, complete) {
+            Matcher::Http(http) => match http.cut_resuming(received, complete, scan) {
                 http::Cut::NeedMore => Progress::NeedMore,
                 http::Cut::Bad(_) => Progress::Hopeless,
                 http::Cut::Whole { head, body, end } => match http.unmet(&head, &body) {
@@ -539,17 +559,19 @@ impl Matcher {
                     Some(_) => Progress::Hopeless,
                 },
             },
-            Matcher::Frame { frames, body } => match frames.cut(received, usize::MAX) {
-                Cut::NeedMore => Progress::NeedMore,
-                Cut::Frame { body: at, end } => {
-                    if body.matches_whole(&received[at]) {
-                        Progress::Matched(end)
-                    } else {
-                        Progress::Hopeless
+            Matcher::Frame { frames, body } => {
+                match frames.cut_resuming(received, usize::MAX, scan) {
+                    Cut::NeedMore => Progress::NeedMore,
+                    Cut::Frame { body: at, end } => {
+                        if body.matches_whole(&received[at]) {
+                            Progress::Matched(end)
+                        } else {
+                            Progress::Hopeless
+                        }
                     }
+                    Cut::Bad(_) | Cut::TooLarge(_) => Progress::Hopeless,
                 }
-                Cut::Bad(_) => Progress::Hopeless,
-            },
+            }
             // Filled before its step runs (`Matcher::filled`).
             Matcher::Captured { .. } => Progress::Hopeless,
         }
@@ -572,7 +594,7 @@ impl Matcher {
                 Cut::Frame { body: at, end } => {
                     end == message.len() && body.matches_whole(&message[at])
                 }
-                Cut::NeedMore | Cut::Bad(_) => false,
+                Cut::NeedMore | Cut::Bad(_) | Cut::TooLarge(_) => false,
             },
             Matcher::Captured { .. } => false,
         }

@@ -3,7 +3,7 @@
 //! connection in its own thread; sequential ones handle it inline, so the next client really
 //! waits in the backlog as it would with a single-threaded server.
 
-use crate::framing::Cut;
+use crate::framing::{Cut, Scan};
 use crate::scenario::Conversation;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -157,6 +157,8 @@ impl<'a> Connection<'a> {
         }
         let mut scratch = vec![0u8; self.server.read_size];
         let mut pending = Vec::new();
+        // What the looks at the frame at the start of `pending` found so far.
+        let mut scan = Scan::default();
         loop {
             let before = pending.len();
             // While something is held back, wake soon to record it if the peer goes quiet.
@@ -173,7 +175,7 @@ impl<'a> Connection<'a> {
             ) {
                 ReadResult::Data if self.server.framing.frames().is_some() => {
                     self.context.progressed();
-                    match self.answer_frames(stream, &mut pending) {
+                    match self.answer_frames(stream, &mut pending, &mut scan) {
                         Ok(true) => {}
                         Ok(false) => return,
                         Err(e) => return self.fail(stream, &e),
@@ -231,11 +233,13 @@ impl<'a> Connection<'a> {
 
     /// Answers every whole frame at the start of `pending`, and drops them from it; a frame that
     /// can never be (a length that cannot be, over `MAX_LINE`) ends the connection as a failed
-    /// read does. Ok(false): the connection is closed.
+    /// read does. `scan`: what earlier looks at the frame `pending` starts with found. Ok(false):
+    /// the connection is closed.
     fn answer_frames(
         &mut self,
         stream: &mut TimedStream,
         pending: &mut Vec<u8>,
+        scan: &mut Scan,
     ) -> io::Result<bool> {
         let Some(frames) = self.server.framing.frames() else {
             return Ok(true);
@@ -243,9 +247,9 @@ impl<'a> Connection<'a> {
         let frames = frames.clone();
         let mut start = 0;
         let result = loop {
-            match frames.cut(&pending[start..], MAX_LINE) {
+            match frames.cut_resuming(&pending[start..], MAX_LINE, scan) {
                 Cut::NeedMore => break Ok(true),
-                Cut::Bad(why) => {
+                Cut::Bad(why) | Cut::TooLarge(why) => {
                     break Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!("bad frame: {why}"),
@@ -253,6 +257,7 @@ impl<'a> Connection<'a> {
                 }
                 Cut::Frame { body, end } => {
                     let body = start + body.start..start + body.end;
+                    *scan = Scan::default();
                     match self.answer(stream, &pending[body]) {
                         Ok(true) => start += end,
                         other => break other,
@@ -302,6 +307,9 @@ impl<'a> Connection<'a> {
         };
         self.recorder
             .record_answered(&self.context, answered, self.sent, answer.close || cut);
+        if let Some(why) = &answer.unsendable {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why.clone()));
+        }
         if let Some(delay) = answer.delay
             && !self.context.cancel.sleep(self.context.scale.pause(delay))
         {

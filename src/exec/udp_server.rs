@@ -181,6 +181,10 @@ fn serve<'a>(
                 return;
             }
         }
+        if let Some(why) = &answer.unsendable {
+            peer.recorder
+                .record(context, ServerAction::Failed(why.clone()), peer.sent, false);
+        }
         if too_large {
             let action = ServerAction::Failed(format!(
                 "reply too large for one datagram ({} bytes): not sent",

@@ -177,6 +177,9 @@ pub struct Answer {
     pub close: bool,
     /// The rule's `lose_first` swallowed this message: no delay, no reply, no close.
     pub lost: bool,
+    /// The reply could not be built as the rule says (a body its frame's length field cannot
+    /// hold): why. Nothing is sent; the connection is dropped, as on a failed write.
+    pub unsendable: Option<String>,
 }
 
 impl Scenario {
@@ -232,6 +235,7 @@ impl Server {
                 replies: false,
                 close: false,
                 lost: true,
+                unsendable: None,
             });
         }
         if !self.groups.is_empty()
@@ -240,15 +244,20 @@ impl Server {
             conversation.captured.resize(self.groups.len(), None);
             matcher.remember_groups(message, &self.groups, &mut conversation.captured);
         }
-        if let Some(template) = &rule.reply {
-            template.render_into(message, &conversation.captured, reply);
-        }
+        let unsendable = rule.reply.as_ref().and_then(|template| {
+            let rendered = template.render_into(message, &conversation.captured, reply);
+            rendered.err().map(|why| {
+                reply.clear();
+                format!("reply not sent: {why}")
+            })
+        });
         Some(Answer {
             rule: index,
             delay: rule.delay.or(self.delay),
-            replies: rule.reply.is_some(),
+            replies: rule.reply.is_some() && unsendable.is_none(),
             close: rule.close,
             lost: false,
+            unsendable,
         })
     }
 }
@@ -325,6 +334,18 @@ impl Reply {
         }
     }
 
+    /// Its bytes, if it is literal bytes alone (no `{data}`, no group).
+    pub fn literal_only(&self) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
+                ReplyPart::Data | ReplyPart::Group(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// How many bytes its literal parts hold (the least any reply it renders holds).
     pub fn literal_len(&self) -> u64 {
         self.parts
@@ -337,16 +358,25 @@ impl Reply {
     }
 
     /// The bytes to send in answer to `message`, with the named groups remembered of this
-    /// conversation (`captured`) in their places.
+    /// conversation (`captured`) in their places (empty if they cannot be sent).
     pub fn render(&self, message: &[u8], captured: &[Option<Vec<u8>>]) -> Vec<u8> {
         let mut out = Vec::new();
-        self.render_into(message, captured, &mut out);
+        if self.render_into(message, captured, &mut out).is_err() {
+            out.clear();
+        }
         out
     }
 
     /// Appends the bytes to send in answer to `message` to `out`, with the named groups
-    /// remembered of this conversation (`captured`) in their places.
-    pub fn render_into(&self, message: &[u8], captured: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
+    /// remembered of this conversation (`captured`) in their places. Err: why they cannot be
+    /// sent as the reply says (a body its frame's length field cannot hold); what `out` then
+    /// holds past its old end is not a reply.
+    pub fn render_into(
+        &self,
+        message: &[u8],
+        captured: &[Option<Vec<u8>>],
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         let start = out.len();
         for part in &self.parts {
             match part {
@@ -361,16 +391,20 @@ impl Reply {
         }
         if let Some((status, headers)) = &self.http {
             let head = crate::http::response_head(*status, headers, out.len() - start);
+            // The response to a HEAD request is its head alone, its Content-Length the one
+            // the body would have had (RFC 9110 section 9.3.2).
+            if message.trim_ascii_start().starts_with(b"HEAD ") {
+                out.truncate(start);
+            }
             out.splice(start..start, head);
         }
         if let Some(frames) = &self.frame {
-            // A body its length field cannot hold goes out as it is: the client sees a frame
-            // that does not match (validation refuses such literal replies).
-            if let Ok(framed) = frames.encode(&out[start..]) {
-                out.truncate(start);
-                out.extend_from_slice(&framed);
-            }
+            // Never sent unframed: a client would read it as some other frame.
+            let framed = frames.encode(&out[start..])?;
+            out.truncate(start);
+            out.extend_from_slice(&framed);
         }
+        Ok(())
     }
 }
 

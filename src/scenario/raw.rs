@@ -303,6 +303,8 @@ pub struct RawHttp {
     pub headers: Option<BTreeMap<String, RawMatcher>>,
     /// The body, its chunked coding undone, as a whole.
     pub body: Option<RawMatcher>,
+    /// The response answers a HEAD request: its head only, whatever its Content-Length says.
+    pub no_body: Option<bool>,
 }
 
 /// `http:` as a server's reply: a response whose `Content-Length` netlab computes.

@@ -185,7 +185,7 @@ clients:
     steps:
       - send: { frame: "a;b" }
 "#,
-            "it would be read as two frames",
+            "it would be read as a shorter frame",
         ),
         (
             "line framing on a client",
@@ -205,4 +205,50 @@ clients:
         assert!(stderr.contains(message), "{what}: {stderr}");
         assert!(stderr.contains("mistake.yaml:"), "{what}: {stderr}");
     }
+}
+
+/// A reply its frame cannot hold (`{data}` made the body longer than a u8 length can say) is
+/// never sent unframed: the server drops the connection and says why.
+#[test]
+fn a_reply_too_long_for_its_length_field_is_not_sent() {
+    let (code, stdout, _) = run(
+        "too_long.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: { length: u8 }
+    rules:
+      - reply: { frame: "{data}{data}" }
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: { frame: { repeat: "x", times: 200 } }
+      - expect: { frame: { bytes: 400 } }
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("reply not sent"), "{stdout}");
+    assert!(stdout.contains("cannot hold"), "{stdout}");
+    assert!(!stdout.contains("received before the close"), "{stdout}");
+}
+
+/// A literal frame whose body ends with the start of its delimiter would be read back shorter:
+/// refused where it is written.
+#[test]
+fn a_body_that_ends_with_the_delimiters_start_is_refused() {
+    let (code, _, stderr) = netlab_on(
+        "check",
+        "overlap.yaml",
+        r#"
+servers:
+  - name: s
+    framing: { delimiter: "aa" }
+    rules:
+      - reply: { frame: "xa" }
+"#,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("ends with its start"), "{stderr}");
 }

@@ -216,3 +216,95 @@ servers:
         assert!(stderr.contains(message), "{stderr}");
     }
 }
+
+/// A response short of its Content-Length when the step's time runs out is a timeout (the
+/// server may yet send the rest), not "the connection closed": it did not.
+#[test]
+fn a_body_short_of_its_length_at_the_deadline_is_a_timeout() {
+    let (code, stdout, _) = netlab_on(
+        "run",
+        "slow.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: slow
+    rules:
+      - reply: "HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nshort"
+clients:
+  - name: c
+    connect: slow
+    steps:
+      - send: "GET / HTTP/1.0\r\n\r\n"
+      - expect: { http: { status: 200 } }
+        timeout: 300ms
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("nothing matching within 300ms"), "{stdout}");
+    assert!(!stdout.contains("connection closed"), "{stdout}");
+}
+
+/// HEAD: a netlab server answers with the head alone (the Content-Length the body would have),
+/// and a client reads such a response with `no_body: true`; the next response on the same
+/// connection is read whole, so no body bytes were sent after the head. Methods are
+/// case-sensitive.
+#[test]
+fn a_head_request_gets_a_head_and_methods_are_case_sensitive() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "head.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { method: GET, path: { regex: "^/hello/(?P<who>\\w+)$" } } }
+        reply: { http: { body: "hello {who}" } }
+      - match: { http: { method: HEAD } }
+        reply: { http: { body: "hello ann" } }
+      - reply: { http: { status: 404, body: "no" } }
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "HEAD /hello/ann HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200, no_body: true, headers: { content-length: "9" } } }
+      - send: "get /hello/ann HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 404, body: "no" } }
+      - send: "GET /hello/bob HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200, body: "hello bob" } }
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// Requests whose length is ambiguous or unknowable end the connection (as a server answers
+/// 400 and closes), rather than being read as bodiless.
+#[test]
+fn a_request_with_an_ambiguous_length_ends_the_connection() {
+    for request in [
+        r"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+        r"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        r"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\r\nx\r\n0\r\n\r\n",
+    ] {
+        let yaml = format!(
+            r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: {{ http: {{ method: POST }} }}
+        reply: {{ http: {{ body: "read it" }} }}
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "{request}"
+      - expect_close: true
+"#
+        );
+        let (code, stdout, stderr) = netlab_on("run", "ambiguous.yaml", &yaml);
+        assert_eq!(code, 0, "{request}\n{stdout}\n{stderr}");
+        assert!(stdout.contains("bad frame"), "{request}\n{stdout}");
+    }
+}

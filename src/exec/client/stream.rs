@@ -15,6 +15,7 @@ use super::inbox::Inbox;
 use super::report::{Proceed, Reporter};
 use crate::diagnostic::io_reason;
 use crate::event::{FailureKind, StepOutcome};
+use crate::framing::Scan;
 use crate::matcher::{Matcher, Progress};
 use crate::plan::deadline_after;
 use crate::scenario::{Payload, Step};
@@ -272,16 +273,19 @@ impl StreamLink {
         let cap = r.client.max_received;
         // Whether no more bytes will come: the peer closed, or the deadline passed.
         let mut complete = false;
+        // What the looks so far found (`pending` only grows until the step ends): one for the
+        // matcher, one for the cap's look at a frame's header.
+        let (mut scan, mut cap_scan) = (Scan::default(), Scan::default());
         loop {
             complete |= self.inbox.eof;
             // Past the cap, what came is judged as it is: a match fits in the cap or the step
             // fails, however the stream was cut (the same bytes in one read or in many).
             let over_cap = self.inbox.over(cap);
-            if matcher.announces_over(&self.inbox.pending, cap) {
+            if matcher.announces_over(&self.inbox.pending, cap, &mut cap_scan) {
                 let received = std::mem::take(&mut self.inbox.pending);
                 return r.fail(Some(index), FailureKind::FrameTooLarge(cap), received);
             }
-            match matcher.progress(&self.inbox.pending, complete || over_cap) {
+            match matcher.progress_resuming(&self.inbox.pending, complete || over_cap, &mut scan) {
                 Progress::Matched(n) if n > cap => return self.too_much(r, index),
                 Progress::Matched(n) => {
                     r.capture(index, &self.inbox.pending[..n])?;
@@ -294,6 +298,19 @@ impl StreamLink {
                         r.matched(index, matched);
                     }
                     return Ok(());
+                }
+                // Judged as complete only because the deadline or the cap came (the peer did
+                // not close): if what came could still have become a match, it is a timeout
+                // or too much data, not a mismatch (an HTTP body short of its length, say).
+                Progress::Hopeless
+                    if (complete || over_cap)
+                        && !self.inbox.eof
+                        && matcher.progress(&self.inbox.pending, false) != Progress::Hopeless =>
+                {
+                    if over_cap {
+                        return self.too_much(r, index);
+                    }
+                    return self.read_failure(r, index, ReadResult::Timeout, timeout);
                 }
                 Progress::Hopeless => {
                     let want = matcher.exact_bytes().map_or(0, <[u8]>::len);

@@ -83,7 +83,10 @@ impl Checker<'_> {
     fn http_matcher(&mut self, path: &str, raw: RawHttp) -> Matcher {
         let request = self.reading_requests;
         let misplaced: &[(bool, &str)] = if request {
-            &[(raw.status.is_some(), "status")]
+            &[
+                (raw.status.is_some(), "status"),
+                (raw.no_body.is_some(), "no_body"),
+            ]
         } else {
             &[
                 (raw.method.is_some(), "method"),
@@ -93,9 +96,9 @@ impl Checker<'_> {
         for (given, field) in misplaced {
             if *given {
                 let whose = if request {
-                    "a server reads requests: `status` is a response's"
+                    format!("a server reads requests: `{field}` is a response's")
                 } else {
-                    "a client reads responses: `method` and `path` are a request's"
+                    format!("a client reads responses: `{field}` is a request's")
                 };
                 self.at_key(
                     &join(path, field),
@@ -110,6 +113,13 @@ impl Checker<'_> {
                 (name, matcher)
             })
             .collect();
+        let no_body = raw.no_body == Some(true);
+        if no_body && raw.body.is_some() {
+            self.at_key(
+                &join(path, "body"),
+                "a response to a HEAD request (`no_body: true`) has no body to match",
+            );
+        }
         Matcher::Http(Box::new(HttpMatch {
             request,
             status: raw.status,
@@ -117,6 +127,7 @@ impl Checker<'_> {
             path: raw.path.map(|m| self.matcher(&join(path, "path"), m)),
             headers,
             body: raw.body.map(|m| self.matcher(&join(path, "body"), m)),
+            no_body,
         }))
     }
 

@@ -223,6 +223,14 @@ impl Checker<'_> {
                     };
                     let pieces = self.pieces(&at, &text, Syntax::Text, Scope::Reply);
                     let mut reply = Reply::from_pieces(pieces, &self.server_groups);
+                    // A reply of literal text is framed now: one that cannot be is refused
+                    // here (one with `{data}` or a group is refused when it answers).
+                    if let Some(frames) = &frame
+                        && let Some(body) = reply.literal_only()
+                        && let Err(why) = frames.encode(&body)
+                    {
+                        self.at_value(&at, why);
+                    }
                     reply.frame = frame;
                     reply
                 }
