@@ -523,7 +523,9 @@ pub fn response_head(status: u16, headers: &[(String, String)], body_len: usize)
             || name.eq_ignore_ascii_case("transfer-encoding");
         out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
-    if !has_length {
+    // A 1xx or 204 response has no Content-Length (RFC 9110 section 8.6).
+    let bodiless = (100..200).contains(&status) || status == 204;
+    if !has_length && !bodiless {
         out.extend_from_slice(format!("Content-Length: {body_len}\r\n").as_bytes());
     }
     out.extend_from_slice(b"\r\n");

@@ -308,3 +308,28 @@ clients:
         assert!(stdout.contains("bad frame"), "{request}\n{stdout}");
     }
 }
+
+/// A reply that would break HTTP's framing is refused where it is written: a body on a status
+/// that has none, a Transfer-Encoding over a body netlab writes as it is.
+#[test]
+fn replies_that_would_break_framing_are_refused() {
+    for (reply, message) in [
+        (
+            r#"{ http: { status: 204, body: "x" } }"#,
+            "a 204 response has no body",
+        ),
+        (
+            r#"{ http: { status: 304, body: "x" } }"#,
+            "a 304 response has no body",
+        ),
+        (
+            r#"{ http: { headers: { Transfer-Encoding: chunked }, body: "x" } }"#,
+            "a Transfer-Encoding would make the client read it as chunks",
+        ),
+    ] {
+        let yaml = format!("servers:\n  - name: s\n    rules:\n      - reply: {reply}\n");
+        let (code, _, stderr) = netlab_on("check", "reply.yaml", &yaml);
+        assert_eq!(code, 2, "{reply}: {stderr}");
+        assert!(stderr.contains(message), "{reply}: {stderr}");
+    }
+}

@@ -144,9 +144,25 @@ impl Checker<'_> {
                 format!("a status code is 3 digits, not {status}"),
             );
         }
+        // 1xx, 204 and 304 responses end at their head (RFC 9112 section 6.3): a body after
+        // it would be read as the start of the next response.
+        let bodiless = (100..200).contains(&status) || status == 204 || status == 304;
+        if bodiless && reply
+                .body
+                .as_ref()
+                .is_some_and(|b| !matches!(b, RawPayload::Text(t) if t.is_empty())) {
+            self.at_key(
+                &join(path, "body"),
+                format!("a {status} response has no body: a client would read it as the next response"),
+            );
+        }
         let mut headers = Vec::new();
         for (name, value) in reply.headers.iter().flatten() {
             let at = join(&join(path, "headers"), name);
+            if name.eq_ignore_ascii_case("transfer-encoding") {
+                self.at_key(&at, "netlab writes the body as it is, after a Content-Length: a Transfer-Encoding would make the client read it as chunks")
+                    .add_help("write a chunked response as a plain `reply:` text");
+            }
             let token = !name.is_empty()
                 && name
                     .bytes()
