@@ -334,7 +334,7 @@ pub fn describe_step_event(
                             ) = step
                                 && let Some(why) = http.explain(&failure.received, true)
                             {
-                                detail.push(why);
+                                detail.push(redacted_text(redact, &why));
                             }
                             detail.push(format!("received: {}", redact.show(&failure.received)))
                         }
@@ -366,7 +366,9 @@ pub fn describe_step_event(
                     detail.push(format!("received: {}", redact.show(&failure.received)));
                     "data arrived".to_string()
                 }
-                FailureKind::ConnectFailed(reason) | FailureKind::Io(reason) => reason.clone(),
+                FailureKind::ConnectFailed(reason) | FailureKind::Io(reason) => {
+                    redacted_text(redact, reason)
+                }
                 FailureKind::NotConnected => "the connection is already closed".to_string(),
                 FailureKind::Stopped => "stopped: the scenario ended first".to_string(),
                 FailureKind::ProgramStart(reason) => reason.clone(),
@@ -398,7 +400,7 @@ pub fn describe_step_event(
                     if !failure.received.is_empty() {
                         detail.push(format!("matched: {}", redact.show(&failure.received)));
                     }
-                    why.clone()
+                    redacted_text(redact, why)
                 }
                 FailureKind::WrongExit(status) => {
                     detail.extend(stderr_lines(redact, &failure.received));
@@ -552,7 +554,9 @@ pub fn describe_server_event(
             RECORD_BUDGET >> 20
         ),
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
-        ServerAction::Failed(reason) => format!("connection failed: {reason}"),
+        ServerAction::Failed(reason) => {
+            format!("connection failed: {}", redacted_text(redact, reason))
+        }
         ServerAction::Fault(fault) => format!("fault: {}", fault_text(fault)),
     };
     Entry {
@@ -589,6 +593,12 @@ pub fn printable(text: &str) -> String {
 
 /// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data). Both are
 /// redacted, so that lines that differ only in what is hidden line up.
+/// A reason in words that may quote received bytes or captured values (an HTTP header's value,
+/// a regex filled with a token): what the redactions hide in them is hidden here too.
+fn redacted_text(redact: Redactions, text: &str) -> String {
+    String::from_utf8_lossy(&redact.bytes(text.as_bytes())).into_owned()
+}
+
 fn diff_lines(redact: Redactions, expected: &[u8], received: &[u8]) -> Vec<String> {
     let old = escaped_lines(redact, expected);
     let new = escaped_lines(redact, received);

@@ -208,3 +208,46 @@ fn redaction_reaches_the_one_line_failure_and_stays_in_its_clients_section() {
          (expected \"GOT at [timestamp] [session]\\n\", received \"GET at [timestamp] [session]\\n\")"
     );
 }
+
+/// What a redaction hides stays hidden in the words that explain a failure: an HTTP header's
+/// value quoted by the http view, and a server's reason for dropping a connection.
+#[test]
+fn redaction_reaches_the_reasons_that_quote_received_bytes() {
+    let yaml = r#"
+timeout: 5s
+redact:
+  session: "sid=[0-9a-z]+"
+servers:
+  - name: web
+    rules:
+      - reply: "HTTP/1.1 200 OK\r\nSet-Cookie: sid=secret42\r\nContent-Length: 2\r\n\r\nhi"
+  - name: framed
+    framing: { length: u8 }
+    rules:
+      - reply: { frame: "{data}{data}" }
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "GET / HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200, headers: { set-cookie: "sid=other" } } }
+  - name: f
+    connect: framed
+    steps:
+      - send: { frame: { repeat: "sid=secret43 ", times: 15 } }
+      - expect: { frame: { bytes: 390 } }
+"#;
+    for format in ["human", "json"] {
+        let path = temp_file("leak.yaml", yaml);
+        let output = netlab()
+            .args(["run", "--format", format])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let (code, stdout, _) = text(&output);
+        assert_eq!(code, 1, "{stdout}");
+        assert!(stdout.contains("set-cookie"), "{format}: {stdout}");
+        assert!(stdout.contains("[session]"), "{format}: {stdout}");
+        assert!(!stdout.contains("secret"), "{format}: {stdout}");
+    }
+}

@@ -147,13 +147,17 @@ impl Checker<'_> {
         // 1xx, 204 and 304 responses end at their head (RFC 9112 section 6.3): a body after
         // it would be read as the start of the next response.
         let bodiless = (100..200).contains(&status) || status == 204 || status == 304;
-        if bodiless && reply
+        if bodiless
+            && reply
                 .body
                 .as_ref()
-                .is_some_and(|b| !matches!(b, RawPayload::Text(t) if t.is_empty())) {
+                .is_some_and(|b| !matches!(b, RawPayload::Text(t) if t.is_empty()))
+        {
             self.at_key(
                 &join(path, "body"),
-                format!("a {status} response has no body: a client would read it as the next response"),
+                format!(
+                    "a {status} response has no body: a client would read it as the next response"
+                ),
             );
         }
         let mut headers = Vec::new();
