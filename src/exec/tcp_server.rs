@@ -110,7 +110,9 @@ impl<'a> Connection<'a> {
             sent: 0,
             conversation: Conversation::default(),
             injector: Injector::new(&server.faults),
-            recorder: ActionRecorder::new(id, true),
+            // Where recv() cut the stream depends on timing, so unanswered pieces are joined;
+            // frames are cut by their own framing, so each is shown as the message it is.
+            recorder: ActionRecorder::new(id, server.framing.frames().is_none()),
             reply: Vec::new(),
         }
     }

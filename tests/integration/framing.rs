@@ -252,3 +252,33 @@ servers:
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("ends with its start"), "{stderr}");
 }
+
+/// On a server, `match: { frame: … }` matches a frame's body (the message its rules see), and
+/// frames no rule answers are shown one by one, as they were cut.
+#[test]
+fn a_servers_frame_matcher_matches_the_body_and_unanswered_frames_stay_apart() {
+    let (code, stdout, stderr) = run(
+        "server_frames.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: { length: u8 }
+    rules:
+      - match: { frame: "yes" }
+        reply: { frame: "ok" }
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: { hex: "01 61 01 62 03 79 65 73" }
+      - expect: { frame: "ok" }
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(r#"received "a" → no rule matched"#)
+            && stdout.contains(r#"received "b" → no rule matched"#),
+        "{stdout}"
+    );
+}
