@@ -68,6 +68,24 @@ fn wakes_coordinator(kind: &EventKind) -> bool {
     matches!(kind, EventKind::InstanceDone { .. })
 }
 
+/// A connection by its two ends: the client's address, the server's (canonical, see
+/// `socket::canonical`).
+pub type Link = (std::net::SocketAddr, std::net::SocketAddr);
+
+/// How often a server waiting before a write looks whether its client left.
+const LEAVE_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// How a server's wait before a write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The whole time passed.
+    Elapsed,
+    /// The run is stopping.
+    Stopped,
+    /// The client is closing for good: nothing more is written to it.
+    Left,
+}
+
 /// What every thread of a run needs to report and to stop.
 #[derive(Clone)]
 pub struct Context {
@@ -87,6 +105,10 @@ pub struct Context {
     /// Counts what the servers do (a read, a datagram, a piece of a reply written), recorded or
     /// not: while it moves, the servers are still at work (see `settle`).
     pub activity: Arc<std::sync::atomic::AtomicU64>,
+    /// The connections (client address, server address) whose client is closing for good, for
+    /// as long as it reads until the server closes: a netlab server writing to one stops (see
+    /// `StreamLink::close`).
+    pub leaving: Arc<std::sync::Mutex<std::collections::HashSet<Link>>>,
 }
 
 impl Context {
@@ -110,6 +132,48 @@ impl Context {
             },
         );
         self.cancel.sleep(super::socket::TICK)
+    }
+
+    /// Takes note that the client of `link` is closing for good (`true`: it reads until the
+    /// server closes, and the server stops writing to it), or is done (`false`).
+    pub fn leaving(&self, link: Link, leaving: bool) {
+        if let Ok(mut set) = self.leaving.lock() {
+            if leaving {
+                set.insert(link);
+            } else {
+                set.remove(&link);
+            }
+        }
+    }
+
+    /// Whether the client of `link` is closing for good.
+    pub fn has_left(&self, link: Link) -> bool {
+        self.leaving.lock().is_ok_and(|set| set.contains(&link))
+    }
+
+    /// Waits `duration` for a server writing to the client at `peer`: cut short by the stop
+    /// signal, or when that client is closing for good (`leave`), looked at every
+    /// `LEAVE_TICK`.
+    pub fn wait_for(&self, duration: std::time::Duration, peer: Option<Link>) -> Waited {
+        let Some(peer) = peer else {
+            return match self.cancel.sleep(duration) {
+                true => Waited::Elapsed,
+                false => Waited::Stopped,
+            };
+        };
+        let until = std::time::Instant::now() + duration;
+        loop {
+            if self.has_left(peer) {
+                return Waited::Left;
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Waited::Elapsed;
+            }
+            if !self.cancel.sleep(left.min(LEAVE_TICK)) {
+                return Waited::Stopped;
+            }
+        }
     }
 
     /// Takes note that a server did something (one relaxed increment: the data path's cost).

@@ -113,6 +113,7 @@ pub fn run(
         deadline,
         jobs: jobs.clone(),
         activity: Arc::default(),
+        leaving: Arc::default(),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);

@@ -7,7 +7,7 @@ use std::io;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::context::Context;
+use super::context::{Context, Link, Waited};
 use super::socket;
 use crate::event::AppliedFault;
 use crate::scenario::Faults;
@@ -28,7 +28,13 @@ pub enum Written {
     Whole,
     /// `close_after` cut the reply: the connection must close now.
     Cut,
+    /// The client is closing for good (`Context::leave`): the rest was not written.
+    Abandoned,
 }
+
+/// The most bytes written at a time without a fault: between two pieces, a server looks
+/// whether its client left.
+const PIECE: usize = 1 << 20;
 
 impl<'a> Injector<'a> {
     /// The injector of a new connection.
@@ -106,6 +112,7 @@ impl<'a> Injector<'a> {
         &mut self,
         stream: &mut socket::TimedStream,
         bytes: &[u8],
+        peer: Option<Link>,
         context: &Context,
     ) -> io::Result<Written> {
         let (cancel, scale) = (&context.cancel, context.scale);
@@ -121,16 +128,21 @@ impl<'a> Injector<'a> {
             (Some(slice), _) => slice,
             // Throttled writes go out in pieces of about a tenth of a second.
             (None, Some(rate)) => usize::try_from(rate / 10).unwrap_or(usize::MAX).max(1),
-            (None, None) => bytes.len().max(1),
+            (None, None) => bytes.len().clamp(1, PIECE),
         };
         for (i, chunk) in bytes.chunks(piece).enumerate() {
+            if i > 0 && peer.is_some_and(|peer| context.has_left(peer)) {
+                return Ok(Written::Abandoned);
+            }
             if i > 0 {
                 let mut pause = self.faults.slice_pause;
                 if let Some(rate) = self.faults.bandwidth {
                     pause = pause.max(Duration::from_secs_f64(piece as f64 / rate as f64));
                 }
-                if !cancel.sleep(scale.pause(pause)) {
-                    return Err(io::Error::other("stopped while writing"));
+                match context.wait_for(scale.pause(pause), peer) {
+                    Waited::Elapsed => {}
+                    Waited::Left => return Ok(Written::Abandoned),
+                    Waited::Stopped => return Err(io::Error::other("stopped while writing")),
                 }
             }
             socket::write_all(stream, chunk, cancel)?;

@@ -367,6 +367,7 @@ mod tests {
             deadline: None,
             jobs: Jobs::default(),
             activity: Arc::default(),
+            leaving: Arc::default(),
         };
         (context, sink, stop)
     }

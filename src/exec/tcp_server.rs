@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::context::Context;
+use super::context::{Context, Link, Waited};
 use super::entrance::Entrance;
 use super::faults::{Injector, Written};
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
@@ -99,6 +99,8 @@ struct Connection<'a> {
     recorder: ActionRecorder,
     /// The reply being sent, rendered into a buffer kept from one message to the next.
     reply: Vec<u8>,
+    /// The connection's two ends, the client's first (once accepted).
+    link: Option<Link>,
 }
 
 impl<'a> Connection<'a> {
@@ -114,6 +116,7 @@ impl<'a> Connection<'a> {
             // frames are cut by their own framing, so each is shown as the message it is.
             recorder: ActionRecorder::new(id, server.framing.frames().is_none()),
             reply: Vec::new(),
+            link: None,
         }
     }
 
@@ -130,6 +133,10 @@ impl<'a> Connection<'a> {
     }
 
     fn serve(mut self, stream: TcpStream) {
+        self.link = match (stream.peer_addr(), stream.local_addr()) {
+            (Ok(peer), Ok(local)) => Some((socket::canonical(peer), socket::canonical(local))),
+            _ => None,
+        };
         let mut stream = TimedStream::new(stream);
         self.converse(&mut stream);
         self.recorder.flush(&self.context);
@@ -312,10 +319,16 @@ impl<'a> Connection<'a> {
         if let Some(why) = &answer.unsendable {
             return Err(io::Error::new(io::ErrorKind::InvalidData, why.clone()));
         }
-        if let Some(delay) = answer.delay
-            && !self.context.cancel.sleep(self.context.scale.pause(delay))
-        {
-            return Ok(false);
+        if let Some(delay) = answer.delay {
+            match self
+                .context
+                .wait_for(self.context.scale.pause(delay), self.link)
+            {
+                Waited::Elapsed => {}
+                // The client left: no reply; the next read sees its end.
+                Waited::Left => return Ok(true),
+                Waited::Stopped => return Ok(false),
+            }
         }
         if answer.replies && !self.send(stream, reply, latency)? {
             return Ok(false);
@@ -352,13 +365,23 @@ impl<'a> Connection<'a> {
         bytes: &[u8],
         latency: Option<Duration>,
     ) -> io::Result<bool> {
-        if let Some(latency) = latency
-            && !self.context.cancel.sleep(self.context.scale.pause(latency))
-        {
-            return Ok(false);
+        if let Some(latency) = latency {
+            match self
+                .context
+                .wait_for(self.context.scale.pause(latency), self.link)
+            {
+                Waited::Elapsed => {}
+                Waited::Left => return Ok(true),
+                Waited::Stopped => return Ok(false),
+            }
         }
-        match self.injector.write(stream, bytes, &self.context)? {
-            Written::Whole => Ok(true),
+        match self
+            .injector
+            .write(stream, bytes, self.link, &self.context)?
+        {
+            // A client that left reads until the server closes: what is left of the reply is
+            // not written, and the next read sees its end.
+            Written::Whole | Written::Abandoned => Ok(true),
             Written::Cut => {
                 self.close(stream);
                 Ok(false)

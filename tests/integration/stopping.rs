@@ -111,3 +111,52 @@ clients:
     let outcome = run(&scenario, &RunOptions::default(), &mut |_| {});
     assert!(outcome.is_ok_and(|o| o.verdict.passed()));
 }
+
+/// A client that leaves while a netlab server is still at work on its reply (a long reply
+/// written a byte at a time, a rule's delay, latency, a slow bandwidth) ends the run with its
+/// own verdict: the server stops writing to it, instead of keeping the run going until the
+/// scenario's timeout turns a pass (or a step's failure) into "timed out".
+#[test]
+fn a_client_that_leaves_does_not_wait_for_the_servers_reply_to_end() {
+    let sliced = r#"faults: { slice: { bytes: 1, pause: 1ms } }
+    rules:
+      - reply: { repeat: "e", times: 100000 }"#;
+    let delayed = r#"rules:
+      - match: "go"
+        reply: "eeee"
+      - reply: "never"
+        delay: 60s"#;
+    let late = r#"faults: { latency: { fixed: 60s } }
+    rules:
+      - reply: "never""#;
+    let throttled = r#"faults: { bandwidth: 1000 }
+    rules:
+      - reply: { repeat: "e", times: 10000000 }"#;
+    let read_then_leave = |expect: &str| {
+        format!(
+            "      - send: \"go\"\n      - expect: \"{expect}\"\n        timeout: 5s\n      - send: \"more\"\n"
+        )
+    };
+    let cases = [
+        (sliced, read_then_leave("eeee"), "PASS"),
+        (sliced, read_then_leave("nope"), "a client step failed"),
+        (delayed, read_then_leave("eeee"), "PASS"),
+        (late, "      - send: \"go\"\n".to_string(), "PASS"),
+        (throttled, read_then_leave("eeee"), "PASS"),
+        (throttled, read_then_leave("nope"), "a client step failed"),
+    ];
+    for (server, steps, verdict) in cases {
+        let yaml = format!(
+            "timeout: 20s\nservers:\n  - name: s\n    {server}\nclients:\n  - connect: s\n    steps:\n{steps}"
+        );
+        let file = crate::support::temp_file("leaving.yaml", &yaml);
+        let output = crate::support::netlab()
+            .arg("run")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let (_, stdout, stderr) = crate::support::text(&output);
+        assert!(stdout.contains(verdict), "{yaml}\n{stdout}\n{stderr}");
+        assert!(!stdout.contains("timed out"), "{yaml}\n{stdout}");
+    }
+}

@@ -8,7 +8,7 @@ use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use super::super::cancel::Cancel;
-use super::super::context::Context;
+use super::super::context::{Context, Link};
 use super::super::socket::{self, ReadResult, TimedStream};
 use super::UNFILLED;
 use super::inbox::Inbox;
@@ -58,6 +58,9 @@ pub(in crate::exec) trait ByteStream {
 
     /// Closes the sending side (the peer reads the end of the stream).
     fn shutdown_write(&mut self) -> io::Result<()>;
+
+    /// The connection's two ends: this one's address, the peer's.
+    fn link(&self) -> Option<Link>;
 }
 
 impl ByteStream for TimedStream {
@@ -77,6 +80,12 @@ impl ByteStream for TimedStream {
 
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+
+    fn link(&self) -> Option<Link> {
+        let local = std::net::TcpStream::local_addr(self).ok()?;
+        let peer = self.peer_addr().ok()?;
+        Some((socket::canonical(local), socket::canonical(peer)))
     }
 }
 
@@ -137,12 +146,23 @@ impl StreamLink {
             (Closing::UntilThePeerCloses, Some(deadline)) => deadline,
             _ => Instant::now() + CLOSE_LINGER,
         };
+        // A netlab server still writing to this socket (a long reply, a slow one under a
+        // fault) stops and closes, rather than keep the run going until its deadline.
+        let link = (closing == Closing::UntilThePeerCloses)
+            .then(|| self.stream.link())
+            .flatten();
+        if let Some(link) = link {
+            context.leaving(link, true);
+        }
         // Through the inbox's own buffer: what comes now is read and dropped.
         loop {
             self.inbox.pending.clear();
             if !matches!(self.fill(until, cancel), ReadResult::Data) {
-                return;
+                break;
             }
+        }
+        if let Some(link) = link {
+            context.leaving(link, false);
         }
     }
 
