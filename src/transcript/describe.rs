@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::capture::{self, MarkedPiece};
 use crate::difference::{self, Difference};
-use crate::escape::{SHOW_LIMIT, quoted};
+use crate::escape::{Part, SHOW_LIMIT, quoted};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
@@ -297,8 +297,11 @@ pub fn describe_step_event(
                 // transcript says what was asserted held, and shows the output only on failure.
                 passed(format!("{what}: matched"))
             } else {
-                let named = step.map_or_else(|| bytes.clone(), |s| with_captures_named(bytes, s));
-                passed(format!("{what}: got {}", redact.show(&named)))
+                let shown = match step {
+                    Some(step) => show_with_captures_named(redact, bytes, step),
+                    None => redact.show(bytes),
+                };
+                passed(format!("{what}: got {shown}"))
             }
         }
         StepOutcome::Failed(failure) => {
@@ -646,12 +649,12 @@ fn escaped_lines(redact: Redactions, bytes: &[u8]) -> Vec<String> {
     redact.show_lines(bytes)
 }
 
-/// `bytes` with each value the captures of `step` took from them written `{name}` (a value
-/// differs from run to run; its name does not).
-fn with_captures_named(bytes: &[u8], step: &Step) -> Vec<u8> {
+/// `bytes` shown with each value the captures of `step` took from them as `{name}` (a value
+/// differs from run to run; its name does not), in text or in hex alike, the rest redacted.
+fn show_with_captures_named(redact: Redactions, bytes: &[u8], step: &Step) -> String {
     let captures = step.captures();
     if captures.is_empty() {
-        return bytes.to_vec();
+        return redact.show(bytes);
     }
     let (start, part) = step.captured_part(bytes);
     let mut marks: Vec<(std::ops::Range<usize>, &str)> = captures
@@ -662,18 +665,21 @@ fn with_captures_named(bytes: &[u8], step: &Step) -> Vec<u8> {
                 .map(|(range, _)| (start + range.start..start + range.end, c.name.as_str()))
         })
         .collect();
-    let mut out = Vec::with_capacity(bytes.len());
-    for piece in capture::marked(bytes, &mut marks) {
+    let pieces = capture::marked(bytes, &mut marks);
+    let names: Vec<String> = (pieces.iter())
+        .map(|piece| match piece {
+            MarkedPiece::Name(name) => format!("{{{name}}}"),
+            MarkedPiece::Bytes(_) => String::new(),
+        })
+        .collect();
+    let mut parts = Vec::new();
+    for (piece, name) in pieces.iter().zip(&names) {
         match piece {
-            MarkedPiece::Bytes(part) => out.extend_from_slice(&part),
-            MarkedPiece::Name(name) => {
-                out.push(b'{');
-                out.extend_from_slice(name.as_bytes());
-                out.push(b'}');
-            }
+            MarkedPiece::Bytes(bytes) => parts.extend(redact.parts(bytes)),
+            MarkedPiece::Name(_) => parts.push(Part::Placeholder(name)),
         }
     }
-    out
+    crate::escape::show_parts(&parts)
 }
 
 #[cfg(test)]

@@ -483,3 +483,32 @@ clients:
         assert!(stderr.contains(message), "{message}: {stderr}");
     }
 }
+
+/// A value captured from binary bytes is named in the hex the transcript shows, like a
+/// redaction's placeholder: `hex "ff {n} ff"`, never the hex of the letters `{n}`.
+#[test]
+fn a_value_captured_from_binary_is_named_in_its_hex() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "binary.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    rules:
+      - reply: { hex: "ff 00 00 01 02 ff" }
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: "x"
+      - expect: { bytes: 6 }
+        capture:
+          n: { u32be: 1 }
+      - send: "{n}"
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(r#"got hex "ff {n} ff""#), "{stdout}");
+    assert!(stdout.contains(r#"received "258""#), "{stdout}");
+}
