@@ -294,7 +294,7 @@ pub enum RawMatcher {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     /// A response's status code.
-    pub status: Option<u16>,
+    pub status: Option<RawStatus>,
     /// A request's method (`GET`).
     pub method: Option<String>,
     /// A request's target: a string is exact, or a matcher.
@@ -310,13 +310,17 @@ pub struct RawHttp {
 #[serde(deny_unknown_fields)]
 pub struct RawHttpReply {
     /// The status code (default 200).
-    pub status: Option<u16>,
+    pub status: Option<RawStatus>,
     /// Header fields, in order of name (a `Content-Length` or `Transfer-Encoding` here replaces
     /// the computed length).
     pub headers: Option<BTreeMap<String, String>>,
     /// The body (a string keeps `{data}` and the regex groups).
     pub body: Option<RawPayload>,
 }
+
+/// An HTTP status code, from 100 to 599 (read by `visitors`, which refuses any other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawStatus(pub u16);
 
 /// The only `shutdown` a client step can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]

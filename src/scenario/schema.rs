@@ -8,8 +8,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 
 use super::raw::{
     RawCapture, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawRedact,
-    RawRepeat, RawScenario, RawSize, RawStep, STEP_KEYS,
+    RawRepeat, RawScenario, RawSize, RawStatus, RawStep, STEP_KEYS,
 };
+use super::visitors::STATUS_CODES;
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
 pub const NAME_PATTERN: &str =
@@ -162,6 +163,20 @@ impl JsonSchema for RawSize {
                 { "type": "integer", "minimum": 0 },
                 { "type": "string", "pattern": "^\\s*[0-9]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$" }
             ]
+        })
+    }
+}
+
+impl JsonSchema for RawStatus {
+    fn schema_name() -> Cow<'static, str> {
+        "Status".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An HTTP status code, from 100 to 599.",
+            "type": "integer",
+            "minimum": STATUS_CODES.start(),
+            "maximum": STATUS_CODES.end()
         })
     }
 }

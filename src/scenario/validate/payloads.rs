@@ -9,7 +9,9 @@ use crate::matcher::{HttpMatch, Matcher, REGEX_SIZE_LIMIT, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload};
+use crate::scenario::raw::{
+    Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawStatus,
+};
 
 use super::checker::Checker;
 
@@ -112,7 +114,7 @@ impl Checker<'_> {
             .collect();
         Matcher::Http(Box::new(HttpMatch {
             request,
-            status: raw.status,
+            status: raw.status.map(|RawStatus(code)| code),
             method: raw.method,
             path: raw.path.map(|m| self.matcher(&join(path, "path"), m)),
             headers,
@@ -126,13 +128,7 @@ impl Checker<'_> {
         path: &str,
         reply: &RawHttpReply,
     ) -> (u16, Vec<(String, String)>) {
-        let status = reply.status.unwrap_or(200);
-        if !(100..=999).contains(&status) {
-            self.at_value(
-                &join(path, "status"),
-                format!("a status code is 3 digits, not {status}"),
-            );
-        }
+        let status = reply.status.map_or(200, |RawStatus(code)| code);
         let mut headers = Vec::new();
         for (name, value) in reply.headers.iter().flatten() {
             let at = join(&join(path, "headers"), name);
