@@ -296,10 +296,13 @@ pub struct RawHttp {
     /// A response's status code.
     pub status: Option<RawStatus>,
     /// A request's method (`GET`).
+    #[schemars(regex(pattern = super::schema::TOKEN_PATTERN))]
     pub method: Option<String>,
-    /// A request's target: a string is exact, or a matcher.
+    /// A request's target, its query string included: a string is exact, or a matcher.
+    #[schemars(transform = super::schema::request_target)]
     pub path: Option<RawMatcher>,
     /// Header fields by name (any case): each value matches its matcher.
+    #[schemars(extend("propertyNames" = { "pattern": super::schema::TOKEN_PATTERN }))]
     pub headers: Option<BTreeMap<String, RawMatcher>>,
     /// The body, its chunked coding undone, as a whole.
     pub body: Option<RawMatcher>,
@@ -313,6 +316,7 @@ pub struct RawHttpReply {
     pub status: Option<RawStatus>,
     /// Header fields, in order of name (a `Content-Length` or `Transfer-Encoding` here replaces
     /// the computed length).
+    #[schemars(extend("propertyNames" = { "pattern": super::schema::TOKEN_PATTERN }))]
     pub headers: Option<BTreeMap<String, String>>,
     /// The body (a string keeps `{data}` and the regex groups).
     pub body: Option<RawPayload>,

@@ -23,6 +23,26 @@ pub const IP_PATTERN: &str = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|\[?[0-9A-Fa-f.]*:[0
 /// (a name, `host:port`, a template).
 pub const CONNECT_PATTERN: &str = r"^(|.*[^0:]|.*[^:0]0+|0+)$";
 
+/// A token of HTTP (RFC 9110 section 5.6.2), as a method and a header name are (`is_token` in
+/// `validate::payloads`).
+pub const TOKEN_PATTERN: &str = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+
+/// A request target given as a plain string is exact: it is not empty and holds no space or
+/// control character, or no request can have it (`validate::payloads`, `request_target`).
+pub(super) fn request_target(schema: &mut Schema) {
+    let description = schema.remove("description");
+    let exact = schema.clone();
+    *schema = json_schema!({
+        "allOf": [
+            exact,
+            { "not": { "type": "string", "pattern": "(^$|[\\s\\x00-\\x1f\\x7f])" } }
+        ]
+    });
+    if let Some(description) = description {
+        schema.insert("description".into(), description);
+    }
+}
+
 /// Hex digits in pairs, spaces anywhere between them.
 const HEX_PATTERN: &str = r"^\s*([0-9a-fA-F]\s*[0-9a-fA-F]\s*)*$";
 

@@ -493,7 +493,10 @@ impl Visitor<'_> for WholeNumber {
         Ok(n)
     }
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<i128, E> {
-        Err(E::custom(format!("`{n}` is not a whole number: {}", self.0)))
+        Err(E::custom(format!(
+            "`{n}` is not a whole number: {}",
+            self.0
+        )))
     }
     fn visit_str<E: de::Error>(self, text: &str) -> Result<i128, E> {
         Err(E::custom(format!("`{text}` is not a number: {}", self.0)))

@@ -9,9 +9,7 @@ use crate::matcher::{HttpMatch, Matcher, REGEX_SIZE_LIMIT, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
 use crate::scenario::positions::join;
-use crate::scenario::raw::{
-    Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawStatus,
-};
+use crate::scenario::raw::{Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawStatus};
 
 use super::checker::Checker;
 
@@ -108,10 +106,25 @@ impl Checker<'_> {
         let headers = (raw.headers.into_iter().flatten())
             .map(|(name, m)| {
                 let at = join(&join(path, "headers"), &name);
+                self.header_name(&at, &name);
                 let matcher = self.matcher(&at, m);
                 (name, matcher)
             })
             .collect();
+        if let Some(method) = &raw.method
+            && !is_token(method)
+        {
+            let message = if method.is_empty() {
+                "an empty method matches no request".to_string()
+            } else {
+                format!("`{method}` is not a method: a method is one token, with no spaces")
+            };
+            self.at_value(&join(path, "method"), message)
+                .add_help(format!("write one such as `GET` or `POST` ({TOKEN_CHARS})"));
+        }
+        if let Some(RawMatcher::Equals(target) | RawMatcher::Contains(target)) = &raw.path {
+            self.request_target(&join(path, "path"), target, raw.path.as_ref());
+        }
         Matcher::Http(Box::new(HttpMatch {
             request,
             status: raw.status.map(|RawStatus(code)| code),
@@ -132,13 +145,7 @@ impl Checker<'_> {
         let mut headers = Vec::new();
         for (name, value) in reply.headers.iter().flatten() {
             let at = join(&join(path, "headers"), name);
-            let token = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !token {
-                self.at_key(&at, format!("`{name}` is not a header name"));
-            }
+            self.header_name(&at, name);
             if value.bytes().any(|b| b == b'\r' || b == b'\n') {
                 self.at_value(&at, "a header value is one line: no CR or LF");
             }
@@ -146,6 +153,55 @@ impl Checker<'_> {
         }
         (status, headers)
     }
+
+    /// Reports the header name `name`, written at `path`, unless it is a token.
+    fn header_name(&mut self, path: &str, name: &str) {
+        if !is_token(name) {
+            let message = if name.is_empty() {
+                "a header name cannot be empty".to_string()
+            } else {
+                format!("`{name}` is not a header name")
+            };
+            self.at_key(path, message)
+                .add_help(format!(
+                    "a header name is one token, with no spaces or colon, such as `Content-Type` ({TOKEN_CHARS})"
+                ));
+        }
+    }
+
+    /// Reports a literal request target (`path` of a request's `http` matcher, `matcher`) that
+    /// no request can have: empty, or with a space or a control character.
+    fn request_target(&mut self, path: &str, target: &str, matcher: Option<&RawMatcher>) {
+        let exact = matches!(matcher, Some(RawMatcher::Equals(_)));
+        let at = match matcher {
+            Some(RawMatcher::Contains(_)) => join(path, "contains"),
+            _ => path.to_string(),
+        };
+        if exact && target.is_empty() {
+            self.at_value(&at, "an empty path matches no request")
+                .add_help("a request's target is at least `/` (or `*`), its query string included: `/search?q=x`");
+        } else if target
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            self.at_value(
+                &at,
+                "a request's target has no spaces, line breaks or other control characters: this path matches no request",
+            )
+            .add_help("write a space as `%20`, as a client sends it, or match the path with `regex:`");
+        }
+    }
+}
+
+/// What a token of HTTP (a method, a header name) is made of, as messages say it.
+const TOKEN_CHARS: &str = "letters, digits and the marks !#$%&'*+-.^_`|~";
+
+/// Whether `text` is a token of HTTP (RFC 9110 section 5.6.2): one or more tchars.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// `pattern` compiled as every regex of a file is, within `REGEX_SIZE_LIMIT` (a huge one,
