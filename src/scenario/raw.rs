@@ -500,13 +500,3 @@ impl RawPayload {
         }
     }
 }
-
-impl RawMatcher {
-    /// The matcher inside any `frame:` wrappers.
-    pub fn unframed(&self) -> &RawMatcher {
-        match self {
-            RawMatcher::Frame(inner) => inner.unframed(),
-            other => other,
-        }
-    }
-}

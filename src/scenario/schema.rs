@@ -137,7 +137,7 @@ pub(super) fn server_rules(schema: &mut Schema) {
 }
 
 /// A client's fields that depend on one another: a program (`exec`) has no steps, and only a
-/// program has `expect_exit`, `expect_stdout` and a client-wide `hint`.
+/// program has `expect_exit`, `expect_stdout` and a client-wide `hint`; its framing makes frames.
 pub(super) fn client_rules(schema: &mut Schema) {
     schema.insert(
         "dependencies".into(),
@@ -149,6 +149,17 @@ pub(super) fn client_rules(schema: &mut Schema) {
         }),
     );
     set_property(schema, "timeout", positive_duration());
+    // A client's framing is a length prefix or a delimiter: the others cut what a server reads.
+    set_property(
+        schema,
+        "framing",
+        serde_json::json!({
+            "allOf": [
+                { "$ref": "#/definitions/Framing" },
+                { "not": { "enum": ["chunk", "line", "http"] } }
+            ]
+        }),
+    );
 }
 
 /// The schema of a scenario file, draft-07 (what yaml-language-server reads best), as JSON text.

@@ -89,6 +89,10 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "frame_without_a_framing",
     "frame_too_long_for_its_prefix",
     "frame_body_holds_the_delimiter",
+    // What `frame` and `http` mean depends on the server's framing and whose entry it is in.
+    "frame_in_a_servers_match",
+    "frame_reply_on_an_http_server",
+    "http_rules_on_a_line_server",
     // HTTP: which parts a matcher may have depends on whose it is (a server reads requests).
     "http_status_in_a_servers_match",
     "http_method_in_a_clients_expect",

@@ -11,7 +11,7 @@ use crate::scenario::payload;
 use crate::scenario::positions::join;
 use crate::scenario::raw::{Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawStatus};
 
-use super::checker::Checker;
+use super::checker::{Checker, Side};
 
 impl Checker<'_> {
     /// A `send` payload: a large `repeat` over TCP is streamed rather than built in memory.
@@ -81,7 +81,7 @@ impl Checker<'_> {
 impl Checker<'_> {
     /// The `http` matcher at `path`: a request's parts on a server, a response's on a client.
     fn http_matcher(&mut self, path: &str, raw: RawHttp) -> Matcher {
-        let request = self.reading_requests;
+        let request = self.side == Side::Server;
         let misplaced: &[(bool, &str)] = if request {
             &[(raw.status.is_some(), "status")]
         } else {
@@ -246,6 +246,21 @@ impl Checker<'_> {
             }
             RawMatcher::Bytes(n) => Matcher::Bytes(n),
             RawMatcher::Http(http) => self.http_matcher(&join(path, "http"), *http),
+            RawMatcher::Frame(_) if self.side == Side::Server => {
+                // The server's framing has cut the message already: its body is what `match`
+                // sees, and a `frame` in it would look for a frame inside that body.
+                let help = if self.frames.is_some() {
+                    "match the frame's body itself: write the matcher inside `frame` in its place"
+                } else {
+                    "give the server `framing: { length: u16be }` (or `{ delimiter: … }`), then match each frame's body itself"
+                };
+                self.at_key(
+                    &join(path, "frame"),
+                    "a server's `match` sees one message, already cut by the server's `framing`: `frame` does not apply here",
+                )
+                .add_help(help);
+                Matcher::Bytes(0)
+            }
             RawMatcher::Frame(inner) => {
                 let body = self.matcher(&join(path, "frame"), *inner);
                 match self.frames_for(path) {
@@ -264,14 +279,31 @@ impl Checker<'_> {
     /// The frames a `frame:` at `path` is made with (the client's or the server's framing);
     /// reported when there are none.
     pub(super) fn frames_for(&mut self, path: &str) -> Option<Frames> {
-        if self.frames.is_none() {
-            self.at_key(
-                &join(path, "frame"),
-                "`frame` needs a framing: none is known here",
-            )
-            .add_help("give the client `framing: { length: u16be }` (or `{ delimiter: … }`), or connect it to a server that has one");
+        let at = join(path, "frame");
+        match (&self.frames, self.side) {
+            (Some(Frames::HttpRequests), side) => {
+                self.at_key(
+                    &at,
+                    "`frame` needs a length prefix or a delimiter: this server reads HTTP requests (`framing: http`)",
+                )
+                .add_help(match side {
+                    Side::Server => "reply with `http: { status, headers, body }`",
+                    Side::Client => "send the request as text, and read the response with `expect: { http: … }`",
+                });
+                None
+            }
+            (Some(frames), _) => Some(frames.clone()),
+            (None, Side::Server) => {
+                self.at_key(&at, "`frame` needs a framing: this server has none")
+                    .add_help("give the server `framing: { length: u16be }` (or `{ delimiter: … }`; tcp servers only)");
+                None
+            }
+            (None, Side::Client) => {
+                self.at_key(&at, "`frame` needs a framing: none is known here")
+                    .add_help("give the client `framing: { length: u16be }` (or `{ delimiter: … }`), or connect it to a server that has one");
+                None
+            }
         }
-        self.frames.clone()
     }
 
     /// `body` as one frame of the framing known at `path` (reported when it cannot be one).

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::checker::Checker;
+use super::checker::{Checker, Side};
 use super::fields::Unit;
 use super::templates::Scope;
 use crate::capture::INT_KINDS;
@@ -27,6 +27,7 @@ const MAX_READ_SIZE: u64 = 16 * 1024 * 1024;
 impl Checker<'_> {
     /// The checked server written at `path`.
     pub(super) fn server(&mut self, path: &str, mut raw: RawServer) -> Server {
+        self.side = Side::Server;
         self.check_name(&join(path, "name"), &raw.name);
         self.values_needed = self.needed_vars.of_server(&raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
@@ -103,17 +104,29 @@ impl Checker<'_> {
                 }
             }
         }
-        // A server whose rules match HTTP requests reads them by HTTP's framing unless told
-        // otherwise.
-        let matches_http = (raw.rules.iter()).any(|r| {
-            matches!(
-                r.matcher.as_ref().map(RawMatcher::unframed),
-                Some(RawMatcher::Http(_))
-            )
-        });
+        // A tcp server whose rules match HTTP requests reads them by HTTP's framing (over udp,
+        // each datagram is one request).
+        let http_rule =
+            (raw.rules.iter()).position(|r| matches!(r.matcher, Some(RawMatcher::Http(_))));
         let framing = match raw.framing.take() {
-            Some(written) => self.framing(&join(path, "framing"), written),
-            None if matches_http => Framing::Frames(Frames::HttpRequests),
+            Some(written) => {
+                let at = join(path, "framing");
+                let framing = self.framing(&at, written);
+                if let Some(i) = http_rule
+                    && protocol == Protocol::Tcp
+                    && framing != Framing::Frames(Frames::HttpRequests)
+                {
+                    self.at_value(
+                        &at,
+                        format!("`rules[{i}]` matches `http`, which reads whole HTTP requests: this framing would cut them otherwise"),
+                    )
+                    .add_help("remove `framing:` (a server whose rules match `http` reads HTTP requests), or write `framing: http`");
+                }
+                framing
+            }
+            None if http_rule.is_some() && protocol == Protocol::Tcp => {
+                Framing::Frames(Frames::HttpRequests)
+            }
             None => Framing::Chunk,
         };
         self.frames = framing.frames().cloned();
@@ -124,7 +137,6 @@ impl Checker<'_> {
         });
         // Every rule's matcher first: the named groups of any rule's regex may be used in any
         // rule's reply (each the last value matched on the connection).
-        self.reading_requests = true;
         let matchers: Vec<Option<Matcher>> = raw
             .rules
             .iter_mut()
@@ -137,7 +149,6 @@ impl Checker<'_> {
                 })
             })
             .collect();
-        self.reading_requests = false;
         let groups = named_groups(&matchers);
         for (i, matcher) in matchers.iter().enumerate() {
             let mut own = Vec::new();
