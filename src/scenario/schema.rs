@@ -334,7 +334,7 @@ impl JsonSchema for RawStep {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "send": payload,
+                "send": { "allOf": [ payload, { "not": { "type": "object", "required": ["http"] } } ] },
                 "expect": matcher,
                 "expect_close": yes,
                 "expect_reset": yes,
