@@ -330,7 +330,8 @@ pub fn describe_step_event(
                                 | Step::ReadToClose {
                                     matcher: Matcher::Http(http),
                                     ..
-                                },
+                                }
+                                | Step::ExpectStdout(Matcher::Http(http)),
                             ) = step
                                 && let Some(why) = http.explain(&failure.received, true)
                             {

@@ -216,3 +216,66 @@ servers:
         assert!(stderr.contains(message), "{stderr}");
     }
 }
+
+/// The http view reads what `read_to_close` got and a program's whole stdout as one response
+/// (a program such as `curl -si` prints one), and says what was wrong with it.
+#[test]
+fn read_to_close_and_a_programs_stdout_take_the_http_view() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "whole.yaml",
+        r#"
+timeout: 10s
+servers:
+  - name: web
+    rules:
+      - reply: { http: { status: 200, body: "hi" } }
+        close: true
+clients:
+  - name: to_the_close
+    connect: web
+    steps:
+      - send: "GET / HTTP/1.0\r\n\r\n"
+      - read_to_close: { http: { status: 200, body: "hi" } }
+  - name: printed
+    connect: web
+    exec: ["printf", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"]
+    expect_stdout: { http: { status: 200, headers: { content-length: "2" }, body: "hi" } }
+  - name: printed_wrong
+    connect: web
+    exec: ["printf", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"]
+    expect_stdout: { http: { status: 404 } }
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let line = |mark: &str, client: &str, step: &str| {
+        stdout
+            .lines()
+            .any(|line| line.contains(&format!("{mark} {client} ")) && line.contains(step))
+    };
+    assert!(
+        line(
+            "✓",
+            "to_the_close",
+            r#"read_to_close http response (status 200, body "hi")"#
+        ),
+        "{stdout}"
+    );
+    assert!(
+        line(
+            "✓",
+            "printed",
+            r#"expect_stdout http response (status 200, content-length "2", body "hi")"#
+        ),
+        "{stdout}"
+    );
+    assert!(
+        line(
+            "✗",
+            "printed_wrong",
+            "expect_stdout http response (status 404)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the status is 200, not 404"), "{stdout}");
+}
