@@ -401,6 +401,7 @@ mod tests {
         replies: true,
         close: false,
         lost: false,
+        unsendable: None,
     };
 
     /// `message` answered by `ECHOED`, as a server hands it to the recorder.

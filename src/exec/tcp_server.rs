@@ -302,6 +302,11 @@ impl<'a> Connection<'a> {
         };
         self.recorder
             .record_answered(&self.context, answered, self.sent, answer.close || cut);
+        if let Some(why) = &answer.unsendable {
+            // Never written raw (a header value with a line break would forge the rest of the
+            // response): the connection ends, and says why.
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why.to_string()));
+        }
         if let Some(delay) = answer.delay
             && !self.context.cancel.sleep(self.context.scale.pause(delay))
         {

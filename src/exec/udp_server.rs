@@ -188,6 +188,10 @@ fn serve<'a>(
             ));
             peer.recorder.record(context, action, peer.sent, false);
         }
+        if let Some(why) = &answer.unsendable {
+            let action = ServerAction::Failed(why.to_string());
+            peer.recorder.record(context, action, peer.sent, false);
+        }
         if answer.replies {
             for _ in 0..copies {
                 if let Err(e) = socket.send_to(&reply, from) {

@@ -177,6 +177,31 @@ pub struct Answer {
     pub close: bool,
     /// The rule's `lose_first` swallowed this message: no delay, no reply, no close.
     pub lost: bool,
+    /// Why the rule's reply, as filled in for this message, cannot be sent (then `replies` is
+    /// false): a tcp server ends the connection with it, a udp server sends nothing.
+    pub unsendable: Option<Unsendable>,
+}
+
+/// Why a rule's reply, filled in for one message, is not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsendable {
+    /// A header value of an `http` reply, filled in, holds a CR, LF or NUL: written raw, it
+    /// would end the field there and make what follows another header, or the body.
+    BrokenHeader {
+        /// The header's name.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for Unsendable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unsendable::BrokenHeader { name } => write!(
+                f,
+                "reply not sent: the `{name}` header's value, filled in, holds a CR, LF or NUL"
+            ),
+        }
+    }
 }
 
 impl Scenario {
@@ -232,6 +257,7 @@ impl Server {
                 replies: false,
                 close: false,
                 lost: true,
+                unsendable: None,
             });
         }
         if !self.groups.is_empty()
@@ -240,15 +266,19 @@ impl Server {
             conversation.captured.resize(self.groups.len(), None);
             matcher.remember_groups(message, &self.groups, &mut conversation.captured);
         }
-        if let Some(template) = &rule.reply {
-            template.render_into(message, &conversation.captured, reply);
-        }
+        let unsendable = (rule.reply.as_ref()).and_then(|template| {
+            template
+                .render_into(message, &conversation.captured, reply)
+                .err()
+        });
         Some(Answer {
             rule: index,
             delay: rule.delay.or(self.delay),
-            replies: rule.reply.is_some(),
-            close: rule.close,
+            replies: rule.reply.is_some() && unsendable.is_none(),
+            // A reply that cannot be sent ends the connection (`unsendable`), not the rule.
+            close: rule.close && unsendable.is_none(),
             lost: false,
+            unsendable,
         })
     }
 }
@@ -284,9 +314,19 @@ pub struct Reply {
     pub parts: Vec<ReplyPart>,
     /// Sent as one frame of the server's framing (`reply: { frame: … }`).
     pub frame: Option<Frames>,
-    /// Sent as the body of an HTTP response with this status and these header fields
-    /// (`reply: { http: … }`), its Content-Length computed.
-    pub http: Option<(u16, Vec<(String, String)>)>,
+    /// Sent as the body of an HTTP response with this head (`reply: { http: … }`), its
+    /// Content-Length computed.
+    pub http: Option<ReplyHead>,
+}
+
+/// The head of an HTTP response a rule writes: its status, and its header fields, each value
+/// filled in as the body is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyHead {
+    /// The status code.
+    pub status: u16,
+    /// The header fields, in order of name: each value's pieces.
+    pub headers: Vec<(String, Vec<ReplyPart>)>,
 }
 
 /// A piece of a reply.
@@ -308,18 +348,8 @@ impl Reply {
     /// The reply of a template's pieces: `{data}` is the message received; validation has
     /// filled in every other name.
     pub fn from_pieces(pieces: Vec<Piece>, groups: &[String]) -> Reply {
-        let parts = pieces
-            .into_iter()
-            .map(|piece| match piece {
-                Piece::Text(text) => ReplyPart::Literal(text.into_bytes()),
-                Piece::Name(name) => match groups.iter().position(|g| *g == name) {
-                    Some(slot) if name != "data" => ReplyPart::Group(slot),
-                    _ => ReplyPart::Data,
-                },
-            })
-            .collect();
         Reply {
-            parts,
+            parts: ReplyPart::of_pieces(pieces, groups),
             frame: None,
             http: None,
         }
@@ -338,29 +368,39 @@ impl Reply {
 
     /// The bytes to send in answer to `message`, with the named groups remembered of this
     /// conversation (`captured`) in their places.
-    pub fn render(&self, message: &[u8], captured: &[Option<Vec<u8>>]) -> Vec<u8> {
+    pub fn render(
+        &self,
+        message: &[u8],
+        captured: &[Option<Vec<u8>>],
+    ) -> Result<Vec<u8>, Unsendable> {
         let mut out = Vec::new();
-        self.render_into(message, captured, &mut out);
-        out
+        self.render_into(message, captured, &mut out)?;
+        Ok(out)
     }
 
     /// Appends the bytes to send in answer to `message` to `out`, with the named groups
-    /// remembered of this conversation (`captured`) in their places.
-    pub fn render_into(&self, message: &[u8], captured: &[Option<Vec<u8>>], out: &mut Vec<u8>) {
+    /// remembered of this conversation (`captured`) in their places; when they cannot be sent
+    /// (an HTTP header value filled with a line break), appends nothing and says why.
+    pub fn render_into(
+        &self,
+        message: &[u8],
+        captured: &[Option<Vec<u8>>],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Unsendable> {
         let start = out.len();
-        for part in &self.parts {
-            match part {
-                ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
-                ReplyPart::Data => out.extend_from_slice(message),
-                ReplyPart::Group(slot) => {
-                    if let Some(Some(value)) = captured.get(*slot) {
-                        out.extend_from_slice(value);
-                    }
+        ReplyPart::render(&self.parts, message, captured, out);
+        if let Some(head) = &self.http {
+            let mut headers = Vec::with_capacity(head.headers.len());
+            for (name, parts) in &head.headers {
+                let mut value = Vec::new();
+                ReplyPart::render(parts, message, captured, &mut value);
+                if crate::http::breaks_a_field_value(&value) {
+                    out.truncate(start);
+                    return Err(Unsendable::BrokenHeader { name: name.clone() });
                 }
+                headers.push((name.clone(), value));
             }
-        }
-        if let Some((status, headers)) = &self.http {
-            let head = crate::http::response_head(*status, headers, out.len() - start);
+            let head = crate::http::response_head(head.status, &headers, out.len() - start);
             out.splice(start..start, head);
         }
         if let Some(frames) = &self.frame {
@@ -369,6 +409,44 @@ impl Reply {
             if let Ok(framed) = frames.encode(&out[start..]) {
                 out.truncate(start);
                 out.extend_from_slice(&framed);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ReplyPart {
+    /// The parts of a template's pieces: `{data}` is the message received, a named group of
+    /// `groups` its last value; validation has filled in every other name.
+    pub fn of_pieces(pieces: Vec<Piece>, groups: &[String]) -> Vec<ReplyPart> {
+        pieces
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => ReplyPart::Literal(text.into_bytes()),
+                Piece::Name(name) => match groups.iter().position(|g| *g == name) {
+                    Some(slot) if name != "data" => ReplyPart::Group(slot),
+                    _ => ReplyPart::Data,
+                },
+            })
+            .collect()
+    }
+
+    /// Appends `parts`, filled in for `message` and the groups `captured`, to `out`.
+    fn render(
+        parts: &[ReplyPart],
+        message: &[u8],
+        captured: &[Option<Vec<u8>>],
+        out: &mut Vec<u8>,
+    ) {
+        for part in parts {
+            match part {
+                ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
+                ReplyPart::Data => out.extend_from_slice(message),
+                ReplyPart::Group(slot) => {
+                    if let Some(Some(value)) = captured.get(*slot) {
+                        out.extend_from_slice(value);
+                    }
+                }
             }
         }
     }

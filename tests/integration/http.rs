@@ -279,3 +279,84 @@ clients:
     );
     assert!(stdout.contains("the status is 200, not 404"), "{stdout}");
 }
+
+/// A reply's header values are templates as its body is: a named group of the request's path,
+/// and `{data}` (here a line), are filled in where the client reads them.
+#[test]
+fn reply_header_values_are_filled_from_the_request() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "headers.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { path: { regex: "^/users/(?P<id>\\d+)$" } } }
+        reply: { http: { headers: { Location: "/people/{id}" }, body: "user {id}" } }
+  - name: lines
+    framing: line
+    rules:
+      - reply: { http: { headers: { X-Echo: "{data}" }, body: { hex: "6f 6b" } } }
+clients:
+  - name: browser
+    connect: web
+    steps:
+      - send: "GET /users/42 HTTP/1.1\r\nHost: x\r\n\r\n"
+      - expect: { http: { status: 200, headers: { location: "/people/42" }, body: "user 42" } }
+  - name: liner
+    connect: lines
+    steps:
+      - send: "ping\n"
+      - expect: { http: { headers: { x-echo: "ping" }, body: "ok" } }
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            r#"reply "HTTP/1.1 200 OK\r\nLocation: /people/42\r\nContent-Length: 7\r\n\r\nuser 42""#
+        ),
+        "{stdout}"
+    );
+}
+
+/// A header value filled with a line break is never written: it would end the field there and
+/// forge the rest of the response. The server sends nothing and ends the connection, saying why.
+#[test]
+fn a_header_value_filled_with_a_line_break_is_not_sent() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "injected.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { method: POST, body: { regex: "(?s)^(?P<note>.*)$" } } }
+        reply: { http: { status: 201, headers: { X-Note: "{note}" } } }
+clients:
+  - name: honest
+    connect: web
+    steps:
+      - send: "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+      - expect: { http: { status: 201, headers: { x-note: hello } } }
+  - name: forger
+    connect: web
+    steps:
+      - send: "POST / HTTP/1.1\r\nContent-Length: 16\r\n\r\nx\r\nSet-Cookie: a"
+      - expect_close: true
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "connection failed: reply not sent: the `X-Note` header's value, filled in, holds a CR, LF or NUL"
+        ),
+        "{stdout}"
+    );
+    // The forger's request is answered by the rule, with no reply.
+    assert!(
+        stdout.contains(r#"received "POST / HTTP/1.1\r\nContent-Length: 16\r\n\r\nx\r\nSet-Cookie: a" → rules[0], no reply"#),
+        "{stdout}"
+    );
+}

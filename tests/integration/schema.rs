@@ -74,6 +74,7 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     // A template's names: which exist depends on `vars:` and on where the template is.
     "exec_unknown_placeholder",
     "unknown_reply_placeholder",
+    "http_header_value_unknown_name",
     "var_instance_in_a_server",
     "var_port_in_a_step",
     "var_unknown_in_send",

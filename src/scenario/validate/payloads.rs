@@ -52,8 +52,15 @@ impl Checker<'_> {
             return self.framed(path, &body);
         }
         if let RawPayload::Http(reply) = raw {
+            // Its templates are filled in already (`fill_payload`): each value is literal.
             let at = join(path, "http");
-            let (status, headers) = self.http_head(&at, &reply);
+            let status = self.http_status(&at, &reply);
+            let headers: Vec<(String, Vec<u8>)> = (reply.headers.into_iter().flatten())
+                .map(|(name, value)| {
+                    self.header_value(&join(&join(&at, "headers"), &name), &value);
+                    (name, value.into_bytes())
+                })
+                .collect();
             let body = reply
                 .body
                 .map_or_else(Vec::new, |body| self.payload(&join(&at, "body"), body));
@@ -135,23 +142,22 @@ impl Checker<'_> {
         }))
     }
 
-    /// The status and header fields of the `http` reply at `path`, checked.
-    pub(super) fn http_head(
-        &mut self,
-        path: &str,
-        reply: &RawHttpReply,
-    ) -> (u16, Vec<(String, String)>) {
-        let status = reply.status.map_or(200, |RawStatus(code)| code);
-        let mut headers = Vec::new();
-        for (name, value) in reply.headers.iter().flatten() {
-            let at = join(&join(path, "headers"), name);
-            self.header_name(&at, name);
-            if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-                self.at_value(&at, "a header value is one line: no CR or LF");
-            }
-            headers.push((name.clone(), value.clone()));
+    /// The status of the `http` reply at `path`, its header names checked (their values are the
+    /// caller's: literal, or templates a rule fills in).
+    pub(super) fn http_status(&mut self, path: &str, reply: &RawHttpReply) -> u16 {
+        for name in reply.headers.iter().flatten().map(|(name, _)| name) {
+            self.header_name(&join(&join(path, "headers"), name), name);
         }
-        (status, headers)
+        reply.status.map_or(200, |RawStatus(code)| code)
+    }
+
+    /// Reports the header value at `path` if its literal text `text` could not be written as one
+    /// (a line break would end the field there).
+    pub(super) fn header_value(&mut self, path: &str, text: &str) {
+        if crate::http::breaks_a_field_value(text.as_bytes()) {
+            self.at_value(path, "a header value is one line: no CR, LF or NUL")
+                .add_help("write each header field once, as its own entry of `headers:`");
+        }
     }
 
     /// Reports the header name `name`, written at `path`, unless it is a token.

@@ -9,14 +9,15 @@ use super::fields::Unit;
 use super::templates::Scope;
 use crate::capture::INT_KINDS;
 use crate::framing::{Frames, Framing, LengthPrefix};
+use crate::http::breaks_a_field_value;
 use crate::matcher::Matcher;
-use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
+use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyHead, ReplyPart, Rule, Server};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
-    Protocol, RawFraming, RawMatcher, RawPayload, RawRule, RawServer, RawSize,
+    Protocol, RawFraming, RawHttpReply, RawMatcher, RawPayload, RawRule, RawServer, RawSize,
 };
 use crate::scenario::schema::LENGTH_KINDS;
-use crate::template::Syntax;
+use crate::template::{Piece, Syntax};
 
 /// Default listen() backlog (what std uses).
 pub const DEFAULT_BACKLOG: i32 = 128;
@@ -237,21 +238,12 @@ impl Checker<'_> {
                     reply.frame = frame;
                     reply
                 }
-                // A response whose body keeps `{data}` and the groups: its length is counted
-                // when the rule answers.
-                RawPayload::Http(http) if matches!(http.body, Some(RawPayload::Text(_))) => {
-                    let at = join(&reply_path, "http");
-                    let head = self.http_head(&at, &http);
-                    let Some(RawPayload::Text(text)) = http.body else {
-                        return Reply::from_pieces(Vec::new(), &[]);
-                    };
-                    let pieces = self.pieces(&join(&at, "body"), &text, Syntax::Text, Scope::Reply);
-                    let mut reply = Reply::from_pieces(pieces, &self.server_groups);
-                    reply.http = Some(head);
-                    reply
-                }
+                // A response whose header values and string body keep `{data}` and the groups:
+                // they are filled in, and the length counted, when the rule answers.
+                RawPayload::Http(http) => self.http_reply(&join(&reply_path, "http"), *http),
+                // Built once: `{data}` and the groups have no place in it.
                 other => {
-                    let other = self.fill_payload(&reply_path, other, Scope::Reply);
+                    let other = self.fill_payload(&reply_path, other, Scope::Shared);
                     Reply {
                         parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
                         frame: None,
@@ -267,6 +259,48 @@ impl Checker<'_> {
             close: raw.close.unwrap_or(false),
             lose_first: raw.lose_first.unwrap_or(0),
         }
+    }
+}
+
+impl Checker<'_> {
+    /// The `http` reply written at `path`: its header values and a string body are templates of
+    /// the reply (`{data}`, the groups), any other body is built now.
+    fn http_reply(&mut self, path: &str, mut http: RawHttpReply) -> Reply {
+        let status = self.http_status(path, &http);
+        let headers = (http.headers.take().into_iter().flatten())
+            .map(|(name, value)| {
+                let at = join(&join(path, "headers"), &name);
+                let pieces = self.pieces(&at, &value, Syntax::Text, Scope::Reply);
+                let filled = pieces.iter().any(|piece| {
+                    matches!(piece, Piece::Text(text) if breaks_a_field_value(text.as_bytes()))
+                });
+                if breaks_a_field_value(value.as_bytes()) {
+                    self.header_value(&at, &value);
+                } else if filled {
+                    self.at_value(&at, "a var's value makes this header value more than one line (it holds a CR, LF or NUL)")
+                        .add_help("give the var a value without line breaks");
+                }
+                (name, ReplyPart::of_pieces(pieces, &self.server_groups))
+            })
+            .collect();
+        let body_at = join(path, "body");
+        let mut reply = match http.body {
+            Some(RawPayload::Text(text)) => {
+                let pieces = self.pieces(&body_at, &text, Syntax::Text, Scope::Reply);
+                Reply::from_pieces(pieces, &self.server_groups)
+            }
+            Some(body) => {
+                let body = self.fill_payload(&body_at, body, Scope::Shared);
+                Reply {
+                    parts: vec![ReplyPart::Literal(self.payload(&body_at, body))],
+                    frame: None,
+                    http: None,
+                }
+            }
+            None => Reply::from_pieces(Vec::new(), &[]),
+        };
+        reply.http = Some(ReplyHead { status, headers });
+        reply
     }
 }
 
