@@ -314,8 +314,9 @@ pub struct RawHttp {
 pub struct RawHttpReply {
     /// The status code (default 200).
     pub status: Option<RawStatus>,
-    /// Header fields, in order of name (a `Content-Length` or `Transfer-Encoding` here replaces
-    /// the computed length).
+    /// Header fields, in order of name, each value one line (a `Content-Length` or
+    /// `Transfer-Encoding` here replaces the computed length). In a rule's reply a value keeps
+    /// `{data}` and the regex groups, as a string body does.
     #[schemars(extend("propertyNames" = { "pattern": super::schema::TOKEN_PATTERN }))]
     pub headers: Option<BTreeMap<String, String>>,
     /// The body (a string keeps `{data}` and the regex groups).
