@@ -360,3 +360,31 @@ clients:
         "{stdout}"
     );
 }
+
+/// Over udp each datagram is one message: an `http` rule matches it as one whole request, and an
+/// `http` reply is one datagram (HTTP over UDP, as SSDP's M-SEARCH is).
+#[test]
+fn a_udp_server_matches_and_answers_http_datagrams() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "ssdp.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: ssdp
+    protocol: udp
+    rules:
+      - match: { http: { method: M-SEARCH, path: "*", headers: { st: { regex: "^(?P<st>\\S+)$" } } } }
+        reply: { http: { headers: { ST: "{st}", Location: "http://192.0.2.1/desc.xml" } } }
+clients:
+  - name: finder
+    connect: ssdp
+    steps:
+      - send: "M-SEARCH * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nST: ssdp:all\r\n\r\n"
+      - expect: { http: { status: 200, headers: { st: "ssdp:all" } } }
+      - send: "GET / HTTP/1.1\r\n\r\n"
+      - expect_nothing: 100ms
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
