@@ -53,7 +53,8 @@ pub struct LengthPrefix {
     pub kind: IntKind,
     /// Bytes before the length field (written as zeros by `frame:`).
     pub offset: usize,
-    /// Added to the length to give the body's size (a length that counts a trailer, say).
+    /// Added to the length's value to give the body's size (netlab reads and writes no
+    /// trailer: this only maps the value to the size).
     pub adjust: i64,
     /// The length counts the header (the `offset` bytes and the length field) too.
     pub include_header: bool,

@@ -513,15 +513,25 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The head of a response a server writes: the status line, `headers` as given, and a
-/// `Content-Length` of `body_len` unless a header says otherwise.
-pub fn response_head(status: u16, headers: &[(String, String)], body_len: usize) -> Vec<u8> {
+/// Whether `value` cannot be written as a header field's value: a CR, LF or NUL in it would
+/// end the field there, or be refused (RFC 9110 section 5.5).
+pub fn breaks_a_field_value(value: &[u8]) -> bool {
+    value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// The head of a response a server writes: the status line, `headers` as given (none of whose
+/// values [`breaks_a_field_value`]), and a `Content-Length` of `body_len` unless a header says
+/// otherwise.
+pub fn response_head(status: u16, headers: &[(String, Vec<u8>)], body_len: usize) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {}\r\n", reason(status)).into_bytes();
     let mut has_length = false;
     for (name, value) in headers {
         has_length |= name.eq_ignore_ascii_case("content-length")
             || name.eq_ignore_ascii_case("transfer-encoding");
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
     }
     // A 1xx or 204 response has no Content-Length (RFC 9110 section 8.6).
     let bodiless = (100..200).contains(&status) || status == 204;
@@ -722,7 +732,7 @@ mod tests {
 
     #[test]
     fn a_response_head_carries_its_length() {
-        let head = response_head(404, &[("Content-Type".into(), "text/plain".into())], 9);
+        let head = response_head(404, &[("Content-Type".into(), b"text/plain".to_vec())], 9);
         assert_eq!(
             head,
             b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\n"

@@ -338,13 +338,21 @@ impl HttpMatch {
         None
     }
 
-    /// Why what was received is not a message this accepts (`closed`: no more will come);
-    /// `None` when it is, or may yet be.
-    pub fn explain(&self, received: &[u8], closed: bool) -> Option<String> {
+    /// Why what was received is not a message this accepts (`closed`: no more will come;
+    /// `whole`: it must be all of `received`, as for `read_to_close`); `None` when it is, or
+    /// may yet be.
+    pub fn explain(&self, received: &[u8], closed: bool, whole: bool) -> Option<String> {
         match self.cut(received, closed) {
             http::Cut::NeedMore => None,
             http::Cut::Bad(why) => Some(why),
-            http::Cut::Whole { head, body, .. } => self.unmet(&head, &body),
+            http::Cut::Whole { head, body, end } => self.unmet(&head, &body).or_else(|| {
+                (whole && end < received.len()).then(|| {
+                    format!(
+                        "{} more bytes came after the response's end",
+                        received.len() - end
+                    )
+                })
+            }),
         }
     }
 }

@@ -118,8 +118,9 @@ impl SourceFile {
         start..end
     }
 
-    /// The span of a mapping key starting at `index`: up to its `:` (or the end of the line).
-    /// A flow mapping's `{` before the key is skipped.
+    /// The span of a mapping key starting at `index`: up to its `:` (or the end of the line); a
+    /// quoted key, up to its closing quote (it may hold a `:`). A flow mapping's `{` before the
+    /// key is skipped.
     pub fn key_span(&self, index: usize) -> Range<usize> {
         let mut start = self.floor_char_boundary(index);
         if self.text[start..].starts_with('{') {
@@ -127,7 +128,10 @@ impl SourceFile {
             start += 1 + (after.len() - after.trim_start_matches([' ', '\t']).len());
         }
         let line = line_at(&self.text[start..]);
-        let len = line.find(':').unwrap_or(line.len());
+        let len = match line.chars().next() {
+            Some(quote @ ('"' | '\'')) => quoted_len(line, quote),
+            _ => line.find(':').unwrap_or(line.len()),
+        };
         if len == 0 {
             start..self.next_char_end(start)
         } else {
@@ -234,6 +238,9 @@ mod tests {
         assert_eq!(&f.text[f.key_span(4)], "greting");
         let flow = file("expect: { starts_with: \"Hel\" }\n");
         assert_eq!(&flow.text[flow.key_span(8)], "starts_with");
+        // A quoted key may hold a colon: it ends at its closing quote.
+        let quoted = file("headers: { \"a:b\": x }\n");
+        assert_eq!(&quoted.text[quoted.key_span(9)], "\"a:b\"");
     }
 
     #[test]

@@ -317,7 +317,10 @@ impl<'a> Connection<'a> {
         self.recorder
             .record_answered(&self.context, answered, self.sent, answer.close || cut);
         if let Some(why) = &answer.unsendable {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, why.clone()));
+            // Never written raw (a header value with a line break would forge the rest of the
+            // response, a body too long for its frame would read as another frame): the
+            // connection ends, and says why.
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why.to_string()));
         }
         if let Some(delay) = answer.delay {
             match self
@@ -381,6 +384,8 @@ impl<'a> Connection<'a> {
         {
             // A client that left reads until the server closes: what is left of the reply is
             // not written, and the next read sees its end.
+            // Not recorded: whether the client left before or after the last byte went out
+            // is timing's, and either way the next read sees its end.
             Written::Whole | Written::Abandoned => Ok(true),
             Written::Cut => {
                 self.close(stream);

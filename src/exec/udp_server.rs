@@ -181,15 +181,15 @@ fn serve<'a>(
                 return;
             }
         }
-        if let Some(why) = &answer.unsendable {
-            peer.recorder
-                .record(context, ServerAction::Failed(why.clone()), peer.sent, false);
-        }
         if too_large {
             let action = ServerAction::Failed(format!(
                 "reply too large for one datagram ({} bytes): not sent",
                 reply.len()
             ));
+            peer.recorder.record(context, action, peer.sent, false);
+        }
+        if let Some(why) = &answer.unsendable {
+            let action = ServerAction::Failed(why.to_string());
             peer.recorder.record(context, action, peer.sent, false);
         }
         if answer.replies {

@@ -177,9 +177,36 @@ pub struct Answer {
     pub close: bool,
     /// The rule's `lose_first` swallowed this message: no delay, no reply, no close.
     pub lost: bool,
-    /// The reply could not be built as the rule says (a body its frame's length field cannot
-    /// hold): why. Nothing is sent; the connection is dropped, as on a failed write.
-    pub unsendable: Option<String>,
+    /// Why the rule's reply, as filled in for this message, cannot be sent (then `replies` is
+    /// false): a tcp server ends the connection with it, a udp server sends nothing.
+    pub unsendable: Option<Unsendable>,
+}
+
+/// Why a rule's reply, filled in for one message, is not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unsendable {
+    /// A header value of an `http` reply, filled in, holds a CR, LF or NUL: written raw, it
+    /// would end the field there and make what follows another header, or the body.
+    BrokenHeader {
+        /// The header's name.
+        name: String,
+    },
+    /// The body, filled in, cannot be one frame of the server's framing (too long for its
+    /// length field, or it holds the delimiter): sent unframed, the client would read it as
+    /// some other frame. Why.
+    Unframable(String),
+}
+
+impl std::fmt::Display for Unsendable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unsendable::BrokenHeader { name } => write!(
+                f,
+                "reply not sent: the `{name}` header's value, filled in, holds a CR, LF or NUL"
+            ),
+            Unsendable::Unframable(why) => write!(f, "reply not sent: {why}"),
+        }
+    }
 }
 
 impl Scenario {
@@ -244,18 +271,17 @@ impl Server {
             conversation.captured.resize(self.groups.len(), None);
             matcher.remember_groups(message, &self.groups, &mut conversation.captured);
         }
-        let unsendable = rule.reply.as_ref().and_then(|template| {
-            let rendered = template.render_into(message, &conversation.captured, reply);
-            rendered.err().map(|why| {
-                reply.clear();
-                format!("reply not sent: {why}")
-            })
+        let unsendable = (rule.reply.as_ref()).and_then(|template| {
+            template
+                .render_into(message, &conversation.captured, reply)
+                .err()
         });
         Some(Answer {
             rule: index,
             delay: rule.delay.or(self.delay),
             replies: rule.reply.is_some() && unsendable.is_none(),
-            close: rule.close,
+            // A reply that cannot be sent ends the connection (`unsendable`), not the rule.
+            close: rule.close && unsendable.is_none(),
             lost: false,
             unsendable,
         })
@@ -293,9 +319,19 @@ pub struct Reply {
     pub parts: Vec<ReplyPart>,
     /// Sent as one frame of the server's framing (`reply: { frame: … }`).
     pub frame: Option<Frames>,
-    /// Sent as the body of an HTTP response with this status and these header fields
-    /// (`reply: { http: … }`), its Content-Length computed.
-    pub http: Option<(u16, Vec<(String, String)>)>,
+    /// Sent as the body of an HTTP response with this head (`reply: { http: … }`), its
+    /// Content-Length computed.
+    pub http: Option<ReplyHead>,
+}
+
+/// The head of an HTTP response a rule writes: its status, and its header fields, each value
+/// filled in as the body is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyHead {
+    /// The status code.
+    pub status: u16,
+    /// The header fields, in order of name: each value's pieces.
+    pub headers: Vec<(String, Vec<ReplyPart>)>,
 }
 
 /// A piece of a reply.
@@ -317,18 +353,8 @@ impl Reply {
     /// The reply of a template's pieces: `{data}` is the message received; validation has
     /// filled in every other name.
     pub fn from_pieces(pieces: Vec<Piece>, groups: &[String]) -> Reply {
-        let parts = pieces
-            .into_iter()
-            .map(|piece| match piece {
-                Piece::Text(text) => ReplyPart::Literal(text.into_bytes()),
-                Piece::Name(name) => match groups.iter().position(|g| *g == name) {
-                    Some(slot) if name != "data" => ReplyPart::Group(slot),
-                    _ => ReplyPart::Data,
-                },
-            })
-            .collect();
         Reply {
-            parts,
+            parts: ReplyPart::of_pieces(pieces, groups),
             frame: None,
             http: None,
         }
@@ -358,27 +384,84 @@ impl Reply {
     }
 
     /// The bytes to send in answer to `message`, with the named groups remembered of this
-    /// conversation (`captured`) in their places (empty if they cannot be sent).
-    pub fn render(&self, message: &[u8], captured: &[Option<Vec<u8>>]) -> Vec<u8> {
+    /// conversation (`captured`) in their places.
+    pub fn render(
+        &self,
+        message: &[u8],
+        captured: &[Option<Vec<u8>>],
+    ) -> Result<Vec<u8>, Unsendable> {
         let mut out = Vec::new();
-        if self.render_into(message, captured, &mut out).is_err() {
-            out.clear();
-        }
-        out
+        self.render_into(message, captured, &mut out)?;
+        Ok(out)
     }
 
     /// Appends the bytes to send in answer to `message` to `out`, with the named groups
-    /// remembered of this conversation (`captured`) in their places. Err: why they cannot be
-    /// sent as the reply says (a body its frame's length field cannot hold); what `out` then
-    /// holds past its old end is not a reply.
+    /// remembered of this conversation (`captured`) in their places; when they cannot be sent
+    /// (an HTTP header value filled with a line break), appends nothing and says why.
     pub fn render_into(
         &self,
         message: &[u8],
         captured: &[Option<Vec<u8>>],
         out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Unsendable> {
         let start = out.len();
-        for part in &self.parts {
+        ReplyPart::render(&self.parts, message, captured, out);
+        if let Some(head) = &self.http {
+            let mut headers = Vec::with_capacity(head.headers.len());
+            for (name, parts) in &head.headers {
+                let mut value = Vec::new();
+                ReplyPart::render(parts, message, captured, &mut value);
+                if crate::http::breaks_a_field_value(&value) {
+                    out.truncate(start);
+                    return Err(Unsendable::BrokenHeader { name: name.clone() });
+                }
+                headers.push((name.clone(), value));
+            }
+            let head = crate::http::response_head(head.status, &headers, out.len() - start);
+            // The response to a HEAD request is its head alone, its Content-Length the one
+            // the body would have had (RFC 9110 section 9.3.2).
+            if message.trim_ascii_start().starts_with(b"HEAD ") {
+                out.truncate(start);
+            }
+            out.splice(start..start, head);
+        }
+        if let Some(frames) = &self.frame {
+            // Never sent unframed: a client would read it as some other frame.
+            let framed = frames.encode(&out[start..]).map_err(|why| {
+                out.truncate(start);
+                Unsendable::Unframable(why)
+            })?;
+            out.truncate(start);
+            out.extend_from_slice(&framed);
+        }
+        Ok(())
+    }
+}
+
+impl ReplyPart {
+    /// The parts of a template's pieces: `{data}` is the message received, a named group of
+    /// `groups` its last value; validation has filled in every other name.
+    pub fn of_pieces(pieces: Vec<Piece>, groups: &[String]) -> Vec<ReplyPart> {
+        pieces
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => ReplyPart::Literal(text.into_bytes()),
+                Piece::Name(name) => match groups.iter().position(|g| *g == name) {
+                    Some(slot) if name != "data" => ReplyPart::Group(slot),
+                    _ => ReplyPart::Data,
+                },
+            })
+            .collect()
+    }
+
+    /// Appends `parts`, filled in for `message` and the groups `captured`, to `out`.
+    fn render(
+        parts: &[ReplyPart],
+        message: &[u8],
+        captured: &[Option<Vec<u8>>],
+        out: &mut Vec<u8>,
+    ) {
+        for part in parts {
             match part {
                 ReplyPart::Literal(bytes) => out.extend_from_slice(bytes),
                 ReplyPart::Data => out.extend_from_slice(message),
@@ -389,22 +472,6 @@ impl Reply {
                 }
             }
         }
-        if let Some((status, headers)) = &self.http {
-            let head = crate::http::response_head(*status, headers, out.len() - start);
-            // The response to a HEAD request is its head alone, its Content-Length the one
-            // the body would have had (RFC 9110 section 9.3.2).
-            if message.trim_ascii_start().starts_with(b"HEAD ") {
-                out.truncate(start);
-            }
-            out.splice(start..start, head);
-        }
-        if let Some(frames) = &self.frame {
-            // Never sent unframed: a client would read it as some other frame.
-            let framed = frames.encode(&out[start..])?;
-            out.truncate(start);
-            out.extend_from_slice(&framed);
-        }
-        Ok(())
     }
 }
 

@@ -294,12 +294,15 @@ pub enum RawMatcher {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     /// A response's status code.
-    pub status: Option<u16>,
+    pub status: Option<RawStatus>,
     /// A request's method (`GET`).
+    #[schemars(regex(pattern = super::schema::TOKEN_PATTERN))]
     pub method: Option<String>,
-    /// A request's target: a string is exact, or a matcher.
+    /// A request's target, its query string included: a string is exact, or a matcher.
+    #[schemars(transform = super::schema::request_target)]
     pub path: Option<RawMatcher>,
     /// Header fields by name (any case): each value matches its matcher.
+    #[schemars(extend("propertyNames" = { "pattern": super::schema::TOKEN_PATTERN }))]
     pub headers: Option<BTreeMap<String, RawMatcher>>,
     /// The body, its chunked coding undone, as a whole.
     pub body: Option<RawMatcher>,
@@ -312,13 +315,19 @@ pub struct RawHttp {
 #[serde(deny_unknown_fields)]
 pub struct RawHttpReply {
     /// The status code (default 200).
-    pub status: Option<u16>,
-    /// Header fields, in order of name (a `Content-Length` or `Transfer-Encoding` here replaces
-    /// the computed length).
+    pub status: Option<RawStatus>,
+    /// Header fields, in order of name, each value one line (a `Content-Length` or
+    /// `Transfer-Encoding` here replaces the computed length). In a rule's reply a value keeps
+    /// `{data}` and the regex groups, as a string body does.
+    #[schemars(extend("propertyNames" = { "pattern": super::schema::TOKEN_PATTERN }))]
     pub headers: Option<BTreeMap<String, String>>,
     /// The body (a string keeps `{data}` and the regex groups).
     pub body: Option<RawPayload>,
 }
+
+/// An HTTP status code, from 100 to 599 (read by `visitors`, which refuses any other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawStatus(pub u16);
 
 /// The only `shutdown` a client step can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -490,16 +499,6 @@ impl RawPayload {
     pub fn unframed(&self) -> &RawPayload {
         match self {
             RawPayload::Frame(inner) => inner.unframed(),
-            other => other,
-        }
-    }
-}
-
-impl RawMatcher {
-    /// The matcher inside any `frame:` wrappers.
-    pub fn unframed(&self) -> &RawMatcher {
-        match self {
-            RawMatcher::Frame(inner) => inner.unframed(),
             other => other,
         }
     }

@@ -8,8 +8,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 
 use super::raw::{
     RawCapture, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawRedact,
-    RawRepeat, RawScenario, RawSize, RawStep, STEP_KEYS,
+    RawRepeat, RawScenario, RawSize, RawStatus, RawStep, STEP_KEYS,
 };
+use super::visitors::STATUS_CODES;
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
 pub const NAME_PATTERN: &str =
@@ -21,6 +22,26 @@ pub const IP_PATTERN: &str = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|\[?[0-9A-Fa-f.]*:[0
 /// What `connect` may be as far as one field tells: anything but an address with port 0
 /// (a name, `host:port`, a template).
 pub const CONNECT_PATTERN: &str = r"^(|.*[^0:]|.*[^:0]0+|0+)$";
+
+/// A token of HTTP (RFC 9110 section 5.6.2), as a method and a header name are (`is_token` in
+/// `validate::payloads`).
+pub const TOKEN_PATTERN: &str = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+
+/// A request target given as a plain string is exact: it is not empty and holds no space or
+/// control character, or no request can have it (`validate::payloads`, `request_target`).
+pub(super) fn request_target(schema: &mut Schema) {
+    let description = schema.remove("description");
+    let exact = schema.clone();
+    *schema = json_schema!({
+        "allOf": [
+            exact,
+            { "not": { "type": "string", "pattern": "(^$|[\\s\\x00-\\x1f\\x7f])" } }
+        ]
+    });
+    if let Some(description) = description {
+        schema.insert("description".into(), description);
+    }
+}
 
 /// Hex digits in pairs, spaces anywhere between them.
 const HEX_PATTERN: &str = r"^\s*([0-9a-fA-F]\s*[0-9a-fA-F]\s*)*$";
@@ -116,7 +137,7 @@ pub(super) fn server_rules(schema: &mut Schema) {
 }
 
 /// A client's fields that depend on one another: a program (`exec`) has no steps, and only a
-/// program has `expect_exit`, `expect_stdout` and a client-wide `hint`.
+/// program has `expect_exit`, `expect_stdout` and a client-wide `hint`; its framing makes frames.
 pub(super) fn client_rules(schema: &mut Schema) {
     schema.insert(
         "dependencies".into(),
@@ -128,6 +149,17 @@ pub(super) fn client_rules(schema: &mut Schema) {
         }),
     );
     set_property(schema, "timeout", positive_duration());
+    // A client's framing is a length prefix or a delimiter: the others cut what a server reads.
+    set_property(
+        schema,
+        "framing",
+        serde_json::json!({
+            "allOf": [
+                { "$ref": "#/definitions/Framing" },
+                { "not": { "enum": ["chunk", "line", "http"] } }
+            ]
+        }),
+    );
 }
 
 /// The schema of a scenario file, draft-07 (what yaml-language-server reads best), as JSON text.
@@ -162,6 +194,20 @@ impl JsonSchema for RawSize {
                 { "type": "integer", "minimum": 0 },
                 { "type": "string", "pattern": "^\\s*[0-9]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$" }
             ]
+        })
+    }
+}
+
+impl JsonSchema for RawStatus {
+    fn schema_name() -> Cow<'static, str> {
+        "Status".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An HTTP status code, from 100 to 599.",
+            "type": "integer",
+            "minimum": STATUS_CODES.start(),
+            "maximum": STATUS_CODES.end()
         })
     }
 }
@@ -288,7 +334,7 @@ impl JsonSchema for RawStep {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "send": payload,
+                "send": { "allOf": [ payload, { "not": { "type": "object", "required": ["http"] } } ] },
                 "expect": matcher,
                 "expect_close": yes,
                 "expect_reset": yes,

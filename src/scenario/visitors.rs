@@ -4,14 +4,15 @@
 //! Never `#[serde(untagged)]`: its errors say nothing useful.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::raw::{
-    RawAction, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawSize, RawStep,
-    STEP_KEYS,
+    RawAction, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawSize, RawStatus,
+    RawStep, STEP_KEYS,
 };
 
 impl<'de> Deserialize<'de> for RawDuration {
@@ -408,8 +409,21 @@ impl<'de> Deserialize<'de> for RawFraming {
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "length" => length = Some(map.next_value::<String>()?),
-                        "offset" => offset = Some(map.next_value::<u64>()?),
-                        "adjust" => adjust = Some(map.next_value::<i64>()?),
+                        "offset" => {
+                            let n = map.next_value_seed(WholeNumber(OFFSET_TAKES))?;
+                            offset = Some(u64::try_from(n).map_err(|_| {
+                                let why = if n < 0 { "negative" } else { "too large" };
+                                de::Error::custom(format!(
+                                    "`{n}` cannot be an offset ({why}): {OFFSET_TAKES}"
+                                ))
+                            })?);
+                        }
+                        "adjust" => {
+                            let n = map.next_value_seed(WholeNumber(ADJUST_TAKES))?;
+                            adjust = Some(i64::try_from(n).map_err(|_| {
+                                de::Error::custom(format!("`{n}` is too large for `adjust`: it is a whole number of bytes added to the length's value"))
+                            })?);
+                        }
                         "include_header" => include_header = Some(map.next_value::<bool>()?),
                         "delimiter" => delimiter = Some(map.next_value::<String>()?),
                         other => return Err(de::Error::unknown_field(other, FIELDS)),
@@ -440,6 +454,120 @@ impl<'de> Deserialize<'de> for RawFraming {
             }
         }
         deserializer.deserialize_any(FramingVisitor)
+    }
+}
+
+/// What a framing's `offset` takes, said with every mistake in it.
+const OFFSET_TAKES: &str =
+    "`offset` is how many bytes come before the length field, such as `offset: 2`";
+
+/// What a framing's `adjust` takes, said with every mistake in it.
+const ADJUST_TAKES: &str = "`adjust` is a whole number of bytes added to the length's value to give the body's size (negative to take some away), such as `adjust: -2`";
+
+/// A whole number for a field whose message (`self.0`: what the field takes) is given with any
+/// value that is not one; the field's own bounds are the caller's.
+struct WholeNumber(&'static str);
+
+impl<'de> DeserializeSeed<'de> for WholeNumber {
+    type Value = i128;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<i128, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for WholeNumber {
+    type Value = i128;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<i128, E> {
+        Ok(n.into())
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<i128, E> {
+        Ok(n.into())
+    }
+    fn visit_u128<E: de::Error>(self, n: u128) -> Result<i128, E> {
+        i128::try_from(n).map_err(|_| E::custom(format!("`{n}` is too large: {}", self.0)))
+    }
+    fn visit_i128<E: de::Error>(self, n: i128) -> Result<i128, E> {
+        Ok(n)
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<i128, E> {
+        Err(E::custom(format!(
+            "`{n}` is not a whole number: {}",
+            self.0
+        )))
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<i128, E> {
+        Err(E::custom(format!("`{text}` is not a number: {}", self.0)))
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<i128, E> {
+        Err(E::custom(format!("`{b}` is not a number: {}", self.0)))
+    }
+}
+
+/// The status codes HTTP defines (RFC 9110 section 15: "all valid status codes are within the
+/// range of 100 to 599, inclusive"): the only ones a file may expect or reply with.
+pub const STATUS_CODES: RangeInclusive<u16> = 100..=599;
+
+impl<'de> Deserialize<'de> for RawStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl Visitor<'_> for StatusVisitor {
+            type Value = RawStatus;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(
+                    f,
+                    "a status code from {} to {}, such as `200` or `404`",
+                    STATUS_CODES.start(),
+                    STATUS_CODES.end()
+                )
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawStatus, E> {
+                u16::try_from(n)
+                    .ok()
+                    .filter(|n| STATUS_CODES.contains(n))
+                    .map(RawStatus)
+                    .ok_or_else(|| out_of_range(n))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawStatus, E> {
+                u64::try_from(n).map_or_else(|_| Err(out_of_range(n)), |n| self.visit_u64(n))
+            }
+            fn visit_u128<E: de::Error>(self, n: u128) -> Result<RawStatus, E> {
+                Err(out_of_range(n))
+            }
+            fn visit_i128<E: de::Error>(self, n: i128) -> Result<RawStatus, E> {
+                Err(out_of_range(n))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<RawStatus, E> {
+                Err(E::custom(format!(
+                    "`{n}` is not a status code: write a whole number from {} to {}, such as `200`",
+                    STATUS_CODES.start(),
+                    STATUS_CODES.end()
+                )))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawStatus, E> {
+                if text.trim().parse::<u16>().is_ok() {
+                    return Err(E::custom(format!(
+                        "`\"{text}\"` is text, not a status code: write it without quotes, `status: {}`",
+                        text.trim()
+                    )));
+                }
+                Err(E::custom(format!(
+                    "`{text}` is not a status code: write a number from {} to {}, such as `200` or `404`",
+                    STATUS_CODES.start(),
+                    STATUS_CODES.end()
+                )))
+            }
+        }
+        fn out_of_range<E: de::Error>(n: impl fmt::Display) -> E {
+            E::custom(format!(
+                "a status code is from {} to {} (RFC 9110), not {n}",
+                STATUS_CODES.start(),
+                STATUS_CODES.end()
+            ))
+        }
+        deserializer.deserialize_any(StatusVisitor)
     }
 }
 

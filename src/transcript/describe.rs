@@ -333,9 +333,14 @@ pub fn describe_step_event(
                                 | Step::ReadToClose {
                                     matcher: Matcher::Http(http),
                                     ..
-                                },
+                                }
+                                | Step::ExpectStdout(Matcher::Http(http)),
                             ) = step
-                                && let Some(why) = http.explain(&failure.received, true)
+                                && let Some(why) = http.explain(
+                                    &failure.received,
+                                    true,
+                                    !matches!(step, Some(Step::Expect { .. })),
+                                )
                             {
                                 detail.push(redacted_text(redact, &why));
                             }

@@ -695,14 +695,18 @@ clients:
 #[test]
 fn servers_still_at_work_at_the_deadline_time_the_run_out() {
     // Before: a run whose server still owed a reply when the scenario's timeout came passed.
-    let path = temp_file(
-        "owed.yaml",
-        "
+    // A client still waiting for it fails; one that left (it closed: nobody will read the
+    // reply) ends the server's work at once.
+    let owed = |steps: &str| {
+        temp_file(
+            "owed.yaml",
+            &format!(
+                "
 timeout: 1s
 servers:
   - name: s
     faults:
-      latency: { fixed: 1y }
+      latency: {{ fixed: 1y }}
     rules:
       - reply: \"ok\"
 clients:
@@ -710,11 +714,17 @@ clients:
     connect: s
     steps:
       - send: \"x\"
-",
-    );
-    let (code, stdout, _) = text(&run(&["run", "--transcript", path.to_str().unwrap()]));
+{steps}"
+            ),
+        )
+    };
+    let waiting = owed("      - expect: \"ok\"\n        timeout: 5s\n");
+    let (code, stdout, _) = text(&run(&["run", "--transcript", waiting.to_str().unwrap()]));
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("timed out after 1s"), "{stdout}");
+    let left = owed("");
+    let (code, stdout, _) = text(&run(&["run", "--transcript", left.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}");
 }
 
 #[test]

@@ -253,10 +253,10 @@ servers:
     assert!(stderr.contains("ends with its start"), "{stderr}");
 }
 
-/// On a server, `match: { frame: … }` matches a frame's body (the message its rules see), and
-/// frames no rule answers are shown one by one, as they were cut.
+/// Frames no rule answers are shown one by one, as they were cut (not joined as recv() pieces
+/// are).
 #[test]
-fn a_servers_frame_matcher_matches_the_body_and_unanswered_frames_stay_apart() {
+fn unanswered_frames_stay_apart() {
     let (code, stdout, stderr) = run(
         "server_frames.yaml",
         r#"
@@ -265,7 +265,7 @@ servers:
   - name: s
     framing: { length: u8 }
     rules:
-      - match: { frame: "yes" }
+      - match: "yes"
         reply: { frame: "ok" }
 clients:
   - name: c

@@ -217,6 +217,178 @@ servers:
     }
 }
 
+/// The http view reads what `read_to_close` got and a program's whole stdout as one response
+/// (a program such as `curl -si` prints one), and says what was wrong with it.
+#[test]
+fn read_to_close_and_a_programs_stdout_take_the_http_view() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "whole.yaml",
+        r#"
+timeout: 10s
+servers:
+  - name: web
+    rules:
+      - reply: { http: { status: 200, body: "hi" } }
+        close: true
+clients:
+  - name: to_the_close
+    connect: web
+    steps:
+      - send: "GET / HTTP/1.0\r\n\r\n"
+      - read_to_close: { http: { status: 200, body: "hi" } }
+  - name: printed
+    connect: web
+    exec: ["printf", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"]
+    expect_stdout: { http: { status: 200, headers: { content-length: "2" }, body: "hi" } }
+  - name: printed_wrong
+    connect: web
+    exec: ["printf", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"]
+    expect_stdout: { http: { status: 404 } }
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let line = |mark: &str, client: &str, step: &str| {
+        stdout
+            .lines()
+            .any(|line| line.contains(&format!("{mark} {client} ")) && line.contains(step))
+    };
+    assert!(
+        line(
+            "✓",
+            "to_the_close",
+            r#"read_to_close http response (status 200, body "hi")"#
+        ),
+        "{stdout}"
+    );
+    assert!(
+        line(
+            "✓",
+            "printed",
+            r#"expect_stdout http response (status 200, content-length "2", body "hi")"#
+        ),
+        "{stdout}"
+    );
+    assert!(
+        line(
+            "✗",
+            "printed_wrong",
+            "expect_stdout http response (status 404)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the status is 200, not 404"), "{stdout}");
+}
+
+/// A reply's header values are templates as its body is: a named group of the request's path,
+/// and `{data}` (here a line), are filled in where the client reads them.
+#[test]
+fn reply_header_values_are_filled_from_the_request() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "headers.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { path: { regex: "^/users/(?P<id>\\d+)$" } } }
+        reply: { http: { headers: { Location: "/people/{id}" }, body: "user {id}" } }
+  - name: lines
+    framing: line
+    rules:
+      - reply: { http: { headers: { X-Echo: "{data}" }, body: { hex: "6f 6b" } } }
+clients:
+  - name: browser
+    connect: web
+    steps:
+      - send: "GET /users/42 HTTP/1.1\r\nHost: x\r\n\r\n"
+      - expect: { http: { status: 200, headers: { location: "/people/42" }, body: "user 42" } }
+  - name: liner
+    connect: lines
+    steps:
+      - send: "ping\n"
+      - expect: { http: { headers: { x-echo: "ping" }, body: "ok" } }
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            r#"reply "HTTP/1.1 200 OK\r\nLocation: /people/42\r\nContent-Length: 7\r\n\r\nuser 42""#
+        ),
+        "{stdout}"
+    );
+}
+
+/// A header value filled with a line break is never written: it would end the field there and
+/// forge the rest of the response. The server sends nothing and ends the connection, saying why.
+#[test]
+fn a_header_value_filled_with_a_line_break_is_not_sent() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "injected.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { method: POST, body: { regex: "(?s)^(?P<note>.*)$" } } }
+        reply: { http: { status: 201, headers: { X-Note: "{note}" } } }
+clients:
+  - name: honest
+    connect: web
+    steps:
+      - send: "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+      - expect: { http: { status: 201, headers: { x-note: hello } } }
+  - name: forger
+    connect: web
+    steps:
+      - send: "POST / HTTP/1.1\r\nContent-Length: 16\r\n\r\nx\r\nSet-Cookie: a"
+      - expect_close: true
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "connection failed: reply not sent: the `X-Note` header's value, filled in, holds a CR, LF or NUL"
+        ),
+        "{stdout}"
+    );
+    // The forger's request is answered by the rule, with no reply.
+    assert!(
+        stdout.contains(r#"received "POST / HTTP/1.1\r\nContent-Length: 16\r\n\r\nx\r\nSet-Cookie: a" → rules[0], no reply"#),
+        "{stdout}"
+    );
+}
+
+/// Over udp each datagram is one message: an `http` rule matches it as one whole request, and an
+/// `http` reply is one datagram (HTTP over UDP, as SSDP's M-SEARCH is).
+#[test]
+fn a_udp_server_matches_and_answers_http_datagrams() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "ssdp.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: ssdp
+    protocol: udp
+    rules:
+      - match: { http: { method: M-SEARCH, path: "*", headers: { st: { regex: "^(?P<st>\\S+)$" } } } }
+        reply: { http: { headers: { ST: "{st}", Location: "http://192.0.2.1/desc.xml" } } }
+clients:
+  - name: finder
+    connect: ssdp
+    steps:
+      - send: "M-SEARCH * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nST: ssdp:all\r\n\r\n"
+      - expect: { http: { status: 200, headers: { st: "ssdp:all" } } }
+      - send: "GET / HTTP/1.1\r\n\r\n"
+      - expect_nothing: 100ms
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
 /// A response short of its Content-Length when the step's time runs out is a timeout (the
 /// server may yet send the rest), not "the connection closed": it did not.
 #[test]
@@ -332,4 +504,33 @@ fn replies_that_would_break_framing_are_refused() {
         assert_eq!(code, 2, "{reply}: {stderr}");
         assert!(stderr.contains(message), "{reply}: {stderr}");
     }
+}
+
+/// `read_to_close` with the http view takes everything until the close as one response: bytes
+/// after its end fail the step, and the failure says so.
+#[test]
+fn bytes_after_the_response_fail_read_to_close_and_say_so() {
+    let (code, stdout, _) = netlab_on(
+        "run",
+        "after.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - reply: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhiEXTRA"
+        close: true
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "GET / HTTP/1.0\r\n\r\n"
+      - read_to_close: { http: { status: 200, body: "hi" } }
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("5 more bytes came after the response's end"),
+        "{stdout}"
+    );
 }

@@ -74,6 +74,7 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     // A template's names: which exist depends on `vars:` and on where the template is.
     "exec_unknown_placeholder",
     "unknown_reply_placeholder",
+    "http_header_value_unknown_name",
     "var_instance_in_a_server",
     "var_port_in_a_step",
     "var_unknown_in_send",
@@ -89,6 +90,10 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "frame_without_a_framing",
     "frame_too_long_for_its_prefix",
     "frame_body_holds_the_delimiter",
+    // What `frame` and `http` mean depends on the server's framing and whose entry it is in.
+    "frame_in_a_servers_match",
+    "frame_reply_on_an_http_server",
+    "http_rules_on_a_line_server",
     // HTTP: which parts a matcher may have depends on whose it is (a server reads requests).
     "http_status_in_a_servers_match",
     "http_method_in_a_clients_expect",

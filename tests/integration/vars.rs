@@ -351,7 +351,10 @@ fn data_in_a_repeat_reply_is_refused_not_sent_as_text() {
         "servers:\n  - name: s\n    framing: line\n    rules: [{reply: {repeat: \"<{data}>\", times: 2}}]\n",
     );
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("written as a string only"), "{stderr}");
+    assert!(
+        stderr.contains("`{data}` is known in a server rule's `reply` only: its string"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -40,10 +40,20 @@ pub(super) struct Checker<'a> {
     pub(super) server_groups: Vec<String>,
     /// The frames of the server or client being checked (for `frame:` payloads and matchers).
     pub(super) frames: Option<crate::framing::Frames>,
-    /// The matchers being checked are a server's, of requests (`http` reads a request).
-    pub(super) reading_requests: bool,
+    /// Whose entry is being checked (a server's matchers read requests).
+    pub(super) side: Side,
     /// The `max_received` of the client being checked.
     pub(super) max_received: usize,
+}
+
+/// Whose entry is being checked: what `frame` and `http` mean depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    /// A server: its framing cuts what it reads into messages, its `http` matchers read requests.
+    Server,
+    /// A client: its `frame` steps use its own framing or its server's, its `http` matchers read
+    /// responses.
+    Client,
 }
 
 impl<'a> Checker<'a> {
@@ -68,7 +78,7 @@ impl<'a> Checker<'a> {
             captures: Captures::default(),
             server_groups: Vec::new(),
             frames: None,
-            reading_requests: false,
+            side: Side::Client,
             max_received: usize::MAX,
         }
     }

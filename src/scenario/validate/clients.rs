@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::captures::Captures;
-use super::checker::Checker;
+use super::checker::{Checker, Side};
 use super::fields::Unit;
 use super::steps::FlatSteps;
 use super::templates::{Instance, Scope, names_an_instance};
@@ -35,6 +35,7 @@ impl Checker<'_> {
         mut raw: RawClient,
         servers: &[Server],
     ) -> Option<Client> {
+        self.side = Side::Client;
         self.values_needed = self.needed_vars.of_clients();
         if raw.name.is_some() {
             self.check_name(&join(path, "name"), &name);
@@ -201,12 +202,13 @@ impl Checker<'_> {
         if let Some(written) = written {
             let at = join(path, "framing");
             let framing = self.framing(&at, written);
-            if framing.frames().is_none() {
+            if matches!(framing.frames(), None | Some(Frames::HttpRequests)) {
                 self.at_value(
                     &at,
-                    "a client's `framing` is a length prefix or a delimiter (`chunk` and `line` are a server's)",
+                    "a client's `framing` is a length prefix or a delimiter (`chunk`, `line` and `http` are a server's)",
                 )
-                .add_help("`framing: { length: u16be }` or `framing: { delimiter: \"\\r\\n\" }`");
+                .add_help("`framing: { length: u16be }` or `framing: { delimiter: \"\\r\\n\" }`; a client reads an HTTP response with `expect: { http: … }`");
+                return None;
             }
             return framing.frames().cloned();
         }

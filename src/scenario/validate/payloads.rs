@@ -9,9 +9,9 @@ use crate::matcher::{HttpMatch, Matcher, REGEX_SIZE_LIMIT, StreamRegex};
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload};
 use crate::scenario::payload;
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload};
+use crate::scenario::raw::{Protocol, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawStatus};
 
-use super::checker::Checker;
+use super::checker::{Checker, Side};
 
 impl Checker<'_> {
     /// A `send` payload: a large `repeat` over TCP is streamed rather than built in memory.
@@ -52,8 +52,15 @@ impl Checker<'_> {
             return self.framed(path, &body);
         }
         if let RawPayload::Http(reply) = raw {
+            // Its templates are filled in already (`fill_payload`): each value is literal.
             let at = join(path, "http");
-            let (status, headers) = self.http_head(&at, &reply);
+            let status = self.http_status(&at, &reply);
+            let headers: Vec<(String, Vec<u8>)> = (reply.headers.into_iter().flatten())
+                .map(|(name, value)| {
+                    self.header_value(&join(&join(&at, "headers"), &name), &value);
+                    (name, value.into_bytes())
+                })
+                .collect();
             let body = reply
                 .body
                 .map_or_else(Vec::new, |body| self.payload(&join(&at, "body"), body));
@@ -81,7 +88,7 @@ impl Checker<'_> {
 impl Checker<'_> {
     /// The `http` matcher at `path`: a request's parts on a server, a response's on a client.
     fn http_matcher(&mut self, path: &str, raw: RawHttp) -> Matcher {
-        let request = self.reading_requests;
+        let request = self.side == Side::Server;
         let misplaced: &[(bool, &str)] = if request {
             &[
                 (raw.status.is_some(), "status"),
@@ -109,10 +116,25 @@ impl Checker<'_> {
         let headers = (raw.headers.into_iter().flatten())
             .map(|(name, m)| {
                 let at = join(&join(path, "headers"), &name);
+                self.header_name(&at, &name);
                 let matcher = self.matcher(&at, m);
                 (name, matcher)
             })
             .collect();
+        if let Some(method) = &raw.method
+            && !is_token(method)
+        {
+            let message = if method.is_empty() {
+                "an empty method matches no request".to_string()
+            } else {
+                format!("`{method}` is not a method: a method is one token, with no spaces")
+            };
+            self.at_value(&join(path, "method"), message)
+                .add_help(format!("write one such as `GET` or `POST` ({TOKEN_CHARS})"));
+        }
+        if let Some(RawMatcher::Equals(target) | RawMatcher::Contains(target)) = &raw.path {
+            self.request_target(&join(path, "path"), target, raw.path.as_ref());
+        }
         let no_body = raw.no_body == Some(true);
         if no_body && raw.body.is_some() {
             self.at_key(
@@ -122,7 +144,7 @@ impl Checker<'_> {
         }
         Matcher::Http(Box::new(HttpMatch {
             request,
-            status: raw.status,
+            status: raw.status.map(|RawStatus(code)| code),
             method: raw.method,
             path: raw.path.map(|m| self.matcher(&join(path, "path"), m)),
             headers,
@@ -131,19 +153,13 @@ impl Checker<'_> {
         }))
     }
 
-    /// The status and header fields of the `http` reply at `path`, checked.
-    pub(super) fn http_head(
-        &mut self,
-        path: &str,
-        reply: &RawHttpReply,
-    ) -> (u16, Vec<(String, String)>) {
-        let status = reply.status.unwrap_or(200);
-        if !(100..=999).contains(&status) {
-            self.at_value(
-                &join(path, "status"),
-                format!("a status code is 3 digits, not {status}"),
-            );
+    /// The status of the `http` reply at `path`, its header names checked (their values are the
+    /// caller's: literal, or templates a rule fills in).
+    pub(super) fn http_status(&mut self, path: &str, reply: &RawHttpReply) -> u16 {
+        for name in reply.headers.iter().flatten().map(|(name, _)| name) {
+            self.header_name(&join(&join(path, "headers"), name), name);
         }
+        let status = reply.status.map_or(200, |RawStatus(code)| code);
         // 1xx, 204 and 304 responses end at their head (RFC 9112 section 6.3): a body after
         // it would be read as the start of the next response.
         let bodiless = (100..200).contains(&status) || status == 204 || status == 304;
@@ -160,27 +176,72 @@ impl Checker<'_> {
                 ),
             );
         }
-        let mut headers = Vec::new();
-        for (name, value) in reply.headers.iter().flatten() {
-            let at = join(&join(path, "headers"), name);
+        for name in reply.headers.iter().flatten().map(|(name, _)| name) {
             if name.eq_ignore_ascii_case("transfer-encoding") {
-                self.at_key(&at, "netlab writes the body as it is, after a Content-Length: a Transfer-Encoding would make the client read it as chunks")
+                self.at_key(&join(&join(path, "headers"), name), "netlab writes the body as it is, after a Content-Length: a Transfer-Encoding would make the client read it as chunks")
                     .add_help("write a chunked response as a plain `reply:` text");
             }
-            let token = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !token {
-                self.at_key(&at, format!("`{name}` is not a header name"));
-            }
-            if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-                self.at_value(&at, "a header value is one line: no CR or LF");
-            }
-            headers.push((name.clone(), value.clone()));
         }
-        (status, headers)
+        status
     }
+
+    /// Reports the header value at `path` if its literal text `text` could not be written as one
+    /// (a line break would end the field there).
+    pub(super) fn header_value(&mut self, path: &str, text: &str) {
+        if crate::http::breaks_a_field_value(text.as_bytes()) {
+            self.at_value(path, "a header value is one line: no CR, LF or NUL")
+                .add_help("write each header field once, as its own entry of `headers:`");
+        }
+    }
+
+    /// Reports the header name `name`, written at `path`, unless it is a token.
+    fn header_name(&mut self, path: &str, name: &str) {
+        if !is_token(name) {
+            let message = if name.is_empty() {
+                "a header name cannot be empty".to_string()
+            } else {
+                format!("`{name}` is not a header name")
+            };
+            self.at_key(path, message)
+                .add_help(format!(
+                    "a header name is one token, with no spaces or colon, such as `Content-Type` ({TOKEN_CHARS})"
+                ));
+        }
+    }
+
+    /// Reports a literal request target (`path` of a request's `http` matcher, `matcher`) that
+    /// no request can have: empty, or with a space or a control character.
+    fn request_target(&mut self, path: &str, target: &str, matcher: Option<&RawMatcher>) {
+        let exact = matches!(matcher, Some(RawMatcher::Equals(_)));
+        let at = match matcher {
+            Some(RawMatcher::Contains(_)) => join(path, "contains"),
+            _ => path.to_string(),
+        };
+        if exact && target.is_empty() {
+            self.at_value(&at, "an empty path matches no request")
+                .add_help("a request's target is at least `/` (or `*`), its query string included: `/search?q=x`");
+        } else if target
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            self.at_value(
+                &at,
+                "a request's target has no spaces, line breaks or other control characters: this path matches no request",
+            )
+            .add_help("write a space as `%20`, as a client sends it, or match the path with `regex:`");
+        }
+    }
+}
+
+/// What a token of HTTP (a method, a header name) is made of, as messages say it.
+const TOKEN_CHARS: &str = "letters, digits and the marks !#$%&'*+-.^_`|~";
+
+/// Whether `text` is a token of HTTP (RFC 9110 section 5.6.2): one or more tchars.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// `pattern` compiled as every regex of a file is, within `REGEX_SIZE_LIMIT` (a huge one,
@@ -225,11 +286,24 @@ impl Checker<'_> {
             }
             RawMatcher::Bytes(n) => Matcher::Bytes(n),
             RawMatcher::Http(http) => self.http_matcher(&join(path, "http"), *http),
+            RawMatcher::Frame(_) if self.side == Side::Server => {
+                // The server's framing has cut the message already: its body is what `match`
+                // sees, and a `frame` in it would look for a frame inside that body.
+                let help = if self.frames.is_some() {
+                    "match the frame's body itself: write the matcher inside `frame` in its place"
+                } else {
+                    "give the server `framing: { length: u16be }` (or `{ delimiter: … }`), then match each frame's body itself"
+                };
+                self.at_key(
+                    &join(path, "frame"),
+                    "a server's `match` sees one message, already cut by the server's `framing`: `frame` does not apply here",
+                )
+                .add_help(help);
+                Matcher::Bytes(0)
+            }
             RawMatcher::Frame(inner) => {
                 let body = self.matcher(&join(path, "frame"), *inner);
                 match self.frames_for(path) {
-                    // A server's rules see each frame's body already: `frame:` matches it.
-                    Some(_) if self.reading_requests => body,
                     Some(frames) => Matcher::Frame {
                         frames,
                         body: Box::new(body),
@@ -245,14 +319,31 @@ impl Checker<'_> {
     /// The frames a `frame:` at `path` is made with (the client's or the server's framing);
     /// reported when there are none.
     pub(super) fn frames_for(&mut self, path: &str) -> Option<Frames> {
-        if self.frames.is_none() {
-            self.at_key(
-                &join(path, "frame"),
-                "`frame` needs a framing: none is known here",
-            )
-            .add_help("give the client `framing: { length: u16be }` (or `{ delimiter: … }`), or connect it to a server that has one");
+        let at = join(path, "frame");
+        match (&self.frames, self.side) {
+            (Some(Frames::HttpRequests), side) => {
+                self.at_key(
+                    &at,
+                    "`frame` needs a length prefix or a delimiter: this server reads HTTP requests (`framing: http`)",
+                )
+                .add_help(match side {
+                    Side::Server => "reply with `http: { status, headers, body }`",
+                    Side::Client => "send the request as text, and read the response with `expect: { http: … }`",
+                });
+                None
+            }
+            (Some(frames), _) => Some(frames.clone()),
+            (None, Side::Server) => {
+                self.at_key(&at, "`frame` needs a framing: this server has none")
+                    .add_help("give the server `framing: { length: u16be }` (or `{ delimiter: … }`; tcp servers only)");
+                None
+            }
+            (None, Side::Client) => {
+                self.at_key(&at, "`frame` needs a framing: none is known here")
+                    .add_help("give the client `framing: { length: u16be }` (or `{ delimiter: … }`), or connect it to a server that has one");
+                None
+            }
         }
-        self.frames.clone()
     }
 
     /// `body` as one frame of the framing known at `path` (reported when it cannot be one).

@@ -4,19 +4,20 @@
 
 use std::net::IpAddr;
 
-use super::checker::Checker;
+use super::checker::{Checker, Side};
 use super::fields::Unit;
 use super::templates::Scope;
 use crate::capture::INT_KINDS;
 use crate::framing::{Frames, Framing, LengthPrefix};
+use crate::http::breaks_a_field_value;
 use crate::matcher::Matcher;
-use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyPart, Rule, Server};
+use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyHead, ReplyPart, Rule, Server};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
-    Protocol, RawFraming, RawMatcher, RawPayload, RawRule, RawServer, RawSize,
+    Protocol, RawFraming, RawHttpReply, RawMatcher, RawPayload, RawRule, RawServer, RawSize,
 };
 use crate::scenario::schema::LENGTH_KINDS;
-use crate::template::Syntax;
+use crate::template::{Piece, Syntax};
 
 /// Default listen() backlog (what std uses).
 pub const DEFAULT_BACKLOG: i32 = 128;
@@ -27,6 +28,7 @@ const MAX_READ_SIZE: u64 = 16 * 1024 * 1024;
 impl Checker<'_> {
     /// The checked server written at `path`.
     pub(super) fn server(&mut self, path: &str, mut raw: RawServer) -> Server {
+        self.side = Side::Server;
         self.check_name(&join(path, "name"), &raw.name);
         self.values_needed = self.needed_vars.of_server(&raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
@@ -103,17 +105,29 @@ impl Checker<'_> {
                 }
             }
         }
-        // A server whose rules match HTTP requests reads them by HTTP's framing unless told
-        // otherwise.
-        let matches_http = (raw.rules.iter()).any(|r| {
-            matches!(
-                r.matcher.as_ref().map(RawMatcher::unframed),
-                Some(RawMatcher::Http(_))
-            )
-        });
+        // A tcp server whose rules match HTTP requests reads them by HTTP's framing (over udp,
+        // each datagram is one request).
+        let http_rule =
+            (raw.rules.iter()).position(|r| matches!(r.matcher, Some(RawMatcher::Http(_))));
         let framing = match raw.framing.take() {
-            Some(written) => self.framing(&join(path, "framing"), written),
-            None if matches_http => Framing::Frames(Frames::HttpRequests),
+            Some(written) => {
+                let at = join(path, "framing");
+                let framing = self.framing(&at, written);
+                if let Some(i) = http_rule
+                    && protocol == Protocol::Tcp
+                    && framing != Framing::Frames(Frames::HttpRequests)
+                {
+                    self.at_value(
+                        &at,
+                        format!("`rules[{i}]` matches `http`, which reads whole HTTP requests: this framing would cut them otherwise"),
+                    )
+                    .add_help("remove `framing:` (a server whose rules match `http` reads HTTP requests), or write `framing: http`");
+                }
+                framing
+            }
+            None if http_rule.is_some() && protocol == Protocol::Tcp => {
+                Framing::Frames(Frames::HttpRequests)
+            }
             None => Framing::Chunk,
         };
         self.frames = framing.frames().cloned();
@@ -124,7 +138,6 @@ impl Checker<'_> {
         });
         // Every rule's matcher first: the named groups of any rule's regex may be used in any
         // rule's reply (each the last value matched on the connection).
-        self.reading_requests = true;
         let matchers: Vec<Option<Matcher>> = raw
             .rules
             .iter_mut()
@@ -137,7 +150,6 @@ impl Checker<'_> {
                 })
             })
             .collect();
-        self.reading_requests = false;
         let groups = named_groups(&matchers);
         for (i, matcher) in matchers.iter().enumerate() {
             let mut own = Vec::new();
@@ -234,21 +246,12 @@ impl Checker<'_> {
                     reply.frame = frame;
                     reply
                 }
-                // A response whose body keeps `{data}` and the groups: its length is counted
-                // when the rule answers.
-                RawPayload::Http(http) if matches!(http.body, Some(RawPayload::Text(_))) => {
-                    let at = join(&reply_path, "http");
-                    let head = self.http_head(&at, &http);
-                    let Some(RawPayload::Text(text)) = http.body else {
-                        return Reply::from_pieces(Vec::new(), &[]);
-                    };
-                    let pieces = self.pieces(&join(&at, "body"), &text, Syntax::Text, Scope::Reply);
-                    let mut reply = Reply::from_pieces(pieces, &self.server_groups);
-                    reply.http = Some(head);
-                    reply
-                }
+                // A response whose header values and string body keep `{data}` and the groups:
+                // they are filled in, and the length counted, when the rule answers.
+                RawPayload::Http(http) => self.http_reply(&join(&reply_path, "http"), *http),
+                // Built once: `{data}` and the groups have no place in it.
                 other => {
-                    let other = self.fill_payload(&reply_path, other, Scope::Reply);
+                    let other = self.fill_payload(&reply_path, other, Scope::Shared);
                     Reply {
                         parts: vec![ReplyPart::Literal(self.payload(&reply_path, other))],
                         frame: None,
@@ -264,6 +267,48 @@ impl Checker<'_> {
             close: raw.close.unwrap_or(false),
             lose_first: raw.lose_first.unwrap_or(0),
         }
+    }
+}
+
+impl Checker<'_> {
+    /// The `http` reply written at `path`: its header values and a string body are templates of
+    /// the reply (`{data}`, the groups), any other body is built now.
+    fn http_reply(&mut self, path: &str, mut http: RawHttpReply) -> Reply {
+        let status = self.http_status(path, &http);
+        let headers = (http.headers.take().into_iter().flatten())
+            .map(|(name, value)| {
+                let at = join(&join(path, "headers"), &name);
+                let pieces = self.pieces(&at, &value, Syntax::Text, Scope::Reply);
+                let filled = pieces.iter().any(|piece| {
+                    matches!(piece, Piece::Text(text) if breaks_a_field_value(text.as_bytes()))
+                });
+                if breaks_a_field_value(value.as_bytes()) {
+                    self.header_value(&at, &value);
+                } else if filled {
+                    self.at_value(&at, "a var's value makes this header value more than one line (it holds a CR, LF or NUL)")
+                        .add_help("give the var a value without line breaks");
+                }
+                (name, ReplyPart::of_pieces(pieces, &self.server_groups))
+            })
+            .collect();
+        let body_at = join(path, "body");
+        let mut reply = match http.body {
+            Some(RawPayload::Text(text)) => {
+                let pieces = self.pieces(&body_at, &text, Syntax::Text, Scope::Reply);
+                Reply::from_pieces(pieces, &self.server_groups)
+            }
+            Some(body) => {
+                let body = self.fill_payload(&body_at, body, Scope::Shared);
+                Reply {
+                    parts: vec![ReplyPart::Literal(self.payload(&body_at, body))],
+                    frame: None,
+                    http: None,
+                }
+            }
+            None => Reply::from_pieces(Vec::new(), &[]),
+        };
+        reply.http = Some(ReplyHead { status, headers });
+        reply
     }
 }
 

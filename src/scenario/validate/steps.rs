@@ -9,7 +9,9 @@ use super::fields::Unit;
 use super::templates::Scope;
 use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Payload, Step};
 use crate::scenario::positions::join;
-use crate::scenario::raw::{Protocol, RawAction, RawDuration, RawMatcher, RawRepeat, RawStep};
+use crate::scenario::raw::{
+    Protocol, RawAction, RawDuration, RawMatcher, RawPayload, RawRepeat, RawStep,
+};
 use crate::template::Syntax;
 
 impl Checker<'_> {
@@ -129,6 +131,14 @@ impl Checker<'_> {
         let action_path = join(&place.path(), key);
         match action {
             RawAction::Send(payload) => {
+                if let Some(at) = http_response_in(&action_path, &payload) {
+                    self.at_key(
+                        &at,
+                        "`http` writes an HTTP response (a server's `reply`); a client sends requests, and `send: { http }` cannot write one yet",
+                    )
+                    .add_help("write the request as text, `send: \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\"`, and read the response with `expect: { http: … }`");
+                    return Step::Send(Payload::Bytes(Vec::new()));
+                }
                 if let Some(filled) = self.captured_payload(&action_path, &payload) {
                     return Step::Send(Payload::Captured(filled));
                 }
@@ -247,6 +257,15 @@ impl Checker<'_> {
             .add_help("only `expect`, `expect_close`, `expect_reset` and `read_to_close` take a `timeout`");
         }
         self.check_timeout(&timeout_path, written);
+    }
+}
+
+/// Where the `http` of the payload written at `path` is, inside any `frame`s, if it has one.
+fn http_response_in(path: &str, payload: &RawPayload) -> Option<String> {
+    match payload {
+        RawPayload::Http(_) => Some(join(path, "http")),
+        RawPayload::Frame(inner) => http_response_in(&join(path, "frame"), inner),
+        _ => None,
     }
 }
 

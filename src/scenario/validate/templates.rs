@@ -246,7 +246,9 @@ impl Checker<'_> {
             .any(|name| self.vars.declared.contains(name) && !self.vars.values.contains_key(name))
     }
 
-    /// A payload with its text filled in (hex and files are bytes, never templates).
+    /// A payload with its text filled in (hex and files are bytes, never templates). A rule's
+    /// reply keeps `{data}` and the groups in its own strings only (`servers::rule`): what comes
+    /// here is built once, in a shared scope.
     pub(super) fn fill_payload(&mut self, path: &str, raw: RawPayload, scope: Scope) -> RawPayload {
         match raw {
             RawPayload::Text(text) => {
@@ -259,22 +261,24 @@ impl Checker<'_> {
             ))),
             RawPayload::Http(reply) => {
                 let mut reply = *reply;
-                let at = join(&join(path, "http"), "body");
-                reply.body = reply.body.map(|body| self.fill_payload(&at, body, scope));
+                let at = join(path, "http");
+                reply.headers = reply.headers.map(|headers| {
+                    (headers.into_iter())
+                        .map(|(name, value)| {
+                            let value_at = join(&join(&at, "headers"), &name);
+                            let filled = self.fill_built(&value_at, &value, Syntax::Text, scope);
+                            (name, filled)
+                        })
+                        .collect()
+                });
+                let body_at = join(&at, "body");
+                reply.body = reply
+                    .body
+                    .map(|body| self.fill_payload(&body_at, body, scope));
                 RawPayload::Http(Box::new(reply))
             }
-            // `{data}` is the message in a reply's string only: a `repeat` is built once.
             RawPayload::Repeat { text, times } => RawPayload::Repeat {
-                text: self.fill_built(
-                    &join(path, "repeat"),
-                    &text,
-                    Syntax::Text,
-                    if scope == Scope::Reply {
-                        Scope::Shared
-                    } else {
-                        scope
-                    },
-                ),
+                text: self.fill_built(&join(path, "repeat"), &text, Syntax::Text, scope),
                 times,
             },
             bytes => bytes,
@@ -418,7 +422,7 @@ impl Checker<'_> {
                 "it names one instance of a client; here there is none".into(),
             ),
             ("data", _) => Meaning::Refused(
-                "`{data}` is known in a server rule's `reply` written as a string only".into(),
+                "`{data}` is known in a server rule's `reply` only: its string, a `frame` string, or an `http` reply's header values and string body".into(),
                 format!("it is the message the rule answers{}", vars_help()),
             ),
             _ => Meaning::Refused(
