@@ -85,8 +85,12 @@ pub enum RawFraming {
         include_header: Option<bool>,
     },
     /// These bytes end each message.
-    Delimiter(String),
+    Delimiter(RawDelimiter),
 }
+
+/// A delimiter as written: a string (its UTF-8 bytes), or `{ hex: "00" }` for any bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDelimiter(pub Vec<u8>);
 
 /// A server entry, as written.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -258,7 +258,7 @@ impl JsonSchema for RawFraming {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "How a stream is cut into messages: `chunk` (one recv() each), `line`, a length prefix `{ length: u16be, offset, adjust, include_header }`, or `{ delimiter: \"\\r\\n\\r\\n\" }`.",
+            "description": "How a stream is cut into messages: `chunk` (one recv() each), `line`, a length prefix `{ length: u16be, offset, adjust, include_header }`, or `{ delimiter: \"\\r\\n\\r\\n\" }` (`{ delimiter: { hex: \"00\" } }` for any bytes).",
             "oneOf": [
                 { "enum": ["chunk", "line", "http"] },
                 { "type": "object", "additionalProperties": false, "required": ["length"],
@@ -269,7 +269,11 @@ impl JsonSchema for RawFraming {
                     "include_header": { "type": "boolean" }
                   } },
                 { "type": "object", "additionalProperties": false, "required": ["delimiter"],
-                  "properties": { "delimiter": { "type": "string", "minLength": 1 } } }
+                  "properties": { "delimiter": { "oneOf": [
+                    { "type": "string", "minLength": 1 },
+                    { "type": "object", "additionalProperties": false, "required": ["hex"],
+                      "properties": { "hex": { "type": "string", "pattern": "^(\\s*[0-9a-fA-F]{2})+\\s*$" } } }
+                  ] } } }
             ]
         })
     }

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::raw::{
-    RawAction, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawSize, RawStatus,
-    RawStep, STEP_KEYS,
+    RawAction, RawDelimiter, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawSize,
+    RawStatus, RawStep, STEP_KEYS,
 };
 
 impl<'de> Deserialize<'de> for RawDuration {
@@ -242,6 +242,37 @@ impl<'de> Deserialize<'de> for RawPayload {
     }
 }
 
+impl<'de> Deserialize<'de> for RawDelimiter {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DelimiterVisitor;
+        impl<'de> Visitor<'de> for DelimiterVisitor {
+            type Value = RawDelimiter;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string (`\"\\r\\n\"`) or `{ hex: \"00\" }`")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawDelimiter, E> {
+                Ok(RawDelimiter(text.as_bytes().to_vec()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawDelimiter, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom("a delimiter map takes `hex`"));
+                };
+                if key != "hex" {
+                    return Err(de::Error::unknown_field(&key, &["hex"]));
+                }
+                let text = map.next_value::<String>()?;
+                if let Some(other) = map.next_key::<String>()? {
+                    return Err(de::Error::unknown_field(&other, &[]));
+                }
+                parse_hex(&text)
+                    .map(RawDelimiter)
+                    .map_err(de::Error::custom)
+            }
+        }
+        deserializer.deserialize_any(DelimiterVisitor)
+    }
+}
+
 /// Decodes `"de ad be ef"` (whitespace ignored) into bytes.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
@@ -425,7 +456,7 @@ impl<'de> Deserialize<'de> for RawFraming {
                             })?);
                         }
                         "include_header" => include_header = Some(map.next_value::<bool>()?),
-                        "delimiter" => delimiter = Some(map.next_value::<String>()?),
+                        "delimiter" => delimiter = Some(map.next_value::<RawDelimiter>()?),
                         other => return Err(de::Error::unknown_field(other, FIELDS)),
                     }
                 }

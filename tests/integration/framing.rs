@@ -21,6 +21,7 @@ fn every_kind_of_frame_round_trips_through_a_server() {
         "{ length: u64be }",
         "{ length: varint }",
         r#"{ delimiter: "\r\n\r\n" }"#,
+        r#"{ delimiter: { hex: "ff 00" } }"#,
     ] {
         let yaml = format!(
             r#"

@@ -329,13 +329,13 @@ impl Checker<'_> {
             RawFraming::Line => Framing::Line,
             RawFraming::Http => Framing::Frames(Frames::HttpRequests),
             RawFraming::Delimiter(delimiter) => {
-                if delimiter.is_empty() {
+                if delimiter.0.is_empty() {
                     self.at_value(
                         &join(path, "delimiter"),
                         "a delimiter needs at least one byte",
                     );
                 }
-                Framing::Frames(Frames::Delimiter(delimiter.into_bytes()))
+                Framing::Frames(Frames::Delimiter(delimiter.0))
             }
             RawFraming::Length {
                 length,
