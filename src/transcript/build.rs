@@ -29,6 +29,9 @@ pub struct Transcript {
     /// What the run shows that depends on timing, in words (not part of the transcript's text,
     /// which must not: said beside it, in the live view, JSON and snapshot diffs).
     pub warnings: Vec<String>,
+    /// The section of the client instance whose step failed first in time (the failure a
+    /// student is told about first: what came after may be its consequence).
+    pub first_failed_section: Option<usize>,
 }
 
 /// What happened on one client instance's connection (or an outside peer's).
@@ -85,6 +88,19 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         }
     }
     let mut owners = owners(scenario, events);
+    let first_failed = events
+        .iter()
+        .filter_map(|event| match (&event.origin, &event.kind) {
+            (Origin::Instance(id), EventKind::Step(step))
+                if matches!(step.outcome, StepOutcome::Failed(_)) =>
+            {
+                Some((event.elapsed, *id))
+            }
+            _ => None,
+        })
+        .min_by_key(|(elapsed, id)| (*elapsed, id.client, id.instance))
+        .map(|(_, id)| id);
+    let mut first_failed_section = None;
     // A program that failed comes first: it is the cause of what its clients saw.
     let mut sections = std::mem::take(&mut program_failures);
     let mut warnings = Vec::new();
@@ -124,6 +140,9 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 misaligned_messages(scenario, client, &client_events, &server_events)
             {
                 warnings.push(format!("{}: {warning}", instance_label(scenario, id)));
+            }
+            if first_failed == Some(id) {
+                first_failed_section = Some(sections.len());
             }
             sections.push(Section {
                 heading: format!("{} → {target}", instance_label(scenario, id)),
@@ -172,6 +191,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         sections,
         verdict: verdict_text(verdict),
         warnings,
+        first_failed_section,
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::capture::{self, MarkedPiece};
 use crate::difference::{self, Difference};
-use crate::escape::{Part, SHOW_LIMIT, quoted};
+use crate::escape::{Part, SHOW_LIMIT};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
@@ -23,6 +23,9 @@ pub enum Mark {
     Failed,
     /// Something a server did (no verdict of its own).
     Server,
+    /// A client's program that ran and ended: no verdict of its own (its exit code and output
+    /// are judged by the `expect_exit` and `expect_stdout` lines after it).
+    Ran,
 }
 
 /// One line of a transcript.
@@ -154,7 +157,7 @@ fn matcher_text(redact: Redactions, matcher: &Matcher) -> String {
         Matcher::Equals { bytes, hex: true } => redact.hex(bytes),
         Matcher::Equals { bytes, hex: false } => redact.show(bytes),
         Matcher::Contains(bytes) => format!("contains {}", redact.show(bytes)),
-        Matcher::Regex(regex) => format!("regex {}", quoted(regex.as_str().as_bytes())),
+        Matcher::Regex(regex) => format!("regex {}", regex_text(regex.as_str())),
         Matcher::Bytes(n) => format!("any {n} bytes"),
         Matcher::Frame { frames, body } => {
             format!(
@@ -193,7 +196,9 @@ fn matcher_text(redact: Redactions, matcher: &Matcher) -> String {
             match kind {
                 CapturedKind::Equals => redact.show(&text),
                 CapturedKind::Contains => format!("contains {}", redact.show(&text)),
-                CapturedKind::Regex => format!("regex {}", quoted(&text)),
+                CapturedKind::Regex => {
+                    format!("regex {}", regex_text(&String::from_utf8_lossy(&text)))
+                }
             }
         }
     }
@@ -356,10 +361,17 @@ pub fn describe_step_event(
                             redact.show(&failure.received)
                         ));
                     }
-                    format!(
-                        "nothing matching within {}",
-                        duration(declared_timeout(client, step))
-                    )
+                    let within = duration(declared_timeout(client, step));
+                    match step {
+                        // What these wait for is the close, not bytes.
+                        Some(Step::ExpectClose { .. } | Step::ReadToClose { .. }) => {
+                            format!("the connection was not closed within {within}")
+                        }
+                        Some(Step::ExpectReset { .. }) => {
+                            format!("the connection was not reset within {within}")
+                        }
+                        _ => format!("nothing matching within {within}"),
+                    }
                 }
                 FailureKind::PeerClosed => {
                     if !failure.received.is_empty() {
@@ -454,9 +466,10 @@ pub fn describe_step_event(
                 differs,
             }
         }
-        StepOutcome::ProgramExited { status } => {
-            passed(format!("{what}: {}", program_status(*status)))
-        }
+        StepOutcome::ProgramExited { status } => Entry {
+            mark: Mark::Ran,
+            ..passed(format!("{what}: {}", program_status(*status)))
+        },
         StepOutcome::Counted(count) => passed(format!("{what}: {count} bytes arrived (not kept)")),
         StepOutcome::Repeated { times, .. } => passed(format!(
             "{what}: every step passed all {times} times (the first time is shown above)"
@@ -601,6 +614,22 @@ pub fn printable(text: &str) -> String {
 
 /// Expected vs received, as `-`/`+` lines of escaped text (one per line of the data). Both are
 /// redacted, so that lines that differ only in what is hidden line up.
+/// A regex as written in the file (`"^\\d+$"` in YAML shows as `"^\d+$"`), in quotes: only
+/// what would break the line (control characters) is escaped.
+fn regex_text(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 2);
+    out.push('"');
+    for c in pattern.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A reason in words that may quote received bytes or captured values (an HTTP header's value,
 /// a regex filled with a token): what the redactions hide in them is hidden here too.
 fn redacted_text(redact: Redactions, text: &str) -> String {

@@ -20,6 +20,7 @@ impl Entry {
             Mark::Passed => ("✓", GREEN),
             Mark::Failed => ("✗", RED),
             Mark::Server => (" ", DIM),
+            Mark::Ran => ("·", BOLD),
         };
         let paint = |s: Style, text: &str| {
             if styled {
@@ -134,10 +135,13 @@ impl Transcript {
         }
     }
 
-    fn first_failed_entry(&self) -> Option<&Entry> {
-        self.sections
-            .iter()
-            .flat_map(|s| &s.entries)
-            .find(|e| e.mark == Mark::Failed)
+    /// The failing step that came first in time, else the first failing line in the
+    /// transcript's order.
+    fn first_failed_entry<'a>(&'a self) -> Option<&'a Entry> {
+        let failed = |entries: &'a [Entry]| entries.iter().find(|e| e.mark == Mark::Failed);
+        self.first_failed_section
+            .and_then(|index| self.sections.get(index))
+            .and_then(|section| failed(&section.entries))
+            .or_else(|| self.sections.iter().find_map(|s| failed(&s.entries)))
     }
 }

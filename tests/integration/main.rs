@@ -24,6 +24,8 @@ mod third_party;
 
 /// Lab exercises graded against reference and broken solutions.
 mod exercises;
+/// Feedback a student can act on: which failure, in which words.
+mod feedback;
 
 /// `netlab serve`: a scenario's servers for outside programs.
 mod serve;
