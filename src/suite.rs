@@ -19,7 +19,7 @@ use crate::exit::Bug;
 use crate::outcome::{RunError, Verdict};
 use crate::scenario::{Protocol, Scenario};
 use crate::snapshot::{self, Comparison};
-use crate::transcript::{self, StepCounts, StepResult, Transcript};
+use crate::transcript::{self, Points, StepCounts, StepResult, Transcript};
 
 /// The files that the pattern `pattern` (`scenarios/**/*.yaml`) matches, sorted: `*` within one
 /// folder, `**` at any depth. Folders are walked without following links to folders (a link to
@@ -292,6 +292,8 @@ pub struct CaseResult {
     pub snapshot: Option<SnapshotCheck>,
     /// Step counts.
     pub steps: StepCounts,
+    /// Points earned, and the most the scenario gives (known also when nothing ran).
+    pub points: Points,
     /// Every step of every client instance, with its result.
     pub step_results: Vec<StepResult>,
     /// The first failing step, as the transcript shows it (with its detail lines).
@@ -355,6 +357,7 @@ impl CaseResult {
             program: None,
             snapshot: None,
             steps: StepCounts::default(),
+            points: transcript::points(scenario, &[]),
             step_results: Vec::new(),
             first_failure: None,
             file_warnings: Vec::new(),
@@ -713,6 +716,7 @@ pub fn run_case_observed(
     });
     result.step_results = transcript::step_results(scenario, &outcome.events);
     result.steps = transcript::count(&result.step_results);
+    result.points = transcript::points(scenario, &result.step_results);
     result.verdict = match outcome.environment_refusal(scenario) {
         Some(reason) => Err(RunError::Refused(reason)),
         None => Ok(outcome.verdict),

@@ -134,7 +134,7 @@ fn run_one(
             scenario,
             verdict,
             result.program.as_ref(),
-            result.steps,
+            result.points,
             result.duration,
             true,
         )),

@@ -23,6 +23,8 @@ struct Line<'a> {
     snapshot: Option<&'static str>,
     duration_ms: u128,
     steps: StepCounts,
+    points: u64,
+    max_points: u64,
     failure: Option<String>,
     program: Option<ProgramLine<'a>>,
     warnings: Vec<&'a str>,
@@ -137,6 +139,8 @@ pub fn json_line(result: &CaseResult) -> Result<String, Bug> {
         snapshot,
         duration_ms: result.duration.as_millis(),
         steps: result.steps,
+        points: result.points.earned,
+        max_points: result.points.max,
         failure: failure_text(result),
         program,
         warnings: result

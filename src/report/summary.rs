@@ -7,14 +7,14 @@ use anstyle::AnsiColor;
 use crate::event::ProgramFailure;
 use crate::outcome::Verdict;
 use crate::scenario::Scenario;
-use crate::transcript::{StepCounts, program_failure_reason};
+use crate::transcript::{Points, program_failure_reason};
 
-/// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s, score 9/9 steps`, or `FAIL …: reason`.
+/// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s, score 4/4 points`, or `FAIL …: reason`.
 pub fn verdict_line(
     scenario: &Scenario,
     verdict: &Verdict,
     program: Option<&(String, ProgramFailure)>,
-    steps: StepCounts,
+    points: Points,
     took: Duration,
     styled: bool,
 ) -> String {
@@ -44,8 +44,9 @@ pub fn verdict_line(
     } else {
         word.to_string()
     };
-    let score = if steps.total() > 0 {
-        format!(", score {}/{} steps", steps.passed, steps.total())
+    // A scenario that checks nothing (it only sends, say) has no score.
+    let score = if points.max > 0 {
+        format!(", score {}/{} points", points.earned, points.max)
     } else {
         String::new()
     };

@@ -552,6 +552,13 @@ pub struct Client {
     pub lines: Vec<usize>,
     /// Advice shown when a step fails, one per step (for exercises).
     pub hints: Vec<Option<String>>,
+    /// What each step is worth when it passes in every instance (see `transcript::points`).
+    pub points: Vec<u32>,
+    /// Whether each step's expected bytes are kept out of every output (`hidden: true`).
+    pub hidden: Vec<bool>,
+    /// What the whole client is worth, earned when every step of every instance passed
+    /// (`points:` on the client; `points` above is then unused).
+    pub worth: Option<u32>,
     /// Most bytes a reading step may gather before it fails.
     pub max_received: usize,
     /// When its steps use `{client}` or `{instance}`: the steps and hints of instances 2, 3…
@@ -694,6 +701,20 @@ pub enum Step {
 }
 
 impl Step {
+    /// Whether the step checks what the program did, and so earns a point by default: what a
+    /// silent program passes as well (`send`, `sleep`, `expect_nothing`…) does not.
+    pub fn checks(&self) -> bool {
+        matches!(
+            self,
+            Step::Expect { .. }
+                | Step::ReadToClose { .. }
+                | Step::ExpectClose { .. }
+                | Step::ExpectReset { .. }
+                | Step::ExpectExit(_)
+                | Step::ExpectStdout(_)
+        )
+    }
+
     /// The YAML key of this step, for transcripts and messages.
     pub fn keyword(&self) -> &'static str {
         match self {

@@ -227,6 +227,9 @@ pub struct RawClient {
     pub expect_exit: Option<i32>,
     /// Program: advice shown when one of its checks fails (step clients put `hint:` on steps).
     pub hint: Option<String>,
+    /// What the whole client is worth: earned when every step of every instance passes (no
+    /// `points` on its steps then).
+    pub points: Option<u32>,
     /// Most bytes a reading step may gather before it fails (a flooding peer).
     pub max_received: Option<RawSize>,
     /// How its `frame` steps write and read frames (default: its server's framing).
@@ -396,6 +399,8 @@ pub const STEP_KEYS: &[&str] = &[
     "timeout",
     "hint",
     "capture",
+    "points",
+    "hidden",
 ];
 
 /// A client step: one action key, and for the reading steps an optional sibling `timeout`.
@@ -411,6 +416,11 @@ pub struct RawStep {
     pub hint: Option<String>,
     /// Values saved from what a reading step matched, by name (`capture:`).
     pub capture: Option<BTreeMap<String, RawCapture>>,
+    /// What the step is worth when it passes (default: 1 for a step that checks the program,
+    /// 0 for one that only acts).
+    pub points: Option<u32>,
+    /// The step's expected bytes are kept out of every output (a hidden check of an exam).
+    pub hidden: Option<bool>,
 }
 
 /// One `capture:` entry: how a value is taken from the bytes a reading step matched. Exactly one

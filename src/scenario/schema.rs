@@ -329,7 +329,7 @@ impl JsonSchema for RawStep {
         // Every step key but the two that go beside an action.
         let actions = STEP_KEYS
             .iter()
-            .filter(|k| !matches!(**k, "timeout" | "hint" | "capture"));
+            .filter(|k| !matches!(**k, "timeout" | "hint" | "capture" | "points" | "hidden"));
         let one_action: Vec<serde_json::Value> = actions
             .map(|a| serde_json::json!({ "required": [a] }))
             .collect();
@@ -350,6 +350,8 @@ impl JsonSchema for RawStep {
                 "repeat": repeat,
                 "timeout": positive_duration(),
                 "hint": { "type": "string" },
+                "points": { "type": "integer", "minimum": 0 },
+                "hidden": { "type": "boolean" },
                 "capture": {
                     "type": "object",
                     "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" },

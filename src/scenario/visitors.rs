@@ -363,6 +363,8 @@ impl<'de> Deserialize<'de> for RawStep {
                 let mut timeout = None;
                 let mut hint = None;
                 let mut capture = None;
+                let mut points = None;
+                let mut hidden = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let Some(&name) = STEP_KEYS.iter().find(|k| **k == key) else {
                         return Err(de::Error::unknown_field(&key, STEP_KEYS));
@@ -377,6 +379,14 @@ impl<'de> Deserialize<'de> for RawStep {
                     }
                     if name == "capture" {
                         capture = Some(map.next_value()?);
+                        continue;
+                    }
+                    if name == "points" {
+                        points = Some(map.next_value::<u32>()?);
+                        continue;
+                    }
+                    if name == "hidden" {
+                        hidden = Some(map.next_value::<bool>()?);
                         continue;
                     }
                     if let Some((first, _)) = &found {
@@ -409,6 +419,8 @@ impl<'de> Deserialize<'de> for RawStep {
                     timeout,
                     hint,
                     capture,
+                    points,
+                    hidden,
                 })
             }
         }

@@ -23,6 +23,11 @@ pub struct StepResult {
     pub result: &'static str,
     /// For a failure: what happened instead, with expected and received.
     pub detail: Option<String>,
+    /// What the step is worth when it passes in every instance of its client.
+    pub points: u32,
+    /// The client's index in the scenario.
+    #[serde(skip)]
+    pub client_index: usize,
     /// The line of the scenario file where the step is written (0: not known).
     #[serde(skip)]
     pub line: usize,
@@ -89,6 +94,8 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                     action: step_text(scenario.redactions(Some(client_index)), step),
                     result,
                     detail,
+                    points: client.points.get(index).copied().unwrap_or(0),
+                    client_index,
                     line: client.lines.get(index).copied().unwrap_or(0),
                 });
             }
@@ -118,6 +125,50 @@ fn fail_repeats_that_failed(steps: &[Step], results: &mut [StepResult]) {
             results[index].detail = detail;
         }
     }
+}
+
+/// Points earned, and the most the scenario can give.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Points {
+    /// Earned by the steps that passed.
+    pub earned: u64,
+    /// The most, known from the file alone (also when a program never started).
+    pub max: u64,
+}
+
+/// The points of a run whose step results are `results` (as `step_results` gives them). A
+/// step's points are earned once, when it passed in every instance of its client (five
+/// instances of a `count: 5` client earn a step's points together, not five times); a client
+/// worth points as a whole (`points:` on the client) earns them when every step of every
+/// instance passed.
+pub fn points(scenario: &Scenario, results: &[StepResult]) -> Points {
+    let mut total = Points::default();
+    for (index, client) in scenario.clients.iter().enumerate() {
+        let mine: Vec<&StepResult> = results.iter().filter(|r| r.client_index == index).collect();
+        let passed_everywhere = |step: usize| {
+            mine.iter()
+                .filter(|r| r.step == step)
+                .all(|r| r.result == "passed")
+        };
+        match client.worth {
+            Some(worth) => {
+                total.max += u64::from(worth);
+                if !mine.is_empty() && mine.iter().all(|r| r.result == "passed") {
+                    total.earned += u64::from(worth);
+                }
+            }
+            None => {
+                for (step, &points) in client.points.iter().enumerate() {
+                    total.max += u64::from(points);
+                    let ran = mine.iter().any(|r| r.step == step);
+                    if ran && passed_everywhere(step) {
+                        total.earned += u64::from(points);
+                    }
+                }
+            }
+        }
+    }
+    total
 }
 
 /// The counts of `results`.

@@ -55,7 +55,7 @@ fn the_tutorials_server_passes_the_hello_exercise() {
     };
     let (code, stdout, stderr) = grade("hello_server", &server, &[]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("score 9/9 steps"), "{stdout}");
+    assert!(stdout.contains("score 5/5 points"), "{stdout}");
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn a_wrong_greeting_is_shown_against_the_expected_one() {
         stdout.contains("hint: send the greeting \"Welcome!\""),
         "{stdout}"
     );
-    assert!(stdout.contains("score 0/9 steps"), "{stdout}");
+    assert!(stdout.contains("score 0/5 points"), "{stdout}");
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn a_server_that_never_answers_times_out_with_a_hint() {
         stdout.contains("hint: answer each message <name>"),
         "{stdout}"
     );
-    assert!(stdout.contains("score 2/9 steps"), "{stdout}");
+    assert!(stdout.contains("score 1/5 points"), "{stdout}");
 }
 
 #[test]
@@ -335,5 +335,5 @@ fn a_content_length_that_promises_more_than_the_body_fails_where_it_is_read() {
         stdout.contains("hint: answer \"HTTP/1.0 200 OK\""),
         "{stdout}"
     );
-    assert!(stdout.contains("score 2/6 steps"), "{stdout}");
+    assert!(stdout.contains("score 0/4 points"), "{stdout}");
 }

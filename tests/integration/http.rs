@@ -99,7 +99,7 @@ clients:
         "{stdout}"
     );
     // Only `wrong` failed.
-    assert!(stdout.contains("score 5/6"), "{stdout}");
+    assert!(stdout.contains("score 2/3 points"), "{stdout}");
 }
 
 #[test]

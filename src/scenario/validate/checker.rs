@@ -44,6 +44,8 @@ pub(super) struct Checker<'a> {
     pub(super) side: Side,
     /// The `max_received` of the client being checked.
     pub(super) max_received: usize,
+    /// The `points` of the client being checked, if it is worth points as a whole.
+    pub(super) client_worth: Option<u32>,
 }
 
 /// Whose entry is being checked: what `frame` and `http` mean depends on it.
@@ -80,6 +82,7 @@ impl<'a> Checker<'a> {
             frames: None,
             side: Side::Client,
             max_received: usize::MAX,
+            client_worth: None,
         }
     }
 }

@@ -99,9 +99,10 @@ impl Checker<'_> {
         });
         self.max_received = max_received;
         self.captures = Captures::default();
+        self.client_worth = raw.points;
         let program = raw.exec.is_some();
         self.frames = self.client_frames(path, raw.framing.take(), target.as_ref(), servers);
-        let ((steps, paths, hints), first_problems) =
+        let ((steps, paths, hints, grading), first_problems) =
             self.holding_problems(|checker| checker.script(path, raw, protocol));
         let captures = std::mem::take(&mut self.captures).known;
         let first_is_right = first_problems.is_empty();
@@ -116,7 +117,7 @@ impl Checker<'_> {
                     label: instance_label(&name, count, index),
                     index,
                 });
-                let ((steps, _, hints), mut problems) =
+                let ((steps, _, hints, _), mut problems) =
                     self.holding_problems(|checker| checker.script(path, raw.clone(), protocol));
                 if !problems.is_empty() {
                     for problem in &mut problems {
@@ -134,6 +135,8 @@ impl Checker<'_> {
         }
         self.instance = None;
         self.captures = Captures::default();
+        let worth = self.client_worth.take();
+        let (points, hidden) = grading;
         let frames = self.frames.take();
         let lines = paths
             .iter()
@@ -153,6 +156,9 @@ impl Checker<'_> {
             paths,
             lines,
             hints,
+            points,
+            hidden,
+            worth,
             max_received,
             later_instances,
             captures,
@@ -168,14 +174,21 @@ impl Checker<'_> {
         path: &str,
         mut raw: RawClient,
         protocol: Protocol,
-    ) -> (Vec<Step>, Vec<String>, Vec<Option<String>>) {
+    ) -> (
+        Vec<Step>,
+        Vec<String>,
+        Vec<Option<String>>,
+        (Vec<u32>, Vec<bool>),
+    ) {
         if let Some(steps) = self.client_program(path, &mut raw) {
             let hint = raw
                 .hint
                 .map(|h| self.fill_built(&join(path, "hint"), &h, Syntax::Text, Scope::Instance));
             let hints = vec![hint; steps.len()];
             let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
-            return (steps, paths, hints);
+            let points = steps.iter().map(|s| u32::from(s.checks())).collect();
+            let hidden = vec![false; steps.len()];
+            return (steps, paths, hints, (points, hidden));
         }
         if raw.hint.is_some() {
             self.at_key(
@@ -187,7 +200,12 @@ impl Checker<'_> {
         let mut flat = FlatSteps::default();
         self.captures = Captures::of(&raw.steps);
         self.steps(path, "steps", raw.steps, protocol, &mut flat);
-        (flat.steps, flat.paths, flat.hints)
+        (
+            flat.steps,
+            flat.paths,
+            flat.hints,
+            (flat.points, flat.hidden),
+        )
     }
 
     /// The frames the client at `path` writes and reads with `frame`: its own `framing`

@@ -51,6 +51,8 @@ impl Checker<'_> {
             timeout,
             hint,
             capture,
+            points,
+            hidden,
         } = raw;
         let stream_only = matches!(
             action,
@@ -99,6 +101,17 @@ impl Checker<'_> {
         if let Step::Expect { capture, .. } | Step::ReadToClose { capture, .. } = &mut step {
             *capture = captures;
         }
+        if let Some(written) = points
+            && self.client_worth.is_some()
+        {
+            self.at_key(
+                &join(&path, "points"),
+                format!("the client is worth {} points as a whole (its `points`): a step's own `points` cannot share them out", self.client_worth.unwrap_or_default()),
+            )
+            .add_help(format!("drop one of the two: the client's `points`, or this step's `points: {written}`"));
+        }
+        flat.points.push(points.unwrap_or(u32::from(step.checks())));
+        flat.hidden.push(hidden.unwrap_or(false));
         flat.steps.push(step);
         flat.paths.push(relative);
         let hint = hint.map(|h| {
@@ -291,6 +304,8 @@ pub(super) struct FlatSteps {
     pub(super) steps: Vec<Step>,
     pub(super) paths: Vec<String>,
     pub(super) hints: Vec<Option<String>>,
+    pub(super) points: Vec<u32>,
+    pub(super) hidden: Vec<bool>,
 }
 
 impl FlatSteps {
@@ -299,6 +314,8 @@ impl FlatSteps {
         self.steps.append(&mut other.steps);
         self.paths.append(&mut other.paths);
         self.hints.append(&mut other.hints);
+        self.points.append(&mut other.points);
+        self.hidden.append(&mut other.hidden);
     }
 }
 
