@@ -102,8 +102,16 @@ impl Checker<'_> {
         self.client_worth = raw.points;
         let program = raw.exec.is_some();
         self.frames = self.client_frames(path, raw.framing.take(), target.as_ref(), servers);
-        let ((steps, paths, hints, grading), first_problems) =
-            self.holding_problems(|checker| checker.script(path, raw, protocol));
+        let (
+            FlatSteps {
+                steps,
+                paths,
+                hints,
+                points,
+                hidden,
+            },
+            first_problems,
+        ) = self.holding_problems(|checker| checker.script(path, raw, protocol));
         let captures = std::mem::take(&mut self.captures).known;
         let first_is_right = first_problems.is_empty();
         self.report_held(first_problems);
@@ -117,7 +125,7 @@ impl Checker<'_> {
                     label: instance_label(&name, count, index),
                     index,
                 });
-                let ((steps, _, hints, _), mut problems) =
+                let (FlatSteps { steps, hints, .. }, mut problems) =
                     self.holding_problems(|checker| checker.script(path, raw.clone(), protocol));
                 if !problems.is_empty() {
                     for problem in &mut problems {
@@ -136,7 +144,6 @@ impl Checker<'_> {
         self.instance = None;
         self.captures = Captures::default();
         let worth = self.client_worth.take();
-        let (points, hidden) = grading;
         let frames = self.frames.take();
         let lines = paths
             .iter()
@@ -169,17 +176,7 @@ impl Checker<'_> {
 
     /// The steps, their paths and hints of the client written at `path`, for the instance being
     /// built: its program's, or the steps it takes.
-    fn script(
-        &mut self,
-        path: &str,
-        mut raw: RawClient,
-        protocol: Protocol,
-    ) -> (
-        Vec<Step>,
-        Vec<String>,
-        Vec<Option<String>>,
-        (Vec<u32>, Vec<bool>),
-    ) {
+    fn script(&mut self, path: &str, mut raw: RawClient, protocol: Protocol) -> FlatSteps {
         if let Some(steps) = self.client_program(path, &mut raw) {
             let hint = raw
                 .hint
@@ -188,7 +185,13 @@ impl Checker<'_> {
             let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
             let points = steps.iter().map(|s| u32::from(s.checks())).collect();
             let hidden = vec![false; steps.len()];
-            return (steps, paths, hints, (points, hidden));
+            return FlatSteps {
+                steps,
+                paths,
+                hints,
+                points,
+                hidden,
+            };
         }
         if raw.hint.is_some() {
             self.at_key(
@@ -200,12 +203,7 @@ impl Checker<'_> {
         let mut flat = FlatSteps::default();
         self.captures = Captures::of(&raw.steps);
         self.steps(path, "steps", raw.steps, protocol, &mut flat);
-        (
-            flat.steps,
-            flat.paths,
-            flat.hints,
-            (flat.points, flat.hidden),
-        )
+        flat
     }
 
     /// The frames the client at `path` writes and reads with `frame`: its own `framing`
