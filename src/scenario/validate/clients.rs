@@ -12,7 +12,7 @@ use super::steps::FlatSteps;
 use super::templates::{Instance, Scope, names_an_instance};
 use crate::diagnostic::did_you_mean;
 use crate::framing::Frames;
-use crate::scenario::model::{Client, Script, Server, Step, Target, instance_label};
+use crate::scenario::model::{Client, Script, Server, Target, instance_label};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
     Protocol, RawAction, RawClient, RawFraming, RawMatcher, RawPayload, RawSize, RawStep,
