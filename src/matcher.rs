@@ -418,6 +418,12 @@ impl Matcher {
             if matches!(frames.cut_resuming(received, cap, scan), Cut::TooLarge(_)))
     }
 
+    /// Whether each look searches all the bytes again (a regex: its match may start anywhere,
+    /// and no state carries from one look to the next), rather than only the new ones.
+    pub fn searches_again(&self) -> bool {
+        matches!(self, Matcher::Regex(_))
+    }
+
     /// Whether what it matches is exactly what it says (`equals`, `hex`; a frame of one; one
     /// that uses captured values as `equals`): the transcript then shows the step, not the bytes.
     pub fn is_exact(&self) -> bool {

@@ -785,3 +785,29 @@ clients:
         "{stdout}"
     );
 }
+
+#[test]
+fn a_regex_over_megabytes_costs_their_arrival_not_a_search_per_read() {
+    // Before: a regex searched everything pending again on every read, so 12 MB arriving in
+    // reads of a few KiB took minutes of searching, and a step with time to spare failed.
+    let path = temp_file(
+        "big.yaml",
+        "
+timeout: 60s
+servers:
+  - name: s
+    greeting: { file: big.bin }
+clients:
+  - name: c
+    connect: s
+    steps:
+      - expect: { regex: \"^a+END\" }
+        timeout: 10s
+",
+    );
+    let mut bytes = vec![b'a'; 12_000_000];
+    bytes.extend_from_slice(b"END");
+    std::fs::write(path.with_file_name("big.bin"), bytes).unwrap();
+    let (code, stdout, _) = text(&run(&["run", path.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stdout}");
+}

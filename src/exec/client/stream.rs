@@ -38,6 +38,12 @@ pub enum Closing {
     Briefly,
 }
 
+/// Below this many pending bytes, a matcher that searches all of them looks on every read.
+const SEARCHED_FREELY: usize = 64 * 1024;
+
+/// How long the peer sends nothing before such a matcher looks at what came, however little.
+const PEER_PAUSE: Duration = Duration::from_millis(2);
+
 /// About how many bytes of a streamed payload are written at a time.
 const STREAM_BUFFER: usize = 64 * 1024;
 
@@ -296,11 +302,35 @@ impl StreamLink {
         // What the looks so far found (`pending` only grows until the step ends): one for the
         // matcher, one for the cap's look at a frame's header.
         let (mut scan, mut cap_scan) = (Scan::default(), Scan::default());
+        // For a matcher that searches all of `pending` on each look (a regex): how much was
+        // pending at the last look, and whether the peer paused since.
+        let (mut looked, mut paused) = (0, false);
         loop {
             complete |= self.inbox.eof;
             // Past the cap, what came is judged as it is: a match fits in the cap or the step
             // fails, however the stream was cut (the same bytes in one read or in many).
             let over_cap = self.inbox.over(cap);
+            // Such a matcher looks again only once what is pending grew by a quarter, or the
+            // peer paused: a stream that arrives in many small reads costs a few searches of
+            // it, not one per read (megabytes in 1 KiB reads took longer than any timeout).
+            // Looking later changes no verdict: a regex's answer before the end is one more
+            // bytes cannot change.
+            let pending = self.inbox.pending.len();
+            if matcher.searches_again()
+                && !(complete || over_cap || paused)
+                && pending > SEARCHED_FREELY
+                && pending < looked + looked / 4
+            {
+                let pause_ends = (Instant::now() + PEER_PAUSE).min(deadline);
+                match self.fill(pause_ends, &r.context.cancel) {
+                    ReadResult::Data | ReadResult::Eof => {}
+                    ReadResult::Timeout if Instant::now() >= deadline => complete = true,
+                    ReadResult::Timeout => paused = true,
+                    other => return self.read_failure(r, index, other, timeout),
+                }
+                continue;
+            }
+            (looked, paused) = (pending, false);
             if matcher.announces_over(&self.inbox.pending, cap, &mut cap_scan) {
                 let received = std::mem::take(&mut self.inbox.pending);
                 return r.fail(Some(index), FailureKind::FrameTooLarge(cap), received);
