@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use regex::bytes::Regex;
 
+use std::borrow::Cow;
+
 use crate::framing::{Cut, Scan};
 use crate::http;
 use regex_automata::Input;
@@ -517,15 +519,29 @@ impl Matcher {
         }
     }
 
-    /// Where captures look in the bytes this matcher matched: a frame's body (and where it
-    /// starts), else all of them.
-    pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (usize, &'b [u8]) {
-        if let Matcher::Frame { frames, .. } = self
-            && let Cut::Frame { body, .. } = frames.cut(matched, usize::MAX)
-        {
-            return (body.start, &matched[body]);
+    /// Where captures look in the bytes this matcher matched: a frame's body, an HTTP
+    /// message's body with its chunked coding undone, else all of them; and where that part
+    /// starts in them (`None`: decoded, it is not a range of them).
+    pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (Option<usize>, Cow<'b, [u8]>) {
+        match self {
+            Matcher::Frame { frames, .. } => {
+                if let Cut::Frame { body, .. } = frames.cut(matched, usize::MAX) {
+                    return (Some(body.start), Cow::Borrowed(&matched[body]));
+                }
+            }
+            Matcher::Http(http) => {
+                if let http::Cut::Whole { body, end, .. } = http.cut(matched, true) {
+                    // A body by Content-Length (or the close) lies as it is before the end.
+                    let start = end.saturating_sub(body.len());
+                    if matched.get(start..end) == Some(&body[..]) {
+                        return (Some(start), Cow::Borrowed(&matched[start..end]));
+                    }
+                    return (None, Cow::Owned(body));
+                }
+            }
+            _ => {}
         }
-        (0, matched)
+        (Some(0), Cow::Borrowed(matched))
     }
 
     /// Checks the unconsumed start of a stream. `equals`, `hex` and `bytes` consume exactly their

@@ -742,14 +742,17 @@ impl Step {
         }
     }
 
-    /// Where this step's captures look in the bytes it matched (a frame's body), and where
-    /// that part starts.
-    pub fn captured_part<'b>(&self, matched: &'b [u8]) -> (usize, &'b [u8]) {
+    /// Where this step's captures look in the bytes it matched (a frame's body, an HTTP
+    /// body decoded), and where that part starts in them (`None`: it is not a range of them).
+    pub fn captured_part<'b>(
+        &self,
+        matched: &'b [u8],
+    ) -> (Option<usize>, std::borrow::Cow<'b, [u8]>) {
         match self {
             Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => {
                 matcher.captured_part(matched)
             }
-            _ => (0, matched),
+            _ => (Some(0), std::borrow::Cow::Borrowed(matched)),
         }
     }
 

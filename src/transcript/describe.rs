@@ -304,9 +304,14 @@ pub fn describe_step_event(
             } else {
                 let shown = match step {
                     Some(step) => show_with_captures_named(redact, bytes, step),
-                    None => redact.show(bytes),
+                    None => Some(redact.show(bytes)),
                 };
-                passed(format!("{what}: got {shown}"))
+                match shown {
+                    Some(shown) => passed(format!("{what}: got {shown}")),
+                    // Values taken from a decoded body have no place in the bytes, which hold
+                    // them: the step as written says what held.
+                    None => passed(format!("{what}: matched")),
+                }
             }
         }
         StepOutcome::Failed(failure) => {
@@ -685,16 +690,18 @@ fn escaped_lines(redact: Redactions, bytes: &[u8]) -> Vec<String> {
 
 /// `bytes` shown with each value the captures of `step` took from them as `{name}` (a value
 /// differs from run to run; its name does not), in text or in hex alike, the rest redacted.
-fn show_with_captures_named(redact: Redactions, bytes: &[u8], step: &Step) -> String {
+fn show_with_captures_named(redact: Redactions, bytes: &[u8], step: &Step) -> Option<String> {
     let captures = step.captures();
     if captures.is_empty() {
-        return redact.show(bytes);
+        return Some(redact.show(bytes));
     }
     let (start, part) = step.captured_part(bytes);
+    // Taken from a decoded body (chunks joined): no place in the bytes for the names.
+    let start = start?;
     let mut marks: Vec<(std::ops::Range<usize>, &str)> = captures
         .iter()
         .filter_map(|c| {
-            c.take(part)
+            c.take(&part)
                 .ok()
                 .map(|(range, _)| (start + range.start..start + range.end, c.name.as_str()))
         })
@@ -713,7 +720,7 @@ fn show_with_captures_named(redact: Redactions, bytes: &[u8], step: &Step) -> St
             MarkedPiece::Name(_) => parts.push(Part::Placeholder(name)),
         }
     }
-    crate::escape::show_parts(&parts)
+    Some(crate::escape::show_parts(&parts))
 }
 
 #[cfg(test)]

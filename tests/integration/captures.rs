@@ -512,3 +512,48 @@ clients:
     assert!(stdout.contains(r#"got hex "ff {n} ff""#), "{stdout}");
     assert!(stdout.contains(r#"received "258""#), "{stdout}");
 }
+
+/// On an `http` step, captures look in the body with its chunked coding undone: a token that
+/// the server's chunks cut in two is taken whole (it was taken from the raw bytes, chunk-size
+/// line and all), and one in a Content-Length body is named in the transcript.
+#[test]
+fn captures_on_an_http_step_read_the_decoded_body() {
+    let (code, stdout, stderr) = netlab_on(
+        "run",
+        "http_capture.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { contains: "GET /chunked" }
+        reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\ntoken=t0\r\n3\r\nk3n\r\n0\r\n\r\n"
+      - match: { contains: "GET /plain" }
+        reply: "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\ntoken=abcde"
+      - reply: "{data}"
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "GET /chunked HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200, body: { regex: "^token=\\w+$" } } }
+        capture:
+          chunked: { regex: "token=(\\w+)" }
+      - send: "GET /plain HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200 } }
+        capture:
+          plain: { from: 6 }
+      - send: "{chunked} {plain}"
+      - expect: "t0k3n abcde"
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(r#"body regex "^token=\w+$"): matched"#),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"got "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\ntoken={plain}""#),
+        "{stdout}"
+    );
+}

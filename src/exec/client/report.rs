@@ -109,7 +109,7 @@ impl Reporter<'_> {
         };
         let (_, part) = step.captured_part(matched);
         for capture in step.captures() {
-            match capture.take(part) {
+            match capture.take(&part) {
                 Ok((_, value)) => {
                     if let Some(slot) = self.captured.get_mut(capture.slot) {
                         *slot = Some(value);
