@@ -335,10 +335,11 @@ fn program_notes(scenario: &Scenario, server: usize, report: &ProgramReport) -> 
 /// TCP each run of unanswered messages made one (an idle moment in a load loop or a bulk
 /// transfer can split a run: the text must not depend on it).
 fn merge_runs(scenario: &Scenario, server: usize, events: &[&ServerEvent]) -> Vec<ServerEvent> {
+    // Over a stream cut by recv() (not by frames), where one message ended is timing's.
     let stream = scenario
         .servers
         .get(server)
-        .is_some_and(|s| s.protocol == Protocol::Tcp);
+        .is_some_and(|s| s.protocol == Protocol::Tcp && s.framing.frames().is_none());
     merge_counts(events, stream)
 }
 

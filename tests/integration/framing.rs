@@ -258,9 +258,7 @@ servers:
 /// are).
 #[test]
 fn unanswered_frames_stay_apart() {
-    let (code, stdout, stderr) = run(
-        "server_frames.yaml",
-        r#"
+    let yaml = r#"
 timeout: 5s
 servers:
   - name: s
@@ -274,12 +272,18 @@ clients:
     steps:
       - send: { hex: "01 61 01 62 03 79 65 73" }
       - expect: { frame: "ok" }
-"#,
-    );
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains(r#"received "a" → no rule matched"#)
-            && stdout.contains(r#"received "b" → no rule matched"#),
-        "{stdout}"
-    );
+"#;
+    // The live view, and the transcript a snapshot keeps.
+    for mode in [None, Some("--transcript")] {
+        let path = crate::support::temp_file("server_frames.yaml", yaml);
+        let mut command = crate::support::netlab();
+        command.arg("run").args(mode).arg(&path);
+        let (code, stdout, stderr) = crate::support::text(&command.output().unwrap());
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(r#"received "a" → no rule matched"#)
+                && stdout.contains(r#"received "b" → no rule matched"#),
+            "{mode:?}: {stdout}"
+        );
+    }
 }
