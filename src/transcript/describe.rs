@@ -402,9 +402,23 @@ pub fn describe_step_event(
                 }
                 FailureKind::FrameTooLarge(cap) => {
                     detail.push(format!("received: {}", redact.show(&failure.received)));
-                    format!(
-                        "the frame announces more than {cap} bytes (max_received): stopped reading"
-                    )
+                    let delimited = matches!(
+                        step,
+                        Some(Step::Expect {
+                            matcher: Matcher::Frame {
+                                frames: crate::framing::Frames::Delimiter(_),
+                                ..
+                            },
+                            ..
+                        })
+                    );
+                    if delimited {
+                        format!("no delimiter within {cap} bytes (max_received): stopped reading")
+                    } else {
+                        format!(
+                            "the frame announces more than {cap} bytes (max_received): stopped reading"
+                        )
+                    }
                 }
                 FailureKind::TooMuchData(cap) => {
                     detail.push(format!("received: {}", redact.show(&failure.received)));

@@ -138,6 +138,29 @@ clients:
         stdout.contains("the frame announces more than 64 bytes"),
         "{stdout}"
     );
+    // A delimited frame announces nothing: its delimiter did not come within the cap.
+    let (code, stdout, _) = run(
+        "endless.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    greeting: { repeat: "a", times: 1000 }
+    framing: { delimiter: "\n" }
+clients:
+  - name: c
+    connect: s
+    max_received: 64
+    steps:
+      - expect: { frame: "x" }
+        timeout: 1s
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("no delimiter within 64 bytes (max_received)"),
+        "{stdout}"
+    );
 }
 
 #[test]
