@@ -229,7 +229,7 @@ pub struct RawClient {
     pub hint: Option<String>,
     /// What the whole client is worth: earned when every step of every instance passes (no
     /// `points` on its steps then).
-    pub points: Option<u32>,
+    pub points: Option<RawPoints>,
     /// Most bytes a reading step may gather before it fails (a flooding peer).
     pub max_received: Option<RawSize>,
     /// How its `frame` steps write and read frames (default: its server's framing).
@@ -331,6 +331,10 @@ pub struct RawHttpReply {
     /// The body (a string keeps `{data}` and the regex groups).
     pub body: Option<RawPayload>,
 }
+
+/// What a step or a client is worth: a whole number, 0 or more (read by `visitors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawPoints(pub u32);
 
 /// An HTTP status code, from 100 to 599 (read by `visitors`, which refuses any other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

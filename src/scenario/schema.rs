@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawCapture, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawRedact,
-    RawRepeat, RawScenario, RawSize, RawStatus, RawStep, STEP_KEYS,
+    RawCapture, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawPoints,
+    RawRedact, RawRepeat, RawScenario, RawSize, RawStatus, RawStep, STEP_KEYS,
 };
 use super::visitors::STATUS_CODES;
 
@@ -194,6 +194,19 @@ impl JsonSchema for RawSize {
                 { "type": "integer", "minimum": 0 },
                 { "type": "string", "pattern": "^\\s*[0-9]+\\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\\s*$" }
             ]
+        })
+    }
+}
+
+impl JsonSchema for RawPoints {
+    fn schema_name() -> Cow<'static, str> {
+        "Points".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "What a step or a client is worth when it passes: a whole number, 0 or more.",
+            "type": "integer",
+            "minimum": 0
         })
     }
 }

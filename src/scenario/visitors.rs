@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::raw::{
-    RawAction, RawDelimiter, RawDuration, RawFraming, RawMatcher, RawPayload, RawRedact, RawSize,
-    RawStatus, RawStep, STEP_KEYS,
+    RawAction, RawDelimiter, RawDuration, RawFraming, RawMatcher, RawPayload, RawPoints, RawRedact,
+    RawSize, RawStatus, RawStep, STEP_KEYS,
 };
 
 impl<'de> Deserialize<'de> for RawDuration {
@@ -382,7 +382,7 @@ impl<'de> Deserialize<'de> for RawStep {
                         continue;
                     }
                     if name == "points" {
-                        points = Some(map.next_value::<u32>()?);
+                        points = Some(map.next_value::<RawPoints>()?.0);
                         continue;
                     }
                     if name == "hidden" {
@@ -506,6 +506,19 @@ const OFFSET_TAKES: &str =
 
 /// What a framing's `adjust` takes, said with every mistake in it.
 const ADJUST_TAKES: &str = "`adjust` is a whole number of bytes added to the length's value to give the body's size (negative to take some away), such as `adjust: -2`";
+
+/// What `points` takes, said with every mistake in it.
+const POINTS_TAKE: &str = "`points` is what a step (or a client) is worth when it passes: a whole number, 0 or more, such as `points: 2`";
+
+impl<'de> Deserialize<'de> for RawPoints {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = WholeNumber(POINTS_TAKE).deserialize(deserializer)?;
+        u32::try_from(n).map(RawPoints).map_err(|_| {
+            let why = if n < 0 { "negative" } else { "too large" };
+            de::Error::custom(format!("`{n}` cannot be points ({why}): {POINTS_TAKE}"))
+        })
+    }
+}
 
 /// A whole number for a field whose message (`self.0`: what the field takes) is given with any
 /// value that is not one; the field's own bounds are the caller's.

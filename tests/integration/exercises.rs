@@ -152,6 +152,8 @@ fn a_server_that_crashes_on_start_shows_its_error() {
             ),
         "{stdout}"
     );
+    // The most points are known from the file, also when the program never started.
+    assert!(stdout.contains("score 0/5 points"), "{stdout}");
 }
 
 #[test]
@@ -336,4 +338,30 @@ fn a_content_length_that_promises_more_than_the_body_fails_where_it_is_read() {
         "{stdout}"
     );
     assert!(stdout.contains("score 0/4 points"), "{stdout}");
+}
+
+/// A server that accepts and never answers earns nothing on any server exercise: connecting,
+/// sending and waiting are not what is graded. (It scored 8/14 and 11/39 when every step
+/// counted.) The most points are the file's, whatever the program did.
+#[test]
+fn a_silent_server_scores_zero_on_every_server_exercise() {
+    if python3("a_silent_server_scores_zero_on_every_server_exercise").is_none() {
+        return;
+    }
+    for (exercise, max) in [
+        ("hello_server", 5),
+        ("concurrent_server", 6),
+        ("http_server", 4),
+    ] {
+        let (code, stdout, _) = grade(
+            exercise,
+            &solution("any/silent_server.py"),
+            &["--time-scale", "0.2"],
+        );
+        assert_eq!(code, 1, "{exercise}: {stdout}");
+        assert!(
+            stdout.contains(&format!("score 0/{max} points")),
+            "{exercise}: {stdout}"
+        );
+    }
 }

@@ -116,3 +116,76 @@ clients:
         "{stdout}"
     );
 }
+
+/// Points: a checking step is worth 1 by default and an action 0; `points:` on a step
+/// overrides; a `count:` client earns a step's points once, when it passed in every instance;
+/// a client worth points as a whole earns them all or none.
+#[test]
+fn points_are_earned_by_checks_once_per_client() {
+    let (code, stdout) = run_json(
+        "points.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    rules:
+      - match: "hi"
+        reply: "hello"
+      - match: { regex: "^key-[12]$" }
+        reply: "ok"
+      - reply: "?"
+clients:
+  - name: plain
+    connect: s
+    steps:
+      - send: "hi"              # 0
+      - expect: "hello"         # 1
+      - sleep: 10ms             # 0
+      - send: "x"
+      - expect: "?"
+        points: 3               # 3
+  - name: many
+    connect: s
+    count: 3
+    steps:
+      - send: "key-{instance}"
+      - expect: "ok"            # 1, earned only if all three pass: instance 3 gets "?"
+  - name: whole
+    connect: s
+    points: 4
+    steps:
+      - send: "hi"
+      - expect: "hello"
+      - send: "hi"
+      - expect: "hello"
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["max_points"], 1 + 3 + 1 + 4, "{stdout}");
+    assert_eq!(line["points"], 1 + 3 + 4, "{stdout}");
+}
+
+/// A client worth points as a whole cannot also share them out among its steps.
+#[test]
+fn points_on_a_client_and_its_steps_are_refused() {
+    let path = temp_file(
+        "both.yaml",
+        r#"
+clients:
+  - connect: "127.0.0.1:9"
+    points: 2
+    steps:
+      - send: "x"
+      - expect: "y"
+        points: 1
+"#,
+    );
+    let (code, _, stderr) = text(&netlab().arg("check").arg(&path).output().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the client is worth 2 points as a whole"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("both.yaml:8:9"), "{stderr}");
+}

@@ -99,7 +99,7 @@ impl Checker<'_> {
         });
         self.max_received = max_received;
         self.captures = Captures::default();
-        self.client_worth = raw.points;
+        self.client_worth = raw.points.map(|p| p.0);
         let program = raw.exec.is_some();
         self.frames = self.client_frames(path, raw.framing.take(), target.as_ref(), servers);
         let (
