@@ -247,6 +247,11 @@ pub(super) fn step_text(redact: Redactions, step: &Step) -> String {
     }
 }
 
+/// The words for a hidden step: its kind alone (`expect (hidden)`), none of its bytes.
+pub(super) fn hidden_step_text(step: &Step) -> String {
+    format!("{} (hidden)", step.key())
+}
+
 /// The declared timeout of a reading step (for messages: the scaled one is not shown).
 fn declared_timeout(client: &Client, step: Option<&Step>) -> Duration {
     match step {
@@ -270,7 +275,12 @@ pub fn describe_step_event(
     let redact = scenario.redactions(Some(id.client));
     let step = event.step.and_then(|i| client.steps_of(id.instance).get(i));
     let actor = instance_label(scenario, id);
+    // A hidden check shows no byte it sends or expects, passed or failed.
+    let hidden = event
+        .step
+        .is_some_and(|i| client.hidden.get(i).copied().unwrap_or(false));
     let what = match step {
+        Some(step) if hidden => hidden_step_text(step),
         Some(step) => step_text(redact, step),
         None => format!("connect {}", target_text(scenario, client)),
     };
@@ -291,7 +301,7 @@ pub fn describe_step_event(
                 }
                 _ => false,
             };
-            if exact {
+            if exact || hidden {
                 passed(what)
             } else if step.and_then(Step::uses_captured).is_some() {
                 // What it matched holds the values it used, which differ from run to run: the
@@ -315,9 +325,21 @@ pub fn describe_step_event(
             }
         }
         StepOutcome::Failed(failure) => {
+            // What came may echo what a hidden step sent: only its size shows.
+            let received = || {
+                if hidden {
+                    format!("{} bytes (hidden)", failure.received.len())
+                } else {
+                    redact.show(&failure.received)
+                }
+            };
             let mut detail = Vec::new();
             let mut differs = None;
             let reason = match &failure.kind {
+                FailureKind::Mismatch if hidden => format!(
+                    "received something else ({} bytes; what was expected is hidden)",
+                    failure.received.len()
+                ),
                 FailureKind::Mismatch => {
                     // A matcher that uses captured values, as it was when it failed.
                     let filled = step.and_then(|s| s.filled(&failure.captured).ok().flatten());
@@ -354,17 +376,14 @@ pub fn describe_step_event(
                             {
                                 detail.push(redacted_text(redact, &why));
                             }
-                            detail.push(format!("received: {}", redact.show(&failure.received)))
+                            detail.push(format!("received: {}", received()))
                         }
                     }
                     "received something else".to_string()
                 }
                 FailureKind::Timeout(_) => {
                     if !failure.received.is_empty() {
-                        detail.push(format!(
-                            "received so far: {}",
-                            redact.show(&failure.received)
-                        ));
+                        detail.push(format!("received so far: {}", received()));
                     }
                     let within = duration(declared_timeout(client, step));
                     match step {
@@ -380,15 +399,12 @@ pub fn describe_step_event(
                 }
                 FailureKind::PeerClosed => {
                     if !failure.received.is_empty() {
-                        detail.push(format!(
-                            "received before the close: {}",
-                            redact.show(&failure.received)
-                        ));
+                        detail.push(format!("received before the close: {}", received()));
                     }
                     "the peer closed the connection".to_string()
                 }
                 FailureKind::UnexpectedData => {
-                    detail.push(format!("received: {}", redact.show(&failure.received)));
+                    detail.push(format!("received: {}", received()));
                     "data arrived".to_string()
                 }
                 FailureKind::ConnectFailed(reason) | FailureKind::Io(reason) => {
@@ -401,7 +417,7 @@ pub fn describe_step_event(
                     "the peer closed normally (FIN), not with a reset".to_string()
                 }
                 FailureKind::FrameTooLarge(cap) => {
-                    detail.push(format!("received: {}", redact.show(&failure.received)));
+                    detail.push(format!("received: {}", received()));
                     let delimited = matches!(
                         step,
                         Some(Step::Expect {
@@ -421,7 +437,7 @@ pub fn describe_step_event(
                     }
                 }
                 FailureKind::TooMuchData(cap) => {
-                    detail.push(format!("received: {}", redact.show(&failure.received)));
+                    detail.push(format!("received: {}", received()));
                     format!("more than {cap} bytes arrived (max_received): stopped reading")
                 }
                 FailureKind::ProgramTimeout(_) => {
@@ -437,7 +453,7 @@ pub fn describe_step_event(
                 ),
                 FailureKind::CaptureFailed(why) => {
                     if !failure.received.is_empty() {
-                        detail.push(format!("matched: {}", redact.show(&failure.received)));
+                        detail.push(format!("matched: {}", received()));
                     }
                     redacted_text(redact, why)
                 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::build::{dead_program, failed_programs};
-use super::describe::{Mark, describe_step_event, instance_label, step_text};
+use super::describe::{Mark, describe_step_event, hidden_step_text, instance_label, step_text};
 use crate::event::{Event, EventKind, InstanceId, Origin, StepEvent};
 use crate::scenario::{Scenario, Step};
 
@@ -91,7 +91,11 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                 results.push(StepResult {
                     client: instance_label(scenario, id),
                     step: index,
-                    action: step_text(scenario.redactions(Some(client_index)), step),
+                    action: if client.hidden.get(index).copied().unwrap_or(false) {
+                        hidden_step_text(step)
+                    } else {
+                        step_text(scenario.redactions(Some(client_index)), step)
+                    },
                     result,
                     detail,
                     points: client.points.get(index).copied().unwrap_or(0),

@@ -189,3 +189,74 @@ clients:
     );
     assert!(stderr.contains("both.yaml:8:9"), "{stderr}");
 }
+
+/// A hidden check keeps the bytes it sends and expects out of every output a student sees —
+/// the live view, the transcript, the JSON report, JUnit and the snapshot written — passed or
+/// failed; its hint still shows.
+#[test]
+fn hidden_checks_show_none_of_their_bytes_anywhere() {
+    if crate::support::python3("hidden_checks_show_none_of_their_bytes_anywhere").is_none() {
+        return;
+    }
+    // The wrong greeting's server greets "Hello!" and answers "Hello, <name>!".
+    let server = crate::support::root().join("tests/solutions/hello_server/wrong_greeting.py");
+    let yaml = format!(
+        r#"
+name: hidden
+timeout: 10s
+servers:
+  - name: student
+    exec: ["python3", "{server}", "{{port}}"]
+clients:
+  - name: c
+    connect: student
+    steps:
+      - expect: "Hello!"
+      - send: "Zanzibar"
+        hidden: true
+      - expect: "Hello, Zanzibar!"
+        hidden: true
+      - send: "Quixotic"
+        hidden: true
+      - expect: "Hello, Quixotic?"
+        hidden: true
+        hint: mind the punctuation
+"#,
+        server = server.display()
+    );
+    let path = temp_file("hidden.yaml", &yaml);
+    let dir = path.parent().unwrap().to_path_buf();
+    let junit = dir.join("junit.xml");
+    let outputs = [
+        vec!["run".to_string()],
+        vec!["run".into(), "--transcript".into()],
+        vec!["run".into(), "--format".into(), "json".into()],
+        vec!["test".into(), "--junit".into(), junit.display().to_string()],
+    ];
+    let mut seen = String::new();
+    for args in outputs {
+        let output = netlab()
+            .args(&args)
+            .arg(&path)
+            .env_remove("CI")
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = text(&output);
+        assert_eq!(code, 1, "{args:?}: {stdout}\n{stderr}");
+        seen.push_str(&stdout);
+        seen.push_str(&stderr);
+    }
+    seen.push_str(&std::fs::read_to_string(&junit).unwrap());
+    for written in std::fs::read_dir(dir.join("snapshots"))
+        .into_iter()
+        .flatten()
+    {
+        seen.push_str(&std::fs::read_to_string(written.unwrap().path()).unwrap_or_default());
+    }
+    for secret in ["Zanzibar", "Quixotic"] {
+        assert!(!seen.contains(secret), "{secret} shown:\n{seen}");
+    }
+    assert!(seen.contains("expect (hidden)"), "{seen}");
+    assert!(seen.contains("what was expected is hidden"), "{seen}");
+    assert!(seen.contains("mind the punctuation"), "{seen}");
+}
