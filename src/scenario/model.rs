@@ -161,6 +161,8 @@ pub struct ServerProgram {
     pub ready_timeout: Duration,
     /// Whether its stdout and stderr go in the transcript.
     pub capture_output: bool,
+    /// Advice shown when it never gets ready, or dies (for exercises).
+    pub hint: Option<String>,
 }
 
 /// What a server does with one message: the first rule that matches it, and what that rule

@@ -131,6 +131,8 @@ pub struct RawServer {
     pub ready_timeout: Option<RawDuration>,
     /// Program: show its stdout and stderr in the transcript.
     pub capture_output: Option<bool>,
+    /// Program: advice shown when it never gets ready, or dies (for exercises).
+    pub hint: Option<String>,
     /// Faults the server injects into its replies.
     pub faults: Option<RawFaults>,
 }

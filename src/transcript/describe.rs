@@ -134,6 +134,13 @@ pub fn describe_program_failure(
     let mut detail = vec![format!("command: {}", printable(&failure.command))];
     let redact = scenario.redactions(None);
     detail.extend(stderr_lines(redact, failure.stderr_tail.as_bytes()));
+    let hint = scenario.servers[server]
+        .program
+        .as_ref()
+        .and_then(|p| p.hint.as_ref());
+    if let Some(hint) = hint {
+        detail.push(format!("hint: {hint}"));
+    }
     Entry {
         mark: Mark::Failed,
         actor: scenario.servers[server].name.clone(),

@@ -154,6 +154,11 @@ fn a_server_that_crashes_on_start_shows_its_error() {
     );
     // The most points are known from the file, also when the program never started.
     assert!(stdout.contains("score 0/5 points"), "{stdout}");
+    // The exercise's hint for a program that never gets ready.
+    assert!(
+        stdout.contains("hint: your program must start without errors"),
+        "{stdout}"
+    );
 }
 
 #[test]

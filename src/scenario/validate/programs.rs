@@ -54,6 +54,7 @@ impl Checker<'_> {
                     (raw.ready_after.is_some(), "ready_after"),
                     (raw.ready_timeout.is_some(), "ready_timeout"),
                     (raw.capture_output.is_some(), "capture_output"),
+                    (raw.hint.is_some(), "hint"),
                 ],
                 ONLY_FOR_A_PROGRAM,
                 None,
@@ -93,6 +94,10 @@ impl Checker<'_> {
                 .map_or(DEFAULT_READY_AFTER, |RawDuration(d)| d),
             ready_timeout,
             capture_output: raw.capture_output.unwrap_or(false),
+            hint: raw
+                .hint
+                .take()
+                .map(|h| self.fill_built(&join(path, "hint"), &h, Syntax::Text, Scope::Shared)),
         })
     }
 
