@@ -109,6 +109,9 @@ pub struct Context {
     /// as long as it reads until the server closes: a netlab server writing to one stops (see
     /// `StreamLink::close`).
     pub leaving: Arc<std::sync::Mutex<std::collections::HashSet<Link>>>,
+    /// How many messages each rule of each server matched in the run, from any sender, by
+    /// server then rule (for `lose_scope: server`).
+    pub rule_counts: Arc<Vec<Vec<std::sync::atomic::AtomicU32>>>,
 }
 
 impl Context {

@@ -114,6 +114,11 @@ pub fn run(
         jobs: jobs.clone(),
         activity: Arc::default(),
         leaving: Arc::default(),
+        rule_counts: Arc::new(
+            (scenario.servers.iter())
+                .map(|server| server.rules.iter().map(|_| Default::default()).collect())
+                .collect(),
+        ),
     };
     let instances = instances(scenario);
     let mut collector = Collector::new(scenario, observe, instances.len(), options.discard_events);

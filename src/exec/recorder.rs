@@ -368,6 +368,7 @@ mod tests {
             jobs: Jobs::default(),
             activity: Arc::default(),
             leaving: Arc::default(),
+            rule_counts: Arc::default(),
         };
         (context, sink, stop)
     }

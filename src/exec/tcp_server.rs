@@ -294,7 +294,12 @@ impl<'a> Connection<'a> {
         message: &[u8],
         reply: &mut Vec<u8>,
     ) -> io::Result<bool> {
-        let Some(answer) = self.server.answer(message, &mut self.conversation, reply) else {
+        let counts = self.context.rule_counts.get(self.id.server);
+        let counts = counts.map_or(&[][..], Vec::as_slice);
+        let Some(answer) = self
+            .server
+            .answer(message, &mut self.conversation, counts, reply)
+        else {
             self.recorder
                 .record_unanswered(&self.context, message, None, self.sent);
             return Ok(true);

@@ -129,7 +129,12 @@ fn serve<'a>(
         peer.last_heard = heard;
         let truncated = (length > server.read_size).then_some(length);
         let message = &buf[..length.min(server.read_size)];
-        let Some(answer) = server.answer(message, &mut peer.conversation, &mut reply) else {
+        let counts = context
+            .rule_counts
+            .get(index)
+            .map_or(&[][..], Vec::as_slice);
+        let Some(answer) = server.answer(message, &mut peer.conversation, counts, &mut reply)
+        else {
             peer.recorder
                 .record_unanswered(context, message, truncated, peer.sent);
             continue;

@@ -4,10 +4,12 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-pub use super::raw::{Concurrency, Protocol};
+pub use super::raw::{Concurrency, LoseScope, Protocol};
 use crate::capture::{Capture, Filled, Values};
+
 use crate::framing::Frames;
 pub use crate::framing::Framing;
 use crate::matcher::Matcher;
@@ -242,10 +244,14 @@ impl Server {
     /// The answer to `message`, or `None` when no rule matches (the server stays silent); the
     /// reply's bytes replace what `reply` held. `conversation` is what the server remembers of
     /// this client (for `lose_first`, and the named groups of its rules' regexes); it is updated.
+    ///
+    /// `server_matched`: how many messages each rule matched on the whole server in this run,
+    /// from any sender (for `lose_scope: server`); it is updated.
     pub fn answer(
         &self,
         message: &[u8],
         conversation: &mut Conversation,
+        server_matched: &[AtomicU32],
         reply: &mut Vec<u8>,
     ) -> Option<Answer> {
         reply.clear();
@@ -257,7 +263,13 @@ impl Server {
         let matched = &mut conversation.matched;
         matched.resize(self.rules.len(), 0);
         matched[index] = matched[index].saturating_add(1);
-        if matched[index] <= rule.lose_first {
+        let nth = match rule.lose_scope {
+            LoseScope::Sender => matched[index],
+            LoseScope::Server => server_matched.get(index).map_or(u32::MAX, |n| {
+                n.fetch_add(1, Ordering::Relaxed).saturating_add(1)
+            }),
+        };
+        if nth <= rule.lose_first {
             return Some(Answer {
                 rule: index,
                 delay: None,
@@ -312,6 +324,8 @@ pub struct Rule {
     pub close: bool,
     /// The first N messages it matches (per client) are lost: no delay, no reply.
     pub lose_first: u32,
+    /// Whose messages `lose_first` counts.
+    pub lose_scope: LoseScope,
 }
 
 /// A reply: literal bytes, or text with `{data}` placeholders.

@@ -196,6 +196,21 @@ pub struct RawRule {
     pub close: Option<bool>,
     /// The first N messages this rule matches (per client) are lost: no delay, no reply.
     pub lose_first: Option<u32>,
+    /// Whose messages `lose_first` counts: each sender's apart (`sender`, the default), or all
+    /// the server's together (`server`: a client that retries from a new socket is still
+    /// answered once N are lost).
+    pub lose_scope: Option<LoseScope>,
+}
+
+/// Whose messages a rule's `lose_first` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoseScope {
+    /// Each sender's (a TCP connection, a UDP source address) apart.
+    #[default]
+    Sender,
+    /// Every message the server gets, from any sender.
+    Server,
 }
 
 /// A client entry, as written.

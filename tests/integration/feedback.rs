@@ -260,3 +260,44 @@ clients:
     assert!(seen.contains("what was expected is hidden"), "{seen}");
     assert!(seen.contains("mind the punctuation"), "{seen}");
 }
+
+/// `lose_scope: server` counts `lose_first` over every sender: a client that retries from a
+/// new socket is answered once the first is lost (per sender, each new socket loses its first).
+#[test]
+fn lose_first_counted_for_the_whole_server_answers_a_retry_from_a_new_socket() {
+    for (scope, second_gets) in [("server", "pong"), ("sender", "nothing")] {
+        let second = if second_gets == "pong" {
+            "      - expect: \"pong\"\n"
+        } else {
+            "      - expect_nothing: 300ms\n"
+        };
+        let (code, stdout) = run_json(
+            "lossy.yaml",
+            &format!(
+                r#"
+timeout: 5s
+servers:
+  - name: lossy
+    protocol: udp
+    rules:
+      - match: "ping"
+        lose_first: 1
+        lose_scope: {scope}
+        reply: "pong"
+clients:
+  - name: first_try
+    connect: lossy
+    steps:
+      - send: "ping"
+      - expect_nothing: 300ms
+  - name: retry
+    connect: lossy
+    start_after: 150ms
+    steps:
+      - send: "ping"
+{second}"#
+            ),
+        );
+        assert_eq!(code, 0, "{scope}: {stdout}");
+    }
+}

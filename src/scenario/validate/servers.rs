@@ -266,6 +266,7 @@ impl Checker<'_> {
             delay: raw.delay.map(|d| d.0),
             close: raw.close.unwrap_or(false),
             lose_first: raw.lose_first.unwrap_or(0),
+            lose_scope: raw.lose_scope.unwrap_or_default(),
         }
     }
 }
