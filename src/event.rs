@@ -104,6 +104,15 @@ pub enum EventKind {
     /// A server's program under test failed: it never got ready, or it exited during the run.
     /// Recorded when netlab sees it (within a few milliseconds), so the live view shows it then.
     ProgramFailed(ProgramFailure),
+    /// A server's count was checked at the end of the run (`expect_connections`…).
+    ServerChecked {
+        /// Index into the server's `checks`.
+        check: usize,
+        /// What was counted.
+        count: u64,
+        /// Whether it was within the bounds.
+        passed: bool,
+    },
 }
 
 /// The result of a client step, with the byte counts the transcript orders by.

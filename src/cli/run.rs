@@ -134,6 +134,7 @@ fn run_one(
             scenario,
             verdict,
             result.program.as_ref(),
+            &result.step_results,
             result.points,
             result.duration,
             true,

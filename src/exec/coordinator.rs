@@ -24,11 +24,11 @@ use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
 use crate::event::{
     Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind, ProgramReport,
-    ProgramStatus, StepEvent, StepOutcome,
+    ProgramStatus, ServerAction, StepEvent, StepOutcome,
 };
 use crate::outcome::{Outcome, RunError, Verdict};
 use crate::plan::{TimeScale, deadline_after, scenario_deadline};
-use crate::scenario::{Scenario, Target};
+use crate::scenario::{Counted, Scenario, Target};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -189,11 +189,69 @@ pub fn run(
         Verdict::Passed if collector.program_failed => Verdict::Failed,
         verdict => verdict,
     };
+    // The servers' counts, over a run that ended by itself (one stopped early counted less).
+    let checked = matches!(verdict, Verdict::Passed | Verdict::Failed);
+    let mut checks_passed = true;
+    if checked {
+        for event in check_servers(scenario, &collector.events, started) {
+            checks_passed &= !matches!(event.kind, EventKind::ServerChecked { passed: false, .. });
+            collector.take(event);
+        }
+    }
+    let verdict = match verdict {
+        Verdict::Passed if !checks_passed => Verdict::Failed,
+        verdict => verdict,
+    };
     Ok(Outcome {
         events: collector.events,
         verdict,
         addresses,
     })
+}
+
+/// Checks each server's counts (`expect_connections`, `expect_messages`) against what its
+/// connections recorded: the results, as events.
+fn check_servers(scenario: &Scenario, events: &[Event], started: Instant) -> Vec<Event> {
+    let mut connections = vec![0u64; scenario.servers.len()];
+    let mut messages = vec![0u64; scenario.servers.len()];
+    for event in events.iter() {
+        let (Origin::Connection(id), EventKind::Served(served)) = (&event.origin, &event.kind)
+        else {
+            continue;
+        };
+        let (Some(c), Some(m)) = (connections.get_mut(id.server), messages.get_mut(id.server))
+        else {
+            continue;
+        };
+        match &served.action {
+            ServerAction::Accepted { .. } => *c += 1,
+            ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => *m += 1,
+            ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
+                *m += messages
+            }
+            _ => {}
+        }
+    }
+    let mut results = Vec::new();
+    for (index, server) in scenario.servers.iter().enumerate() {
+        for (check, written) in server.checks.iter().enumerate() {
+            let count = match written.counted {
+                Counted::Connections => connections[index],
+                Counted::Messages => messages[index],
+            };
+            let passed = written.holds(count);
+            results.push(Event {
+                elapsed: started.elapsed(),
+                origin: Origin::Server(index),
+                kind: EventKind::ServerChecked {
+                    check,
+                    count,
+                    passed,
+                },
+            });
+        }
+    }
+    results
 }
 
 impl Watched {

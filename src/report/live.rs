@@ -12,8 +12,8 @@ use crate::event::{
 use crate::pairing::Pairing;
 use crate::scenario::{Scenario, Target};
 use crate::transcript::{
-    Entry, describe_program_failure, describe_server_event, describe_step_event, instance_label,
-    program_status,
+    Entry, describe_program_failure, describe_server_check, describe_server_event,
+    describe_step_event, instance_label, program_status,
 };
 
 /// Turns events into printable lines, in arrival order.
@@ -118,6 +118,17 @@ impl<'a> LiveView<'a> {
                 self.failed_programs
                     .entry(*i)
                     .or_insert_with(|| failure.clone());
+            }
+            (
+                Origin::Server(i),
+                EventKind::ServerChecked {
+                    check,
+                    count,
+                    passed,
+                },
+            ) => {
+                let entry = describe_server_check(self.scenario, *i, *check, *count, *passed);
+                out.push(self.line(seconds, &entry, styled));
             }
             (Origin::Server(i), EventKind::AcceptFailed { reason }) => {
                 let name = &self.scenario.servers[*i].name;

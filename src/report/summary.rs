@@ -7,13 +7,14 @@ use anstyle::AnsiColor;
 use crate::event::ProgramFailure;
 use crate::outcome::Verdict;
 use crate::scenario::Scenario;
-use crate::transcript::{Points, program_failure_reason};
+use crate::transcript::{Points, StepResult, program_failure_reason};
 
 /// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s, score 4/4 points`, or `FAIL …: reason`.
 pub fn verdict_line(
     scenario: &Scenario,
     verdict: &Verdict,
     program: Option<&(String, ProgramFailure)>,
+    steps: &[StepResult],
     points: Points,
     took: Duration,
     styled: bool,
@@ -30,6 +31,16 @@ pub fn verdict_line(
                     program_failure_reason(&failure.kind)
                 ),
             ),
+            // What failed first: a client's step, else a server's count at the end.
+            None if steps
+                .iter()
+                .any(|r| r.result == "failed" && r.client_index.is_some()) =>
+            {
+                ("FAIL", red, ": a client step failed".to_string())
+            }
+            None if steps.iter().any(|r| r.result == "failed") => {
+                ("FAIL", red, ": a server's check failed".to_string())
+            }
             None => ("FAIL", red, ": a client step failed".to_string()),
         },
         Verdict::TimedOut(d) => (

@@ -70,6 +70,8 @@ pub struct Server {
     pub groups: Vec<String>,
     /// A program under test started in this server's place (`exec:`), if any.
     pub program: Option<ServerProgram>,
+    /// Counts checked at the end of the run (a netlab server's).
+    pub checks: Vec<ServerCheck>,
     /// Faults injected into its replies (none by default).
     pub faults: Faults,
     /// Served from outside the run at this `host:port` (`--target NAME=HOST:PORT`): nothing is
@@ -165,6 +167,73 @@ pub struct ServerProgram {
     pub capture_output: bool,
     /// Advice shown when it never gets ready, or dies (for exercises).
     pub hint: Option<String>,
+}
+
+/// What a server counts for a check at the end of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Connections accepted (udp: senders heard from).
+    Connections,
+    /// Messages its rules saw, answered or not (udp: datagrams).
+    Messages,
+}
+
+impl Counted {
+    /// The key the check is written with.
+    pub fn key(self) -> &'static str {
+        match self {
+            Counted::Connections => "expect_connections",
+            Counted::Messages => "expect_messages",
+        }
+    }
+
+    /// `count` of what is counted, over `protocol`, in words (`1 sender`, `3 datagrams`).
+    pub fn words(self, protocol: Protocol, count: u64) -> String {
+        let noun = match (self, protocol) {
+            (Counted::Connections, Protocol::Tcp) => "connection",
+            (Counted::Connections, Protocol::Udp) => "sender",
+            (Counted::Messages, Protocol::Tcp) => "message",
+            (Counted::Messages, Protocol::Udp) => "datagram",
+        };
+        let plural = if count == 1 { "" } else { "s" };
+        format!("{count} {noun}{plural}")
+    }
+}
+
+/// A count a netlab server checks at the end of the run (`expect_connections`,
+/// `expect_messages`), graded like a client's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCheck {
+    /// What is counted.
+    pub counted: Counted,
+    /// At least this many.
+    pub at_least: Option<u64>,
+    /// At most this many.
+    pub at_most: Option<u64>,
+    /// Advice shown when it fails.
+    pub hint: Option<String>,
+    /// What it is worth.
+    pub points: u32,
+}
+
+impl ServerCheck {
+    /// Whether `count` is within the bounds.
+    pub fn holds(&self, count: u64) -> bool {
+        self.at_least.is_none_or(|least| count >= least)
+            && self.at_most.is_none_or(|most| count <= most)
+    }
+
+    /// The check in words: `expect_messages at least 2, at most 4`.
+    pub fn text(&self) -> String {
+        let bounds = match (self.at_least, self.at_most) {
+            (Some(least), Some(most)) if least == most => format!("exactly {least}"),
+            (Some(least), Some(most)) => format!("at least {least}, at most {most}"),
+            (Some(least), None) => format!("at least {least}"),
+            (None, Some(most)) => format!("at most {most}"),
+            (None, None) => "any".to_string(),
+        };
+        format!("{} {bounds}", self.counted.key())
+    }
 }
 
 /// What a server does with one message: the first rule that matches it, and what that rule

@@ -133,6 +133,10 @@ pub struct RawServer {
     pub capture_output: Option<bool>,
     /// Program: advice shown when it never gets ready, or dies (for exercises).
     pub hint: Option<String>,
+    /// How many connections (udp: senders) it must get, checked at the end of the run.
+    pub expect_connections: Option<RawCount>,
+    /// How many messages (udp: datagrams) its rules must see, checked at the end of the run.
+    pub expect_messages: Option<RawCount>,
     /// Faults the server injects into its replies.
     pub faults: Option<RawFaults>,
 }
@@ -200,6 +204,23 @@ pub struct RawRule {
     /// the server's together (`server`: a client that retries from a new socket is still
     /// answered once N are lost).
     pub lose_scope: Option<LoseScope>,
+}
+
+/// A count a server checks at the end of the run: bounds, and how it is graded.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = super::schema::count_rules)]
+pub struct RawCount {
+    /// At least this many.
+    pub at_least: Option<u64>,
+    /// At most this many.
+    pub at_most: Option<u64>,
+    /// Exactly this many (neither bound beside it).
+    pub exactly: Option<u64>,
+    /// Advice shown when the check fails.
+    pub hint: Option<String>,
+    /// What the check is worth (default 1).
+    pub points: Option<RawPoints>,
 }
 
 /// Whose messages a rule's `lose_first` counts.

@@ -136,6 +136,17 @@ pub(super) fn server_rules(schema: &mut Schema) {
     set_property(schema, "ready_timeout", positive_duration());
 }
 
+/// A count's bounds: `exactly` alone, or `at_least` and/or `at_most`.
+pub(super) fn count_rules(schema: &mut Schema) {
+    schema.insert(
+        "oneOf".into(),
+        serde_json::json!([
+            { "required": ["exactly"], "not": { "anyOf": [ { "required": ["at_least"] }, { "required": ["at_most"] } ] } },
+            { "anyOf": [ { "required": ["at_least"] }, { "required": ["at_most"] } ], "not": { "required": ["exactly"] } }
+        ]),
+    );
+}
+
 /// A client's fields that depend on one another: a program (`exec`) has no steps, and only a
 /// program has `expect_exit`, `expect_stdout` and a client-wide `hint`; its framing makes frames.
 pub(super) fn client_rules(schema: &mut Schema) {

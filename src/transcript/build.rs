@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::describe::{
-    Entry, Mark, describe_program_failure, describe_server_event, describe_step_event,
-    instance_label, program_status,
+    Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
+    describe_step_event, instance_label, program_status,
 };
 use crate::event::{
     ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramReport,
@@ -77,6 +77,19 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                     *i,
                     format!("accept failed: {reason}"),
                 ));
+            }
+            (
+                Origin::Server(i),
+                EventKind::ServerChecked {
+                    check,
+                    count,
+                    passed,
+                },
+            ) => {
+                server_notes
+                    .entry(*i)
+                    .or_default()
+                    .push(describe_server_check(scenario, *i, *check, *count, *passed));
             }
             (Origin::Server(i), EventKind::ProgramFinished(report)) => {
                 let notes = program_notes(scenario, *i, report);

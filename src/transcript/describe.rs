@@ -520,6 +520,33 @@ pub fn describe_step_event(
     }
 }
 
+/// Describes the result of check `check` of server `server`: `count` was counted.
+pub fn describe_server_check(
+    scenario: &Scenario,
+    server: usize,
+    check: usize,
+    count: u64,
+    passed: bool,
+) -> Entry {
+    let server = &scenario.servers[server];
+    let written = &server.checks[check];
+    let mut detail = Vec::new();
+    if !passed && let Some(hint) = &written.hint {
+        detail.push(format!("hint: {hint}"));
+    }
+    Entry {
+        mark: if passed { Mark::Passed } else { Mark::Failed },
+        actor: server.name.clone(),
+        text: format!(
+            "{}: {}",
+            written.text(),
+            written.counted.words(server.protocol, count)
+        ),
+        detail,
+        differs: None,
+    }
+}
+
 /// Describes a server action on a connection, of client `client`'s section (`None`: a peer from
 /// outside the scenario).
 pub fn describe_server_event(

@@ -8,7 +8,7 @@ mod score;
 
 pub use build::{Section, Transcript, build, dead_program};
 pub use describe::{
-    Entry, Mark, describe_program_failure, describe_server_event, describe_step_event,
-    instance_label, program_failure_reason, program_status,
+    Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
+    describe_step_event, instance_label, program_failure_reason, program_status,
 };
 pub use score::{Points, StepCounts, StepResult, count, points, step_results};

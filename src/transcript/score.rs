@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::build::{dead_program, failed_programs};
-use super::describe::{Mark, describe_step_event, hidden_step_text, instance_label, step_text};
+use super::describe::{
+    Mark, describe_server_check, describe_step_event, hidden_step_text, instance_label, step_text,
+};
 use crate::event::{Event, EventKind, InstanceId, Origin, StepEvent};
 use crate::scenario::{Scenario, Step};
 
@@ -25,9 +27,10 @@ pub struct StepResult {
     pub detail: Option<String>,
     /// What the step is worth when it passes in every instance of its client.
     pub points: u32,
-    /// The client's index in the scenario.
+    /// The client's index in the scenario (`None`: a server's check at the end of the run,
+    /// `client` then being the server's name).
     #[serde(skip)]
-    pub client_index: usize,
+    pub client_index: Option<usize>,
     /// The line of the scenario file where the step is written (0: not known).
     #[serde(skip)]
     pub line: usize,
@@ -99,11 +102,60 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                     result,
                     detail,
                     points: client.points.get(index).copied().unwrap_or(0),
-                    client_index,
+                    client_index: Some(client_index),
                     line: client.lines.get(index).copied().unwrap_or(0),
                 });
             }
             fail_repeats_that_failed(&client.steps, &mut results[first..]);
+        }
+    }
+    results.extend(server_check_results(scenario, events));
+    results
+}
+
+/// The result of every server's checks at the end of the run (`not_run` when the run did not
+/// end by itself).
+fn server_check_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
+    let mut checked: HashMap<(usize, usize), (u64, bool)> = HashMap::new();
+    for event in events {
+        if let (
+            Origin::Server(server),
+            EventKind::ServerChecked {
+                check,
+                count,
+                passed,
+            },
+        ) = (&event.origin, &event.kind)
+        {
+            checked.insert((*server, *check), (*count, *passed));
+        }
+    }
+    let mut results = Vec::new();
+    for (index, server) in scenario.servers.iter().enumerate() {
+        for (check, written) in server.checks.iter().enumerate() {
+            let (result, detail) = match checked.get(&(index, check)) {
+                None => ("not_run", None),
+                Some((_, true)) => ("passed", None),
+                Some((count, false)) => {
+                    let entry = describe_server_check(scenario, index, check, *count, false);
+                    let mut text = entry.text;
+                    for line in entry.detail {
+                        text.push('\n');
+                        text.push_str(&line);
+                    }
+                    ("failed", Some(text))
+                }
+            };
+            results.push(StepResult {
+                client: server.name.clone(),
+                step: check,
+                action: written.text(),
+                result,
+                detail,
+                points: written.points,
+                client_index: None,
+                line: 0,
+            });
         }
     }
     results
@@ -147,8 +199,27 @@ pub struct Points {
 /// instance passed.
 pub fn points(scenario: &Scenario, results: &[StepResult]) -> Points {
     let mut total = Points::default();
+    // A server's check is earned when it held.
+    for result in results.iter().filter(|r| r.client_index.is_none()) {
+        total.max += u64::from(result.points);
+        if result.result == "passed" {
+            total.earned += u64::from(result.points);
+        }
+    }
+    if results.is_empty() {
+        for server in &scenario.servers {
+            total.max += server
+                .checks
+                .iter()
+                .map(|c| u64::from(c.points))
+                .sum::<u64>();
+        }
+    }
     for (index, client) in scenario.clients.iter().enumerate() {
-        let mine: Vec<&StepResult> = results.iter().filter(|r| r.client_index == index).collect();
+        let mine: Vec<&StepResult> = results
+            .iter()
+            .filter(|r| r.client_index == Some(index))
+            .collect();
         let passed_everywhere = |step: usize| {
             mine.iter()
                 .filter(|r| r.step == step)

@@ -209,6 +209,12 @@ fn a_udp_client_without_retries_fails_on_the_lost_datagram() {
         stdout.contains("hint: the first datagram is lost on purpose"),
         "{stdout}"
     );
+    // The server counted one datagram: no retry.
+    assert!(
+        stdout.contains("✗ lossy  expect_messages at least 2, at most 5: 1 datagram"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("score 0/3 points"), "{stdout}");
 }
 
 /// Running an exercise without its solution is one mistake, said once: `solution` has no value

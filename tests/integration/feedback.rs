@@ -301,3 +301,58 @@ clients:
         assert_eq!(code, 0, "{scope}: {stdout}");
     }
 }
+
+/// A netlab server checks how many connections and messages it got at the end of the run,
+/// graded like a step (1 point by default): a client that opens too many connections fails
+/// the server's check, with its hint, though every step of its own passed.
+#[test]
+fn a_servers_counts_are_checked_at_the_end_and_graded() {
+    let scenario = |tries: usize| {
+        let mut clients = String::new();
+        for i in 0..tries {
+            clients.push_str(&format!(
+                "  - name: try{i}\n    connect: s\n    steps:\n      - send: \"hi\\n\"\n      - expect: \"hello\\n\"\n"
+            ));
+        }
+        format!(
+            r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: line
+    expect_connections: {{ at_most: 2, hint: "reuse one connection" }}
+    expect_messages: {{ exactly: {tries}, points: 2 }}
+    rules:
+      - reply: "hello\n"
+clients:
+{clients}"#
+        )
+    };
+    let (code, stdout) = run_json("counts.yaml", &scenario(2));
+    assert_eq!(code, 0, "{stdout}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["points"], 2 + 1 + 2, "{stdout}");
+    assert_eq!(line["max_points"], 2 + 1 + 2, "{stdout}");
+    let path = temp_file("counts.yaml", &scenario(3));
+    let (code, stdout, _) = text(&netlab().arg("run").arg(&path).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    let line_of = |text: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(text))
+            .unwrap_or_default()
+    };
+    assert!(
+        line_of("expect_connections at most 2: 3 connections").contains("✗ s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hint: reuse one connection"), "{stdout}");
+    assert!(
+        line_of("expect_messages exactly 3: 3 messages").contains("✓ s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("score 5/6 points: a server's check failed"),
+        "{stdout}"
+    );
+}

@@ -71,6 +71,8 @@ impl Checker<'_> {
                 (raw.concurrency.is_some(), "concurrency"),
                 (raw.framing.is_some(), "framing"),
                 (raw.read_size.is_some(), "read_size"),
+                (raw.expect_connections.is_some(), "expect_connections"),
+                (raw.expect_messages.is_some(), "expect_messages"),
             ],
             "has no effect on a program under test (`exec:`)",
             Some("the program decides how it answers; netlab only starts it and talks to it"),

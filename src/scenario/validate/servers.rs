@@ -11,10 +11,13 @@ use crate::capture::INT_KINDS;
 use crate::framing::{Frames, Framing, LengthPrefix};
 use crate::http::breaks_a_field_value;
 use crate::matcher::Matcher;
-use crate::scenario::model::{MAX_DATAGRAM_PAYLOAD, Reply, ReplyHead, ReplyPart, Rule, Server};
+use crate::scenario::model::{
+    Counted, MAX_DATAGRAM_PAYLOAD, Reply, ReplyHead, ReplyPart, Rule, Server, ServerCheck,
+};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
-    Protocol, RawFraming, RawHttpReply, RawMatcher, RawPayload, RawRule, RawServer, RawSize,
+    Protocol, RawCount, RawFraming, RawHttpReply, RawMatcher, RawPayload, RawRule, RawServer,
+    RawSize,
 };
 use crate::scenario::schema::LENGTH_KINDS;
 use crate::template::{Piece, Syntax};
@@ -198,6 +201,15 @@ impl Checker<'_> {
                 }
             }
         }
+        let checks = if program.is_none() {
+            let written = [
+                (Counted::Connections, raw.expect_connections),
+                (Counted::Messages, raw.expect_messages),
+            ];
+            self.server_checks(path, written, protocol, &framing)
+        } else {
+            Vec::new()
+        };
         Server {
             name: raw.name,
             protocol,
@@ -214,7 +226,70 @@ impl Checker<'_> {
             faults,
             outside: None,
             program,
+            checks,
         }
+    }
+
+    /// The counts the server written at `path` checks at the end of the run.
+    fn server_checks(
+        &mut self,
+        path: &str,
+        written: [(Counted, Option<RawCount>); 2],
+        protocol: Protocol,
+        framing: &Framing,
+    ) -> Vec<ServerCheck> {
+        let mut checks = Vec::new();
+        for (counted, count) in written {
+            let Some(count) = count else { continue };
+            let at = join(path, counted.key());
+            // Where recv() cuts a stream decides how many messages a chunk-framed server sees.
+            if counted == Counted::Messages
+                && protocol == Protocol::Tcp
+                && *framing == Framing::Chunk
+            {
+                self.at_key(
+                    &at,
+                    "a tcp server that reads by `chunk` sees as many messages as recv() calls, which timing decides: the count would not be the same from run to run",
+                )
+                .add_help("give the server `framing: line` (or a length, a delimiter, http), or count `expect_connections`");
+            }
+            let (at_least, at_most) = match (count.exactly, count.at_least, count.at_most) {
+                (Some(n), None, None) => (Some(n), Some(n)),
+                (Some(_), _, _) => {
+                    self.at_key(
+                        &join(&at, "exactly"),
+                        "`exactly` stands alone: no `at_least` or `at_most` beside it",
+                    );
+                    (None, None)
+                }
+                (None, None, None) => {
+                    self.at_key(&at, "a count needs `at_least`, `at_most` or `exactly`");
+                    (None, None)
+                }
+                (None, least, most) => {
+                    if let (Some(l), Some(m)) = (least, most)
+                        && l > m
+                    {
+                        self.at_value(
+                            &join(&at, "at_least"),
+                            format!("at least {l} and at most {m}: no count is both"),
+                        );
+                    }
+                    (least, most)
+                }
+            };
+            let hint = count
+                .hint
+                .map(|h| self.fill_built(&join(&at, "hint"), &h, Syntax::Text, Scope::Shared));
+            checks.push(ServerCheck {
+                counted,
+                at_least,
+                at_most,
+                hint,
+                points: count.points.map_or(1, |p| p.0),
+            });
+        }
+        checks
     }
 
     fn rule(&mut self, path: &str, raw: RawRule, matcher: Option<Matcher>) -> Rule {
