@@ -239,6 +239,7 @@ impl<'a> LiveView<'a> {
             text,
             detail: Vec::new(),
             differs: None,
+            hint: None,
         };
         Some(self.line(seconds, &note, styled))
     }

@@ -310,6 +310,7 @@ fn note(scenario: &Scenario, server: usize, text: String) -> Entry {
         text,
         detail: Vec::new(),
         differs: None,
+        hint: None,
     }
 }
 

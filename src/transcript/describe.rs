@@ -42,6 +42,16 @@ pub struct Entry {
     /// A mismatch's first differing line, expected and received (for one-line messages); boxed,
     /// as entries are many and this is rare.
     pub differs: Option<Box<Difference>>,
+    /// The advice of a failure (the step's, the program's, the check's `hint`), shown after
+    /// the detail.
+    pub hint: Option<String>,
+}
+
+impl Entry {
+    /// The lines under it: the detail, then the hint.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        (self.detail.iter().cloned()).chain(self.hint.iter().map(|hint| format!("hint: {hint}")))
+    }
 }
 
 /// `client` for a single instance, `client#2` when the client has `count` > 1.
@@ -137,10 +147,7 @@ pub fn describe_program_failure(
     let hint = scenario.servers[server]
         .program
         .as_ref()
-        .and_then(|p| p.hint.as_ref());
-    if let Some(hint) = hint {
-        detail.push(format!("hint: {hint}"));
-    }
+        .and_then(|p| p.hint.clone());
     Entry {
         mark: Mark::Failed,
         actor: scenario.servers[server].name.clone(),
@@ -150,6 +157,7 @@ pub fn describe_program_failure(
         ),
         detail,
         differs: None,
+        hint,
     }
 }
 
@@ -297,6 +305,7 @@ pub fn describe_step_event(
         text,
         detail: Vec::new(),
         differs: None,
+        hint: None,
     };
     match &event.outcome {
         StepOutcome::Matched(bytes) => {
@@ -480,20 +489,17 @@ pub fn describe_step_event(
                     }
                 }
             }
-            let hint = event
+            let mut hint = event
                 .step
                 .and_then(|i| client.hints_of(id.instance).get(i))
-                .and_then(Option::as_ref);
-            match dead.filter(|_| failure.kind.can_follow_a_dead_peer()) {
-                Some(program) => detail.push(format!(
+                .and_then(Option::clone);
+            // A failure the dead program caused says so, not what the step advises.
+            if let Some(program) = dead.filter(|_| failure.kind.can_follow_a_dead_peer()) {
+                detail.push(format!(
                     "because the program under test had failed: {}",
                     program_failure_reason(&program.kind)
-                )),
-                None => {
-                    if let Some(hint) = hint {
-                        detail.push(format!("hint: {hint}"));
-                    }
-                }
+                ));
+                hint = None;
             }
             let when = if event.iteration > 1 {
                 format!(" (time {} through the repeat)", event.iteration)
@@ -506,6 +512,7 @@ pub fn describe_step_event(
                 text: format!("{what}{when}: {reason}"),
                 detail,
                 differs,
+                hint,
             }
         }
         StepOutcome::ProgramExited { status } => Entry {
@@ -530,10 +537,7 @@ pub fn describe_server_check(
 ) -> Entry {
     let server = &scenario.servers[server];
     let written = &server.checks[check];
-    let mut detail = Vec::new();
-    if !passed && let Some(hint) = &written.hint {
-        detail.push(format!("hint: {hint}"));
-    }
+    let hint = written.hint.clone().filter(|_| !passed);
     Entry {
         mark: if passed { Mark::Passed } else { Mark::Failed },
         actor: server.name.clone(),
@@ -542,8 +546,9 @@ pub fn describe_server_check(
             written.text(),
             written.counted.words(server.protocol, count)
         ),
-        detail,
+        detail: Vec::new(),
         differs: None,
+        hint,
     }
 }
 
@@ -655,6 +660,7 @@ pub fn describe_server_event(
         text,
         detail: Vec::new(),
         differs: None,
+        hint: None,
     }
 }
 

@@ -38,7 +38,7 @@ impl Entry {
             ),
             self.text
         );
-        for line in &self.detail {
+        for line in self.lines() {
             let colour = if line.starts_with('-') {
                 RED
             } else if line.starts_with('+') {
@@ -48,7 +48,7 @@ impl Entry {
             };
             out.push('\n');
             out.push_str(&" ".repeat(width + 6));
-            out.push_str(&paint(colour, line));
+            out.push_str(&paint(colour, &line));
         }
         out
     }
@@ -124,15 +124,20 @@ impl Transcript {
         match self.first_failed_entry() {
             Some(entry) => {
                 let mut text = format!("{}: {}", entry.actor, entry.text);
-                for line in &entry.detail {
+                for line in entry.lines() {
                     text.push('\n');
-                    text.push_str(line);
+                    text.push_str(&line);
                 }
                 Some(text)
             }
             None if self.verdict != "passed" => Some(self.verdict.clone()),
             None => None,
         }
+    }
+
+    /// The hint of the first failure (see `first_failure`), if it has one.
+    pub fn first_failure_hint(&self) -> Option<&str> {
+        self.first_failed_entry().and_then(|e| e.hint.as_deref())
     }
 
     /// The failing step that came first in time, else the first failing line in the

@@ -80,8 +80,8 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                     Some(event) => {
                         let entry = describe_step_event(scenario, id, event, dead);
                         if entry.mark == Mark::Failed {
-                            let mut text = entry.text;
-                            for line in entry.detail {
+                            let mut text = entry.text.clone();
+                            for line in entry.lines() {
                                 text.push('\n');
                                 text.push_str(&line);
                             }
@@ -138,8 +138,8 @@ fn server_check_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult
                 Some((_, true)) => ("passed", None),
                 Some((count, false)) => {
                     let entry = describe_server_check(scenario, index, check, *count, false);
-                    let mut text = entry.text;
-                    for line in entry.detail {
+                    let mut text = entry.text.clone();
+                    for line in entry.lines() {
                         text.push('\n');
                         text.push_str(&line);
                     }
