@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => super::serve::serve(&args, choice, &var_values(&args.var)),
         Command::Check(args) => super::check::check(&args, choice, &var_values(&args.var)),
         Command::Review(args) => super::review::review(&args, choice),
+        Command::Grade(args) => super::grade::grade(&args, choice, &var_values(&args.var)),
         Command::New(args) => super::new::new(&args, choice),
         Command::Completions { shell } => super::generate::completions(shell),
         Command::Schema => super::generate::schema(),

@@ -74,6 +74,10 @@ pub enum Command {
     /// each diff, then accept, reject or skip it. Under CI it shows them and changes nothing.
     #[command(after_help = REVIEW_EXIT_CODES)]
     Review(ReviewArgs),
+    /// Grade a class: run an exercise against every submission, in parallel, and write a
+    /// gradebook (CSV and JSON; Gradescope's results.json with `--format gradescope`).
+    #[command(after_help = GRADE_HELP)]
+    Grade(GradeArgs),
     /// Write a commented starter scenario that passes as written.
     New(NewArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -168,6 +172,49 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Values for the scenarios' vars.
+    #[command(flatten)]
+    pub var: VarArgs,
+}
+
+/// How `netlab grade` maps a submission to the exercise's vars, and what it writes.
+const GRADE_HELP: &str = "\
+Each SUBMISSION (a file or a directory) fills the exercise's vars: `{}` in a --var value is the
+submission's path (`--var solution={}/server.py` for a directory holding server.py); without one,
+the submission is the value of `solution`. The gradebook (gradebook.csv, gradebook.json) goes in
+--out. Failing submissions are grades, not errors: the exit code is 0 once the gradebook is
+written (2: the exercise or a submission path is wrong; 3: the gradebook cannot be written).";
+
+/// What `netlab grade` writes beside the gradebook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GradeFormat {
+    /// gradebook.csv and gradebook.json (always written).
+    Gradebook,
+    /// Gradescope's autograder results.json, one per submission.
+    Gradescope,
+}
+
+/// Arguments of `netlab grade`.
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The exercise: a scenario file.
+    #[arg(value_name = "EXERCISE")]
+    pub exercise: PathBuf,
+    /// The submissions, one per student: files or directories.
+    #[arg(required = true, value_name = "SUBMISSION")]
+    pub submissions: Vec<PathBuf>,
+    /// Where the gradebook goes (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "gradebook")]
+    pub out: PathBuf,
+    /// What to write besides gradebook.csv and gradebook.json (repeatable).
+    #[arg(long, value_enum)]
+    pub format: Vec<GradeFormat>,
+    /// Submissions graded at once [default: 4 per CPU]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Multiply every declared delay, sleep and timeout by FACTOR.
+    #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
+    pub time_scale: Option<TimeScale>,
+    /// Values for the exercise's vars; `{}` in a value is the submission's path.
     #[command(flatten)]
     pub var: VarArgs,
 }

@@ -8,6 +8,7 @@ mod args;
 mod check;
 mod color;
 mod generate;
+mod grade;
 mod interrupt;
 mod loading;
 mod new;

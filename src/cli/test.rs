@@ -93,6 +93,7 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         max_fail: args.max_fail(),
         slow_after: args.slow_timeout.0,
         update: args.update && !in_ci,
+        compare_snapshots: true,
     };
     // Both callbacks print (one at a time: the suite calls them from this thread).
     let shared = std::cell::RefCell::new(&mut output);
@@ -246,12 +247,12 @@ fn prepare_report_file(path: &Path) -> Result<(), String> {
 }
 
 /// Scenarios spend their time waiting on sockets and delays, not computing: 4 per CPU.
-fn default_jobs() -> usize {
+pub(super) fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
 }
 
 /// A progress line on stderr, drawn only on a terminal.
-fn progress(total: usize) -> ProgressBar {
+pub(super) fn progress(total: usize) -> ProgressBar {
     if super::color::dumb_terminal(&|name| std::env::var_os(name)) {
         return ProgressBar::hidden();
     }

@@ -26,6 +26,8 @@ mod third_party;
 mod exercises;
 /// Feedback a student can act on: which failure, in which words.
 mod feedback;
+/// A class graded into a gradebook.
+mod grade;
 
 /// `netlab serve`: a scenario's servers for outside programs.
 mod serve;

@@ -1,0 +1,398 @@
+//! `netlab grade EXERCISE SUBMISSION...`: one exercise run against every submission of a class,
+//! in parallel, into a gradebook — `gradebook.csv` and `gradebook.json`, and with
+//! `--format gradescope` Gradescope's `results.json` for each submission.
+//!
+//! Each submission is a file or a directory; it fills the exercise's vars through `--var`
+//! values that hold `{}` (`--var solution={}/server.py`), by default `solution={}`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use serde::Serialize;
+
+use super::args::{GradeArgs, GradeFormat};
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::loading::load_all;
+use super::output::Output;
+use crate::event::ProgramFailureKind;
+use crate::exec::RunOptions;
+use crate::exit::Exit;
+use crate::scenario::{Scenario, VarValues};
+use crate::suite::{self, CaseResult, SuiteLimits};
+use crate::transcript::StepResult;
+use anstream::ColorChoice;
+
+/// What stands for a submission's path in a `--var` value.
+const SUBMISSION: &str = "{}";
+
+/// The var a submission fills when no `--var` value holds `{}`.
+const DEFAULT_VAR: &str = "solution";
+
+/// One submission's line of the gradebook.
+#[derive(Debug, Serialize)]
+struct Row {
+    /// The submission, as given.
+    submission: String,
+    points: u64,
+    max_points: u64,
+    /// `passed`, `failed`, or `error` (the run could not be carried out).
+    verdict: &'static str,
+    /// The first failure in time, on one line.
+    first_failure: Option<String>,
+    /// Its hint.
+    hint: Option<String>,
+    /// The program under test that failed: how it ended, and the end of its stderr.
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    stderr_tail: Option<String>,
+    duration_ms: u128,
+    /// What in this run depended on timing (the points may differ on another run).
+    timing_dependent: Vec<String>,
+    /// Every step's result, for scripts (not in the CSV).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<StepResult>,
+}
+
+/// `netlab grade`.
+pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
+    let mut output = Output::new(choice);
+    if let Some(missing) = args.submissions.iter().find(|s| !s.exists()) {
+        output.warn(&format!(
+            "error: no such submission: `{}`",
+            missing.display()
+        ));
+        return Exit::Input;
+    }
+    // Each submission's own values, and the exercise loaded with them (a mistake in the file is
+    // said once, with the first submission's values).
+    let mut scenarios: Vec<Arc<Scenario>> = Vec::with_capacity(args.submissions.len());
+    for submission in &args.submissions {
+        let values = values_for(vars, submission);
+        match load_all(std::slice::from_ref(&args.exercise), &values, &mut output) {
+            Ok(mut loaded) => scenarios.append(&mut loaded),
+            Err(exit) => return exit,
+        }
+    }
+    if let Err(error) = std::fs::create_dir_all(&args.out) {
+        output.warn(&format!(
+            "error: cannot create `{}`: {}",
+            args.out.display(),
+            crate::diagnostic::io_reason(&error)
+        ));
+        return Exit::Environment;
+    }
+    let interrupt = Interrupt::install();
+    let options = RunOptions {
+        time_scale: args.time_scale.unwrap_or_default(),
+        interrupt: receiver(interrupt.as_ref()),
+        ..RunOptions::default()
+    };
+    let limits = SuiteLimits {
+        jobs: args
+            .jobs
+            .map_or_else(super::test::default_jobs, usize::from),
+        retries: None,
+        default_retries: None,
+        max_fail: None,
+        slow_after: None,
+        update: false,
+        compare_snapshots: false,
+    };
+    let bar = super::test::progress(scenarios.len());
+    let started = Instant::now();
+    let results = suite::run(
+        &scenarios,
+        &limits,
+        &options,
+        &mut |result| {
+            bar.inc(1);
+            bar.set_message(format!("{} points", result.points.earned));
+        },
+        &mut |_, _| {},
+    );
+    bar.finish_and_clear();
+    let rows: Vec<Row> = (args.submissions.iter())
+        .zip(&results)
+        .map(|(submission, result)| row(submission, result))
+        .collect();
+    let written = write_gradebook(&args.out, &rows).and_then(|()| {
+        if args.format.contains(&GradeFormat::Gradescope) {
+            write_gradescope(&args.out, &args.submissions, &scenarios, &results)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(error) = written {
+        output.warn(&format!("error: {error}"));
+        return Exit::Environment;
+    }
+    summarize(&mut output, &rows, started, &args.out, &bar);
+    unless_interrupted(Exit::Passed, interrupt.as_ref())
+}
+
+/// The vars of a run for `submission`: `{}` in a value is its path; without one, `solution`.
+fn values_for(vars: &VarValues, submission: &Path) -> VarValues {
+    let path = submission.display().to_string();
+    let mut values = vars.clone();
+    let mut mapped = false;
+    for value in values.command_line.values_mut() {
+        if value.contains(SUBMISSION) {
+            *value = value.replace(SUBMISSION, &path);
+            mapped = true;
+        }
+    }
+    if !mapped {
+        values.command_line.insert(DEFAULT_VAR.to_string(), path);
+    }
+    values
+}
+
+fn row(submission: &Path, result: &CaseResult) -> Row {
+    let built = result.built.as_ref();
+    let program = result.program.as_ref().map(|(_, failure)| failure);
+    let status = program.and_then(|f| match f.kind {
+        ProgramFailureKind::ExitedBeforeReady(status) | ProgramFailureKind::Exited(status) => {
+            Some(status)
+        }
+        ProgramFailureKind::NotReady { .. } => None,
+    });
+    Row {
+        submission: submission.display().to_string(),
+        points: result.points.earned,
+        max_points: result.points.max,
+        verdict: match &result.verdict {
+            Ok(verdict) if verdict.passed() => "passed",
+            Ok(_) => "failed",
+            Err(_) => "error",
+        },
+        first_failure: crate::report::json::failure_line(result),
+        hint: built
+            .and_then(|t| t.first_failure_hint())
+            .map(str::to_string),
+        exit_code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
+        stderr_tail: program.map(|f| f.stderr_tail.clone()),
+        duration_ms: result.duration.as_millis(),
+        timing_dependent: result.run_warnings.clone(),
+        steps: result.step_results.clone(),
+    }
+}
+
+/// `gradebook.csv` and `gradebook.json` in `out`.
+fn write_gradebook(out: &Path, rows: &[Row]) -> Result<(), String> {
+    let csv_path = out.join("gradebook.csv");
+    let cannot =
+        |path: &Path, e: &dyn std::fmt::Display| format!("cannot write `{}`: {e}", path.display());
+    let mut writer = csv::Writer::from_path(&csv_path).map_err(|e| cannot(&csv_path, &e))?;
+    writer
+        .write_record([
+            "submission",
+            "points",
+            "max_points",
+            "verdict",
+            "first_failure",
+            "hint",
+            "exit_code",
+            "signal",
+            "stderr_tail",
+            "duration_ms",
+            "timing_dependent",
+        ])
+        .map_err(|e| cannot(&csv_path, &e))?;
+    let text = |value: Option<String>| value.unwrap_or_default();
+    for row in rows {
+        writer
+            .write_record([
+                row.submission.clone(),
+                row.points.to_string(),
+                row.max_points.to_string(),
+                row.verdict.to_string(),
+                text(row.first_failure.clone()),
+                text(row.hint.clone()),
+                text(row.exit_code.map(|c| c.to_string())),
+                text(row.signal.map(|s| s.to_string())),
+                text(row.stderr_tail.clone()),
+                row.duration_ms.to_string(),
+                row.timing_dependent.join("; "),
+            ])
+            .map_err(|e| cannot(&csv_path, &e))?;
+    }
+    writer.flush().map_err(|e| cannot(&csv_path, &e))?;
+    let json_path = out.join("gradebook.json");
+    let json = serde_json::to_string_pretty(rows).map_err(|e| cannot(&json_path, &e))?;
+    std::fs::write(&json_path, json + "\n").map_err(|e| cannot(&json_path, &e))
+}
+
+/// One test of Gradescope's `results.json`.
+#[derive(Debug, Serialize)]
+struct GradescopeTest {
+    name: String,
+    score: u64,
+    max_score: u64,
+    /// `passed` or `failed`.
+    status: &'static str,
+    output: String,
+    /// `visible`, or `after_published` for a hidden check (its text already shows no bytes).
+    visibility: &'static str,
+}
+
+/// Gradescope's autograder results (https://gradescope-autograders.readthedocs.io).
+#[derive(Debug, Serialize)]
+struct GradescopeResults {
+    score: u64,
+    output: String,
+    visibility: &'static str,
+    stdout_visibility: &'static str,
+    tests: Vec<GradescopeTest>,
+}
+
+/// `results.json` for each submission: in `out` for one submission (Gradescope grades one at a
+/// time, into /autograder/results), else in `out/<n>-<name>/`.
+fn write_gradescope(
+    out: &Path,
+    submissions: &[PathBuf],
+    scenarios: &[Arc<Scenario>],
+    results: &[CaseResult],
+) -> Result<(), String> {
+    for (index, ((submission, scenario), result)) in
+        submissions.iter().zip(scenarios).zip(results).enumerate()
+    {
+        let dir = if submissions.len() == 1 {
+            out.to_path_buf()
+        } else {
+            let name = submission
+                .file_name()
+                .map_or_else(|| "submission".into(), |n| n.to_string_lossy().into_owned());
+            out.join(format!("{}-{name}", index + 1))
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let results = gradescope(scenario, result);
+        let path = dir.join("results.json");
+        let json = serde_json::to_string_pretty(&results)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        std::fs::write(&path, json + "\n")
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One test per scored step of each client (its instances together, as points count them), and
+/// per server check.
+fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
+    let mut tests = Vec::new();
+    for (index, client) in scenario.clients.iter().enumerate() {
+        let mine: Vec<&StepResult> = (result.step_results.iter())
+            .filter(|r| r.client_index == Some(index))
+            .collect();
+        let steps = client.points.len();
+        for step in 0..steps {
+            let of_step: Vec<&&StepResult> = mine.iter().filter(|r| r.step == step).collect();
+            let Some(first) = of_step.first() else {
+                continue;
+            };
+            let points = client.points.get(step).copied().unwrap_or(0);
+            if points == 0 || client.worth.is_some() {
+                continue;
+            }
+            let passed = of_step.iter().all(|r| r.result == "passed");
+            let output = match (of_step.iter()).find_map(|r| r.detail.clone()) {
+                Some(detail) => detail,
+                None if of_step.iter().any(|r| r.result == "not_run") => {
+                    "not run: an earlier step of this client failed, or the run stopped".into()
+                }
+                None => String::new(),
+            };
+            tests.push(GradescopeTest {
+                name: format!("{}: {}", client.name, first.action),
+                score: if passed { u64::from(points) } else { 0 },
+                max_score: u64::from(points),
+                status: status(passed),
+                output,
+                visibility: if client.hidden.get(step).copied().unwrap_or(false) {
+                    "after_published"
+                } else {
+                    "visible"
+                },
+            });
+        }
+        if let Some(worth) = client.worth {
+            let passed = !mine.is_empty() && mine.iter().all(|r| r.result == "passed");
+            tests.push(GradescopeTest {
+                name: client.name.clone(),
+                score: if passed { u64::from(worth) } else { 0 },
+                max_score: u64::from(worth),
+                status: status(passed),
+                output: (mine.iter())
+                    .find_map(|r| r.detail.clone())
+                    .unwrap_or_default(),
+                visibility: "visible",
+            });
+        }
+    }
+    for check in result
+        .step_results
+        .iter()
+        .filter(|r| r.client_index.is_none())
+    {
+        tests.push(GradescopeTest {
+            name: format!("{}: {}", check.client, check.action),
+            score: if check.result == "passed" {
+                u64::from(check.points)
+            } else {
+                0
+            },
+            max_score: u64::from(check.points),
+            status: status(check.result == "passed"),
+            output: check.detail.clone().unwrap_or_default(),
+            visibility: "visible",
+        });
+    }
+    let output = match (&result.program, crate::report::json::failure_line(result)) {
+        (Some((server, failure)), _) => format!(
+            "the program under test of `{server}` {}",
+            crate::transcript::program_failure_reason(&failure.kind)
+        ),
+        (None, Some(line)) => line,
+        (None, None) => "every check passed".to_string(),
+    };
+    GradescopeResults {
+        score: result.points.earned,
+        output,
+        visibility: "visible",
+        stdout_visibility: "hidden",
+        tests,
+    }
+}
+
+fn status(passed: bool) -> &'static str {
+    if passed { "passed" } else { "failed" }
+}
+
+/// The class at a glance, after the gradebook is written.
+fn summarize(output: &mut Output, rows: &[Row], started: Instant, out: &Path, bar: &ProgressBar) {
+    bar.suspend(|| {
+        for row in rows {
+            let failure = row
+                .first_failure
+                .as_deref()
+                .map(|f| format!("  {f}"))
+                .unwrap_or_default();
+            output.say(&format!(
+                "{:>4}/{:<4} {:<6} {}{failure}",
+                row.points, row.max_points, row.verdict, row.submission
+            ));
+        }
+    });
+    let passed = rows.iter().filter(|r| r.verdict == "passed").count();
+    output.say(&format!(
+        "graded {} submissions in {:.2}s: {passed} passed; gradebook in {}",
+        rows.len(),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    ));
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,167 @@
+//! `netlab grade`: a class of submissions graded end to end into a gradebook (CSV, JSON) and
+//! Gradescope's results.json.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{netlab, python3, root, temp_file, text};
+
+fn solution(path: &str) -> PathBuf {
+    root().join("tests/solutions").join(path)
+}
+
+/// A class of ten: four good servers, two with a wrong greeting, two silent ones, one that
+/// never answers and one that crashes; each in its own folder as `server.py`.
+fn class(dir: &Path) -> Vec<PathBuf> {
+    let kinds = [
+        "hello_server/good.py",
+        "hello_server/good.py",
+        "hello_server/good.py",
+        "hello_server/good.py",
+        "hello_server/wrong_greeting.py",
+        "hello_server/wrong_greeting.py",
+        "any/silent_server.py",
+        "any/silent_server.py",
+        "hello_server/never_answers.py",
+        "hello_server/crashes.py",
+    ];
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let student = dir.join(format!("student{i:02}"));
+            std::fs::create_dir_all(&student).unwrap();
+            std::fs::copy(solution(kind), student.join("server.py")).unwrap();
+            student
+        })
+        .collect()
+}
+
+#[test]
+fn a_class_of_ten_is_graded_into_a_gradebook_and_gradescope_results() {
+    if python3("a_class_of_ten_is_graded_into_a_gradebook_and_gradescope_results").is_none() {
+        return;
+    }
+    let dir = temp_file("class.txt", "").parent().unwrap().to_path_buf();
+    let students = class(&dir);
+    let out = dir.join("book");
+    let output = netlab()
+        .arg("grade")
+        .arg(root().join("scenarios/exercises/hello_server.yaml"))
+        .args(&students)
+        .args(["--var", "solution={}/server.py", "--format", "gradescope"])
+        .args(["--time-scale", "0.2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("graded 10 submissions"), "{stdout}");
+    // The CSV: a header and one row per student, in the order given.
+    let mut csv = csv_rows(&out.join("gradebook.csv"));
+    let header = csv.remove(0);
+    assert_eq!(
+        header[0..4],
+        ["submission", "points", "max_points", "verdict"]
+    );
+    assert_eq!(csv.len(), 10);
+    let points: Vec<&str> = csv.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        points,
+        ["5", "5", "5", "5", "0", "0", "0", "0", "1", "0"],
+        "{csv:?}"
+    );
+    assert!(csv.iter().all(|r| r[2] == "5"), "{csv:?}");
+    // The crash: its exit code and traceback; a failure's hint.
+    let crashed = &csv[9];
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(crashed[column("exit_code")], "1");
+    assert!(
+        crashed[column("stderr_tail")]
+            .contains("AttributeError: 'socket' object has no attribute 'listne'"),
+        "{crashed:?}"
+    );
+    assert!(
+        csv[4][column("hint")].contains("send the greeting"),
+        "{:?}",
+        csv[4]
+    );
+    assert!(
+        csv[4][column("first_failure")].contains("received \"Hello!\""),
+        "{:?}",
+        csv[4]
+    );
+    // The JSON gradebook says the same.
+    let book: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("gradebook.json")).unwrap())
+            .unwrap();
+    assert_eq!(book.as_array().map(Vec::len), Some(10));
+    assert_eq!(book[8]["points"], 1);
+    assert_eq!(book[9]["exit_code"], 1);
+    // Gradescope: one results.json per student, of the documented shape, scores adding up.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/gradescope_results.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (i, student) in students.iter().enumerate() {
+        let name = student.file_name().unwrap().to_string_lossy();
+        let path = out.join(format!("{}-{name}", i + 1)).join("results.json");
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&results)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        let tests = results["tests"].as_array().unwrap();
+        let sum: u64 = tests.iter().map(|t| t["score"].as_u64().unwrap()).sum();
+        let max: u64 = tests.iter().map(|t| t["max_score"].as_u64().unwrap()).sum();
+        assert_eq!(results["score"].as_u64(), Some(sum), "{results}");
+        assert_eq!(max, 5, "{results}");
+    }
+}
+
+#[test]
+fn a_missing_submission_is_refused_before_anything_runs() {
+    let out = temp_file("none.txt", "").parent().unwrap().join("book");
+    let output = netlab()
+        .arg("grade")
+        .arg(root().join("scenarios/exercises/hello_server.yaml"))
+        .arg("/nonexistent/student")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&output);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no such submission: `/nonexistent/student`"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+/// The rows of a CSV file (quoted fields with commas, quotes and line breaks kept whole).
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    rows
+}
