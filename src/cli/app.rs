@@ -44,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => super::check::check(&args, choice, &var_values(&args.var)),
         Command::Review(args) => super::review::review(&args, choice),
         Command::Grade(args) => super::grade::grade(&args, choice, &var_values(&args.var)),
+        Command::Lab(args) => super::lab::lab(&args, choice, &var_values(&args.var)),
         Command::New(args) => super::new::new(&args, choice),
         Command::Completions { shell } => super::generate::completions(shell),
         Command::Schema => super::generate::schema(),

@@ -78,6 +78,10 @@ pub enum Command {
     /// gradebook (CSV and JSON; Gradescope's results.json with `--format gradescope`).
     #[command(after_help = GRADE_HELP)]
     Grade(GradeArgs),
+    /// Check a lab itself: run each exercise against the solutions it declares (`solutions:`,
+    /// `--expect`); a reference must pass, a broken one fail where its author meant.
+    #[command(after_help = EXIT_CODES)]
+    Lab(LabArgs),
     /// Write a commented starter scenario that passes as written.
     New(NewArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -215,6 +219,38 @@ pub struct GradeArgs {
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,
     /// Values for the exercise's vars; `{}` in a value is the submission's path.
+    #[command(flatten)]
+    pub var: VarArgs,
+}
+
+/// A solution given on the command line, and how it must do.
+#[derive(Debug, Clone)]
+pub struct ExpectedSolution {
+    /// The solution.
+    pub path: PathBuf,
+    /// Pass or fail.
+    pub expect: crate::scenario::SolutionExpect,
+    /// Where it must fail.
+    pub at: Option<String>,
+}
+
+/// Arguments of `netlab lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The exercises: scenario files (their `solutions:` are run).
+    #[arg(required = true, value_name = "EXERCISE")]
+    pub exercises: Vec<PathBuf>,
+    /// One more solution and how it must do: PATH=pass, PATH=fail, or PATH=fail:AT (AT:
+    /// CLIENT.steps[N], a program's SERVER, SERVER.expect_messages); repeatable
+    #[arg(long, value_name = "PATH=pass|fail[:AT]", value_parser = super::lab::parse_expected)]
+    pub expect: Vec<ExpectedSolution>,
+    /// Solutions run at once [default: 4 per CPU]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+    /// Multiply every declared delay, sleep and timeout by FACTOR.
+    #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
+    pub time_scale: Option<TimeScale>,
+    /// Values for the exercises' vars; `{}` in a value is the solution's path.
     #[command(flatten)]
     pub var: VarArgs,
 }

@@ -134,7 +134,7 @@ pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
 }
 
 /// The vars of a run for `submission`: `{}` in a value is its path; without one, `solution`.
-fn values_for(vars: &VarValues, submission: &Path) -> VarValues {
+pub(super) fn values_for(vars: &VarValues, submission: &Path) -> VarValues {
     let path = submission.display().to_string();
     let mut values = vars.clone();
     let mut mapped = false;

@@ -10,6 +10,7 @@ mod color;
 mod generate;
 mod grade;
 mod interrupt;
+mod lab;
 mod loading;
 mod new;
 mod output;

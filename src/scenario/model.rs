@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-pub use super::raw::{Concurrency, LoseScope, Protocol};
+pub use super::raw::{Concurrency, LoseScope, Protocol, SolutionExpect};
 use crate::capture::{Capture, Filled, Values};
 
 use crate::framing::Frames;
@@ -38,6 +38,19 @@ pub struct Scenario {
     /// What the file does that probably is not what its author meant (it runs all the same),
     /// with the file to show them in; `None` when there is nothing to say.
     pub warnings: Option<crate::diagnostic::Diagnostics>,
+    /// For an exercise: the solutions `netlab lab` checks it with.
+    pub solutions: Vec<Solution>,
+}
+
+/// A solution of an exercise, and how it must do (`solutions:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Solution {
+    /// The solution, resolved against the exercise's directory.
+    pub path: PathBuf,
+    /// Whether it must pass or fail.
+    pub expect: SolutionExpect,
+    /// Where it must fail (see `Scenario::failure_places`), if said.
+    pub at: Option<String>,
 }
 
 /// A server to start.
@@ -283,6 +296,22 @@ impl std::fmt::Display for Unsendable {
 }
 
 impl Scenario {
+    /// Every place a run can fail, as a solution's `at:` names it: `CLIENT.steps[N]` for each
+    /// client step, `SERVER` for a program under test, `SERVER.expect_messages` for a check.
+    pub fn failure_places(&self) -> Vec<String> {
+        let steps = (self.clients.iter())
+            .flat_map(|c| c.paths.iter().map(move |p| format!("{}.{p}", c.name)));
+        let programs = (self.servers.iter())
+            .filter(|s| s.program.is_some())
+            .map(|s| s.name.clone());
+        let checks = (self.servers.iter()).flat_map(|s| {
+            s.checks
+                .iter()
+                .map(move |c| format!("{}.{}", s.name, c.counted.key()))
+        });
+        steps.chain(programs).chain(checks).collect()
+    }
+
     /// Points the server `name` at `address` outside the run (`--target`): false if the
     /// scenario has no such server.
     pub fn point_at_outside(&mut self, name: &str, address: &str) -> bool {

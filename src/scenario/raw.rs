@@ -39,6 +39,34 @@ pub struct RawScenario {
     /// Clients to run.
     #[serde(default)]
     pub clients: Vec<RawClient>,
+    /// For an exercise: the solutions `netlab lab` runs it against, each declared to pass or to
+    /// fail (at a named step). Unused by every other command.
+    #[serde(default)]
+    pub solutions: Vec<RawSolution>,
+}
+
+/// A solution of an exercise, and how it must do.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSolution {
+    /// The solution (a file or a directory), relative to the exercise.
+    pub path: String,
+    /// `pass` or `fail`.
+    pub expect: SolutionExpect,
+    /// For `fail`: where it must fail: `CLIENT.steps[N]` (a client's step, its path as the
+    /// transcript names it), `SERVER` (the program under test failed), or `SERVER.expect_messages`
+    /// / `SERVER.expect_connections` (a server's check).
+    pub at: Option<String>,
+}
+
+/// How a solution of an exercise must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SolutionExpect {
+    /// Every check passes.
+    Pass,
+    /// Some check fails.
+    Fail,
 }
 
 /// Transport protocol of a server or client.

@@ -165,3 +165,64 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     }
     rows
 }
+
+/// `netlab lab` checks the shipped lab: every exercise's reference solution passes and each
+/// broken one fails where its `solutions:` says; a solution declared wrongly is caught.
+#[test]
+fn the_shipped_lab_checks_itself() {
+    if python3("the_shipped_lab_checks_itself").is_none() {
+        return;
+    }
+    let exercises: Vec<PathBuf> = [
+        "hello_server",
+        "concurrent_server",
+        "udp_client_with_retries",
+        "http_server",
+    ]
+    .iter()
+    .map(|e| root().join(format!("scenarios/exercises/{e}.yaml")))
+    .collect();
+    let output = netlab()
+        .arg("lab")
+        .args(&exercises)
+        .args(["--time-scale", "0.5"])
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("every solution did as declared (13 runs)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("crashes.py: failed at student as declared"),
+        "{stdout}"
+    );
+    // A good solution declared to fail, and a broken one declared to fail elsewhere.
+    let good = solution("hello_server/good.py");
+    let wrong = solution("hello_server/wrong_greeting.py");
+    let output = netlab()
+        .arg("lab")
+        .arg(&exercises[0])
+        .arg("--expect")
+        .arg(format!("{}=fail", good.display()))
+        .arg("--expect")
+        .arg(format!("{}=fail:client.steps[2]", wrong.display()))
+        .args(["--time-scale", "0.5"])
+        .output()
+        .unwrap();
+    let (code, stdout, _) = text(&output);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("declared to fail, passed (5/5 points)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("declared to fail at client.steps[2], failed at client.steps[0] instead"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 of 7 solutions did not do as declared"),
+        "{stdout}"
+    );
+}

@@ -182,7 +182,9 @@ impl Checker<'_> {
                 .hint
                 .map(|h| self.fill_built(&join(path, "hint"), &h, Syntax::Text, Scope::Instance));
             let hints = vec![hint; steps.len()];
-            let paths = (0..steps.len()).map(|i| format!("exec ({i})")).collect();
+            // Named by the key each check is written with (`student.expect_exit` in a lab's
+            // `at:`, `FAILED at expect_exit` in the transcript).
+            let paths = steps.iter().map(|s| s.key().to_string()).collect();
             let points = steps.iter().map(|s| u32::from(s.checks())).collect();
             let hidden = vec![false; steps.len()];
             return FlatSteps {

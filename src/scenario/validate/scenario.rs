@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::checker::Checker;
 use super::clients::client_name;
-use crate::diagnostic::Diagnostic;
-use crate::scenario::model::{Client, Scenario, Server};
-use crate::scenario::positions::Positions;
-use crate::scenario::raw::RawScenario;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::scenario::model::{Client, Scenario, Server, Solution, SolutionExpect};
+use crate::scenario::positions::{Positions, join};
+use crate::scenario::raw::{RawScenario, RawSolution};
 use crate::scenario::vars::{NeededVars, VarValues};
 use crate::source::SourceFile;
 
@@ -89,17 +89,54 @@ impl Checker<'_> {
             .collect();
         self.report_unset_vars();
         self.check_unique("clients", client_names.iter().map(String::as_str), "client");
-        Some(Scenario {
+        let clients: Vec<Client> = clients.into_iter().collect::<Option<_>>()?;
+        let mut scenario = Scenario {
             name,
             description: raw.description,
             path: self.source.path.clone(),
             timeout,
             retries: raw.retries.map(|n| n.min(MAX_RETRIES)),
             servers,
-            clients: clients.into_iter().collect::<Option<_>>()?,
+            clients,
             redact,
             warnings: None,
-        })
+            solutions: Vec::new(),
+        };
+        scenario.solutions = self.solutions(raw.solutions, &scenario);
+        Some(scenario)
+    }
+
+    /// The solutions an exercise declares, each `at` a place where `scenario` can fail.
+    fn solutions(&mut self, raw: Vec<RawSolution>, scenario: &Scenario) -> Vec<Solution> {
+        let places = scenario.failure_places();
+        let mut solutions = Vec::with_capacity(raw.len());
+        for (i, written) in raw.into_iter().enumerate() {
+            let path = format!("solutions[{i}]");
+            if let Some(at) = &written.at {
+                if written.expect == SolutionExpect::Pass {
+                    self.at_key(
+                        &join(&path, "at"),
+                        "a solution that must pass fails nowhere",
+                    )
+                    .add_help("write `expect: fail` beside `at`, or drop `at`");
+                } else if !places.contains(at) {
+                    let message = format!("the scenario has no step or check `{at}`");
+                    let diagnostic = self.at_value(&join(&path, "at"), message);
+                    match did_you_mean(at, places.iter().map(String::as_str)) {
+                        Some(near) => diagnostic.add_help(format!("did you mean `{near}`?")),
+                        None => diagnostic.add_help(
+                            "name a client's step as `CLIENT.steps[N]`, a program under test by its server's name, or a server's check as `SERVER.expect_messages`",
+                        ),
+                    };
+                }
+            }
+            solutions.push(Solution {
+                path: self.source.base_dir().join(&written.path),
+                expect: written.expect,
+                at: written.at,
+            });
+        }
+        solutions
     }
 }
 
