@@ -247,6 +247,22 @@ clients:
         seen.push_str(&stderr);
     }
     seen.push_str(&std::fs::read_to_string(&junit).unwrap());
+    // The gradebook and Gradescope's results of `netlab grade`.
+    let book = dir.join("book");
+    let output = netlab()
+        .arg("grade")
+        .arg(&path)
+        .arg(&server)
+        .args(["--format", "gradescope", "--out"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    seen.push_str(&stdout);
+    for written in ["gradebook.csv", "gradebook.json", "results.json"] {
+        seen.push_str(&std::fs::read_to_string(book.join(written)).unwrap());
+    }
     for written in std::fs::read_dir(dir.join("snapshots"))
         .into_iter()
         .flatten()
