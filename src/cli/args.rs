@@ -212,15 +212,23 @@ pub struct GradeArgs {
     /// What to write besides gradebook.csv and gradebook.json (repeatable).
     #[arg(long, value_enum)]
     pub format: Vec<GradeFormat>,
-    /// Submissions graded at once [default: 4 per CPU]
+    /// How the submissions run.
+    #[command(flatten)]
+    pub class: ClassArgs,
+    /// Values for the exercise's vars; `{}` in a value is the submission's path.
+    #[command(flatten)]
+    pub var: VarArgs,
+}
+
+/// How `netlab grade` and `netlab lab` run many programs against an exercise.
+#[derive(Debug, Args)]
+pub struct ClassArgs {
+    /// Programs run at once [default: 4 per CPU]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<std::num::NonZeroUsize>,
     /// Multiply every declared delay, sleep and timeout by FACTOR.
     #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
     pub time_scale: Option<TimeScale>,
-    /// Values for the exercise's vars; `{}` in a value is the submission's path.
-    #[command(flatten)]
-    pub var: VarArgs,
 }
 
 /// A solution given on the command line, and how it must do.
@@ -244,12 +252,9 @@ pub struct LabArgs {
     /// CLIENT.steps[N], a program's SERVER, SERVER.expect_messages); repeatable
     #[arg(long, value_name = "PATH=pass|fail[:AT]", value_parser = super::lab::parse_expected)]
     pub expect: Vec<ExpectedSolution>,
-    /// Solutions run at once [default: 4 per CPU]
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<std::num::NonZeroUsize>,
-    /// Multiply every declared delay, sleep and timeout by FACTOR.
-    #[arg(long, value_name = "FACTOR", env = "NETLAB_TIME_SCALE", value_parser = parse_time_scale)]
-    pub time_scale: Option<TimeScale>,
+    /// How the solutions run.
+    #[command(flatten)]
+    pub class: ClassArgs,
     /// Values for the exercises' vars; `{}` in a value is the solution's path.
     #[command(flatten)]
     pub var: VarArgs,

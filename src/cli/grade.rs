@@ -13,7 +13,7 @@ use std::time::Instant;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::args::{GradeArgs, GradeFormat};
+use super::args::{ClassArgs, GradeArgs, GradeFormat};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
 use super::loading::load_all;
 use super::output::Output;
@@ -24,6 +24,44 @@ use crate::scenario::{Scenario, VarValues};
 use crate::suite::{self, CaseResult, SuiteLimits};
 use crate::transcript::StepResult;
 use anstream::ColorChoice;
+
+/// Runs `scenarios` (an exercise, once per program) in parallel as `class` says, without
+/// snapshots or retries, ticking `bar` as each ends.
+pub(super) fn run_class(
+    class: &ClassArgs,
+    scenarios: &[Arc<Scenario>],
+    interrupt: Option<&Interrupt>,
+    bar: &ProgressBar,
+) -> Vec<CaseResult> {
+    let options = RunOptions {
+        time_scale: class.time_scale.unwrap_or_default(),
+        interrupt: receiver(interrupt),
+        ..RunOptions::default()
+    };
+    let limits = SuiteLimits {
+        jobs: class
+            .jobs
+            .map_or_else(super::test::default_jobs, usize::from),
+        retries: None,
+        default_retries: None,
+        max_fail: None,
+        slow_after: None,
+        update: false,
+        compare_snapshots: false,
+    };
+    let results = suite::run(
+        scenarios,
+        &limits,
+        &options,
+        &mut |result| {
+            bar.inc(1);
+            bar.set_message(format!("{} points", result.points.earned));
+        },
+        &mut |_, _| {},
+    );
+    bar.finish_and_clear();
+    results
+}
 
 /// What stands for a submission's path in a `--var` value.
 const SUBMISSION: &str = "{}";
@@ -85,35 +123,9 @@ pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         return Exit::Environment;
     }
     let interrupt = Interrupt::install();
-    let options = RunOptions {
-        time_scale: args.time_scale.unwrap_or_default(),
-        interrupt: receiver(interrupt.as_ref()),
-        ..RunOptions::default()
-    };
-    let limits = SuiteLimits {
-        jobs: args
-            .jobs
-            .map_or_else(super::test::default_jobs, usize::from),
-        retries: None,
-        default_retries: None,
-        max_fail: None,
-        slow_after: None,
-        update: false,
-        compare_snapshots: false,
-    };
-    let bar = super::test::progress(scenarios.len());
     let started = Instant::now();
-    let results = suite::run(
-        &scenarios,
-        &limits,
-        &options,
-        &mut |result| {
-            bar.inc(1);
-            bar.set_message(format!("{} points", result.points.earned));
-        },
-        &mut |_, _| {},
-    );
-    bar.finish_and_clear();
+    let bar = super::test::progress(scenarios.len());
+    let results = run_class(&args.class, &scenarios, interrupt.as_ref(), &bar);
     let rows: Vec<Row> = (args.submissions.iter())
         .zip(&results)
         .map(|(submission, result)| row(submission, result))

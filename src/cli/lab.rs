@@ -9,13 +9,12 @@ use std::sync::Arc;
 use anstream::ColorChoice;
 
 use super::args::{ExpectedSolution, LabArgs};
-use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::interrupt::{Interrupt, unless_interrupted};
 use super::loading::{load_all, load_all_needing};
 use super::output::Output;
-use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::scenario::{NeededVars, Scenario, Solution, SolutionExpect, VarValues};
-use crate::suite::{self, CaseResult, SuiteLimits};
+use crate::suite::CaseResult;
 
 /// `netlab lab`.
 pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
@@ -61,32 +60,9 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         }
     }
     let interrupt = Interrupt::install();
-    let options = RunOptions {
-        time_scale: args.time_scale.unwrap_or_default(),
-        interrupt: receiver(interrupt.as_ref()),
-        ..RunOptions::default()
-    };
-    let limits = SuiteLimits {
-        jobs: args
-            .jobs
-            .map_or_else(super::test::default_jobs, usize::from),
-        retries: None,
-        default_retries: None,
-        max_fail: None,
-        slow_after: None,
-        update: false,
-        compare_snapshots: false,
-    };
     let scenarios: Vec<Arc<Scenario>> = cases.iter().map(|(_, s)| s.clone()).collect();
     let bar = super::test::progress(scenarios.len());
-    let results = suite::run(
-        &scenarios,
-        &limits,
-        &options,
-        &mut |_| bar.inc(1),
-        &mut |_, _| {},
-    );
-    bar.finish_and_clear();
+    let results = super::grade::run_class(&args.class, &scenarios, interrupt.as_ref(), &bar);
     let mut wrong = 0;
     for ((solution, scenario), result) in cases.iter().zip(&results) {
         let (ok, said) = judge(solution, scenario, result);

@@ -815,25 +815,6 @@ pub enum Step {
 }
 
 impl Step {
-    /// The key the step is written with (`send`, `expect`…).
-    pub fn key(&self) -> &'static str {
-        match self {
-            Step::Send(_) => "send",
-            Step::Expect { .. } => "expect",
-            Step::ExpectClose { .. } => "expect_close",
-            Step::ExpectReset { .. } => "expect_reset",
-            Step::ReadToClose { .. } => "read_to_close",
-            Step::ExpectNothing(_) => "expect_nothing",
-            Step::Sleep(_) => "sleep",
-            Step::ShutdownWrite => "shutdown",
-            Step::Close => "close",
-            Step::Run(_) => "exec",
-            Step::ExpectExit(_) => "expect_exit",
-            Step::ExpectStdout(_) => "expect_stdout",
-            Step::Repeat { .. } => "repeat",
-        }
-    }
-
     /// Whether the step checks what the program did, and so earns a point by default: what a
     /// silent program passes as well (`send`, `sleep`, `expect_nothing`…) does not.
     pub fn checks(&self) -> bool {

@@ -264,7 +264,7 @@ pub(super) fn step_text(redact: Redactions, step: &Step) -> String {
 
 /// The words for a hidden step: its kind alone (`expect (hidden)`), none of its bytes.
 pub(super) fn hidden_step_text(step: &Step) -> String {
-    format!("{} (hidden)", step.key())
+    format!("{} (hidden)", step.keyword())
 }
 
 /// The declared timeout of a reading step (for messages: the scaled one is not shown).

@@ -184,7 +184,7 @@ impl Checker<'_> {
             let hints = vec![hint; steps.len()];
             // Named by the key each check is written with (`student.expect_exit` in a lab's
             // `at:`, `FAILED at expect_exit` in the transcript).
-            let paths = steps.iter().map(|s| s.key().to_string()).collect();
+            let paths = steps.iter().map(|s| s.keyword().to_string()).collect();
             let points = steps.iter().map(|s| u32::from(s.checks())).collect();
             let hidden = vec![false; steps.len()];
             return FlatSteps {
