@@ -101,7 +101,10 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                     },
                     result,
                     detail,
-                    points: client.points.get(index).copied().unwrap_or(0),
+                    points: match client.worth {
+                        Some(_) => 0,
+                        None => client.points.get(index).copied().unwrap_or(0),
+                    },
                     client_index: Some(client_index),
                     line: client.lines.get(index).copied().unwrap_or(0),
                 });
@@ -169,16 +172,27 @@ fn fail_repeats_that_failed(steps: &[Step], results: &mut [StepResult]) {
         let Step::Repeat { body, .. } = step else {
             continue;
         };
-        if results[index].result != "not_run" {
+        let Some(inside) = results.get(index + 1..=index + body) else {
             continue;
-        }
-        let failed = results
-            .get(index + 1..=index + body)
-            .and_then(|inside| inside.iter().find(|r| r.result == "failed"))
-            .map(|r| r.detail.clone());
-        if let Some(detail) = failed {
-            results[index].result = "failed";
+        };
+        let Some(detail) = inside
+            .iter()
+            .find(|r| r.result == "failed")
+            .map(|r| r.detail.clone())
+        else {
+            continue;
+        };
+        // Failed, whatever its last event said (an inner repeat reports its first time
+        // through, passed, before a later time through fails).
+        results[index].result = "failed";
+        if results[index].detail.is_none() {
             results[index].detail = detail;
+        }
+        // What passed inside did not pass every time through: it did not run them all.
+        for inner in results.get_mut(index + 1..=index + body).into_iter().flatten() {
+            if inner.result == "passed" {
+                inner.result = "not_run";
+            }
         }
     }
 }

@@ -372,3 +372,45 @@ clients:
         "{stdout}"
     );
 }
+
+/// A repeat, and a step inside one, earn their points only when they passed every time
+/// through: an inner repeat that passed its first time but failed a later one earned them
+/// (`score 5/5` on a failed run).
+#[test]
+fn a_repeat_earns_its_points_only_when_every_time_through_passed() {
+    let (code, stdout) = run_json(
+        "nested.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: line
+    faults: { close_after: 6 }
+    rules:
+      - reply: "ok\n"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - repeat:
+          times: 2
+          steps:
+            - repeat:
+                times: 2
+                steps:
+                  - send: "a\n"
+                  - expect: "ok\n"
+                    points: 2
+              points: 5
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["points"], 0, "{stdout}");
+    assert_eq!(line["max_points"], 7, "{stdout}");
+    let results = line["step_results"].as_array().unwrap();
+    assert!(
+        results.iter().all(|r| r["result"] != "passed"),
+        "{stdout}"
+    );
+}
