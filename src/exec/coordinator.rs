@@ -147,6 +147,7 @@ pub fn run(
             }),
             Bound::ProgramFailed(failure) => {
                 not_ready = true;
+                collector.program_failed = true;
                 collector.take(Event {
                     elapsed: started.elapsed(),
                     origin: Origin::Server(index),
@@ -189,8 +190,10 @@ pub fn run(
         Verdict::Passed if collector.program_failed => Verdict::Failed,
         verdict => verdict,
     };
-    // The servers' counts, over a run that ended by itself (one stopped early counted less).
-    let checked = matches!(verdict, Verdict::Passed | Verdict::Failed);
+    // The servers' counts, over a run that ended by itself (one stopped early counted less)
+    // and whose programs under test did not fail: counted over a program that never started,
+    // an `at_most` holds without it having done anything.
+    let checked = matches!(verdict, Verdict::Passed | Verdict::Failed) && !collector.program_failed;
     let mut checks_passed = true;
     if checked {
         for event in check_servers(scenario, &collector.events, started) {

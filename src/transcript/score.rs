@@ -189,7 +189,11 @@ fn fail_repeats_that_failed(steps: &[Step], results: &mut [StepResult]) {
             results[index].detail = detail;
         }
         // What passed inside did not pass every time through: it did not run them all.
-        for inner in results.get_mut(index + 1..=index + body).into_iter().flatten() {
+        for inner in results
+            .get_mut(index + 1..=index + body)
+            .into_iter()
+            .flatten()
+        {
             if inner.result == "passed" {
                 inner.result = "not_run";
             }

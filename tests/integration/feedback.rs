@@ -336,7 +336,7 @@ timeout: 5s
 servers:
   - name: s
     framing: line
-    expect_connections: {{ at_most: 2, hint: "reuse one connection" }}
+    expect_connections: {{ at_most: 2, hint: "reuse one connection", points: 1 }}
     expect_messages: {{ exactly: {tries}, points: 2 }}
     rules:
       - reply: "hello\n"
@@ -409,8 +409,34 @@ clients:
     assert_eq!(line["points"], 0, "{stdout}");
     assert_eq!(line["max_points"], 7, "{stdout}");
     let results = line["step_results"].as_array().unwrap();
-    assert!(
-        results.iter().all(|r| r["result"] != "passed"),
-        "{stdout}"
+    assert!(results.iter().all(|r| r["result"] != "passed"), "{stdout}");
+}
+
+/// A server's count is not checked when a program under test failed: an `at_most` held over a
+/// program that never started, and earned its points.
+#[test]
+fn a_program_that_never_starts_earns_no_server_check() {
+    let (code, stdout) = run_json(
+        "never.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: student
+    exec: ["sh", "-c", "exit 1"]
+  - name: counter
+    framing: line
+    expect_messages: { at_most: 3, points: 4 }
+    rules:
+      - reply: "ok\n"
+clients:
+  - connect: student
+    steps:
+      - send: "x\n"
+      - expect: "y\n"
+"#,
     );
+    assert_eq!(code, 1, "{stdout}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["points"], 0, "{stdout}");
+    assert_eq!(line["max_points"], 5, "{stdout}");
 }

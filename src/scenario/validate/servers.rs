@@ -286,7 +286,10 @@ impl Checker<'_> {
                 at_least,
                 at_most,
                 hint,
-                points: count.points.map_or(1, |p| p.0),
+                // A count a silent program meets (none at least) checks nothing by itself.
+                points: count
+                    .points
+                    .map_or(u32::from(at_least.is_some_and(|n| n > 0)), |p| p.0),
             });
         }
         checks
