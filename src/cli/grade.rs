@@ -20,6 +20,7 @@ use super::output::Output;
 use crate::event::ProgramFailureKind;
 use crate::exec::RunOptions;
 use crate::exit::Exit;
+use crate::outcome::Verdict;
 use crate::scenario::{Scenario, VarValues};
 use crate::suite::{self, CaseResult, SuiteLimits};
 use crate::transcript::StepResult;
@@ -162,6 +163,22 @@ pub(super) fn values_for(vars: &VarValues, submission: &Path) -> VarValues {
     values
 }
 
+/// Whether `result` is a grade: its run ended by itself (not cut short, nor never started,
+/// by an interrupt).
+fn graded(result: &CaseResult) -> bool {
+    !matches!(result.verdict, Ok(Verdict::Interrupted))
+}
+
+/// The gradebook's word for `result`.
+fn verdict_of(result: &CaseResult) -> &'static str {
+    match &result.verdict {
+        Ok(Verdict::Interrupted) => "not_graded",
+        Ok(verdict) if verdict.passed() => "passed",
+        Ok(_) => "failed",
+        Err(_) => "error",
+    }
+}
+
 fn row(submission: &Path, result: &CaseResult) -> Row {
     let built = result.built.as_ref();
     let program = result.program.as_ref().map(|(_, failure)| failure);
@@ -175,12 +192,12 @@ fn row(submission: &Path, result: &CaseResult) -> Row {
         submission: submission.display().to_string(),
         points: result.points.earned,
         max_points: result.points.max,
-        verdict: match &result.verdict {
-            Ok(verdict) if verdict.passed() => "passed",
-            Ok(_) => "failed",
-            Err(_) => "error",
+        verdict: verdict_of(result),
+        first_failure: if graded(result) {
+            crate::report::json::failure_line(result)
+        } else {
+            Some("not graded: netlab was interrupted before this submission's run ended".into())
         },
-        first_failure: crate::report::json::failure_line(result),
         hint: built
             .and_then(|t| t.first_failure_hint())
             .map(str::to_string),
@@ -272,6 +289,10 @@ fn write_gradescope(
     for (index, ((submission, scenario), result)) in
         submissions.iter().zip(scenarios).zip(results).enumerate()
     {
+        // No results for a submission an interrupt kept from its grade: Gradescope says so.
+        if !graded(result) {
+            continue;
+        }
         let dir = if submissions.len() == 1 {
             out.to_path_buf()
         } else {
@@ -380,6 +401,15 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
     }
 }
 
+/// `1 submission`, `3 submissions`.
+pub(super) fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 fn status(passed: bool) -> &'static str {
     if passed { "passed" } else { "failed" }
 }
@@ -400,9 +430,15 @@ fn summarize(output: &mut Output, rows: &[Row], started: Instant, out: &Path, ba
         }
     });
     let passed = rows.iter().filter(|r| r.verdict == "passed").count();
+    let not_graded = rows.iter().filter(|r| r.verdict == "not_graded").count();
+    let interrupted = if not_graded > 0 {
+        format!(" ({not_graded} not graded: interrupted)")
+    } else {
+        String::new()
+    };
     output.say(&format!(
-        "graded {} submissions in {:.2}s: {passed} passed; gradebook in {}",
-        rows.len(),
+        "graded {} in {:.2}s: {passed} passed{interrupted}; gradebook in {}",
+        plural(rows.len() - not_graded, "submission"),
         started.elapsed().as_secs_f64(),
         out.display()
     ));

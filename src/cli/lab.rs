@@ -76,8 +76,8 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     }
     let verdict = if wrong == 0 {
         output.say(&format!(
-            "every solution did as declared ({} runs)",
-            cases.len()
+            "every solution did as declared ({})",
+            super::grade::plural(cases.len(), "run")
         ));
         Exit::Passed
     } else {

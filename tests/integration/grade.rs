@@ -226,3 +226,51 @@ fn the_shipped_lab_checks_itself() {
         "{stdout}"
     );
 }
+
+/// An interrupted grading says which submissions it did not grade (cut short, or never
+/// started), rather than give them the points of a run that did not end by itself.
+#[test]
+fn an_interrupted_class_is_not_graded_as_failed() {
+    if python3("an_interrupted_class_is_not_graded_as_failed").is_none() {
+        return;
+    }
+    let dir = temp_file("slow.txt", "").parent().unwrap().to_path_buf();
+    let students: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let student = dir.join(format!("s{i}"));
+            std::fs::create_dir_all(&student).unwrap();
+            std::fs::copy(
+                solution("hello_server/never_answers.py"),
+                student.join("server.py"),
+            )
+            .unwrap();
+            student
+        })
+        .collect();
+    let out = dir.join("book");
+    let mut child = netlab()
+        .arg("grade")
+        .arg(root().join("scenarios/exercises/hello_server.yaml"))
+        .args(&students)
+        .args(["--var", "solution={}/server.py", "-j", "1", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    crate::support::interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let (code, stdout, _) = text(&output);
+    assert_eq!(code, 130, "{stdout}");
+    let book: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("gradebook.json")).unwrap())
+            .unwrap();
+    let verdicts: Vec<&str> = book
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(verdicts, ["not_graded"; 3], "{book}");
+    assert!(stdout.contains("3 not graded: interrupted"), "{stdout}");
+}
