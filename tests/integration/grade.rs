@@ -248,7 +248,7 @@ fn an_interrupted_class_is_not_graded_as_failed() {
         })
         .collect();
     let out = dir.join("book");
-    let mut child = netlab()
+    let child = netlab()
         .arg("grade")
         .arg(root().join("scenarios/exercises/hello_server.yaml"))
         .args(&students)
