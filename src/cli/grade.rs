@@ -362,7 +362,12 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
                 output: (mine.iter())
                     .find_map(|r| r.detail.clone())
                     .unwrap_or_default(),
-                visibility: "visible",
+                // One hidden step makes the whole client's test hidden until published.
+                visibility: if client.hidden.contains(&true) {
+                    "after_published"
+                } else {
+                    "visible"
+                },
             });
         }
     }

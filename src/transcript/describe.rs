@@ -344,7 +344,7 @@ pub fn describe_step_event(
             // What came may echo what a hidden step sent: only its size shows.
             let received = || {
                 if hidden {
-                    format!("{} bytes (hidden)", failure.received.len())
+                    "(hidden)".to_string()
                 } else {
                     redact.show(&failure.received)
                 }
@@ -352,10 +352,13 @@ pub fn describe_step_event(
             let mut detail = Vec::new();
             let mut differs = None;
             let reason = match &failure.kind {
-                FailureKind::Mismatch if hidden => format!(
-                    "received something else ({} bytes; what was expected is hidden)",
-                    failure.received.len()
-                ),
+                // Not even how much came: a student could steer it to learn the expected length.
+                FailureKind::Mismatch if hidden => {
+                    "received something else (what was expected is hidden)".to_string()
+                }
+                FailureKind::CaptureFailed(_) if hidden => {
+                    "a value could not be captured (the step is hidden)".to_string()
+                }
                 FailureKind::Mismatch => {
                     // A matcher that uses captured values, as it was when it failed.
                     let filled = step.and_then(|s| s.filled(&failure.captured).ok().flatten());
@@ -481,8 +484,9 @@ pub fn describe_step_event(
                     }
                 }
             };
-            // The values the step used: a failure may show them (a passing run shows names).
-            if let Some(filled) = step.and_then(Step::uses_captured) {
+            // The values the step used: a failure may show them (a passing run shows names),
+            // unless the step is hidden.
+            if let Some(filled) = step.and_then(Step::uses_captured).filter(|_| !hidden) {
                 for (slot, name) in filled.values_used() {
                     if let Some(Some(value)) = failure.captured.get(slot) {
                         detail.push(format!("{{{name}}} was {}", redact.show(value)));

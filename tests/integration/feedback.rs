@@ -221,6 +221,19 @@ clients:
       - expect: "Hello, Quixotic?"
         hidden: true
         hint: mind the punctuation
+  # A value a hidden step captured shows nowhere either: the step that uses it is hidden too.
+  - name: d
+    connect: student
+    steps:
+      - expect: "Hello!"
+      - send: "Zanzibar"
+        hidden: true
+      - expect: {{ regex: "Hello, \\w+!" }}
+        hidden: true
+        capture:
+          word: {{ regex: "Hello, (\\w+)" }}
+      - send: "X"
+      - expect: "Hello, {{word}}?"
 "#,
         server = server.display()
     );

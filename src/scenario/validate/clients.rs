@@ -12,7 +12,7 @@ use super::steps::FlatSteps;
 use super::templates::{Instance, Scope, names_an_instance};
 use crate::diagnostic::did_you_mean;
 use crate::framing::Frames;
-use crate::scenario::model::{Client, Script, Server, Target, instance_label};
+use crate::scenario::model::{Client, Script, Server, Step, Target, instance_label};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
     Protocol, RawAction, RawClient, RawFraming, RawMatcher, RawPayload, RawSize, RawStep,
@@ -144,6 +144,7 @@ impl Checker<'_> {
         self.instance = None;
         self.captures = Captures::default();
         let worth = self.client_worth.take();
+        let hidden = hidden_with_their_values(&steps, hidden);
         let frames = self.frames.take();
         let lines = paths
             .iter()
@@ -269,6 +270,29 @@ impl Checker<'_> {
         });
         None
     }
+}
+
+/// `hidden`, with every step that uses a value a hidden step captured hidden too: its bytes
+/// (a send, an expected text) would show the value.
+fn hidden_with_their_values(steps: &[Step], mut hidden: Vec<bool>) -> Vec<bool> {
+    let mut secret_slots = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        if hidden.get(index).copied().unwrap_or(false) {
+            secret_slots.extend(step.captures().iter().map(|c| c.slot));
+        } else if let Some(filled) = step.uses_captured()
+            && filled
+                .values_used()
+                .iter()
+                .any(|(slot, _)| secret_slots.contains(slot))
+        {
+            if let Some(hide) = hidden.get_mut(index) {
+                *hide = true;
+            }
+            // What it captures in turn came through a hidden value's step.
+            secret_slots.extend(step.captures().iter().map(|c| c.slot));
+        }
+    }
+    hidden
 }
 
 /// Whether the steps, hints or checks of `raw` use `{client}` or `{instance}`.
