@@ -105,6 +105,19 @@ pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         ));
         return Exit::Input;
     }
+    // A path made from `{}` that exists for no submission is the exercise's mistake (a typo in
+    // `--var solution={}/serve.py`), not every student's.
+    let mapped: Vec<(String, Vec<PathBuf>)> = mapped_paths(vars, &args.submissions);
+    for (name, paths) in &mapped {
+        if !paths.is_empty() && !paths.iter().any(|p| p.exists()) {
+            output.warn(&format!(
+                "error: `--var {name}` names a path that none of the {} submissions has (the first: `{}`)",
+                paths.len(),
+                paths[0].display()
+            ));
+            return Exit::Input;
+        }
+    }
     // Each submission's own values, and the exercise loaded with them (a mistake in the file is
     // said once, with the first submission's values).
     let mut scenarios: Vec<Arc<Scenario>> = Vec::with_capacity(args.submissions.len());
@@ -144,6 +157,19 @@ pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     }
     summarize(&mut output, &rows, started, &args.out, &bar);
     unless_interrupted(Exit::Passed, interrupt.as_ref())
+}
+
+/// For each var whose value holds `{}`, the path it makes for each submission.
+fn mapped_paths(vars: &VarValues, submissions: &[PathBuf]) -> Vec<(String, Vec<PathBuf>)> {
+    (vars.command_line.iter())
+        .filter(|(_, value)| value.contains(SUBMISSION))
+        .map(|(name, value)| {
+            let paths = (submissions.iter())
+                .map(|s| PathBuf::from(value.replace(SUBMISSION, &s.display().to_string())))
+                .collect();
+            (name.clone(), paths)
+        })
+        .collect()
 }
 
 /// The vars of a run for `submission`: `{}` in a value is its path; without one, `solution`.
@@ -231,11 +257,11 @@ fn write_gradebook(out: &Path, rows: &[Row]) -> Result<(), String> {
             "timing_dependent",
         ])
         .map_err(|e| cannot(&csv_path, &e))?;
-    let text = |value: Option<String>| value.unwrap_or_default();
+    let text = |value: Option<String>| inert(value.unwrap_or_default());
     for row in rows {
         writer
             .write_record([
-                row.submission.clone(),
+                inert(row.submission.clone()),
                 row.points.to_string(),
                 row.max_points.to_string(),
                 row.verdict.to_string(),
@@ -253,6 +279,17 @@ fn write_gradebook(out: &Path, rows: &[Row]) -> Result<(), String> {
     let json_path = out.join("gradebook.json");
     let json = serde_json::to_string_pretty(rows).map_err(|e| cannot(&json_path, &e))?;
     std::fs::write(&json_path, json + "\n").map_err(|e| cannot(&json_path, &e))
+}
+
+/// `cell` as a spreadsheet shows it and never runs it: a student's stderr starting with `=`
+/// (`=HYPERLINK(…)`) would be a formula in a gradebook opened in a spreadsheet, so such a cell
+/// starts with a `'` (OWASP's advice for CSV injection).
+fn inert(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 /// One test of Gradescope's `results.json`.

@@ -32,6 +32,20 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             at: e.at.clone(),
         });
         let solutions: Vec<Solution> = exercise.solutions.iter().cloned().chain(given).collect();
+        // An `at` from the command line is checked as one in the file is.
+        let places = exercise.failure_places();
+        for expected in &args.expect {
+            if let Some(at) = expected.at.as_ref().filter(|at| !places.contains(at)) {
+                let near = crate::diagnostic::did_you_mean(at, places.iter().map(String::as_str))
+                    .map(|near| format!(" (did you mean `{near}`?)"))
+                    .unwrap_or_default();
+                output.warn(&format!(
+                    "error: `{}` has no step or check `{at}`{near}",
+                    file.display()
+                ));
+                return Exit::Input;
+            }
+        }
         if solutions.is_empty() {
             output.warn(&format!(
                 "error: `{}` declares no solutions: add `solutions:` to it, or give `--expect PATH=pass`",

@@ -274,3 +274,52 @@ fn an_interrupted_class_is_not_graded_as_failed() {
     assert_eq!(verdicts, ["not_graded"; 3], "{book}");
     assert!(stdout.contains("3 not graded: interrupted"), "{stdout}");
 }
+
+/// A `--var` path that no submission has is the teacher's typo, refused before anything runs
+/// (it graded the whole class 0); a student's stderr never becomes a spreadsheet formula.
+#[test]
+fn a_mapping_no_submission_has_is_refused_and_cells_are_inert() {
+    if python3("a_mapping_no_submission_has_is_refused_and_cells_are_inert").is_none() {
+        return;
+    }
+    let dir = temp_file("typo.txt", "").parent().unwrap().to_path_buf();
+    let student = dir.join("mallory");
+    std::fs::create_dir_all(&student).unwrap();
+    std::fs::write(
+        student.join("server.py"),
+        "import sys\nsys.stderr.write('=HYPERLINK(\"http://x\")\\n')\nsys.exit(1)\n",
+    )
+    .unwrap();
+    let exercise = root().join("scenarios/exercises/hello_server.yaml");
+    let out = dir.join("book");
+    let output = netlab()
+        .arg("grade")
+        .arg(&exercise)
+        .arg(&student)
+        .args(["--var", "solution={}/serve.py", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&output);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("names a path that none of the 1 submissions has"),
+        "{stderr}"
+    );
+    let output = netlab()
+        .arg("grade")
+        .arg(&exercise)
+        .arg(&student)
+        .args(["--var", "solution={}/server.py", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(
+        !csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"),
+        "{csv}"
+    );
+}
