@@ -231,7 +231,11 @@ fn row(submission: &Path, result: &CaseResult) -> Row {
         signal: status.and_then(|s| s.signal()),
         stderr_tail: program.map(|f| f.stderr_tail.clone()),
         duration_ms: result.duration.as_millis(),
-        timing_dependent: result.run_warnings.clone(),
+        // What the file does that timing decides (said at load), and what this run showed.
+        timing_dependent: (result.file_warnings.iter())
+            .chain(&result.run_warnings)
+            .cloned()
+            .collect(),
         steps: result.step_results.clone(),
     }
 }

@@ -329,6 +329,31 @@ clients:
         );
         assert_eq!(code, 0, "{scope}: {stdout}");
     }
+    // Over the server, which of two racing clients loses its message is timing's: said at load.
+    let path = temp_file(
+        "race.yaml",
+        r#"
+servers:
+  - name: lossy
+    protocol: udp
+    rules:
+      - lose_first: 1
+        lose_scope: server
+        reply: "pong"
+clients:
+  - connect: lossy
+    count: 2
+    steps:
+      - send: "ping"
+      - expect: "pong"
+"#,
+    );
+    let (code, _, stderr) = text(&netlab().arg("check").arg(&path).output().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("which of them loses its message is decided by which arrives first"),
+        "{stderr}"
+    );
 }
 
 /// A netlab server checks how many connections and messages it got at the end of the run,

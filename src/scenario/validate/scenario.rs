@@ -32,6 +32,7 @@ pub fn validate(
     match checker.scenario(raw, vars) {
         Some(mut scenario) if checker.is_clean() => {
             checker.warn_of_sends_a_chunk_server_may_join(&scenario);
+            checker.warn_of_losses_shared_by_racing_clients(&scenario);
             scenario.warnings = checker.take_warnings();
             Ok(scenario)
         }

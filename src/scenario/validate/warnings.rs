@@ -1,7 +1,7 @@
 //! What runs, but probably not as meant: looked for in a valid scenario, shown before it runs.
 
 use super::checker::Checker;
-use crate::scenario::model::{Framing, Protocol, Scenario, Step, Target};
+use crate::scenario::model::{Framing, LoseScope, Protocol, Scenario, Step, Target};
 
 impl Checker<'_> {
     /// A server that takes one recv() result as one message (`framing: chunk`) and answers by
@@ -46,6 +46,37 @@ impl Checker<'_> {
                     | Step::ReadToClose { .. } => sent_since_a_read = false,
                     _ => {}
                 }
+            }
+        }
+    }
+
+    /// A rule whose `lose_first` counts over the whole server (`lose_scope: server`) on a
+    /// server that several client instances talk to: which one's message is lost is decided by
+    /// which arrives first, timing's to decide.
+    pub(super) fn warn_of_losses_shared_by_racing_clients(&mut self, scenario: &Scenario) {
+        for (index, server) in scenario.servers.iter().enumerate() {
+            let instances: u32 = (scenario.clients.iter())
+                .filter(|c| c.target == Target::Server(index))
+                .map(|c| c.count)
+                .sum();
+            if instances < 2 {
+                continue;
+            }
+            for (rule_index, rule) in server.rules.iter().enumerate() {
+                if rule.lose_first == 0 || rule.lose_scope != LoseScope::Server {
+                    continue;
+                }
+                let path = format!("servers[{index}].rules[{rule_index}].lose_scope");
+                self.warn_at_value(
+                    &path,
+                    format!(
+                        "{instances} client instances talk to `{}`: which of them loses its \
+                         message is decided by which arrives first, so their results may differ \
+                         from run to run",
+                        server.name
+                    ),
+                )
+                .add_help("give each client a server of its own, or count losses per sender");
             }
         }
     }
