@@ -534,3 +534,25 @@ clients:
         "{stdout}"
     );
 }
+
+/// A standard method written in lower case loads (a method is any token) but is warned of: it
+/// matches no request a client sends as `GET`.
+#[test]
+fn a_lower_case_method_is_warned_of() {
+    let (code, _, stderr) = netlab_on(
+        "check",
+        "lower.yaml",
+        r#"
+servers:
+  - name: s
+    rules:
+      - match: { http: { method: get } }
+        reply: { http: { body: "x" } }
+"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("methods are case-sensitive: `get` does not match a `GET` request"),
+        "{stderr}"
+    );
+}

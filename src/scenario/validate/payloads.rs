@@ -85,6 +85,11 @@ impl Checker<'_> {
     }
 }
 
+/// The methods of RFC 9110 and RFC 5789 (PATCH), as they are written.
+const STANDARD_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
 impl Checker<'_> {
     /// The `http` matcher at `path`: a request's parts on a server, a response's on a client.
     fn http_matcher(&mut self, path: &str, raw: RawHttp) -> Matcher {
@@ -131,6 +136,21 @@ impl Checker<'_> {
             };
             self.at_value(&join(path, "method"), message)
                 .add_help(format!("write one such as `GET` or `POST` ({TOKEN_CHARS})"));
+        }
+        // Methods are case-sensitive (RFC 9110 section 9.1): `get` is not GET.
+        if let Some(method) = &raw.method
+            && is_token(method)
+            && method.bytes().any(|b| b.is_ascii_lowercase())
+            && STANDARD_METHODS.contains(&method.to_ascii_uppercase().as_str())
+        {
+            self.warn_at_value(
+                &join(path, "method"),
+                format!(
+                    "methods are case-sensitive: `{method}` does not match a `{}` request",
+                    method.to_ascii_uppercase()
+                ),
+            )
+            .add_help(format!("write `{}`", method.to_ascii_uppercase()));
         }
         if let Some(RawMatcher::Equals(target) | RawMatcher::Contains(target)) = &raw.path {
             self.request_target(&join(path, "path"), target, raw.path.as_ref());
