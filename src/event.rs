@@ -324,6 +324,13 @@ pub enum ServerAction {
         /// How many of them were messages received (for waiting on UDP datagrams).
         messages: u64,
     },
+    /// The client closed with part of a frame sent, never finished: no rule saw it.
+    UnfinishedFrame {
+        /// The bytes of the frame that came (its first `RECORDED_BYTES`).
+        bytes: Vec<u8>,
+        /// How many came in all.
+        len: u64,
+    },
     /// The client closed or half-closed; the server closed its side.
     PeerClosed,
     /// A socket call failed; the server dropped the connection.

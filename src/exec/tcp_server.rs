@@ -220,8 +220,12 @@ impl<'a> Connection<'a> {
                 ReadResult::Eof => {
                     if !pending.is_empty() && self.server.framing.frames().is_some() {
                         // Part of a frame, never finished: no rule sees it.
-                        self.recorder
-                            .record_unanswered(&self.context, &pending, None, self.sent);
+                        let kept = pending.len().min(crate::event::RECORDED_BYTES);
+                        let action = ServerAction::UnfinishedFrame {
+                            bytes: pending[..kept].to_vec(),
+                            len: pending.len() as u64,
+                        };
+                        self.emit(action, false);
                     } else if !pending.is_empty() {
                         match self.answer(stream, &pending) {
                             Ok(true) => {}

@@ -652,6 +652,14 @@ pub fn describe_server_event(
              this connection's record reached its {} MiB",
             RECORD_BUDGET >> 20
         ),
+        ServerAction::UnfinishedFrame { bytes, len } => {
+            let shown = if (bytes.len() as u64) < *len {
+                format!("{}… ({len} bytes)", redact.show(bytes))
+            } else {
+                redact.show(bytes)
+            };
+            format!("an unfinished frame at the close: {shown} (no rule saw it)")
+        }
         ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
         ServerAction::Failed(reason) => {
             format!("connection failed: {}", redacted_text(redact, reason))
