@@ -340,6 +340,34 @@ impl HttpMatch {
         None
     }
 
+    /// When what came is a whole response head that announces a body, and no body came: the
+    /// words that say so (a response to HEAD has no body; `no_body: true` reads one).
+    pub fn awaited_body(&self, received: &[u8]) -> Option<String> {
+        if self.request || self.no_body {
+            return None;
+        }
+        let head_only = http::cut(
+            received,
+            false,
+            http::Kind::ResponseToHead,
+            &mut Scan::default(),
+        );
+        let http::Cut::Whole { head, end, .. } = head_only else {
+            return None;
+        };
+        let length = head.values("content-length").next()?;
+        let length = std::str::from_utf8(length)
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        (end == received.len() && length > 0).then(|| {
+            format!(
+                "the head says {length} bytes of body, and none came: a response to a HEAD request has none (write `no_body: true`)"
+            )
+        })
+    }
+
     /// Why what was received is not a message this accepts (`closed`: no more will come;
     /// `whole`: it must be all of `received`, as for `read_to_close`); `None` when it is, or
     /// may yet be.

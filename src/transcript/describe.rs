@@ -404,6 +404,15 @@ pub fn describe_step_event(
                     if !failure.received.is_empty() {
                         detail.push(format!("received so far: {}", received()));
                     }
+                    if let Some(Step::Expect {
+                        matcher: Matcher::Http(http),
+                        ..
+                    }) = step
+                        && !hidden
+                        && let Some(why) = http.awaited_body(&failure.received)
+                    {
+                        detail.push(why);
+                    }
                     let within = duration(declared_timeout(client, step));
                     match step {
                         // What these wait for is the close, not bytes.

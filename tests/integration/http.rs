@@ -556,3 +556,34 @@ servers:
         "{stderr}"
     );
 }
+
+/// A response to HEAD read without `no_body: true` waits for a body that never comes; the
+/// timeout says why, and what to write.
+#[test]
+fn a_head_response_read_as_a_whole_one_says_what_to_write() {
+    let (code, stdout, _) = netlab_on(
+        "run",
+        "head_wait.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - match: { http: { method: HEAD } }
+        reply: { http: { body: "hello ann" } }
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "HEAD / HTTP/1.1\r\n\r\n"
+      - expect: { http: { status: 200 } }
+        timeout: 300ms
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("the head says 9 bytes of body, and none came")
+            && stdout.contains("write `no_body: true`"),
+        "{stdout}"
+    );
+}
