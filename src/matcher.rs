@@ -448,6 +448,15 @@ impl Matcher {
             if matches!(frames.cut_resuming(received, cap, scan), Cut::TooLarge(_)))
     }
 
+    /// The text with captured values it is made of, if it uses any (inside a `frame` too).
+    pub fn captured_template(&self) -> Option<&crate::capture::Filled> {
+        match self {
+            Matcher::Captured { template, .. } => Some(template),
+            Matcher::Frame { body, .. } => body.captured_template(),
+            _ => None,
+        }
+    }
+
     /// Whether each look searches all the bytes again (a regex: its match may start anywhere,
     /// and no state carries from one look to the next), rather than only the new ones.
     pub fn searches_again(&self) -> bool {

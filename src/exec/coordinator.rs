@@ -23,8 +23,8 @@ use super::socket;
 use super::tcp_server::accept_loop;
 use super::udp_server::serve_udp;
 use crate::event::{
-    Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind, ProgramReport,
-    ProgramStatus, ServerAction, StepEvent, StepOutcome,
+    Event, EventKind, FailureKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind,
+    ProgramReport, ProgramStatus, ServerAction, StepEvent, StepOutcome,
 };
 use crate::outcome::{Outcome, RunError, Verdict};
 use crate::plan::{TimeScale, deadline_after, scenario_deadline};
@@ -193,7 +193,9 @@ pub fn run(
     // The servers' counts, over a run that ended by itself (one stopped early counted less)
     // and whose programs under test did not fail: counted over a program that never started,
     // an `at_most` holds without it having done anything.
-    let checked = matches!(verdict, Verdict::Passed | Verdict::Failed) && !collector.program_failed;
+    let checked = matches!(verdict, Verdict::Passed | Verdict::Failed)
+        && !collector.program_failed
+        && !collector.events.iter().any(a_client_program_failed);
     let mut checks_passed = true;
     if checked {
         for event in check_servers(scenario, &collector.events, started) {
@@ -210,6 +212,18 @@ pub fn run(
         verdict,
         addresses,
     })
+}
+
+/// Whether `event` says a client's program under test never started (a count over a program
+/// that never ran is no check of it; one that ran and ended badly was still counted).
+fn a_client_program_failed(event: &Event) -> bool {
+    matches!(
+        &event.kind,
+        EventKind::Step(StepEvent {
+            outcome: StepOutcome::Failed(failure),
+            ..
+        }) if matches!(failure.kind, FailureKind::ProgramStart(_))
+    )
 }
 
 /// Checks each server's counts (`expect_connections`, `expect_messages`) against what its

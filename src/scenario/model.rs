@@ -873,21 +873,10 @@ impl Step {
     /// The text of this step that uses captured values, if one does.
     pub fn uses_captured(&self) -> Option<&Filled> {
         match self {
-            Step::Send(Payload::Captured(filled))
-            | Step::Expect {
-                matcher:
-                    Matcher::Captured {
-                        template: filled, ..
-                    },
-                ..
+            Step::Send(Payload::Captured(filled)) => Some(filled),
+            Step::Expect { matcher, .. } | Step::ReadToClose { matcher, .. } => {
+                matcher.captured_template()
             }
-            | Step::ReadToClose {
-                matcher:
-                    Matcher::Captured {
-                        template: filled, ..
-                    },
-                ..
-            } => Some(filled),
             _ => None,
         }
     }

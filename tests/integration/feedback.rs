@@ -478,3 +478,49 @@ clients:
     assert_eq!(line["points"], 0, "{stdout}");
     assert_eq!(line["max_points"], 5, "{stdout}");
 }
+
+/// A `frame:` matcher that uses a value a hidden step captured is hidden too (it showed the
+/// frame, value and all, in hex), and a passing one shows no bytes that hold the value.
+#[test]
+fn a_frame_that_uses_a_hidden_value_is_hidden() {
+    let path = temp_file(
+        "hidden_frame.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: { length: u16be }
+    rules:
+      - reply: { frame: "{data}" }
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: { frame: "tok S3CRET" }
+        hidden: true
+      - expect: { frame: { regex: "^tok \\w+$" } }
+        hidden: true
+        capture:
+          tok: { regex: "tok (\\w+)" }
+      - send: { frame: "{tok}" }
+      - expect: { frame: "{tok}" }
+"#,
+    );
+    let (code, stdout, _) = text(&netlab().arg("run").arg(&path).output().unwrap());
+    assert_eq!(code, 0, "{stdout}");
+    let client_lines: Vec<&str> = stdout.lines().filter(|l| l.contains(" c ")).collect();
+    assert_eq!(
+        client_lines
+            .iter()
+            .filter(|l| l.contains("(hidden)"))
+            .count(),
+        4,
+        "{stdout}"
+    );
+    assert!(
+        client_lines
+            .iter()
+            .all(|l| !l.contains("53 33 43") && !l.contains("S3CRET")),
+        "{stdout}"
+    );
+}
