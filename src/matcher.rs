@@ -457,6 +457,12 @@ impl Matcher {
         }
     }
 
+    /// Whether only the peer's close completes what it reads (an HTTP message whose body ends at
+    /// the close): the deadline does not, nor the cap.
+    pub fn completed_by_the_close(&self) -> bool {
+        matches!(self, Matcher::Http(_))
+    }
+
     /// Whether each look searches all the bytes again (a regex: its match may start anywhere,
     /// and no state carries from one look to the next), rather than only the new ones.
     pub fn searches_again(&self) -> bool {

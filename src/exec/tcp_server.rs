@@ -113,8 +113,8 @@ impl<'a> Connection<'a> {
             conversation: Conversation::default(),
             injector: Injector::new(&server.faults),
             // Where recv() cut the stream depends on timing, so unanswered pieces are joined;
-            // frames are cut by their own framing, so each is shown as the message it is.
-            recorder: ActionRecorder::new(id, server.framing.frames().is_none()),
+            // lines and frames are cut by their own framing, so each is the message it is.
+            recorder: ActionRecorder::new(id, server.framing == Framing::Chunk),
             reply: Vec::new(),
             link: None,
         }

@@ -15,7 +15,7 @@ use crate::event::{
 };
 use crate::outcome::Verdict;
 use crate::pairing::Pairing;
-use crate::scenario::{Client, Protocol, Scenario, Target};
+use crate::scenario::{Client, Framing, Protocol, Scenario, Target};
 
 /// The transcript of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,7 +353,7 @@ fn merge_runs(scenario: &Scenario, server: usize, events: &[&ServerEvent]) -> Ve
     let stream = scenario
         .servers
         .get(server)
-        .is_some_and(|s| s.protocol == Protocol::Tcp && s.framing.frames().is_none());
+        .is_some_and(|s| s.protocol == Protocol::Tcp && s.framing == Framing::Chunk);
     merge_counts(events, stream)
 }
 

@@ -524,3 +524,29 @@ clients:
         "{stdout}"
     );
 }
+
+/// A line server counts every line its rules saw, answered or not: lines no rule answered were
+/// joined into one record and counted once.
+#[test]
+fn unanswered_lines_are_counted_one_by_one() {
+    let (code, stdout) = run_json(
+        "lines.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: s
+    framing: line
+    expect_messages: { exactly: 4 }
+    rules:
+      - match: "last"
+        reply: "ok\n"
+clients:
+  - name: c
+    connect: s
+    steps:
+      - send: "one\ntwo\nthree\nlast\n"
+      - expect: "ok\n"
+"#,
+    );
+    assert_eq!(code, 0, "{stdout}");
+}

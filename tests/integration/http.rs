@@ -587,3 +587,29 @@ clients:
         "{stdout}"
     );
 }
+
+/// A response whose body ends at the close is not whole at the step's deadline: the server
+/// never closed (it matched, as if the close had come).
+#[test]
+fn a_body_that_ends_at_the_close_is_not_whole_at_the_deadline() {
+    let (code, stdout, _) = netlab_on(
+        "run",
+        "open.yaml",
+        r#"
+timeout: 5s
+servers:
+  - name: web
+    rules:
+      - reply: "HTTP/1.0 200 OK\r\n\r\npart of it"
+clients:
+  - name: c
+    connect: web
+    steps:
+      - send: "GET / HTTP/1.0\r\n\r\n"
+      - expect: { http: { status: 200 } }
+        timeout: 300ms
+"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("nothing matching within 300ms"), "{stdout}");
+}

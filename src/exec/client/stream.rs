@@ -335,7 +335,14 @@ impl StreamLink {
                 let received = std::mem::take(&mut self.inbox.pending);
                 return r.fail(Some(index), FailureKind::FrameTooLarge(cap), received);
             }
-            match matcher.progress_resuming(&self.inbox.pending, complete || over_cap, &mut scan) {
+            // What the matcher may take as all there is: for an HTTP message, only the close
+            // ends a body that ends at the close (at the deadline it is cut short, not whole).
+            let judged_whole = if matcher.completed_by_the_close() {
+                self.inbox.eof
+            } else {
+                complete || over_cap
+            };
+            match matcher.progress_resuming(&self.inbox.pending, judged_whole, &mut scan) {
                 Progress::Matched(n) if n > cap => return self.too_much(r, index),
                 Progress::Matched(n) => {
                     r.capture(index, &self.inbox.pending[..n])?;
