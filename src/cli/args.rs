@@ -223,7 +223,7 @@ pub struct GradeArgs {
 /// How `netlab grade` and `netlab lab` run many programs against an exercise.
 #[derive(Debug, Args)]
 pub struct ClassArgs {
-    /// Programs run at once [default: 4 per CPU]
+    /// Programs run at once [default: one per CPU]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<std::num::NonZeroUsize>,
     /// Multiply every declared delay, sleep and timeout by FACTOR.

@@ -40,9 +40,12 @@ pub(super) fn run_class(
         ..RunOptions::default()
     };
     let limits = SuiteLimits {
-        jobs: class
-            .jobs
-            .map_or_else(super::test::default_jobs, usize::from),
+        // One per CPU: a student's program may compute, and a loaded machine would fail its
+        // timeouts, unfairly.
+        jobs: class.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            usize::from,
+        ),
         retries: None,
         default_retries: None,
         max_fail: None,
@@ -75,9 +78,11 @@ const DEFAULT_VAR: &str = "solution";
 struct Row {
     /// The submission, as given.
     submission: String,
-    points: u64,
+    /// Empty when not graded.
+    points: Option<u64>,
     max_points: u64,
-    /// `passed`, `failed`, or `error` (the run could not be carried out).
+    /// `passed`, `failed`, `error` (the run could not be carried out), or `not_graded` (an
+    /// interrupt cut it short).
     verdict: &'static str,
     /// The first failure in time, on one line.
     first_failure: Option<String>,
@@ -121,9 +126,17 @@ pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     // Each submission's own values, and the exercise loaded with them (a mistake in the file is
     // said once, with the first submission's values).
     let mut scenarios: Vec<Arc<Scenario>> = Vec::with_capacity(args.submissions.len());
-    for submission in &args.submissions {
+    if let Err(why) = mapping_is_clear(vars) {
+        output.warn(&format!("error: {why}"));
+        return Exit::Input;
+    }
+    // The file's warnings are said once, with the first submission's load.
+    let mut quiet = Output::new(choice);
+    quiet.hide_warnings();
+    for (index, submission) in args.submissions.iter().enumerate() {
         let values = values_for(vars, submission);
-        match load_all(std::slice::from_ref(&args.exercise), &values, &mut output) {
+        let said = if index == 0 { &mut output } else { &mut quiet };
+        match load_all(std::slice::from_ref(&args.exercise), &values, said) {
             Ok(mut loaded) => scenarios.append(&mut loaded),
             Err(exit) => return exit,
         }
@@ -156,7 +169,25 @@ pub fn grade(args: &GradeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         return Exit::Environment;
     }
     summarize(&mut output, &rows, started, &args.out, &bar);
-    unless_interrupted(Exit::Passed, interrupt.as_ref())
+    // A run the environment refused (or a bug) is no grade: the command says so.
+    let refused = (results.iter())
+        .filter_map(|r| r.verdict.as_ref().err())
+        .map(Exit::of_error)
+        .max()
+        .unwrap_or(Exit::Passed);
+    unless_interrupted(refused, interrupt.as_ref())
+}
+
+/// Refuses `--var solution=PATH` with no `{}` anywhere: each submission would silently replace
+/// it.
+pub(super) fn mapping_is_clear(vars: &VarValues) -> Result<(), String> {
+    let mapped = vars.command_line.values().any(|v| v.contains(SUBMISSION));
+    if !mapped && vars.command_line.contains_key(DEFAULT_VAR) {
+        return Err(format!(
+            "`--var {DEFAULT_VAR}=…` has no `{SUBMISSION}`: each submission is the value of `{DEFAULT_VAR}` (write `--var {DEFAULT_VAR}={SUBMISSION}/server.py` to name a file in each)"
+        ));
+    }
+    Ok(())
 }
 
 /// For each var whose value holds `{}`, the path it makes for each submission.
@@ -190,9 +221,9 @@ pub(super) fn values_for(vars: &VarValues, submission: &Path) -> VarValues {
 }
 
 /// Whether `result` is a grade: its run ended by itself (not cut short, nor never started,
-/// by an interrupt).
+/// by an interrupt), and the environment let it happen.
 fn graded(result: &CaseResult) -> bool {
-    !matches!(result.verdict, Ok(Verdict::Interrupted))
+    matches!(&result.verdict, Ok(v) if *v != Verdict::Interrupted)
 }
 
 /// The gradebook's word for `result`.
@@ -216,7 +247,7 @@ fn row(submission: &Path, result: &CaseResult) -> Row {
     });
     Row {
         submission: submission.display().to_string(),
-        points: result.points.earned,
+        points: graded(result).then_some(result.points.earned),
         max_points: result.points.max,
         verdict: verdict_of(result),
         first_failure: if graded(result) {
@@ -266,7 +297,7 @@ fn write_gradebook(out: &Path, rows: &[Row]) -> Result<(), String> {
         writer
             .write_record([
                 inert(row.submission.clone()),
-                row.points.to_string(),
+                text(row.points.map(|p| p.to_string())),
                 row.max_points.to_string(),
                 row.verdict.to_string(),
                 text(row.first_failure.clone()),
@@ -469,9 +500,12 @@ fn summarize(output: &mut Output, rows: &[Row], started: Instant, out: &Path, ba
                 .as_deref()
                 .map(|f| format!("  {f}"))
                 .unwrap_or_default();
+            let points = row
+                .points
+                .map_or_else(|| "-".to_string(), |p| p.to_string());
             output.say(&format!(
-                "{:>4}/{:<4} {:<6} {}{failure}",
-                row.points, row.max_points, row.verdict, row.submission
+                "{points:>4}/{:<4} {:<6} {}{failure}",
+                row.max_points, row.verdict, row.submission
             ));
         }
     });

@@ -13,6 +13,7 @@ use super::interrupt::{Interrupt, unless_interrupted};
 use super::loading::{load_all, load_all_needing};
 use super::output::Output;
 use crate::exit::Exit;
+use crate::outcome::Verdict;
 use crate::scenario::{NeededVars, Scenario, Solution, SolutionExpect, VarValues};
 use crate::suite::CaseResult;
 
@@ -24,6 +25,10 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
+    if let Err(why) = super::grade::mapping_is_clear(vars) {
+        output.warn(&format!("error: {why}"));
+        return Exit::Input;
+    }
     let mut cases: Vec<(Solution, Arc<Scenario>)> = Vec::new();
     for (file, exercise) in args.exercises.iter().zip(&exercises) {
         let given = args.expect.iter().map(|e| Solution {
@@ -63,7 +68,10 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
                 return Exit::Input;
             }
             let values = super::grade::values_for(vars, &solution.path);
-            match load_all(std::slice::from_ref(file), &values, &mut output) {
+            // The file's warnings were said when it was first loaded.
+            let mut quiet = Output::new(choice);
+            quiet.hide_warnings();
+            match load_all(std::slice::from_ref(file), &values, &mut quiet) {
                 Ok(mut loaded) => {
                     if let Some(scenario) = loaded.pop() {
                         cases.push((solution, scenario));
@@ -108,8 +116,11 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
 fn judge(solution: &Solution, scenario: &Scenario, result: &CaseResult) -> (bool, String) {
     let score = format!("{}/{} points", result.points.earned, result.points.max);
     let passed = matches!(&result.verdict, Ok(v) if v.passed());
-    if let Err(error) = &result.verdict {
-        return (false, format!("the run could not be carried out: {error}"));
+    match &result.verdict {
+        Err(error) => return (false, format!("the run could not be carried out: {error}")),
+        // Cut short (or never started) by an interrupt: no judgement either way.
+        Ok(Verdict::Interrupted) => return (false, "not judged: interrupted".to_string()),
+        Ok(_) => {}
     }
     let places = failed_places(scenario, result);
     match (solution.expect, passed, &solution.at) {

@@ -247,7 +247,7 @@ fn prepare_report_file(path: &Path) -> Result<(), String> {
 }
 
 /// Scenarios spend their time waiting on sockets and delays, not computing: 4 per CPU.
-pub(super) fn default_jobs() -> usize {
+fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get() * 4)
 }
 

@@ -252,10 +252,11 @@ fn check_servers(scenario: &Scenario, events: &[Event], started: Instant) -> Vec
     let mut results = Vec::new();
     for (index, server) in scenario.servers.iter().enumerate() {
         for (check, written) in server.checks.iter().enumerate() {
-            let count = match written.counted {
-                Counted::Connections => connections[index],
-                Counted::Messages => messages[index],
+            let counts = match written.counted {
+                Counted::Connections => &connections,
+                Counted::Messages => &messages,
             };
+            let count = counts.get(index).copied().unwrap_or(0);
             let passed = written.holds(count);
             results.push(Event {
                 elapsed: started.elapsed(),

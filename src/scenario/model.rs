@@ -363,8 +363,14 @@ impl Server {
         matched[index] = matched[index].saturating_add(1);
         let nth = match rule.lose_scope {
             LoseScope::Sender => matched[index],
+            // Saturating: past 2^32 messages the count must not wrap to losing again.
             LoseScope::Server => server_matched.get(index).map_or(u32::MAX, |n| {
-                n.fetch_add(1, Ordering::Relaxed).saturating_add(1)
+                let before = n
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                        Some(v.saturating_add(1))
+                    })
+                    .unwrap_or(u32::MAX);
+                before.saturating_add(1)
             }),
         };
         if nth <= rule.lose_first {

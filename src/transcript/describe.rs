@@ -548,8 +548,20 @@ pub fn describe_server_check(
     count: u64,
     passed: bool,
 ) -> Entry {
-    let server = &scenario.servers[server];
-    let written = &server.checks[check];
+    let Some((server, written)) = scenario
+        .servers
+        .get(server)
+        .and_then(|s| Some((s, s.checks.get(check)?)))
+    else {
+        return Entry {
+            mark: Mark::Failed,
+            actor: String::new(),
+            text: format!("check {check} of server {server}: {count}"),
+            detail: Vec::new(),
+            differs: None,
+            hint: None,
+        };
+    };
     let hint = written.hint.clone().filter(|_| !passed);
     Entry {
         mark: if passed { Mark::Passed } else { Mark::Failed },
