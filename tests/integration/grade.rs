@@ -306,6 +306,18 @@ fn a_mapping_no_submission_has_is_refused_and_cells_are_inert() {
         stderr.contains("names a path that none of the 1 submissions has"),
         "{stderr}"
     );
+    // A `solution` with no `{}` would be replaced by each submission without a word.
+    let output = netlab()
+        .arg("grade")
+        .arg(&exercise)
+        .arg(&student)
+        .args(["--var", "solution=server.py", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&output);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("has no `{}`"), "{stderr}");
     let output = netlab()
         .arg("grade")
         .arg(&exercise)
