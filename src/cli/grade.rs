@@ -23,7 +23,7 @@ use crate::exit::Exit;
 use crate::outcome::Verdict;
 use crate::scenario::{Scenario, VarValues};
 use crate::suite::{self, CaseResult, SuiteLimits};
-use crate::transcript::StepResult;
+use crate::transcript::{StepResult, StepStatus};
 use anstream::ColorChoice;
 
 /// Runs `scenarios` (an exercise, once per program) in parallel as `class` says, without
@@ -403,10 +403,10 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
             if points == 0 || client.worth.is_some() {
                 continue;
             }
-            let passed = of_step.iter().all(|r| r.result == "passed");
+            let passed = of_step.iter().all(|r| r.result == StepStatus::Passed);
             let output = match (of_step.iter()).find_map(|r| r.detail.clone()) {
                 Some(detail) => detail,
-                None if of_step.iter().any(|r| r.result == "not_run") => {
+                None if of_step.iter().any(|r| r.result == StepStatus::NotRun) => {
                     "not run: an earlier step of this client failed, or the run stopped".into()
                 }
                 None => String::new(),
@@ -425,7 +425,7 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
             });
         }
         if let Some(worth) = client.worth {
-            let passed = !mine.is_empty() && mine.iter().all(|r| r.result == "passed");
+            let passed = !mine.is_empty() && mine.iter().all(|r| r.result == StepStatus::Passed);
             tests.push(GradescopeTest {
                 name: client.name.clone(),
                 score: if passed { u64::from(worth) } else { 0 },
@@ -450,13 +450,13 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
     {
         tests.push(GradescopeTest {
             name: format!("{}: {}", check.client, check.action),
-            score: if check.result == "passed" {
+            score: if check.result == StepStatus::Passed {
                 u64::from(check.points)
             } else {
                 0
             },
             max_score: u64::from(check.points),
-            status: status(check.result == "passed"),
+            status: status(check.result == StepStatus::Passed),
             output: check.detail.clone().unwrap_or_default(),
             visibility: "visible",
         });

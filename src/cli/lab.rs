@@ -16,6 +16,7 @@ use crate::exit::Exit;
 use crate::outcome::Verdict;
 use crate::scenario::{NeededVars, Scenario, Solution, SolutionExpect, VarValues};
 use crate::suite::CaseResult;
+use crate::transcript::StepStatus;
 
 /// `netlab lab`.
 pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
@@ -153,7 +154,11 @@ fn failed_places(scenario: &Scenario, result: &CaseResult) -> Vec<String> {
     if let Some((server, _)) = &result.program {
         places.push(server.clone());
     }
-    for failed in result.step_results.iter().filter(|r| r.result == "failed") {
+    for failed in result
+        .step_results
+        .iter()
+        .filter(|r| r.result == StepStatus::Failed)
+    {
         let place = match failed.client_index {
             Some(client) => scenario.clients.get(client).and_then(|c| {
                 let path = c.paths.get(failed.step)?;

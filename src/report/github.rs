@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::json::{failure_line, failure_text, verdict_word};
 use crate::suite::{CaseResult, CaseStatus};
+use crate::transcript::StepStatus;
 
 /// Whether the environment says this is a GitHub Actions job.
 pub fn in_github_actions(variable: Option<&str>) -> bool {
@@ -53,7 +54,7 @@ pub fn annotations(results: &[CaseResult], workspace: Option<&Path>) -> Vec<Stri
         let line = failed
             .step_results
             .iter()
-            .find(|step| step.result == "failed" && step.line > 0)
+            .find(|step| step.result == StepStatus::Failed && step.line > 0)
             .map_or(1, |step| step.line);
         let message = failure_text(failed).unwrap_or_default();
         out.push(format!(

@@ -7,7 +7,7 @@ use anstyle::AnsiColor;
 use crate::event::ProgramFailure;
 use crate::outcome::Verdict;
 use crate::scenario::Scenario;
-use crate::transcript::{Points, StepResult, program_failure_reason};
+use crate::transcript::{Points, StepResult, StepStatus, program_failure_reason};
 
 /// `PASS tcp_hello (scenarios/tcp_hello.yaml) in 3.01s, score 4/4 points`, or `FAIL …: reason`.
 pub fn verdict_line(
@@ -34,11 +34,11 @@ pub fn verdict_line(
             // What failed first: a client's step, else a server's count at the end.
             None if steps
                 .iter()
-                .any(|r| r.result == "failed" && r.client_index.is_some()) =>
+                .any(|r| r.result == StepStatus::Failed && r.client_index.is_some()) =>
             {
                 ("FAIL", red, ": a client step failed".to_string())
             }
-            None if steps.iter().any(|r| r.result == "failed") => {
+            None if steps.iter().any(|r| r.result == StepStatus::Failed) => {
                 ("FAIL", red, ": a server's check failed".to_string())
             }
             None => ("FAIL", red, ": a client step failed".to_string()),

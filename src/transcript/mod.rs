@@ -11,4 +11,4 @@ pub use describe::{
     Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
     describe_step_event, instance_label, program_failure_reason, program_status,
 };
-pub use score::{Points, StepCounts, StepResult, count, points, step_results};
+pub use score::{Points, StepCounts, StepResult, StepStatus, count, points, step_results};

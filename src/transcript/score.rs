@@ -22,7 +22,7 @@ pub struct StepResult {
     /// The step as declared (`expect "Welcome!"`).
     pub action: String,
     /// `passed`, `failed` or `not_run`.
-    pub result: &'static str,
+    pub result: StepStatus,
     /// For a failure: what happened instead, with expected and received.
     pub detail: Option<String>,
     /// What the step is worth when it passes in every instance of its client.
@@ -34,6 +34,18 @@ pub struct StepResult {
     /// The line of the scenario file where the step is written (0: not known).
     #[serde(skip)]
     pub line: usize,
+}
+
+/// What came of one step of one instance (in JSON: `passed`, `failed`, `not_run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// It passed (every time through, inside a repeat).
+    Passed,
+    /// It failed.
+    Failed,
+    /// It did not run (every time through): an earlier step failed, or the run stopped.
+    NotRun,
 }
 
 /// Steps passed, failed and not run over every instance.
@@ -76,7 +88,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
             let first = results.len();
             for (index, step) in client.steps_of(instance).iter().enumerate() {
                 let (result, detail) = match last.get(&(id, index)) {
-                    None => ("not_run", None),
+                    None => (StepStatus::NotRun, None),
                     Some(event) => {
                         let entry = describe_step_event(scenario, id, event, dead);
                         if entry.mark == Mark::Failed {
@@ -85,9 +97,9 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                                 text.push('\n');
                                 text.push_str(&line);
                             }
-                            ("failed", Some(text))
+                            (StepStatus::Failed, Some(text))
                         } else {
-                            ("passed", None)
+                            (StepStatus::Passed, None)
                         }
                     }
                 };
@@ -137,8 +149,8 @@ fn server_check_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult
     for (index, server) in scenario.servers.iter().enumerate() {
         for (check, written) in server.checks.iter().enumerate() {
             let (result, detail) = match checked.get(&(index, check)) {
-                None => ("not_run", None),
-                Some((_, true)) => ("passed", None),
+                None => (StepStatus::NotRun, None),
+                Some((_, true)) => (StepStatus::Passed, None),
                 Some((count, false)) => {
                     let entry = describe_server_check(scenario, index, check, *count, false);
                     let mut text = entry.text.clone();
@@ -146,7 +158,7 @@ fn server_check_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult
                         text.push('\n');
                         text.push_str(&line);
                     }
-                    ("failed", Some(text))
+                    (StepStatus::Failed, Some(text))
                 }
             };
             results.push(StepResult {
@@ -177,14 +189,14 @@ fn fail_repeats_that_failed(steps: &[Step], results: &mut [StepResult]) {
         };
         let Some(detail) = inside
             .iter()
-            .find(|r| r.result == "failed")
+            .find(|r| r.result == StepStatus::Failed)
             .map(|r| r.detail.clone())
         else {
             continue;
         };
         // Failed, whatever its last event said (an inner repeat reports its first time
         // through, passed, before a later time through fails).
-        results[index].result = "failed";
+        results[index].result = StepStatus::Failed;
         if results[index].detail.is_none() {
             results[index].detail = detail;
         }
@@ -194,8 +206,8 @@ fn fail_repeats_that_failed(steps: &[Step], results: &mut [StepResult]) {
             .into_iter()
             .flatten()
         {
-            if inner.result == "passed" {
-                inner.result = "not_run";
+            if inner.result == StepStatus::Passed {
+                inner.result = StepStatus::NotRun;
             }
         }
     }
@@ -220,7 +232,7 @@ pub fn points(scenario: &Scenario, results: &[StepResult]) -> Points {
     // A server's check is earned when it held.
     for result in results.iter().filter(|r| r.client_index.is_none()) {
         total.max += u64::from(result.points);
-        if result.result == "passed" {
+        if result.result == StepStatus::Passed {
             total.earned += u64::from(result.points);
         }
     }
@@ -241,12 +253,12 @@ pub fn points(scenario: &Scenario, results: &[StepResult]) -> Points {
         let passed_everywhere = |step: usize| {
             mine.iter()
                 .filter(|r| r.step == step)
-                .all(|r| r.result == "passed")
+                .all(|r| r.result == StepStatus::Passed)
         };
         match client.worth {
             Some(worth) => {
                 total.max += u64::from(worth);
-                if !mine.is_empty() && mine.iter().all(|r| r.result == "passed") {
+                if !mine.is_empty() && mine.iter().all(|r| r.result == StepStatus::Passed) {
                     total.earned += u64::from(worth);
                 }
             }
@@ -269,9 +281,9 @@ pub fn count(results: &[StepResult]) -> StepCounts {
     let mut counts = StepCounts::default();
     for result in results {
         match result.result {
-            "passed" => counts.passed += 1,
-            "failed" => counts.failed += 1,
-            _ => counts.not_run += 1,
+            StepStatus::Passed => counts.passed += 1,
+            StepStatus::Failed => counts.failed += 1,
+            StepStatus::NotRun => counts.not_run += 1,
         }
     }
     counts
