@@ -21,7 +21,7 @@ use crate::event::ProgramFailureKind;
 use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::outcome::Verdict;
-use crate::scenario::{Scenario, VarValues};
+use crate::scenario::{Owner, Scenario, VarValues};
 use crate::suite::{self, CaseResult, SuiteLimits};
 use crate::transcript::{StepResult, StepStatus};
 use anstream::ColorChoice;
@@ -391,7 +391,7 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
     let mut tests = Vec::new();
     for (index, client) in scenario.clients.iter().enumerate() {
         let mine: Vec<&StepResult> = (result.step_results.iter())
-            .filter(|r| r.client_index == Some(index))
+            .filter(|r| r.owner == Owner::Client(index))
             .collect();
         let steps = client.points.len();
         for step in 0..steps {
@@ -446,7 +446,7 @@ fn gradescope(scenario: &Scenario, result: &CaseResult) -> GradescopeResults {
     for check in result
         .step_results
         .iter()
-        .filter(|r| r.client_index.is_none())
+        .filter(|r| matches!(r.owner, Owner::Server(_)))
     {
         tests.push(GradescopeTest {
             name: format!("{}: {}", check.client, check.action),

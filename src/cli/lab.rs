@@ -159,18 +159,7 @@ fn failed_places(scenario: &Scenario, result: &CaseResult) -> Vec<String> {
         .iter()
         .filter(|r| r.result == StepStatus::Failed)
     {
-        let place = match failed.client_index {
-            Some(client) => scenario.clients.get(client).and_then(|c| {
-                let path = c.paths.get(failed.step)?;
-                Some(format!("{}.{path}", c.name))
-            }),
-            None => scenario
-                .servers
-                .iter()
-                .find(|s| s.name == failed.client)
-                .and_then(|s| s.checks.get(failed.step))
-                .map(|check| format!("{}.{}", failed.client, check.counted.key())),
-        };
+        let place = scenario.place_name(failed.owner, failed.step);
         if let Some(place) = place
             && !places.contains(&place)
         {

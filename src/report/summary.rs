@@ -6,6 +6,7 @@ use anstyle::AnsiColor;
 
 use crate::event::ProgramFailure;
 use crate::outcome::Verdict;
+use crate::scenario::Owner;
 use crate::scenario::Scenario;
 use crate::transcript::{Points, StepResult, StepStatus, program_failure_reason};
 
@@ -34,7 +35,7 @@ pub fn verdict_line(
             // What failed first: a client's step, else a server's count at the end.
             None if steps
                 .iter()
-                .any(|r| r.result == StepStatus::Failed && r.client_index.is_some()) =>
+                .any(|r| r.result == StepStatus::Failed && matches!(r.owner, Owner::Client(_))) =>
             {
                 ("FAIL", red, ": a client step failed".to_string())
             }

@@ -42,6 +42,16 @@ pub struct Scenario {
     pub solutions: Vec<Solution>,
 }
 
+/// Whose a step or a check is, by index in the scenario: a client's steps, or a server's
+/// checks (`expect_connections`, `expect_messages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Client N's steps.
+    Client(usize),
+    /// Server N's checks.
+    Server(usize),
+}
+
 /// A solution of an exercise, and how it must do (`solutions:`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Solution {
@@ -299,17 +309,32 @@ impl Scenario {
     /// Every place a run can fail, as a solution's `at:` names it: `CLIENT.steps[N]` for each
     /// client step, `SERVER` for a program under test, `SERVER.expect_messages` for a check.
     pub fn failure_places(&self) -> Vec<String> {
-        let steps = (self.clients.iter())
-            .flat_map(|c| c.paths.iter().map(move |p| format!("{}.{p}", c.name)));
+        let steps = (self.clients.iter().enumerate())
+            .flat_map(|(i, c)| (0..c.paths.len()).map(move |step| (Owner::Client(i), step)));
+        let checks = (self.servers.iter().enumerate())
+            .flat_map(|(i, s)| (0..s.checks.len()).map(move |check| (Owner::Server(i), check)));
         let programs = (self.servers.iter())
             .filter(|s| s.program.is_some())
             .map(|s| s.name.clone());
-        let checks = (self.servers.iter()).flat_map(|s| {
-            s.checks
-                .iter()
-                .map(move |c| format!("{}.{}", s.name, c.counted.key()))
-        });
-        steps.chain(programs).chain(checks).collect()
+        (steps.chain(checks))
+            .filter_map(|(owner, index)| self.place_name(owner, index))
+            .chain(programs)
+            .collect()
+    }
+
+    /// The name of step or check `index` of `owner` (see `failure_places`).
+    pub fn place_name(&self, owner: Owner, index: usize) -> Option<String> {
+        match owner {
+            Owner::Client(client) => {
+                let client = self.clients.get(client)?;
+                Some(format!("{}.{}", client.name, client.paths.get(index)?))
+            }
+            Owner::Server(server) => {
+                let server = self.servers.get(server)?;
+                let check = server.checks.get(index)?;
+                Some(format!("{}.{}", server.name, check.counted.key()))
+            }
+        }
     }
 
     /// Points the server `name` at `address` outside the run (`--target`): false if the

@@ -10,7 +10,7 @@ use super::describe::{
     Mark, describe_server_check, describe_step_event, hidden_step_text, instance_label, step_text,
 };
 use crate::event::{Event, EventKind, InstanceId, Origin, StepEvent};
-use crate::scenario::{Scenario, Step};
+use crate::scenario::{Owner, Scenario, Step};
 
 /// The result of one step of one client instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,10 +27,10 @@ pub struct StepResult {
     pub detail: Option<String>,
     /// What the step is worth when it passes in every instance of its client.
     pub points: u32,
-    /// The client's index in the scenario (`None`: a server's check at the end of the run,
-    /// `client` then being the server's name).
+    /// Whose step it is: a client's (`client` is the instance), or a server's check at the
+    /// end of the run (`client` is the server's name, `step` the check's index).
     #[serde(skip)]
-    pub client_index: Option<usize>,
+    pub owner: Owner,
     /// The line of the scenario file where the step is written (0: not known).
     #[serde(skip)]
     pub line: usize,
@@ -117,7 +117,7 @@ pub fn step_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult> {
                         Some(_) => 0,
                         None => client.points.get(index).copied().unwrap_or(0),
                     },
-                    client_index: Some(client_index),
+                    owner: Owner::Client(client_index),
                     line: client.lines.get(index).copied().unwrap_or(0),
                 });
             }
@@ -168,7 +168,7 @@ fn server_check_results(scenario: &Scenario, events: &[Event]) -> Vec<StepResult
                 result,
                 detail,
                 points: written.points,
-                client_index: None,
+                owner: Owner::Server(index),
                 line: 0,
             });
         }
@@ -230,7 +230,10 @@ pub struct Points {
 pub fn points(scenario: &Scenario, results: &[StepResult]) -> Points {
     let mut total = Points::default();
     // A server's check is earned when it held.
-    for result in results.iter().filter(|r| r.client_index.is_none()) {
+    for result in results
+        .iter()
+        .filter(|r| matches!(r.owner, Owner::Server(_)))
+    {
         total.max += u64::from(result.points);
         if result.result == StepStatus::Passed {
             total.earned += u64::from(result.points);
@@ -248,7 +251,7 @@ pub fn points(scenario: &Scenario, results: &[StepResult]) -> Points {
     for (index, client) in scenario.clients.iter().enumerate() {
         let mine: Vec<&StepResult> = results
             .iter()
-            .filter(|r| r.client_index == Some(index))
+            .filter(|r| r.owner == Owner::Client(index))
             .collect();
         let passed_everywhere = |step: usize| {
             mine.iter()
