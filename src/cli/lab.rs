@@ -26,7 +26,7 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
-    if let Err(why) = super::grade::mapping_is_clear(vars) {
+    if let Err(why) = super::class::mapping_is_clear(vars) {
         output.warn(&format!("error: {why}"));
         return Exit::Input;
     }
@@ -68,7 +68,7 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
                 ));
                 return Exit::Input;
             }
-            let values = super::grade::values_for(vars, &solution.path);
+            let values = super::class::values_for(vars, &solution.path);
             // The file's warnings were said when it was first loaded.
             let mut quiet = Output::new(choice);
             quiet.hide_warnings();
@@ -85,7 +85,7 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let interrupt = Interrupt::install();
     let scenarios: Vec<Arc<Scenario>> = cases.iter().map(|(_, s)| s.clone()).collect();
     let bar = super::test::progress(scenarios.len());
-    let results = super::grade::run_class(&args.class, &scenarios, interrupt.as_ref(), &bar);
+    let results = super::class::run_class(&args.class, &scenarios, interrupt.as_ref(), &bar);
     let mut wrong = 0;
     for ((solution, scenario), result) in cases.iter().zip(&results) {
         let (ok, said) = judge(solution, scenario, result);
@@ -100,7 +100,7 @@ pub fn lab(args: &LabArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let verdict = if wrong == 0 {
         output.say(&format!(
             "every solution did as declared ({})",
-            super::grade::plural(cases.len(), "run")
+            super::class::plural(cases.len(), "run")
         ));
         Exit::Passed
     } else {

@@ -6,9 +6,11 @@
 mod app;
 mod args;
 mod check;
+mod class;
 mod color;
 mod generate;
 mod grade;
+mod gradescope;
 mod interrupt;
 mod lab;
 mod loading;
