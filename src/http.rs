@@ -347,6 +347,16 @@ fn body_length(head: &Head, request: bool) -> Result<BodyLength, String> {
             Ok(BodyLength::UntilClose)
         };
     }
+    Ok(match content_length(head)? {
+        Some(length) => BodyLength::Length(length),
+        None if request => BodyLength::None,
+        None => BodyLength::UntilClose,
+    })
+}
+
+/// The length a head's Content-Length fields give (`None`: it has none); refused when one is
+/// not a number, or two differ.
+pub fn content_length(head: &Head) -> Result<Option<usize>, String> {
     let mut lengths = head.values("content-length").map(|v| {
         std::str::from_utf8(v)
             .ok()
@@ -356,11 +366,7 @@ fn body_length(head: &Head, request: bool) -> Result<BodyLength, String> {
             .ok_or_else(|| format!("Content-Length {} is not a number", crate::escape::show(v)))
     });
     let Some(first) = lengths.next() else {
-        return Ok(if request {
-            BodyLength::None
-        } else {
-            BodyLength::UntilClose
-        });
+        return Ok(None);
     };
     let first = first?;
     for other in lengths {
@@ -368,7 +374,7 @@ fn body_length(head: &Head, request: bool) -> Result<BodyLength, String> {
             return Err("two different Content-Length headers".into());
         }
     }
-    Ok(BodyLength::Length(first))
+    Ok(Some(first))
 }
 
 impl Walk {

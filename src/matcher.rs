@@ -355,12 +355,7 @@ impl HttpMatch {
         let http::Cut::Whole { head, end, .. } = head_only else {
             return None;
         };
-        let length = head.values("content-length").next()?;
-        let length = std::str::from_utf8(length)
-            .ok()?
-            .trim()
-            .parse::<u64>()
-            .ok()?;
+        let length = http::content_length(&head).ok()??;
         (end == received.len() && length > 0).then(|| {
             format!(
                 "the head says {length} bytes of body, and none came: a response to a HEAD request has none (write `no_body: true`)"
