@@ -480,6 +480,11 @@ fn join_chunks(mut rest: &[u8]) -> Vec<u8> {
     body
 }
 
+/// Whether `message` is a HEAD request (its method, parsed).
+pub fn is_head_request(message: &[u8]) -> bool {
+    matches!(cut_request(message, true), Cut::Whole { head, .. } if head.method == "HEAD")
+}
+
 /// The reason phrase of a status code, as servers commonly write it.
 pub fn reason(status: u16) -> &'static str {
     match status {

@@ -565,7 +565,7 @@ impl Reply {
             let head = crate::http::response_head(head.status, &headers, out.len() - start);
             // The response to a HEAD request is its head alone, its Content-Length the one
             // the body would have had (RFC 9110 section 9.3.2).
-            if message.trim_ascii_start().starts_with(b"HEAD ") {
+            if crate::http::is_head_request(message) {
                 out.truncate(start);
             }
             out.splice(start..start, head);
