@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{netlab, python3, root, temp_file, text};
 
+/// `netlab ARGS…` (grade, lab): its exit code, stdout and stderr.
+fn netlab_with<I, S>(args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    text(&netlab().args(args).output().unwrap())
+}
+
 fn solution(path: &str) -> PathBuf {
     root().join("tests/solutions").join(path)
 }
@@ -125,15 +134,14 @@ fn a_class_of_ten_is_graded_into_a_gradebook_and_gradescope_results() {
 #[test]
 fn a_missing_submission_is_refused_before_anything_runs() {
     let out = temp_file("none.txt", "").parent().unwrap().join("book");
-    let output = netlab()
-        .arg("grade")
-        .arg(root().join("scenarios/exercises/hello_server.yaml"))
-        .arg("/nonexistent/student")
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (code, _, stderr) = text(&output);
+    let exercise = root().join("scenarios/exercises/hello_server.yaml");
+    let (code, _, stderr) = netlab_with([
+        "grade".as_ref(),
+        exercise.as_os_str(),
+        "/nonexistent/student".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("no such submission: `/nonexistent/student`"),
@@ -292,41 +300,41 @@ fn a_mapping_no_submission_has_is_refused_and_cells_are_inert() {
     .unwrap();
     let exercise = root().join("scenarios/exercises/hello_server.yaml");
     let out = dir.join("book");
-    let output = netlab()
-        .arg("grade")
-        .arg(&exercise)
-        .arg(&student)
-        .args(["--var", "solution={}/serve.py", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (code, _, stderr) = text(&output);
+    let (code, _, stderr) = netlab_with([
+        "grade".as_ref(),
+        exercise.as_os_str(),
+        student.as_os_str(),
+        "--var".as_ref(),
+        "solution={}/serve.py".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("names a path that none of the 1 submissions has"),
         "{stderr}"
     );
     // A `solution` with no `{}` would be replaced by each submission without a word.
-    let output = netlab()
-        .arg("grade")
-        .arg(&exercise)
-        .arg(&student)
-        .args(["--var", "solution=server.py", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (code, _, stderr) = text(&output);
+    let (code, _, stderr) = netlab_with([
+        "grade".as_ref(),
+        exercise.as_os_str(),
+        student.as_os_str(),
+        "--var".as_ref(),
+        "solution=server.py".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("has no `{}`"), "{stderr}");
-    let output = netlab()
-        .arg("grade")
-        .arg(&exercise)
-        .arg(&student)
-        .args(["--var", "solution={}/server.py", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (code, stdout, stderr) = text(&output);
+    let (code, stdout, stderr) = netlab_with([
+        "grade".as_ref(),
+        exercise.as_os_str(),
+        student.as_os_str(),
+        "--var".as_ref(),
+        "solution={}/server.py".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
