@@ -356,19 +356,6 @@ impl StreamLink {
                     }
                     return Ok(());
                 }
-                // Judged as complete only because the deadline or the cap came (the peer did
-                // not close): if what came could still have become a match, it is a timeout
-                // or too much data, not a mismatch (an HTTP body short of its length, say).
-                Progress::Hopeless
-                    if (complete || over_cap)
-                        && !self.inbox.eof
-                        && matcher.progress(&self.inbox.pending, false) != Progress::Hopeless =>
-                {
-                    if over_cap {
-                        return self.too_much(r, index);
-                    }
-                    return self.read_failure(r, index, ReadResult::Timeout, timeout);
-                }
                 Progress::Hopeless => {
                     let want = matcher.exact_bytes().map_or(0, <[u8]>::len);
                     self.linger(r, want);
