@@ -240,6 +240,7 @@ impl<'a> LiveView<'a> {
             detail: Vec::new(),
             differs: None,
             hint: None,
+            drawing: Default::default(),
         };
         Some(self.line(seconds, &note, styled))
     }

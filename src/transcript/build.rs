@@ -4,6 +4,7 @@
 //! (the bytes it read, or the close it saw), so the text is the same on every run and machine.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
 
 use super::describe::{
     Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
@@ -34,9 +35,24 @@ pub struct Transcript {
     pub first_failed_section: Option<usize>,
 }
 
+/// Whose account a section is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// A client instance's conversation with its server.
+    Instance(InstanceId),
+    /// A connection from a peer outside the scenario to this server.
+    Outside(usize),
+    /// This server's own lines (its program's failure, its checks, its notes).
+    Server(usize),
+}
+
 /// What happened on one client instance's connection (or an outside peer's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
+    /// Whose it is.
+    pub who: Who,
+    /// The server connections it shows, in the order they were accepted.
+    pub connections: Vec<ConnectionId>,
     /// `client → hello`.
     pub heading: String,
     /// The lines, in causal order.
@@ -48,6 +64,7 @@ pub struct Section {
 /// Builds the transcript of a run of `scenario` from its events and verdict.
 pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transcript {
     let mut steps: BTreeMap<InstanceId, Vec<&StepEvent>> = BTreeMap::new();
+    let mut step_times: HashMap<InstanceId, Vec<Duration>> = HashMap::new();
     let mut done: HashMap<InstanceId, bool> = HashMap::new();
     let mut served: BTreeMap<ConnectionId, Vec<&ServerEvent>> = BTreeMap::new();
     let mut server_notes: BTreeMap<usize, Vec<Entry>> = BTreeMap::new();
@@ -55,6 +72,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     let mut program_failures: Vec<Section> = failed
         .iter()
         .map(|(server, failure)| Section {
+            who: Who::Server(*server),
+            connections: Vec::new(),
             heading: format!("server {}", scenario.servers[*server].name),
             entries: vec![describe_program_failure(scenario, *server, failure)],
             result: String::new(),
@@ -63,7 +82,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     for event in events {
         match (&event.origin, &event.kind) {
             (Origin::Instance(id), EventKind::Step(step)) => {
-                steps.entry(*id).or_default().push(step)
+                steps.entry(*id).or_default().push(step);
+                step_times.entry(*id).or_default().push(event.elapsed);
             }
             (Origin::Instance(id), EventKind::InstanceDone { passed }) => {
                 done.insert(*id, *passed);
@@ -124,6 +144,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 instance,
             };
             let client_events = steps.remove(&id).unwrap_or_default();
+            let times = step_times.remove(&id).unwrap_or_default();
             let connections = owners.remove(&id).unwrap_or_default();
             let server = connections.first().map_or(0, |c| c.server);
             let mut theirs: Vec<(usize, Vec<ServerEvent>)> = connections
@@ -157,9 +178,20 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             if first_failed == Some(id) {
                 first_failed_section = Some(sections.len());
             }
+            let mut accepted = connections.clone();
+            accepted.sort();
             sections.push(Section {
+                who: Who::Instance(id),
+                connections: accepted,
                 heading: format!("{} → {target}", instance_label(scenario, id)),
-                entries: interleave(scenario, id, &client_events, server, server_events, dead),
+                entries: interleave(
+                    scenario,
+                    id,
+                    (&client_events, &times),
+                    server,
+                    server_events,
+                    dead,
+                ),
                 result: match (client_events.is_empty(), done.get(&id), dead) {
                     (true, None, Some(_)) => {
                         "not run: the program under test it talks to had failed".to_string()
@@ -177,6 +209,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         .map(|(id, actions)| {
             let server = &scenario.servers[id.server];
             let section = Section {
+                who: Who::Outside(id.server),
+                connections: vec![id],
                 heading: format!("{} ← a peer from outside the scenario", server.name),
                 entries: merge_runs(scenario, id.server, &actions)
                     .iter()
@@ -194,6 +228,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     sections.extend(outside.into_iter().map(|(_, section)| section));
     for (index, entries) in server_notes {
         sections.push(Section {
+            who: Who::Server(index),
+            connections: Vec::new(),
             heading: format!("server {}", scenario.servers[index].name),
             entries,
             result: String::new(),
@@ -311,6 +347,7 @@ fn note(scenario: &Scenario, server: usize, text: String) -> Entry {
         detail: Vec::new(),
         differs: None,
         hint: None,
+        drawing: Default::default(),
     }
 }
 
@@ -464,6 +501,7 @@ fn summarize(
     lines
         .into_iter()
         .map(|(mut entry, count)| {
+            entry.drawing.more = count;
             if count > 0 {
                 entry.text = match count {
                     1 => format!("once more: {}", entry.text),
@@ -480,7 +518,7 @@ fn summarize(
 fn interleave(
     scenario: &Scenario,
     id: InstanceId,
-    client: &[&StepEvent],
+    (client, times): (&[&StepEvent], &[Duration]),
     server: usize,
     served: Vec<ServerEvent>,
     dead: Option<&ProgramFailure>,
@@ -530,7 +568,9 @@ fn interleave(
                     .map(|action| describe_server_event(scenario, server, Some(id.client), action)),
             );
         }
-        entries.push(describe_step_event(scenario, id, event, dead));
+        let mut entry = describe_step_event(scenario, id, event, dead);
+        entry.drawing.at = times.get(position).copied();
+        entries.push(entry);
     }
     entries.extend(
         queue

@@ -14,6 +14,8 @@ use crate::matcher::{CapturedKind, Matcher};
 use crate::redact::Redactions;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
 
+use super::drawing::{Arrow, ArrowKind, Drawing, Label, Toward};
+
 /// How a line is marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
@@ -45,6 +47,8 @@ pub struct Entry {
     /// The advice of a failure (the step's, the program's, the check's `hint`), shown after
     /// the detail.
     pub hint: Option<String>,
+    /// What it draws in a sequence diagram (not part of its text).
+    pub drawing: Drawing,
 }
 
 impl Entry {
@@ -158,6 +162,7 @@ pub fn describe_program_failure(
         detail,
         differs: None,
         hint,
+        drawing: Drawing::default(),
     }
 }
 
@@ -286,6 +291,84 @@ pub fn describe_step_event(
     event: &StepEvent,
     dead: Option<&ProgramFailure>,
 ) -> Entry {
+    Entry {
+        drawing: step_drawing(scenario, id, event),
+        ..step_words(scenario, id, event, dead)
+    }
+}
+
+/// What a client step event draws: its own sends and closes; what a server sent only when no
+/// netlab server's lines draw it (a program under test, an outside address).
+fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawing {
+    let client = &scenario.clients[id.client];
+    let redact = scenario.redactions(Some(id.client));
+    let step = event.step.and_then(|i| client.steps_of(id.instance).get(i));
+    let hidden = event
+        .step
+        .is_some_and(|i| client.hidden.get(i).copied().unwrap_or(false));
+    let udp = client.protocol == Protocol::Udp;
+    let drawn_by_server = match client.target {
+        Target::Server(server) => scenario.servers[server].is_netlabs(),
+        Target::Address(_) => false,
+    };
+    let label = |bytes: &[u8]| {
+        if hidden {
+            Label::hidden()
+        } else {
+            Label::of(redact, bytes)
+        }
+    };
+    let mut drawing = Drawing::default();
+    let arrow = match (&event.outcome, step) {
+        (StepOutcome::Connected { .. }, _) if !udp => {
+            Some(Arrow::plain(Toward::Server, ArrowKind::Connect))
+        }
+        (StepOutcome::Sending(payload), _) => {
+            let label = match payload {
+                _ if hidden => Label::hidden(),
+                Payload::Bytes(bytes) => Label::of(redact, bytes),
+                Payload::Captured(filled) => Label::words(redact.show(&filled.template())),
+                Payload::Repeat { unit, times } => {
+                    Label::words(format!("{} × {times}", redact.show(unit)))
+                }
+            };
+            Some(Arrow::data(Toward::Server, label, udp))
+        }
+        (StepOutcome::HalfClosed, _) => Some(Arrow::plain(Toward::Server, ArrowKind::HalfClose)),
+        (StepOutcome::Closed, _) if !udp => Some(Arrow::plain(Toward::Server, ArrowKind::Fin)),
+        (StepOutcome::Matched(bytes), Some(Step::Expect { .. } | Step::ReadToClose { .. }))
+            if !drawn_by_server =>
+        {
+            Some(Arrow::data(Toward::Client, label(bytes), udp))
+        }
+        (StepOutcome::Counted(count), _) if !drawn_by_server => Some(Arrow::data(
+            Toward::Client,
+            Label::words(format!("{count} bytes")),
+            udp,
+        )),
+        (StepOutcome::PeerClosed, _) if !drawn_by_server => {
+            Some(Arrow::plain(Toward::Client, ArrowKind::Fin))
+        }
+        (StepOutcome::Reset, _) if !drawn_by_server => {
+            Some(Arrow::plain(Toward::Client, ArrowKind::Reset))
+        }
+        (StepOutcome::Slept | StepOutcome::Quiet, Some(Step::Sleep(d) | Step::ExpectNothing(d))) => {
+            drawing.pause = *d;
+            None
+        }
+        _ => None,
+    };
+    drawing.arrows.extend(arrow);
+    drawing
+}
+
+/// The words of a client step event (see `describe_step_event`).
+fn step_words(
+    scenario: &Scenario,
+    id: InstanceId,
+    event: &StepEvent,
+    dead: Option<&ProgramFailure>,
+) -> Entry {
     let client = &scenario.clients[id.client];
     let redact = scenario.redactions(Some(id.client));
     let step = event.step.and_then(|i| client.steps_of(id.instance).get(i));
@@ -306,6 +389,7 @@ pub fn describe_step_event(
         detail: Vec::new(),
         differs: None,
         hint: None,
+        drawing: Drawing::default(),
     };
     match &event.outcome {
         StepOutcome::Matched(bytes) => {
@@ -526,6 +610,7 @@ pub fn describe_step_event(
                 detail,
                 differs,
                 hint,
+                drawing: Drawing::default(),
             }
         }
         StepOutcome::ProgramExited { status } => Entry {
@@ -560,6 +645,7 @@ pub fn describe_server_check(
             detail: Vec::new(),
             differs: None,
             hint: None,
+            drawing: Drawing::default(),
         };
     };
     let hint = written.hint.clone().filter(|_| !passed);
@@ -574,12 +660,139 @@ pub fn describe_server_check(
         detail: Vec::new(),
         differs: None,
         hint,
+        drawing: Drawing::default(),
     }
 }
 
 /// Describes a server action on a connection, of client `client`'s section (`None`: a peer from
 /// outside the scenario).
 pub fn describe_server_event(
+    scenario: &Scenario,
+    server: usize,
+    client: Option<usize>,
+    event: &ServerEvent,
+) -> Entry {
+    Entry {
+        drawing: server_drawing(scenario, server, client, event),
+        ..server_words(scenario, server, client, event)
+    }
+}
+
+/// What a server action draws: what it sent and closed, and what it received when no client's
+/// lines draw it (a program under test's, an outside peer's).
+fn server_drawing(
+    scenario: &Scenario,
+    server: usize,
+    client: Option<usize>,
+    event: &ServerEvent,
+) -> Drawing {
+    let redact = scenario.redactions(client);
+    let udp = scenario.servers[server].protocol == Protocol::Udp;
+    // A client of netlab's draws its own sends and closes.
+    let draws_received = client.is_none_or(|c| scenario.clients[c].is_program());
+    let mut drawing = Drawing::default();
+    let mut arrows = Vec::new();
+    let received = |arrows: &mut Vec<Arrow>, message: &[u8]| {
+        if draws_received {
+            arrows.push(Arrow::data(Toward::Server, Label::of(redact, message), udp));
+        }
+    };
+    match &event.action {
+        ServerAction::Accepted { .. } if !udp => {
+            drawing.accepted = true;
+            if draws_received {
+                arrows.push(Arrow::plain(Toward::Server, ArrowKind::Connect));
+            }
+        }
+        ServerAction::Greeting { bytes, faults } => {
+            drawing.pause = faults_pause(faults, bytes.len());
+            arrows.push(Arrow {
+                faults: faults.clone(),
+                ..Arrow::data(Toward::Client, Label::of(redact, bytes), udp)
+            });
+        }
+        ServerAction::Answered {
+            message,
+            rule,
+            delay,
+            reply,
+            close,
+            lost,
+            faults,
+            ..
+        } => {
+            if draws_received {
+                arrows.push(Arrow {
+                    lost: *lost,
+                    ..Arrow::data(Toward::Server, Label::of(redact, message), udp)
+                });
+            }
+            let reply_len = reply.as_ref().map_or(0, Vec::len);
+            drawing.pause = delay.unwrap_or_default() + faults_pause(faults, reply_len);
+            let reset = faults.contains(&AppliedFault::Reset);
+            if let Some(reply) = reply {
+                arrows.push(Arrow {
+                    rule: Some(*rule),
+                    delay: *delay,
+                    faults: faults.clone(),
+                    lost: faults.contains(&AppliedFault::Dropped),
+                    ..Arrow::data(Toward::Client, Label::of(redact, reply), udp)
+                });
+            }
+            if *close || reset {
+                let kind = if reset { ArrowKind::Reset } else { ArrowKind::Fin };
+                arrows.push(Arrow {
+                    rule: reply.is_none().then_some(*rule),
+                    delay: delay.filter(|_| reply.is_none()),
+                    ..Arrow::plain(Toward::Client, kind)
+                });
+            }
+        }
+        ServerAction::Unanswered { message, .. } => received(&mut arrows, message),
+        ServerAction::UnfinishedFrame { bytes, .. } => received(&mut arrows, bytes),
+        ServerAction::PeerClosed => {
+            if draws_received && !udp {
+                arrows.push(Arrow::plain(Toward::Server, ArrowKind::Fin));
+            }
+            if !udp {
+                arrows.push(Arrow::plain(Toward::Client, ArrowKind::Fin));
+            }
+        }
+        ServerAction::Fault(fault @ AppliedFault::Reset) => arrows.push(Arrow {
+            faults: vec![*fault],
+            ..Arrow::plain(Toward::Client, ArrowKind::Reset)
+        }),
+        ServerAction::Fault(fault @ AppliedFault::CloseAfter(_)) => arrows.push(Arrow {
+            faults: vec![*fault],
+            ..Arrow::plain(Toward::Client, ArrowKind::Fin)
+        }),
+        _ => {}
+    }
+    drawing.arrows = arrows;
+    drawing
+}
+
+/// The time the faults of a write of `len` bytes take, as declared: its latency, a slice's
+/// pauses, a bandwidth's pace.
+fn faults_pause(faults: &[AppliedFault], len: usize) -> Duration {
+    let mut pause = Duration::ZERO;
+    for fault in faults {
+        pause += match *fault {
+            AppliedFault::Latency(latency) => latency,
+            AppliedFault::Slice { bytes, pause } if bytes > 0 => {
+                pause.saturating_mul(len.div_ceil(bytes).saturating_sub(1) as u32)
+            }
+            AppliedFault::Bandwidth(rate) if rate > 0 => {
+                Duration::from_secs_f64(len as f64 / rate as f64)
+            }
+            _ => Duration::ZERO,
+        };
+    }
+    pause
+}
+
+/// The words of a server action (see `describe_server_event`).
+fn server_words(
     scenario: &Scenario,
     server: usize,
     client: Option<usize>,
@@ -694,6 +907,7 @@ pub fn describe_server_event(
         detail: Vec::new(),
         differs: None,
         hint: None,
+        drawing: Drawing::default(),
     }
 }
 

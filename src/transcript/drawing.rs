@@ -1,0 +1,143 @@
+//! What a transcript line draws in a sequence diagram, typed: the diagram (`report/diagram`)
+//! decides on these values, never on a line's words. Each line's drawing is made where its words
+//! are (`describe.rs`), from the same event, with the same redaction and hiding.
+
+use std::time::Duration;
+
+use crate::escape::{self, Part};
+use crate::event::AppliedFault;
+use crate::redact::Redactions;
+
+/// Most bytes of a message kept for its hex view (its text view is the transcript's, which is
+/// shortened past `escape::SHOW_LIMIT`).
+pub const HEX_LIMIT: usize = 256;
+
+/// What one line draws, besides its words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drawing {
+    /// The arrows, in order (a reply then the close that follows it); none: the line is a note
+    /// on its actor's lane.
+    pub arrows: Vec<Arrow>,
+    /// The time the line takes as declared (a sleep, an `expect_nothing`, a rule's delay, a
+    /// fault's latency, a slice's pauses): what the diagram's declared time axis adds up.
+    pub pause: Duration,
+    /// When it happened, measured from the start of the run (a client's lines); never part of
+    /// the transcript's text.
+    pub at: Option<Duration>,
+    /// How many more times it happened, folded into this line (a load loop); 0: once.
+    pub more: u64,
+    /// A server took this connection (where a sequential server makes a client wait).
+    pub accepted: bool,
+}
+
+/// Which way bytes went, between a section's client (or outside peer) and its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toward {
+    /// From the client to the server.
+    Server,
+    /// From the server to the client.
+    Client,
+}
+
+/// What an arrow stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrowKind {
+    /// A TCP connection opened.
+    Connect,
+    /// Bytes: a message, a greeting, a reply, or a UDP datagram (`Arrow::datagram`).
+    Data,
+    /// A close (FIN).
+    Fin,
+    /// A half-close (`shutdown: write`): no more bytes this way.
+    HalfClose,
+    /// A reset (RST).
+    Reset,
+}
+
+/// One arrow between a client and its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrow {
+    /// Which way.
+    pub toward: Toward,
+    /// What it stands for.
+    pub kind: ArrowKind,
+    /// A UDP datagram (drawn dashed).
+    pub datagram: bool,
+    /// The bytes it carried, as shown (for `Data`).
+    pub label: Option<Label>,
+    /// The server's rule that sent it.
+    pub rule: Option<usize>,
+    /// The declared delay before it was sent (as written, unscaled).
+    pub delay: Option<Duration>,
+    /// The faults that shaped it.
+    pub faults: Vec<AppliedFault>,
+    /// It never arrived (a datagram dropped, a message lost to `lose_first`): drawn ending in ✗.
+    pub lost: bool,
+}
+
+impl Arrow {
+    /// An arrow of `kind` with nothing else to say.
+    pub fn plain(toward: Toward, kind: ArrowKind) -> Self {
+        Arrow {
+            toward,
+            kind,
+            datagram: false,
+            label: None,
+            rule: None,
+            delay: None,
+            faults: Vec::new(),
+            lost: false,
+        }
+    }
+
+    /// Bytes sent `toward`, as a datagram when `datagram`.
+    pub fn data(toward: Toward, label: Label, datagram: bool) -> Self {
+        Arrow {
+            datagram,
+            label: Some(label),
+            ..Arrow::plain(toward, ArrowKind::Data)
+        }
+    }
+}
+
+/// Bytes as a diagram shows them: the transcript's escaped text, and hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// As the transcript shows them (escaped, redacted, shortened past `SHOW_LIMIT`).
+    pub text: String,
+    /// Their first `HEX_LIMIT` bytes in hex (redacted), `…` and the length when there were more.
+    pub hex: String,
+}
+
+impl Label {
+    /// The label of `bytes`, redacted with `redact`.
+    pub fn of(redact: Redactions, bytes: &[u8]) -> Self {
+        let parts = redact.parts(bytes);
+        Label::of_parts(&parts, bytes.len())
+    }
+
+    /// The label of bytes already cut into parts (`len` bytes in all).
+    fn of_parts(parts: &[Part], len: usize) -> Self {
+        let mut hex = escape::hex_parts(&escape::head(parts, HEX_LIMIT));
+        if len > HEX_LIMIT {
+            hex.push_str(&format!("… ({len} bytes)"));
+        }
+        Label {
+            text: escape::show_parts(parts),
+            hex,
+        }
+    }
+
+    /// A label of words, not bytes (`"x" × 1000`, a template as written): the same in both views.
+    pub fn words(text: String) -> Self {
+        Label {
+            hex: text.clone(),
+            text,
+        }
+    }
+
+    /// What a hidden step's bytes show: nothing of them.
+    pub fn hidden() -> Self {
+        Label::words("(hidden)".to_string())
+    }
+}
