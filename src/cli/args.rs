@@ -175,6 +175,13 @@ pub struct RunArgs {
     /// `netlab test --format json`, docs/json-report.md, without a snapshot).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also write an HTML report to FILE: each scenario's sequence diagram, first failure and
+    /// transcript, in one self-contained page
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the sequence diagram of the scenario to FILE as SVG (one scenario only)
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
     /// Values for the scenarios' vars.
     #[command(flatten)]
     pub var: VarArgs,
@@ -327,6 +334,10 @@ pub struct TestArgs {
     /// Also write a JUnit XML report to FILE
     #[arg(long, value_name = "FILE", env = "NETLAB_JUNIT")]
     pub junit: Option<PathBuf>,
+    /// Also write an HTML report to DIR: index.html with a row per scenario, and a page per
+    /// scenario with its sequence diagram
+    #[arg(long, value_name = "DIR", env = "NETLAB_HTML")]
+    pub html: Option<PathBuf>,
     /// Print only what failed and the summary line.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,

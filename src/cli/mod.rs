@@ -17,6 +17,7 @@ mod loading;
 mod new;
 mod output;
 mod profile;
+mod reports;
 mod review;
 mod run;
 mod serve;

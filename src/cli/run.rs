@@ -9,6 +9,7 @@ use super::args::{Format, RunArgs};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
 use super::loading::{load_all, point_at_outside};
 use super::output::{Output, run_error_text};
+use super::reports::{cases, prepare_report_file, write_html, write_svg};
 use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::report::json::json_line;
@@ -50,6 +51,10 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         (_, _, _, true) => Mode::Verbose,
         _ => Mode::Live,
     };
+    if let Some(error) = reports_unwritable(args, scenarios.len()) {
+        output.warn(&error.0);
+        return error.1;
+    }
     let interrupt = Interrupt::install();
     let options = RunOptions {
         time_scale: args.time_scale.unwrap_or_default(),
@@ -57,6 +62,7 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         ..RunOptions::default()
     };
     let mut worst = Exit::Passed;
+    let mut results = Vec::new();
     for scenario in &scenarios {
         if interrupt.as_ref().is_some_and(Interrupt::fired) {
             break;
@@ -69,6 +75,26 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             run_one(scenario, &options, mode, &mut output)
         };
         worst = worst.max(Exit::of(&result));
+        results.push(result);
+    }
+    let cases = cases(&scenarios, &results);
+    if let Some(path) = &args.html
+        && let Err(error) = write_html(path, &cases)
+    {
+        output.warn(&format!(
+            "error: cannot write the HTML report `{}`: {error}",
+            path.display()
+        ));
+        worst = worst.max(Exit::Environment);
+    }
+    if let (Some(path), Some(case)) = (&args.svg, cases.first())
+        && let Err(error) = write_svg(path, case)
+    {
+        output.warn(&format!(
+            "error: cannot write the diagram `{}`: {error}",
+            path.display()
+        ));
+        worst = worst.max(Exit::Environment);
     }
     let worst = output.unless_output_failed(worst);
     unless_interrupted(worst, interrupt.as_ref())
@@ -154,4 +180,30 @@ fn run_one(
         }
     }
     result
+}
+
+/// Why the report files asked for cannot be written, checked before the run, and the exit
+/// code: `--svg` draws one scenario (a usage error with several), a file that cannot be made is
+/// the environment's refusal.
+fn reports_unwritable(args: &RunArgs, scenarios: usize) -> Option<(String, Exit)> {
+    if args.svg.is_some() && scenarios != 1 {
+        return Some((
+            format!(
+                "error: --svg draws the diagram of one scenario; {scenarios} were given (use \
+                 --html for several)"
+            ),
+            Exit::Input,
+        ));
+    }
+    for (path, what) in [(&args.html, "HTML report"), (&args.svg, "diagram")] {
+        if let Some(path) = path
+            && let Err(error) = prepare_report_file(path)
+        {
+            return Some((
+                format!("error: cannot write the {what} `{}`: {error}", path.display()),
+                Exit::Environment,
+            ));
+        }
+    }
+    None
 }

@@ -12,6 +12,7 @@ use super::args::{Format, TestArgs, Unreferenced};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
 use super::loading::{load_all, point_at_outside, scenario_files};
 use super::output::Output;
+use super::reports::{cases, prepare_report_dir, prepare_report_file};
 use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::outcome::Verdict;
@@ -67,6 +68,15 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         output.warn(&format!(
             "error: cannot write the JUnit report `{}`: {error}",
             path.display()
+        ));
+        return Exit::Environment;
+    }
+    if let Some(dir) = &args.html
+        && let Err(error) = prepare_report_dir(dir)
+    {
+        output.warn(&format!(
+            "error: cannot write the HTML report in `{}`: {error}",
+            dir.display()
         ));
         return Exit::Environment;
     }
@@ -140,6 +150,23 @@ pub fn test(args: &TestArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
             path.display()
         ));
         worst = Exit::Environment;
+    }
+    if let Some(dir) = &args.html {
+        match crate::report::html::write_suite(dir, &cases(&scenarios, &results)) {
+            Ok(index) => {
+                if human {
+                    output.say(&format!("HTML report: {}", index.display()));
+                }
+            }
+            Err(error) => {
+                output.warn(&format!(
+                    "error: cannot write the HTML report in `{}`: {}",
+                    dir.display(),
+                    crate::diagnostic::io_reason(&error)
+                ));
+                worst = Exit::Environment;
+            }
+        }
     }
     if human && args.verbose {
         for result in &results {
@@ -229,21 +256,6 @@ fn handle_unreferenced(
         }
     }
     what != Unreferenced::Reject || orphans.is_empty()
-}
-
-/// Makes sure a report can be written at `path` before anything runs: its directory is created
-/// (as nextest does) and the file opened for writing (created empty if it was not there).
-fn prepare_report_file(path: &Path) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| crate::diagnostic::io_reason(&e))?;
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map(drop)
-        .map_err(|e| crate::diagnostic::io_reason(&e))
 }
 
 /// Scenarios spend their time waiting on sockets and delays, not computing: 4 per CPU.

@@ -1,0 +1,425 @@
+//! Where everything of a sequence diagram goes, before it is drawn: a lane per client instance,
+//! outside peer, address and server; a row per arrow or note, ordered by *declared* time (what
+//! the scenario says things take: start_after, sleeps, expect_nothing, delays, latency, and a
+//! sequential server's queue), so the layout is the same on every run and machine. Measured
+//! times ride along, for the side axis only.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::event::{ConnectionId, InstanceId};
+use crate::scenario::{Concurrency, Protocol, Scenario, Target};
+use crate::transcript::{Arrow, ArrowKind, Entry, Mark, Toward, Transcript, Who};
+
+/// Most lanes of one client's instances drawn; the others are said in a note (their lines are
+/// in the transcript). With the transcript's own folding of repeats, this bounds a diagram.
+pub const MOST_INSTANCE_LANES: u32 = 8;
+
+/// Who a lane is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LaneKey {
+    /// A client instance.
+    Instance(InstanceId),
+    /// A peer from outside the scenario (one per section that shows one).
+    Outside(usize),
+    /// An address outside the scenario a client connects to.
+    Address(String),
+    /// A server.
+    Server(usize),
+}
+
+/// What a lane stands for, for its heading and colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaneKind {
+    /// A client netlab runs.
+    Client,
+    /// A client that is a program under test.
+    ClientProgram,
+    /// A peer or address outside the scenario.
+    Outside,
+    /// A server netlab runs.
+    Server,
+    /// A server that is a program under test.
+    ServerProgram,
+}
+
+/// One lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lane {
+    /// Who.
+    pub key: LaneKey,
+    /// Its heading.
+    pub name: String,
+    /// Its second line (`threaded`, `program under test`…).
+    pub note: String,
+    /// What it stands for.
+    pub kind: LaneKind,
+}
+
+/// One row of the diagram: an arrow of a line, or a line drawn as a note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<'a> {
+    /// The line.
+    pub entry: &'a Entry,
+    /// Which of its arrows (`None`: the line is a note).
+    pub arrow: Option<&'a Arrow>,
+    /// The lane of the line's actor.
+    pub lane: usize,
+    /// The lane at the other end of its section's conversation.
+    pub peer: usize,
+    /// Where its arrow starts and ends (both its lane for a note).
+    pub from: usize,
+    /// See `from`.
+    pub to: usize,
+    /// The section it comes from.
+    pub section: usize,
+    /// When it happened, as declared.
+    pub declared: Duration,
+}
+
+/// A connection a client waited on, or held: drawn as a bar on the client's lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    /// The client's lane.
+    pub lane: usize,
+    /// Its first row (the connect).
+    pub from: usize,
+    /// The row where a server took it, when rows came between (it waited in the backlog).
+    pub accepted: Option<usize>,
+    /// Its last row.
+    pub to: usize,
+}
+
+/// A diagram laid out.
+#[derive(Debug, Clone)]
+pub struct Layout<'a> {
+    /// Lanes, left to right.
+    pub lanes: Vec<Lane>,
+    /// Rows, top to bottom.
+    pub rows: Vec<Row<'a>>,
+    /// Connections held, per client instance.
+    pub holds: Vec<Hold>,
+    /// Client instances not drawn (past `MOST_INSTANCE_LANES`), by client name.
+    pub not_drawn: Vec<(String, u32)>,
+}
+
+/// Lays out the diagram of `transcript`, a run of `scenario`.
+pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a> {
+    let (lanes, index) = lanes(scenario, transcript);
+    let times = declared_times(scenario, transcript);
+    let mut rows = Vec::new();
+    for (s, section) in transcript.sections.iter().enumerate() {
+        let Some((own, peer)) = ends(scenario, section.who, s, &index) else {
+            continue;
+        };
+        for (e, entry) in section.entries.iter().enumerate() {
+            let on_server = entry.mark == Mark::Server || matches!(section.who, Who::Server(_));
+            let (lane, peer) = if on_server { (peer, own) } else { (own, peer) };
+            let declared = times[s][e];
+            // The section's client end and server end.
+            let (client, server) = if on_server { (peer, lane) } else { (lane, peer) };
+            if entry.drawing.arrows.is_empty() {
+                rows.push(Row {
+                    entry,
+                    arrow: None,
+                    lane,
+                    peer,
+                    from: lane,
+                    to: lane,
+                    section: s,
+                    declared,
+                });
+            }
+            for arrow in &entry.drawing.arrows {
+                let (from, to) = match arrow.toward {
+                    Toward::Server => (client, server),
+                    Toward::Client => (server, client),
+                };
+                rows.push(Row {
+                    entry,
+                    arrow: Some(arrow),
+                    lane,
+                    peer,
+                    from,
+                    to,
+                    section: s,
+                    declared,
+                });
+            }
+        }
+    }
+    // Stable: a section's rows keep their order among equal times.
+    rows.sort_by_key(|row| (row.declared, row.section));
+    let holds = holds(&lanes, &rows);
+    let not_drawn = scenario
+        .clients
+        .iter()
+        .filter(|c| c.count > MOST_INSTANCE_LANES)
+        .map(|c| (c.name.clone(), c.count - MOST_INSTANCE_LANES))
+        .collect();
+    Layout {
+        lanes,
+        rows,
+        holds,
+        not_drawn,
+    }
+}
+
+/// The lanes, each server after the clients that talk to it (so a conversation stays close
+/// together and concurrent clients stand side by side), and where each key is.
+fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<LaneKey, usize>) {
+    let mut lanes = Vec::new();
+    for (s, server) in scenario.servers.iter().enumerate() {
+        for (c, client) in scenario.clients.iter().enumerate() {
+            if client.target != Target::Server(s) {
+                continue;
+            }
+            for instance in 1..=client.count.min(MOST_INSTANCE_LANES) {
+                lanes.push(Lane {
+                    key: LaneKey::Instance(InstanceId {
+                        client: c,
+                        instance,
+                    }),
+                    name: client.instance_label(instance),
+                    note: client_note(client),
+                    kind: if client.is_program() {
+                        LaneKind::ClientProgram
+                    } else {
+                        LaneKind::Client
+                    },
+                });
+            }
+        }
+        for (index, section) in transcript.sections.iter().enumerate() {
+            if section.who == Who::Outside(s) {
+                lanes.push(Lane {
+                    key: LaneKey::Outside(index),
+                    name: "outside peer".to_string(),
+                    note: "not in the scenario".to_string(),
+                    kind: LaneKind::Outside,
+                });
+            }
+        }
+        let threading = match server.concurrency {
+            Concurrency::Threaded => "threaded",
+            Concurrency::Sequential => "sequential",
+        };
+        let protocol = match server.protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        };
+        let (note, kind) = if server.program.is_some() {
+            (
+                format!("{protocol} · program under test"),
+                LaneKind::ServerProgram,
+            )
+        } else if let Some(address) = &server.outside {
+            (format!("{protocol} · outside: {address}"), LaneKind::Outside)
+        } else if server.protocol == Protocol::Udp {
+            (protocol.to_string(), LaneKind::Server)
+        } else {
+            (format!("{protocol} · {threading}"), LaneKind::Server)
+        };
+        lanes.push(Lane {
+            key: LaneKey::Server(s),
+            name: server.name.clone(),
+            note,
+            kind,
+        });
+    }
+    // Clients of addresses outside the scenario, each address after its clients.
+    let mut addresses: Vec<&String> = Vec::new();
+    for client in &scenario.clients {
+        if let Target::Address(address) = &client.target
+            && !addresses.contains(&address)
+        {
+            addresses.push(address);
+        }
+    }
+    for address in addresses {
+        for (c, client) in scenario.clients.iter().enumerate() {
+            if client.target != Target::Address(address.clone()) {
+                continue;
+            }
+            for instance in 1..=client.count.min(MOST_INSTANCE_LANES) {
+                lanes.push(Lane {
+                    key: LaneKey::Instance(InstanceId {
+                        client: c,
+                        instance,
+                    }),
+                    name: client.instance_label(instance),
+                    note: client_note(client),
+                    kind: LaneKind::Client,
+                });
+            }
+        }
+        lanes.push(Lane {
+            key: LaneKey::Address(address.clone()),
+            name: address.clone(),
+            note: "outside the scenario".to_string(),
+            kind: LaneKind::Outside,
+        });
+    }
+    let index = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, lane)| (lane.key.clone(), i))
+        .collect();
+    (lanes, index)
+}
+
+fn client_note(client: &crate::scenario::Client) -> String {
+    let protocol = match client.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    };
+    if client.is_program() {
+        format!("{protocol} · program under test")
+    } else if client.start_after > Duration::ZERO {
+        format!(
+            "{protocol} · starts after {}",
+            humantime::format_duration(client.start_after)
+        )
+    } else {
+        protocol.to_string()
+    }
+}
+
+/// The lanes of a section's two ends: its own (the client's, or the server's for a server's own
+/// lines) and the other; `None` when the section is not drawn (an instance past the cap).
+fn ends(
+    scenario: &Scenario,
+    who: Who,
+    section: usize,
+    index: &HashMap<LaneKey, usize>,
+) -> Option<(usize, usize)> {
+    match who {
+        Who::Instance(id) => {
+            let own = *index.get(&LaneKey::Instance(id))?;
+            let peer = match &scenario.clients[id.client].target {
+                Target::Server(s) => LaneKey::Server(*s),
+                Target::Address(address) => LaneKey::Address(address.clone()),
+            };
+            Some((own, *index.get(&peer)?))
+        }
+        Who::Outside(server) => Some((
+            *index.get(&LaneKey::Outside(section))?,
+            *index.get(&LaneKey::Server(server))?,
+        )),
+        Who::Server(server) => {
+            let lane = *index.get(&LaneKey::Server(server))?;
+            Some((lane, lane))
+        }
+    }
+}
+
+/// When each line of each section happened, as declared: a section starts at its client's
+/// `start_after` and each line adds the time it declares; a sequential server takes a
+/// connection only once the section that held the one before it is over. A server's own lines
+/// before the clients' sections (a program that failed) come first; after them, last.
+fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Duration>> {
+    let holder: HashMap<ConnectionId, usize> = transcript
+        .sections
+        .iter()
+        .enumerate()
+        .flat_map(|(s, section)| section.connections.iter().map(move |c| (*c, s)))
+        .collect();
+    let sequential = |server: usize| {
+        scenario.servers.get(server).is_some_and(|s| {
+            s.concurrency == Concurrency::Sequential && s.protocol == Protocol::Tcp
+        })
+    };
+    let first_client = transcript
+        .sections
+        .iter()
+        .position(|s| !matches!(s.who, Who::Server(_)))
+        .unwrap_or(transcript.sections.len());
+    let mut ends: Vec<Duration> = vec![Duration::ZERO; transcript.sections.len()];
+    let mut times = Vec::new();
+    // Each pass lets one more link of a sequential server's queue be felt; the queue cannot be
+    // longer than the sections.
+    for _ in 0..=transcript.sections.len() {
+        let last = ends.iter().copied().max().unwrap_or_default();
+        times.clear();
+        let mut next_ends = Vec::with_capacity(ends.len());
+        for (s, section) in transcript.sections.iter().enumerate() {
+            let mut clock = match section.who {
+                Who::Instance(id) => scenario.clients[id.client].start_after,
+                Who::Outside(_) => Duration::ZERO,
+                Who::Server(_) if s < first_client => Duration::ZERO,
+                Who::Server(_) => last,
+            };
+            let mut accepted = section.connections.iter();
+            let mut row = Vec::with_capacity(section.entries.len());
+            for entry in &section.entries {
+                if entry.drawing.accepted
+                    && let Some(conn) = accepted.next()
+                    && sequential(conn.server)
+                    && let Some(&before) = holder.get(&ConnectionId {
+                        server: conn.server,
+                        seq: conn.seq.saturating_sub(1),
+                    })
+                    && before != s
+                {
+                    clock = clock.max(ends[before]);
+                }
+                clock = clock.saturating_add(entry.drawing.pause);
+                row.push(clock);
+            }
+            next_ends.push(clock);
+            times.push(row);
+        }
+        if next_ends == ends {
+            break;
+        }
+        ends = next_ends;
+    }
+    times
+}
+
+/// Each client instance's connection, from its connect to its last row, and where a server
+/// took it when rows came between (it waited in the listen backlog).
+fn holds(lanes: &[Lane], rows: &[Row]) -> Vec<Hold> {
+    let mut open: HashMap<usize, Hold> = HashMap::new();
+    let mut holds = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let client = if row.entry.mark == Mark::Server {
+            row.peer
+        } else {
+            row.lane
+        };
+        if !matches!(
+            lanes[client].key,
+            LaneKey::Instance(_) | LaneKey::Outside(_)
+        ) {
+            continue;
+        }
+        let connect = row
+            .arrow
+            .is_some_and(|a| a.kind == ArrowKind::Connect && a.toward == Toward::Server);
+        if connect {
+            holds.extend(open.remove(&client));
+            open.insert(
+                client,
+                Hold {
+                    lane: client,
+                    from: r,
+                    accepted: None,
+                    to: r,
+                },
+            );
+        }
+        if let Some(hold) = open.get_mut(&client) {
+            hold.to = r;
+            if hold.accepted.is_none() && row.entry.drawing.accepted {
+                hold.accepted = Some(r);
+            }
+        }
+    }
+    holds.extend(open.into_values());
+    for hold in &mut holds {
+        hold.accepted = hold.accepted.filter(|a| *a > hold.from + 1);
+    }
+    holds.sort_by_key(|h| (h.lane, h.from));
+    holds
+}
