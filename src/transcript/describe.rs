@@ -14,7 +14,7 @@ use crate::matcher::{CapturedKind, Matcher};
 use crate::redact::Redactions;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
 
-use super::drawing::{Arrow, ArrowKind, Drawing, Label, Toward};
+use super::drawing::{Arrow, ArrowKind, Drawing, Label, Tie, Toward};
 
 /// How a line is marked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,6 +319,13 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
         }
     };
     let mut drawing = Drawing::default();
+    drawing.tie = match &event.outcome {
+        StepOutcome::Connected { .. } if !udp => Tie::Opened,
+        StepOutcome::Sending(payload) => Tie::Sent(payload.len()),
+        StepOutcome::Closed | StepOutcome::HalfClosed => Tie::Closed,
+        StepOutcome::Repeated { .. } => Tie::Repeated,
+        _ => Tie::None,
+    };
     let arrow = match (&event.outcome, step) {
         (StepOutcome::Connected { .. }, _) if !udp => {
             Some(Arrow::plain(Toward::Server, ArrowKind::Connect))
@@ -699,7 +706,7 @@ fn server_drawing(
     };
     match &event.action {
         ServerAction::Accepted { .. } if !udp => {
-            drawing.accepted = true;
+            drawing.tie = Tie::Accepted;
             if draws_received {
                 arrows.push(Arrow::plain(Toward::Server, ArrowKind::Connect));
             }
@@ -721,6 +728,7 @@ fn server_drawing(
             faults,
             ..
         } => {
+            drawing.tie = Tie::Received(message.len() as u64);
             if draws_received {
                 arrows.push(Arrow {
                     lost: *lost,
@@ -731,13 +739,18 @@ fn server_drawing(
             drawing.pause = delay.unwrap_or_default() + faults_pause(faults, reply_len);
             let reset = faults.contains(&AppliedFault::Reset);
             if let Some(reply) = reply {
-                arrows.push(Arrow {
+                let arrow = Arrow {
                     rule: Some(*rule),
                     delay: *delay,
                     faults: faults.clone(),
                     lost: faults.contains(&AppliedFault::Dropped),
                     ..Arrow::data(Toward::Client, Label::of(redact, reply), udp)
-                });
+                };
+                // A duplicated datagram arrives twice.
+                if faults.contains(&AppliedFault::Duplicated) {
+                    arrows.push(arrow.clone());
+                }
+                arrows.push(arrow);
             }
             if *close || reset {
                 let kind = if reset { ArrowKind::Reset } else { ArrowKind::Fin };
@@ -748,9 +761,20 @@ fn server_drawing(
                 });
             }
         }
-        ServerAction::Unanswered { message, .. } => received(&mut arrows, message),
-        ServerAction::UnfinishedFrame { bytes, .. } => received(&mut arrows, bytes),
+        ServerAction::Unanswered {
+            message,
+            unrecorded,
+            ..
+        } => {
+            drawing.tie = Tie::Received((message.len() as u64).saturating_add(*unrecorded));
+            received(&mut arrows, message);
+        }
+        ServerAction::UnfinishedFrame { bytes, len } => {
+            drawing.tie = Tie::Received(*len);
+            received(&mut arrows, bytes);
+        }
         ServerAction::PeerClosed => {
+            drawing.tie = Tie::SawClose;
             if draws_received && !udp {
                 arrows.push(Arrow::plain(Toward::Server, ArrowKind::Fin));
             }

@@ -26,8 +26,32 @@ pub struct Drawing {
     pub at: Option<Duration>,
     /// How many more times it happened, folded into this line (a load loop); 0: once.
     pub more: u64,
-    /// A server took this connection (where a sequential server makes a client wait).
-    pub accepted: bool,
+    /// How it is tied to the other side's lines, for placing it in time.
+    pub tie: Tie,
+}
+
+/// How a line is tied to the other side's lines: a diagram places a server's line at the
+/// client's line that caused it (a reply to a lost datagram happened when it came, not when
+/// the transcript shows it: before the next client step that depended on the server).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tie {
+    /// Nothing: it follows its own side's line before it.
+    #[default]
+    None,
+    /// A client opened a TCP connection.
+    Opened,
+    /// A server took a TCP connection (where a sequential server makes a client wait).
+    Accepted,
+    /// A client sent this many bytes (one datagram over UDP).
+    Sent(u64),
+    /// A server received a message of this many bytes (one datagram over UDP).
+    Received(u64),
+    /// A client closed or half-closed its side.
+    Closed,
+    /// A server saw its client close.
+    SawClose,
+    /// A client's `repeat` went through its later times (their sends are not shown one by one).
+    Repeated,
 }
 
 /// Which way bytes went, between a section's client (or outside peer) and its server.

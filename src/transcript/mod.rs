@@ -12,5 +12,5 @@ pub use describe::{
     Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
     describe_step_event, instance_label, program_failure_reason, program_status,
 };
-pub use drawing::{Arrow, ArrowKind, Drawing, HEX_LIMIT, Label, Toward};
+pub use drawing::{Arrow, ArrowKind, Drawing, HEX_LIMIT, Label, Tie, Toward};
 pub use score::{Points, StepCounts, StepResult, StepStatus, count, points, step_results};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::event::{ConnectionId, InstanceId};
 use crate::scenario::{Concurrency, Protocol, Scenario, Target};
-use crate::transcript::{Arrow, ArrowKind, Entry, Mark, Toward, Transcript, Who};
+use crate::transcript::{Arrow, ArrowKind, Entry, Mark, Section, Tie, Toward, Transcript, Who};
 
 /// Most lanes of one client's instances drawn; the others are said in a note (their lines are
 /// in the transcript). With the transcript's own folding of repeats, this bounds a diagram.
@@ -313,10 +313,14 @@ fn ends(
     }
 }
 
-/// When each line of each section happened, as declared: a section starts at its client's
-/// `start_after` and each line adds the time it declares; a sequential server takes a
-/// connection only once the section that held the one before it is over. A server's own lines
-/// before the clients' sections (a program that failed) come first; after them, last.
+/// When each line of each section happened, as declared. A section starts at its client's
+/// `start_after`; each side keeps a clock, and each line adds the time it declares. A client's
+/// line comes after the server lines shown before it (it depended on them); a server's line
+/// after its own previous one and after the client line that caused it: the send whose bytes it
+/// received (by bytes over TCP, by count over UDP), the connect it took, the close it saw. A
+/// sequential server takes a connection only once the section that held the one before it is
+/// over. A server's own lines before the clients' sections (a program that failed) come first;
+/// after them, last.
 fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Duration>> {
     let holder: HashMap<ConnectionId, usize> = transcript
         .sections
@@ -324,11 +328,6 @@ fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Durat
         .enumerate()
         .flat_map(|(s, section)| section.connections.iter().map(move |c| (*c, s)))
         .collect();
-    let sequential = |server: usize| {
-        scenario.servers.get(server).is_some_and(|s| {
-            s.concurrency == Concurrency::Sequential && s.protocol == Protocol::Tcp
-        })
-    };
     let first_client = transcript
         .sections
         .iter()
@@ -343,30 +342,20 @@ fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Durat
         times.clear();
         let mut next_ends = Vec::with_capacity(ends.len());
         for (s, section) in transcript.sections.iter().enumerate() {
-            let mut clock = match section.who {
+            let start = match section.who {
                 Who::Instance(id) => scenario.clients[id.client].start_after,
                 Who::Outside(_) => Duration::ZERO,
                 Who::Server(_) if s < first_client => Duration::ZERO,
                 Who::Server(_) => last,
             };
-            let mut accepted = section.connections.iter();
-            let mut row = Vec::with_capacity(section.entries.len());
-            for entry in &section.entries {
-                if entry.drawing.accepted
-                    && let Some(conn) = accepted.next()
-                    && sequential(conn.server)
-                    && let Some(&before) = holder.get(&ConnectionId {
-                        server: conn.server,
-                        seq: conn.seq.saturating_sub(1),
-                    })
-                    && before != s
-                {
-                    clock = clock.max(ends[before]);
-                }
-                clock = clock.saturating_add(entry.drawing.pause);
-                row.push(clock);
-            }
-            next_ends.push(clock);
+            let (row, end) = section_times(scenario, section, start, |conn| {
+                let before = holder.get(&ConnectionId {
+                    server: conn.server,
+                    seq: conn.seq.checked_sub(1)?,
+                })?;
+                (*before != s).then(|| ends[*before])
+            });
+            next_ends.push(end);
             times.push(row);
         }
         if next_ends == ends {
@@ -375,6 +364,82 @@ fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Durat
         ends = next_ends;
     }
     times
+}
+
+/// The declared times of one section's lines (see `declared_times`), and when it ended;
+/// `free_after` says when a sequential server was done with the connection before `conn`.
+fn section_times(
+    scenario: &Scenario,
+    section: &Section,
+    start: Duration,
+    free_after: impl Fn(ConnectionId) -> Option<Duration>,
+) -> (Vec<Duration>, Duration) {
+    let protocol = match section.who {
+        Who::Instance(id) => scenario.clients[id.client].protocol,
+        Who::Outside(server) | Who::Server(server) => scenario.servers[server].protocol,
+    };
+    // Folded lines stand for sends and messages not shown one by one: no matching them then,
+    // the transcript's order is kept.
+    let matchable = !section
+        .entries
+        .iter()
+        .any(|e| e.drawing.more > 0 || e.drawing.tie == Tie::Repeated);
+    let sequential = |server: usize| {
+        scenario.servers.get(server).is_some_and(|s| {
+            s.concurrency == Concurrency::Sequential && s.protocol == Protocol::Tcp
+        })
+    };
+    let (mut client, mut server) = (start, start);
+    let mut sends: Vec<(u64, Duration)> = Vec::new();
+    let (mut sent, mut received, mut messages) = (0u64, 0u64, 0usize);
+    let (mut opened, mut closed) = (start, None);
+    let mut accepted = section.connections.iter();
+    let mut row = Vec::with_capacity(section.entries.len());
+    for entry in &section.entries {
+        let on_server = entry.mark == Mark::Server || matches!(section.who, Who::Server(_));
+        let pause = entry.drawing.pause;
+        if on_server {
+            let cause = match entry.drawing.tie {
+                Tie::Accepted => {
+                    let mut at = opened;
+                    if let Some(conn) = accepted.next()
+                        && sequential(conn.server)
+                        && let Some(free) = free_after(*conn)
+                    {
+                        at = at.max(free);
+                    }
+                    at
+                }
+                Tie::Received(len) if matchable => {
+                    received = received.saturating_add(len);
+                    messages += 1;
+                    let send = match protocol {
+                        Protocol::Udp => sends.get(messages - 1),
+                        Protocol::Tcp => sends.iter().find(|(end, _)| *end >= received),
+                    };
+                    send.map_or(client, |(_, at)| *at)
+                }
+                Tie::Received(_) => client,
+                Tie::SawClose => closed.unwrap_or(client),
+                _ => server,
+            };
+            server = server.max(cause).saturating_add(pause);
+            row.push(server);
+        } else {
+            client = client.max(server).saturating_add(pause);
+            match entry.drawing.tie {
+                Tie::Sent(len) => {
+                    sent = sent.saturating_add(len);
+                    sends.push((sent, client));
+                }
+                Tie::Opened => opened = client,
+                Tie::Closed => closed = Some(client),
+                _ => {}
+            }
+            row.push(client);
+        }
+    }
+    (row, client.max(server))
 }
 
 /// Each client instance's connection, from its connect to its last row, and where a server
@@ -411,14 +476,18 @@ fn holds(lanes: &[Lane], rows: &[Row]) -> Vec<Hold> {
         }
         if let Some(hold) = open.get_mut(&client) {
             hold.to = r;
-            if hold.accepted.is_none() && row.entry.drawing.accepted {
+            if hold.accepted.is_none() && row.entry.drawing.tie == Tie::Accepted {
                 hold.accepted = Some(r);
             }
         }
     }
     holds.extend(open.into_values());
+    // It waited only if it was taken later than it connected, as declared (a threaded server's
+    // `accepted` line may be shown after a send it had not yet read: no wait).
     for hold in &mut holds {
-        hold.accepted = hold.accepted.filter(|a| *a > hold.from + 1);
+        hold.accepted = hold
+            .accepted
+            .filter(|a| rows[*a].declared > rows[hold.from].declared);
     }
     holds.sort_by_key(|h| (h.lane, h.from));
     holds
