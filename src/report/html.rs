@@ -74,11 +74,12 @@ const SCRIPT: &str = r#"
   window.addEventListener('beforeprint', function () {
     for (const details of document.querySelectorAll('details')) details.open = true;
   });
-  window.addEventListener('load', function () {
-    requestAnimationFrame(function () {
-      document.documentElement.setAttribute('data-rendered-ms', performance.now().toFixed(1));
-    });
-  });
+  // When the page was ready: parsed, its script run (then again once drawn, after load).
+  const ready = function () {
+    document.documentElement.setAttribute('data-rendered-ms', performance.now().toFixed(1));
+  };
+  ready();
+  window.addEventListener('load', function () { requestAnimationFrame(ready); });
 })();
 "#;
 

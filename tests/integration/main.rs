@@ -75,3 +75,6 @@ mod framing;
 
 /// The HTTP view: responses read by their own framing, requests matched, replies with a length.
 mod http;
+
+/// The sequence diagram and the HTML report (and the report in a real browser).
+mod diagram;

@@ -73,6 +73,10 @@ pub struct Row<'a> {
     pub to: usize,
     /// The section it comes from.
     pub section: usize,
+    /// The line's place in its section.
+    pub entry_index: usize,
+    /// A server's line (else its section's client's).
+    pub on_server: bool,
     /// When it happened, as declared.
     pub declared: Duration,
 }
@@ -127,6 +131,8 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     from: lane,
                     to: lane,
                     section: s,
+                    entry_index: e,
+                    on_server,
                     declared,
                 });
             }
@@ -143,6 +149,8 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     from,
                     to,
                     section: s,
+                    entry_index: e,
+                    on_server,
                     declared,
                 });
             }

@@ -89,21 +89,22 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="nl" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{}">"#,
         escape(title)
     );
-    let _ = write!(out, "<title>{}</title>", escape(title));
+    let _ = writeln!(out, "\n<title>{}</title>", escape(title));
     let _ = write!(
         out,
         "<style>{STYLE}</style><defs><pattern id=\"nl-hatch\" width=\"6\" height=\"6\" \
          patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><line class=\"hatch-line\" \
-         x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>"
+         x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>\n"
     );
     let _ = write!(
         out,
-        r#"<rect class="bg" width="{width}" height="{height}"/>"#
+        "<rect class=\"bg\" width=\"{width}\" height=\"{height}\"/>\n"
     );
     // The time axis' headings.
     let _ = write!(
         out,
-        r#"<text class="axis" x="8" y="{}">declared</text><text class="axis" x="70" y="{}">measured</text>"#,
+        r#"<text class="axis" x="8" y="{}">declared</text><text class="axis" x="70" y="{}">measured</text>
+"#,
         HEAD - 8,
         HEAD - 8
     );
@@ -122,7 +123,8 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         );
         let _ = write!(
             out,
-            r#"<g class="head {kind}" data-lane="{i}"><title>{}</title><rect x="{}" y="8" width="{}" height="{}" rx="6"/><text class="name" x="{x}" y="26" text-anchor="middle">{}</text><text class="note" x="{x}" y="42" text-anchor="middle">{}</text></g>"#,
+            r#"<g class="head {kind}" data-lane="{i}"><title>{}</title><rect x="{}" y="8" width="{}" height="{}" rx="6"/><text class="name" x="{x}" y="26" text-anchor="middle">{}</text><text class="note" x="{x}" y="42" text-anchor="middle">{}</text></g>
+"#,
             escape(&format!("{} ({})", lane.name, lane.note)),
             x - LANE / 2 + 8,
             LANE - 16,
@@ -140,7 +142,8 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         if last_declared != Some(row.declared) {
             let _ = write!(
                 out,
-                r#"<line class="tick" x1="4" y1="{top}" x2="{}" y2="{top}"/><text class="axis declared" x="8" y="{}">{}</text>"#,
+                r#"<line class="tick" x1="4" y1="{top}" x2="{}" y2="{top}"/><text class="axis declared" x="8" y="{}">{}</text>
+"#,
                 width - 4,
                 top + 14,
                 seconds(row.declared)
@@ -152,7 +155,8 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         if let Some(at) = row.entry.drawing.at.filter(|_| first_of_entry) {
             let _ = write!(
                 out,
-                r#"<text class="measured" x="70" y="{}">{}</text>"#,
+                r#"<text class="measured" x="70" y="{}">{}</text>
+"#,
                 top + 14,
                 measured(at)
             );
@@ -170,12 +174,13 @@ pub fn draw(layout: &Layout, title: &str) -> String {
             .collect();
         let _ = write!(
             out,
-            r#"<text class="axis" x="8" y="{}">not drawn (see the transcript): {}</text>"#,
+            r#"<text class="axis" x="8" y="{}">not drawn (see the transcript): {}</text>
+"#,
             height - 10,
             escape(&words.join(", "))
         );
     }
-    out.push_str("</svg>");
+    out.push_str("</svg>\n");
     out
 }
 
@@ -208,6 +213,11 @@ fn measured(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
 
+/// Whose line a row is: its section's client's, or a server's.
+fn side(row: &Row) -> &'static str {
+    if row.on_server { "server" } else { "client" }
+}
+
 fn state_class(mark: Mark) -> &'static str {
     match mark {
         Mark::Passed => "passed",
@@ -227,7 +237,8 @@ fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize]) {
             let taken = y(accepted);
             let _ = write!(
                 out,
-                r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>"#,
+                r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>
+"#,
                 taken - start,
                 end.saturating_sub(taken).max(4)
             );
@@ -235,7 +246,8 @@ fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize]) {
         None => {
             let _ = write!(
                 out,
-                r#"<rect class="hold" x="{x}" y="{start}" width="8" height="{}"/>"#,
+                r#"<rect class="hold" x="{x}" y="{start}" width="8" height="{}"/>
+"#,
                 end - start
             );
         }
@@ -262,8 +274,10 @@ fn draw_arrow(out: &mut String, r: usize, row: &Row, arrow: &Arrow, top: usize) 
     }
     let _ = write!(
         out,
-        r#"<g class="{classes}" data-row="{r}" data-section="{}" data-from="{}" data-to="{}"><title>{}</title>"#,
+        r#"<g class="{classes}" data-row="{r}" data-section="{}" data-entry="{}" data-side="{}" data-from="{}" data-to="{}"><title>{}</title>"#,
         row.section,
+        row.entry_index,
+        side(row),
         row.from,
         row.to,
         escape(&format!("{}  {}", row.entry.actor, row.entry.text))
@@ -364,7 +378,7 @@ fn draw_arrow(out: &mut String, r: usize, row: &Row, arrow: &Arrow, top: usize) 
         );
         x += w + 4.0;
     }
-    out.push_str("</g>");
+    out.push_str("</g>\n");
 }
 
 /// A fault in a badge's few words.
@@ -393,8 +407,10 @@ fn draw_note(out: &mut String, r: usize, row: &Row, top: usize, width: usize) {
     };
     let _ = write!(
         out,
-        r#"<g class="row note {state}" data-row="{r}" data-section="{}" data-from="{}" data-to="{}"><title>{}</title>"#,
+        r#"<g class="row note {state}" data-row="{r}" data-section="{}" data-entry="{}" data-side="{}" data-from="{}" data-to="{}"><title>{}</title>"#,
         row.section,
+        row.entry_index,
+        side(row),
         row.lane,
         row.lane,
         escape(&format!("{}  {}", row.entry.actor, row.entry.text))
@@ -447,7 +463,7 @@ fn draw_note(out: &mut String, r: usize, row: &Row, top: usize, width: usize) {
             );
         }
     }
-    out.push_str("</g>");
+    out.push_str("</g>\n");
 }
 
 /// The lines under a failure, each with its class: its detail (at most `MOST_DETAIL`, then how

@@ -1,0 +1,392 @@
+//! The sequence diagram and the HTML report: the SVG of the hello scenarios as snapshots (their
+//! layout is the same on every run; only the measured times vary), the README's diagram kept
+//! current, the bounds of a load run's report, and every shipped scenario's page opened in a
+//! real browser (headless Chromium): no console error, a screenshot that is not blank, lanes and
+//! arrows in the transcript's order.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::support::{netlab, root, stable_settings, temp_file, text};
+
+/// The scenarios whose diagrams are snapshots (and tcp_hello's is the README's).
+const DRAWN: [&str; 3] = ["tcp_hello", "tcp_sequential", "udp_hello"];
+
+/// `netlab run --svg` of a shipped scenario: the SVG as written.
+fn diagram_of(name: &str) -> String {
+    let out = temp_file(&format!("{name}.svg"), "");
+    let scenario = root().join("scenarios").join(format!("{name}.yaml"));
+    let (code, stdout, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--svg"])
+            .arg(&out)
+            .arg(&scenario)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{name}: {stdout}{stderr}");
+    std::fs::read_to_string(&out).unwrap()
+}
+
+/// The SVG with each measured time (the only part that differs from run to run) replaced.
+fn without_measured_times(svg: &str) -> String {
+    let measured = regex::Regex::new(r#"(<text class="measured"[^>]*>)[^<]*(</text>)"#).unwrap();
+    measured.replace_all(svg, "${1}[measured]${2}").into_owned()
+}
+
+/// The diagrams of the three scenarios, drawn at once (each takes a few seconds of declared
+/// time).
+fn hello_diagrams() -> Vec<(&'static str, String)> {
+    let threads: Vec<_> = DRAWN
+        .iter()
+        .map(|name| std::thread::spawn(move || (*name, diagram_of(name))))
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn the_hello_diagrams_are_the_same_on_every_run_and_the_readme_shows_the_current_one() {
+    for (name, svg) in hello_diagrams() {
+        let stable = without_measured_times(&svg);
+        stable_settings().bind(|| insta::assert_snapshot!(format!("diagram_{name}"), stable));
+        if name == "tcp_hello" {
+            readme_diagram_is_current(&svg);
+        }
+    }
+}
+
+/// docs/tcp_hello.svg, which the README shows, is the diagram of a run of tcp_hello (without
+/// its measured times): generated here, never drawn by hand. When it is out of date, this test
+/// writes the new one and fails, so that the change is reviewed (`git diff`) and committed.
+fn readme_diagram_is_current(svg: &str) {
+    let measured = regex::Regex::new(r#"<text class="measured"[^>]*>[^<]*</text>\n?"#).unwrap();
+    let drawn = measured.replace_all(svg, "").into_owned();
+    let path = root().join("docs").join("tcp_hello.svg");
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    if stored != drawn {
+        std::fs::write(&path, &drawn).unwrap();
+        panic!(
+            "{} was out of date: rewritten from this run; review it (git diff) and commit it",
+            path.display()
+        );
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains("docs/tcp_hello.svg"), "the README shows it");
+}
+
+#[test]
+fn sequential_clients_wait_in_the_backlog_and_threaded_ones_do_not() {
+    let svg = diagram_of("tcp_sequential");
+    // One waiting bar: sequential_second's, connected but not taken while sequential_first
+    // talks.
+    assert_eq!(svg.matches("class=\"waiting\"").count(), 1, "{svg}");
+    let name = regex::Regex::new(r#"<text class="name"[^>]*>([^<]*)<"#).unwrap();
+    let lanes: Vec<&str> = name
+        .captures_iter(&svg)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert_eq!(
+        lanes,
+        [
+            "threaded_first",
+            "threaded_second",
+            "threaded",
+            "sequential_first",
+            "sequential_second",
+            "sequential"
+        ]
+    );
+    // Its greeting comes after sequential_first's close, as declared: 2s.
+    let rows: Vec<&str> = svg.lines().filter(|l| l.contains("data-row=")).collect();
+    let close_of_first = rows
+        .iter()
+        .position(|l| l.contains("arrow fin") && l.contains("data-to=\"3\""))
+        .unwrap();
+    let greeting_of_second = rows
+        .iter()
+        .position(|l| l.contains("greeting") && l.contains("data-to=\"4\""))
+        .unwrap();
+    assert!(close_of_first < greeting_of_second, "{svg}");
+}
+
+#[test]
+fn a_failing_step_is_highlighted_with_what_came_and_its_hint() {
+    let yaml = "name: wrong_greeting\nservers:\n  - name: s\n    greeting: \"Bye\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - expect: \"Hello\"\n        timeout: 200ms\n        hint: the server must greet first\n";
+    let file = temp_file("wrong_greeting.yaml", yaml);
+    let out = file.with_extension("svg");
+    let html = file.with_extension("html");
+    let (code, _, _) = text(
+        &netlab()
+            .args(["run", "-q", "--svg"])
+            .arg(&out)
+            .arg("--html")
+            .arg(&html)
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1);
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.contains("class=\"band\""), "{svg}");
+    assert!(svg.contains("hint: the server must greet first"), "{svg}");
+    assert!(svg.contains("received something else"), "{svg}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("First failure"), "{page}");
+    assert!(page.contains("class=\"status failed\""), "{page}");
+}
+
+#[test]
+fn bytes_names_and_hints_cannot_break_out_of_the_markup() {
+    let yaml = "name: hostile\ndescription: \"<script>alert(1)</script>\"\nservers:\n  - name: s\n    rules:\n      - reply: \"</text><script>alert(2)</script>\\u0001\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"<b>&amp;\\\"'\"\n      - expect: \"nope\"\n        timeout: 200ms\n        hint: \"</svg><img src=x onerror=alert(3)>\"\n";
+    let file = temp_file("hostile.yaml", yaml);
+    let html = file.with_extension("html");
+    let (code, stdout, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--html"])
+            .arg(&html)
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    for bad in ["<script>alert", "<img", "</text><script", "<b>"] {
+        assert!(!page.contains(bad), "{bad} in the page");
+    }
+    // One script: the page's own.
+    assert_eq!(page.matches("<script>").count(), 1);
+}
+
+#[test]
+fn svg_refuses_several_scenarios_and_an_unwritable_path() {
+    let a = root().join("scenarios/tcp_hello.yaml");
+    let b = root().join("scenarios/udp_hello.yaml");
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["run", "--svg", "/tmp/never.svg"])
+            .arg(&a)
+            .arg(&b)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--svg draws the diagram of one scenario"), "{stderr}");
+    let blocker = temp_file("file", "");
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["run", "--html"])
+            .arg(blocker.join("report.html"))
+            .arg(&a)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("cannot write the HTML report"), "{stderr}");
+}
+
+/// Headless Chromium, if this machine has it; otherwise prints why the caller skips (or, where
+/// `NETLAB_REQUIRE_CHROMIUM` is set, as in CI, fails: CI must run these tests).
+fn chromium(test: &str) -> Option<&'static str> {
+    for browser in ["chromium", "chromium-browser", "google-chrome"] {
+        let works = Command::new(browser)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if works {
+            return Some(browser);
+        }
+    }
+    assert!(
+        std::env::var_os("NETLAB_REQUIRE_CHROMIUM").is_none(),
+        "{test}: Chromium is not installed (Debian: chromium), and NETLAB_REQUIRE_CHROMIUM says \
+         it must run"
+    );
+    eprintln!("skipped {test}: Chromium is not installed (Debian: chromium)");
+    None
+}
+
+/// Runs headless `browser` on `page` with `args`: its stdout and stderr.
+fn headless(browser: &str, page: &Path, args: &[&str]) -> (String, String) {
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Where the screenshots go (named in the issue's closing note): kept after the test.
+fn screenshots() -> PathBuf {
+    let dir = root().join("target").join("diagram-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether a PNG screenshot shows something: enough pixels unlike its first (the background).
+fn not_blank(png: &Path) -> bool {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let bytes = &buffer[..info.buffer_size()];
+    let pixel = info.color_type.samples();
+    let background = &bytes[..pixel];
+    let unlike = bytes
+        .chunks(pixel)
+        .filter(|p| p.iter().zip(background).any(|(a, b)| a.abs_diff(*b) > 40))
+        .count();
+    unlike * 1000 > bytes.len() / pixel
+}
+
+#[test]
+fn every_shipped_scenario_report_opens_in_a_browser_in_the_transcripts_order() {
+    let test = "every_shipped_scenario_report_opens_in_a_browser_in_the_transcripts_order";
+    let Some(browser) = chromium(test) else {
+        return;
+    };
+    let dir = temp_file("keep", "").with_file_name("report");
+    let (code, stdout, stderr) = text(
+        &netlab()
+            .args(["test", "-q", "--html"])
+            .arg(&dir)
+            .arg(root().join("scenarios"))
+            .arg("--unreferenced=ignore")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    pages.sort();
+    assert!(pages.len() > 10, "{pages:?}");
+    let shots = screenshots();
+    let checks: Vec<_> = pages
+        .chunks(pages.len().div_ceil(2))
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            let shots = shots.clone();
+            std::thread::spawn(move || {
+                for page in chunk {
+                    check_page(browser, &page, &shots);
+                }
+            })
+        })
+        .collect();
+    for check in checks {
+        check.join().unwrap();
+    }
+    let load = dir.join("load.html");
+    let size = std::fs::metadata(&load).unwrap().len();
+    assert!(size < 300 * 1024, "load.yaml's report is {size} bytes");
+}
+
+/// Opens one page: no console message, the script ran, a screenshot with something on it, and
+/// (a scenario's page) lanes in order and each conversation's rows in its transcript's order.
+fn check_page(browser: &str, page: &Path, shots: &Path) {
+    let name = page.file_stem().unwrap().to_string_lossy().into_owned();
+    let (dom, log) = headless(browser, page, &["--virtual-time-budget=2000", "--dump-dom"]);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "{name}: {console:?}");
+    assert!(dom.contains("data-rendered-ms="), "{name}: the script ran to its end");
+    if let Some(ms) = dom
+        .split("data-rendered-ms=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+    {
+        eprintln!("{name}: rendered in {ms} ms (Chromium's performance.now() after load)");
+    }
+    let shot = shots.join(format!("{name}.png"));
+    let (_, log) = headless(
+        browser,
+        page,
+        &[
+            "--window-size=1600,1400",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
+    assert!(shot.is_file(), "{name}: no screenshot: {log}");
+    assert!(not_blank(&shot), "{name}: the screenshot is blank");
+    if name == "index" {
+        return;
+    }
+    // Lanes numbered left to right, once each.
+    let lane = regex::Regex::new(r#"<g class="head [a-z]+" data-lane="(\d+)""#).unwrap();
+    let lanes: Vec<usize> = lane
+        .captures_iter(&dom)
+        .map(|c| c[1].parse().unwrap())
+        .collect();
+    assert!(!lanes.is_empty(), "{name}: no lane");
+    assert_eq!(lanes, (0..lanes.len()).collect::<Vec<_>>(), "{name}");
+    // Rows top to bottom, in causal order: each side of a conversation keeps its lines in the
+    // transcript's order, and a client's line comes after every server line the transcript
+    // shows before it (what it depended on). A server's line may come earlier than the
+    // transcript shows it: at the client line that caused it.
+    let row = regex::Regex::new(
+        r#"data-row="(\d+)" data-section="(\d+)" data-entry="(\d+)" data-side="(client|server)""#,
+    )
+    .unwrap();
+    let mut drawn: std::collections::HashMap<(usize, bool), Vec<usize>> = Default::default();
+    let mut rows = 0;
+    for (position, captures) in row.captures_iter(&dom).enumerate() {
+        let r: usize = captures[1].parse().unwrap();
+        let section: usize = captures[2].parse().unwrap();
+        let entry: usize = captures[3].parse().unwrap();
+        let server = &captures[4] == "server";
+        assert_eq!(r, position, "{name}: rows drawn top to bottom");
+        let own = drawn.entry((section, server)).or_default();
+        assert!(
+            own.last().is_none_or(|last| *last <= entry),
+            "{name}: section {section} line {entry} drawn after line {:?}",
+            own.last()
+        );
+        own.push(entry);
+        if !server {
+            let servers_drawn: std::collections::BTreeSet<usize> = drawn
+                .get(&(section, true))
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|e| *e < entry)
+                .collect();
+            assert!(
+                servers_drawn == server_lines_before(&dom, section, entry),
+                "{name}: section {section} line {entry} drawn before a server line it followed"
+            );
+        }
+        rows += 1;
+    }
+    assert!(rows > 0, "{name}: no row");
+}
+
+/// The server lines of `section` the transcript shows before line `entry`.
+fn server_lines_before(
+    dom: &str,
+    section: usize,
+    entry: usize,
+) -> std::collections::BTreeSet<usize> {
+    let row = regex::Regex::new(&format!(
+        r#"data-section="{section}" data-entry="(\d+)" data-side="server""#
+    ))
+    .unwrap();
+    row.captures_iter(dom)
+        .map(|c| c[1].parse().unwrap())
+        .filter(|e| *e < entry)
+        .collect()
+}
