@@ -12,8 +12,10 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use netlab::exec::{self, RunOptions};
 use netlab::plan::TimeScale;
+use netlab::report::html::{self, Case};
 use netlab::scenario::{Step, load_source};
 use netlab::source::SourceFile;
+use netlab::suite;
 use netlab::transcript;
 
 fn scenario_text(name: &str) -> String {
@@ -72,5 +74,31 @@ fn transcripts(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, loading, matching, transcripts);
+/// The HTML report of `scenarios/load.yaml` (issue 18: under 50 ms, under 300 KB): its
+/// transcript built from the run's events, then the page with its diagram written to a file.
+fn reports(c: &mut Criterion) {
+    let text = scenario_text("load.yaml");
+    let scenario = Arc::new(
+        load_source(SourceFile::new("load.yaml", text)).unwrap_or_else(|d| panic!("{d}")),
+    );
+    let outcome = exec::run(&scenario, &RunOptions::default(), &mut |_| {})
+        .unwrap_or_else(|e| panic!("run: {e:#}"));
+    c.bench_function("build the transcript of load.yaml", |b| {
+        b.iter(|| transcript::build(&scenario, black_box(&outcome.events), &outcome.verdict))
+    });
+    let result = suite::run_case(&scenario, &RunOptions::default(), false);
+    let out = std::env::temp_dir().join(format!("netlab-bench-{}.html", std::process::id()));
+    let case = [Case {
+        scenario: &scenario,
+        result: &result,
+    }];
+    c.bench_function("write the HTML report of load.yaml", |b| {
+        b.iter(|| std::fs::write(&out, html::page(black_box(&case))))
+    });
+    let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+    eprintln!("the HTML report of load.yaml: {size} bytes");
+    let _ = std::fs::remove_file(&out);
+}
+
+criterion_group!(benches, loading, matching, transcripts, reports);
 criterion_main!(benches);

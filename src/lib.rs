@@ -41,7 +41,7 @@ pub mod outcome;
 pub(crate) mod pairing;
 pub mod plan;
 pub mod redact;
-pub(crate) mod report;
+pub mod report;
 pub mod scenario;
 pub(crate) mod snapshot;
 pub mod source;
