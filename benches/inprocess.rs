@@ -78,9 +78,8 @@ fn transcripts(c: &mut Criterion) {
 /// transcript built from the run's events, then the page with its diagram written to a file.
 fn reports(c: &mut Criterion) {
     let text = scenario_text("load.yaml");
-    let scenario = Arc::new(
-        load_source(SourceFile::new("load.yaml", text)).unwrap_or_else(|d| panic!("{d}")),
-    );
+    let scenario =
+        Arc::new(load_source(SourceFile::new("load.yaml", text)).unwrap_or_else(|d| panic!("{d}")));
     let outcome = exec::run(&scenario, &RunOptions::default(), &mut |_| {})
         .unwrap_or_else(|e| panic!("run: {e:#}"));
     c.bench_function("build the transcript of load.yaml", |b| {

@@ -31,7 +31,10 @@ pub fn prepare_report_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// The cases of a report: each result beside its scenario (results in the scenarios' order).
-pub fn cases<'a>(scenarios: &'a [std::sync::Arc<Scenario>], results: &'a [CaseResult]) -> Vec<Case<'a>> {
+pub fn cases<'a>(
+    scenarios: &'a [std::sync::Arc<Scenario>],
+    results: &'a [CaseResult],
+) -> Vec<Case<'a>> {
     scenarios
         .iter()
         .zip(results)
@@ -47,7 +50,10 @@ pub fn write_html(path: &Path, cases: &[Case]) -> Result<(), String> {
 /// Writes the SVG diagram of one case to `path`; an error when it did not run.
 pub fn write_svg(path: &Path, case: &Case) -> Result<(), String> {
     let Some(built) = &case.result.built else {
-        return Err(format!("{} did not run: there is no diagram", case.scenario.name));
+        return Err(format!(
+            "{} did not run: there is no diagram",
+            case.scenario.name
+        ));
     };
     let svg = crate::report::diagram::svg(case.scenario, built);
     std::fs::write(path, svg).map_err(|e| crate::diagnostic::io_reason(&e))

@@ -200,7 +200,10 @@ fn reports_unwritable(args: &RunArgs, scenarios: usize) -> Option<(String, Exit)
             && let Err(error) = prepare_report_file(path)
         {
             return Some((
-                format!("error: cannot write the {what} `{}`: {error}", path.display()),
+                format!(
+                    "error: cannot write the {what} `{}`: {error}",
+                    path.display()
+                ),
                 Exit::Environment,
             ));
         }

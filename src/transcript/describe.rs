@@ -318,13 +318,15 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
             Label::of(redact, bytes)
         }
     };
-    let mut drawing = Drawing::default();
-    drawing.tie = match &event.outcome {
-        StepOutcome::Connected { .. } if !udp => Tie::Opened,
-        StepOutcome::Sending(payload) => Tie::Sent(payload.len()),
-        StepOutcome::Closed | StepOutcome::HalfClosed => Tie::Closed,
-        StepOutcome::Repeated { .. } => Tie::Repeated,
-        _ => Tie::None,
+    let mut drawing = Drawing {
+        tie: match &event.outcome {
+            StepOutcome::Connected { .. } if !udp => Tie::Opened,
+            StepOutcome::Sending(payload) => Tie::Sent(payload.len()),
+            StepOutcome::Closed | StepOutcome::HalfClosed => Tie::Closed,
+            StepOutcome::Repeated { .. } => Tie::Repeated,
+            _ => Tie::None,
+        },
+        ..Drawing::default()
     };
     let arrow = match (&event.outcome, step) {
         (StepOutcome::Connected { .. }, _) if !udp => {
@@ -359,7 +361,10 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
         (StepOutcome::Reset, _) if !drawn_by_server => {
             Some(Arrow::plain(Toward::Client, ArrowKind::Reset))
         }
-        (StepOutcome::Slept | StepOutcome::Quiet, Some(Step::Sleep(d) | Step::ExpectNothing(d))) => {
+        (
+            StepOutcome::Slept | StepOutcome::Quiet,
+            Some(Step::Sleep(d) | Step::ExpectNothing(d)),
+        ) => {
             drawing.pause = *d;
             None
         }
@@ -753,7 +758,11 @@ fn server_drawing(
                 arrows.push(arrow);
             }
             if *close || reset {
-                let kind = if reset { ArrowKind::Reset } else { ArrowKind::Fin };
+                let kind = if reset {
+                    ArrowKind::Reset
+                } else {
+                    ArrowKind::Fin
+                };
                 arrows.push(Arrow {
                     rule: reply.is_none().then_some(*rule),
                     delay: delay.filter(|_| reply.is_none()),

@@ -121,7 +121,11 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
             let (lane, peer) = if on_server { (peer, own) } else { (own, peer) };
             let declared = times[s][e];
             // The section's client end and server end.
-            let (client, server) = if on_server { (peer, lane) } else { (lane, peer) };
+            let (client, server) = if on_server {
+                (peer, lane)
+            } else {
+                (lane, peer)
+            };
             if entry.drawing.arrows.is_empty() {
                 rows.push(Row {
                     entry,
@@ -222,7 +226,10 @@ fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<La
                 LaneKind::ServerProgram,
             )
         } else if let Some(address) = &server.outside {
-            (format!("{protocol} · outside: {address}"), LaneKind::Outside)
+            (
+                format!("{protocol} · outside: {address}"),
+                LaneKind::Outside,
+            )
         } else if server.protocol == Protocol::Udp {
             (protocol.to_string(), LaneKind::Server)
         } else {

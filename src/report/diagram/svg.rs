@@ -82,7 +82,7 @@ pub fn draw(layout: &Layout, title: &str) -> String {
     }
     let footer = if layout.not_drawn.is_empty() { 0 } else { 24 };
     let height = y + 16 + footer;
-    let width = AXIS + LANE * layout.lanes.len().max(1) + 16;
+    let width = width(layout);
     let mut out = String::with_capacity(4096 + layout.rows.len() * 600);
     let _ = write!(
         out,
@@ -90,21 +90,20 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         escape(title)
     );
     let _ = writeln!(out, "\n<title>{}</title>", escape(title));
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<style>{STYLE}</style><defs><pattern id=\"nl-hatch\" width=\"6\" height=\"6\" \
          patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><line class=\"hatch-line\" \
-         x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>\n"
+         x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>"
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<rect class=\"bg\" width=\"{width}\" height=\"{height}\"/>\n"
+        "<rect class=\"bg\" width=\"{width}\" height=\"{height}\"/>"
     );
     // The time axis' headings.
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"<text class="axis" x="8" y="{}">declared</text><text class="axis" x="70" y="{}">measured</text>
-"#,
+        r#"<text class="axis" x="8" y="{}">declared</text><text class="axis" x="70" y="{}">measured</text>"#,
         HEAD - 8,
         HEAD - 8
     );
@@ -121,10 +120,9 @@ pub fn draw(layout: &Layout, title: &str) -> String {
             r#"<line class="lifeline" x1="{x}" y1="{HEAD}" x2="{x}" y2="{}"/>"#,
             height - 8 - footer
         );
-        let _ = write!(
+        let _ = writeln!(
             out,
-            r#"<g class="head {kind}" data-lane="{i}"><title>{}</title><rect x="{}" y="8" width="{}" height="{}" rx="6"/><text class="name" x="{x}" y="26" text-anchor="middle">{}</text><text class="note" x="{x}" y="42" text-anchor="middle">{}</text></g>
-"#,
+            r#"<g class="head {kind}" data-lane="{i}"><title>{}</title><rect x="{}" y="8" width="{}" height="{}" rx="6"/><text class="name" x="{x}" y="26" text-anchor="middle">{}</text><text class="note" x="{x}" y="42" text-anchor="middle">{}</text></g>"#,
             escape(&format!("{} ({})", lane.name, lane.note)),
             x - LANE / 2 + 8,
             LANE - 16,
@@ -140,10 +138,9 @@ pub fn draw(layout: &Layout, title: &str) -> String {
     for (r, row) in layout.rows.iter().enumerate() {
         let top = tops[r];
         if last_declared != Some(row.declared) {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                r#"<line class="tick" x1="4" y1="{top}" x2="{}" y2="{top}"/><text class="axis declared" x="8" y="{}">{}</text>
-"#,
+                r#"<line class="tick" x1="4" y1="{top}" x2="{}" y2="{top}"/><text class="axis declared" x="8" y="{}">{}</text>"#,
                 width - 4,
                 top + 14,
                 seconds(row.declared)
@@ -153,10 +150,9 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         // A line's measured time, once (on its first row).
         let first_of_entry = r == 0 || !std::ptr::eq(layout.rows[r - 1].entry, row.entry);
         if let Some(at) = row.entry.drawing.at.filter(|_| first_of_entry) {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                r#"<text class="measured" x="70" y="{}">{}</text>
-"#,
+                r#"<text class="measured" x="70" y="{}">{}</text>"#,
                 top + 14,
                 measured(at)
             );
@@ -172,16 +168,45 @@ pub fn draw(layout: &Layout, title: &str) -> String {
             .iter()
             .map(|(name, n)| format!("{n} more instances of {name}"))
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            r#"<text class="axis" x="8" y="{}">not drawn (see the transcript): {}</text>
-"#,
+            r#"<text class="axis" x="8" y="{}">not drawn (see the transcript): {}</text>"#,
             height - 10,
             escape(&words.join(", "))
         );
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// Most characters of a note beside its lane.
+const NOTE_CHARS: usize = (LANE as f64 * 1.8 / CHAR) as usize;
+/// Most characters of a failure's lines (the whole in the transcript).
+const FAILURE_CHARS: usize = 140;
+
+/// The diagram's width: its lanes, and room for the notes right of the last ones and for a
+/// failure's lines.
+fn width(layout: &Layout) -> usize {
+    let lanes = AXIS + LANE * layout.lanes.len().max(1) + 16;
+    let chars = |text: &str, most: usize| text.chars().count().min(most);
+    let wide = |n: usize| (n as f64 * CHAR).ceil() as usize;
+    layout
+        .rows
+        .iter()
+        .filter(|row| row.arrow.is_none())
+        .map(|row| {
+            if row.entry.mark == Mark::Failed {
+                let longest = failure_lines(row.entry)
+                    .iter()
+                    .map(|(_, line)| chars(line, FAILURE_CHARS))
+                    .max()
+                    .unwrap_or(0);
+                AXIS + 8 + wide(longest) + 16
+            } else {
+                center(row.lane) + 10 + wide(chars(&row.entry.text, NOTE_CHARS)) + 8
+            }
+        })
+        .fold(lanes, usize::max)
 }
 
 fn center(lane: usize) -> usize {
@@ -235,19 +260,17 @@ fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize]) {
     match hold.accepted {
         Some(accepted) => {
             let taken = y(accepted);
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>
-"#,
+                r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>"#,
                 taken - start,
                 end.saturating_sub(taken).max(4)
             );
         }
         None => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                r#"<rect class="hold" x="{x}" y="{start}" width="8" height="{}"/>
-"#,
+                r#"<rect class="hold" x="{x}" y="{start}" width="8" height="{}"/>"#,
                 end - start
             );
         }
@@ -288,10 +311,7 @@ fn draw_arrow(out: &mut String, r: usize, row: &Row, arrow: &Arrow, top: usize) 
     } else {
         x2 - dir * 2.0
     };
-    let _ = write!(
-        out,
-        r#"<line x1="{x1}" y1="{y}" x2="{end}" y2="{y}"/>"#
-    );
+    let _ = write!(out, r#"<line x1="{x1}" y1="{y}" x2="{end}" y2="{y}"/>"#);
     if arrow.lost {
         let _ = write!(
             out,
@@ -436,24 +456,18 @@ fn draw_note(out: &mut String, r: usize, row: &Row, top: usize, width: usize) {
     let (first, room) = if failed {
         (row.entry.actor.as_str(), 24)
     } else {
-        (row.entry.text.as_str(), ((LANE as f64 * 1.8) / CHAR) as usize)
+        (row.entry.text.as_str(), NOTE_CHARS)
     };
     let words = shorten(first, room);
-    // Right of the lane, or left of it where the diagram ends too soon (the last lane).
-    let wide = (words.chars().count() as f64 * CHAR) as usize;
-    let (at, anchor) = if x + 10 + wide > width && x > AXIS + wide {
-        (x - 10, "end")
-    } else {
-        (x + 10, "start")
-    };
     let _ = write!(
         out,
-        r#"<text class="words" x="{at}" y="{y}" text-anchor="{anchor}">{}</text>"#,
+        r#"<text class="words" x="{}" y="{y}">{}</text>"#,
+        x + 10,
         escape(&words)
     );
     if failed {
         let left = AXIS + 8;
-        let room = ((width - left - 12) as f64 / CHAR) as usize;
+        let room = FAILURE_CHARS;
         for (i, (class, line)) in failure_lines(row.entry).into_iter().enumerate() {
             let _ = write!(
                 out,
@@ -470,20 +484,16 @@ fn draw_note(out: &mut String, r: usize, row: &Row, top: usize, width: usize) {
 /// many more), then its hint.
 fn failure_lines(entry: &crate::transcript::Entry) -> Vec<(&'static str, String)> {
     let mut lines: Vec<(&'static str, String)> = vec![("detail words", entry.text.clone())];
-    lines.extend(entry
-        .detail
-        .iter()
-        .take(MOST_DETAIL)
-        .map(|line| {
-            let class = if line.starts_with('-') {
-                "detail minus"
-            } else if line.starts_with('+') {
-                "detail plus"
-            } else {
-                "detail"
-            };
-            (class, line.clone())
-        }));
+    lines.extend(entry.detail.iter().take(MOST_DETAIL).map(|line| {
+        let class = if line.starts_with('-') {
+            "detail minus"
+        } else if line.starts_with('+') {
+            "detail plus"
+        } else {
+            "detail"
+        };
+        (class, line.clone())
+    }));
     if entry.detail.len() > MOST_DETAIL {
         lines.push((
             "detail",
