@@ -507,3 +507,134 @@ fn holds(lanes: &[Lane], rows: &[Row]) -> Vec<Hold> {
     holds.sort_by_key(|h| (h.lane, h.from));
     holds
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Drawing;
+
+    fn scenario(yaml: &str) -> Scenario {
+        crate::scenario::load_source(crate::source::SourceFile::new("t.yaml", yaml))
+            .unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn line(mark: Mark, tie: Tie, pause_ms: u64) -> Entry {
+        Entry {
+            mark,
+            actor: String::new(),
+            text: String::new(),
+            detail: Vec::new(),
+            differs: None,
+            hint: None,
+            drawing: Drawing {
+                tie,
+                pause: Duration::from_millis(pause_ms),
+                ..Drawing::default()
+            },
+        }
+    }
+
+    fn section(client: usize, connections: Vec<ConnectionId>, entries: Vec<Entry>) -> Section {
+        Section {
+            who: Who::Instance(InstanceId {
+                client,
+                instance: 1,
+            }),
+            connections,
+            heading: String::new(),
+            entries,
+            result: String::new(),
+        }
+    }
+
+    fn millis(times: &[Duration]) -> Vec<u128> {
+        times.iter().map(Duration::as_millis).collect()
+    }
+
+    const ONE_UDP_CLIENT: &str = "servers:\n  - name: s\n    protocol: udp\n    rules:\n      - reply: \"x\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"1\"\n";
+
+    #[test]
+    fn a_server_line_is_placed_at_the_send_that_caused_it_not_where_the_transcript_shows_it() {
+        let scenario = scenario(ONE_UDP_CLIENT);
+        // send 1, expect_nothing 100ms, send 2, then the server's two answers (the first
+        // reply lost), as the transcript shows them: before the client's next expect.
+        let entries = vec![
+            line(Mark::Passed, Tie::Sent(1), 0),
+            line(Mark::Passed, Tie::None, 100),
+            line(Mark::Passed, Tie::Sent(1), 0),
+            line(Mark::Server, Tie::Received(1), 0),
+            line(Mark::Server, Tie::Received(1), 0),
+            line(Mark::Passed, Tie::None, 0),
+        ];
+        let (times, end) = section_times(
+            &scenario,
+            &section(0, Vec::new(), entries),
+            Duration::ZERO,
+            |_| None,
+        );
+        assert_eq!(millis(&times), [0, 100, 100, 0, 100, 100]);
+        assert_eq!(end, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn over_tcp_a_message_is_tied_to_the_send_that_completed_it() {
+        let scenario = scenario(
+            "servers:\n  - name: s\n    rules:\n      - reply: \"x\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"ab\"\n",
+        );
+        // "ab" at 0, "cd" after a 50ms sleep: one 4-byte message, answered after 1s.
+        let entries = vec![
+            line(Mark::Passed, Tie::Opened, 0),
+            line(Mark::Passed, Tie::Sent(2), 0),
+            line(Mark::Passed, Tie::None, 50),
+            line(Mark::Passed, Tie::Sent(2), 0),
+            line(Mark::Server, Tie::Accepted, 0),
+            line(Mark::Server, Tie::Received(4), 1000),
+            line(Mark::Passed, Tie::None, 0),
+        ];
+        let (times, _) = section_times(
+            &scenario,
+            &section(0, Vec::new(), entries),
+            Duration::ZERO,
+            |_| None,
+        );
+        assert_eq!(millis(&times), [0, 0, 50, 50, 0, 1050, 1050]);
+    }
+
+    #[test]
+    fn a_sequential_server_takes_a_connection_once_the_one_before_is_over() {
+        let scenario = scenario(
+            "servers:\n  - name: s\n    concurrency: sequential\n    rules:\n      - reply: \"x\"\nclients:\n  - name: a\n    connect: s\n    steps:\n      - send: \"1\"\n  - name: b\n    connect: s\n    start_after: 200ms\n    steps:\n      - send: \"1\"\n",
+        );
+        let conn = |seq| ConnectionId { server: 0, seq };
+        let first = section(
+            0,
+            vec![conn(1)],
+            vec![
+                line(Mark::Passed, Tie::Opened, 0),
+                line(Mark::Server, Tie::Accepted, 0),
+                line(Mark::Passed, Tie::None, 2000),
+                line(Mark::Passed, Tie::Closed, 0),
+            ],
+        );
+        let second = section(
+            1,
+            vec![conn(2)],
+            vec![
+                line(Mark::Passed, Tie::Opened, 0),
+                line(Mark::Server, Tie::Accepted, 0),
+                line(Mark::Passed, Tie::None, 0),
+            ],
+        );
+        let transcript = Transcript {
+            scenario: String::new(),
+            sections: vec![first, second],
+            verdict: String::new(),
+            warnings: Vec::new(),
+            first_failed_section: None,
+        };
+        let times = declared_times(&scenario, &transcript);
+        assert_eq!(millis(&times[0]), [0, 0, 2000, 2000]);
+        // Connected at 200ms, taken at 2s, when the first had gone.
+        assert_eq!(millis(&times[1]), [200, 2000, 2000]);
+    }
+}
