@@ -41,6 +41,8 @@ struct Profile {
     max_fail: Option<u32>,
     /// Relative to the directory the profile file is for (the repository's root).
     junit: Option<PathBuf>,
+    /// Relative to the same directory as `junit`.
+    html: Option<PathBuf>,
     time_scale: Option<f64>,
     slow_timeout: Option<String>,
     unreferenced: Option<Unreferenced>,
@@ -65,6 +67,7 @@ impl Profile {
                 self.max_fail
             },
             junit: over.junit.or(self.junit),
+            html: over.html.or(self.html),
             time_scale: over.time_scale.or(self.time_scale),
             slow_timeout: over.slow_timeout.or(self.slow_timeout),
             unreferenced: over.unreferenced.or(self.unreferenced),
@@ -249,6 +252,9 @@ fn set(args: &mut TestArgs, given: &[&str], profile: Profile, root: &Path) {
     }
     if let Some(junit) = profile.junit.filter(|_| !given("junit")) {
         args.junit = Some(root.join(junit));
+    }
+    if let Some(html) = profile.html.filter(|_| !given("html")) {
+        args.html = Some(root.join(html));
     }
     if let Some(scale) = profile.time_scale.filter(|_| !given("time_scale")) {
         // Checked with the file (`Profile::problem`).

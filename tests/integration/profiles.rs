@@ -53,7 +53,7 @@ fn attempts(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, u64, Strin
 fn a_profile_is_found_from_below_and_the_command_line_and_environment_win() {
     let repo = repository(
         "netlab.toml",
-        "[profile.default]\nretries = 1\n\n[profile.ci]\nretries = 2\njunit = \"target/netlab/junit.xml\"\n",
+        "[profile.default]\nretries = 1\n\n[profile.ci]\nretries = 2\njunit = \"target/netlab/junit.xml\"\nhtml = \"target/netlab/report\"\n",
     );
     let deep = repo.join("scenarios/deep");
     let suite = repo.join("scenarios");
@@ -63,6 +63,7 @@ fn a_profile_is_found_from_below_and_the_command_line_and_environment_win() {
     assert_eq!((code, n), (1, 3), "{stderr}");
     // Its JUnit path is the repository's, wherever netlab runs from.
     assert!(repo.join("target/netlab/junit.xml").is_file());
+    assert!(repo.join("target/netlab/report/index.html").is_file());
     assert_eq!(
         attempts(&deep, &[suite], &[("NETLAB_PROFILE", "ci")]).1,
         3,
