@@ -19,6 +19,37 @@ const MAX_FACTOR: f64 = 1000.0;
 pub const MAX_REAL_DURATION: Duration =
     Duration::from_secs(MAX_DURATION.as_secs() * MAX_FACTOR as u64);
 
+/// How a write is paced by the `slice` and `bandwidth` faults: the bytes of each piece and the
+/// declared pause between pieces (`None`: written at once). A throttled write goes out in pieces
+/// of about a tenth of a second. One rule, for the writer (`exec/faults.rs`) and for the time a
+/// diagram declares a write takes.
+pub fn pacing(
+    slice: Option<(usize, Duration)>,
+    bandwidth: Option<u64>,
+) -> Option<(usize, Duration)> {
+    let piece = match (slice, bandwidth) {
+        (Some((bytes, _)), _) => bytes.max(1),
+        (None, Some(rate)) => usize::try_from(rate / 10).unwrap_or(usize::MAX).max(1),
+        (None, None) => return None,
+    };
+    let mut pause = slice.map_or(Duration::ZERO, |(_, pause)| pause);
+    if let Some(rate) = bandwidth.filter(|rate| *rate > 0) {
+        pause = pause.max(Duration::from_secs_f64(piece as f64 / rate as f64));
+    }
+    Some((piece, pause))
+}
+
+/// The declared time a write of `len` bytes paced by `pacing` takes: a pause between pieces.
+pub fn paced_time(pacing: Option<(usize, Duration)>, len: usize) -> Duration {
+    match pacing {
+        Some((piece, pause)) => {
+            let pauses = len.div_ceil(piece).saturating_sub(1);
+            pause.saturating_mul(u32::try_from(pauses).unwrap_or(u32::MAX))
+        }
+        None => Duration::ZERO,
+    }
+}
+
 /// The time scale of a run: 1.0 runs a scenario as written, 0.01 a hundred times faster.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeScale(f64);

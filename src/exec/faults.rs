@@ -124,21 +124,18 @@ impl<'a> Injector<'a> {
             }
             _ => (bytes, false),
         };
-        let piece = match (self.faults.slice, self.faults.bandwidth) {
-            (Some(slice), _) => slice,
-            // Throttled writes go out in pieces of about a tenth of a second.
-            (None, Some(rate)) => usize::try_from(rate / 10).unwrap_or(usize::MAX).max(1),
-            (None, None) => bytes.len().clamp(1, PIECE),
-        };
+        let pacing = crate::plan::pacing(
+            self.faults
+                .slice
+                .map(|bytes| (bytes, self.faults.slice_pause)),
+            self.faults.bandwidth,
+        );
+        let (piece, pause) = pacing.unwrap_or((bytes.len().clamp(1, PIECE), Duration::ZERO));
         for (i, chunk) in bytes.chunks(piece).enumerate() {
             if i > 0 && peer.is_some_and(|peer| context.has_left(peer)) {
                 return Ok(Written::Abandoned);
             }
             if i > 0 {
-                let mut pause = self.faults.slice_pause;
-                if let Some(rate) = self.faults.bandwidth {
-                    pause = pause.max(Duration::from_secs_f64(piece as f64 / rate as f64));
-                }
                 match context.wait_for(scale.pause(pause), peer) {
                     Waited::Elapsed => {}
                     Waited::Left => return Ok(Written::Abandoned),

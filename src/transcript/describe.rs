@@ -722,6 +722,7 @@ fn server_drawing(
                 faults: faults.clone(),
                 ..Arrow::data(Toward::Client, Label::of(redact, bytes), udp)
             });
+            arrows.extend(cut(faults));
         }
         ServerAction::Answered {
             message,
@@ -757,7 +758,9 @@ fn server_drawing(
                 }
                 arrows.push(arrow);
             }
-            if *close || reset {
+            if let Some(arrow) = cut(faults) {
+                arrows.push(arrow);
+            } else if *close || reset {
                 let kind = if reset {
                     ArrowKind::Reset
                 } else {
@@ -805,23 +808,39 @@ fn server_drawing(
     drawing
 }
 
-/// The time the faults of a write of `len` bytes take, as declared: its latency, a slice's
-/// pauses, a bandwidth's pace.
+/// The close a `close_after` fault made right after a write (a reset under `reset`).
+fn cut(faults: &[AppliedFault]) -> Option<Arrow> {
+    let limit = faults
+        .iter()
+        .find(|f| matches!(f, AppliedFault::CloseAfter(_)))?;
+    let kind = if faults.contains(&AppliedFault::Reset) {
+        ArrowKind::Reset
+    } else {
+        ArrowKind::Fin
+    };
+    Some(Arrow {
+        faults: vec![*limit],
+        ..Arrow::plain(Toward::Client, kind)
+    })
+}
+
+/// The time the faults of a write of `len` bytes take, as declared: its latency, and its
+/// pacing by a slice or a bandwidth (`plan::pacing`, the writer's own rule).
 fn faults_pause(faults: &[AppliedFault], len: usize) -> Duration {
-    let mut pause = Duration::ZERO;
+    let mut latency = Duration::ZERO;
+    let (mut slice, mut bandwidth) = (None, None);
     for fault in faults {
-        pause += match *fault {
-            AppliedFault::Latency(latency) => latency,
-            AppliedFault::Slice { bytes, pause } if bytes > 0 => {
-                pause.saturating_mul(len.div_ceil(bytes).saturating_sub(1) as u32)
-            }
-            AppliedFault::Bandwidth(rate) if rate > 0 => {
-                Duration::from_secs_f64(len as f64 / rate as f64)
-            }
-            _ => Duration::ZERO,
-        };
+        match *fault {
+            AppliedFault::Latency(d) => latency += d,
+            AppliedFault::Slice { bytes, pause } => slice = Some((bytes, pause)),
+            AppliedFault::Bandwidth(rate) => bandwidth = Some(rate),
+            _ => {}
+        }
     }
-    pause
+    latency.saturating_add(crate::plan::paced_time(
+        crate::plan::pacing(slice, bandwidth),
+        len,
+    ))
 }
 
 /// The words of a server action (see `describe_server_event`).
