@@ -125,6 +125,20 @@ pub fn deadline_after(start: Instant, wait: Duration) -> Instant {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_paced_write_takes_a_pause_between_its_pieces() {
+        let ms = Duration::from_millis;
+        // 2000 bytes at 10000 B/s: pieces of 1000 bytes, one pause of 100ms between them.
+        let throttled = pacing(None, Some(10_000));
+        assert_eq!(throttled, Some((1000, ms(100))));
+        assert_eq!(paced_time(throttled, 2000), ms(100));
+        // "Hello, Grace!" (13 bytes) 3 at a time, 10ms apart: 5 pieces, 4 pauses.
+        assert_eq!(paced_time(pacing(Some((3, ms(10))), None), 13), ms(40));
+        // A slice slower than the bandwidth allows is slowed to it.
+        assert_eq!(pacing(Some((100, ms(1))), Some(1000)), Some((100, ms(100))));
+        assert_eq!(paced_time(pacing(None, None), 1 << 20), Duration::ZERO);
+    }
+
     use super::*;
 
     #[test]
