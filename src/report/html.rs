@@ -59,6 +59,8 @@ const SCRIPT: &str = r#"
         }
       });
     }
+    // `page.html#hex` opens with the labels in hex.
+    if (location.hash === '#hex') tools.querySelector('button[data-view="hex"]').click();
     figure.querySelector('svg').addEventListener('click', function (event) {
       const row = event.target.closest('.row');
       if (!row) return;

@@ -294,6 +294,34 @@ fn every_shipped_scenario_report_opens_in_a_browser_in_the_transcripts_order() {
     for check in checks {
         check.join().unwrap();
     }
+    // The text/hex toggle works (`#hex` opens a page with it pressed).
+    let page = dir.join("binary_length_prefixed.html");
+    let (dom, _) = headless(
+        browser,
+        Path::new(&format!("{}#hex", page.display())),
+        &["--virtual-time-budget=2000", "--dump-dom"],
+    );
+    assert!(
+        dom.contains("data-view=\"hex\" aria-pressed=\"true\""),
+        "{dom}"
+    );
+    let label = regex::Regex::new(r#"data-hex="([^"]*)" data-full-hex="[^"]*">([^<]*)<"#).unwrap();
+    let shown: Vec<_> = label.captures_iter(&dom).collect();
+    assert!(!shown.is_empty());
+    // The DOM is serialized with attributes and text escaped differently.
+    let plain = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    for captures in shown {
+        assert_eq!(
+            plain(&captures[1]),
+            plain(&captures[2]),
+            "the label shows its hex"
+        );
+    }
     let load = dir.join("load.html");
     let size = std::fs::metadata(&load).unwrap().len();
     assert!(size < 300 * 1024, "load.yaml's report is {size} bytes");
