@@ -10,6 +10,7 @@ use super::describe::{
     Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
     describe_step_event, instance_label, program_status,
 };
+use super::drawing::drop_undrawn;
 use crate::event::{
     ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramReport,
     ServerAction, ServerEvent, StepEvent, StepOutcome, keep_unanswered,
@@ -208,14 +209,17 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         .into_iter()
         .map(|(id, actions)| {
             let server = &scenario.servers[id.server];
+            let mut entries = Vec::new();
+            let mut undrawn = 0;
+            for action in merge_runs(scenario, id.server, &actions) {
+                entries.push(describe_server_event(scenario, id.server, None, &action));
+                undrawn = drop_undrawn(&mut entries, undrawn);
+            }
             let section = Section {
                 who: Who::Outside(id.server),
                 connections: vec![id],
                 heading: format!("{} ← a peer from outside the scenario", server.name),
-                entries: merge_runs(scenario, id.server, &actions)
-                    .iter()
-                    .map(|a| describe_server_event(scenario, id.server, None, a))
-                    .collect(),
+                entries,
                 result: String::new(),
             };
             (id.server, section)
@@ -524,6 +528,8 @@ fn interleave(
     dead: Option<&ProgramFailure>,
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
+    // Lines before this one that will not be drawn have had their arrows dropped.
+    let mut undrawn = 0;
     let mut queue: VecDeque<ServerEvent> = served.into();
     let mut sent = 0;
     let mut closed = false;
@@ -562,21 +568,30 @@ fn interleave(
                 &before,
             ));
         } else {
-            entries.extend(
-                before
-                    .into_iter()
-                    .map(|action| describe_server_event(scenario, server, Some(id.client), action)),
-            );
+            for action in before {
+                entries.push(describe_server_event(
+                    scenario,
+                    server,
+                    Some(id.client),
+                    action,
+                ));
+                undrawn = drop_undrawn(&mut entries, undrawn);
+            }
         }
         let mut entry = describe_step_event(scenario, id, event, dead);
         entry.drawing.at = times.get(position).copied();
         entries.push(entry);
+        undrawn = drop_undrawn(&mut entries, undrawn);
     }
-    entries.extend(
-        queue
-            .iter()
-            .map(|action| describe_server_event(scenario, server, Some(id.client), action)),
-    );
+    for action in &queue {
+        entries.push(describe_server_event(
+            scenario,
+            server,
+            Some(id.client),
+            action,
+        ));
+        undrawn = drop_undrawn(&mut entries, undrawn);
+    }
     entries
 }
 

@@ -12,6 +12,38 @@ use crate::redact::Redactions;
 /// shortened past `escape::SHOW_LIMIT`).
 pub const HEX_LIMIT: usize = 256;
 
+/// A section's lines drawn from its start; past them, only its last `DRAWN_TAIL` lines are,
+/// and those between are folded into one row of the diagram (their words are in the
+/// transcript). With the transcript's own folding of repeats, this bounds a diagram, and the
+/// memory a long conversation's drawing takes (a flood of ever-different messages).
+pub const DRAWN_HEAD: usize = 60;
+
+/// See `DRAWN_HEAD`.
+pub const DRAWN_TAIL: usize = 12;
+
+/// Whether line `index` of a section of `len` lines is drawn (see `DRAWN_HEAD`): a failure
+/// always is.
+pub fn is_drawn(index: usize, len: usize, entry: &super::Entry) -> bool {
+    len <= DRAWN_HEAD + DRAWN_TAIL
+        || index < DRAWN_HEAD
+        || index >= len - DRAWN_TAIL
+        || entry.mark == super::Mark::Failed
+}
+
+/// Drops the arrows of a section's lines that will not be drawn however many lines follow
+/// (keeping what places the others in time: each line's tie and pause), from line `from` on;
+/// returns where to go on from. Called as lines are added, so that a long section never holds
+/// the arrows of more than its drawn lines.
+pub fn drop_undrawn(entries: &mut [super::Entry], from: usize) -> usize {
+    let end = entries.len().saturating_sub(DRAWN_TAIL);
+    for entry in entries.iter_mut().take(end).skip(from.max(DRAWN_HEAD)) {
+        if entry.mark != super::Mark::Failed {
+            entry.drawing.arrows = Vec::new();
+        }
+    }
+    end.max(from)
+}
+
 /// What one line draws, besides its words.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drawing {

@@ -12,5 +12,7 @@ pub use describe::{
     Entry, Mark, describe_program_failure, describe_server_check, describe_server_event,
     describe_step_event, instance_label, program_failure_reason, program_status,
 };
-pub use drawing::{Arrow, ArrowKind, Drawing, HEX_LIMIT, Label, Tie, Toward};
+pub use drawing::{
+    Arrow, ArrowKind, DRAWN_HEAD, DRAWN_TAIL, Drawing, HEX_LIMIT, Label, Tie, Toward, is_drawn,
+};
 pub use score::{Points, StepCounts, StepResult, StepStatus, count, points, step_results};

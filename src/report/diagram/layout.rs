@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use crate::event::{ConnectionId, InstanceId};
 use crate::scenario::{Concurrency, Protocol, Scenario, Target};
-use crate::transcript::{Arrow, ArrowKind, Entry, Mark, Section, Tie, Toward, Transcript, Who};
+use crate::transcript::{
+    Arrow, ArrowKind, DRAWN_HEAD, DRAWN_TAIL, Entry, Mark, Section, Tie, Toward, Transcript, Who,
+    is_drawn,
+};
 
 /// Most lanes of one client's instances drawn; the others are said in a note (their lines are
 /// in the transcript). With the transcript's own folding of repeats, this bounds a diagram.
@@ -79,6 +82,8 @@ pub struct Row<'a> {
     pub on_server: bool,
     /// When it happened, as declared.
     pub declared: Duration,
+    /// How many lines of a long section this row stands for, not drawn (0: a line's row).
+    pub folded: usize,
 }
 
 /// A connection a client waited on, or held: drawn as a bar on the client's lane.
@@ -116,7 +121,36 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
         let Some((own, peer)) = ends(scenario, section.who, s, &index) else {
             continue;
         };
+        let len = section.entries.len();
+        // Where a run of lines not drawn began, and how many.
+        let mut fold: Option<(usize, usize)> = None;
         for (e, entry) in section.entries.iter().enumerate() {
+            if !is_drawn(e, len, entry) {
+                let (_, count) = fold.get_or_insert((e, 0));
+                *count += 1;
+                if e + 1 < len {
+                    continue;
+                }
+            }
+            // One row for each run of lines between a long section's first and last ones.
+            if let Some((first, count)) = fold.take() {
+                rows.push(Row {
+                    entry: &section.entries[first],
+                    arrow: None,
+                    lane: own,
+                    peer,
+                    from: own,
+                    to: own,
+                    section: s,
+                    entry_index: first,
+                    on_server: false,
+                    declared: times[s][first],
+                    folded: count,
+                });
+                if !is_drawn(e, len, entry) {
+                    continue;
+                }
+            }
             let on_server = entry.mark == Mark::Server || matches!(section.who, Who::Server(_));
             let (lane, peer) = if on_server { (peer, own) } else { (own, peer) };
             let declared = times[s][e];
@@ -138,6 +172,7 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     entry_index: e,
                     on_server,
                     declared,
+                    folded: 0,
                 });
             }
             for arrow in &entry.drawing.arrows {
@@ -156,6 +191,7 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     entry_index: e,
                     on_server,
                     declared,
+                    folded: 0,
                 });
             }
         }
@@ -636,5 +672,35 @@ mod tests {
         assert_eq!(millis(&times[0]), [0, 0, 2000, 2000]);
         // Connected at 200ms, taken at 2s, when the first had gone.
         assert_eq!(millis(&times[1]), [200, 2000, 2000]);
+    }
+
+    #[test]
+    fn a_long_conversation_is_folded_but_its_failure_is_drawn() {
+        let scenario = scenario(ONE_UDP_CLIENT);
+        let mut entries: Vec<Entry> = (0..500).map(|_| line(Mark::Passed, Tie::None, 0)).collect();
+        entries[250].mark = Mark::Failed;
+        let transcript = Transcript {
+            scenario: String::new(),
+            sections: vec![section(0, Vec::new(), entries)],
+            verdict: String::new(),
+            warnings: Vec::new(),
+            first_failed_section: None,
+        };
+        let layout = lay_out(&scenario, &transcript);
+        let folds: Vec<(usize, usize)> = layout
+            .rows
+            .iter()
+            .filter(|r| r.folded > 0)
+            .map(|r| (r.entry_index, r.folded))
+            .collect();
+        assert_eq!(
+            folds,
+            [
+                (DRAWN_HEAD, 250 - DRAWN_HEAD),
+                (251, 500 - DRAWN_TAIL - 251)
+            ]
+        );
+        assert_eq!(layout.rows.len(), DRAWN_HEAD + DRAWN_TAIL + 1 + 2);
+        assert!(layout.rows.iter().any(|r| r.entry.mark == Mark::Failed));
     }
 }

@@ -159,6 +159,7 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         }
         match row.arrow {
             Some(arrow) => draw_arrow(&mut out, r, row, arrow, top),
+            None if row.folded > 0 => draw_fold(&mut out, r, row, top),
             None => draw_note(&mut out, r, row, top, width),
         }
     }
@@ -195,7 +196,9 @@ fn width(layout: &Layout) -> usize {
         .iter()
         .filter(|row| row.arrow.is_none())
         .map(|row| {
-            if row.entry.mark == Mark::Failed {
+            if row.folded > 0 {
+                center(row.lane) + 10 + wide(40) + 8
+            } else if row.entry.mark == Mark::Failed {
                 let longest = failure_lines(row.entry)
                     .iter()
                     .map(|(_, line)| chars(line, FAILURE_CHARS))
@@ -216,6 +219,7 @@ fn center(lane: usize) -> usize {
 fn row_height(row: &Row) -> usize {
     match row.arrow {
         Some(_) => ARROW_ROW,
+        None if row.folded > 0 => NOTE_ROW,
         None if row.entry.mark == Mark::Failed => {
             NOTE_ROW + 6 + DETAIL_LINE * failure_lines(row.entry).len()
         }
@@ -414,6 +418,24 @@ fn badge_text(fault: &AppliedFault) -> String {
         AppliedFault::Dropped => "dropped".to_string(),
         AppliedFault::Duplicated => "duplicated".to_string(),
     }
+}
+
+/// The row standing for the lines of a long section that are not drawn.
+fn draw_fold(out: &mut String, r: usize, row: &Row, top: usize) {
+    let _ = writeln!(
+        out,
+        r#"<g class="row note folded" data-row="{r}" data-section="{}" data-entry="{}" data-side="client" data-from="{}" data-to="{}"><title>{} more lines of this conversation: see the transcript</title><text class="mark" x="{}" y="{}" text-anchor="middle">⋮</text><text class="words" x="{}" y="{}">… {} more lines (in the transcript)</text></g>"#,
+        row.section,
+        row.entry_index,
+        row.lane,
+        row.lane,
+        row.folded,
+        center(row.lane),
+        top + 16,
+        center(row.lane) + 10,
+        top + 16,
+        row.folded
+    );
 }
 
 fn draw_note(out: &mut String, r: usize, row: &Row, top: usize, width: usize) {
