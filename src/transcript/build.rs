@@ -12,8 +12,8 @@ use super::describe::{
 };
 use super::drawing::drop_undrawn;
 use crate::event::{
-    ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure, ProgramReport,
-    ServerAction, ServerEvent, StepEvent, StepOutcome, keep_unanswered,
+    AppliedFault, ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure,
+    ProgramReport, ServerAction, ServerEvent, StepEvent, StepOutcome, keep_unanswered,
 };
 use crate::outcome::Verdict;
 use crate::pairing::Pairing;
@@ -556,6 +556,17 @@ fn interleave(
                 shown = Some(action.clone());
             }
             before.push(action);
+        }
+        // A close under the `reset` fault and its reset are one act: shown together, before
+        // the step that saw the connection end.
+        if closed && event.depends_on_close {
+            while queue
+                .front()
+                .is_some_and(|next| matches!(next.action, ServerAction::Fault(AppliedFault::Reset)))
+                && let Some(reset) = queue.pop_front()
+            {
+                before.push(reset);
+            }
         }
         let before: Vec<&ServerEvent> = before.iter().collect();
         let repeated = matches!(event.outcome, StepOutcome::Repeated { times, .. } if times > 1);

@@ -700,6 +700,9 @@ fn server_drawing(
 ) -> Drawing {
     let redact = scenario.redactions(client);
     let udp = scenario.servers[server].protocol == Protocol::Udp;
+    // Under the `reset` fault, each close of the server is a reset, drawn by the
+    // `Fault(Reset)` line that follows it (exec/tcp_server.rs records one after every close).
+    let resets = scenario.servers[server].faults.reset;
     // A client of netlab's draws its own sends and closes.
     let draws_received = client.is_none_or(|c| scenario.clients[c].is_program());
     let mut drawing = Drawing::default();
@@ -743,7 +746,6 @@ fn server_drawing(
             }
             let reply_len = reply.as_ref().map_or(0, Vec::len);
             drawing.pause = delay.unwrap_or_default() + faults_pause(faults, reply_len);
-            let reset = faults.contains(&AppliedFault::Reset);
             if let Some(reply) = reply {
                 let arrow = Arrow {
                     rule: Some(*rule),
@@ -758,18 +760,13 @@ fn server_drawing(
                 }
                 arrows.push(arrow);
             }
-            if let Some(arrow) = cut(faults) {
+            if let Some(arrow) = cut(faults).filter(|_| !resets) {
                 arrows.push(arrow);
-            } else if *close || reset {
-                let kind = if reset {
-                    ArrowKind::Reset
-                } else {
-                    ArrowKind::Fin
-                };
+            } else if *close && !resets {
                 arrows.push(Arrow {
                     rule: reply.is_none().then_some(*rule),
                     delay: delay.filter(|_| reply.is_none()),
-                    ..Arrow::plain(Toward::Client, kind)
+                    ..Arrow::plain(Toward::Client, ArrowKind::Fin)
                 });
             }
         }
@@ -790,7 +787,7 @@ fn server_drawing(
             if draws_received && !udp {
                 arrows.push(Arrow::plain(Toward::Server, ArrowKind::Fin));
             }
-            if !udp {
+            if !udp && !resets {
                 arrows.push(Arrow::plain(Toward::Client, ArrowKind::Fin));
             }
         }
@@ -808,19 +805,15 @@ fn server_drawing(
     drawing
 }
 
-/// The close a `close_after` fault made right after a write (a reset under `reset`).
+/// The close a `close_after` fault made right after a write (a FIN: under the `reset` fault,
+/// the `Fault(Reset)` line that follows every close draws the reset instead).
 fn cut(faults: &[AppliedFault]) -> Option<Arrow> {
     let limit = faults
         .iter()
         .find(|f| matches!(f, AppliedFault::CloseAfter(_)))?;
-    let kind = if faults.contains(&AppliedFault::Reset) {
-        ArrowKind::Reset
-    } else {
-        ArrowKind::Fin
-    };
     Some(Arrow {
         faults: vec![*limit],
-        ..Arrow::plain(Toward::Client, kind)
+        ..Arrow::plain(Toward::Client, ArrowKind::Fin)
     })
 }
 

@@ -423,3 +423,35 @@ fn server_lines_before(
         .filter(|e| *e < entry)
         .collect()
 }
+
+/// The rows of a scenario's diagram, each as its classes and title (top to bottom).
+fn rows_of(name: &str, yaml: &str) -> Vec<String> {
+    let file = temp_file(&format!("{name}.yaml"), yaml);
+    let out = file.with_extension("svg");
+    let (code, stdout, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--svg"])
+            .arg(&out)
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    assert!(code <= 1, "{stdout}{stderr}");
+    let svg = std::fs::read_to_string(&out).unwrap();
+    let row = regex::Regex::new(r#"<g class="row ([^"]*)"[^>]*><title>([^<]*)</title>"#).unwrap();
+    row.captures_iter(&svg)
+        .map(|c| format!("{} | {}", &c[1], &c[2]))
+        .collect()
+}
+
+#[test]
+fn a_reset_is_one_rst_arrow_drawn_before_the_check_that_saw_it() {
+    let rows = rows_of(
+        "reset",
+        "servers:\n  - name: resetter\n    faults: { reset: true }\n    rules:\n      - match: \"bye\"\n        close: true\nclients:\n  - name: c\n    connect: resetter\n    steps:\n      - send: \"bye\"\n      - expect_reset: true\n",
+    );
+    assert!(!rows.iter().any(|r| r.contains("arrow fin")), "{rows:#?}");
+    let reset = rows.iter().position(|r| r.starts_with("arrow reset"));
+    let check = rows.iter().position(|r| r.contains("expect_reset"));
+    assert!(reset.is_some() && reset < check, "{rows:#?}");
+}

@@ -57,11 +57,14 @@ impl Reporter<'_> {
         );
         let depends_on_close = match &outcome {
             _ if program_over => true,
-            StepOutcome::PeerClosed => true,
+            // A reset is the peer's close too: what the server did before it came first.
+            StepOutcome::PeerClosed | StepOutcome::Reset => true,
             StepOutcome::Matched(_) => read_to_close,
             StepOutcome::Failed(failure) => {
-                failure.kind == FailureKind::PeerClosed
-                    || (read_to_close && failure.kind == FailureKind::Mismatch)
+                matches!(
+                    failure.kind,
+                    FailureKind::PeerClosed | FailureKind::ClosedNotReset
+                ) || (read_to_close && failure.kind == FailureKind::Mismatch)
             }
             _ => false,
         };
