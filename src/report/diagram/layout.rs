@@ -10,8 +10,7 @@ use std::time::Duration;
 use crate::event::{ConnectionId, InstanceId};
 use crate::scenario::{Concurrency, Protocol, Scenario, Target};
 use crate::transcript::{
-    Arrow, ArrowKind, DRAWN_HEAD, DRAWN_TAIL, Entry, Mark, Section, Tie, Toward, Transcript, Who,
-    is_drawn,
+    Arrow, ArrowKind, Entry, Mark, Section, Tie, Toward, Transcript, Who, is_drawn,
 };
 
 /// Most lanes of one client's instances drawn; the others are said in a note (their lines are
@@ -548,6 +547,7 @@ fn holds(lanes: &[Lane], rows: &[Row]) -> Vec<Hold> {
 mod tests {
     use super::*;
     use crate::transcript::Drawing;
+    use crate::transcript::{DRAWN_HEAD, DRAWN_TAIL};
 
     fn scenario(yaml: &str) -> Scenario {
         crate::scenario::load_source(crate::source::SourceFile::new("t.yaml", yaml))
