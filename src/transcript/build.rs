@@ -52,8 +52,6 @@ pub enum Who {
 pub struct Section {
     /// Whose it is.
     pub who: Who,
-    /// The server connections it shows, in the order they were accepted.
-    pub connections: Vec<ConnectionId>,
     /// `client → hello`.
     pub heading: String,
     /// The lines, in causal order.
@@ -74,7 +72,6 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
         .iter()
         .map(|(server, failure)| Section {
             who: Who::Server(*server),
-            connections: Vec::new(),
             heading: format!("server {}", scenario.servers[*server].name),
             entries: vec![describe_program_failure(scenario, *server, failure)],
             result: String::new(),
@@ -179,11 +176,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             if first_failed == Some(id) {
                 first_failed_section = Some(sections.len());
             }
-            let mut accepted = connections.clone();
-            accepted.sort();
             sections.push(Section {
                 who: Who::Instance(id),
-                connections: accepted,
                 heading: format!("{} → {target}", instance_label(scenario, id)),
                 entries: interleave(
                     scenario,
@@ -217,7 +211,6 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             }
             let section = Section {
                 who: Who::Outside(id.server),
-                connections: vec![id],
                 heading: format!("{} ← a peer from outside the scenario", server.name),
                 entries,
                 result: String::new(),
@@ -233,7 +226,6 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     for (index, entries) in server_notes {
         sections.push(Section {
             who: Who::Server(index),
-            connections: Vec::new(),
             heading: format!("server {}", scenario.servers[index].name),
             entries,
             result: String::new(),

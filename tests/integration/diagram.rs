@@ -455,3 +455,14 @@ fn a_reset_is_one_rst_arrow_drawn_before_the_check_that_saw_it() {
     let check = rows.iter().position(|r| r.contains("expect_reset"));
     assert!(reset.is_some() && reset < check, "{rows:#?}");
 }
+
+#[test]
+fn a_sequential_servers_queue_is_drawn_the_same_whichever_client_the_kernel_handed_over_first() {
+    // Three instances connect at once: which one the server takes first is the kernel's
+    // choice, different from run to run; the diagram queues them as declared.
+    let yaml = "servers:\n  - name: seq\n    concurrency: sequential\n    framing: line\n    greeting: \"hi\\n\"\n    delay: 30ms\n    rules:\n      - reply: \"ok {data}\\n\"\nclients:\n  - name: q\n    connect: seq\n    count: 3\n    steps:\n      - expect: \"hi\\n\"\n      - send: \"x{instance}\\n\"\n      - expect: \"ok x{instance}\\n\"\n";
+    let drawn: std::collections::BTreeSet<String> = (0..6)
+        .map(|_| rows_of("queue", yaml).join("\n"))
+        .collect();
+    assert_eq!(drawn.len(), 1, "{drawn:#?}");
+}

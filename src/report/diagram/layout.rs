@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::event::{ConnectionId, InstanceId};
+use crate::event::InstanceId;
 use crate::scenario::{Concurrency, Protocol, Scenario, Target};
 use crate::transcript::{
     Arrow, ArrowKind, Entry, Mark, Section, Tie, Toward, Transcript, Who, is_drawn,
@@ -372,94 +372,101 @@ fn ends(
 /// over. A server's own lines before the clients' sections (a program that failed) come first;
 /// after them, last.
 fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Duration>> {
-    let holder: HashMap<ConnectionId, usize> = transcript
-        .sections
-        .iter()
-        .enumerate()
-        .flat_map(|(s, section)| section.connections.iter().map(move |c| (*c, s)))
-        .collect();
-    let first_client = transcript
-        .sections
+    let sections = &transcript.sections;
+    let first_client = sections
         .iter()
         .position(|s| !matches!(s.who, Who::Server(_)))
-        .unwrap_or(transcript.sections.len());
-    let mut ends: Vec<Duration> = vec![Duration::ZERO; transcript.sections.len()];
+        .unwrap_or(sections.len());
+    // The sequential server each section talks to, if it talks to one.
+    let queue_of: Vec<Option<usize>> = sections
+        .iter()
+        .map(|section| {
+            let server = match section.who {
+                Who::Instance(id) => match scenario.clients[id.client].target {
+                    Target::Server(server) => server,
+                    Target::Address(_) => return None,
+                },
+                Who::Outside(server) => server,
+                Who::Server(_) => return None,
+            };
+            let s = scenario.servers.get(server)?;
+            (s.concurrency == Concurrency::Sequential && s.protocol == Protocol::Tcp)
+                .then_some(server)
+        })
+        .collect();
+    let mut ends: Vec<Duration> = vec![Duration::ZERO; sections.len()];
+    let mut opened: Vec<Duration> = vec![Duration::ZERO; sections.len()];
     let mut times = Vec::new();
     // Each pass lets one more link of a sequential server's queue be felt; the queue cannot be
     // longer than the sections.
-    for _ in 0..=transcript.sections.len() {
+    for _ in 0..=sections.len() {
+        // A sequential server takes its connections in the order they were opened, as declared
+        // (ties by section), not in the order the kernel happened to hand them over: the same
+        // on every run.
+        let mut before: Vec<Option<usize>> = vec![None; sections.len()];
+        let mut queued: Vec<usize> = (0..sections.len())
+            .filter(|s| queue_of[*s].is_some())
+            .collect();
+        queued.sort_by_key(|s| (queue_of[*s], opened[*s], *s));
+        for pair in queued.windows(2) {
+            if queue_of[pair[0]] == queue_of[pair[1]] {
+                before[pair[1]] = Some(pair[0]);
+            }
+        }
         let last = ends.iter().copied().max().unwrap_or_default();
         times.clear();
         let mut next_ends = Vec::with_capacity(ends.len());
-        for (s, section) in transcript.sections.iter().enumerate() {
+        let mut next_opened = Vec::with_capacity(ends.len());
+        for (s, section) in sections.iter().enumerate() {
             let start = match section.who {
                 Who::Instance(id) => scenario.clients[id.client].start_after,
                 Who::Outside(_) => Duration::ZERO,
                 Who::Server(_) if s < first_client => Duration::ZERO,
                 Who::Server(_) => last,
             };
-            let (row, end) = section_times(scenario, section, start, |conn| {
-                let before = holder.get(&ConnectionId {
-                    server: conn.server,
-                    seq: conn.seq.checked_sub(1)?,
-                })?;
-                (*before != s).then(|| ends[*before])
-            });
+            let free = before[s].map(|b| ends[b]);
+            let (row, end, open) = section_times(scenario, section, start, free);
             next_ends.push(end);
+            next_opened.push(open);
             times.push(row);
         }
-        if next_ends == ends {
+        if next_ends == ends && next_opened == opened {
             break;
         }
         ends = next_ends;
+        opened = next_opened;
     }
     times
 }
 
-/// The declared times of one section's lines (see `declared_times`), and when it ended;
-/// `free_after` says when a sequential server was done with the connection before `conn`.
+/// The declared times of one section's lines (see `declared_times`), when it ended and when it
+/// opened its connection; `free` is when its sequential server was done with the connection
+/// before its own.
 fn section_times(
     scenario: &Scenario,
     section: &Section,
     start: Duration,
-    free_after: impl Fn(ConnectionId) -> Option<Duration>,
-) -> (Vec<Duration>, Duration) {
+    free: Option<Duration>,
+) -> (Vec<Duration>, Duration, Duration) {
     let protocol = match section.who {
         Who::Instance(id) => scenario.clients[id.client].protocol,
         Who::Outside(server) | Who::Server(server) => scenario.servers[server].protocol,
     };
-    // Folded lines stand for sends and messages not shown one by one: no matching them then,
-    // the transcript's order is kept.
-    let matchable = !section
-        .entries
-        .iter()
-        .any(|e| e.drawing.more > 0 || e.drawing.tie == Tie::Repeated);
-    let sequential = |server: usize| {
-        scenario.servers.get(server).is_some_and(|s| {
-            s.concurrency == Concurrency::Sequential && s.protocol == Protocol::Tcp
-        })
-    };
+    // Folded lines stand for sends and messages not shown one by one: from the first, no
+    // matching them, the transcript's order is kept.
+    let mut matchable = true;
     let (mut client, mut server) = (start, start);
     let mut sends: Vec<(u64, Duration)> = Vec::new();
     let (mut sent, mut received, mut messages) = (0u64, 0u64, 0usize);
     let (mut opened, mut closed) = (start, None);
-    let mut accepted = section.connections.iter();
     let mut row = Vec::with_capacity(section.entries.len());
     for entry in &section.entries {
         let on_server = entry.mark == Mark::Server || matches!(section.who, Who::Server(_));
         let pause = entry.drawing.pause;
+        matchable &= entry.drawing.more == 0 && entry.drawing.tie != Tie::Repeated;
         if on_server {
             let cause = match entry.drawing.tie {
-                Tie::Accepted => {
-                    let mut at = opened;
-                    if let Some(conn) = accepted.next()
-                        && sequential(conn.server)
-                        && let Some(free) = free_after(*conn)
-                    {
-                        at = at.max(free);
-                    }
-                    at
-                }
+                Tie::Accepted => opened.max(free.unwrap_or_default()),
                 Tie::Received(len) if matchable => {
                     received = received.saturating_add(len);
                     messages += 1;
@@ -489,7 +496,7 @@ fn section_times(
             row.push(client);
         }
     }
-    (row, client.max(server))
+    (row, client.max(server), opened)
 }
 
 /// Each client instance's connection, from its connect to its last row, and where a server
@@ -570,13 +577,12 @@ mod tests {
         }
     }
 
-    fn section(client: usize, connections: Vec<ConnectionId>, entries: Vec<Entry>) -> Section {
+    fn section(client: usize, entries: Vec<Entry>) -> Section {
         Section {
             who: Who::Instance(InstanceId {
                 client,
                 instance: 1,
             }),
-            connections,
             heading: String::new(),
             entries,
             result: String::new(),
@@ -602,12 +608,7 @@ mod tests {
             line(Mark::Server, Tie::Received(1), 0),
             line(Mark::Passed, Tie::None, 0),
         ];
-        let (times, end) = section_times(
-            &scenario,
-            &section(0, Vec::new(), entries),
-            Duration::ZERO,
-            |_| None,
-        );
+        let (times, end, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
         assert_eq!(millis(&times), [0, 100, 100, 0, 100, 100]);
         assert_eq!(end, Duration::from_millis(100));
     }
@@ -627,12 +628,7 @@ mod tests {
             line(Mark::Server, Tie::Received(4), 1000),
             line(Mark::Passed, Tie::None, 0),
         ];
-        let (times, _) = section_times(
-            &scenario,
-            &section(0, Vec::new(), entries),
-            Duration::ZERO,
-            |_| None,
-        );
+        let (times, _, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
         assert_eq!(millis(&times), [0, 0, 50, 50, 0, 1050, 1050]);
     }
 
@@ -641,10 +637,8 @@ mod tests {
         let scenario = scenario(
             "servers:\n  - name: s\n    concurrency: sequential\n    rules:\n      - reply: \"x\"\nclients:\n  - name: a\n    connect: s\n    steps:\n      - send: \"1\"\n  - name: b\n    connect: s\n    start_after: 200ms\n    steps:\n      - send: \"1\"\n",
         );
-        let conn = |seq| ConnectionId { server: 0, seq };
         let first = section(
             0,
-            vec![conn(1)],
             vec![
                 line(Mark::Passed, Tie::Opened, 0),
                 line(Mark::Server, Tie::Accepted, 0),
@@ -654,7 +648,6 @@ mod tests {
         );
         let second = section(
             1,
-            vec![conn(2)],
             vec![
                 line(Mark::Passed, Tie::Opened, 0),
                 line(Mark::Server, Tie::Accepted, 0),
@@ -681,7 +674,7 @@ mod tests {
         entries[250].mark = Mark::Failed;
         let transcript = Transcript {
             scenario: String::new(),
-            sections: vec![section(0, Vec::new(), entries)],
+            sections: vec![section(0, entries)],
             verdict: String::new(),
             warnings: Vec::new(),
             first_failed_section: None,
@@ -702,5 +695,21 @@ mod tests {
         );
         assert_eq!(layout.rows.len(), DRAWN_HEAD + DRAWN_TAIL + 1 + 2);
         assert!(layout.rows.iter().any(|r| r.entry.mark == Mark::Failed));
+    }
+
+    #[test]
+    fn lines_before_a_folded_repeat_are_still_placed_at_their_cause() {
+        let scenario = scenario(ONE_UDP_CLIENT);
+        let entries = vec![
+            line(Mark::Passed, Tie::Sent(1), 0),
+            line(Mark::Passed, Tie::None, 20),
+            line(Mark::Passed, Tie::Sent(1), 0),
+            line(Mark::Server, Tie::Received(1), 0),
+            line(Mark::Server, Tie::Received(1), 0),
+            line(Mark::Passed, Tie::None, 0),
+            line(Mark::Passed, Tie::Repeated, 0),
+        ];
+        let (times, _, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
+        assert_eq!(millis(&times), [0, 20, 20, 0, 20, 20, 20]);
     }
 }
