@@ -24,10 +24,8 @@ pub fn prepare_report_file(path: &Path) -> Result<(), String> {
 /// Makes sure a folder of reports can be written at `dir`, before the run.
 pub fn prepare_report_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| crate::diagnostic::io_reason(&e))?;
-    let probe = dir.join(".netlab-write-check");
-    std::fs::write(&probe, b"").map_err(|e| crate::diagnostic::io_reason(&e))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
+    // Its index is written last: made now, a folder in its way is found before the run.
+    prepare_report_file(&dir.join("index.html"))
 }
 
 /// The cases of a report: each result beside its scenario (results in the scenarios' order).
@@ -50,11 +48,14 @@ pub fn write_html(path: &Path, cases: &[Case]) -> Result<(), String> {
 /// Writes the SVG diagram of one case to `path`; an error when it did not run.
 pub fn write_svg(path: &Path, case: &Case) -> Result<(), String> {
     let Some(built) = &case.result.built else {
+        // Made before the run (`prepare_report_file`): no empty file, nor an older run's
+        // diagram, is left to pass for this run's.
+        let _ = std::fs::remove_file(path);
         return Err(format!(
             "{} did not run: there is no diagram",
             case.scenario.name
         ));
     };
-    let svg = crate::report::diagram::svg(case.scenario, built);
+    let svg = crate::report::diagram::svg(case.scenario, built, "nl");
     std::fs::write(path, svg).map_err(|e| crate::diagnostic::io_reason(&e))
 }

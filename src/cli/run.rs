@@ -195,6 +195,12 @@ fn reports_unwritable(args: &RunArgs, scenarios: usize) -> Option<(String, Exit)
             Exit::Input,
         ));
     }
+    if args.html.is_some() && args.html == args.svg {
+        return Some((
+            "error: --html and --svg name the same file".to_string(),
+            Exit::Input,
+        ));
+    }
     for (path, what) in [(&args.html, "HTML report"), (&args.svg, "diagram")] {
         if let Some(path) = path
             && let Err(error) = prepare_report_file(path)

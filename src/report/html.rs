@@ -8,7 +8,14 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::diagram;
-use super::markup::escape;
+use super::markup::{at_most, escape};
+
+/// Most bytes of a scenario's transcript on its page (the whole: `netlab run --transcript`).
+const MOST_TRANSCRIPT: usize = 128 * 1024;
+/// Most bytes of the first failure, and of each warning, on a page.
+const MOST_FAILURE: usize = 8 * 1024;
+/// Most warnings on a page.
+const MOST_WARNINGS: usize = 50;
 use crate::scenario::Scenario;
 use crate::suite::{CaseResult, CaseStatus};
 
@@ -100,8 +107,8 @@ pub fn page(cases: &[Case]) -> String {
         _ => format!("netlab: {} scenarios", cases.len()),
     };
     let mut body = String::new();
-    for case in cases {
-        body.push_str(&case_section(case));
+    for (index, case) in cases.iter().enumerate() {
+        body.push_str(&case_section(case, index));
     }
     document(&title, &body)
 }
@@ -189,7 +196,7 @@ fn score(result: &CaseResult) -> String {
     }
 }
 
-fn case_section(case: &Case) -> String {
+fn case_section(case: &Case, index: usize) -> String {
     let Case { scenario, result } = case;
     let status = result.status().word();
     let mut out = format!(
@@ -217,7 +224,11 @@ fn case_section(case: &Case) -> String {
         let _ = write!(
             out,
             "<h2>First failure</h2><div class=\"failure\">{}</div>",
-            escape(failure)
+            escape(&at_most(
+                failure,
+                MOST_FAILURE,
+                "netlab run --transcript prints it whole"
+            ))
         );
     }
     let warnings: Vec<&String> = result
@@ -227,8 +238,16 @@ fn case_section(case: &Case) -> String {
         .collect();
     if !warnings.is_empty() {
         out.push_str("<h2>Warnings</h2><div class=\"warnings\"><ul>");
-        for warning in warnings {
-            let _ = write!(out, "<li>{}</li>", escape(warning));
+        for warning in warnings.iter().take(MOST_WARNINGS) {
+            let shown = at_most(warning, MOST_FAILURE, "netlab run prints it whole");
+            let _ = write!(out, "<li>{}</li>", escape(&shown));
+        }
+        if warnings.len() > MOST_WARNINGS {
+            let _ = write!(
+                out,
+                "<li>… {} more (netlab run prints them)</li>",
+                warnings.len() - MOST_WARNINGS
+            );
         }
         out.push_str("</ul></div>");
     }
@@ -239,12 +258,16 @@ fn case_section(case: &Case) -> String {
              <button type=\"button\" data-view=\"text\" aria-pressed=\"true\">text</button> \
              <button type=\"button\" data-view=\"hex\" aria-pressed=\"false\">hex</button> \
              · click a row for all its bytes</div>{}<pre class=\"selected\" hidden></pre></figure>",
-            diagram::svg(scenario, built)
+            diagram::svg(scenario, built, &format!("nl{index}"))
         );
         let _ = write!(
             out,
             "<details><summary>Transcript</summary><pre>{}</pre></details>",
-            escape(&result.transcript)
+            escape(&at_most(
+                &result.transcript,
+                MOST_TRANSCRIPT,
+                "netlab run --transcript prints it whole"
+            ))
         );
     }
     out.push_str("</section>");

@@ -461,8 +461,85 @@ fn a_sequential_servers_queue_is_drawn_the_same_whichever_client_the_kernel_hand
     // Three instances connect at once: which one the server takes first is the kernel's
     // choice, different from run to run; the diagram queues them as declared.
     let yaml = "servers:\n  - name: seq\n    concurrency: sequential\n    framing: line\n    greeting: \"hi\\n\"\n    delay: 30ms\n    rules:\n      - reply: \"ok {data}\\n\"\nclients:\n  - name: q\n    connect: seq\n    count: 3\n    steps:\n      - expect: \"hi\\n\"\n      - send: \"x{instance}\\n\"\n      - expect: \"ok x{instance}\\n\"\n";
-    let drawn: std::collections::BTreeSet<String> = (0..6)
-        .map(|_| rows_of("queue", yaml).join("\n"))
-        .collect();
+    let drawn: std::collections::BTreeSet<String> =
+        (0..6).map(|_| rows_of("queue", yaml).join("\n")).collect();
     assert_eq!(drawn.len(), 1, "{drawn:#?}");
+}
+
+#[test]
+fn report_paths_are_checked_before_the_run_and_no_diagram_is_left_of_a_run_that_did_not_happen() {
+    let hello = root().join("scenarios/tcp_hello.yaml");
+    let same = temp_file("same.html", "");
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--html"])
+            .arg(&same)
+            .arg("--svg")
+            .arg(&same)
+            .arg(&hello)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("name the same file"), "{stderr}");
+    // A program that cannot be started: the environment refused the run (exit 3), and the
+    // diagram asked for is not left behind, empty or from an earlier run.
+    let file = temp_file(
+        "refused.yaml",
+        "servers:\n  - name: s\n    exec: [\"/nonexistent/program\", \"{port}\"]\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"x\"\n",
+    );
+    let svg = file.with_extension("svg");
+    std::fs::write(&svg, "<svg>an earlier run's</svg>").unwrap();
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--svg"])
+            .arg(&svg)
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    assert!(code != 0, "{stderr}");
+    assert!(!svg.exists(), "{stderr}");
+    // A folder where the index goes: found before anything runs.
+    let dir = temp_file("keep", "").with_file_name("report");
+    std::fs::create_dir_all(dir.join("index.html")).unwrap();
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["test", "-q", "--html"])
+            .arg(&dir)
+            .arg(&hello)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("cannot write the HTML report"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "tcp_hello (4s) did not run"
+    );
+}
+
+#[test]
+fn a_page_stays_small_whatever_the_hints_and_transcript_hold() {
+    let hint = "h".repeat(100_000);
+    let mut yaml = String::from("servers:\n  - name: s\n    greeting: \"no\"\nclients:\n");
+    for i in 0..5 {
+        yaml.push_str(&format!(
+            "  - name: c{i}\n    connect: s\n    steps:\n      - expect: \"yes\"\n        timeout: 100ms\n        hint: \"{hint}\"\n"
+        ));
+    }
+    let file = temp_file("hints.yaml", &yaml);
+    let html = file.with_extension("html");
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--html"])
+            .arg(&html)
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let size = std::fs::metadata(&html).unwrap().len();
+    assert!(size < 300 * 1024, "{size} bytes");
 }

@@ -10,8 +10,9 @@ pub use layout::lay_out;
 use crate::scenario::Scenario;
 use crate::transcript::Transcript;
 
-/// The diagram of `transcript`, a run of `scenario`, as a standalone SVG document.
-pub fn svg(scenario: &Scenario, transcript: &Transcript) -> String {
+/// The diagram of `transcript`, a run of `scenario`, as an SVG document; `id` names what it
+/// defines (unique among the diagrams of one page).
+pub fn svg(scenario: &Scenario, transcript: &Transcript, id: &str) -> String {
     let layout = lay_out(scenario, transcript);
-    svg::draw(&layout, &format!("scenario {}", scenario.name))
+    svg::draw(&layout, &format!("scenario {}", scenario.name), id)
 }

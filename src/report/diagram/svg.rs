@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::layout::{Hold, LaneKind, Layout, Row};
 use crate::event::AppliedFault;
-use crate::report::markup::{escape, shorten};
+use crate::report::markup::{escape, shorten, shorten_words};
 use crate::transcript::{Arrow, ArrowKind, Mark};
 
 const AXIS: usize = 132;
@@ -67,12 +67,11 @@ pub const STYLE: &str = r#"
 .nl .detail.plus { fill: var(--ok); }
 .nl .hint { font-style: italic; }
 .nl .hold { fill: var(--hold); }
-.nl .waiting { fill: url(#nl-hatch); }
 .nl .hatch-line { stroke: var(--program); stroke-width: 2; }
 "#;
 
 /// The SVG of a laid-out diagram, titled `title`.
-pub fn draw(layout: &Layout, title: &str) -> String {
+pub fn draw(layout: &Layout, title: &str, id: &str) -> String {
     let heights: Vec<usize> = layout.rows.iter().map(row_height).collect();
     let mut tops = Vec::with_capacity(heights.len());
     let mut y = HEAD + 16;
@@ -92,7 +91,7 @@ pub fn draw(layout: &Layout, title: &str) -> String {
     let _ = writeln!(out, "\n<title>{}</title>", escape(title));
     let _ = writeln!(
         out,
-        "<style>{STYLE}</style><defs><pattern id=\"nl-hatch\" width=\"6\" height=\"6\" \
+        "<style>{STYLE}</style><defs><pattern id=\"{id}-hatch\" width=\"6\" height=\"6\" \
          patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><line class=\"hatch-line\" \
          x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>"
     );
@@ -132,7 +131,7 @@ pub fn draw(layout: &Layout, title: &str) -> String {
         );
     }
     for hold in &layout.holds {
-        draw_hold(&mut out, hold, &tops, &heights);
+        draw_hold(&mut out, hold, &tops, &heights, id);
     }
     let mut last_declared = None;
     for (r, row) in layout.rows.iter().enumerate() {
@@ -256,7 +255,7 @@ fn state_class(mark: Mark) -> &'static str {
     }
 }
 
-fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize]) {
+fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize], id: &str) {
     let x = center(hold.lane) - 4;
     let y = |row: usize| tops[row] + heights[row] / 2;
     let start = y(hold.from);
@@ -266,7 +265,7 @@ fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize]) {
             let taken = y(accepted);
             let _ = writeln!(
                 out,
-                r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>"#,
+                r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" fill="url(#{id}-hatch)" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>"#,
                 taken - start,
                 end.saturating_sub(taken).max(4)
             );
@@ -350,7 +349,7 @@ fn draw_arrow(out: &mut String, r: usize, row: &Row, arrow: &Arrow, top: usize) 
                 escape(&label.text),
                 y - 6.0,
                 escape(&shorten(&label.text, room)),
-                escape(&shorten(&label.hex, room)),
+                escape(&shorten_words(&label.hex, room)),
                 escape(&label.hex),
                 escape(&shorten(&label.text, room)),
             );
