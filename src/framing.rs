@@ -164,6 +164,22 @@ impl Frames {
         }
     }
 
+    /// How many bytes a frame whose body has `len` bytes took on the wire, where the body alone
+    /// tells (`None` for a varint, which a peer may write longer than it needs).
+    pub fn wire_len(&self, len: usize) -> Option<usize> {
+        match self {
+            Frames::Length(prefix) => match prefix.kind {
+                IntKind::Fixed { width, .. } => {
+                    Some(len.saturating_add(prefix.offset).saturating_add(width))
+                }
+                IntKind::Varint => None,
+            },
+            // The message is the whole request.
+            Frames::HttpRequests => Some(len),
+            Frames::Delimiter(delimiter) => Some(len.saturating_add(delimiter.len())),
+        }
+    }
+
     /// The frame's words in the transcript (`u16be length`, `delimiter "\r\n"`).
     pub fn describe(&self) -> String {
         match self {
@@ -225,24 +241,30 @@ impl LengthPrefix {
         }
     }
 
-    fn encode(&self, body: &[u8]) -> Result<Vec<u8>, String> {
-        // The value written for a length field `width` bytes wide.
-        let value_for = |width: usize| {
-            let counted = if self.include_header {
-                (self.offset + width) as i128
-            } else {
-                0
-            };
-            body.len() as i128 - i128::from(self.adjust) + counted
+    /// The value written for a body of `len` bytes in a length field `width` bytes wide.
+    fn value_for(&self, len: usize, width: usize) -> i128 {
+        let counted = if self.include_header {
+            (self.offset + width) as i128
+        } else {
+            0
         };
-        let width = match self.kind {
+        len as i128 - i128::from(self.adjust) + counted
+    }
+
+    /// How wide the length field of a body of `len` bytes is, as netlab writes it (a varint's
+    /// width depends on its value, which may count the width).
+    fn width_for(&self, len: usize) -> usize {
+        match self.kind {
             IntKind::Fixed { width, .. } => width,
-            // A varint's width depends on its value, which may count the width.
             IntKind::Varint => (1..=10)
-                .find(|&w| u64::try_from(value_for(w)).is_ok_and(|v| varint_len(v) == w))
+                .find(|&w| u64::try_from(self.value_for(len, w)).is_ok_and(|v| varint_len(v) == w))
                 .unwrap_or(1),
-        };
-        let value = value_for(width);
+        }
+    }
+
+    fn encode(&self, body: &[u8]) -> Result<Vec<u8>, String> {
+        let width = self.width_for(body.len());
+        let value = self.value_for(body.len(), width);
         let too_large = || {
             format!(
                 "a body of {} bytes needs a length of {value}, which a {} field cannot hold",
@@ -293,6 +315,25 @@ fn varint_len(n: u64) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_frames_wire_length_is_what_encode_writes() {
+        for kind in ["u8", "u16be", "u32le"] {
+            for include_header in [false, true] {
+                let frames = prefix(kind, 2, 0, include_header);
+                for len in [0, 1, 127, 128, 200, 16_383, 16_384] {
+                    let body = vec![b'x'; len];
+                    if let Ok(encoded) = frames.encode(&body) {
+                        assert_eq!(frames.wire_len(len), Some(encoded.len()), "{kind} {len}");
+                    }
+                }
+            }
+        }
+        // A varint may be written longer than it needs: its body does not tell.
+        assert_eq!(prefix("varint", 0, 0, false).wire_len(5), None);
+        let lines = Frames::Delimiter(b"\r\n".to_vec());
+        assert_eq!(lines.wire_len(5), Some(7));
+    }
+
     use super::*;
     use crate::capture::INT_KINDS;
 

@@ -10,6 +10,7 @@ use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
 };
+use crate::framing::Framing;
 use crate::matcher::{CapturedKind, Matcher};
 use crate::redact::Redactions;
 use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
@@ -707,6 +708,16 @@ fn server_drawing(
     let draws_received = client.is_none_or(|c| scenario.clients[c].is_program());
     let mut drawing = Drawing::default();
     let mut arrows = Vec::new();
+    // What a message of `len` bytes took on the wire (its frame's header or delimiter too):
+    // what ties it to the client's sends.
+    let framing = &scenario.servers[server].framing;
+    let wire = |len: usize| -> Option<u64> {
+        match framing {
+            Framing::Chunk => Some(len as u64),
+            Framing::Line => None,
+            Framing::Frames(frames) => frames.wire_len(len).map(|n| n as u64),
+        }
+    };
     let received = |arrows: &mut Vec<Arrow>, message: &[u8]| {
         if draws_received {
             arrows.push(Arrow::data(Toward::Server, Label::of(redact, message), udp));
@@ -725,7 +736,7 @@ fn server_drawing(
                 faults: faults.clone(),
                 ..Arrow::data(Toward::Client, Label::of(redact, bytes), udp)
             });
-            arrows.extend(cut(faults));
+            arrows.extend(cut(faults).filter(|_| !resets));
         }
         ServerAction::Answered {
             message,
@@ -737,7 +748,7 @@ fn server_drawing(
             faults,
             ..
         } => {
-            drawing.tie = Tie::Received(message.len() as u64);
+            drawing.tie = Tie::Received(wire(message.len()));
             if draws_received {
                 arrows.push(Arrow {
                     lost: *lost,
@@ -745,7 +756,9 @@ fn server_drawing(
                 });
             }
             let reply_len = reply.as_ref().map_or(0, Vec::len);
-            drawing.pause = delay.unwrap_or_default() + faults_pause(faults, reply_len);
+            drawing.pause = delay
+                .unwrap_or_default()
+                .saturating_add(faults_pause(faults, reply_len));
             if let Some(reply) = reply {
                 let arrow = Arrow {
                     rule: Some(*rule),
@@ -775,11 +788,11 @@ fn server_drawing(
             unrecorded,
             ..
         } => {
-            drawing.tie = Tie::Received((message.len() as u64).saturating_add(*unrecorded));
+            drawing.tie = Tie::Received(wire(message.len()).map(|n| n.saturating_add(*unrecorded)));
             received(&mut arrows, message);
         }
         ServerAction::UnfinishedFrame { bytes, len } => {
-            drawing.tie = Tie::Received(*len);
+            drawing.tie = Tie::Received(Some(*len));
             received(&mut arrows, bytes);
         }
         ServerAction::PeerClosed => {
@@ -794,10 +807,6 @@ fn server_drawing(
         ServerAction::Fault(fault @ AppliedFault::Reset) => arrows.push(Arrow {
             faults: vec![*fault],
             ..Arrow::plain(Toward::Client, ArrowKind::Reset)
-        }),
-        ServerAction::Fault(fault @ AppliedFault::CloseAfter(_)) => arrows.push(Arrow {
-            faults: vec![*fault],
-            ..Arrow::plain(Toward::Client, ArrowKind::Fin)
         }),
         _ => {}
     }
@@ -824,7 +833,7 @@ fn faults_pause(faults: &[AppliedFault], len: usize) -> Duration {
     let (mut slice, mut bandwidth) = (None, None);
     for fault in faults {
         match *fault {
-            AppliedFault::Latency(d) => latency += d,
+            AppliedFault::Latency(d) => latency = latency.saturating_add(d),
             AppliedFault::Slice { bytes, pause } => slice = Some((bytes, pause)),
             AppliedFault::Bandwidth(rate) => bandwidth = Some(rate),
             _ => {}

@@ -76,8 +76,10 @@ pub enum Tie {
     Accepted,
     /// A client sent this many bytes (one datagram over UDP).
     Sent(u64),
-    /// A server received a message of this many bytes (one datagram over UDP).
-    Received(u64),
+    /// A server received a message that took this many bytes on the wire (one datagram over
+    /// UDP); `None` when its bytes do not tell (a line without its `\n` or `\r\n`, a varint
+    /// frame), and from there its section's messages are not matched to sends.
+    Received(Option<u64>),
     /// A client closed or half-closed its side.
     Closed,
     /// A server saw its client close.

@@ -543,3 +543,34 @@ fn a_page_stays_small_whatever_the_hints_and_transcript_hold() {
     let size = std::fs::metadata(&html).unwrap().len();
     assert!(size < 300 * 1024, "{size} bytes");
 }
+
+#[test]
+fn a_framed_message_is_drawn_after_the_send_that_completed_it() {
+    // Each second message is completed by the second send, 20ms later: its reply cannot be
+    // drawn before that send (a frame's header or delimiter counts on the wire).
+    for (name, framing, first, second, expected) in [
+        (
+            "length",
+            "{ length: u16be }",
+            "{ hex: \"00 01 61 00 02 62\" }",
+            "{ hex: \"62 00 01 63\" }",
+            "<a><bb><c>",
+        ),
+        ("line", "line", "\"a\\n\"", "\"b\\n\"", "<a><b>"),
+        (
+            "delimiter",
+            "{ delimiter: \";\" }",
+            "\"a;b\"",
+            "\"b;\"",
+            "<a><bb>",
+        ),
+    ] {
+        let yaml = format!(
+            "servers:\n  - name: s\n    framing: {framing}\n    rules:\n      - reply: \"<{{data}}>\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: {first}\n      - sleep: 20ms\n      - send: {second}\n      - expect: \"{expected}\"\n"
+        );
+        let rows = rows_of(name, &yaml);
+        let second_send = rows.iter().rposition(|r| r.contains("c  send")).unwrap();
+        let last_reply = rows.iter().rposition(|r| r.contains("received")).unwrap();
+        assert!(second_send < last_reply, "{name}: {rows:#?}");
+    }
+}

@@ -195,8 +195,20 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
             }
         }
     }
-    // Stable: a section's rows keep their order among equal times.
-    rows.sort_by_key(|row| (row.declared, row.section));
+    // Rows of one declared time are taken a row of each section in turn (what happens at once
+    // in several conversations is drawn interleaved, side by side, not one conversation after
+    // the other); a section's rows keep their order.
+    let mut turn: HashMap<(usize, Duration), usize> = HashMap::new();
+    let mut keyed: Vec<((Duration, usize, usize), Row)> = rows
+        .into_iter()
+        .map(|row| {
+            let n = turn.entry((row.section, row.declared)).or_default();
+            *n += 1;
+            ((row.declared, *n, row.section), row)
+        })
+        .collect();
+    keyed.sort_by_key(|(key, _)| *key);
+    let rows: Vec<Row> = keyed.into_iter().map(|(_, row)| row).collect();
     let holds = holds(&lanes, &rows);
     let not_drawn = scenario
         .clients
@@ -463,11 +475,12 @@ fn section_times(
     for entry in &section.entries {
         let on_server = entry.mark == Mark::Server || matches!(section.who, Who::Server(_));
         let pause = entry.drawing.pause;
-        matchable &= entry.drawing.more == 0 && entry.drawing.tie != Tie::Repeated;
+        matchable &= entry.drawing.more == 0
+            && !matches!(entry.drawing.tie, Tie::Repeated | Tie::Received(None));
         if on_server {
             let cause = match entry.drawing.tie {
                 Tie::Accepted => opened.max(free.unwrap_or_default()),
-                Tie::Received(len) if matchable => {
+                Tie::Received(Some(len)) if matchable => {
                     received = received.saturating_add(len);
                     messages += 1;
                     let send = match protocol {
@@ -604,8 +617,8 @@ mod tests {
             line(Mark::Passed, Tie::Sent(1), 0),
             line(Mark::Passed, Tie::None, 100),
             line(Mark::Passed, Tie::Sent(1), 0),
-            line(Mark::Server, Tie::Received(1), 0),
-            line(Mark::Server, Tie::Received(1), 0),
+            line(Mark::Server, Tie::Received(Some(1)), 0),
+            line(Mark::Server, Tie::Received(Some(1)), 0),
             line(Mark::Passed, Tie::None, 0),
         ];
         let (times, end, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
@@ -625,7 +638,7 @@ mod tests {
             line(Mark::Passed, Tie::None, 50),
             line(Mark::Passed, Tie::Sent(2), 0),
             line(Mark::Server, Tie::Accepted, 0),
-            line(Mark::Server, Tie::Received(4), 1000),
+            line(Mark::Server, Tie::Received(Some(4)), 1000),
             line(Mark::Passed, Tie::None, 0),
         ];
         let (times, _, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
@@ -704,8 +717,8 @@ mod tests {
             line(Mark::Passed, Tie::Sent(1), 0),
             line(Mark::Passed, Tie::None, 20),
             line(Mark::Passed, Tie::Sent(1), 0),
-            line(Mark::Server, Tie::Received(1), 0),
-            line(Mark::Server, Tie::Received(1), 0),
+            line(Mark::Server, Tie::Received(Some(1)), 0),
+            line(Mark::Server, Tie::Received(Some(1)), 0),
             line(Mark::Passed, Tie::None, 0),
             line(Mark::Passed, Tie::Repeated, 0),
         ];
