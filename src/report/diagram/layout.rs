@@ -143,7 +143,8 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     section: s,
                     entry_index: first,
                     on_server: false,
-                    declared: times[s][first],
+                    // Not before a line drawn above it.
+                    declared: times[s][..=first].iter().copied().max().unwrap_or_default(),
                     folded: count,
                 });
                 if !is_drawn(e, len, entry) {
@@ -389,6 +390,7 @@ fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Durat
         .iter()
         .position(|s| !matches!(s.who, Who::Server(_)))
         .unwrap_or(sections.len());
+    let trailing = |s: usize| matches!(sections[s].who, Who::Server(_)) && s >= first_client;
     // The sequential server each section talks to, if it talks to one.
     let queue_of: Vec<Option<usize>> = sections
         .iter()
@@ -406,60 +408,64 @@ fn declared_times(scenario: &Scenario, transcript: &Transcript) -> Vec<Vec<Durat
                 .then_some(server)
         })
         .collect();
-    let mut ends: Vec<Duration> = vec![Duration::ZERO; sections.len()];
+    let start = |s: usize| match sections[s].who {
+        Who::Instance(id) => scenario.clients[id.client].start_after,
+        Who::Outside(_) | Who::Server(_) => Duration::ZERO,
+    };
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sections.len()];
+    let mut freed: Vec<Duration> = vec![Duration::ZERO; sections.len()];
     let mut opened: Vec<Duration> = vec![Duration::ZERO; sections.len()];
-    let mut times = Vec::new();
-    // Each pass lets one more link of a sequential server's queue be felt; the queue cannot be
-    // longer than the sections.
-    for _ in 0..=sections.len() {
-        // A sequential server takes its connections in the order they were opened, as declared
-        // (ties by section), not in the order the kernel happened to hand them over: the same
-        // on every run.
-        let mut before: Vec<Option<usize>> = vec![None; sections.len()];
-        let mut queued: Vec<usize> = (0..sections.len())
-            .filter(|s| queue_of[*s].is_some())
-            .collect();
-        queued.sort_by_key(|s| (queue_of[*s], opened[*s], *s));
-        for pair in queued.windows(2) {
-            if queue_of[pair[0]] == queue_of[pair[1]] {
-                before[pair[1]] = Some(pair[0]);
-            }
+    // First as if no server made anyone wait: when each section opened its connection (its
+    // connect comes before any wait), and the times of the sections no queue holds.
+    for s in (0..sections.len()).filter(|s| !trailing(*s)) {
+        let (row, timing) = section_times(scenario, &sections[s], start(s), None);
+        opened[s] = timing.opened;
+        freed[s] = timing.freed;
+        times[s] = row;
+    }
+    // A sequential server takes its connections in the order they were opened, as declared
+    // (ties by section), not in the order the kernel happened to hand them over: the same on
+    // every run. Each waits until the one before it left the server free.
+    let mut queued: Vec<usize> = (0..sections.len())
+        .filter(|s| queue_of[*s].is_some())
+        .collect();
+    queued.sort_by_key(|s| (queue_of[*s], opened[*s], *s));
+    for pair in queued.windows(2) {
+        let [before, s] = [pair[0], pair[1]];
+        if queue_of[before] != queue_of[s] {
+            continue;
         }
-        let last = ends.iter().copied().max().unwrap_or_default();
-        times.clear();
-        let mut next_ends = Vec::with_capacity(ends.len());
-        let mut next_opened = Vec::with_capacity(ends.len());
-        for (s, section) in sections.iter().enumerate() {
-            let start = match section.who {
-                Who::Instance(id) => scenario.clients[id.client].start_after,
-                Who::Outside(_) => Duration::ZERO,
-                Who::Server(_) if s < first_client => Duration::ZERO,
-                Who::Server(_) => last,
-            };
-            let free = before[s].map(|b| ends[b]);
-            let (row, end, open) = section_times(scenario, section, start, free);
-            next_ends.push(end);
-            next_opened.push(open);
-            times.push(row);
-        }
-        if next_ends == ends && next_opened == opened {
-            break;
-        }
-        ends = next_ends;
-        opened = next_opened;
+        let (row, timing) = section_times(scenario, &sections[s], start(s), Some(freed[before]));
+        freed[s] = timing.freed;
+        times[s] = row;
+    }
+    // A server's own lines after the clients' sections (its checks, its program's output)
+    // come last.
+    let last = times
+        .iter()
+        .filter_map(|row| row.last().copied())
+        .max()
+        .unwrap_or_default();
+    for s in (0..sections.len()).filter(|s| trailing(*s)) {
+        times[s] = section_times(scenario, &sections[s], last, None).0;
     }
     times
 }
 
-/// The declared times of one section's lines (see `declared_times`), when it ended and when it
-/// opened its connection; `free` is when its sequential server was done with the connection
-/// before its own.
+/// When a section opened its connection, and when its server was free of it, as declared.
+struct Timing {
+    opened: Duration,
+    freed: Duration,
+}
+
+/// The declared times of one section's lines (see `declared_times`), and its `Timing`; `free`
+/// is when its sequential server was done with the connection before its own.
 fn section_times(
     scenario: &Scenario,
     section: &Section,
     start: Duration,
     free: Option<Duration>,
-) -> (Vec<Duration>, Duration, Duration) {
+) -> (Vec<Duration>, Timing) {
     let protocol = match section.who {
         Who::Instance(id) => scenario.clients[id.client].protocol,
         Who::Outside(server) | Who::Server(server) => scenario.servers[server].protocol,
@@ -509,7 +515,15 @@ fn section_times(
             row.push(client);
         }
     }
-    (row, client.max(server), opened)
+    // The server is free of the connection after its own last line (the close it made or
+    // saw), or once the client closed it.
+    (
+        row,
+        Timing {
+            opened,
+            freed: server.max(closed.unwrap_or_default()),
+        },
+    )
 }
 
 /// Each client instance's connection, from its connect to its last row, and where a server
@@ -621,9 +635,9 @@ mod tests {
             line(Mark::Server, Tie::Received(Some(1)), 0),
             line(Mark::Passed, Tie::None, 0),
         ];
-        let (times, end, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
+        let (times, timing) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
         assert_eq!(millis(&times), [0, 100, 100, 0, 100, 100]);
-        assert_eq!(end, Duration::from_millis(100));
+        assert_eq!(timing.freed, Duration::from_millis(100));
     }
 
     #[test]
@@ -641,7 +655,7 @@ mod tests {
             line(Mark::Server, Tie::Received(Some(4)), 1000),
             line(Mark::Passed, Tie::None, 0),
         ];
-        let (times, _, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
+        let (times, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
         assert_eq!(millis(&times), [0, 0, 50, 50, 0, 1050, 1050]);
     }
 
@@ -722,7 +736,7 @@ mod tests {
             line(Mark::Passed, Tie::None, 0),
             line(Mark::Passed, Tie::Repeated, 0),
         ];
-        let (times, _, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
+        let (times, _) = section_times(&scenario, &section(0, entries), Duration::ZERO, None);
         assert_eq!(millis(&times), [0, 20, 20, 0, 20, 20, 20]);
     }
 }
