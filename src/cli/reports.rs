@@ -50,7 +50,7 @@ pub fn write_svg(path: &Path, case: &Case) -> Result<(), String> {
     let Some(built) = &case.result.built else {
         // Made before the run (`prepare_report_file`): no empty file, nor an older run's
         // diagram, is left to pass for this run's.
-        let _ = std::fs::remove_file(path);
+        discard(path);
         return Err(format!(
             "{} did not run: there is no diagram",
             case.scenario.name
@@ -58,4 +58,20 @@ pub fn write_svg(path: &Path, case: &Case) -> Result<(), String> {
     };
     let svg = crate::report::diagram::svg(case.scenario, built, "nl");
     std::fs::write(path, svg).map_err(|e| crate::diagnostic::io_reason(&e))
+}
+
+/// Removes a report file made before a run that gave nothing to put in it (a regular file
+/// only: never a device or a link the path named).
+pub fn discard(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Whether two paths name one file (both exist: made by `prepare_report_file`).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }

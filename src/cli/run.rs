@@ -9,7 +9,7 @@ use super::args::{Format, RunArgs};
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
 use super::loading::{load_all, point_at_outside};
 use super::output::{Output, run_error_text};
-use super::reports::{cases, prepare_report_file, write_html, write_svg};
+use super::reports::{cases, discard, prepare_report_file, same_file, write_html, write_svg};
 use crate::exec::RunOptions;
 use crate::exit::Exit;
 use crate::report::json::json_line;
@@ -87,14 +87,20 @@ pub fn run(args: &RunArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         ));
         worst = worst.max(Exit::Environment);
     }
-    if let (Some(path), Some(case)) = (&args.svg, cases.first())
-        && let Err(error) = write_svg(path, case)
-    {
-        output.warn(&format!(
-            "error: cannot write the diagram `{}`: {error}",
-            path.display()
-        ));
-        worst = worst.max(Exit::Environment);
+    if let Some(path) = &args.svg {
+        match cases.first() {
+            Some(case) => {
+                if let Err(error) = write_svg(path, case) {
+                    output.warn(&format!(
+                        "error: cannot write the diagram `{}`: {error}",
+                        path.display()
+                    ));
+                    worst = worst.max(Exit::Environment);
+                }
+            }
+            // Interrupted before it ran.
+            None => discard(path),
+        }
     }
     let worst = output.unless_output_failed(worst);
     unless_interrupted(worst, interrupt.as_ref())
@@ -195,12 +201,6 @@ fn reports_unwritable(args: &RunArgs, scenarios: usize) -> Option<(String, Exit)
             Exit::Input,
         ));
     }
-    if args.html.is_some() && args.html == args.svg {
-        return Some((
-            "error: --html and --svg name the same file".to_string(),
-            Exit::Input,
-        ));
-    }
     for (path, what) in [(&args.html, "HTML report"), (&args.svg, "diagram")] {
         if let Some(path) = path
             && let Err(error) = prepare_report_file(path)
@@ -213,6 +213,19 @@ fn reports_unwritable(args: &RunArgs, scenarios: usize) -> Option<(String, Exit)
                 Exit::Environment,
             ));
         }
+    }
+    // However they are spelled (`./x`, a link), once both exist.
+    if let (Some(html), Some(svg)) = (&args.html, &args.svg)
+        && same_file(html, svg)
+    {
+        // Made just now, if it was not there.
+        if std::fs::metadata(html).is_ok_and(|m| m.len() == 0) {
+            discard(html);
+        }
+        return Some((
+            "error: --html and --svg name the same file".to_string(),
+            Exit::Input,
+        ));
     }
     None
 }

@@ -152,7 +152,8 @@ fn page_names(cases: &[Case]) -> Vec<String> {
             };
             let mut name = format!("{stem}.html");
             let mut n = 2;
-            while !taken.insert(name.clone()) {
+            // Unique also where file names ignore case (macOS, Windows).
+            while !taken.insert(name.to_lowercase()) {
                 name = format!("{stem}-{n}.html");
                 n += 1;
             }

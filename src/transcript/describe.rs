@@ -804,6 +804,9 @@ fn server_drawing(
                 arrows.push(Arrow::plain(Toward::Client, ArrowKind::Fin));
             }
         }
+        // Counts of what is not shown one by one: what follows is not matched to sends.
+        ServerAction::Repeated { times, .. } => drawing.more = *times,
+        ServerAction::Unrecorded { messages, .. } => drawing.more = (*messages).max(1),
         ServerAction::Fault(fault @ AppliedFault::Reset) => arrows.push(Arrow {
             faults: vec![*fault],
             ..Arrow::plain(Toward::Client, ArrowKind::Reset)

@@ -21,13 +21,19 @@ pub const DRAWN_HEAD: usize = 60;
 /// See `DRAWN_HEAD`.
 pub const DRAWN_TAIL: usize = 12;
 
+/// The lines of a section of `len` lines that are folded (see `DRAWN_HEAD`), failures apart.
+fn folded(len: usize) -> std::ops::Range<usize> {
+    if len <= DRAWN_HEAD + DRAWN_TAIL {
+        0..0
+    } else {
+        DRAWN_HEAD..len - DRAWN_TAIL
+    }
+}
+
 /// Whether line `index` of a section of `len` lines is drawn (see `DRAWN_HEAD`): a failure
 /// always is.
 pub fn is_drawn(index: usize, len: usize, entry: &super::Entry) -> bool {
-    len <= DRAWN_HEAD + DRAWN_TAIL
-        || index < DRAWN_HEAD
-        || index >= len - DRAWN_TAIL
-        || entry.mark == super::Mark::Failed
+    !folded(len).contains(&index) || entry.mark == super::Mark::Failed
 }
 
 /// Drops the arrows of a section's lines that will not be drawn however many lines follow
@@ -35,13 +41,15 @@ pub fn is_drawn(index: usize, len: usize, entry: &super::Entry) -> bool {
 /// returns where to go on from. Called as lines are added, so that a long section never holds
 /// the arrows of more than its drawn lines.
 pub fn drop_undrawn(entries: &mut [super::Entry], from: usize) -> usize {
-    let end = entries.len().saturating_sub(DRAWN_TAIL);
-    for entry in entries.iter_mut().take(end).skip(from.max(DRAWN_HEAD)) {
+    // However many lines follow, the lines folded now stay folded.
+    let sure = folded(entries.len());
+    let end = sure.end.max(from);
+    for entry in entries.iter_mut().take(end).skip(sure.start.max(from)) {
         if entry.mark != super::Mark::Failed {
             entry.drawing.arrows = Vec::new();
         }
     }
-    end.max(from)
+    end
 }
 
 /// What one line draws, besides its words.

@@ -162,7 +162,8 @@ fn svg_refuses_several_scenarios_and_an_unwritable_path() {
     let b = root().join("scenarios/udp_hello.yaml");
     let (code, _, stderr) = text(
         &netlab()
-            .args(["run", "--svg", "/tmp/never.svg"])
+            .args(["run", "--svg"])
+            .arg(temp_file("never.svg", ""))
             .arg(&a)
             .arg(&b)
             .output()
@@ -209,9 +210,11 @@ fn chromium(test: &str) -> Option<&'static str> {
     None
 }
 
-/// Runs headless `browser` on `page` with `args`: its stdout and stderr.
+/// Runs headless `browser` on `page` with `args`: its stdout and stderr. Bounded: a browser
+/// that has not finished in a minute is ended (by its id) and the test fails.
 fn headless(browser: &str, page: &Path, args: &[&str]) -> (String, String) {
-    let output = Command::new(browser)
+    use std::io::Read;
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -223,12 +226,29 @@ fn headless(browser: &str, page: &Path, args: &[&str]) -> (String, String) {
         ])
         .args(args)
         .arg(format!("file://{}", page.display()))
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{browser} on {} took more than a minute", page.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (stdout.join().unwrap(), stderr.join().unwrap())
 }
 
 /// Where the screenshots go (named in the closing note): kept after the test.
@@ -482,6 +502,18 @@ fn report_paths_are_checked_before_the_run_and_no_diagram_is_left_of_a_run_that_
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("name the same file"), "{stderr}");
+    // Spelled otherwise, the same file still.
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["run", "-q", "--html"])
+            .arg(&same)
+            .arg("--svg")
+            .arg(same.parent().unwrap().join(".").join("same.html"))
+            .arg(&hello)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
     // A program that cannot be started: the environment refused the run (exit 3), and the
     // diagram asked for is not left behind, empty or from an earlier run.
     let file = temp_file(

@@ -211,12 +211,25 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
     keyed.sort_by_key(|(key, _)| *key);
     let rows: Vec<Row> = keyed.into_iter().map(|(_, row)| row).collect();
     let holds = holds(&lanes, &rows);
-    let not_drawn = scenario
+    let mut not_drawn: Vec<(String, u32)> = scenario
         .clients
         .iter()
         .filter(|c| c.count > MOST_INSTANCE_LANES)
         .map(|c| (c.name.clone(), c.count - MOST_INSTANCE_LANES))
         .collect();
+    for (s, server) in scenario.servers.iter().enumerate() {
+        let peers = transcript
+            .sections
+            .iter()
+            .filter(|section| section.who == Who::Outside(s))
+            .count();
+        if peers > MOST_INSTANCE_LANES as usize {
+            not_drawn.push((
+                format!("the outside peers of {}", server.name),
+                u32::try_from(peers - MOST_INSTANCE_LANES as usize).unwrap_or(u32::MAX),
+            ));
+        }
+    }
     Layout {
         lanes,
         rows,
@@ -250,15 +263,18 @@ fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<La
                 });
             }
         }
-        for (index, section) in transcript.sections.iter().enumerate() {
-            if section.who == Who::Outside(s) {
-                lanes.push(Lane {
-                    key: LaneKey::Outside(index),
-                    name: "outside peer".to_string(),
-                    note: "not in the scenario".to_string(),
-                    kind: LaneKind::Outside,
-                });
-            }
+        let outside = transcript
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(_, section)| section.who == Who::Outside(s));
+        for (index, _) in outside.take(MOST_INSTANCE_LANES as usize) {
+            lanes.push(Lane {
+                key: LaneKey::Outside(index),
+                name: "outside peer".to_string(),
+                note: "not in the scenario".to_string(),
+                kind: LaneKind::Outside,
+            });
         }
         let threading = match server.concurrency {
             Concurrency::Threaded => "threaded",
@@ -532,11 +548,7 @@ fn holds(lanes: &[Lane], rows: &[Row]) -> Vec<Hold> {
     let mut open: HashMap<usize, Hold> = HashMap::new();
     let mut holds = Vec::new();
     for (r, row) in rows.iter().enumerate() {
-        let client = if row.entry.mark == Mark::Server {
-            row.peer
-        } else {
-            row.lane
-        };
+        let client = if row.on_server { row.peer } else { row.lane };
         if !matches!(
             lanes[client].key,
             LaneKey::Instance(_) | LaneKey::Outside(_)

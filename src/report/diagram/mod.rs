@@ -5,14 +5,4 @@
 mod layout;
 mod svg;
 
-pub use layout::lay_out;
-
-use crate::scenario::Scenario;
-use crate::transcript::Transcript;
-
-/// The diagram of `transcript`, a run of `scenario`, as an SVG document; `id` names what it
-/// defines (unique among the diagrams of one page).
-pub fn svg(scenario: &Scenario, transcript: &Transcript, id: &str) -> String {
-    let layout = lay_out(scenario, transcript);
-    svg::draw(&layout, &format!("scenario {}", scenario.name), id)
-}
+pub use svg::svg;

@@ -5,9 +5,11 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::layout::{Hold, LaneKind, Layout, Row};
+use super::layout::{Hold, LaneKind, Layout, Row, lay_out};
 use crate::event::AppliedFault;
 use crate::report::markup::{escape, shorten, shorten_words};
+use crate::scenario::Scenario;
+use crate::transcript::Transcript;
 use crate::transcript::{Arrow, ArrowKind, Mark};
 
 const AXIS: usize = 132;
@@ -70,8 +72,15 @@ pub const STYLE: &str = r#"
 .nl .hatch-line { stroke: var(--program); stroke-width: 2; }
 "#;
 
+/// The diagram of `transcript`, a run of `scenario`, as an SVG document; `id` names what it
+/// defines (unique among the diagrams of one page).
+pub fn svg(scenario: &Scenario, transcript: &Transcript, id: &str) -> String {
+    let layout = lay_out(scenario, transcript);
+    draw(&layout, &format!("scenario {}", scenario.name), id)
+}
+
 /// The SVG of a laid-out diagram, titled `title`.
-pub fn draw(layout: &Layout, title: &str, id: &str) -> String {
+fn draw(layout: &Layout, title: &str, id: &str) -> String {
     let heights: Vec<usize> = layout.rows.iter().map(row_height).collect();
     let mut tops = Vec::with_capacity(heights.len());
     let mut y = HEAD + 16;
@@ -266,7 +275,7 @@ fn draw_hold(out: &mut String, hold: &Hold, tops: &[usize], heights: &[usize], i
             let _ = writeln!(
                 out,
                 r#"<g class="waiting-bar"><title>connected, but no server took it yet: it waited in the listen backlog</title><rect class="waiting" fill="url(#{id}-hatch)" x="{x}" y="{start}" width="8" height="{}"/></g><rect class="hold" x="{x}" y="{taken}" width="8" height="{}"/>"#,
-                taken - start,
+                taken.saturating_sub(start),
                 end.saturating_sub(taken).max(4)
             );
         }
