@@ -50,6 +50,30 @@ pub fn paced_time(pacing: Option<(usize, Duration)>, len: usize) -> Duration {
     }
 }
 
+/// The time a run of `steps` (a client's flat list, or a repeat's body) spends in the pauses
+/// it declares itself (`sleep`, `expect_nothing`; a nested repeat's times over), as written: a
+/// diagram's declared time for a `repeat`'s later times through.
+pub fn declared_pause(steps: &[Step]) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut i = 0;
+    while let Some(step) = steps.get(i) {
+        match step {
+            Step::Sleep(d) | Step::ExpectNothing(d) => total = total.saturating_add(*d),
+            Step::Repeat { times, body } => {
+                let end = steps.len().min(i.saturating_add(1).saturating_add(*body));
+                let once = declared_pause(steps.get(i + 1..end).unwrap_or_default());
+                let times = u32::try_from(*times).unwrap_or(u32::MAX);
+                total = total.saturating_add(once.saturating_mul(times));
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    total
+}
+
 /// The time scale of a run: 1.0 runs a scenario as written, 0.01 a hundred times faster.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeScale(f64);
@@ -125,6 +149,26 @@ pub fn deadline_after(start: Instant, wait: Duration) -> Instant {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_repeat_declares_its_pauses_times_over() {
+        let ms = Duration::from_millis;
+        let steps = [
+            Step::Sleep(ms(10)),
+            Step::Repeat { times: 3, body: 3 },
+            Step::ExpectNothing(ms(5)),
+            Step::Repeat { times: 2, body: 1 },
+            Step::Sleep(ms(1)),
+            Step::Close,
+        ];
+        // 10 + 3 × (5 + 2 × 1)
+        assert_eq!(declared_pause(&steps), ms(31));
+        // A body longer than the list is cut to it.
+        assert_eq!(
+            declared_pause(&[Step::Repeat { times: 2, body: 9 }, Step::Sleep(ms(1))]),
+            ms(2)
+        );
+    }
+
     #[test]
     fn a_paced_write_takes_a_pause_between_its_pieces() {
         let ms = Duration::from_millis;

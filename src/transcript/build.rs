@@ -498,6 +498,9 @@ fn summarize(
         .into_iter()
         .map(|(mut entry, count)| {
             entry.drawing.more = count;
+            // The delays of all the times it stands for.
+            let times = u32::try_from(count).unwrap_or(u32::MAX);
+            entry.drawing.pause = entry.drawing.pause.saturating_mul(times);
             if count > 0 {
                 entry.text = match count {
                     1 => format!("once more: {}", entry.text),

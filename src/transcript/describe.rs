@@ -369,6 +369,16 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
             drawing.pause = *d;
             None
         }
+        // Its later times through, each as long as the first (whose lines are shown).
+        (StepOutcome::Repeated { times, .. }, Some(Step::Repeat { body, .. })) => {
+            let steps = client.steps_of(id.instance);
+            let first = event.step.map_or(0, |i| i + 1);
+            let end = steps.len().min(first.saturating_add(*body));
+            let once = crate::plan::declared_pause(steps.get(first..end).unwrap_or_default());
+            let later = u32::try_from(times.saturating_sub(1)).unwrap_or(u32::MAX);
+            drawing.pause = once.saturating_mul(later);
+            None
+        }
         _ => None,
     };
     drawing.arrows.extend(arrow);
