@@ -30,23 +30,31 @@ fn folded(len: usize) -> std::ops::Range<usize> {
     }
 }
 
-/// Whether line `index` of a section of `len` lines is drawn (see `DRAWN_HEAD`): a failure
-/// always is.
-pub fn is_drawn(index: usize, len: usize, entry: &super::Entry) -> bool {
-    !folded(len).contains(&index) || entry.mark == super::Mark::Failed
+/// Lines drawn before a failure in a folded part of a section (what led to it).
+const BEFORE_A_FAILURE: usize = 3;
+
+/// Whether line `index` of a section is drawn (see `DRAWN_HEAD`): a failure always is, with
+/// the few lines before it.
+pub fn is_drawn(entries: &[super::Entry], index: usize) -> bool {
+    !folded(entries.len()).contains(&index)
+        || entries
+            .iter()
+            .skip(index)
+            .take(BEFORE_A_FAILURE + 1)
+            .any(|entry| entry.mark == super::Mark::Failed)
 }
 
 /// Drops the arrows of a section's lines that will not be drawn however many lines follow
 /// (keeping what places the others in time: each line's tie and pause), from line `from` on;
 /// returns where to go on from. Called as lines are added, so that a long section never holds
-/// the arrows of more than its drawn lines.
+/// the arrows of more than its drawn lines. (The lines folded now have `DRAWN_TAIL` lines
+/// after them, more than `BEFORE_A_FAILURE`: whether one is drawn is known.)
 pub fn drop_undrawn(entries: &mut [super::Entry], from: usize) -> usize {
-    // However many lines follow, the lines folded now stay folded.
     let sure = folded(entries.len());
     let end = sure.end.max(from);
-    for entry in entries.iter_mut().take(end).skip(sure.start.max(from)) {
-        if entry.mark != super::Mark::Failed {
-            entry.drawing.arrows = Vec::new();
+    for index in sure.start.max(from)..end {
+        if !is_drawn(entries, index) {
+            entries[index].drawing.arrows = Vec::new();
         }
     }
     end

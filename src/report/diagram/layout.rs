@@ -121,10 +121,11 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
             continue;
         };
         let len = section.entries.len();
+        let entries = &section.entries;
         // Where a run of lines not drawn began, and how many.
         let mut fold: Option<(usize, usize)> = None;
         for (e, entry) in section.entries.iter().enumerate() {
-            if !is_drawn(e, len, entry) {
+            if !is_drawn(entries, e) {
                 let (_, count) = fold.get_or_insert((e, 0));
                 *count += 1;
                 if e + 1 < len {
@@ -147,7 +148,7 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     declared: times[s][..=first].iter().copied().max().unwrap_or_default(),
                     folded: count,
                 });
-                if !is_drawn(e, len, entry) {
+                if !is_drawn(entries, e) {
                     continue;
                 }
             }
@@ -725,14 +726,15 @@ mod tests {
             .filter(|r| r.folded > 0)
             .map(|r| (r.entry_index, r.folded))
             .collect();
+        // The failure and the three lines before it are drawn.
         assert_eq!(
             folds,
             [
-                (DRAWN_HEAD, 250 - DRAWN_HEAD),
+                (DRAWN_HEAD, 247 - DRAWN_HEAD),
                 (251, 500 - DRAWN_TAIL - 251)
             ]
         );
-        assert_eq!(layout.rows.len(), DRAWN_HEAD + DRAWN_TAIL + 1 + 2);
+        assert_eq!(layout.rows.len(), DRAWN_HEAD + DRAWN_TAIL + 4 + 2);
         assert!(layout.rows.iter().any(|r| r.entry.mark == Mark::Failed));
     }
 
