@@ -206,8 +206,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             let mut entries = Vec::new();
             let mut undrawn = 0;
             for action in merge_runs(scenario, id.server, &actions) {
-                entries.push(describe_server_event(scenario, id.server, None, &action));
-                undrawn = drop_undrawn(&mut entries, undrawn);
+                let entry = describe_server_event(scenario, id.server, None, &action);
+                push_drawn(&mut entries, &mut undrawn, entry);
             }
             let section = Section {
                 who: Who::Outside(id.server),
@@ -575,30 +575,26 @@ fn interleave(
             ));
         } else {
             for action in before {
-                entries.push(describe_server_event(
-                    scenario,
-                    server,
-                    Some(id.client),
-                    action,
-                ));
-                undrawn = drop_undrawn(&mut entries, undrawn);
+                let entry = describe_server_event(scenario, server, Some(id.client), action);
+                push_drawn(&mut entries, &mut undrawn, entry);
             }
         }
         let mut entry = describe_step_event(scenario, id, event, dead);
         entry.drawing.at = times.get(position).copied();
-        entries.push(entry);
-        undrawn = drop_undrawn(&mut entries, undrawn);
+        push_drawn(&mut entries, &mut undrawn, entry);
     }
     for action in &queue {
-        entries.push(describe_server_event(
-            scenario,
-            server,
-            Some(id.client),
-            action,
-        ));
-        undrawn = drop_undrawn(&mut entries, undrawn);
+        let entry = describe_server_event(scenario, server, Some(id.client), action);
+        push_drawn(&mut entries, &mut undrawn, entry);
     }
     entries
+}
+
+/// Adds a line to a section whose lines before `undrawn` that will not be drawn have had
+/// their arrows dropped (see `drawing::drop_undrawn`).
+fn push_drawn(entries: &mut Vec<Entry>, undrawn: &mut usize, entry: Entry) {
+    entries.push(entry);
+    *undrawn = drop_undrawn(entries, *undrawn);
 }
 
 /// Takes the next server action, or, when it is a run of repeats that sent more than the

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::support::{netlab, root, stable_settings, temp_file, text};
+use super::support::{netlab_with, root, stable_settings, temp_file};
 
 /// The scenarios whose diagrams are snapshots (and tcp_hello's is the README's).
 const DRAWN: [&str; 3] = ["tcp_hello", "tcp_sequential", "udp_hello"];
@@ -16,14 +16,13 @@ const DRAWN: [&str; 3] = ["tcp_hello", "tcp_sequential", "udp_hello"];
 fn diagram_of(name: &str) -> String {
     let out = temp_file(&format!("{name}.svg"), "");
     let scenario = root().join("scenarios").join(format!("{name}.yaml"));
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--svg"])
-            .arg(&out)
-            .arg(&scenario)
-            .output()
-            .unwrap(),
-    );
+    let (code, stdout, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--svg",
+        out.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{name}: {stdout}{stderr}");
     std::fs::read_to_string(&out).unwrap()
 }
@@ -114,16 +113,15 @@ fn a_failing_step_is_highlighted_with_what_came_and_its_hint() {
     let file = temp_file("wrong_greeting.yaml", yaml);
     let out = file.with_extension("svg");
     let html = file.with_extension("html");
-    let (code, _, _) = text(
-        &netlab()
-            .args(["run", "-q", "--svg"])
-            .arg(&out)
-            .arg("--html")
-            .arg(&html)
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, _) = netlab_with([
+        "run",
+        "-q",
+        "--svg",
+        out.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.contains("class=\"band\""), "{svg}");
@@ -139,14 +137,13 @@ fn bytes_names_and_hints_cannot_break_out_of_the_markup() {
     let yaml = "name: hostile\ndescription: \"<script>alert(1)</script>\"\nservers:\n  - name: s\n    rules:\n      - reply: \"</text><script>alert(2)</script>\\u0001\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"<b>&amp;\\\"'\"\n      - expect: \"nope\"\n        timeout: 200ms\n        hint: \"</svg><img src=x onerror=alert(3)>\"\n";
     let file = temp_file("hostile.yaml", yaml);
     let html = file.with_extension("html");
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--html"])
-            .arg(&html)
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
+    let (code, stdout, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--html",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     let page = std::fs::read_to_string(&html).unwrap();
     for bad in ["<script>alert", "<img", "</text><script", "<b>"] {
@@ -160,29 +157,25 @@ fn bytes_names_and_hints_cannot_break_out_of_the_markup() {
 fn svg_refuses_several_scenarios_and_an_unwritable_path() {
     let a = root().join("scenarios/tcp_hello.yaml");
     let b = root().join("scenarios/udp_hello.yaml");
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["run", "--svg"])
-            .arg(temp_file("never.svg", ""))
-            .arg(&a)
-            .arg(&b)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, stderr) = netlab_with([
+        "run",
+        "--svg",
+        temp_file("never.svg", "").to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("--svg draws the diagram of one scenario"),
         "{stderr}"
     );
     let blocker = temp_file("file", "");
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["run", "--html"])
-            .arg(blocker.join("report.html"))
-            .arg(&a)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, stderr) = netlab_with([
+        "run",
+        "--html",
+        blocker.join("report.html").to_str().unwrap(),
+        a.to_str().unwrap(),
+    ]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("cannot write the HTML report"), "{stderr}");
 }
@@ -281,15 +274,15 @@ fn every_shipped_scenario_report_opens_in_a_browser_in_the_transcripts_order() {
         return;
     };
     let dir = temp_file("keep", "").with_file_name("report");
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["test", "-q", "--html"])
-            .arg(&dir)
-            .arg(root().join("scenarios"))
-            .arg("--unreferenced=ignore")
-            .output()
-            .unwrap(),
-    );
+    let scenarios = root().join("scenarios");
+    let (code, stdout, stderr) = netlab_with([
+        "test",
+        "-q",
+        "--html",
+        dir.to_str().unwrap(),
+        scenarios.to_str().unwrap(),
+        "--unreferenced=ignore",
+    ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -448,14 +441,13 @@ fn server_lines_before(
 fn rows_of(name: &str, yaml: &str) -> Vec<String> {
     let file = temp_file(&format!("{name}.yaml"), yaml);
     let out = file.with_extension("svg");
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--svg"])
-            .arg(&out)
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
+    let (code, stdout, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--svg",
+        out.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert!(code <= 1, "{stdout}{stderr}");
     let svg = std::fs::read_to_string(&out).unwrap();
     let row = regex::Regex::new(r#"<g class="row ([^"]*)"[^>]*><title>([^<]*)</title>"#).unwrap();
@@ -490,29 +482,28 @@ fn a_sequential_servers_queue_is_drawn_the_same_whichever_client_the_kernel_hand
 fn report_paths_are_checked_before_the_run_and_no_diagram_is_left_of_a_run_that_did_not_happen() {
     let hello = root().join("scenarios/tcp_hello.yaml");
     let same = temp_file("same.html", "");
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--html"])
-            .arg(&same)
-            .arg("--svg")
-            .arg(&same)
-            .arg(&hello)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--html",
+        same.to_str().unwrap(),
+        "--svg",
+        same.to_str().unwrap(),
+        hello.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("name the same file"), "{stderr}");
     // Spelled otherwise, the same file still.
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--html"])
-            .arg(&same)
-            .arg("--svg")
-            .arg(same.parent().unwrap().join(".").join("same.html"))
-            .arg(&hello)
-            .output()
-            .unwrap(),
-    );
+    let spelled = same.parent().unwrap().join(".").join("same.html");
+    let (code, _, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--html",
+        same.to_str().unwrap(),
+        "--svg",
+        spelled.to_str().unwrap(),
+        hello.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "{stderr}");
     // A program that cannot be started: the environment refused the run (exit 3), and the
     // diagram asked for is not left behind, empty or from an earlier run.
@@ -522,28 +513,26 @@ fn report_paths_are_checked_before_the_run_and_no_diagram_is_left_of_a_run_that_
     );
     let svg = file.with_extension("svg");
     std::fs::write(&svg, "<svg>an earlier run's</svg>").unwrap();
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--svg"])
-            .arg(&svg)
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--svg",
+        svg.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert!(code != 0, "{stderr}");
     assert!(!svg.exists(), "{stderr}");
     // A folder where the index goes: found before anything runs.
     let dir = temp_file("keep", "").with_file_name("report");
     std::fs::create_dir_all(dir.join("index.html")).unwrap();
     let started = std::time::Instant::now();
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["test", "-q", "--html"])
-            .arg(&dir)
-            .arg(&hello)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, stderr) = netlab_with([
+        "test",
+        "-q",
+        "--html",
+        dir.to_str().unwrap(),
+        hello.to_str().unwrap(),
+    ]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("cannot write the HTML report"), "{stderr}");
     assert!(
@@ -563,14 +552,13 @@ fn a_page_stays_small_whatever_the_hints_and_transcript_hold() {
     }
     let file = temp_file("hints.yaml", &yaml);
     let html = file.with_extension("html");
-    let (code, _, stderr) = text(
-        &netlab()
-            .args(["run", "-q", "--html"])
-            .arg(&html)
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
+    let (code, _, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--html",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{stderr}");
     let size = std::fs::metadata(&html).unwrap().len();
     assert!(size < 300 * 1024, "{size} bytes");

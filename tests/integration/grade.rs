@@ -3,16 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{netlab, python3, root, temp_file, text};
-
-/// `netlab ARGS…` (grade, lab): its exit code, stdout and stderr.
-fn netlab_with<I, S>(args: I) -> (i32, String, String)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    text(&netlab().args(args).output().unwrap())
-}
+use crate::support::{netlab, netlab_with, python3, root, temp_file, text};
 
 fn solution(path: &str) -> PathBuf {
     root().join("tests/solutions").join(path)

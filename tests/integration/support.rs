@@ -249,3 +249,12 @@ pub fn xmllint_errors(schema: &Path, report: &Path) -> Option<String> {
         .expect("xmllint runs");
     (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
 }
+
+/// `netlab ARGS…` (grade, lab): its exit code, stdout and stderr.
+pub fn netlab_with<I, S>(args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    text(&netlab().args(args).output().unwrap())
+}
