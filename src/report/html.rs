@@ -11,11 +11,13 @@ use super::diagram;
 use super::markup::{at_most, escape};
 
 /// Most bytes of a scenario's transcript on its page (the whole: `netlab run --transcript`).
-const MOST_TRANSCRIPT: usize = 128 * 1024;
-/// Most bytes of the first failure, and of each warning, on a page.
+const MOST_TRANSCRIPT: usize = 64 * 1024;
+/// Most bytes of the first failure on a page.
 const MOST_FAILURE: usize = 8 * 1024;
+/// Most bytes of each warning on a page.
+const MOST_WARNING: usize = 1024;
 /// Most warnings on a page.
-const MOST_WARNINGS: usize = 50;
+const MOST_WARNINGS: usize = 20;
 use crate::scenario::Scenario;
 use crate::suite::{CaseResult, CaseStatus};
 
@@ -59,6 +61,8 @@ const SCRIPT: &str = r#"
     for (const button of tools.querySelectorAll('button[data-view]')) {
       button.addEventListener('click', function () {
         for (const label of figure.querySelectorAll('text.bytes')) {
+          // The text as drawn is kept the first time the labels change.
+          if (!label.hasAttribute('data-text')) label.setAttribute('data-text', label.textContent);
           label.textContent = label.getAttribute('data-' + button.dataset.view);
         }
         for (const other of tools.querySelectorAll('button[data-view]')) {
@@ -145,7 +149,7 @@ fn page_names(cases: &[Case]) -> Vec<String> {
                 })
                 .take(80)
                 .collect();
-            let stem = if stem.is_empty() || stem == "index" {
+            let stem = if stem.is_empty() || stem.eq_ignore_ascii_case("index") {
                 format!("scenario_{stem}")
             } else {
                 stem
@@ -240,7 +244,7 @@ fn case_section(case: &Case, index: usize) -> String {
     if !warnings.is_empty() {
         out.push_str("<h2>Warnings</h2><div class=\"warnings\"><ul>");
         for warning in warnings.iter().take(MOST_WARNINGS) {
-            let shown = at_most(warning, MOST_FAILURE, "netlab run prints it whole");
+            let shown = at_most(warning, MOST_WARNING, "netlab run prints it whole");
             let _ = write!(out, "<li>{}</li>", escape(&shown));
         }
         if warnings.len() > MOST_WARNINGS {

@@ -860,6 +860,19 @@ impl Step {
         )
     }
 
+    /// Whether the step reads from the peer (what it received on failure is the peer's bytes,
+    /// not a program's output).
+    pub fn reads(&self) -> bool {
+        matches!(
+            self,
+            Step::Expect { .. }
+                | Step::ReadToClose { .. }
+                | Step::ExpectClose { .. }
+                | Step::ExpectReset { .. }
+                | Step::ExpectNothing(_)
+        )
+    }
+
     /// The YAML key of this step, for transcripts and messages.
     pub fn keyword(&self) -> &'static str {
         match self {

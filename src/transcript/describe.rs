@@ -351,6 +351,12 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
         {
             Some(Arrow::data(Toward::Client, label(bytes), udp))
         }
+        // What came instead of what a step expected, from a peer whose lines are not netlab's.
+        (StepOutcome::Failed(failure), Some(step))
+            if !drawn_by_server && !failure.received.is_empty() && step.reads() =>
+        {
+            Some(Arrow::data(Toward::Client, label(&failure.received), udp))
+        }
         (StepOutcome::Counted(count), _) if !drawn_by_server => Some(Arrow::data(
             Toward::Client,
             Label::words(format!("{count} bytes")),
@@ -801,10 +807,13 @@ fn server_drawing(
             drawing.tie = Tie::Received(wire(message.len()).map(|n| n.saturating_add(*unrecorded)));
             received(&mut arrows, message);
         }
-        ServerAction::UnfinishedFrame { bytes, len } => {
-            drawing.tie = Tie::Received(Some(*len));
+        // Seen when the client closed (or half-closed) with part of a frame sent.
+        ServerAction::UnfinishedFrame { bytes, .. } => {
+            drawing.tie = Tie::SawClose;
             received(&mut arrows, bytes);
         }
+        // Caused by what the client sent (a bad frame) or did: after its lines before it.
+        ServerAction::Failed(_) => drawing.tie = Tie::Received(None),
         ServerAction::PeerClosed => {
             drawing.tie = Tie::SawClose;
             if draws_received && !udp {

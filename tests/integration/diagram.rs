@@ -318,7 +318,8 @@ fn every_shipped_scenario_report_opens_in_a_browser_in_the_transcripts_order() {
         dom.contains("data-view=\"hex\" aria-pressed=\"true\""),
         "{dom}"
     );
-    let label = regex::Regex::new(r#"data-hex="([^"]*)" data-full-hex="[^"]*">([^<]*)<"#).unwrap();
+    let label =
+        regex::Regex::new(r#"data-hex="([^"]*)" data-full-hex="[^"]*"[^>]*>([^<]*)<"#).unwrap();
     let shown: Vec<_> = label.captures_iter(&dom).collect();
     assert!(!shown.is_empty());
     // The DOM is serialized with attributes and text escaped differently.
@@ -593,4 +594,53 @@ fn a_framed_message_is_drawn_after_the_send_that_completed_it() {
         let last_reply = rows.iter().rposition(|r| r.contains("received")).unwrap();
         assert!(second_send < last_reply, "{name}: {rows:#?}");
     }
+}
+
+#[test]
+fn many_conversations_of_long_messages_still_make_a_small_page() {
+    // 40 clients, each 5 round trips of 600-byte distinct lines: each conversation is short, so
+    // none is folded, but the diagram as a whole is bounded.
+    let mut yaml = String::from(
+        "servers:\n  - name: srv\n    framing: line\n    rules:\n      - reply: \"r {data}\\n\"\nclients:\n",
+    );
+    for c in 0..40 {
+        yaml.push_str(&format!("  - name: cli{c}\n    connect: srv\n    steps:\n"));
+        for m in 0..5 {
+            let line = format!("{c}-{m}-{}", "x".repeat(600));
+            yaml.push_str(&format!(
+                "      - send: \"{line}\\n\"\n      - expect: \"r {line}\\n\"\n"
+            ));
+        }
+    }
+    let file = temp_file("many.yaml", &yaml);
+    let html = file.with_extension("html");
+    let (code, stdout, stderr) = netlab_with([
+        "run",
+        "-q",
+        "--html",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.len() < 300 * 1024, "{} bytes", page.len());
+    assert!(page.contains("more rows"), "the rows not drawn are said");
+}
+
+#[test]
+fn what_a_program_under_test_sent_instead_is_drawn() {
+    // A server program that greets wrongly: the failed expect draws what came.
+    let Some(python) = super::support::python3("what_a_program_under_test_sent_instead_is_drawn")
+    else {
+        return;
+    };
+    let yaml = format!(
+        "servers:\n  - name: student\n    exec: [\"{python}\", \"-c\", \"import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); c,_=s.accept(); c.sendall(b'Bye'); c.recv(10)\", \"{{port}}\"]\nclients:\n  - name: c\n    connect: student\n    steps:\n      - expect: \"Welcome\"\n        timeout: 500ms\n"
+    );
+    let rows = rows_of("wrong_greeting", &yaml);
+    let arrow = rows
+        .iter()
+        .position(|r| r.starts_with("arrow data failed"))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert!(rows[arrow].contains("expect"), "{rows:#?}");
 }

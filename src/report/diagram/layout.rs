@@ -17,6 +17,10 @@ use crate::transcript::{
 /// in the transcript). With the transcript's own folding of repeats, this bounds a diagram.
 pub const MOST_INSTANCE_LANES: u32 = 8;
 
+/// Most rows of one diagram (past them, only failures): a conversation's own lines are
+/// folded (`transcript::DRAWN_HEAD`), and this bounds many conversations together.
+pub const MOST_ROWS: usize = 160;
+
 /// Who a lane is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LaneKey {
@@ -109,6 +113,8 @@ pub struct Layout<'a> {
     pub holds: Vec<Hold>,
     /// Client instances not drawn (past `MOST_INSTANCE_LANES`), by client name.
     pub not_drawn: Vec<(String, u32)>,
+    /// Rows past `MOST_ROWS`, not drawn (their lines are in the transcript).
+    pub rows_not_drawn: usize,
 }
 
 /// Lays out the diagram of `transcript`, a run of `scenario`.
@@ -181,6 +187,13 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                     Toward::Server => (client, server),
                     Toward::Client => (server, client),
                 };
+                // What a server line received came before the pause it declares (its delay),
+                // what it sent after.
+                let declared = if on_server && arrow.toward == Toward::Server {
+                    declared.saturating_sub(entry.drawing.pause)
+                } else {
+                    declared
+                };
                 rows.push(Row {
                     entry,
                     arrow: Some(arrow),
@@ -210,7 +223,15 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
         })
         .collect();
     keyed.sort_by_key(|(key, _)| *key);
-    let rows: Vec<Row> = keyed.into_iter().map(|(_, row)| row).collect();
+    // At most `MOST_ROWS`, failures always: many conversations, each folded, still end.
+    let total = keyed.len();
+    let rows: Vec<Row> = keyed
+        .into_iter()
+        .enumerate()
+        .filter(|(n, (_, row))| *n < MOST_ROWS || row.entry.mark == Mark::Failed)
+        .map(|(_, (_, row))| row)
+        .collect();
+    let rows_not_drawn = total - rows.len();
     let holds = holds(&lanes, &rows);
     let mut not_drawn: Vec<(String, u32)> = scenario
         .clients
@@ -236,6 +257,7 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
         rows,
         holds,
         not_drawn,
+        rows_not_drawn,
     }
 }
 

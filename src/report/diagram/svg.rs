@@ -21,7 +21,7 @@ const DETAIL_LINE: usize = 15;
 /// Most detail lines of a failure drawn (all are in the transcript below the diagram).
 const MOST_DETAIL: usize = 12;
 /// About how wide a character of the labels' font is.
-const CHAR: f64 = 6.6;
+const CHAR: f64 = 7.3;
 
 /// The styles of a diagram, also used by the page around it (light and dark).
 pub const STYLE: &str = r#"
@@ -88,7 +88,11 @@ fn draw(layout: &Layout, title: &str, id: &str) -> String {
         tops.push(y);
         y += h;
     }
-    let footer = if layout.not_drawn.is_empty() { 0 } else { 24 };
+    let footer = if layout.not_drawn.is_empty() && layout.rows_not_drawn == 0 {
+        0
+    } else {
+        24
+    };
     let height = y + 16 + footer;
     let width = width(layout);
     let mut out = String::with_capacity(4096 + layout.rows.len() * 600);
@@ -135,8 +139,8 @@ fn draw(layout: &Layout, title: &str, id: &str) -> String {
             x - LANE / 2 + 8,
             LANE - 16,
             HEAD - 16,
-            escape(&shorten(&lane.name, 24)),
-            escape(&shorten(&lane.note, 28)),
+            escape(&shorten(&lane.name, 21)),
+            escape(&shorten(&lane.note, 25)),
         );
     }
     for hold in &layout.holds {
@@ -171,12 +175,15 @@ fn draw(layout: &Layout, title: &str, id: &str) -> String {
             None => draw_note(&mut out, r, row, top, width),
         }
     }
-    if !layout.not_drawn.is_empty() {
-        let words: Vec<String> = layout
+    if footer > 0 {
+        let mut words: Vec<String> = layout
             .not_drawn
             .iter()
             .map(|(name, n)| format!("{n} more instances of {name}"))
             .collect();
+        if layout.rows_not_drawn > 0 {
+            words.push(format!("{} more rows", layout.rows_not_drawn));
+        }
         let _ = writeln!(
             out,
             r#"<text class="axis" x="8" y="{}">not drawn (see the transcript): {}</text>"#,
@@ -187,6 +194,10 @@ fn draw(layout: &Layout, title: &str, id: &str) -> String {
     out.push_str("</svg>\n");
     out
 }
+
+/// Most characters of a label's full text and hex (on hover, in the panel of a clicked row):
+/// with `layout::MOST_ROWS`, what bounds a page (the whole is in the transcript).
+const MOST_LABEL: usize = 128;
 
 /// Most characters of a note beside its lane.
 const NOTE_CHARS: usize = (LANE as f64 * 1.8 / CHAR) as usize;
@@ -315,7 +326,10 @@ fn draw_arrow(out: &mut String, r: usize, row: &Row, arrow: &Arrow, top: usize) 
         side(row),
         row.from,
         row.to,
-        escape(&format!("{}  {}", row.entry.actor, row.entry.text))
+        escape(&shorten(
+            &format!("{}  {}", row.entry.actor, row.entry.text),
+            MOST_LABEL
+        ))
     );
     // A lost message stops two thirds of the way, ending in ✗.
     let end = if arrow.lost {
@@ -354,12 +368,11 @@ fn draw_arrow(out: &mut String, r: usize, row: &Row, arrow: &Arrow, top: usize) 
         (Some(label), _) => {
             let _ = write!(
                 out,
-                r#"<g class="label"><title>{}</title><text class="bytes" x="{mid}" y="{}" text-anchor="middle" data-text="{}" data-hex="{}" data-full-hex="{}">{}</text></g>"#,
-                escape(&label.text),
+                r#"<g class="label"><title>{}</title><text class="bytes" x="{mid}" y="{}" text-anchor="middle" data-hex="{}" data-full-hex="{}">{}</text></g>"#,
+                escape(&shorten(&label.text, MOST_LABEL)),
                 y - 6.0,
-                escape(&shorten(&label.text, room)),
                 escape(&shorten_words(&label.hex, room)),
-                escape(&label.hex),
+                escape(&shorten_words(&label.hex, MOST_LABEL)),
                 escape(&shorten(&label.text, room)),
             );
         }
@@ -463,7 +476,10 @@ fn draw_note(out: &mut String, r: usize, row: &Row, top: usize, width: usize) {
         side(row),
         row.lane,
         row.lane,
-        escape(&format!("{}  {}", row.entry.actor, row.entry.text))
+        escape(&shorten(
+            &format!("{}  {}", row.entry.actor, row.entry.text),
+            MOST_LABEL
+        ))
     );
     let failed = row.entry.mark == Mark::Failed;
     if failed {
