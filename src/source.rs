@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The byte order mark some editors put before UTF-8 text: not part of the scenario.
 const BOM: char = '\u{feff}';
@@ -15,6 +16,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The whole file, without a leading byte order mark.
     pub text: String,
+    /// Where each line starts, found once, the first time a position is asked for: every
+    /// step's line is, and walking the text each time made loading a long file quadratic.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 /// A 1-based line and column (columns count characters, as editors do).
@@ -37,6 +41,7 @@ impl SourceFile {
         Self {
             path: path.into(),
             text,
+            line_starts: OnceLock::new(),
         }
     }
 
@@ -57,22 +62,20 @@ impl SourceFile {
     /// Line and column of a byte offset (clamped to the text).
     pub fn line_col(&self, index: usize) -> LineCol {
         let index = self.floor_char_boundary(index);
-        let (line, start) = self
-            .line_starts()
-            .take_while(|&start| start <= index)
-            .enumerate()
-            .last()
-            .map_or((1, 0), |(number, start)| (number + 1, start));
+        let starts = self.line_starts();
+        // The last line starting at or before `index` (the first starts at 0).
+        let line = starts.partition_point(|&start| start <= index).max(1);
+        let start = starts.get(line - 1).copied().unwrap_or(0);
         let column = self.text[start..index].chars().count() + 1;
         LineCol { line, column }
     }
 
     /// Byte offset of a 1-based line and column (clamped to the line, or to the text).
     pub fn offset_of(&self, at: LineCol) -> usize {
-        let Some(start) = at
+        let Some(&start) = at
             .line
             .checked_sub(1)
-            .and_then(|skip| self.line_starts().nth(skip))
+            .and_then(|skip| self.line_starts().get(skip))
         else {
             return self.text.len();
         };
@@ -85,12 +88,14 @@ impl SourceFile {
     }
 
     /// The byte offset where each line starts: 0, and after every `\n`, `\r\n` or lone `\r`.
-    fn line_starts(&self) -> impl Iterator<Item = usize> + '_ {
-        let breaks = self.text.char_indices().filter_map(|(i, c)| {
-            let ends_line = c == '\n' || (c == '\r' && !self.text[i + 1..].starts_with('\n'));
-            ends_line.then_some(i + 1)
-        });
-        std::iter::once(0).chain(breaks)
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let breaks = self.text.char_indices().filter_map(|(i, c)| {
+                let ends_line = c == '\n' || (c == '\r' && !self.text[i + 1..].starts_with('\n'));
+                ends_line.then_some(i + 1)
+            });
+            std::iter::once(0).chain(breaks).collect()
+        })
     }
 
     /// The span of the YAML token that starts at `index`: a quoted string up to its closing
