@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::support::{netlab_with, root, stable_settings, temp_file};
+use super::support::{netlab_with, root, runs, stable_settings, temp_file};
 
 /// The scenarios whose diagrams are snapshots (and tcp_hello's is the README's).
 const DRAWN: [&str; 3] = ["tcp_hello", "tcp_sequential", "udp_hello"];
@@ -132,10 +132,10 @@ fn a_failing_step_is_highlighted_with_what_came_and_its_hint() {
     assert!(page.contains("class=\"status failed\""), "{page}");
 }
 
-#[test]
-fn bytes_names_and_hints_cannot_break_out_of_the_markup() {
-    let yaml = "name: hostile\ndescription: \"<script>alert(1)</script>\"\nservers:\n  - name: s\n    rules:\n      - reply: \"</text><script>alert(2)</script>\\u0001\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"<b>&amp;\\\"'\"\n      - expect: \"nope\"\n        timeout: 200ms\n        hint: \"</svg><img src=x onerror=alert(3)>\"\n";
-    let file = temp_file("hostile.yaml", yaml);
+/// `netlab run -q --html` of `yaml` (written as `name`.yaml): its exit code, the page and
+/// stderr.
+fn page_of(name: &str, yaml: &str) -> (i32, String, String) {
+    let file = temp_file(&format!("{name}.yaml"), yaml);
     let html = file.with_extension("html");
     let (code, stdout, stderr) = netlab_with([
         "run",
@@ -144,8 +144,15 @@ fn bytes_names_and_hints_cannot_break_out_of_the_markup() {
         html.to_str().unwrap(),
         file.to_str().unwrap(),
     ]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
-    let page = std::fs::read_to_string(&html).unwrap();
+    let page = std::fs::read_to_string(&html).unwrap_or_default();
+    (code, page, format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn bytes_names_and_hints_cannot_break_out_of_the_markup() {
+    let yaml = "name: hostile\ndescription: \"<script>alert(1)</script>\"\nservers:\n  - name: s\n    rules:\n      - reply: \"</text><script>alert(2)</script>\\u0001\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"<b>&amp;\\\"'\"\n      - expect: \"nope\"\n        timeout: 200ms\n        hint: \"</svg><img src=x onerror=alert(3)>\"\n";
+    let (code, page, output) = page_of("hostile", yaml);
+    assert_eq!(code, 1, "{output}");
     for bad in ["<script>alert", "<img", "</text><script", "<b>"] {
         assert!(!page.contains(bad), "{bad} in the page");
     }
@@ -183,16 +190,11 @@ fn svg_refuses_several_scenarios_and_an_unwritable_path() {
 /// Headless Chromium, if this machine has it; otherwise prints why the caller skips (or, where
 /// `NETLAB_REQUIRE_CHROMIUM` is set, as in CI, fails: CI must run these tests).
 fn chromium(test: &str) -> Option<&'static str> {
-    for browser in ["chromium", "chromium-browser", "google-chrome"] {
-        let works = Command::new(browser)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if works {
-            return Some(browser);
-        }
+    if let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|browser| runs(browser))
+    {
+        return Some(browser);
     }
     assert!(
         std::env::var_os("NETLAB_REQUIRE_CHROMIUM").is_none(),
@@ -551,18 +553,9 @@ fn a_page_stays_small_whatever_the_hints_and_transcript_hold() {
             "  - name: c{i}\n    connect: s\n    steps:\n      - expect: \"yes\"\n        timeout: 100ms\n        hint: \"{hint}\"\n"
         ));
     }
-    let file = temp_file("hints.yaml", &yaml);
-    let html = file.with_extension("html");
-    let (code, _, stderr) = netlab_with([
-        "run",
-        "-q",
-        "--html",
-        html.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 1, "{stderr}");
-    let size = std::fs::metadata(&html).unwrap().len();
-    assert!(size < 300 * 1024, "{size} bytes");
+    let (code, page, output) = page_of("hints", &yaml);
+    assert_eq!(code, 1, "{output}");
+    assert!(page.len() < 300 * 1024, "{} bytes", page.len());
 }
 
 #[test]
@@ -612,17 +605,8 @@ fn many_conversations_of_long_messages_still_make_a_small_page() {
             ));
         }
     }
-    let file = temp_file("many.yaml", &yaml);
-    let html = file.with_extension("html");
-    let (code, stdout, stderr) = netlab_with([
-        "run",
-        "-q",
-        "--html",
-        html.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let page = std::fs::read_to_string(&html).unwrap();
+    let (code, page, output) = page_of("many", &yaml);
+    assert_eq!(code, 0, "{output}");
     assert!(page.len() < 300 * 1024, "{} bytes", page.len());
     assert!(page.contains("more rows"), "the rows not drawn are said");
 }

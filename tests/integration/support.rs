@@ -39,13 +39,7 @@ pub fn text(output: &Output) -> (i32, String, String) {
 /// `python3`, if this machine has it; otherwise prints why the caller skips (or, where
 /// `NETLAB_REQUIRE_PYTHON` is set, as in CI, fails: CI must run these tests).
 pub fn python3(test: &str) -> Option<&'static str> {
-    let works = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
+    if runs("python3") {
         Some("python3")
     } else {
         assert!(
@@ -257,4 +251,14 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     text(&netlab().args(args).output().unwrap())
+}
+
+/// Whether `program --version` runs and succeeds on this machine.
+pub fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
