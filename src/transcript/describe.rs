@@ -312,12 +312,14 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
         Target::Server(server) => scenario.servers[server].is_netlabs(),
         Target::Address(_) => false,
     };
-    let label = |bytes: &[u8]| {
-        if hidden {
-            Label::hidden()
-        } else {
-            Label::of(redact, bytes)
-        }
+    // Bytes that hold captured values show them by name, as the step's words do: they differ
+    // from run to run.
+    let label = |bytes: &[u8]| match step {
+        _ if hidden => Label::hidden(),
+        Some(step) if step.uses_captured().is_some() => Label::words(step_text(redact, step)),
+        Some(step) if !step.captures().is_empty() => show_with_captures_named(redact, bytes, step)
+            .map_or_else(|| Label::words(step_text(redact, step)), Label::words),
+        _ => Label::of(redact, bytes),
     };
     let mut drawing = Drawing {
         tie: match &event.outcome {
@@ -334,11 +336,15 @@ fn step_drawing(scenario: &Scenario, id: InstanceId, event: &StepEvent) -> Drawi
             Some(Arrow::plain(Toward::Server, ArrowKind::Connect))
         }
         (StepOutcome::Sending(payload), _) => {
-            let label = match payload {
+            let label = match (payload, step) {
                 _ if hidden => Label::hidden(),
-                Payload::Bytes(bytes) => Label::of(redact, bytes),
-                Payload::Captured(filled) => Label::words(redact.show(&filled.template())),
-                Payload::Repeat { unit, times } => {
+                // Sent filled with this run's values: shown by name.
+                (_, Some(Step::Send(Payload::Captured(filled)))) => {
+                    Label::words(redact.show(&filled.template()))
+                }
+                (Payload::Bytes(bytes), _) => Label::of(redact, bytes),
+                (Payload::Captured(filled), _) => Label::words(redact.show(&filled.template())),
+                (Payload::Repeat { unit, times }, _) => {
                     Label::words(format!("{} × {times}", redact.show(unit)))
                 }
             };
