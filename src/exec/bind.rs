@@ -125,7 +125,7 @@ fn bind(server: &Server, port: u16) -> anyhow::Result<(Bound, SocketAddr)> {
         format!(
             "server `{}`: cannot bind {} {wanted}",
             server.name,
-            protocol_name(server.protocol)
+            server.protocol.name()
         )
     };
     Ok(match server.protocol {
@@ -238,7 +238,7 @@ fn ensure_free(server: &Server, port: u16) -> anyhow::Result<()> {
     Err(anyhow!(
         "server `{}`: port {port} is not free for its program under test: cannot bind {} {wanted}: {}{holder}",
         server.name,
-        protocol_name(server.protocol),
+        server.protocol.name(),
         crate::diagnostic::io_reason(&error)
     ))
 }
@@ -250,7 +250,7 @@ fn free_port(server: &Server) -> anyhow::Result<u16> {
         format!(
             "server `{}`: cannot find a free {} port",
             server.name,
-            protocol_name(server.protocol)
+            server.protocol.name()
         )
     };
     let port = match server.protocol {
@@ -260,11 +260,4 @@ fn free_port(server: &Server) -> anyhow::Result<u16> {
     .with_context(failed)?
     .port();
     Ok(port)
-}
-
-fn protocol_name(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-    }
 }

@@ -79,6 +79,16 @@ pub enum Protocol {
     Udp,
 }
 
+impl Protocol {
+    /// Its name as written in a scenario (`tcp`, `udp`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
 /// How a TCP server serves several clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -266,26 +266,7 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
 fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<LaneKey, usize>) {
     let mut lanes = Vec::new();
     for (s, server) in scenario.servers.iter().enumerate() {
-        for (c, client) in scenario.clients.iter().enumerate() {
-            if client.target != Target::Server(s) {
-                continue;
-            }
-            for instance in 1..=client.count.min(MOST_INSTANCE_LANES) {
-                lanes.push(Lane {
-                    key: LaneKey::Instance(InstanceId {
-                        client: c,
-                        instance,
-                    }),
-                    name: client.instance_label(instance),
-                    note: client_note(client),
-                    kind: if client.is_program() {
-                        LaneKind::ClientProgram
-                    } else {
-                        LaneKind::Client
-                    },
-                });
-            }
-        }
+        lanes.extend(client_lanes(scenario, &Target::Server(s)));
         let outside = transcript
             .sections
             .iter()
@@ -303,10 +284,7 @@ fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<La
             Concurrency::Threaded => "threaded",
             Concurrency::Sequential => "sequential",
         };
-        let protocol = match server.protocol {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        };
+        let protocol = server.protocol.name();
         let (note, kind) = if server.program.is_some() {
             (
                 format!("{protocol} · program under test"),
@@ -339,22 +317,7 @@ fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<La
         }
     }
     for address in addresses {
-        for (c, client) in scenario.clients.iter().enumerate() {
-            if client.target != Target::Address(address.clone()) {
-                continue;
-            }
-            for instance in 1..=client.count.min(MOST_INSTANCE_LANES) {
-                lanes.push(Lane {
-                    key: LaneKey::Instance(InstanceId {
-                        client: c,
-                        instance,
-                    }),
-                    name: client.instance_label(instance),
-                    note: client_note(client),
-                    kind: LaneKind::Client,
-                });
-            }
-        }
+        lanes.extend(client_lanes(scenario, &Target::Address(address.clone())));
         lanes.push(Lane {
             key: LaneKey::Address(address.clone()),
             name: address.clone(),
@@ -370,11 +333,33 @@ fn lanes(scenario: &Scenario, transcript: &Transcript) -> (Vec<Lane>, HashMap<La
     (lanes, index)
 }
 
+/// The lanes of the instances of the clients that connect to `target` (at most
+/// `MOST_INSTANCE_LANES` per client).
+fn client_lanes<'a>(scenario: &'a Scenario, target: &'a Target) -> impl Iterator<Item = Lane> + 'a {
+    let theirs = scenario
+        .clients
+        .iter()
+        .enumerate()
+        .filter(move |(_, client)| client.target == *target);
+    theirs.flat_map(|(c, client)| {
+        (1..=client.count.min(MOST_INSTANCE_LANES)).map(move |instance| Lane {
+            key: LaneKey::Instance(InstanceId {
+                client: c,
+                instance,
+            }),
+            name: client.instance_label(instance),
+            note: client_note(client),
+            kind: if client.is_program() {
+                LaneKind::ClientProgram
+            } else {
+                LaneKind::Client
+            },
+        })
+    })
+}
+
 fn client_note(client: &crate::scenario::Client) -> String {
-    let protocol = match client.protocol {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-    };
+    let protocol = client.protocol.name();
     if client.is_program() {
         format!("{protocol} · program under test")
     } else if client.start_after > Duration::ZERO {
