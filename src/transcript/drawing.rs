@@ -151,7 +151,7 @@ pub struct Arrow {
 
 impl Arrow {
     /// An arrow of `kind` with nothing else to say.
-    pub fn plain(toward: Toward, kind: ArrowKind) -> Self {
+    pub const fn plain(toward: Toward, kind: ArrowKind) -> Self {
         Arrow {
             toward,
             kind,

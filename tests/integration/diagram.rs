@@ -648,3 +648,15 @@ fn values_captured_in_a_run_show_by_name_as_in_the_transcript() {
         "{labels:#?}"
     );
 }
+
+#[test]
+fn a_client_that_closes_when_its_steps_end_is_drawn_closing() {
+    // No `close` step: the client's socket closes when its steps end, and the server closes
+    // its side after it. Both closes are drawn, the client's first.
+    let rows = rows_of(
+        "implicit_close",
+        "servers:\n  - name: s\n    rules:\n      - reply: \"ok\"\nclients:\n  - name: c\n    connect: s\n    steps:\n      - send: \"hi\"\n      - expect: \"ok\"\n",
+    );
+    let closes: Vec<&String> = rows.iter().filter(|r| r.starts_with("arrow fin")).collect();
+    assert_eq!(closes.len(), 2, "{rows:#?}");
+}

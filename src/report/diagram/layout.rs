@@ -21,6 +21,9 @@ pub const MOST_INSTANCE_LANES: u32 = 8;
 /// folded (`transcript::DRAWN_HEAD`), and this bounds many conversations together.
 pub const MOST_ROWS: usize = 160;
 
+/// The close of a client that closed when its steps ended (no step of its own drew it).
+static IMPLICIT_CLOSE: Arrow = Arrow::plain(Toward::Server, ArrowKind::Fin);
+
 /// Who a lane is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LaneKey {
@@ -128,6 +131,14 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
         };
         let len = section.entries.len();
         let entries = &section.entries;
+        let closes_implicitly = match section.who {
+            Who::Instance(id) => {
+                let client = &scenario.clients[id.client];
+                !client.is_program() && client.protocol == Protocol::Tcp
+            }
+            Who::Outside(_) | Who::Server(_) => false,
+        };
+        let mut client_closed = false;
         // Where a run of lines not drawn began, and how many.
         let mut fold: Option<(usize, usize)> = None;
         for (e, entry) in section.entries.iter().enumerate() {
@@ -167,6 +178,28 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
             } else {
                 (lane, peer)
             };
+            // A client of netlab's that never closed by a step closed when its steps ended: the
+            // close the server saw is drawn as the client's, before the server's own.
+            match entry.drawing.tie {
+                Tie::Closed => client_closed = true,
+                Tie::SawClose if on_server && !client_closed && closes_implicitly => {
+                    client_closed = true;
+                    rows.push(Row {
+                        entry,
+                        arrow: Some(&IMPLICIT_CLOSE),
+                        lane: client,
+                        peer: server,
+                        from: client,
+                        to: server,
+                        section: s,
+                        entry_index: e,
+                        on_server: false,
+                        declared,
+                        folded: 0,
+                    });
+                }
+                _ => {}
+            }
             if entry.drawing.arrows.is_empty() {
                 rows.push(Row {
                     entry,
