@@ -485,28 +485,23 @@ fn a_sequential_servers_queue_is_drawn_the_same_whichever_client_the_kernel_hand
 fn report_paths_are_checked_before_the_run_and_no_diagram_is_left_of_a_run_that_did_not_happen() {
     let hello = root().join("scenarios/tcp_hello.yaml");
     let same = temp_file("same.html", "");
-    let (code, _, stderr) = netlab_with([
-        "run",
-        "-q",
-        "--html",
-        same.to_str().unwrap(),
-        "--svg",
-        same.to_str().unwrap(),
-        hello.to_str().unwrap(),
-    ]);
+    let both = |html: &Path, svg: &Path| {
+        netlab_with([
+            "run",
+            "-q",
+            "--html",
+            html.to_str().unwrap(),
+            "--svg",
+            svg.to_str().unwrap(),
+            hello.to_str().unwrap(),
+        ])
+    };
+    let (code, _, stderr) = both(&same, &same);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("name the same file"), "{stderr}");
     // Spelled otherwise, the same file still.
     let spelled = same.parent().unwrap().join(".").join("same.html");
-    let (code, _, stderr) = netlab_with([
-        "run",
-        "-q",
-        "--html",
-        same.to_str().unwrap(),
-        "--svg",
-        spelled.to_str().unwrap(),
-        hello.to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = both(&same, &spelled);
     assert_eq!(code, 2, "{stderr}");
     // A program that cannot be started: the environment refused the run (exit 3), and the
     // diagram asked for is not left behind, empty or from an earlier run.

@@ -66,7 +66,7 @@ pub struct Lane {
 }
 
 /// One row of the diagram: an arrow of a line, or a line drawn as a note.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Row<'a> {
     /// The line.
     pub entry: &'a Entry,
@@ -170,13 +170,26 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                 }
             }
             let on_server = entry.mark == Mark::Server || matches!(section.who, Who::Server(_));
-            let (lane, peer) = if on_server { (peer, own) } else { (own, peer) };
-            let declared = times[s][e];
-            // The section's client end and server end.
-            let (client, server) = if on_server {
-                (peer, lane)
+            // The section's client end is `own`, its server end `peer`.
+            let (client, server) = (own, peer);
+            let (lane, other) = if on_server {
+                (server, client)
             } else {
-                (lane, peer)
+                (client, server)
+            };
+            // The line as a note on its actor's lane; its arrows are drawn from it.
+            let note = Row {
+                entry,
+                arrow: None,
+                lane,
+                peer: other,
+                from: lane,
+                to: lane,
+                section: s,
+                entry_index: e,
+                on_server,
+                declared: times[s][e],
+                folded: 0,
             };
             // A client of netlab's that never closed by a step closed when its steps ended: the
             // close the server saw is drawn as the client's, before the server's own.
@@ -185,35 +198,19 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                 Tie::SawClose if on_server && !client_closed && closes_implicitly => {
                     client_closed = true;
                     rows.push(Row {
-                        entry,
                         arrow: Some(&IMPLICIT_CLOSE),
                         lane: client,
                         peer: server,
                         from: client,
                         to: server,
-                        section: s,
-                        entry_index: e,
                         on_server: false,
-                        declared,
-                        folded: 0,
+                        ..note
                     });
                 }
                 _ => {}
             }
             if entry.drawing.arrows.is_empty() {
-                rows.push(Row {
-                    entry,
-                    arrow: None,
-                    lane,
-                    peer,
-                    from: lane,
-                    to: lane,
-                    section: s,
-                    entry_index: e,
-                    on_server,
-                    declared,
-                    folded: 0,
-                });
+                rows.push(note);
             }
             for arrow in &entry.drawing.arrows {
                 let (from, to) = match arrow.toward {
@@ -223,22 +220,16 @@ pub fn lay_out<'a>(scenario: &Scenario, transcript: &'a Transcript) -> Layout<'a
                 // What a server line received came before the pause it declares (its delay),
                 // what it sent after.
                 let declared = if on_server && arrow.toward == Toward::Server {
-                    declared.saturating_sub(entry.drawing.pause)
+                    note.declared.saturating_sub(entry.drawing.pause)
                 } else {
-                    declared
+                    note.declared
                 };
                 rows.push(Row {
-                    entry,
                     arrow: Some(arrow),
-                    lane,
-                    peer,
                     from,
                     to,
-                    section: s,
-                    entry_index: e,
-                    on_server,
                     declared,
-                    folded: 0,
+                    ..note
                 });
             }
         }
