@@ -121,7 +121,7 @@ pub fn page(cases: &[Case]) -> String {
 /// index's path.
 pub fn write_suite(dir: &Path, cases: &[Case]) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let names = page_names(cases);
+    let names = page_names(cases.iter().map(|case| case.scenario.name.as_str()));
     for (case, name) in cases.iter().zip(&names) {
         std::fs::write(dir.join(name), page(std::slice::from_ref(case)))?;
     }
@@ -130,15 +130,12 @@ pub fn write_suite(dir: &Path, cases: &[Case]) -> std::io::Result<std::path::Pat
     Ok(index)
 }
 
-/// A file name per case, from its scenario's name (made safe, made unique).
-fn page_names(cases: &[Case]) -> Vec<String> {
+/// A file name per scenario name (made safe, made unique, never the index's).
+fn page_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut taken = std::collections::HashSet::new();
-    cases
-        .iter()
-        .map(|case| {
-            let stem: String = case
-                .scenario
-                .name
+    names
+        .map(|scenario| {
+            let stem: String = scenario
                 .chars()
                 .map(|c| {
                     if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -289,4 +286,25 @@ fn document(title: &str, body: &str) -> String {
          </body></html>\n",
         escape(title)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_names_are_safe_unique_whatever_the_case_and_never_the_index() {
+        let names = page_names(["hello", "Hello", "hello", "Index", "a/b c", ""].into_iter());
+        assert_eq!(
+            names,
+            [
+                "hello.html",
+                "Hello-2.html",
+                "hello-3.html",
+                "scenario_Index.html",
+                "a_b_c.html",
+                "scenario_.html"
+            ]
+        );
+    }
 }
