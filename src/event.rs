@@ -337,6 +337,53 @@ pub enum ServerAction {
     Failed(String),
     /// A fault was injected (`faults:`) on its own (not on a reply).
     Fault(AppliedFault),
+    /// A proxy connected to its upstream for this connection.
+    UpstreamConnected {
+        /// The proxy's own end of that connection (the upstream's peer: see `pairing`).
+        local: SocketAddr,
+        /// Where it connected.
+        remote: SocketAddr,
+    },
+    /// A proxy could not reach its upstream; it closed the client's connection.
+    UpstreamFailed(String),
+    /// A proxy forwarded bytes one way. Consecutive pieces the same way are one run (how recv()
+    /// cut the stream is timing's), recorded as they go and joined by the transcript.
+    Forwarded {
+        /// Which way.
+        way: Way,
+        /// The bytes (at most `RECORDED_BYTES` of a run).
+        bytes: Vec<u8>,
+        /// Bytes forwarded after `bytes` and not kept.
+        unrecorded: u64,
+        /// Bytes read so far from the side they came from (what this depends on).
+        read_total: u64,
+    },
+    /// One side of a proxied connection closed (or reset); the proxy closed (or reset) the
+    /// other side's way `way`.
+    SideClosed {
+        /// The way the close went on (`ToUpstream`: the client closed).
+        way: Way,
+        /// It came as a reset, and was passed on as one.
+        reset: bool,
+        /// Bytes read so far from the side that closed.
+        read_total: u64,
+    },
+    /// A proxy injected a fault on one way (`faults: { to_upstream: …, to_client: … }`).
+    ProxyFault {
+        /// The way.
+        way: Way,
+        /// What it did.
+        fault: AppliedFault,
+    },
+}
+
+/// A way through a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Way {
+    /// From the client to the upstream.
+    ToUpstream,
+    /// From the upstream back to the client.
+    ToClient,
 }
 
 /// A fault injected on a server's write or connection (`faults:`), as it was applied.
@@ -361,6 +408,13 @@ pub enum AppliedFault {
     Dropped,
     /// A UDP reply was sent twice.
     Duplicated,
+    /// Forwarding stopped after this many bytes, for this long (`None`: for good).
+    Stalled {
+        /// Bytes forwarded that way before it.
+        after: u64,
+        /// How long, as declared.
+        duration: Option<Duration>,
+    },
 }
 
 /// How a program under test ended, as the operating system said.

@@ -100,6 +100,39 @@ pub struct Server {
     /// Served from outside the run at this `host:port` (`--target NAME=HOST:PORT`): nothing is
     /// started for it, and its clients connect there.
     pub outside: Option<String>,
+    /// A proxy: it forwards what comes both ways to another server or address, with faults on
+    /// each way, instead of answering by rules.
+    pub proxy: Option<Proxy>,
+}
+
+/// What a proxy server forwards to, and what goes wrong on each way through it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    /// Where it forwards: a server of the scenario, or `host:port`.
+    pub to: Target,
+    /// Faults on what goes from its client to the upstream.
+    pub to_upstream: Faults,
+    /// Faults on what comes back from the upstream to its client.
+    pub to_client: Faults,
+}
+
+impl Proxy {
+    /// The faults of the way `way`.
+    pub fn faults(&self, way: crate::event::Way) -> &Faults {
+        match way {
+            crate::event::Way::ToUpstream => &self.to_upstream,
+            crate::event::Way::ToClient => &self.to_client,
+        }
+    }
+}
+
+/// `stall:` of a proxy's faults: forwarding one way stops for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    /// After this many bytes forwarded that way (0: from the start).
+    pub after: u64,
+    /// For this long; `None`: until the connection ends.
+    pub duration: Option<Duration>,
 }
 
 /// Faults a netlab server injects, toxiproxy-style, for testing clients.
@@ -123,6 +156,8 @@ pub struct Faults {
     pub drop: f64,
     /// Probability that a reply is sent twice (UDP).
     pub duplicate: f64,
+    /// Stop forwarding for a while (a proxy's).
+    pub stall: Option<Stall>,
     /// Seed of the jitter and the probabilities.
     pub seed: u64,
 }
@@ -747,15 +782,28 @@ impl Server {
             .chain(self.delay)
             .max()
             .unwrap_or_default();
-        let faults = &self.faults;
+        let ways = match &self.proxy {
+            Some(proxy) => vec![&proxy.to_upstream, &proxy.to_client],
+            None => vec![&self.faults],
+        };
+        let faults = ways.into_iter().map(Faults::longest_pause).max();
+        delay.saturating_add(faults.unwrap_or_default())
+    }
+}
+
+impl Faults {
+    /// The longest these faults hold one write back: latency and jitter, a pause between slices
+    /// or a throttled piece, and a stall of a known length.
+    pub fn longest_pause(&self) -> Duration {
         // A throttled reply goes out in pieces of a tenth of a second's worth, one byte at least.
-        let throttle = faults.bandwidth.map_or(Duration::ZERO, |rate| {
+        let throttle = self.bandwidth.map_or(Duration::ZERO, |rate| {
             Duration::from_secs_f64(1.0 / rate.max(1) as f64).max(Duration::from_millis(100))
         });
-        delay
-            .saturating_add(faults.latency)
-            .saturating_add(faults.jitter)
-            .saturating_add(faults.slice_pause.max(throttle))
+        let stall = self.stall.and_then(|s| s.duration).unwrap_or_default();
+        self.latency
+            .saturating_add(self.jitter)
+            .saturating_add(self.slice_pause.max(throttle))
+            .saturating_add(stall)
     }
 }
 

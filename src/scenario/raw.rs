@@ -175,8 +175,29 @@ pub struct RawServer {
     pub expect_connections: Option<RawCount>,
     /// How many messages (udp: datagrams) its rules must see, checked at the end of the run.
     pub expect_messages: Option<RawCount>,
-    /// Faults the server injects into its replies.
+    /// Faults the server injects into its replies (a proxy: `to_upstream:`, `to_client:`).
     pub faults: Option<RawFaults>,
+    /// Forward both ways to another server or address instead of answering by rules.
+    pub proxy: Option<RawProxy>,
+}
+
+/// A server's `proxy:`, as written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    /// A server of the scenario by name, or `host:port`.
+    pub to: String,
+}
+
+/// `stall:` of a proxy's faults.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStall {
+    /// After this many bytes forwarded that way (default 0: from the start).
+    pub after: Option<RawSize>,
+    /// For this long (default: until the connection ends).
+    #[serde(rename = "for")]
+    pub duration: Option<RawDuration>,
 }
 
 /// A server's `faults:`, as written.
@@ -201,6 +222,12 @@ pub struct RawFaults {
     pub duplicate: Option<f64>,
     /// Seed of the jitter and the probabilities, so that runs repeat.
     pub seed: Option<u64>,
+    /// A proxy's: stop forwarding this way for a while: `{ after: 10, for: 2s }`.
+    pub stall: Option<RawStall>,
+    /// A proxy's: faults on what goes from its client to the upstream.
+    pub to_upstream: Option<Box<RawFaults>>,
+    /// A proxy's: faults on what comes back from the upstream to its client.
+    pub to_client: Option<Box<RawFaults>>,
 }
 
 /// `latency:` of `faults:`.

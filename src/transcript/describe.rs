@@ -9,6 +9,7 @@ use crate::escape::{Part, SHOW_LIMIT};
 use crate::event::{
     AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
+    Way,
 };
 use crate::framing::Framing;
 use crate::matcher::{CapturedKind, Matcher};
@@ -79,7 +80,107 @@ pub fn fault_text(fault: &AppliedFault) -> String {
         AppliedFault::Reset => "closed with a reset (RST)".to_string(),
         AppliedFault::Dropped => "reply lost (drop)".to_string(),
         AppliedFault::Duplicated => "reply sent twice (duplicate)".to_string(),
+        AppliedFault::Stalled {
+            after,
+            duration: Some(pause),
+        } => format!("stalled {} after {after} bytes (stall)", duration(*pause)),
+        AppliedFault::Stalled {
+            after,
+            duration: None,
+        } => format!("stalled for good after {after} bytes (stall)"),
     }
+}
+
+/// What a proxy's way does to every piece it forwards, as declared (the latency drawn for a
+/// piece depends on how recv() cut the stream, which the transcript must not).
+fn way_faults(faults: &crate::scenario::Faults) -> Vec<String> {
+    let mut words = Vec::new();
+    match (faults.latency.is_zero(), faults.jitter.is_zero()) {
+        (true, true) => {}
+        (_, true) => words.push(fault_text(&AppliedFault::Latency(faults.latency))),
+        _ => words.push(format!(
+            "latency {} + up to {} (jitter)",
+            duration(faults.latency),
+            duration(faults.jitter)
+        )),
+    }
+    if let Some(bytes) = faults.slice {
+        words.push(fault_text(&AppliedFault::Slice {
+            bytes,
+            pause: faults.slice_pause,
+        }));
+    }
+    if let Some(rate) = faults.bandwidth {
+        words.push(fault_text(&AppliedFault::Bandwidth(rate)));
+    }
+    words
+}
+
+/// What a proxy forwards to, as the transcript names it: the server's name, or the address as
+/// written.
+pub fn upstream_name(scenario: &Scenario, proxy: &crate::scenario::Proxy) -> String {
+    match &proxy.to {
+        Target::Server(i) => scenario.servers[*i].name.clone(),
+        Target::Address(address) => address.clone(),
+    }
+}
+
+/// The words of a proxy's own action (`None`: not a proxy's).
+fn proxy_words(
+    scenario: &Scenario,
+    server: usize,
+    redact: Redactions,
+    action: &ServerAction,
+) -> Option<String> {
+    let proxy = scenario.servers[server].proxy.as_ref()?;
+    let upstream = upstream_name(scenario, proxy);
+    let side = |way: Way| match way {
+        Way::ToUpstream => upstream.clone(),
+        Way::ToClient => "the client".to_string(),
+    };
+    let from = |way: Way| match way {
+        Way::ToUpstream => "the client".to_string(),
+        Way::ToClient => upstream.clone(),
+    };
+    Some(match action {
+        ServerAction::UpstreamConnected { .. } => format!("connected to {upstream}"),
+        ServerAction::UpstreamFailed(reason) => {
+            format!("could not connect to {upstream}: {reason} → closed the client's connection")
+        }
+        ServerAction::Forwarded {
+            way,
+            bytes,
+            unrecorded,
+            ..
+        } => {
+            let shown = match unrecorded {
+                0 => redact.show(bytes),
+                more => format!(
+                    "{}… ({} bytes, the first {} kept)",
+                    redact.show_head(bytes, SHOW_LIMIT / 4),
+                    bytes.len() as u64 + more,
+                    bytes.len()
+                ),
+            };
+            let mut text = format!("forwarded {shown} to {}", side(*way));
+            for words in way_faults(proxy.faults(*way)) {
+                text.push_str(&format!(", fault: {words}"));
+            }
+            text
+        }
+        ServerAction::SideClosed {
+            way, reset: false, ..
+        } => format!("{} closed → closed its side toward {}", from(*way), side(*way)),
+        ServerAction::SideClosed { way, .. } => format!(
+            "{} reset the connection → reset the one to {}",
+            from(*way),
+            side(*way)
+        ),
+        ServerAction::ProxyFault { way, fault } => {
+            format!("fault toward {}: {}", side(*way), fault_text(fault))
+        }
+        _ => return None,
+    })
 }
 
 /// `exit code 1`, `killed by signal 11 (SIGSEGV)`.
@@ -890,6 +991,17 @@ fn server_words(
         ),
         None => format!("received {}", redact.show(message)),
     };
+    if let Some(text) = proxy_words(scenario, server, redact, &event.action) {
+        return Entry {
+            mark: Mark::Server,
+            actor: scenario.servers[server].name.clone(),
+            text,
+            detail: Vec::new(),
+            differs: None,
+            hint: None,
+            drawing: Drawing::default(),
+        };
+    }
     let text = match &event.action {
         ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
         ServerAction::Accepted { .. } => "accepted the connection".to_string(),
@@ -981,6 +1093,12 @@ fn server_words(
             format!("connection failed: {}", redacted_text(redact, reason))
         }
         ServerAction::Fault(fault) => format!("fault: {}", fault_text(fault)),
+        // Said by `proxy_words` (a proxy's actions).
+        ServerAction::UpstreamConnected { .. }
+        | ServerAction::UpstreamFailed(_)
+        | ServerAction::Forwarded { .. }
+        | ServerAction::SideClosed { .. }
+        | ServerAction::ProxyFault { .. } => String::new(),
     };
     Entry {
         mark: Mark::Server,

@@ -438,6 +438,10 @@ fn badge_text(fault: &AppliedFault) -> String {
         AppliedFault::Reset => "reset".to_string(),
         AppliedFault::Dropped => "dropped".to_string(),
         AppliedFault::Duplicated => "duplicated".to_string(),
+        AppliedFault::Stalled {
+            duration: Some(d), ..
+        } => format!("stall {}", humantime::format_duration(*d)),
+        AppliedFault::Stalled { duration: None, .. } => "stalled".to_string(),
     }
 }
 

@@ -47,7 +47,7 @@ impl Checker<'_> {
             // other command reports the var).
             Some(Target::Address(connect))
         } else {
-            self.target(&connect_path, &connect, servers)
+            self.target(&connect_path, "connect", &connect, servers)
         };
         let server_protocol = match &target {
             Some(Target::Address(_)) => None,
@@ -237,9 +237,15 @@ impl Checker<'_> {
         }
     }
 
-    /// Where the `connect` value `connect` (at `path`) leads: a server of the file, or an
-    /// address; `None`, reported, when it is neither.
-    fn target(&mut self, path: &str, connect: &str, servers: &[Server]) -> Option<Target> {
+    /// Where the `connect` value `connect` (at `path`, a `field` named so) leads: a server of
+    /// the file, or an address; `None`, reported, when it is neither.
+    pub(super) fn target(
+        &mut self,
+        path: &str,
+        field: &str,
+        connect: &str,
+        servers: &[Server],
+    ) -> Option<Target> {
         if let Some(i) = servers.iter().position(|s| s.name == connect) {
             return Some(Target::Server(i));
         }
@@ -256,15 +262,15 @@ impl Checker<'_> {
         }
         let guess = did_you_mean(connect, servers.iter().map(|s| s.name.as_str()));
         let known: Vec<String> = servers.iter().map(|s| format!("`{}`", s.name)).collect();
-        let diagnostic = self.at_value(path, format!("unknown server `{connect}` in `connect`"));
+        let diagnostic = self.at_value(path, format!("unknown server `{connect}` in `{field}`"));
         if let Some(guess) = guess {
             diagnostic.label = Some(format!("did you mean `{guess}`?"));
         }
         diagnostic.help = Some(if known.is_empty() {
-            "no server is declared: `connect` takes a server's name or `host:port`".to_string()
+            format!("no server is declared: `{field}` takes a server's name or `host:port`")
         } else {
             format!(
-                "`connect` takes a server's name ({}) or `host:port`",
+                "`{field}` takes a server's name ({}) or `host:port`",
                 known.join(", ")
             )
         });

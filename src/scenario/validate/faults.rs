@@ -3,13 +3,13 @@
 
 use super::checker::Checker;
 use super::fields::Unit;
-use crate::scenario::model::Faults;
+use crate::scenario::model::{Faults, Stall};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{RawDuration, RawFaults, RawSize};
 
 impl Checker<'_> {
     /// The checked faults of the server at `path` (`udp`: its protocol; `program`: it is a
-    /// program under test, which netlab cannot make faulty).
+    /// program under test, which netlab cannot make faulty). A proxy's are `proxy_faults`.
     pub(super) fn faults(
         &mut self,
         path: &str,
@@ -28,6 +28,76 @@ impl Checker<'_> {
             );
             return Faults::default();
         }
+        self.refuse_fields(
+            &path,
+            &[
+                (raw.to_upstream.is_some(), "to_upstream"),
+                (raw.to_client.is_some(), "to_client"),
+                (raw.stall.is_some(), "stall"),
+            ],
+            "applies to a proxy only (a server with `proxy:`)",
+            Some("a server's faults apply to its replies: `latency`, `slice`, `bandwidth`, `close_after`, `reset`, or `drop` and `duplicate` over udp"),
+        );
+        self.one_way(&path, raw, udp, 0)
+    }
+
+    /// The checked faults of the proxy at `path`, one per way (`to_upstream`, `to_client`): each
+    /// way takes a server's faults and `stall`; a `seed` beside them is each way's default.
+    pub(super) fn proxy_faults(
+        &mut self,
+        path: &str,
+        raw: Option<RawFaults>,
+        udp: bool,
+    ) -> (Faults, Faults) {
+        let Some(mut raw) = raw else {
+            return Default::default();
+        };
+        let path = join(path, "faults");
+        let (to_upstream, to_client) = (raw.to_upstream.take(), raw.to_client.take());
+        self.refuse_fields(
+            &path,
+            &[
+                (raw.latency.is_some(), "latency"),
+                (raw.slice.is_some(), "slice"),
+                (raw.bandwidth.is_some(), "bandwidth"),
+                (raw.reset.is_some(), "reset"),
+                (raw.close_after.is_some(), "close_after"),
+                (raw.drop.is_some(), "drop"),
+                (raw.duplicate.is_some(), "duplicate"),
+                (raw.stall.is_some(), "stall"),
+            ],
+            "goes under `to_upstream:` or `to_client:` on a proxy: a proxy's faults apply to one way",
+            Some("write `faults: { to_client: { latency: { fixed: 50ms } } }` for what the client receives"),
+        );
+        let seed = raw.seed.unwrap_or(0);
+        let mut way = |name: &str, raw: Option<Box<RawFaults>>| {
+            raw.map_or_else(
+                || Faults {
+                    seed,
+                    ..Faults::default()
+                },
+                |mut raw| {
+                    let at = join(&path, name);
+                    self.refuse_fields(
+                        &at,
+                        &[
+                            (raw.to_upstream.take().is_some(), "to_upstream"),
+                            (raw.to_client.take().is_some(), "to_client"),
+                        ],
+                        "cannot be inside one way: the two ways sit side by side under `faults:`",
+                        None,
+                    );
+                    self.one_way(&at, *raw, udp, seed)
+                },
+            )
+        };
+        (way("to_upstream", to_upstream), way("to_client", to_client))
+    }
+
+    /// The faults written at `path` for one way (a server's replies, or a proxy's way), `seed`
+    /// when it gives none.
+    fn one_way(&mut self, path: &str, raw: RawFaults, udp: bool, seed: u64) -> Faults {
+        let path = path.to_string();
         let tcp_only = [
             (raw.slice.is_some(), "slice"),
             (raw.bandwidth.is_some(), "bandwidth"),
@@ -64,6 +134,10 @@ impl Checker<'_> {
                 Unit::BytesPerSecond,
             )
         });
+        let stall = raw.stall.as_ref().map(|stall| Stall {
+            after: stall.after.map_or(0, |RawSize(n)| n),
+            duration: stall.duration.map(|RawDuration(d)| d),
+        });
         Faults {
             latency: latency
                 .and_then(|l| l.fixed)
@@ -82,7 +156,8 @@ impl Checker<'_> {
             close_after: raw.close_after.map(|RawSize(n)| n),
             drop: self.probability(&join(&path, "drop"), raw.drop),
             duplicate: self.probability(&join(&path, "duplicate"), raw.duplicate),
-            seed: raw.seed.unwrap_or(0),
+            stall,
+            seed: raw.seed.unwrap_or(seed),
         }
     }
 

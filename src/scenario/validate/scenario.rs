@@ -73,12 +73,13 @@ impl Checker<'_> {
                     .with_help("add a `servers:` or `clients:` list"),
             );
         }
-        let servers: Vec<Server> = raw
+        let mut servers: Vec<Server> = raw
             .servers
             .into_iter()
             .enumerate()
             .map(|(i, s)| self.server(&format!("servers[{i}]"), s))
             .collect();
+        self.resolve_proxies(&mut servers);
         self.check_unique("servers", servers.iter().map(|s| s.name.as_str()), "server");
         let total = raw.clients.len();
         let client_names: Vec<String> = (raw.clients.iter().enumerate())

@@ -12,7 +12,8 @@ use crate::framing::{Frames, Framing, LengthPrefix};
 use crate::http::breaks_a_field_value;
 use crate::matcher::Matcher;
 use crate::scenario::model::{
-    Counted, MAX_DATAGRAM_PAYLOAD, Reply, ReplyHead, ReplyPart, Rule, Server, ServerCheck,
+    Counted, MAX_DATAGRAM_PAYLOAD, Proxy, Reply, ReplyHead, ReplyPart, Rule, Server, ServerCheck,
+    Target,
 };
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
@@ -35,6 +36,17 @@ impl Checker<'_> {
         self.check_name(&join(path, "name"), &raw.name);
         self.values_needed = self.needed_vars.of_server(&raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
+        let proxy = raw.proxy.take().map(|written| {
+            self.refuse_proxy_fields(path, &raw);
+            let (to_upstream, to_client) =
+                self.proxy_faults(path, raw.faults.take(), protocol == Protocol::Udp);
+            // The name is looked up once every server is known (`resolve_proxies`).
+            Proxy {
+                to: Target::Address(written.to),
+                to_upstream,
+                to_client,
+            }
+        });
         let program = self.server_program(path, &mut raw, protocol == Protocol::Udp);
         let faults = self.faults(
             path,
@@ -227,6 +239,90 @@ impl Checker<'_> {
             outside: None,
             program,
             checks,
+            proxy,
+        }
+    }
+
+    /// Refuses what a proxy (`raw`, at `path`) cannot have: it forwards what comes, so it has no
+    /// rules, greeting, delay or framing, and runs no program.
+    fn refuse_proxy_fields(&mut self, path: &str, raw: &RawServer) {
+        self.refuse_fields(
+            path,
+            &[
+                (!raw.rules.is_empty(), "rules"),
+                (raw.greeting.is_some(), "greeting"),
+                (raw.delay.is_some(), "delay"),
+                (raw.framing.is_some(), "framing"),
+                (raw.exec.is_some(), "exec"),
+                (raw.expect_messages.is_some(), "expect_messages"),
+            ],
+            "does not apply to a proxy: it forwards what comes, both ways, as it comes",
+            Some("put the rules on the server the proxy forwards to (`proxy: { to: NAME }`), and slow the way with `faults: { to_client: … }`"),
+        );
+    }
+
+    /// Resolves each proxy's `to:` (written at `servers[i].proxy.to`) to a server of `servers`
+    /// or an address, and refuses a proxy that reaches itself, or one of another protocol.
+    pub(super) fn resolve_proxies(&mut self, servers: &mut [Server]) {
+        for index in 0..servers.len() {
+            let Some(Proxy {
+                to: Target::Address(written),
+                ..
+            }) = &servers[index].proxy
+            else {
+                continue;
+            };
+            let written = written.clone();
+            let at = format!("servers[{index}].proxy.to");
+            let Some(to) = self.target(&at, "proxy.to", &written, servers) else {
+                continue;
+            };
+            if let Target::Server(upstream) = to {
+                let (own, theirs) = (servers[index].protocol, servers[upstream].protocol);
+                if own != theirs {
+                    self.at_value(
+                        &at,
+                        format!(
+                            "`{written}` is a {} server and this proxy is {}: a proxy forwards to a server of its own protocol",
+                            theirs.name(),
+                            own.name()
+                        ),
+                    );
+                }
+            }
+            if let Some(proxy) = &mut servers[index].proxy {
+                proxy.to = to;
+            }
+        }
+        for index in 0..servers.len() {
+            // Following `to` from a proxy comes back to it: every connection would open another.
+            let mut seen = vec![index];
+            let mut next = index;
+            while let Some(Proxy {
+                to: Target::Server(upstream),
+                ..
+            }) = &servers[next].proxy
+            {
+                if *upstream == index {
+                    let names: Vec<&str> =
+                        seen.iter().map(|i| servers[*i].name.as_str()).collect();
+                    self.at_value(
+                        &format!("servers[{index}].proxy.to"),
+                        format!(
+                            "the proxies forward in a circle ({} → {}): each connection would open another",
+                            names.join(" → "),
+                            servers[index].name
+                        ),
+                    )
+                    .add_help("end the chain at a server that answers (rules, or `exec:`) or at `host:port`");
+                    break;
+                }
+                if seen.contains(upstream) {
+                    break;
+                }
+                seen.push(*upstream);
+                next = *upstream;
+            }
         }
     }
 
