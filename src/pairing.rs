@@ -34,6 +34,14 @@ pub struct Pairing<'a> {
     connections: HashMap<Endpoint, ConnectionId>,
     /// Program instances that connected through their own way in.
     came_their_way: std::collections::HashSet<InstanceId>,
+    /// The instance each paired connection is (a leg through a proxy included).
+    owners: HashMap<ConnectionId, InstanceId>,
+    /// Proxies' connections to their upstream not accepted yet, by the upstream server and the
+    /// proxy's own end: the proxy's connection.
+    proxied: HashMap<Endpoint, ConnectionId>,
+    /// A proxy's connection → the connection its upstream accepted for it (a server of the
+    /// scenario).
+    legs: HashMap<ConnectionId, ConnectionId>,
 }
 
 impl<'a> Pairing<'a> {
@@ -45,15 +53,54 @@ impl<'a> Pairing<'a> {
             clients: HashMap::new(),
             connections: HashMap::new(),
             came_their_way: std::collections::HashSet::new(),
+            owners: HashMap::new(),
+            proxied: HashMap::new(),
+            legs: HashMap::new(),
         }
     }
 
-    /// Takes note of `event`: the pair it completes, if any.
-    pub fn observe(&mut self, event: &Event) -> Option<(ConnectionId, InstanceId)> {
+    /// The connection the upstream of proxy connection `conn` accepted for it, if it is a
+    /// server of the scenario and has.
+    pub fn upstream_of(&self, conn: ConnectionId) -> Option<ConnectionId> {
+        self.legs.get(&conn).copied()
+    }
+
+    /// Pairs `conn` with `id`, and the legs beyond it through proxies: the pairs made.
+    fn paired(&mut self, conn: ConnectionId, id: InstanceId) -> Vec<(ConnectionId, InstanceId)> {
+        let mut pairs = vec![(conn, id)];
+        let mut at = conn;
+        self.owners.insert(conn, id);
+        while let Some(next) = self.legs.get(&at).copied() {
+            if self.owners.insert(next, id).is_some() {
+                break;
+            }
+            pairs.push((next, id));
+            at = next;
+        }
+        pairs
+    }
+
+    /// Takes note that proxy connection `proxy` reached its upstream `upstream` through
+    /// `leg`: the pairs that makes if the proxy's connection is already someone's.
+    fn joined(
+        &mut self,
+        proxy: ConnectionId,
+        leg: ConnectionId,
+    ) -> Vec<(ConnectionId, InstanceId)> {
+        self.legs.insert(proxy, leg);
+        match self.owners.get(&proxy).copied() {
+            Some(id) => self.paired(leg, id),
+            None => Vec::new(),
+        }
+    }
+
+    /// Takes note of `event`: the pairs it completes (a connection, and the legs through
+    /// proxies it leads to).
+    pub fn observe(&mut self, event: &Event) -> Vec<(ConnectionId, InstanceId)> {
         match (&event.origin, &event.kind) {
             (Origin::Server(server), EventKind::Listening { addr }) => {
                 self.listening.insert(*server, *addr);
-                None
+                Vec::new()
             }
             (
                 Origin::Instance(id),
@@ -62,12 +109,34 @@ impl<'a> Pairing<'a> {
                     ..
                 }),
             ) => {
-                let endpoint = (self.server_reached(id.client, *remote)?, *local);
+                let Some(server) = self.server_reached(id.client, *remote) else {
+                    return Vec::new();
+                };
+                let endpoint = (server, *local);
                 match self.connections.remove(&endpoint) {
-                    Some(conn) => Some((conn, *id)),
+                    Some(conn) => self.paired(conn, *id),
                     None => {
                         self.clients.insert(endpoint, *id);
-                        None
+                        Vec::new()
+                    }
+                }
+            }
+            (
+                Origin::Connection(proxy),
+                EventKind::Served(ServerEvent {
+                    action: ServerAction::UpstreamConnected { local, remote },
+                    ..
+                }),
+            ) => {
+                let Some(upstream) = self.upstream_reached(proxy.server, *remote) else {
+                    return Vec::new();
+                };
+                let endpoint = (upstream, *local);
+                match self.connections.remove(&endpoint) {
+                    Some(leg) => self.joined(*proxy, leg),
+                    None => {
+                        self.proxied.insert(endpoint, *proxy);
+                        Vec::new()
                     }
                 }
             }
@@ -80,23 +149,66 @@ impl<'a> Pairing<'a> {
             ) => {
                 if let Some(owner) = via {
                     self.came_their_way.insert(*owner);
-                    return Some((*conn, *owner));
+                    return self.paired(*conn, *owner);
                 }
                 let endpoint = (conn.server, *peer);
                 if let Some(id) = self.clients.remove(&endpoint) {
-                    return Some((*conn, id));
+                    return self.paired(*conn, id);
+                }
+                if let Some(proxy) = self.proxied.remove(&endpoint) {
+                    return self.joined(proxy, *conn);
                 }
                 // Kept only if something could still claim it: a visitor of `netlab serve`
                 // (no client of the scenario runs) is not kept, however many come.
-                if self.step_clients_may_reach(conn.server)
-                    || self.sole_program(conn.server).is_some()
-                {
+                if self.may_be_claimed(conn.server) {
                     self.connections.insert(endpoint, *conn);
                 }
-                None
+                Vec::new()
             }
-            _ => None,
+            _ => Vec::new(),
         }
+    }
+
+    /// The server of the scenario a connection of proxy `proxy` to `remote` reached: the one
+    /// it names, or the one listening there.
+    fn upstream_reached(&self, proxy: usize, remote: SocketAddr) -> Option<usize> {
+        let own = self.scenario.servers.get(proxy)?;
+        match &own.proxy.as_ref()?.to {
+            Target::Server(server) => Some(*server),
+            Target::Address(_) => self.listening_at(own.protocol, remote),
+        }
+    }
+
+    /// The server of the scenario of `protocol` listening at `remote`, if one is.
+    fn listening_at(&self, protocol: crate::scenario::Protocol, remote: SocketAddr) -> Option<usize> {
+        self.listening
+            .iter()
+            .filter(|(server, addr)| {
+                self.scenario.servers[**server].protocol == protocol && listens_at(**addr, remote)
+            })
+            .map(|(server, _)| *server)
+            .min()
+    }
+
+    /// Whether a connection `server` accepted may still turn out to be a client's of the
+    /// scenario (a step client's, its one program client's, or a leg through a proxy).
+    pub fn may_be_claimed(&self, server: usize) -> bool {
+        self.step_clients_may_reach(server)
+            || self.sole_program(server).is_some()
+            || self.proxies_reach(server)
+    }
+
+    /// Whether a proxy of the scenario may forward to `server` (by name, or to an address where
+    /// it may listen).
+    fn proxies_reach(&self, server: usize) -> bool {
+        let Some(s) = self.scenario.servers.get(server) else {
+            return false;
+        };
+        self.scenario.servers.iter().any(|p| match p.proxy.as_ref().map(|p| &p.to) {
+            Some(Target::Server(to)) => *to == server,
+            Some(Target::Address(_)) => p.protocol == s.protocol,
+            None => false,
+        })
     }
 
     /// At the end of the run: the connections that never paired and are, all the same, the one
@@ -110,6 +222,19 @@ impl<'a> Pairing<'a> {
             .filter_map(|conn| Some((*conn, self.sole_program(conn.server)?)))
             .filter(|(_, program)| !self.came_their_way.contains(program))
             .collect();
+        // And the legs through proxies they lead to.
+        let mut legs = Vec::new();
+        for (conn, id) in &found {
+            let mut at = *conn;
+            while let Some(next) = self.legs.get(&at).copied() {
+                if self.owners.contains_key(&next) || legs.iter().any(|(leg, _)| *leg == next) {
+                    break;
+                }
+                legs.push((next, *id));
+                at = next;
+            }
+        }
+        found.extend(legs);
         found.sort();
         found
     }
@@ -121,15 +246,7 @@ impl<'a> Pairing<'a> {
         let client = self.scenario.clients.get(client)?;
         match client.target {
             Target::Server(server) => Some(server),
-            Target::Address(_) => self
-                .listening
-                .iter()
-                .filter(|(server, addr)| {
-                    self.scenario.servers[**server].protocol == client.protocol
-                        && listens_at(**addr, remote)
-                })
-                .map(|(server, _)| *server)
-                .min(),
+            Target::Address(_) => self.listening_at(client.protocol, remote),
         }
     }
 
@@ -225,11 +342,11 @@ mod tests {
         let t = ConnectionId { server: 0, seq: 1 };
         let there = SocketAddr::from(([127, 0, 0, 1], 6000));
         let mut pairing = Pairing::new(&scenario);
-        assert_eq!(pairing.observe(&connected(0, here, there)), None);
-        assert_eq!(pairing.observe(&accepted(0, here, None)), Some((t, A)));
+        assert_eq!(pairing.observe(&connected(0, here, there)), []);
+        assert_eq!(pairing.observe(&accepted(0, here, None)), [(t, A)]);
         let mut pairing = Pairing::new(&scenario);
-        assert_eq!(pairing.observe(&accepted(0, here, None)), None);
-        assert_eq!(pairing.observe(&connected(0, here, there)), Some((t, A)));
+        assert_eq!(pairing.observe(&accepted(0, here, None)), []);
+        assert_eq!(pairing.observe(&connected(0, here, there)), [(t, A)]);
     }
 
     #[test]
@@ -240,11 +357,11 @@ mod tests {
         pairing.observe(&listening(0, SocketAddr::from(([127, 0, 0, 1], 7000))));
         pairing.observe(&listening(1, SocketAddr::from(([0, 0, 0, 0], 7000))));
         let u_address = SocketAddr::from(([127, 0, 0, 1], 7000));
-        assert_eq!(pairing.observe(&connected(1, here, u_address)), None);
+        assert_eq!(pairing.observe(&connected(1, here, u_address)), []);
         // Same address, another transport: a TCP peer of server `t` is not the UDP client.
-        assert_eq!(pairing.observe(&accepted(0, here, None)), None);
+        assert_eq!(pairing.observe(&accepted(0, here, None)), []);
         let u = ConnectionId { server: 1, seq: 1 };
-        assert_eq!(pairing.observe(&accepted(1, here, None)), Some((u, B)));
+        assert_eq!(pairing.observe(&accepted(1, here, None)), [(u, B)]);
     }
 
     #[test]
@@ -253,7 +370,7 @@ mod tests {
         let there = SocketAddr::from(([127, 0, 0, 1], 6000));
         let t = ConnectionId { server: 0, seq: 1 };
         let mut pairing = Pairing::new(&scenario);
-        assert_eq!(pairing.observe(&accepted(0, there, Some(B))), Some((t, B)));
+        assert_eq!(pairing.observe(&accepted(0, there, Some(B))), [(t, B)]);
     }
 
     #[test]
@@ -277,7 +394,7 @@ mod tests {
         let mut pairing = Pairing::new(&scenario);
         pairing.observe(&listening(0, SocketAddr::from(([127, 0, 0, 1], 7000))));
         // Two program clients reach `t` (one by name, one by its address): neither is sure.
-        assert_eq!(pairing.observe(&accepted(0, peer, None)), None);
+        assert_eq!(pairing.observe(&accepted(0, peer, None)), []);
         assert!(pairing.leftovers().is_empty());
         let one = text.replace("7000\"\n", "7001\"\n");
         let scenario =
@@ -287,7 +404,7 @@ mod tests {
         let t = ConnectionId { server: 0, seq: 1 };
         // Said at the end of the run: a program that later comes its own way would show that
         // this connection was someone else's.
-        assert_eq!(pairing.observe(&accepted(0, peer, None)), None);
+        assert_eq!(pairing.observe(&accepted(0, peer, None)), []);
         assert_eq!(pairing.leftovers(), [(t, A)]);
         let own = SocketAddr::from(([127, 0, 0, 1], 5001));
         let mut through_its_own = served(
@@ -301,7 +418,7 @@ mod tests {
         if let Origin::Connection(conn) = &mut through_its_own.origin {
             conn.seq = 2;
         }
-        assert!(pairing.observe(&through_its_own).is_some());
+        assert!(!pairing.observe(&through_its_own).is_empty());
         assert!(
             pairing.leftovers().is_empty(),
             "an outsider's connection is not the program's"
@@ -325,12 +442,12 @@ mod tests {
             instance: 1,
         };
         let mut pairing = Pairing::new(&scenario);
-        assert_eq!(pairing.observe(&connected(0, same, t)), None);
-        assert_eq!(pairing.observe(&connected(1, same, w)), None);
+        assert_eq!(pairing.observe(&connected(0, same, t)), []);
+        assert_eq!(pairing.observe(&connected(1, same, w)), []);
         let on_w = ConnectionId { server: 1, seq: 1 };
         let on_t = ConnectionId { server: 0, seq: 1 };
-        assert_eq!(pairing.observe(&accepted(1, same, None)), Some((on_w, c)));
-        assert_eq!(pairing.observe(&accepted(0, same, None)), Some((on_t, A)));
+        assert_eq!(pairing.observe(&accepted(1, same, None)), [(on_w, c)]);
+        assert_eq!(pairing.observe(&accepted(0, same, None)), [(on_t, A)]);
     }
 
     #[test]
@@ -342,7 +459,7 @@ mod tests {
         let mut pairing = Pairing::new(&scenario);
         for port in 5000..5100 {
             let peer = SocketAddr::from(([127, 0, 0, 1], port));
-            assert_eq!(pairing.observe(&accepted(0, peer, None)), None);
+            assert_eq!(pairing.observe(&accepted(0, peer, None)), []);
         }
         assert!(pairing.connections.is_empty());
     }

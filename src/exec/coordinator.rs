@@ -366,10 +366,14 @@ fn spawn_all(
         };
         let job_context = context.clone();
         let shared = scenario.clone();
+        let upstream = match &scenario.servers[index].proxy {
+            Some(proxy) => Some(dial_of(scenario, addresses, &proxy.to)?),
+            None => None,
+        };
         match socket {
-            Bound::Tcp(listener) => context
-                .jobs
-                .spawn(move || accept_loop(index, shared, listener, entrance, job_context)),
+            Bound::Tcp(listener) => context.jobs.spawn(move || {
+                accept_loop(index, shared, listener, (entrance, upstream), job_context)
+            }),
             Bound::Udp(socket) => context.jobs.spawn(move || {
                 serve_udp(index, &shared.servers[index], socket, entrance, job_context)
             }),
@@ -381,20 +385,9 @@ fn spawn_all(
     }
     for id in instances {
         let client = &scenario.clients[id.client];
-        let dial = match (&client.target, own_address.get(id)) {
-            (_, Some(own)) => Dial::Addr(socket::loopback_of(*own)),
-            (Target::Server(i), None) => {
-                match (
-                    addresses.get(*i).copied().flatten(),
-                    &scenario.servers[*i].outside,
-                ) {
-                    (Some(addr), _) => Dial::Addr(socket::loopback_of(addr)),
-                    (None, Some(outside)) => Dial::Name(outside.clone()),
-                    // Clients start only once every server is up (see `run`).
-                    (None, None) => anyhow::bail!("server {i} has no address: a bug in netlab"),
-                }
-            }
-            (Target::Address(text), None) => Dial::Name(text.clone()),
+        let dial = match own_address.get(id) {
+            Some(own) => Dial::Addr(socket::loopback_of(*own)),
+            None => dial_of(scenario, addresses, &client.target)?,
         };
         // A netlab server closes after the client's close: the client waits for it.
         let closing = match client.target {
@@ -412,6 +405,27 @@ fn spawn_all(
             .context("cannot start a client thread")?;
     }
     Ok(())
+}
+
+/// Where a client (or a proxy) dials to reach `target`: a server's bound address, a server's
+/// outside address, or an address to resolve.
+fn dial_of(
+    scenario: &Scenario,
+    addresses: &[Option<SocketAddr>],
+    target: &Target,
+) -> anyhow::Result<Dial> {
+    Ok(match target {
+        Target::Server(i) => match (
+            addresses.get(*i).copied().flatten(),
+            &scenario.servers[*i].outside,
+        ) {
+            (Some(addr), _) => Dial::Addr(socket::loopback_of(addr)),
+            (None, Some(outside)) => Dial::Name(outside.clone()),
+            // Clients start only once every server is up (see `run`).
+            (None, None) => anyhow::bail!("server {i} has no address: a bug in netlab"),
+        },
+        Target::Address(text) => Dial::Name(text.clone()),
+    })
 }
 
 /// Receives the events of a run and decides when it is over.

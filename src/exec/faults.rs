@@ -107,6 +107,16 @@ impl<'a> Injector<'a> {
         applied
     }
 
+    /// How many bytes of a write of `len` go out before `close_after` cuts the connection.
+    pub fn room(&self, len: usize) -> usize {
+        match self.faults.close_after {
+            Some(limit) => usize::try_from(limit.saturating_sub(self.written))
+                .unwrap_or(usize::MAX)
+                .min(len),
+            None => len,
+        }
+    }
+
     /// Writes `bytes` through the write faults (slice, bandwidth, close_after).
     pub fn write(
         &mut self,
@@ -118,9 +128,7 @@ impl<'a> Injector<'a> {
         let (cancel, scale) = (&context.cancel, context.scale);
         let (bytes, cut) = match self.faults.close_after {
             Some(limit) if self.written + bytes.len() as u64 >= limit => {
-                let room =
-                    usize::try_from(limit.saturating_sub(self.written)).unwrap_or(usize::MAX);
-                (&bytes[..room.min(bytes.len())], true)
+                (&bytes[..self.room(bytes.len())], true)
             }
             _ => (bytes, false),
         };

@@ -14,6 +14,7 @@ mod faults;
 mod pool;
 mod ports;
 mod program;
+mod proxy;
 mod recorder;
 mod resolve;
 mod settle;

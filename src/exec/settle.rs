@@ -83,7 +83,7 @@ impl<'a> OpenConnections<'a> {
                         return;
                     };
                     self.instances.insert(*id, protocol);
-                    if protocol == Protocol::Tcp && paired.is_none() {
+                    if protocol == Protocol::Tcp && paired.is_empty() {
                         self.awaiting_accept.insert(*id);
                     }
                 }
@@ -123,7 +123,7 @@ impl<'a> OpenConnections<'a> {
             }
             _ => {}
         }
-        if let Some((conn, id)) = paired {
+        for (conn, id) in paired {
             self.awaiting_accept.remove(&id);
             self.owners.insert(conn, id);
         }

@@ -10,7 +10,9 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::client::Dial;
 use super::context::{Context, Link, Waited};
+use super::proxy;
 use super::entrance::Entrance;
 use super::faults::{Injector, Written};
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
@@ -22,12 +24,13 @@ use crate::scenario::{Concurrency, Framing, Scenario, Server};
 /// The longest line `framing: line` waits for; beyond it, what came is one message.
 const MAX_LINE: usize = 16 << 20;
 
-/// Accepts connections on `listener`, one of the server's ways in, until the run stops.
+/// Accepts connections on `listener`, one of the server's ways in, until the run stops; a
+/// proxy forwards each to `upstream`.
 pub fn accept_loop(
     index: usize,
     scenario: Arc<Scenario>,
     listener: TcpListener,
-    entrance: Entrance,
+    (entrance, upstream): (Entrance, Option<Dial>),
     context: Context,
 ) {
     let server = &scenario.servers[index];
@@ -43,6 +46,35 @@ pub fn accept_loop(
                     seq: entrance.next_seq(),
                 };
                 let via = entrance.owner;
+                if let Some(upstream) = &upstream {
+                    let serve = {
+                        let (shared, own, upstream) =
+                            (scenario.clone(), context.clone(), upstream.clone());
+                        move || {
+                            let server = &shared.servers[index];
+                            proxy::serve(server, id, (peer, via), stream, &upstream, &own);
+                        }
+                    };
+                    match server.concurrency {
+                        Concurrency::Sequential => {
+                            let _turn = entrance.one_at_a_time();
+                            serve();
+                        }
+                        Concurrency::Threaded => {
+                            if let Err(e) = context.jobs.spawn(serve) {
+                                context.emit(
+                                    Origin::Server(index),
+                                    EventKind::AcceptFailed {
+                                        reason: format!(
+                                            "cannot start a thread for a connection: {e}"
+                                        ),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                    continue;
+                }
                 match server.concurrency {
                     Concurrency::Sequential => {
                         // Accepted now (the run knows it is owed), served in its turn.

@@ -146,20 +146,19 @@ impl<'a> LiveView<'a> {
                     out.extend(self.unfold(conn, seconds, styled));
                 }
                 out.push(self.line(seconds, &entry, styled));
-                if let Some((conn, id)) = paired {
+                for (conn, id) in paired {
                     out.extend(self.release(conn, id, styled));
                 }
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
+                let own = paired.iter().find(|(paired, _)| paired == conn);
                 if let ServerAction::Accepted { peer, .. } = action.action {
-                    match paired {
+                    match own {
                         Some((_, id)) => {
-                            self.label(*conn, id);
+                            self.label(*conn, *id);
                         }
                         // Its client may still say so (held back until then).
-                        None if self.pairing.step_clients_may_reach(conn.server)
-                            || self.pairing.sole_program(conn.server).is_some() =>
-                        {
+                        None if self.pairing.may_be_claimed(conn.server) => {
                             self.waiting.insert(*conn, (peer, Vec::new()));
                         }
                         // Nobody of the scenario talks to this server: a peer from outside.
@@ -169,6 +168,10 @@ impl<'a> LiveView<'a> {
                     }
                 }
                 out.extend(self.server_line(*conn, seconds, action, styled));
+                // A proxy's connection to its upstream makes that connection its client's.
+                for (leg, id) in paired.into_iter().filter(|(paired, _)| paired != conn) {
+                    out.extend(self.release(leg, id, styled));
+                }
             }
             _ => {}
         }

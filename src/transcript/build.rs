@@ -13,7 +13,7 @@ use super::describe::{
 use super::drawing::drop_undrawn;
 use crate::event::{
     AppliedFault, ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure,
-    ProgramReport, ServerAction, ServerEvent, StepEvent, StepOutcome, keep_unanswered,
+    ProgramReport, ServerAction, ServerEvent, StepEvent, StepOutcome, Way, keep_unanswered,
 };
 use crate::outcome::Verdict;
 use crate::pairing::Pairing;
@@ -118,7 +118,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             _ => {}
         }
     }
-    let mut owners = owners(scenario, events);
+    let (mut owners, legs) = owners(scenario, events);
+    let is_leg: std::collections::HashSet<ConnectionId> = legs.values().copied().collect();
     let first_failed = events
         .iter()
         .filter_map(|event| match (&event.origin, &event.kind) {
@@ -144,32 +145,39 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             let client_events = steps.remove(&id).unwrap_or_default();
             let times = step_times.remove(&id).unwrap_or_default();
             let connections = owners.remove(&id).unwrap_or_default();
-            let server = connections.first().map_or(0, |c| c.server);
-            let mut theirs: Vec<(usize, Vec<ServerEvent>)> = connections
+            let mut theirs: Vec<Vec<(usize, ServerEvent)>> = connections
                 .iter()
+                .filter(|c| !is_leg.contains(c))
                 .filter_map(|c| {
                     let events = served.remove(c)?;
-                    Some((c.server, merge_runs(scenario, c.server, &events)))
+                    Some(with_legs(scenario, *c, &events, &mut served, &legs))
                 })
                 .collect();
             // A program's several connections were accepted in an order timing decided: shown
             // in one it does not, as peers from outside are.
-            theirs.sort_by_cached_key(|(server, events)| {
-                let texts: Vec<String> = events
+            theirs.sort_by_cached_key(|events| {
+                events
                     .iter()
-                    .map(|e| describe_server_event(scenario, *server, Some(index), e).text)
-                    .collect();
-                (*server, texts)
+                    .map(|(server, e)| {
+                        (
+                            *server,
+                            describe_server_event(scenario, *server, Some(index), e).text,
+                        )
+                    })
+                    .collect::<Vec<_>>()
             });
-            let server_events: Vec<ServerEvent> =
-                theirs.into_iter().flat_map(|(_, events)| events).collect();
+            let server_events: Vec<(usize, ServerEvent)> = theirs.into_iter().flatten().collect();
             let target = match &client.target {
                 Target::Server(i) => scenario.servers[*i].name.clone(),
                 Target::Address(address) => address.clone(),
             };
             let dead = dead_program(client, &failed);
+            let target_events: Vec<ServerEvent> = (server_events.iter())
+                .filter(|(server, _)| client.target == Target::Server(*server))
+                .map(|(_, e)| e.clone())
+                .collect();
             if let Some(warning) =
-                misaligned_messages(scenario, client, &client_events, &server_events)
+                misaligned_messages(scenario, client, &client_events, &target_events)
             {
                 warnings.push(format!("{}: {warning}", instance_label(scenario, id)));
             }
@@ -183,7 +191,6 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                     scenario,
                     id,
                     (&client_events, &times),
-                    server,
                     server_events,
                     dead,
                 ),
@@ -199,25 +206,31 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     // Peers from outside the scenario (client programs, `netlab serve`'s visitors): accepted in
     // an order that timing decides, so shown in an order that it does not: by server, then by
     // what happened on the connection.
-    let mut outside: Vec<(usize, Section)> = served
-        .into_iter()
-        .map(|(id, actions)| {
-            let server = &scenario.servers[id.server];
-            let mut entries = Vec::new();
-            let mut undrawn = 0;
-            for action in merge_runs(scenario, id.server, &actions) {
-                let entry = describe_server_event(scenario, id.server, None, &action);
-                push_drawn(&mut entries, &mut undrawn, entry);
-            }
-            let section = Section {
-                who: Who::Outside(id.server),
-                heading: format!("{} ← a peer from outside the scenario", server.name),
-                entries,
-                result: String::new(),
-            };
-            (id.server, section)
-        })
+    let outside_connections: Vec<ConnectionId> = served
+        .keys()
+        .filter(|c| !is_leg.contains(c))
+        .copied()
         .collect();
+    let mut outside: Vec<(usize, Section)> = Vec::new();
+    for id in outside_connections {
+        let Some(actions) = served.remove(&id) else {
+            continue;
+        };
+        let server = &scenario.servers[id.server];
+        let mut entries = Vec::new();
+        let mut undrawn = 0;
+        for (at, action) in with_legs(scenario, id, &actions, &mut served, &legs) {
+            let entry = describe_server_event(scenario, at, None, &action);
+            push_drawn(&mut entries, &mut undrawn, entry);
+        }
+        let section = Section {
+            who: Who::Outside(id.server),
+            heading: format!("{} ← a peer from outside the scenario", server.name),
+            entries,
+            result: String::new(),
+        };
+        outside.push((id.server, section));
+    }
     outside.sort_by_cached_key(|(server, section)| {
         let texts: Vec<String> = section.entries.iter().map(|e| e.text.clone()).collect();
         (*server, texts)
@@ -240,11 +253,18 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
     }
 }
 
-/// Which server connections belong to which client instance (see `pairing`).
-fn owners(scenario: &Scenario, events: &[Event]) -> HashMap<InstanceId, Vec<ConnectionId>> {
+/// Which server connections belong to which client instance, and which connection each
+/// proxy's connection opened to its upstream (see `pairing`).
+fn owners(
+    scenario: &Scenario,
+    events: &[Event],
+) -> (
+    HashMap<InstanceId, Vec<ConnectionId>>,
+    HashMap<ConnectionId, ConnectionId>,
+) {
     let mut pairing = Pairing::new(scenario);
     let mut owners: HashMap<InstanceId, Vec<ConnectionId>> = HashMap::new();
-    let paired = events.iter().filter_map(|event| pairing.observe(event));
+    let paired = events.iter().flat_map(|event| pairing.observe(event));
     for (conn, id) in paired
         .collect::<Vec<_>>()
         .into_iter()
@@ -252,7 +272,127 @@ fn owners(scenario: &Scenario, events: &[Event]) -> HashMap<InstanceId, Vec<Conn
     {
         owners.entry(id).or_default().push(conn);
     }
-    owners
+    let legs = events
+        .iter()
+        .filter_map(|event| match event.origin {
+            Origin::Connection(conn) => Some((conn, pairing.upstream_of(conn)?)),
+            _ => None,
+        })
+        .collect();
+    (owners, legs)
+}
+
+/// A proxy connection's events (of server `proxy`) with those of the connection its upstream
+/// (server `upstream`) accepted for it, placed among them by cause, as a client's steps are
+/// among its server's: each upstream action just before the proxy's first action that depended
+/// on it (forwarding the bytes it sent, passing its close on); the upstream's accept just after
+/// the proxy connected to it. The upstream's actions take the proxy's byte counts toward the
+/// client, so that the client's steps place them with the proxy's.
+fn splice(
+    (proxy, events): (usize, Vec<ServerEvent>),
+    (upstream, leg): (usize, Vec<ServerEvent>),
+) -> Vec<(usize, ServerEvent)> {
+    let mut queue: VecDeque<ServerEvent> = leg.into();
+    let mut out = Vec::with_capacity(events.len() + queue.len());
+    let (mut sent, mut closed) = (0, false);
+    let (mut shown_sent, mut shown_closed) = (0, false);
+    let place = |action: ServerEvent, shown: (u64, bool), out: &mut Vec<_>| {
+        out.push((
+            upstream,
+            ServerEvent {
+                sent_total: shown.0,
+                closed: shown.1,
+                ..action
+            },
+        ));
+    };
+    for event in events {
+        let (needed, needs_close) = match &event.action {
+            ServerAction::Forwarded {
+                way: Way::ToClient,
+                read_total,
+                ..
+            } => (*read_total, false),
+            ServerAction::SideClosed {
+                way: Way::ToClient,
+                read_total,
+                ..
+            } => (*read_total, true),
+            _ => (0, false),
+        };
+        while sent < needed || (needs_close && !closed) {
+            let Some(action) = queue.pop_front() else {
+                break;
+            };
+            sent = action.sent_total;
+            closed |= action.closed;
+            place(action, (shown_sent, shown_closed), &mut out);
+        }
+        (shown_sent, shown_closed) = (event.sent_total, event.closed);
+        let connected = matches!(event.action, ServerAction::UpstreamConnected { .. });
+        out.push((proxy, event));
+        if connected
+            && queue
+                .front()
+                .is_some_and(|next| matches!(next.action, ServerAction::Accepted { .. }))
+            && let Some(accepted) = queue.pop_front()
+        {
+            place(accepted, (shown_sent, shown_closed), &mut out);
+        }
+    }
+    for action in queue {
+        place(action, (shown_sent, shown_closed), &mut out);
+    }
+    out
+}
+
+/// The events of connection `conn` (merged: `merge_runs`), with those of the legs it opened
+/// through proxies placed among them (`splice`); each with its server. The legs are taken out
+/// of `served`.
+fn with_legs(
+    scenario: &Scenario,
+    conn: ConnectionId,
+    events: &[&ServerEvent],
+    served: &mut BTreeMap<ConnectionId, Vec<&ServerEvent>>,
+    legs: &HashMap<ConnectionId, ConnectionId>,
+) -> Vec<(usize, ServerEvent)> {
+    let own = merge_runs(scenario, conn.server, events);
+    let leg = legs
+        .get(&conn)
+        .and_then(|leg| Some((*leg, served.remove(leg)?)));
+    match leg {
+        Some((leg, leg_events)) => {
+            let theirs = with_legs(scenario, leg, &leg_events, served, legs);
+            // A leg's own legs (a proxy in front of a proxy) are spliced into it first; its
+            // lines keep their servers.
+            splice_all((conn.server, own), theirs)
+        }
+        None => own.into_iter().map(|e| (conn.server, e)).collect(),
+    }
+}
+
+/// `splice`, for an upstream leg whose lines may be several servers' (a chain of proxies):
+/// placed by the leg's own first server's counts, which are the ones the proxy depends on.
+fn splice_all(
+    (proxy, events): (usize, Vec<ServerEvent>),
+    leg: Vec<(usize, ServerEvent)>,
+) -> Vec<(usize, ServerEvent)> {
+    let Some(first) = leg.first().map(|(server, _)| *server) else {
+        return events.into_iter().map(|e| (proxy, e)).collect();
+    };
+    // Each line of the leg carries the first server's counts already (`splice` gave the deeper
+    // ones its counts); their servers are kept aside by position.
+    let servers: Vec<usize> = leg.iter().map(|(server, _)| *server).collect();
+    let actions: Vec<ServerEvent> = leg.into_iter().map(|(_, e)| e).collect();
+    let spliced = splice((proxy, events), (first, actions));
+    let mut deeper = servers.into_iter();
+    spliced
+        .into_iter()
+        .map(|(server, event)| match server == first && server != proxy {
+            true => (deeper.next().unwrap_or(first), event),
+            false => (server, event),
+        })
+        .collect()
 }
 
 /// Whether a client's sends and the messages its chunk-framed server answered by rules failed to
@@ -448,6 +588,23 @@ fn absorb(last: &mut ServerEvent, next: &ServerEvent, stream: bool) -> bool {
         ) if stream => {
             *unrecorded += keep_unanswered(kept, message) + more;
         }
+        (
+            ServerAction::Forwarded {
+                way,
+                bytes: kept,
+                unrecorded,
+                read_total,
+            },
+            ServerAction::Forwarded {
+                way: next_way,
+                bytes,
+                unrecorded: more,
+                read_total: next_total,
+            },
+        ) if way == next_way => {
+            *unrecorded += keep_unanswered(kept, bytes) + more;
+            *read_total = *next_total;
+        }
         _ => return false,
     }
     last.sent_total = next.sent_total;
@@ -461,29 +618,29 @@ fn absorb(last: &mut ServerEvent, next: &ServerEvent, stream: bool) -> bool {
 /// lines are `client`'s.
 fn summarize(
     scenario: &Scenario,
-    server: usize,
     client: usize,
-    previous: Option<&ServerEvent>,
-    actions: &[&ServerEvent],
+    previous: Option<&(usize, ServerEvent)>,
+    actions: &[(usize, ServerEvent)],
 ) -> Vec<Entry> {
     let mut lines: Vec<(Entry, u64)> = Vec::new();
     let mut last = previous;
-    for action in actions {
+    for pair in actions {
+        let (server, action) = pair;
         if let ServerAction::Repeated { times, .. } = action.action {
             if let Some((_, count)) = lines.last_mut() {
                 *count += times;
                 continue;
             }
-            if let Some(last) = last {
+            if let Some((server, last)) = last {
                 lines.push((
-                    describe_server_event(scenario, server, Some(client), last),
+                    describe_server_event(scenario, *server, Some(client), last),
                     times,
                 ));
                 continue;
             }
         }
-        last = Some(action);
-        let entry = describe_server_event(scenario, server, Some(client), action);
+        last = Some(pair);
+        let entry = describe_server_event(scenario, *server, Some(client), action);
         if matches!(action.action, ServerAction::Unrecorded { .. }) {
             // Already a count.
             lines.push((entry, 0));
@@ -518,18 +675,17 @@ fn interleave(
     scenario: &Scenario,
     id: InstanceId,
     (client, times): (&[&StepEvent], &[Duration]),
-    server: usize,
-    served: Vec<ServerEvent>,
+    served: Vec<(usize, ServerEvent)>,
     dead: Option<&ProgramFailure>,
 ) -> Vec<Entry> {
     let mut entries = Vec::new();
     // Lines before this one that will not be drawn have had their arrows dropped.
     let mut undrawn = 0;
-    let mut queue: VecDeque<ServerEvent> = served.into();
+    let mut queue: VecDeque<(usize, ServerEvent)> = served.into();
     let mut sent = 0;
     let mut closed = false;
     // The last action shown in full: what a `Repeated` that follows it repeats.
-    let mut shown: Option<ServerEvent> = None;
+    let mut shown: Option<(usize, ServerEvent)> = None;
     for (position, event) in client.iter().enumerate() {
         // A send that then failed is shown once, as the failure.
         let replaced = matches!(event.outcome, StepOutcome::Sending(_))
@@ -542,40 +698,33 @@ fn interleave(
         let previous = shown.clone();
         let mut before = Vec::new();
         while sent < event.depends_on_bytes || (event.depends_on_close && !closed) {
-            let Some(action) = take_needed(&mut queue, sent, event.depends_on_bytes) else {
+            let Some((server, action)) = take_needed(&mut queue, sent, event.depends_on_bytes)
+            else {
                 break;
             };
             sent = action.sent_total;
             closed |= action.closed;
             if !matches!(action.action, ServerAction::Repeated { .. }) {
-                shown = Some(action.clone());
+                shown = Some((server, action.clone()));
             }
-            before.push(action);
+            before.push((server, action));
         }
         // A close under the `reset` fault and its reset are one act: shown together, before
         // the step that saw the connection end.
         if closed && event.depends_on_close {
-            while queue
-                .front()
-                .is_some_and(|next| matches!(next.action, ServerAction::Fault(AppliedFault::Reset)))
-                && let Some(reset) = queue.pop_front()
+            while queue.front().is_some_and(|(_, next)| {
+                matches!(next.action, ServerAction::Fault(AppliedFault::Reset))
+            }) && let Some(reset) = queue.pop_front()
             {
                 before.push(reset);
             }
         }
-        let before: Vec<&ServerEvent> = before.iter().collect();
         let repeated = matches!(event.outcome, StepOutcome::Repeated { times, .. } if times > 1);
         if repeated {
-            entries.extend(summarize(
-                scenario,
-                server,
-                id.client,
-                previous.as_ref(),
-                &before,
-            ));
+            entries.extend(summarize(scenario, id.client, previous.as_ref(), &before));
         } else {
-            for action in before {
-                let entry = describe_server_event(scenario, server, Some(id.client), action);
+            for (server, action) in &before {
+                let entry = describe_server_event(scenario, *server, Some(id.client), action);
                 push_drawn(&mut entries, &mut undrawn, entry);
             }
         }
@@ -583,8 +732,8 @@ fn interleave(
         entry.drawing.at = times.get(position).copied();
         push_drawn(&mut entries, &mut undrawn, entry);
     }
-    for action in &queue {
-        let entry = describe_server_event(scenario, server, Some(id.client), action);
+    for (server, action) in &queue {
+        let entry = describe_server_event(scenario, *server, Some(id.client), action);
         push_drawn(&mut entries, &mut undrawn, entry);
     }
     entries
@@ -601,8 +750,12 @@ fn push_drawn(entries: &mut Vec<Entry>, undrawn: &mut usize, entry: Entry) {
 /// client step at hand depends on (`needed`, with `sent` so far), only as many of the repeats
 /// as that step needed. Idle moments cut a server's runs differently on every run; cutting them
 /// by bytes instead puts each repeat beside the client step that saw its reply, every time.
-fn take_needed(queue: &mut VecDeque<ServerEvent>, sent: u64, needed: u64) -> Option<ServerEvent> {
-    let next = queue.front_mut()?;
+fn take_needed(
+    queue: &mut VecDeque<(usize, ServerEvent)>,
+    sent: u64,
+    needed: u64,
+) -> Option<(usize, ServerEvent)> {
+    let (server, next) = queue.front_mut()?;
     if let ServerAction::Repeated { times, messages } = &mut next.action
         && *times > 1
         && sent < needed
@@ -614,14 +767,15 @@ fn take_needed(queue: &mut VecDeque<ServerEvent>, sent: u64, needed: u64) -> Opt
             let counted_messages = count.min(*messages);
             *times -= count;
             *messages -= counted_messages;
-            return Some(ServerEvent {
+            let taken = ServerEvent {
                 action: ServerAction::Repeated {
                     times: count,
                     messages: counted_messages,
                 },
                 sent_total: sent + count * each,
                 closed: false,
-            });
+            };
+            return Some((*server, taken));
         }
     }
     queue.pop_front()
@@ -742,12 +896,15 @@ mod tests {
             vec![repeated(5, 6), repeated(1, 7), repeated(5, 12)],
         ] {
             let refs: Vec<&ServerEvent> = cuts.iter().collect();
-            let mut queue: VecDeque<ServerEvent> = merge_counts(&refs, false).into();
+            let mut queue: VecDeque<(usize, ServerEvent)> = merge_counts(&refs, false)
+                .into_iter()
+                .map(|e| (0, e))
+                .collect();
             assert_eq!(queue.len(), 1);
             let first = take_needed(&mut queue, 1, 4);
-            assert_eq!(first, Some(repeated(3, 4)));
+            assert_eq!(first, Some((0, repeated(3, 4))));
             let second = take_needed(&mut queue, 4, 12);
-            assert_eq!(second, Some(repeated(8, 12)));
+            assert_eq!(second, Some((0, repeated(8, 12))));
             assert!(queue.is_empty());
         }
     }

@@ -69,6 +69,10 @@ pub fn instance_label(scenario: &Scenario, id: InstanceId) -> String {
 pub fn fault_text(fault: &AppliedFault) -> String {
     match fault {
         AppliedFault::Latency(latency) => format!("latency {}", duration(*latency)),
+        AppliedFault::Slice { bytes: 1, pause } => format!(
+            "written 1 byte at a time, {} apart (slice)",
+            duration(*pause)
+        ),
         AppliedFault::Slice { bytes, pause } => format!(
             "written {bytes} bytes at a time, {} apart (slice)",
             duration(*pause)

@@ -27,6 +27,8 @@ use crate::template::{Piece, Syntax};
 pub const DEFAULT_BACKLOG: i32 = 128;
 /// Default bytes per recv(), as in the tutorial.
 pub const DEFAULT_READ_SIZE: usize = 1024;
+/// Default bytes per recv() of a proxy.
+pub const PROXY_READ_SIZE: usize = 64 * 1024;
 const MAX_READ_SIZE: u64 = 16 * 1024 * 1024;
 
 impl Checker<'_> {
@@ -88,7 +90,12 @@ impl Checker<'_> {
             );
             i32::try_from(n).unwrap_or(i32::MAX)
         });
-        let read_size = raw.read_size.map_or(DEFAULT_READ_SIZE, |RawSize(n)| {
+        // A proxy reads what comes in large pieces, as a forwarding program would.
+        let default_read_size = match proxy {
+            Some(_) => PROXY_READ_SIZE,
+            None => DEFAULT_READ_SIZE,
+        };
+        let read_size = raw.read_size.map_or(default_read_size, |RawSize(n)| {
             let read_size_path = join(path, "read_size");
             let n = self.within_one_to(
                 &read_size_path,
