@@ -91,7 +91,8 @@ pub(super) fn scenario_rules(schema: &mut Schema) {
 }
 
 /// A server's fields that depend on one another: a program under test (`exec`) has none of a
-/// netlab server's; a udp server none of tcp's (and the reverse for faults).
+/// netlab server's, a proxy none of a server that answers (and its faults go by way); a udp
+/// server none of tcp's (and the reverse for faults).
 pub(super) fn server_rules(schema: &mut Schema) {
     let any = |keys: &[&str]| {
         let each: Vec<serde_json::Value> = keys
@@ -103,7 +104,14 @@ pub(super) fn server_rules(schema: &mut Schema) {
     schema.insert(
         "dependencies".into(),
         serde_json::json!({
-            "exec": { "not": any(&["greeting", "delay", "rules", "backlog", "concurrency", "framing", "read_size"]) }
+            "exec": { "not": any(&["greeting", "delay", "rules", "backlog", "concurrency", "framing", "read_size"]) },
+            "proxy": {
+                "not": any(&["greeting", "delay", "rules", "framing", "exec", "expect_messages"]),
+                "properties": { "faults": { "properties": {
+                    "latency": false, "slice": false, "bandwidth": false, "reset": false,
+                    "close_after": false, "drop": false, "duplicate": false, "stall": false
+                } } }
+            }
         }),
     );
     schema.insert(

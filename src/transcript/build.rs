@@ -172,12 +172,8 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
                 Target::Address(address) => address.clone(),
             };
             let dead = dead_program(client, &failed);
-            let target_events: Vec<ServerEvent> = (server_events.iter())
-                .filter(|(server, _)| client.target == Target::Server(*server))
-                .map(|(_, e)| e.clone())
-                .collect();
             if let Some(warning) =
-                misaligned_messages(scenario, client, &client_events, &target_events)
+                misaligned_messages(scenario, client, &client_events, &server_events)
             {
                 warnings.push(format!("{}: {warning}", instance_label(scenario, id)));
             }
@@ -402,7 +398,7 @@ fn misaligned_messages(
     scenario: &Scenario,
     client: &Client,
     client_events: &[&StepEvent],
-    server_events: &[ServerEvent],
+    server_events: &[(usize, ServerEvent)],
 ) -> Option<String> {
     let Target::Server(index) = client.target else {
         return None;
@@ -416,7 +412,9 @@ fn misaligned_messages(
         return None;
     }
     let mut messages = Vec::new();
-    for event in server_events {
+    // Its own server's (not those of the legs behind a proxy).
+    let own = server_events.iter().filter(|(server, _)| *server == index);
+    for (_, event) in own {
         match &event.action {
             ServerAction::Answered { message, .. } => messages.push(message.len() as u64),
             // Unanswered messages in a row are recorded as one, and counted runs (a load loop)
@@ -852,7 +850,7 @@ mod tests {
         };
         let client = &scenario.clients[0];
         let (a, b) = (sending("a"), sending("b"));
-        let joined = [answered("ab")];
+        let joined = [(0, answered("ab"))];
         let warning = misaligned_messages(&scenario, client, &[&a, &b], &joined);
         assert_eq!(
             warning.as_deref(),
@@ -861,7 +859,7 @@ mod tests {
                  `framing: line` or wait for each reply"
             )
         );
-        let apart = [answered("a"), answered("b")];
+        let apart = [(0, answered("a")), (0, answered("b"))];
         assert_eq!(
             misaligned_messages(&scenario, client, &[&a, &b], &apart),
             None

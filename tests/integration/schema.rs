@@ -70,6 +70,11 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "duplicate_client_name",
     "duplicate_server_name",
     "unknown_server_in_connect",
+    "proxy_unknown_upstream",
+    "proxy_circle",
+    "proxy_to_another_protocol",
+    // Which faults a server may have depends on whether it is a proxy (`if` is taken by udp).
+    "proxy_faults_on_a_plain_server",
     "unicode_before_a_mistake",
     // A template's names: which exist depends on `vars:` and on where the template is.
     "exec_unknown_placeholder",
