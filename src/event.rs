@@ -363,8 +363,11 @@ pub enum ServerAction {
     SideClosed {
         /// The way the close went on (`ToUpstream`: the client closed).
         way: Way,
-        /// It came as a reset, and was passed on as one.
-        reset: bool,
+        /// It came as a reset (passed on as one).
+        came_as_reset: bool,
+        /// It was passed on as a reset (one that came as a reset, or under the way's `reset`
+        /// fault).
+        passed_as_reset: bool,
         /// Bytes read so far from the side that closed.
         read_total: u64,
     },

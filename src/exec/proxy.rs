@@ -284,7 +284,8 @@ impl Pump {
                     shared.note(
                         ServerAction::SideClosed {
                             way: self.way,
-                            reset,
+                            came_as_reset: false,
+                            passed_as_reset: reset,
                             read_total,
                         },
                         self.way == Way::ToClient,
@@ -300,7 +301,8 @@ impl Pump {
                     shared.note(
                         ServerAction::SideClosed {
                             way: self.way,
-                            reset: true,
+                            came_as_reset: true,
+                            passed_as_reset: true,
                             read_total,
                         },
                         true,

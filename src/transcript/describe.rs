@@ -84,14 +84,14 @@ pub fn fault_text(fault: &AppliedFault) -> String {
         AppliedFault::Reset => "closed with a reset (RST)".to_string(),
         AppliedFault::Dropped => "reply lost (drop)".to_string(),
         AppliedFault::Duplicated => "reply sent twice (duplicate)".to_string(),
-        AppliedFault::Stalled {
-            after,
-            duration: Some(pause),
-        } => format!("stalled {} after {after} bytes (stall)", duration(*pause)),
-        AppliedFault::Stalled {
-            after,
-            duration: None,
-        } => format!("stalled for good after {after} bytes (stall)"),
+        AppliedFault::Stalled { after, duration } => {
+            let how_long = duration.map_or_else(|| "for good".to_string(), self::duration);
+            match after {
+                0 => format!("stalled {how_long} from the first byte (stall)"),
+                1 => format!("stalled {how_long} after 1 byte (stall)"),
+                n => format!("stalled {how_long} after {n} bytes (stall)"),
+            }
+        }
     }
 }
 
@@ -173,13 +173,26 @@ fn proxy_words(
             text
         }
         ServerAction::SideClosed {
-            way, reset: false, ..
-        } => format!("{} closed → closed its side toward {}", from(*way), side(*way)),
-        ServerAction::SideClosed { way, .. } => format!(
-            "{} reset the connection → reset the one to {}",
-            from(*way),
-            side(*way)
-        ),
+            way,
+            came_as_reset,
+            passed_as_reset,
+            ..
+        } => match (came_as_reset, passed_as_reset) {
+            (false, false) => {
+                format!("{} closed → closed its side toward {}", from(*way), side(*way))
+            }
+            (false, true) => format!(
+                "{} closed → reset the connection to {}, fault: {}",
+                from(*way),
+                side(*way),
+                fault_text(&AppliedFault::Reset)
+            ),
+            (true, _) => format!(
+                "{} reset the connection → reset the one to {}",
+                from(*way),
+                side(*way)
+            ),
+        },
         ServerAction::ProxyFault { way, fault } => {
             format!("fault toward {}: {}", side(*way), fault_text(fault))
         }
