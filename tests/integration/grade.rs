@@ -177,6 +177,7 @@ fn the_shipped_lab_checks_itself() {
         "concurrent_server",
         "udp_client_with_retries",
         "http_server",
+        "client_over_a_slow_network",
     ]
     .iter()
     .map(|e| root().join(format!("scenarios/exercises/{e}.yaml")))
@@ -190,7 +191,7 @@ fn the_shipped_lab_checks_itself() {
     let (code, stdout, stderr) = text(&output);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("every solution did as declared (13 runs)"),
+        stdout.contains("every solution did as declared (15 runs)"),
         "{stdout}"
     );
     assert!(
