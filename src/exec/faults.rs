@@ -100,11 +100,18 @@ impl<'a> Injector<'a> {
             applied.push(AppliedFault::Bandwidth(rate));
         }
         if let Some(limit) = self.faults.close_after
-            && self.written.saturating_add(len as u64) >= limit
+            && self.cuts(len)
         {
             applied.push(AppliedFault::CloseAfter(limit));
         }
         applied
+    }
+
+    /// Whether a write of `len` bytes reaches `close_after`: the connection is cut after it.
+    pub fn cuts(&self, len: usize) -> bool {
+        self.faults
+            .close_after
+            .is_some_and(|limit| self.written.saturating_add(len as u64) >= limit)
     }
 
     /// How many bytes of a write of `len` go out before `close_after` cuts the connection.
@@ -126,11 +133,9 @@ impl<'a> Injector<'a> {
         context: &Context,
     ) -> io::Result<Written> {
         let (cancel, scale) = (&context.cancel, context.scale);
-        let (bytes, cut) = match self.faults.close_after {
-            Some(limit) if self.written + bytes.len() as u64 >= limit => {
-                (&bytes[..self.room(bytes.len())], true)
-            }
-            _ => (bytes, false),
+        let (bytes, cut) = match self.cuts(bytes.len()) {
+            true => (&bytes[..self.room(bytes.len())], true),
+            false => (bytes, false),
         };
         let pacing = crate::plan::pacing(
             self.faults

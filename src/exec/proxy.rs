@@ -348,6 +348,11 @@ impl Pump {
         if let Ok(mut record) = shared.record.lock() {
             record.piece(context, self.way, &bytes[..room], read_total);
         }
+        if injector.cuts(bytes.len()) {
+            // Over from before the last bytes go: an answer to them must not get through the
+            // other way before the cut (which would depend on timing).
+            shared.ended.store(true, Ordering::Release);
+        }
         match injector.write(&mut self.to, bytes, link, context) {
             Ok(Written::Whole | Written::Abandoned) => Forwarded::Whole,
             Ok(Written::Cut) => {

@@ -76,5 +76,8 @@ mod framing;
 /// The HTTP view: responses read by their own framing, requests matched, replies with a length.
 mod http;
 
+/// Proxy servers: both legs in the transcript, faults on each way.
+mod proxy;
+
 /// The sequence diagram and the HTML report (and the report in a real browser).
 mod diagram;

@@ -1,7 +1,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{free_port, netlab, root, start_until, temp_file, text};
+use crate::support::{Guard, free_port, netlab, root, start_until, temp_file, text};
 
 /// `redis-server`, if installed; `.ci/run` installs it and sets NETLAB_REQUIRE_REDIS so that CI
 /// fails rather than skips when it is missing.
@@ -23,13 +23,10 @@ fn redis_server(test: &str) -> Option<&'static str> {
     None
 }
 
-/// A netlab client speaks RESP to a real Redis server that the test starts on a free port.
-#[test]
-fn netlab_client_talks_to_a_real_redis_server() {
-    let test = "netlab_client_talks_to_a_real_redis_server";
-    let Some(redis) = redis_server(test) else {
-        return;
-    };
+/// A real Redis server on a free port of 127.0.0.1, started for `test` (ended when the guard
+/// drops), and its port; `None` (the test skips, saying why) where redis-server is missing.
+pub fn start_redis(test: &str) -> Option<(Guard, u16)> {
+    let redis = redis_server(test)?;
     let port = free_port();
     let dir = temp_file("redis.keep", "");
     let mut command = Command::new(redis);
@@ -46,11 +43,21 @@ fn netlab_client_talks_to_a_real_redis_server() {
         ])
         .arg("--dir")
         .arg(dir.parent().unwrap());
-    let (_redis, _log, _) = start_until(
+    let (redis, _log, _) = start_until(
         command,
         "Ready to accept connections",
         Duration::from_secs(20),
     );
+    Some((redis, port))
+}
+
+/// A netlab client speaks RESP to a real Redis server that the test starts on a free port.
+#[test]
+fn netlab_client_talks_to_a_real_redis_server() {
+    let test = "netlab_client_talks_to_a_real_redis_server";
+    let Some((_redis, port)) = start_redis(test) else {
+        return;
+    };
     let template =
         std::fs::read_to_string(root().join("tests/fixtures/redis_client.yaml")).unwrap();
     let file = temp_file(
