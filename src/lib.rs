@@ -40,6 +40,7 @@ pub mod matcher;
 pub mod outcome;
 pub(crate) mod pairing;
 pub mod plan;
+pub mod recording;
 pub mod redact;
 pub mod report;
 pub mod scenario;

@@ -1,0 +1,509 @@
+//! `netlab record`'s recording: what went through its proxy on each connection, as runs of bytes
+//! one way or the other and how the connection ended (`Exchange`, built from the proxy's events
+//! alone), and the scenario written from them (`scenario_text`): a client per connection that
+//! sends what its client sent and expects what came back, and with `stub` a server whose rules
+//! answer as the upstream did. Pure: events in, YAML text out.
+//!
+//! The YAML is written by hand, not serialized: the file is for people to read and edit (comments
+//! that say where it came from, one step per line, payloads as text where they are text), which a
+//! serializer's layout does not give; every string goes through `quoted`, and the text is loaded
+//! back by the caller before it is kept.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use regex::Regex;
+
+use crate::event::{ConnectionId, Event, EventKind, Origin, ServerAction, Way};
+
+/// One run of bytes one way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// Which way.
+    pub way: Way,
+    /// The bytes kept.
+    pub bytes: Vec<u8>,
+    /// Bytes that went this way after `bytes` and were not kept (a bulk transfer).
+    pub unkept: u64,
+}
+
+/// How one side ended, and when: after how many runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Close {
+    /// Runs before it.
+    pub after: usize,
+    /// It was a reset.
+    pub reset: bool,
+}
+
+/// What went through the proxy on one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// The runs, in order.
+    pub runs: Vec<Run>,
+    /// When the client closed its side (or reset), if it did.
+    pub client_closed: Option<Close>,
+    /// When the upstream closed its side (or reset), if it did.
+    pub upstream_closed: Option<Close>,
+    /// The upstream closed before the client did.
+    pub upstream_first: bool,
+    /// The proxy could not reach the upstream: why.
+    pub unreachable: Option<String>,
+}
+
+impl Exchange {
+    fn add(&mut self, way: Way, bytes: &[u8], unkept: u64) {
+        match self.runs.last_mut() {
+            Some(run) if run.way == way => {
+                if run.unkept == 0 {
+                    run.bytes.extend_from_slice(bytes);
+                    run.unkept = unkept;
+                } else {
+                    run.unkept += bytes.len() as u64 + unkept;
+                }
+            }
+            _ => self.runs.push(Run {
+                way,
+                bytes: bytes.to_vec(),
+                unkept,
+            }),
+        }
+    }
+
+    /// Whether a run of it was not kept whole.
+    pub fn cut(&self) -> bool {
+        self.runs.iter().any(|run| run.unkept > 0)
+    }
+}
+
+/// The exchanges of proxy server `server`'s connections in `events`, in the order they were
+/// accepted.
+pub fn exchanges(server: usize, events: &[Event]) -> Vec<Exchange> {
+    let mut found: BTreeMap<ConnectionId, Exchange> = BTreeMap::new();
+    for event in events {
+        let (Origin::Connection(id), EventKind::Served(served)) = (&event.origin, &event.kind)
+        else {
+            continue;
+        };
+        if id.server != server {
+            continue;
+        }
+        let exchange = found.entry(*id).or_default();
+        match &served.action {
+            ServerAction::Forwarded {
+                way,
+                bytes,
+                unrecorded,
+                ..
+            } => exchange.add(*way, bytes, *unrecorded),
+            ServerAction::SideClosed {
+                way, came_as_reset, ..
+            } => {
+                let close = Some(Close {
+                    after: exchange.runs.len(),
+                    reset: *came_as_reset,
+                });
+                match way {
+                    Way::ToUpstream => exchange.client_closed = exchange.client_closed.or(close),
+                    Way::ToClient => {
+                        exchange.upstream_first |= exchange.client_closed.is_none();
+                        exchange.upstream_closed = exchange.upstream_closed.or(close);
+                    }
+                }
+            }
+            ServerAction::UpstreamFailed(reason) => exchange.unreachable = Some(reason.clone()),
+            _ => {}
+        }
+    }
+    found.into_values().collect()
+}
+
+/// What the written scenario is made of, besides the exchanges.
+pub struct Recorded<'a> {
+    /// The scenario's name.
+    pub name: &'a str,
+    /// Where the proxy listened and where it forwarded, as given (for the comments).
+    pub listen: &'a str,
+    /// `host:port` of the upstream.
+    pub upstream: &'a str,
+    /// What to write as regexes (and hide in transcripts): `--redact`.
+    pub redact: &'a [Regex],
+    /// Write a stand-in server too.
+    pub stub: bool,
+}
+
+/// The name of the stand-in server and of the var that says where the clients connect.
+pub const STUB: &str = "stub";
+
+/// See `STUB`.
+pub const UPSTREAM_VAR: &str = "upstream";
+
+/// The scenario that replays `exchanges` (see the module's documentation).
+pub fn scenario_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Recorded by `netlab record --listen {} --to {}`: {} connection{}.",
+        recorded.listen,
+        recorded.upstream,
+        exchanges.len(),
+        if exchanges.len() == 1 { "" } else { "s" }
+    );
+    if recorded.stub {
+        let _ = writeln!(
+            out,
+            "# Replays against the stand-in server `{STUB}`; `--var {UPSTREAM_VAR}={}` replays against the real one.",
+            recorded.upstream
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "# Replays against {} (`--var {UPSTREAM_VAR}=HOST:PORT` for another).",
+            recorded.upstream
+        );
+    }
+    let _ = writeln!(out, "name: {}", quoted(recorded.name));
+    let _ = writeln!(out, "vars:");
+    let default = if recorded.stub {
+        STUB
+    } else {
+        recorded.upstream
+    };
+    let _ = writeln!(out, "  {UPSTREAM_VAR}: {}", quoted(default));
+    if !recorded.redact.is_empty() {
+        let _ = writeln!(out, "redact:");
+        for (i, regex) in recorded.redact.iter().enumerate() {
+            let _ = writeln!(out, "  redacted_{}: {}", i + 1, quoted(regex.as_str()));
+        }
+    }
+    if recorded.stub {
+        out.push_str(&stub_text(recorded, exchanges));
+    }
+    let _ = writeln!(out, "clients:");
+    for (i, exchange) in exchanges.iter().enumerate() {
+        let _ = writeln!(out, "  - name: connection_{}", i + 1);
+        let _ = writeln!(out, "    connect: \"{{{UPSTREAM_VAR}}}\"");
+        if let Some(reason) = &exchange.unreachable {
+            let _ = writeln!(
+                out,
+                "    # The upstream could not be reached when this was recorded: {}",
+                one_line(reason)
+            );
+        }
+        let _ = writeln!(out, "    steps:");
+        let steps = client_steps(recorded.redact, exchange);
+        if steps.is_empty() {
+            let _ = writeln!(out, "      - close: true");
+        }
+        for step in steps {
+            let _ = writeln!(out, "      - {step}");
+        }
+    }
+    out
+}
+
+/// The steps that replay `exchange` from its client's side.
+fn client_steps(redact: &[Regex], exchange: &Exchange) -> Vec<String> {
+    let mut steps = Vec::new();
+    let upstream_close = |steps: &mut Vec<String>, close: Close| {
+        steps.push(match close.reset {
+            true => "expect_reset: true".to_string(),
+            false => "expect_close: true".to_string(),
+        });
+    };
+    for (index, run) in exchange.runs.iter().enumerate() {
+        if let Some(close) = exchange.client_closed
+            && close.after == index
+            && !close.reset
+        {
+            // The client half-closed and still read what came after.
+            steps.push("shutdown: write".to_string());
+        }
+        if let Some(close) = exchange.upstream_closed
+            && close.after == index
+        {
+            upstream_close(&mut steps, close);
+            return steps;
+        }
+        let comment = match run.unkept {
+            0 => String::new(),
+            more => format!(
+                "  # {more} more bytes went here; netlab kept the first {}",
+                run.bytes.len()
+            ),
+        };
+        steps.push(match run.way {
+            Way::ToUpstream => format!("send: {}{comment}", payload(&run.bytes)),
+            Way::ToClient if run.unkept > 0 => format!(
+                "expect: {{ bytes: {} }}{comment}",
+                run.bytes.len() as u64 + run.unkept
+            ),
+            Way::ToClient => format!("expect: {}", matcher(redact, &run.bytes, true)),
+        });
+    }
+    // The upstream's close is seen by a client that had not closed, or had only half-closed
+    // (and read on); a client that closed first never sees it.
+    let half_closed = exchange
+        .client_closed
+        .is_some_and(|client| !client.reset && client.after < exchange.runs.len());
+    if let Some(close) = exchange.upstream_closed
+        && close.after >= exchange.runs.len()
+        && (exchange.upstream_first || half_closed)
+    {
+        upstream_close(&mut steps, close);
+    }
+    steps
+}
+
+/// The stand-in server: the upstream's greeting (what it sent before its client said anything,
+/// on the first connection), and a rule per distinct request answering as the upstream did
+/// (closing where it closed).
+fn stub_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "servers:");
+    let _ = writeln!(out, "  - name: {STUB}");
+    let _ = writeln!(out, "    # Stands in for {}.", recorded.upstream);
+    let greeting = exchanges
+        .first()
+        .and_then(|e| e.runs.first())
+        .filter(|run| run.way == Way::ToClient);
+    if let Some(greeting) = greeting {
+        let _ = writeln!(out, "    greeting: {}", payload(&greeting.bytes));
+    }
+    let mut rules: Vec<(Vec<u8>, String)> = Vec::new();
+    for exchange in exchanges {
+        let runs = &exchange.runs;
+        for (index, run) in runs.iter().enumerate() {
+            if run.way != Way::ToUpstream || rules.iter().any(|(seen, _)| *seen == run.bytes) {
+                continue;
+            }
+            let reply = runs.get(index + 1).filter(|next| next.way == Way::ToClient);
+            let replied = usize::from(reply.is_some());
+            let closes = exchange
+                .upstream_closed
+                .is_some_and(|close| close.after == index + 1 + replied);
+            let mut rule = format!(
+                "      - match: {}\n",
+                matcher(recorded.redact, &run.bytes, false)
+            );
+            if let Some(reply) = reply {
+                let _ = writeln!(rule, "        reply: {}", payload(&reply.bytes));
+            }
+            if closes {
+                let _ = writeln!(rule, "        close: true");
+            }
+            if reply.is_none() && !closes {
+                // What the upstream answered nothing to: matched, so that it is not shown as a
+                // message no rule knew.
+                let _ = writeln!(rule, "        # the upstream did not answer this");
+            }
+            rules.push((run.bytes.clone(), rule));
+        }
+    }
+    if !rules.is_empty() {
+        let _ = writeln!(out, "    rules:");
+        for (_, rule) in rules {
+            out.push_str(&rule);
+        }
+    }
+    out
+}
+
+/// Bytes as a payload: text where they are text, else `{ hex: … }`.
+fn payload(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => quoted(&crate::template::escape(text)),
+        Err(_) => format!("{{ hex: \"{}\" }}", hex(bytes)),
+    }
+}
+
+/// What must arrive: exactly `bytes`, or where a `--redact` regex matches in them, a regex with
+/// that part left to the regex (`prefix`: they come first on the stream, as an `expect` reads).
+fn matcher(redact: &[Regex], bytes: &[u8], prefix: bool) -> String {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return format!("{{ hex: \"{}\" }}", hex(bytes));
+    };
+    let mut parts: Vec<(usize, usize, &Regex)> = Vec::new();
+    for regex in redact {
+        for found in regex.find_iter(text) {
+            let overlaps = parts
+                .iter()
+                .any(|(start, end, _)| found.start() < *end && *start < found.end());
+            if !found.is_empty() && !overlaps {
+                parts.push((found.start(), found.end(), regex));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return quoted(&crate::template::escape(text));
+    }
+    parts.sort_by_key(|(start, _, _)| *start);
+    let mut pattern = String::from("^");
+    let mut at = 0;
+    for (start, end, regex) in parts {
+        pattern.push_str(&regex::escape(&text[at..start]));
+        let _ = write!(pattern, "(?:{})", regex.as_str());
+        at = end;
+    }
+    pattern.push_str(&regex::escape(&text[at..]));
+    if !prefix {
+        pattern.push('$');
+    }
+    format!("{{ regex: {} }}", quoted(&pattern))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` on one line (a reason in a comment).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `text` as a YAML double-quoted scalar: what would break the line or be read otherwise (a
+/// quote, a backslash, control characters, the characters YAML takes for line breaks, a byte
+/// order mark) escaped.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(way: Way, text: &str) -> Run {
+        Run {
+            way,
+            bytes: text.as_bytes().to_vec(),
+            unkept: 0,
+        }
+    }
+
+    fn hello() -> Exchange {
+        Exchange {
+            runs: vec![
+                run(Way::ToClient, "Welcome!"),
+                run(Way::ToUpstream, "Michael"),
+                run(Way::ToClient, "Hello, Michael!"),
+                run(Way::ToUpstream, "exit"),
+            ],
+            client_closed: Some(Close {
+                after: 4,
+                reset: false,
+            }),
+            upstream_closed: Some(Close {
+                after: 4,
+                reset: false,
+            }),
+            upstream_first: false,
+            unreachable: None,
+        }
+    }
+
+    fn load(text: &str) -> crate::scenario::Scenario {
+        crate::scenario::load_source(crate::source::SourceFile::new("r.yaml", text))
+            .unwrap_or_else(|d| panic!("{d}\n{text}"))
+    }
+
+    #[test]
+    fn a_recorded_exchange_becomes_a_client_and_a_stub_that_load() {
+        let recorded = Recorded {
+            name: "r",
+            listen: "127.0.0.1:9000",
+            upstream: "127.0.0.1:8000",
+            redact: &[],
+            stub: true,
+        };
+        let text = scenario_text(&recorded, &[hello()]);
+        let scenario = load(&text);
+        assert_eq!(scenario.servers.len(), 1);
+        let stub = &scenario.servers[0];
+        assert_eq!(stub.greeting.as_deref().map(Vec::as_slice), Some(&b"Welcome!"[..]));
+        assert_eq!(stub.rules.len(), 2, "{text}");
+        assert_eq!(scenario.clients[0].steps.len(), 4, "{text}");
+        assert!(text.contains("      - expect: \"Hello, Michael!\"\n"), "{text}");
+        assert!(text.contains("      - match: \"exit\"\n        close: true\n"), "{text}");
+    }
+
+    #[test]
+    fn what_is_not_text_nor_plain_is_written_so_that_it_reads_back_the_same() {
+        for bytes in [
+            &b"{braces} {{ }} \"quotes\" \\back\r\n\t\x00\x7f"[..],
+            "line\u{2028}sep\u{feff}é".as_bytes(),
+            &[0xff, 0x00, 0x80][..],
+        ] {
+            let exchange = Exchange {
+                runs: vec![run(Way::ToUpstream, ""), run(Way::ToClient, "")],
+                ..Default::default()
+            };
+            let mut exchange = exchange;
+            exchange.runs[0].bytes = bytes.to_vec();
+            exchange.runs[1].bytes = bytes.to_vec();
+            let recorded = Recorded {
+                name: "r",
+                listen: "l",
+                upstream: "127.0.0.1:8000",
+                redact: &[],
+                stub: false,
+            };
+            let scenario = load(&scenario_text(&recorded, &[exchange]));
+            match &scenario.clients[0].steps[0] {
+                crate::scenario::Step::Send(crate::scenario::Payload::Bytes(sent)) => {
+                    assert_eq!(sent.as_slice(), bytes)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_redacted_part_becomes_a_regex_and_is_hidden() {
+        let regex = Regex::new(r"\d{4}-\d\d-\d\d").unwrap_or_else(|e| panic!("{e}"));
+        let exchange = Exchange {
+            runs: vec![
+                run(Way::ToUpstream, "date?"),
+                run(Way::ToClient, "today is 2026-12-03 (a.k.a. now)"),
+            ],
+            ..Default::default()
+        };
+        let recorded = Recorded {
+            name: "r",
+            listen: "l",
+            upstream: "127.0.0.1:8000",
+            redact: std::slice::from_ref(&regex),
+            stub: false,
+        };
+        let text = scenario_text(&recorded, &[exchange]);
+        load(&text);
+        assert!(
+            text.contains(
+                r#"expect: { regex: "^today is (?:\\d{4}-\\d\\d-\\d\\d) \\(a\\.k\\.a\\. now\\)" }"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("redacted_1: "), "{text}");
+    }
+}
