@@ -199,15 +199,18 @@ impl<'a> Pairing<'a> {
     }
 
     /// Whether a proxy of the scenario may forward to `server` (by name, or to an address where
-    /// it may listen).
+    /// it may listen: its fixed port).
     fn proxies_reach(&self, server: usize) -> bool {
         let Some(s) = self.scenario.servers.get(server) else {
             return false;
         };
-        self.scenario.servers.iter().any(|p| match p.proxy.as_ref().map(|p| &p.to) {
-            Some(Target::Server(to)) => *to == server,
-            Some(Target::Address(_)) => p.protocol == s.protocol,
-            None => false,
+        (self.scenario.servers.iter().enumerate()).any(|(index, p)| {
+            index != server
+                && match p.proxy.as_ref().map(|p| &p.to) {
+                    Some(Target::Server(to)) => *to == server,
+                    Some(Target::Address(_)) => p.protocol == s.protocol && s.port != 0,
+                    None => false,
+                }
         })
     }
 

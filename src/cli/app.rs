@@ -46,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Grade(args) => super::grade::grade(&args, choice, &var_values(&args.var)),
         Command::Lab(args) => super::lab::lab(&args, choice, &var_values(&args.var)),
         Command::New(args) => super::new::new(&args, choice),
+        Command::Record(args) => super::record::record(&args, choice),
         Command::Completions { shell } => super::generate::completions(shell),
         Command::Schema => super::generate::schema(),
         Command::Man { dir } => super::generate::man(dir.as_deref()),

@@ -84,6 +84,11 @@ pub enum Command {
     Lab(LabArgs),
     /// Write a commented starter scenario that passes as written.
     New(NewArgs),
+    /// Stand between a real client and a real server as a proxy, and write what went through it
+    /// as a scenario that replays it (with `--stub`, a server that answers as the real one did),
+    /// then replay it once and keep its transcript as its snapshot.
+    #[command(after_help = EXIT_CODES)]
+    Record(RecordArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell.
@@ -419,6 +424,34 @@ pub struct ServeArgs {
     /// Values for the scenarios' vars.
     #[command(flatten)]
     pub var: VarArgs,
+}
+
+/// Arguments of `netlab record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where to listen for the client: IP:PORT (port 0: any free port, printed)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// The real server to forward to
+    #[arg(long, value_name = "HOST:PORT")]
+    pub to: String,
+    /// The scenario to write; its snapshot goes to snapshots/ beside it
+    #[arg(long, short, value_name = "FILE", default_value = "recorded.yaml")]
+    pub output: PathBuf,
+    /// What changes from run to run (a time, an id): written as this regex, hidden in the
+    /// transcript; give it once per regex
+    #[arg(long, value_name = "REGEX")]
+    pub redact: Vec<String>,
+    /// Also write a stand-in server whose rules answer as the real one did (greeting, request →
+    /// reply), which the recorded clients connect to
+    #[arg(long)]
+    pub stub: bool,
+    /// Stop once this many connections are over [default: at Ctrl-C]
+    #[arg(long, value_name = "N")]
+    pub connections: Option<u64>,
+    /// Replace the scenario and its snapshot if they exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `netlab new`.

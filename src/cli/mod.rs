@@ -17,6 +17,7 @@ mod loading;
 mod new;
 mod output;
 mod profile;
+mod record;
 mod reports;
 mod review;
 mod run;

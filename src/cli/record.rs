@@ -1,0 +1,247 @@
+//! `netlab record`: a proxy between a real client and a real server that writes what went through
+//! it as a runnable scenario (`recording`), then replays that scenario once and keeps its
+//! transcript as its snapshot. The proxy is a scenario of one proxy server, run by `exec` as any
+//! other, until Ctrl-C or `--connections N`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anstream::ColorChoice;
+use crossbeam::channel::bounded;
+use regex::Regex;
+
+use super::args::RecordArgs;
+use super::interrupt::{Interrupt, receiver, unless_interrupted};
+use super::output::{Output, run_error_text};
+use crate::event::{EventKind, Origin};
+use crate::exec::{self, RunOptions};
+use crate::exit::{Bug, Exit};
+use crate::outcome::Verdict;
+use crate::recording::{self, Recorded, quoted};
+use crate::report::LiveView;
+use crate::scenario::load_source;
+use crate::snapshot;
+use crate::source::SourceFile;
+
+/// Runs `netlab record`; returns the exit code.
+pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
+    let mut output = Output::new(choice);
+    let checked = match check(args) {
+        Ok(checked) => checked,
+        Err(message) => {
+            output.warn(&format!("error: {message}"));
+            return Exit::Input;
+        }
+    };
+    let proxy = match proxy_scenario(checked.listen, &args.to) {
+        Ok(proxy) => Arc::new(proxy),
+        Err(bug) => {
+            output.bug(&bug);
+            return Exit::Bug;
+        }
+    };
+    let interrupt = Interrupt::install();
+    // Stops the proxy: Ctrl-C, or the `--connections`th connection over.
+    let (stop, stopped) = bounded::<()>(1);
+    if let Some(ctrl_c) = receiver(interrupt.as_ref()) {
+        let stop = stop.clone();
+        // Waits for the signal for as long as the process lives (netlab exits after a run).
+        let _ = std::thread::Builder::new()
+            .name("record-stop".into())
+            .spawn(move || {
+                let _ = ctrl_c.recv();
+                let _ = stop.try_send(());
+            });
+    }
+    let until = match args.connections {
+        Some(n) => format!("{n} connection{}", if n == 1 { "" } else { "s" }),
+        None => "Ctrl-C".to_string(),
+    };
+    output.say(&format!(
+        "── recording {} → {} until {until}",
+        checked.listen, args.to
+    ));
+    let options = RunOptions {
+        time_scale: Default::default(),
+        interrupt: Some(stopped),
+        forever: true,
+        discard_events: false,
+    };
+    let mut live = LiveView::new(&proxy);
+    let mut ended = 0u64;
+    let result = exec::run(&proxy, &options, &mut |event| {
+        if let (Origin::Server(_), EventKind::Listening { addr }) = (&event.origin, &event.kind) {
+            output.say(&format!("listening on {addr}"));
+            return;
+        }
+        for line in live.lines(event, true) {
+            output.say(&line);
+        }
+        if let (Origin::Connection(_), EventKind::ConnectionEnded) = (&event.origin, &event.kind)
+        {
+            ended += 1;
+            if args.connections.is_some_and(|n| ended >= n) {
+                let _ = stop.try_send(());
+            }
+        }
+    });
+    for line in live.finish(true) {
+        output.say(&line);
+    }
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            output.warn(&run_error_text(&args.output, &error));
+            return Exit::of_error(&error);
+        }
+    };
+    let exchanges = recording::exchanges(0, &outcome.events);
+    if exchanges.is_empty() {
+        output.warn("error: no connection came: nothing to write");
+        return unless_interrupted(Exit::Failed, interrupt.as_ref());
+    }
+    if exchanges.iter().any(recording::Exchange::cut) {
+        output.warn(&format!(
+            "warning: a connection moved more than netlab keeps of one run ({} KiB): the scenario sends and expects only what was kept there (see the comments in it)",
+            crate::event::RECORDED_BYTES >> 10
+        ));
+    }
+    let name = args
+        .output
+        .file_stem()
+        .map_or_else(|| "recorded".to_string(), |s| s.to_string_lossy().into_owned());
+    let recorded = Recorded {
+        name: &name,
+        listen: &checked.listen.to_string(),
+        upstream: &args.to,
+        redact: &checked.redact,
+        stub: args.stub,
+    };
+    let text = recording::scenario_text(&recorded, &exchanges);
+    let exit = keep(&text, &args.output, &mut output);
+    unless_interrupted(exit, interrupt.as_ref())
+}
+
+/// What the arguments say, checked before anything listens.
+struct Checked {
+    listen: SocketAddr,
+    redact: Vec<Regex>,
+}
+
+fn check(args: &RecordArgs) -> Result<Checked, String> {
+    let listen = args.listen.parse::<SocketAddr>().map_err(|_| {
+        format!(
+            "--listen `{}` is not an address: write IP:PORT (`127.0.0.1:9000`, `[::1]:0` for any free port)",
+            args.listen
+        )
+    })?;
+    let port_ok = args
+        .to
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if !port_ok {
+        return Err(format!(
+            "--to `{}` is not HOST:PORT (`127.0.0.1:8000`, `localhost:6379`)",
+            args.to
+        ));
+    }
+    if args.connections == Some(0) {
+        return Err("--connections is at least 1".to_string());
+    }
+    let redact = args
+        .redact
+        .iter()
+        .map(|text| match Regex::new(text) {
+            Ok(regex) if regex.is_match("") => Err(format!(
+                "--redact `{text}` matches the empty string: it would hide nothing, everywhere"
+            )),
+            Ok(regex) => Ok(regex),
+            Err(e) => Err(format!("--redact `{text}` is not a regex: {e}")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for path in [args.output.clone(), snapshot::path_for(&args.output)] {
+        if path.exists() && !args.force {
+            return Err(format!(
+                "`{}` exists already (--force replaces it)",
+                path.display()
+            ));
+        }
+    }
+    Ok(Checked { listen, redact })
+}
+
+/// The scenario of the recording proxy: one proxy server at `listen`, forwarding to `to`.
+fn proxy_scenario(listen: SocketAddr, to: &str) -> Result<crate::scenario::Scenario, Bug> {
+    let text = format!(
+        "name: record\nservers:\n  - name: recorder\n    bind: {}\n    port: {}\n    proxy: {{ to: {} }}\n",
+        quoted(&listen.ip().to_string()),
+        listen.port(),
+        quoted(&crate::template::escape(to)),
+    );
+    load_source(SourceFile::new("(netlab record)", text.as_str()))
+        .map_err(|problems| Bug(format!("the recording proxy does not load: {problems}")))
+}
+
+/// Checks that `text` loads, writes it to `path`, replays it once and writes its transcript as
+/// its snapshot.
+fn keep(text: &str, path: &Path, output: &mut Output) -> Exit {
+    let source = SourceFile::new(path.to_string_lossy().as_ref(), text);
+    let scenario = match load_source(source) {
+        Ok(scenario) => scenario,
+        Err(problems) => {
+            output.bug(&Bug(format!(
+                "the recorded scenario does not load: {problems}\n{text}"
+            )));
+            return Exit::Bug;
+        }
+    };
+    if let Err(e) = std::fs::write(path, text) {
+        output.warn(&format!(
+            "error: cannot write `{}`: {}",
+            path.display(),
+            crate::diagnostic::io_reason(&e)
+        ));
+        return Exit::Environment;
+    }
+    output.say(&format!("wrote {}", path.display()));
+    let interrupt = Interrupt::install();
+    let options = RunOptions {
+        time_scale: Default::default(),
+        interrupt: receiver(interrupt.as_ref()),
+        forever: false,
+        discard_events: false,
+    };
+    let scenario = Arc::new(scenario);
+    let result = crate::suite::run_case(&scenario, &options, false);
+    if !matches!(result.verdict, Ok(Verdict::Passed)) {
+        output.warn(&format!(
+            "the recording does not replay as it was recorded: no snapshot written\n\n{}",
+            result.transcript
+        ));
+        return Exit::Failed;
+    }
+    let snap = snapshot::path_for(path);
+    let written = snapshot::render_file(path, &scenario.name, &result.transcript)
+        .map_err(|bug| bug.0)
+        .and_then(|contents| {
+            snapshot::write(&snap, &contents).map_err(|e| crate::diagnostic::io_reason(&e))
+        });
+    match written {
+        Ok(()) => {
+            output.say(&format!(
+                "replayed it: passed; wrote {}: try `netlab test {}`",
+                snap.display(),
+                path.display()
+            ));
+            Exit::Passed
+        }
+        Err(reason) => {
+            output.warn(&format!(
+                "error: cannot write `{}`: {reason}",
+                snap.display()
+            ));
+            Exit::Environment
+        }
+    }
+}
