@@ -180,7 +180,11 @@ impl<'a> Pairing<'a> {
     }
 
     /// The server of the scenario of `protocol` listening at `remote`, if one is.
-    fn listening_at(&self, protocol: crate::scenario::Protocol, remote: SocketAddr) -> Option<usize> {
+    fn listening_at(
+        &self,
+        protocol: crate::scenario::Protocol,
+        remote: SocketAddr,
+    ) -> Option<usize> {
         self.listening
             .iter()
             .filter(|(server, addr)| {

@@ -441,11 +441,20 @@ mod tests {
         let scenario = load(&text);
         assert_eq!(scenario.servers.len(), 1);
         let stub = &scenario.servers[0];
-        assert_eq!(stub.greeting.as_deref().map(Vec::as_slice), Some(&b"Welcome!"[..]));
+        assert_eq!(
+            stub.greeting.as_deref().map(Vec::as_slice),
+            Some(&b"Welcome!"[..])
+        );
         assert_eq!(stub.rules.len(), 2, "{text}");
         assert_eq!(scenario.clients[0].steps.len(), 4, "{text}");
-        assert!(text.contains("      - expect: \"Hello, Michael!\"\n"), "{text}");
-        assert!(text.contains("      - match: \"exit\"\n        close: true\n"), "{text}");
+        assert!(
+            text.contains("      - expect: \"Hello, Michael!\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      - match: \"exit\"\n        close: true\n"),
+            "{text}"
+        );
     }
 
     #[test]

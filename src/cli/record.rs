@@ -78,8 +78,7 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         for line in live.lines(event, true) {
             output.say(&line);
         }
-        if let (Origin::Connection(_), EventKind::ConnectionEnded) = (&event.origin, &event.kind)
-        {
+        if let (Origin::Connection(_), EventKind::ConnectionEnded) = (&event.origin, &event.kind) {
             ended += 1;
             if args.connections.is_some_and(|n| ended >= n) {
                 let _ = stop.try_send(());
@@ -107,10 +106,10 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
             crate::event::RECORDED_BYTES >> 10
         ));
     }
-    let name = args
-        .output
-        .file_stem()
-        .map_or_else(|| "recorded".to_string(), |s| s.to_string_lossy().into_owned());
+    let name = args.output.file_stem().map_or_else(
+        || "recorded".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
     let recorded = Recorded {
         name: &name,
         listen: &checked.listen.to_string(),

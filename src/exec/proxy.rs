@@ -272,8 +272,7 @@ impl Pump {
                         }
                         rest = after;
                     }
-                    if let Forwarded::Over = self.forward(shared, &mut injector, rest, read_total)
-                    {
+                    if let Forwarded::Over = self.forward(shared, &mut injector, rest, read_total) {
                         return;
                     }
                     forwarded += rest.len() as u64;

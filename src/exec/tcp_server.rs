@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::client::Dial;
 use super::context::{Context, Link, Waited};
-use super::proxy;
 use super::entrance::Entrance;
 use super::faults::{Injector, Written};
+use super::proxy;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, ReadResult, TimedStream};
 use crate::diagnostic::io_reason;

@@ -183,13 +183,7 @@ pub fn build(scenario: &Scenario, events: &[Event], verdict: &Verdict) -> Transc
             sections.push(Section {
                 who: Who::Instance(id),
                 heading: format!("{} → {target}", instance_label(scenario, id)),
-                entries: interleave(
-                    scenario,
-                    id,
-                    (&client_events, &times),
-                    server_events,
-                    dead,
-                ),
+                entries: interleave(scenario, id, (&client_events, &times), server_events, dead),
                 result: match (client_events.is_empty(), done.get(&id), dead) {
                     (true, None, Some(_)) => {
                         "not run: the program under test it talks to had failed".to_string()

@@ -179,7 +179,11 @@ fn proxy_words(
             ..
         } => match (came_as_reset, passed_as_reset) {
             (false, false) => {
-                format!("{} closed → closed its side toward {}", from(*way), side(*way))
+                format!(
+                    "{} closed → closed its side toward {}",
+                    from(*way),
+                    side(*way)
+                )
             }
             (false, true) => format!(
                 "{} closed → reset the connection to {}, fault: {}",

@@ -79,5 +79,8 @@ mod http;
 /// Proxy servers: both legs in the transcript, faults on each way.
 mod proxy;
 
+/// `netlab record`: a live exchange written as a scenario, replayed with and without the server.
+mod record;
+
 /// The sequence diagram and the HTML report (and the report in a real browser).
 mod diagram;

@@ -75,7 +75,11 @@ fn both_legs_of_a_connection_are_in_the_transcript_in_causal_order() {
     let Some(start) = start else {
         panic!("no section `c → p`:\n{stdout}");
     };
-    assert_eq!(&lines[start + 1..start + 1 + expected.len()], expected, "{stdout}");
+    assert_eq!(
+        &lines[start + 1..start + 1 + expected.len()],
+        expected,
+        "{stdout}"
+    );
     // The upstream's connection is the client's, not a peer from outside.
     assert!(!stdout.contains("from outside"), "{stdout}");
 }
@@ -223,8 +227,11 @@ clients:
     let file = temp_file("stall.yaml", yaml);
     let mut command = netlab();
     command.args(["run", "-v"]).arg(&file);
-    let (mut child, lines, _) =
-        start_until(command, "stalled for good after 2 bytes", Duration::from_secs(20));
+    let (mut child, lines, _) = start_until(
+        command,
+        "stalled for good after 2 bytes",
+        Duration::from_secs(20),
+    );
     let asked = Instant::now();
     interrupt(&child.0);
     let status = child.0.wait().unwrap();

@@ -311,8 +311,7 @@ impl Checker<'_> {
             }) = &servers[next].proxy
             {
                 if *upstream == index {
-                    let names: Vec<&str> =
-                        seen.iter().map(|i| servers[*i].name.as_str()).collect();
+                    let names: Vec<&str> = seen.iter().map(|i| servers[*i].name.as_str()).collect();
                     self.at_value(
                         &format!("servers[{index}].proxy.to"),
                         format!(
