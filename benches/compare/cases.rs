@@ -42,10 +42,11 @@ fn repetitions(size: Size) -> usize {
 /// could not run.
 pub fn run_all(size: Size, only: Option<&str>) -> anyhow::Result<bool> {
     type Case = fn(Size, &Scratch) -> anyhow::Result<Vec<Row>>;
-    let cases: [(&str, Case); 10] = [
+    let cases: [(&str, Case); 11] = [
         ("tcp-server", tcp_server),
         ("tcp-client", tcp_client),
         ("tcp-connections", tcp_connections),
+        ("proxy", proxy),
         ("udp-server", udp_server),
         ("udp-client", udp_client),
         ("clients-1000", many_clients),
@@ -375,6 +376,150 @@ fn tcp_connections(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     servers_side_by_side(size, Role::TcpEcho, &file, row, |addr| {
         Ok(rate(count, reference::tcp_connections(addr, count)?))
     })
+}
+
+/// A netlab proxy (no fault) in front of `upstream`.
+fn proxy_scenario(upstream: SocketAddr) -> String {
+    format!(
+        "
+servers:
+  - name: hop
+    bind: 127.0.0.1
+    port: 0
+    backlog: 1024
+    proxy: {{ to: \"{upstream}\" }}
+"
+    )
+}
+
+/// socat as a forwarding hop (`TCP-LISTEN:…,fork TCP:…`), on a free port; ended when dropped.
+struct Socat {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl Socat {
+    /// Starts socat in front of `upstream`; `None` (said) where socat is not installed, unless
+    /// NETLAB_REQUIRE_SOCAT is set (CI), where that is an error.
+    fn start(upstream: SocketAddr) -> anyhow::Result<Option<Socat>> {
+        let port = free_port()?;
+        let spawned = std::process::Command::new("socat")
+            .arg(format!(
+                "TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,backlog=1024"
+            ))
+            .arg(format!("TCP:{upstream},nodelay"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                ensure!(
+                    std::env::var_os("NETLAB_REQUIRE_SOCAT").is_none(),
+                    "socat is required here (NETLAB_REQUIRE_SOCAT is set) but not installed"
+                );
+                eprintln!(
+                    "compare: socat is not installed (apt-get install socat): its rows are skipped"
+                );
+                return Ok(None);
+            }
+            Err(e) => return Err(e).context("cannot start socat"),
+        };
+        let socat = Socat {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        // Ready once it accepts (within 5 s).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(socat.addr).is_err() {
+            ensure!(Instant::now() < deadline, "socat did not listen within 5 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(Some(socat))
+    }
+}
+
+impl Drop for Socat {
+    fn drop(&mut self) {
+        // Our own child, by its id.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A forwarding hop in front of the reference echo server: 16 B round trips through netlab's
+/// proxy against socat's and against a direct connection, and new connections per second
+/// through each hop.
+fn proxy(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 20_000);
+    let connections = by_size(size, 100, 1_000, 2_000);
+    let mut rows = Vec::new();
+    let mut socat_missing = false;
+    for pinned in [true, false] {
+        if size == Size::Smoke && !pinned {
+            break;
+        }
+        set_affinity(pinned);
+        eprintln!("compare: running on CPUs {}", allowed_cpus());
+        let upstream = Server::reference(Role::TcpEcho)?;
+        let file = scratch.write("proxy.yaml", &proxy_scenario(upstream.addr))?;
+        let hop = Server::netlab(&file)?;
+        let socat = Socat::start(upstream.addr)?;
+        socat_missing = socat.is_none();
+        let (mut direct, mut netlab, mut other) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut netlab_connections, mut other_connections) = (Vec::new(), Vec::new());
+        for _ in 0..repetitions(size) {
+            direct.push(tcp_rate(upstream.addr, count)?);
+            netlab.push(tcp_rate(hop.addr, count)?);
+            netlab_connections.push(rate(
+                connections,
+                reference::tcp_connections(hop.addr, connections)?,
+            ));
+            if let Some(socat) = &socat {
+                other.push(tcp_rate(socat.addr, count)?);
+                other_connections.push(rate(
+                    connections,
+                    reference::tcp_connections(socat.addr, connections)?,
+                ));
+            }
+        }
+        let how = if pinned { "pinned" } else { "unpinned" };
+        let netlab = middle(&mut netlab);
+        let mut row = rate_row(
+            "proxy hop, 16 B round trips: netlab vs a direct connection",
+            size,
+            netlab,
+            middle(&mut direct),
+            0.45,
+        );
+        row.what = format!("{} ({how})", row.what);
+        rows.push(row);
+        if socat.is_some() {
+            let mut row = rate_row(
+                "proxy hop, 16 B round trips: netlab vs socat",
+                size,
+                netlab,
+                middle(&mut other),
+                1.3,
+            );
+            row.what = format!("{} ({how})", row.what);
+            rows.push(row);
+            let mut row = rate_row(
+                "proxy hop, new connections (8 B exchange each): netlab vs socat",
+                size,
+                middle(&mut netlab_connections),
+                middle(&mut other_connections),
+                5.0,
+            );
+            row.what = format!("{} ({how})", row.what);
+            rows.push(row);
+        }
+    }
+    set_affinity(false);
+    if socat_missing {
+        eprintln!("compare: proxy rows against socat skipped: socat is not installed");
+    }
+    Ok(rows)
 }
 
 fn udp_server(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
