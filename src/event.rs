@@ -337,8 +337,9 @@ pub enum ServerAction {
     Failed(String),
     /// A fault was injected (`faults:`) on its own (not on a reply).
     Fault(AppliedFault),
-    /// A proxy connected to its upstream for this connection.
-    UpstreamConnected {
+    /// A proxy connects to its upstream for this connection (noted before the connect when its
+    /// own end is known then, so that the upstream's accept comes after it).
+    UpstreamConnecting {
         /// The proxy's own end of that connection (the upstream's peer: see `pairing`).
         local: SocketAddr,
         /// Where it connected.

@@ -124,7 +124,7 @@ impl<'a> Pairing<'a> {
             (
                 Origin::Connection(proxy),
                 EventKind::Served(ServerEvent {
-                    action: ServerAction::UpstreamConnected { local, remote },
+                    action: ServerAction::UpstreamConnecting { local, remote },
                     ..
                 }),
             ) => {
@@ -195,27 +195,17 @@ impl<'a> Pairing<'a> {
     }
 
     /// Whether a connection `server` accepted may still turn out to be a client's of the
-    /// scenario (a step client's, its one program client's, or a leg through a proxy).
+    /// scenario (a step client's, or its one program client's). A leg through a proxy is known
+    /// as it is accepted: the proxy notes its own end before it connects (`UpstreamConnecting`).
     pub fn may_be_claimed(&self, server: usize) -> bool {
-        self.step_clients_may_reach(server)
-            || self.sole_program(server).is_some()
-            || self.proxies_reach(server)
+        self.step_clients_may_reach(server) || self.sole_program(server).is_some()
     }
 
-    /// Whether a proxy of the scenario may forward to `server` (by name, or to an address where
-    /// it may listen: its fixed port).
-    fn proxies_reach(&self, server: usize) -> bool {
-        let Some(s) = self.scenario.servers.get(server) else {
-            return false;
-        };
-        (self.scenario.servers.iter().enumerate()).any(|(index, p)| {
-            index != server
-                && match p.proxy.as_ref().map(|p| &p.to) {
-                    Some(Target::Server(to)) => *to == server,
-                    Some(Target::Address(_)) => p.protocol == s.protocol && s.port != 0,
-                    None => false,
-                }
-        })
+    /// The proxy connection whose leg to its upstream `leg` is, if it is one.
+    pub fn proxy_of(&self, leg: ConnectionId) -> Option<ConnectionId> {
+        self.legs
+            .iter()
+            .find_map(|(proxy, to)| (*to == leg).then_some(*proxy))
     }
 
     /// At the end of the run: the connections that never paired and are, all the same, the one

@@ -391,7 +391,9 @@ fn spawn_all(
         };
         // A netlab server closes after the client's close: the client waits for it.
         let closing = match client.target {
-            Target::Server(i) if scenario.servers[i].is_netlabs() => Closing::UntilThePeerCloses,
+            Target::Server(i) if scenario.closes_after_its_clients(i) => {
+                Closing::UntilThePeerCloses
+            }
             _ => Closing::Briefly,
         };
         let job_context = context.clone();

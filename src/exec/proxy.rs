@@ -12,9 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crossbeam::channel::select;
+use socket2::{Domain, Socket, Type};
+
 use super::client::Dial;
 use super::context::{Context, Link};
-use super::faults::{Injector, Written};
+use super::faults::Injector;
 use super::resolve::{Resolved, resolve};
 use super::socket::{self, ReadResult, TICK, TimedStream};
 use crate::diagnostic::io_reason;
@@ -51,6 +54,9 @@ pub fn serve(
             record.action(context, action, closed);
         }
     };
+    if context.cancel.is_set() {
+        return end(&record, context, id);
+    }
     note(
         ServerAction::Accepted {
             peer: socket::canonical(peer),
@@ -63,25 +69,16 @@ pub fn serve(
         _ => None,
     };
     let _ = client.set_nodelay(true);
-    let upstream = match connect(upstream, context) {
-        Ok(stream) => stream,
-        Err(reason) => {
-            if !context.cancel.is_set() {
-                note(ServerAction::UpstreamFailed(reason), true);
-            }
+    let upstream = match connect(upstream, context, link, &note) {
+        Reached::Stream(stream) => stream,
+        Reached::Failed(reason) => {
+            note(ServerAction::UpstreamFailed(reason), true);
             return end(&record, context, id);
         }
+        // The run stopped, or the client left, while the upstream did not answer yet.
+        Reached::Abandoned => return end(&record, context, id),
     };
     let _ = upstream.set_nodelay(true);
-    if let (Ok(local), Ok(remote)) = (upstream.local_addr(), upstream.peer_addr()) {
-        note(
-            ServerAction::UpstreamConnected {
-                local: socket::canonical(local),
-                remote: socket::canonical(remote),
-            },
-            false,
-        );
-    }
     let ends = (client.try_clone(), upstream.try_clone());
     let (Ok(client_again), Ok(upstream_again)) = ends else {
         note(
@@ -98,12 +95,12 @@ pub fn serve(
         read_size: server.read_size,
     });
     // Back toward the client on a job of its own; toward the upstream on this thread.
-    let back = Pump {
-        way: Way::ToClient,
-        faults: proxy.to_client.clone(),
-        from: TimedStream::new(upstream_again),
-        to: TimedStream::new(client_again),
-    };
+    let back = Pump::new(
+        Way::ToClient,
+        &proxy.to_client,
+        upstream_again,
+        client_again,
+    );
     let (done, finished) = crossbeam::channel::bounded::<()>(1);
     let job = shared.clone();
     let spawned = context.jobs.spawn(move || {
@@ -117,12 +114,7 @@ pub fn serve(
         );
         return end(&record, context, id);
     }
-    let forth = Pump {
-        way: Way::ToUpstream,
-        faults: proxy.to_upstream.clone(),
-        from: TimedStream::new(client),
-        to: TimedStream::new(upstream),
-    };
+    let forth = Pump::new(Way::ToUpstream, &proxy.to_upstream, client, upstream);
     forth.run(&shared);
     // The other way ends by itself (every wait of its wakes for the stop signal); its channel
     // closes when it does, or if it panicked.
@@ -139,26 +131,107 @@ fn end(record: &Mutex<Record>, context: &Context, id: ConnectionId) {
     context.emit(Origin::Connection(id), EventKind::ConnectionEnded);
 }
 
-/// Connects to the upstream, within `CONNECT_TIMEOUT` and the scenario's time.
-fn connect(upstream: &Dial, context: &Context) -> Result<TcpStream, String> {
-    let timeout = context.bounded(context.scale.timeout(CONNECT_TIMEOUT));
+/// How reaching the upstream ended.
+enum Reached {
+    Stream(TcpStream),
+    Failed(String),
+    /// The run stopped, or the client left, first.
+    Abandoned,
+}
+
+/// Connects to the upstream, within `CONNECT_TIMEOUT` and the scenario's time, on a thread of its
+/// own (a connect cannot be woken): the stop signal, or the client leaving, ends the wait at once.
+/// A connection to a loopback address is bound to its own port before it is made, and noted
+/// then (`UpstreamConnecting`): its upstream accepts it only after, so the run knows whose it
+/// is the moment it is accepted.
+fn connect(
+    upstream: &Dial,
+    context: &Context,
+    link: Option<Link>,
+    note: &dyn Fn(ServerAction, bool),
+) -> Reached {
+    let timeout = context.bounded(CONNECT_TIMEOUT);
     let addrs = match upstream {
         Dial::Addr(addr) => vec![*addr],
         Dial::Name(name) => match resolve(name, timeout, &context.cancel) {
             Resolved::Addresses(addrs) => addrs,
-            Resolved::Failed(reason) => return Err(reason),
-            Resolved::TimedOut => return Err(format!("no answer from the resolver for `{name}`")),
-            Resolved::Stopped => return Err("the run stopped".into()),
+            Resolved::Failed(reason) => return Reached::Failed(reason),
+            Resolved::TimedOut => {
+                return Reached::Failed(format!("no answer from the resolver for `{name}`"));
+            }
+            Resolved::Stopped => return Reached::Abandoned,
         },
     };
     let mut last = String::from("no address to connect to");
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = io_reason(&e),
+        let socket = match Socket::new(Domain::for_address(addr), Type::STREAM, None) {
+            Ok(socket) => socket,
+            Err(e) => {
+                last = io_reason(&e);
+                continue;
+            }
+        };
+        let bound =
+            addr.ip().is_loopback() && socket.bind(&SocketAddr::new(addr.ip(), 0).into()).is_ok();
+        let local = bound
+            .then(|| socket.local_addr().ok().and_then(|a| a.as_socket()))
+            .flatten();
+        if let Some(local) = local {
+            note(
+                ServerAction::UpstreamConnecting {
+                    local: socket::canonical(local),
+                    remote: socket::canonical(addr),
+                },
+                false,
+            );
+        }
+        let (tx, rx) = crossbeam::channel::bounded(1);
+        let spawned = std::thread::Builder::new()
+            .name("proxy-connect".into())
+            .spawn(move || {
+                let result = socket
+                    .connect_timeout(&addr.into(), timeout)
+                    .map(|()| socket);
+                let _ = tx.send(result);
+            });
+        if let Err(e) = spawned {
+            return Reached::Failed(format!(
+                "cannot start a thread to connect: {}",
+                io_reason(&e)
+            ));
+        }
+        let connected = loop {
+            select! {
+                recv(rx) -> result => break result,
+                recv(context.cancel.receiver()) -> _ => return Reached::Abandoned,
+                default(TICK) => {
+                    if link.is_some_and(|link| context.has_left(link)) {
+                        return Reached::Abandoned;
+                    }
+                }
+            }
+        };
+        match connected {
+            Ok(Ok(socket)) => {
+                let stream = TcpStream::from(socket);
+                if local.is_none()
+                    && let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr())
+                {
+                    note(
+                        ServerAction::UpstreamConnecting {
+                            local: socket::canonical(local),
+                            remote: socket::canonical(remote),
+                        },
+                        false,
+                    );
+                }
+                return Reached::Stream(stream);
+            }
+            Ok(Err(e)) => last = io_reason(&e),
+            Err(_) => last = "the connecting thread ended without an answer".into(),
         }
     }
-    Err(last)
+    Reached::Failed(last)
 }
 
 /// What the two ways of one connection share.
@@ -183,23 +256,47 @@ impl Shared {
         self.ended.load(Ordering::Acquire)
     }
 
-    /// Waits `duration` (`None`: until the connection or the run ends); false if the connection
-    /// or the run ended meanwhile.
-    fn wait(&self, duration: Option<Duration>) -> bool {
+    /// Waits `duration` (`None`: until the connection or the run ends) before forwarding, unless
+    /// the client at `link` leaves first.
+    fn wait(&self, duration: Option<Duration>, link: Option<Link>) -> Wait {
         let until = duration.map(|d| Instant::now() + self.context.scale.pause(d));
         loop {
             if self.ended() || self.context.cancel.is_set() {
-                return false;
+                return Wait::Over;
+            }
+            if link.is_some_and(|link| self.context.has_left(link)) {
+                return Wait::Left;
             }
             let left = until.map_or(TICK, |u| u.saturating_duration_since(Instant::now()));
             if left.is_zero() {
-                return true;
+                return Wait::Elapsed;
             }
-            if !self.context.cancel.sleep(left.min(TICK)) {
-                return false;
+            if !self.context.cancel.sleep(left.min(LEAVE_TICK)) {
+                return Wait::Over;
             }
         }
     }
+
+    /// Records that `bytes` go `way` now, the last of them at `position` of what was read from
+    /// the side they come from.
+    fn piece(&self, way: Way, bytes: &[u8], position: u64) {
+        if let Ok(mut record) = self.record.lock() {
+            record.piece(&self.context, way, bytes, position);
+        }
+    }
+}
+
+/// How often a wait before forwarding to a client looks whether it left.
+const LEAVE_TICK: Duration = Duration::from_millis(10);
+
+/// How a wait before forwarding ended.
+enum Wait {
+    Elapsed,
+    /// The client is closing for good: what is left goes to it at once, without the way's
+    /// faults (it reads only until the proxy closes).
+    Left,
+    /// The connection or the run is over.
+    Over,
 }
 
 /// One way through the proxy.
@@ -208,16 +305,46 @@ struct Pump {
     faults: Faults,
     from: TimedStream,
     to: TimedStream,
+    /// The client left: the way's faults no longer hold anything back.
+    unhindered: bool,
 }
 
 /// How a write through a way's faults ended.
 enum Forwarded {
     Whole,
-    /// The connection is over (cut, stopped, or the write failed).
+    /// The connection is over (cut, stopped, or the side written to is gone).
     Over,
 }
 
 impl Pump {
+    fn new(way: Way, faults: &Faults, from: TcpStream, to: TcpStream) -> Pump {
+        Pump {
+            way,
+            faults: faults.clone(),
+            from: TimedStream::new(from),
+            to: TimedStream::new(to),
+            unhindered: false,
+        }
+    }
+
+    /// Waits `duration` unless the client left: then this way forwards unhindered from now on
+    /// (toward the client, what it reads until the proxy closes; toward the upstream, what the
+    /// client sent, and then its close), so that the connection ends with the client's steps, as
+    /// a netlab server's work does. False if the connection is over.
+    fn hold(&mut self, shared: &Shared, duration: Option<Duration>) -> bool {
+        if self.unhindered {
+            return true;
+        }
+        match shared.wait(duration, shared.link) {
+            Wait::Elapsed => true,
+            Wait::Left => {
+                self.unhindered = true;
+                true
+            }
+            Wait::Over => false,
+        }
+    }
+
     fn run(mut self, shared: &Shared) {
         let context = &shared.context;
         let mut scratch = vec![0u8; shared.read_size.max(1)];
@@ -226,7 +353,6 @@ impl Pump {
         let mut injector = Injector::new(&faults);
         let mut stall = faults.stall;
         let mut read_total: u64 = 0;
-        let mut forwarded: u64 = 0;
         loop {
             piece.clear();
             let read = socket::read_some(
@@ -242,23 +368,26 @@ impl Pump {
             match read {
                 ReadResult::Data => {
                     context.progressed();
+                    // Where this piece starts in what was read from its side.
+                    let start = read_total;
                     read_total += piece.len() as u64;
                     let mut rest = &piece[..];
-                    if let Some(at) = stall
-                        && forwarded + rest.len() as u64 >= at.after
+                    let mut at = start;
+                    if let Some(stall_at) = stall
+                        && injector.written + rest.len() as u64 >= stall_at.after
                     {
-                        let head = usize::try_from(at.after - forwarded).unwrap_or(usize::MAX);
-                        let (before, after) = rest.split_at(head.min(rest.len()));
-                        if let Forwarded::Over =
-                            self.forward(shared, &mut injector, before, read_total)
-                        {
+                        let head = usize::try_from(stall_at.after.saturating_sub(injector.written))
+                            .unwrap_or(usize::MAX)
+                            .min(rest.len());
+                        let (before, after) = rest.split_at(head);
+                        if let Forwarded::Over = self.forward(shared, &mut injector, before, at) {
                             return;
                         }
-                        forwarded += before.len() as u64;
+                        at += before.len() as u64;
                         stall = None;
                         let fault = AppliedFault::Stalled {
-                            after: at.after,
-                            duration: at.duration,
+                            after: stall_at.after,
+                            duration: stall_at.duration,
                         };
                         shared.note(
                             ServerAction::ProxyFault {
@@ -267,15 +396,14 @@ impl Pump {
                             },
                             false,
                         );
-                        if !shared.wait(at.duration) {
+                        if !self.hold(shared, stall_at.duration) {
                             return;
                         }
                         rest = after;
                     }
-                    if let Forwarded::Over = self.forward(shared, &mut injector, rest, read_total) {
+                    if let Forwarded::Over = self.forward(shared, &mut injector, rest, at) {
                         return;
                     }
-                    forwarded += rest.len() as u64;
                 }
                 ReadResult::Eof => {
                     // Passed on: a FIN, or a reset under the `reset` fault (which ends both ways).
@@ -319,74 +447,109 @@ impl Pump {
         }
     }
 
-    /// Forwards `bytes` (read so far from this way's side: `read_total`) through the way's
-    /// faults: a latency, then the write in slices or throttled, cut by `close_after`.
+    /// Forwards `bytes` (read from this way's side from position `start` on) through the way's
+    /// faults: a latency, then the write in slices or throttled, cut by `close_after`; each part
+    /// recorded as it goes out.
     fn forward(
         &mut self,
         shared: &Shared,
         injector: &mut Injector<'_>,
         bytes: &[u8],
-        read_total: u64,
+        start: u64,
     ) -> Forwarded {
         if bytes.is_empty() {
             return Forwarded::Whole;
         }
         let context = &shared.context;
-        let link = (self.way == Way::ToClient).then_some(shared.link).flatten();
         if injector.active() {
             let mut rng = injector.next_rng(bytes);
             if let Some(latency) = injector.latency(&mut rng)
-                && !shared.wait(Some(latency))
+                && !self.hold(shared, Some(latency))
             {
                 return Forwarded::Over;
             }
         }
-        // What goes out before `close_after` cuts the connection, recorded before it is written
-        // (a cause before its effects: the other side's reading of it).
-        let room = injector.room(bytes.len());
-        if let Ok(mut record) = shared.record.lock() {
-            record.piece(context, self.way, &bytes[..room], read_total);
-        }
-        if injector.cuts(bytes.len()) {
+        let cut = injector.cuts(bytes.len());
+        let bytes = &bytes[..injector.room(bytes.len())];
+        if cut {
             // Over from before the last bytes go: an answer to them must not get through the
             // other way before the cut (which would depend on timing).
             shared.ended.store(true, Ordering::Release);
         }
-        match injector.write(&mut self.to, bytes, link, context) {
-            Ok(Written::Whole | Written::Abandoned) => Forwarded::Whole,
-            Ok(Written::Cut) => {
-                let limit = self.faults.close_after.unwrap_or_default();
-                shared.note(
-                    ServerAction::ProxyFault {
-                        way: self.way,
-                        fault: AppliedFault::CloseAfter(limit),
-                    },
-                    true,
-                );
-                if self.faults.reset {
-                    self.reset_both(shared);
-                } else {
-                    self.end_both(shared);
-                }
-                Forwarded::Over
-            }
-            Err(_) if shared.ended() || context.cancel.is_set() => Forwarded::Over,
-            // The side written to is gone: the way from it says how (a FIN or a reset) when it
-            // reads.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-                ) =>
+        let pacing = crate::plan::pacing(
+            self.faults
+                .slice
+                .map(|bytes| (bytes, self.faults.slice_pause)),
+            self.faults.bandwidth,
+        );
+        let mut written = 0;
+        while written < bytes.len() {
+            let paced = pacing.filter(|_| !self.unhindered);
+            if written > 0
+                && let Some((_, pause)) = paced
+                && !self.hold(shared, Some(pause))
             {
-                Forwarded::Whole
+                return Forwarded::Over;
             }
-            Err(e) => {
-                shared.note(ServerAction::Failed(io_reason(&e)), true);
-                self.end_both(shared);
-                Forwarded::Over
+            let size = match pacing.filter(|_| !self.unhindered) {
+                Some((piece, _)) => piece.max(1),
+                None => bytes.len() - written,
+            };
+            let part = &bytes[written..(written + size).min(bytes.len())];
+            written += part.len();
+            // Recorded before it is written: a cause before its effects (the other side's
+            // reading of it).
+            shared.piece(self.way, part, start + written as u64);
+            if let Err(e) = socket::write_all(&mut self.to, part, &context.cancel) {
+                return self.write_failed(shared, &e);
             }
+            injector.written += part.len() as u64;
+            context.progressed();
         }
+        if !cut {
+            return Forwarded::Whole;
+        }
+        let limit = self.faults.close_after.unwrap_or_default();
+        shared.note(
+            ServerAction::ProxyFault {
+                way: self.way,
+                fault: AppliedFault::CloseAfter(limit),
+            },
+            true,
+        );
+        if self.faults.reset {
+            shared.note(
+                ServerAction::ProxyFault {
+                    way: self.way,
+                    fault: AppliedFault::Reset,
+                },
+                true,
+            );
+            self.reset_both(shared);
+        } else {
+            self.end_both(shared);
+        }
+        Forwarded::Over
+    }
+
+    /// A write toward this way's side failed: that side is gone (a reset, or it closed for
+    /// good) or the run stopped. Toward the client, the connection is over; toward the upstream,
+    /// the way back says how it ended when it reads.
+    fn write_failed(&self, shared: &Shared, error: &io::Error) -> Forwarded {
+        if shared.ended() || shared.context.cancel.is_set() {
+            return Forwarded::Over;
+        }
+        let gone = matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        );
+        if !gone {
+            shared.note(ServerAction::Failed(io_reason(error)), true);
+        }
+        if self.way == Way::ToClient || !gone {
+            self.end_both(shared);
+        }
+        Forwarded::Over
     }
 
     /// Ends the connection both ways with a FIN: the other way stops without a word.
@@ -487,8 +650,22 @@ impl Record {
 
     fn action(&mut self, context: &Context, action: ServerAction, closed: bool) {
         self.flush(context);
+        self.flush_counted(context);
         self.closed |= closed;
         self.emit(context, action);
+    }
+
+    /// Records what was counted past the budget so far (before an action, which must follow
+    /// it, and at the end).
+    fn flush_counted(&mut self, context: &Context) {
+        if let Some((pieces, up, down)) = self.counted.take() {
+            let action = ServerAction::Unrecorded {
+                messages: pieces,
+                received: up,
+                sent: down,
+            };
+            self.emit(context, action);
+        }
     }
 
     /// Records the bytes held back of the run under way.
@@ -510,14 +687,7 @@ impl Record {
 
     fn finish(&mut self, context: &Context) {
         self.flush(context);
-        if let Some((pieces, up, down)) = self.counted.take() {
-            let action = ServerAction::Unrecorded {
-                messages: pieces,
-                received: up,
-                sent: down,
-            };
-            self.emit(context, action);
-        }
+        self.flush_counted(context);
     }
 
     fn emit(&self, context: &Context, action: ServerAction) {

@@ -152,10 +152,19 @@ impl<'a> LiveView<'a> {
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
                 let own = paired.iter().find(|(paired, _)| paired == conn);
+                let leg_of = self.pairing.proxy_of(*conn);
                 if let ServerAction::Accepted { peer, .. } = action.action {
                     match own {
                         Some((_, id)) => {
                             self.label(*conn, *id);
+                        }
+                        // A leg through a proxy from outside: its proxy's peer's.
+                        None if let Some(proxy) = leg_of
+                            && let Some(label) = self.labels.get(&proxy).cloned() =>
+                        {
+                            let through = &self.scenario.servers[proxy.server].name;
+                            self.labels
+                                .insert(*conn, format!("{label} through {through}"));
                         }
                         // Its client may still say so (held back until then).
                         None if self.pairing.may_be_claimed(conn.server) => {

@@ -771,6 +771,31 @@ pub struct Script {
     pub hints: Vec<Option<String>>,
 }
 
+impl Scenario {
+    /// Whether server `server` closes its side once its client closes: a netlab server does
+    /// (when it has answered what came before); a proxy passes the close on, and so closes when
+    /// its upstream does, which only a netlab server at the end of the chain promises.
+    pub fn closes_after_its_clients(&self, server: usize) -> bool {
+        let mut at = server;
+        // A chain is at most as long as the list (circles are refused when loading).
+        for _ in 0..=self.servers.len() {
+            let Some(s) = self.servers.get(at) else {
+                return false;
+            };
+            match &s.proxy {
+                _ if !s.is_netlabs() => return false,
+                None => return true,
+                Some(Proxy {
+                    to: Target::Server(next),
+                    ..
+                }) => at = *next,
+                Some(_) => return false,
+            }
+        }
+        false
+    }
+}
+
 impl Server {
     /// The longest a netlab server may spend on one message before its next action: the
     /// longest delay of its rules, then its latency and jitter and a pause between slices.

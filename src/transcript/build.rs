@@ -278,17 +278,33 @@ fn owners(
 /// on it (forwarding the bytes it sent, passing its close on); the upstream's accept just after
 /// the proxy connected to it. The upstream's actions take the proxy's byte counts toward the
 /// client, so that the client's steps place them with the proxy's.
+///
+/// What timing decides is undone: what the proxy forwarded toward the client is cut where the
+/// upstream's messages end, and what it forwarded toward the upstream is shown only when the
+/// upstream is about to read something (or the proxy does something else), so that a greeting
+/// and a first request that crossed in the proxy read the same on every run.
 fn splice(
     (proxy, events): (usize, Vec<ServerEvent>),
     (upstream, leg): (usize, Vec<ServerEvent>),
 ) -> Vec<(usize, ServerEvent)> {
+    let mut ends: Vec<u64> = leg.iter().map(|e| e.sent_total).collect();
+    ends.dedup();
+    let events: Vec<ServerEvent> = events
+        .into_iter()
+        .flat_map(|event| cut_at(event, &ends))
+        .collect();
     let mut queue: VecDeque<ServerEvent> = leg.into();
     let mut out = Vec::with_capacity(events.len() + queue.len());
+    // What the proxy forwarded toward the upstream, not shown yet.
+    let mut held: Vec<ServerEvent> = Vec::new();
     let (mut sent, mut closed) = (0, false);
-    let (mut shown_sent, mut shown_closed) = (0, false);
-    let place = |action: ServerEvent, shown: (u64, bool), out: &mut Vec<_>| {
+    let mut shown = (0, false);
+    // Whether the upstream's action that sent the bytes last placed read what the client sent:
+    // what the proxy forwards of them comes after what it forwarded toward the upstream.
+    let mut answers = false;
+    let place = |server: usize, action: ServerEvent, shown: (u64, bool), out: &mut Vec<_>| {
         out.push((
-            upstream,
+            server,
             ServerEvent {
                 sent_total: shown.0,
                 closed: shown.1,
@@ -296,8 +312,32 @@ fn splice(
             },
         ));
     };
+    // What was held back, shown now: a cut or a reset on that way closes the client's side for
+    // what follows.
+    let release = |held: &mut Vec<ServerEvent>, shown: &mut (u64, bool), out: &mut Vec<_>| {
+        for action in held.drain(..) {
+            shown.1 |= action.closed;
+            place(proxy, action, *shown, out);
+        }
+    };
     for event in events {
         let (needed, needs_close) = match &event.action {
+            // The way toward the upstream: its bytes, its close, its faults, in their order.
+            ServerAction::Forwarded {
+                way: Way::ToUpstream,
+                ..
+            }
+            | ServerAction::SideClosed {
+                way: Way::ToUpstream,
+                ..
+            }
+            | ServerAction::ProxyFault {
+                way: Way::ToUpstream,
+                ..
+            } => {
+                held.push(event);
+                continue;
+            }
             ServerAction::Forwarded {
                 way: Way::ToClient,
                 read_total,
@@ -310,30 +350,132 @@ fn splice(
             } => (*read_total, true),
             _ => (0, false),
         };
+        if !matches!(event.action, ServerAction::Forwarded { .. }) {
+            release(&mut held, &mut shown, &mut out);
+        }
         while sent < needed || (needs_close && !closed) {
             let Some(action) = queue.pop_front() else {
                 break;
             };
+            answers = reads(&action.action);
+            if answers {
+                release(&mut held, &mut shown, &mut out);
+            }
             sent = action.sent_total;
             closed |= action.closed;
-            place(action, (shown_sent, shown_closed), &mut out);
+            place(upstream, action, shown, &mut out);
         }
-        (shown_sent, shown_closed) = (event.sent_total, event.closed);
-        let connected = matches!(event.action, ServerAction::UpstreamConnected { .. });
+        if answers {
+            release(&mut held, &mut shown, &mut out);
+        }
+        // A close under the `reset` fault and its reset are one act.
+        while needs_close
+            && queue
+                .front()
+                .is_some_and(|next| matches!(next.action, ServerAction::Fault(AppliedFault::Reset)))
+            && let Some(reset) = queue.pop_front()
+        {
+            place(upstream, reset, shown, &mut out);
+        }
+        shown = (event.sent_total, event.closed);
+        let connecting = matches!(event.action, ServerAction::UpstreamConnecting { .. });
         out.push((proxy, event));
-        if connected
+        if connecting
             && queue
                 .front()
                 .is_some_and(|next| matches!(next.action, ServerAction::Accepted { .. }))
             && let Some(accepted) = queue.pop_front()
         {
-            place(accepted, (shown_sent, shown_closed), &mut out);
+            place(upstream, accepted, shown, &mut out);
         }
     }
     for action in queue {
-        place(action, (shown_sent, shown_closed), &mut out);
+        if reads(&action.action) {
+            release(&mut held, &mut shown, &mut out);
+        }
+        place(upstream, action, shown, &mut out);
     }
-    out
+    release(&mut held, &mut shown, &mut out);
+    join_runs(out, proxy, &ends)
+}
+
+/// `lines` with consecutive pieces the proxy forwarded one way joined (they were apart only
+/// because something the other way came in between, which timing decides); toward the client,
+/// not where a message of the upstream ends.
+fn join_runs(
+    lines: Vec<(usize, ServerEvent)>,
+    proxy: usize,
+    ends: &[u64],
+) -> Vec<(usize, ServerEvent)> {
+    let mut joined: Vec<(usize, ServerEvent)> = Vec::with_capacity(lines.len());
+    for (server, event) in lines {
+        if let Some((last_server, last)) = joined.last_mut()
+            && *last_server == proxy
+            && server == proxy
+            && let ServerAction::Forwarded {
+                way, read_total, ..
+            } = &last.action
+            && (*way == Way::ToUpstream || !ends.contains(read_total))
+            && absorb(last, &event, false)
+        {
+            continue;
+        }
+        joined.push((server, event));
+    }
+    joined
+}
+
+/// Whether a server's action reads what its client sent (and so depends on what a proxy in
+/// front of it forwarded), as opposed to one it takes of itself (an accept, a greeting).
+fn reads(action: &ServerAction) -> bool {
+    !matches!(
+        action,
+        ServerAction::Accepted { .. } | ServerAction::Greeting { .. } | ServerAction::Fault(_)
+    )
+}
+
+/// A run a proxy forwarded toward the client, cut where the upstream's messages end (`ends`:
+/// the upstream's byte counts after each of its actions); any other event as it is.
+fn cut_at(event: ServerEvent, ends: &[u64]) -> Vec<ServerEvent> {
+    let ServerAction::Forwarded {
+        way: Way::ToClient,
+        bytes,
+        unrecorded,
+        read_total,
+    } = &event.action
+    else {
+        return vec![event];
+    };
+    let len = bytes.len() as u64 + unrecorded;
+    let start = read_total.saturating_sub(len);
+    let cuts: Vec<u64> = ends
+        .iter()
+        .copied()
+        .filter(|end| start < *end && end < read_total)
+        .collect();
+    if cuts.is_empty() {
+        return vec![event];
+    }
+    let kept = bytes.len() as u64;
+    let mut pieces = Vec::with_capacity(cuts.len() + 1);
+    let mut from = start;
+    for end in cuts.into_iter().chain([*read_total]) {
+        let (a, b) = ((from - start).min(kept), (end - start).min(kept));
+        let range = usize::try_from(a).unwrap_or(0)..usize::try_from(b).unwrap_or(0);
+        let last = end == *read_total;
+        pieces.push(ServerEvent {
+            action: ServerAction::Forwarded {
+                way: Way::ToClient,
+                bytes: bytes.get(range).unwrap_or_default().to_vec(),
+                unrecorded: (end - from) - (b - a),
+                read_total: end,
+            },
+            sent_total: event.sent_total.saturating_sub(read_total - end),
+            closed: event.closed && last,
+        });
+        from = end;
+    }
+    pieces
 }
 
 /// The events of connection `conn` (merged: `merge_runs`), with those of the legs it opened
@@ -614,38 +756,41 @@ fn summarize(
     previous: Option<&(usize, ServerEvent)>,
     actions: &[(usize, ServerEvent)],
 ) -> Vec<Entry> {
-    let mut lines: Vec<(Entry, u64)> = Vec::new();
-    let mut last = previous;
+    // Each line with its count and its server: a `Repeated` counts for its own server's last
+    // line (a proxy's and its upstream's lines are interleaved).
+    let mut lines: Vec<(Entry, u64, usize)> = Vec::new();
+    let mut last: Vec<&(usize, ServerEvent)> = previous.into_iter().collect();
     for pair in actions {
         let (server, action) = pair;
         if let ServerAction::Repeated { times, .. } = action.action {
-            if let Some((_, count)) = lines.last_mut() {
+            if let Some((_, count, _)) = lines.iter_mut().rev().find(|(_, _, s)| s == server) {
                 *count += times;
                 continue;
             }
-            if let Some((server, last)) = last {
+            if let Some((_, before)) = last.iter().rev().find(|(s, _)| s == server) {
                 lines.push((
-                    describe_server_event(scenario, *server, Some(client), last),
+                    describe_server_event(scenario, *server, Some(client), before),
                     times,
+                    *server,
                 ));
                 continue;
             }
         }
-        last = Some(pair);
+        last.push(pair);
         let entry = describe_server_event(scenario, *server, Some(client), action);
         if matches!(action.action, ServerAction::Unrecorded { .. }) {
             // Already a count.
-            lines.push((entry, 0));
+            lines.push((entry, 0, *server));
             continue;
         }
-        match lines.iter_mut().find(|(e, _)| e.text == entry.text) {
-            Some((_, count)) => *count += 1,
-            None => lines.push((entry, 1)),
+        match lines.iter_mut().find(|(e, _, _)| e.text == entry.text) {
+            Some((_, count, _)) => *count += 1,
+            None => lines.push((entry, 1, *server)),
         }
     }
     lines
         .into_iter()
-        .map(|(mut entry, count)| {
+        .map(|(mut entry, count, _)| {
             entry.drawing.more = count;
             // The delays of all the times it stands for.
             let times = u32::try_from(count).unwrap_or(u32::MAX);

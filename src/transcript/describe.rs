@@ -129,14 +129,17 @@ pub fn upstream_name(scenario: &Scenario, proxy: &crate::scenario::Proxy) -> Str
     }
 }
 
-/// The words of a proxy's own action (`None`: not a proxy's).
+/// The words of a proxy's own action (`None`: not a proxy's). For a `client` with hidden
+/// steps, what the proxy forwarded shows by its size alone: it would show what they send and
+/// expect.
 fn proxy_words(
     scenario: &Scenario,
-    server: usize,
+    (server, client): (usize, Option<usize>),
     redact: Redactions,
     action: &ServerAction,
 ) -> Option<String> {
     let proxy = scenario.servers[server].proxy.as_ref()?;
+    let hides = client.is_some_and(|c| scenario.clients[c].hidden.contains(&true));
     let upstream = upstream_name(scenario, proxy);
     let side = |way: Way| match way {
         Way::ToUpstream => upstream.clone(),
@@ -147,7 +150,7 @@ fn proxy_words(
         Way::ToClient => upstream.clone(),
     };
     Some(match action {
-        ServerAction::UpstreamConnected { .. } => format!("connected to {upstream}"),
+        ServerAction::UpstreamConnecting { .. } => format!("connecting to {upstream}"),
         ServerAction::UpstreamFailed(reason) => {
             format!("could not connect to {upstream}: {reason} → closed the client's connection")
         }
@@ -158,7 +161,9 @@ fn proxy_words(
             ..
         } => {
             let shown = match unrecorded {
+                _ if hides => format!("{} bytes (hidden)", bytes.len() as u64 + unrecorded),
                 0 => redact.show(bytes),
+                more if bytes.is_empty() => format!("{more} more bytes"),
                 more => format!(
                     "{}… ({} bytes, the first {} kept)",
                     redact.show_head(bytes, SHOW_LIMIT / 4),
@@ -200,6 +205,12 @@ fn proxy_words(
         ServerAction::ProxyFault { way, fault } => {
             format!("fault toward {}: {}", side(*way), fault_text(fault))
         }
+        ServerAction::Unrecorded { received, sent, .. } => format!(
+            "{received} more bytes forwarded to {upstream} and {sent} to the client, not recorded: \
+             this connection's record is full ({} runs or {} MiB)",
+            crate::exec::PROXY_RECORDED_RUNS,
+            RECORD_BUDGET >> 20
+        ),
         _ => return None,
     })
 }
@@ -1012,7 +1023,7 @@ fn server_words(
         ),
         None => format!("received {}", redact.show(message)),
     };
-    if let Some(text) = proxy_words(scenario, server, redact, &event.action) {
+    if let Some(text) = proxy_words(scenario, (server, client), redact, &event.action) {
         return Entry {
             mark: Mark::Server,
             actor: scenario.servers[server].name.clone(),
@@ -1115,7 +1126,7 @@ fn server_words(
         }
         ServerAction::Fault(fault) => format!("fault: {}", fault_text(fault)),
         // Said by `proxy_words` (a proxy's actions).
-        ServerAction::UpstreamConnected { .. }
+        ServerAction::UpstreamConnecting { .. }
         | ServerAction::UpstreamFailed(_)
         | ServerAction::Forwarded { .. }
         | ServerAction::SideClosed { .. }

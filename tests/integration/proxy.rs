@@ -55,7 +55,7 @@ fn both_legs_of_a_connection_are_in_the_transcript_in_causal_order() {
         "  ✓ c     connect p",
         "  ✓ c     send \"hello\\n\"",
         "    p     accepted the connection",
-        "    p     connected to echo",
+        "    p     connecting to echo",
         "    echo  accepted the connection",
         "    p     forwarded \"hello\\n\" to echo, fault: written 3 bytes at a time, 1ms apart (slice)",
         "    echo  received \"hello\" → rules[0], reply \"[hello]\\n\"",
@@ -288,7 +288,7 @@ clients:
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     for line in [
-        &format!("slow_redis  connected to 127.0.0.1:{port}"),
+        &format!("slow_redis  connecting to 127.0.0.1:{port}"),
         &format!("slow_redis  forwarded \"GET greeting\\r\\n\" to 127.0.0.1:{port}"),
         "slow_redis  forwarded \"$8\\r\\nWelcome!\\r\\n\" to the client, fault: latency 10ms, fault: written 1 byte at a time, 1ms apart (slice)",
         "✓ client      expect \"$8\\r\\nWelcome!\\r\\n\"",

@@ -72,6 +72,7 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "unknown_server_in_connect",
     "proxy_unknown_upstream",
     "proxy_circle",
+    "proxy_to_its_own_address",
     "proxy_to_another_protocol",
     // Which faults a server may have depends on whether it is a proxy (`if` is taken by udp).
     "proxy_faults_on_a_plain_server",

@@ -40,6 +40,13 @@ impl Checker<'_> {
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         let proxy = raw.proxy.take().map(|written| {
             self.refuse_proxy_fields(path, &raw);
+            if protocol == Protocol::Udp {
+                self.at_value(
+                    &join(path, "protocol"),
+                    "a proxy forwards tcp only (a udp proxy is not built yet)",
+                )
+                .add_help("drop `protocol: udp`, or put `faults:` (`drop`, `duplicate`, `latency`) on the udp server itself");
+            }
             let (to_upstream, to_client) =
                 self.proxy_faults(path, raw.faults.take(), protocol == Protocol::Udp);
             // The name is looked up once every server is known (`resolve_proxies`).
@@ -281,9 +288,21 @@ impl Checker<'_> {
             };
             let written = written.clone();
             let at = format!("servers[{index}].proxy.to");
-            let Some(to) = self.target(&at, "proxy.to", &written, servers) else {
+            let Some(mut to) = self.target(&at, "proxy.to", &written, servers) else {
                 continue;
             };
+            // An address where a server of the scenario listens (its fixed port) is that server:
+            // a proxy forwarding to its own address is a circle like any other.
+            if let Ok(addr) = written.parse::<std::net::SocketAddr>()
+                && let Some(server) = servers.iter().position(|s| {
+                    s.port == addr.port()
+                        && s.protocol == servers[index].protocol
+                        && (s.bind == addr.ip()
+                            || (s.bind.is_unspecified() && s.bind.is_ipv4() == addr.is_ipv4()))
+                })
+            {
+                to = Target::Server(server);
+            }
             if let Target::Server(upstream) = to {
                 let (own, theirs) = (servers[index].protocol, servers[upstream].protocol);
                 if own != theirs {
