@@ -297,3 +297,318 @@ clients:
         assert!(stdout.contains(line), "no `{line}` in:\n{stdout}");
     }
 }
+
+/// The run's exit code and transcript (stdout) of `yaml`, written as `name`.
+fn transcript_run(name: &str, yaml: &str) -> (i32, String) {
+    let file = temp_file(name, yaml);
+    let (code, stdout, _) = text(
+        &netlab()
+            .args(["run", "--transcript"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    (code, stdout)
+}
+
+/// A client whose steps all passed, behind a proxy still holding something back (a stall for
+/// good toward the upstream, a 5 s latency toward the client, a throttled upload), passes: once
+/// it leaves, the proxy forwards the rest at once and passes its close on, as a netlab server
+/// ends its work. Before, each run timed out (a wrong verdict).
+#[test]
+fn a_client_that_leaves_ends_what_the_proxy_holds_back() {
+    for (name, faults, steps) in [
+        (
+            "stalled",
+            "to_upstream: { stall: {} }",
+            "      - send: \"hello\\n\"\n      - expect_nothing: 100ms\n",
+        ),
+        (
+            "late",
+            "to_client: { latency: { fixed: 5s } }",
+            "      - send: \"hello\\n\"\n",
+        ),
+        (
+            "throttled",
+            "to_upstream: { bandwidth: 1000 }",
+            "      - send: { repeat: \"x\", times: 10000 }\n",
+        ),
+    ] {
+        let yaml = format!(
+            "timeout: 3s
+servers:
+  - name: echo
+    framing: line
+    rules:
+      - reply: \"[{{data}}]\\n\"
+  - name: p
+    proxy: {{ to: echo }}
+    faults:
+      {faults}
+clients:
+  - name: c
+    connect: p
+    steps:
+{steps}"
+        );
+        let (code, out) = transcript_run(&format!("{name}.yaml"), &yaml);
+        assert_eq!(code, 0, "{name}: {out}");
+        assert!(out.contains("verdict: passed"), "{name}: {out}");
+    }
+}
+
+/// A greeting and the client's first request cross in the proxy (the client does not wait for
+/// the greeting), three clients at once: the transcript is the same on every run. Before, the
+/// greeting and the answer were one line on some runs and two on others.
+#[test]
+fn a_greeting_and_a_request_that_cross_read_the_same_every_run() {
+    let yaml = "
+servers:
+  - name: echo
+    framing: line
+    greeting: \"hi\\n\"
+    rules:
+      - reply: \"[{data}]\\n\"
+  - name: p
+    proxy: { to: echo }
+clients:
+  - name: a
+    connect: p
+    count: 3
+    steps:
+      - send: \"a\\n\"
+      - expect: \"hi\\n[a]\\n\"
+";
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let (code, out) = transcript_run("cross.yaml", yaml);
+        assert_eq!(code, 0, "{out}");
+        seen.push(transcript_of(&out));
+    }
+    let first = seen[0].clone();
+    assert!(
+        first.contains(
+            "    echo  greeting \"hi\\n\"\n    p     forwarded \"hi\\n\" to the client\n    p     forwarded \"a\\n\" to echo\n    echo  received \"a\" → rules[0], reply \"[a]\\n\"\n    p     forwarded \"[a]\\n\" to the client\n"
+        ),
+        "{first}"
+    );
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+}
+
+/// A `repeat` through a proxy counts each server's lines on their own: 10 round trips show
+/// "9 more times" for each of the three lines. Before, the upstream's counts were added to the
+/// proxy's ("15 more times").
+#[test]
+fn a_folded_repeat_counts_each_server_s_lines_apart() {
+    let yaml = "
+servers:
+  - name: echo
+    framing: line
+    rules:
+      - reply: \"pong\\n\"
+  - name: p
+    proxy: { to: echo }
+clients:
+  - name: c
+    connect: p
+    steps:
+      - repeat:
+          times: 10
+          steps:
+            - send: \"ping\\n\"
+            - expect: \"pong\\n\"
+";
+    let (code, out) = transcript_run("repeat.yaml", yaml);
+    assert_eq!(code, 0, "{out}");
+    for line in [
+        "    p     9 more times: forwarded \"ping\\n\" to echo\n",
+        "    echo  9 more times: received \"ping\" → rules[0], reply \"pong\\n\"\n",
+        "    p     9 more times: forwarded \"pong\\n\" to the client\n",
+    ] {
+        assert!(out.contains(line), "no `{line}` in:\n{out}");
+    }
+}
+
+/// Traffic both ways at once (a 200 kB upload while the upstream sends a 200 kB greeting):
+/// the same transcript on every run. Before, the runs came out as 2 to 5 lines.
+#[test]
+fn both_ways_at_once_read_the_same_every_run() {
+    let yaml = "
+servers:
+  - name: src
+    greeting: { repeat: \"0123456789\", times: 20000 }
+  - name: p
+    proxy: { to: src }
+clients:
+  - name: c
+    connect: p
+    steps:
+      - send: { repeat: \"x\", times: 200000 }
+      - expect: { bytes: 200000 }
+";
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        let (code, out) = transcript_run("both.yaml", yaml);
+        assert_eq!(code, 0, "{out}");
+        seen.push(transcript_of(&out));
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+}
+
+/// A reset from the upstream is shown after the upstream's own reset line, not before it.
+#[test]
+fn an_upstream_s_reset_is_passed_on_after_it_happened() {
+    let yaml = "
+servers:
+  - name: echo
+    framing: line
+    faults: { reset: true }
+    rules:
+      - match: \"bye\"
+        reply: \"Bye!\\n\"
+        close: true
+  - name: p
+    proxy: { to: echo }
+clients:
+  - name: c
+    connect: p
+    steps:
+      - send: \"bye\\n\"
+      - expect: \"Bye!\\n\"
+      - expect_reset: true
+";
+    let (code, out) = transcript_run("reset.yaml", yaml);
+    assert_eq!(code, 0, "{out}");
+    let ours = out.find("echo  fault: closed with a reset (RST)");
+    let passed_on = out.find("p     echo reset the connection → reset the one to the client");
+    assert!(
+        matches!((ours, passed_on), (Some(a), Some(b)) if a < b),
+        "{out}"
+    );
+}
+
+/// Steps marked `hidden` show none of their bytes, and neither does the proxy in front of the
+/// program they check: what it forwarded shows by its size.
+#[test]
+fn a_proxy_hides_what_hidden_steps_send_and_expect() {
+    let yaml = "
+servers:
+  - name: echo
+    rules:
+      - reply: \"[{data}]\"
+  - name: p
+    proxy: { to: echo }
+clients:
+  - name: c
+    connect: p
+    steps:
+      - send: \"secret-input\"
+        hidden: true
+      - expect: \"[secret-input]\"
+        hidden: true
+";
+    let (code, out) = transcript_run("hidden.yaml", yaml);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("p     forwarded 12 bytes (hidden) to echo"),
+        "{out}"
+    );
+    let proxy_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("    p ")).collect();
+    assert!(
+        proxy_lines.iter().all(|l| !l.contains("secret")),
+        "{proxy_lines:#?}"
+    );
+}
+
+/// Ctrl-C while the proxy waits for an upstream that never answers its connect (a listener
+/// whose backlog is full drops the SYN) ends the run at once. Before, it waited out the connect
+/// (5 s, and 30 s at `--time-scale 6`).
+#[test]
+fn ctrl_c_ends_a_connect_the_upstream_never_answers() {
+    // A listener that never accepts, its backlog filled: the next connect hangs.
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        let stream =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        if stream
+            .connect_timeout(&addr.into(), Duration::from_millis(200))
+            .is_err()
+        {
+            break;
+        }
+        queued.push(stream);
+    }
+    let yaml = format!(
+        "
+servers:
+  - name: p
+    proxy: {{ to: \"{addr}\" }}
+clients:
+  - name: c
+    connect: p
+    timeout: 1m
+    steps:
+      - send: \"hello\"
+      - expect: \"hello\"
+"
+    );
+    let file = temp_file("blackhole.yaml", &yaml);
+    let mut command = netlab();
+    command.args(["run", "--time-scale", "6"]).arg(&file);
+    let (mut child, _lines, _) = start_until(
+        command,
+        &format!("connecting to {addr}"),
+        Duration::from_secs(20),
+    );
+    let asked = Instant::now();
+    interrupt(&child.0);
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "Ctrl-C took {:?}",
+        asked.elapsed()
+    );
+    drop(queued);
+}
+
+/// Under `netlab serve`, the upstream's side of a connection through a proxy is printed as it
+/// happens, as the proxy's peer's. Before, it was held back until Ctrl-C and shown as an
+/// unknown peer.
+#[test]
+fn serve_prints_both_legs_of_a_proxied_connection_as_they_happen() {
+    use std::io::{Read, Write};
+    let yaml = "
+servers:
+  - name: echo
+    rules:
+      - reply: \"[{data}]\"
+  - name: p
+    proxy: { to: echo }
+";
+    let file = temp_file("serve_proxy.yaml", yaml);
+    let mut command = netlab();
+    command.arg("serve").arg(&file);
+    let (child, lines, line) = start_until(command, "p listening on", Duration::from_secs(20));
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(b"hi").unwrap();
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"[hi]");
+    let seen = lines.wait_for("through p)  received \"hi\"", Duration::from_secs(10));
+    assert!(seen.contains("echo (peer 127.0.0.1:"), "{seen}");
+    interrupt(&child.0);
+}
