@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::select;
 use socket2::{Domain, Socket, Type};
 
 use super::client::Dial;
@@ -139,8 +138,8 @@ enum Reached {
     Abandoned,
 }
 
-/// Connects to the upstream, within `CONNECT_TIMEOUT` and the scenario's time, on a thread of its
-/// own (a connect cannot be woken): the stop signal, or the client leaving, ends the wait at once.
+/// Connects to the upstream, within `CONNECT_TIMEOUT` and the scenario's time, without blocking
+/// (`connect_within`): the stop signal, or the client leaving, ends the wait within a tick.
 /// A connection to a loopback address is bound to its own port before it is made, and noted
 /// then (`UpstreamConnecting`): its upstream accepts it only after, so the run knows whose it
 /// is the moment it is accepted.
@@ -185,34 +184,9 @@ fn connect(
                 false,
             );
         }
-        let (tx, rx) = crossbeam::channel::bounded(1);
-        let spawned = std::thread::Builder::new()
-            .name("proxy-connect".into())
-            .spawn(move || {
-                let result = socket
-                    .connect_timeout(&addr.into(), timeout)
-                    .map(|()| socket);
-                let _ = tx.send(result);
-            });
-        if let Err(e) = spawned {
-            return Reached::Failed(format!(
-                "cannot start a thread to connect: {}",
-                io_reason(&e)
-            ));
-        }
-        let connected = loop {
-            select! {
-                recv(rx) -> result => break result,
-                recv(context.cancel.receiver()) -> _ => return Reached::Abandoned,
-                default(TICK) => {
-                    if link.is_some_and(|link| context.has_left(link)) {
-                        return Reached::Abandoned;
-                    }
-                }
-            }
-        };
+        let connected = connect_within(socket, addr, timeout, context, link);
         match connected {
-            Ok(Ok(socket)) => {
+            Connect::Done(socket) => {
                 let stream = TcpStream::from(socket);
                 if local.is_none()
                     && let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr())
@@ -227,11 +201,60 @@ fn connect(
                 }
                 return Reached::Stream(stream);
             }
-            Ok(Err(e)) => last = io_reason(&e),
-            Err(_) => last = "the connecting thread ended without an answer".into(),
+            Connect::Failed(e) => last = io_reason(&e),
+            Connect::Abandoned => return Reached::Abandoned,
         }
     }
     Reached::Failed(last)
+}
+
+/// How one connect ended.
+enum Connect {
+    Done(Socket),
+    Failed(io::Error),
+    /// The run stopped, or the client left.
+    Abandoned,
+}
+
+/// Connects `socket` to `addr` without blocking: waits for the connect a tick at a time, within
+/// `timeout`, ending the wait when the run stops or the client at `link` leaves.
+fn connect_within(
+    socket: Socket,
+    addr: SocketAddr,
+    timeout: Duration,
+    context: &Context,
+    link: Option<Link>,
+) -> Connect {
+    if let Err(e) = socket.set_nonblocking(true) {
+        return Connect::Failed(e);
+    }
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e)
+            if e.kind() == io::ErrorKind::WouldBlock
+                || e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Connect::Failed(e),
+    }
+    let until = crate::plan::deadline_after(Instant::now(), timeout);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Connect::Failed(io::ErrorKind::TimedOut.into());
+        }
+        if socket::writable_within(&socket, left.min(TICK)) {
+            break;
+        }
+        if context.cancel.is_set() || link.is_some_and(|link| context.has_left(link)) {
+            return Connect::Abandoned;
+        }
+    }
+    match socket.take_error() {
+        Ok(None) => match socket.set_nonblocking(false) {
+            Ok(()) => Connect::Done(socket),
+            Err(e) => Connect::Failed(e),
+        },
+        Ok(Some(e)) | Err(e) => Connect::Failed(e),
+    }
 }
 
 /// What the two ways of one connection share.

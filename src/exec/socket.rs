@@ -92,6 +92,21 @@ pub fn has_input(socket: &impl std::os::fd::AsRawFd) -> bool {
     ready > 0 && entry.revents & libc::POLLIN != 0
 }
 
+/// Whether `socket` can be written to (a connect in progress has ended, one way or the other),
+/// waiting at most `wait`. Written with `poll(2)`: std and socket2 wait for a connect only
+/// without a way to stop waiting (`connect_timeout`).
+pub fn writable_within(socket: &impl std::os::fd::AsRawFd, wait: Duration) -> bool {
+    let mut entry = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid `pollfd` for a descriptor `socket` owns for the whole call.
+    let ready = unsafe { libc::poll(&raw mut entry, 1, ms) };
+    ready > 0 && entry.revents != 0
+}
+
 /// The address to dial to reach a listener bound to `addr` (unspecified → loopback).
 pub fn loopback_of(addr: SocketAddr) -> SocketAddr {
     let mut dial = addr;
