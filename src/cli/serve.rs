@@ -48,7 +48,7 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
         }
     }
     if !args.servers.is_empty() {
-        scenario.servers.retain(|s| args.servers.contains(&s.name));
+        scenario.keep_servers(&args.servers);
     }
     if scenario.servers.is_empty() {
         output.warn(&format!(

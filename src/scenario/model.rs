@@ -772,6 +772,53 @@ pub struct Script {
 }
 
 impl Scenario {
+    /// Keeps only the servers named in `names` and those the proxies among them forward to
+    /// (which they need), their indices renumbered (`netlab serve --server`).
+    pub fn keep_servers(&mut self, names: &[String]) {
+        let mut kept: Vec<bool> = self
+            .servers
+            .iter()
+            .map(|s| names.contains(&s.name))
+            .collect();
+        // Each round adds the upstreams of the proxies kept so far; a chain is at most as long
+        // as the list.
+        for _ in 0..self.servers.len() {
+            for (index, server) in self.servers.iter().enumerate() {
+                if let (
+                    true,
+                    Some(Proxy {
+                        to: Target::Server(up),
+                        ..
+                    }),
+                ) = (kept[index], &server.proxy)
+                    && let Some(keep) = kept.get_mut(*up)
+                {
+                    *keep = true;
+                }
+            }
+        }
+        let mut renumbered = Vec::with_capacity(self.servers.len());
+        let mut next = 0;
+        for keep in &kept {
+            renumbered.push(next);
+            next += usize::from(*keep);
+        }
+        let mut index = 0;
+        self.servers.retain(|_| {
+            index += 1;
+            kept[index - 1]
+        });
+        for server in &mut self.servers {
+            if let Some(Proxy {
+                to: Target::Server(up),
+                ..
+            }) = &mut server.proxy
+            {
+                *up = renumbered[*up];
+            }
+        }
+    }
+
     /// Whether server `server` closes its side once its client closes: a netlab server does
     /// (when it has answered what came before); a proxy passes the close on, and so closes when
     /// its upstream does, which only a netlab server at the end of the chain promises.

@@ -612,3 +612,36 @@ servers:
     assert!(seen.contains("echo (peer 127.0.0.1:"), "{seen}");
     interrupt(&child.0);
 }
+
+/// `netlab serve --server p` serves the proxy and what it forwards to, renumbered: before, the
+/// proxy kept the index of its upstream in the whole list and forwarded to the wrong server or
+/// none.
+#[test]
+fn serving_one_proxy_serves_its_upstream_too() {
+    use std::io::{Read, Write};
+    let yaml = "
+servers:
+  - name: other
+    rules:
+      - reply: \"other\"
+  - name: echo
+    rules:
+      - reply: \"[{data}]\"
+  - name: p
+    proxy: { to: echo }
+";
+    let file = temp_file("serve_one.yaml", yaml);
+    let mut command = netlab();
+    command.args(["serve", "-q", "--server", "p"]).arg(&file);
+    let (child, _lines, line) = start_until(command, "p listening on", Duration::from_secs(20));
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(b"hi").unwrap();
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"[hi]");
+    interrupt(&child.0);
+}
