@@ -1023,114 +1023,106 @@ fn server_words(
         ),
         None => format!("received {}", redact.show(message)),
     };
-    if let Some(text) = proxy_words(scenario, (server, client), redact, &event.action) {
-        return Entry {
-            mark: Mark::Server,
-            actor: scenario.servers[server].name.clone(),
-            text,
-            detail: Vec::new(),
-            differs: None,
-            hint: None,
-            drawing: Drawing::default(),
-        };
-    }
-    let text = match &event.action {
-        ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
-        ServerAction::Accepted { .. } => "accepted the connection".to_string(),
-        ServerAction::Greeting { bytes, faults } => {
-            let mut text = format!("greeting {}", redact.show(bytes));
-            for fault in faults {
-                text.push_str(&format!(", fault: {}", fault_text(fault)));
+    let text = match proxy_words(scenario, (server, client), redact, &event.action) {
+        Some(text) => text,
+        None => match &event.action {
+            ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
+            ServerAction::Accepted { .. } => "accepted the connection".to_string(),
+            ServerAction::Greeting { bytes, faults } => {
+                let mut text = format!("greeting {}", redact.show(bytes));
+                for fault in faults {
+                    text.push_str(&format!(", fault: {}", fault_text(fault)));
+                }
+                text
             }
-            text
-        }
-        ServerAction::Answered {
-            message,
-            truncated,
-            rule,
-            delay,
-            reply,
-            close,
-            lost,
-            faults,
-        } => {
-            let mut parts = vec![format!("rules[{rule}]")];
-            if *lost {
-                parts.push("lost (lose_first)".into());
+            ServerAction::Answered {
+                message,
+                truncated,
+                rule,
+                delay,
+                reply,
+                close,
+                lost,
+                faults,
+            } => {
+                let mut parts = vec![format!("rules[{rule}]")];
+                if *lost {
+                    parts.push("lost (lose_first)".into());
+                }
+                if let Some(delay) = delay {
+                    parts.push(format!("after {}", duration(*delay)));
+                }
+                if let Some(reply) = reply {
+                    parts.push(format!("reply {}", redact.show(reply)));
+                }
+                if *close {
+                    parts.push("close".into());
+                }
+                if reply.is_none() && !close && !lost {
+                    parts.push("no reply".into());
+                }
+                parts.extend(faults.iter().map(|f| format!("fault: {}", fault_text(f))));
+                format!("{} → {}", received(message, truncated), parts.join(", "))
             }
-            if let Some(delay) = delay {
-                parts.push(format!("after {}", duration(*delay)));
+            ServerAction::Unanswered {
+                message,
+                truncated,
+                unrecorded: 0,
+            } => {
+                format!(
+                    "{} → no rule matched, no reply",
+                    received(message, truncated)
+                )
             }
-            if let Some(reply) = reply {
-                parts.push(format!("reply {}", redact.show(reply)));
+            ServerAction::Unanswered {
+                message,
+                unrecorded,
+                ..
+            } => {
+                let total = message.len() as u64 + unrecorded;
+                format!(
+                    "received {}… ({total} bytes, the first {} kept) → no rule matched, no reply",
+                    redact.show_head(message, SHOW_LIMIT / 4),
+                    message.len()
+                )
             }
-            if *close {
-                parts.push("close".into());
+            ServerAction::Repeated { times: 1, .. } => "the same again".to_string(),
+            ServerAction::Repeated { times, .. } => format!("the same again, {times} more times"),
+            // Over TCP, how many messages recv() made of the bytes depends on timing: only bytes.
+            ServerAction::Unrecorded { received, sent, .. } if !udp => format!(
+                "{received} more bytes in, {sent} bytes out, not recorded: \
+                 this connection's record reached its {} MiB",
+                RECORD_BUDGET >> 20
+            ),
+            ServerAction::Unrecorded {
+                messages,
+                received,
+                sent,
+            } => format!(
+                "{messages} more messages ({received} bytes in, {sent} bytes out), not recorded: \
+                 this connection's record reached its {} MiB",
+                RECORD_BUDGET >> 20
+            ),
+            ServerAction::UnfinishedFrame { bytes, len } => {
+                let shown = if (bytes.len() as u64) < *len {
+                    format!("{}… ({len} bytes)", redact.show(bytes))
+                } else {
+                    redact.show(bytes)
+                };
+                format!("an unfinished frame at the close: {shown} (no rule saw it)")
             }
-            if reply.is_none() && !close && !lost {
-                parts.push("no reply".into());
+            ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
+            ServerAction::Failed(reason) => {
+                format!("connection failed: {}", redacted_text(redact, reason))
             }
-            parts.extend(faults.iter().map(|f| format!("fault: {}", fault_text(f))));
-            format!("{} → {}", received(message, truncated), parts.join(", "))
-        }
-        ServerAction::Unanswered {
-            message,
-            truncated,
-            unrecorded: 0,
-        } => {
-            format!(
-                "{} → no rule matched, no reply",
-                received(message, truncated)
-            )
-        }
-        ServerAction::Unanswered {
-            message,
-            unrecorded,
-            ..
-        } => {
-            let total = message.len() as u64 + unrecorded;
-            format!(
-                "received {}… ({total} bytes, the first {} kept) → no rule matched, no reply",
-                redact.show_head(message, SHOW_LIMIT / 4),
-                message.len()
-            )
-        }
-        ServerAction::Repeated { times: 1, .. } => "the same again".to_string(),
-        ServerAction::Repeated { times, .. } => format!("the same again, {times} more times"),
-        // Over TCP, how many messages recv() made of the bytes depends on timing: only bytes.
-        ServerAction::Unrecorded { received, sent, .. } if !udp => format!(
-            "{received} more bytes in, {sent} bytes out, not recorded: \
-             this connection's record reached its {} MiB",
-            RECORD_BUDGET >> 20
-        ),
-        ServerAction::Unrecorded {
-            messages,
-            received,
-            sent,
-        } => format!(
-            "{messages} more messages ({received} bytes in, {sent} bytes out), not recorded: \
-             this connection's record reached its {} MiB",
-            RECORD_BUDGET >> 20
-        ),
-        ServerAction::UnfinishedFrame { bytes, len } => {
-            let shown = if (bytes.len() as u64) < *len {
-                format!("{}… ({len} bytes)", redact.show(bytes))
-            } else {
-                redact.show(bytes)
-            };
-            format!("an unfinished frame at the close: {shown} (no rule saw it)")
-        }
-        ServerAction::PeerClosed => "saw the client close → closed its side".to_string(),
-        ServerAction::Failed(reason) => {
-            format!("connection failed: {}", redacted_text(redact, reason))
-        }
-        ServerAction::Fault(fault) => format!("fault: {}", fault_text(fault)),
-        // Said by `proxy_words` (a proxy's actions).
-        ServerAction::UpstreamConnecting { .. }
-        | ServerAction::UpstreamFailed(_)
-        | ServerAction::Forwarded { .. }
-        | ServerAction::SideClosed { .. }
-        | ServerAction::ProxyFault { .. } => String::new(),
+            ServerAction::Fault(fault) => format!("fault: {}", fault_text(fault)),
+            // Said by `proxy_words` (a proxy's actions).
+            ServerAction::UpstreamConnecting { .. }
+            | ServerAction::UpstreamFailed(_)
+            | ServerAction::Forwarded { .. }
+            | ServerAction::SideClosed { .. }
+            | ServerAction::ProxyFault { .. } => String::new(),
+        },
     };
     Entry {
         mark: Mark::Server,

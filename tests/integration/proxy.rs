@@ -16,6 +16,29 @@ fn transcript_of(stdout: &str) -> String {
         .join("\n")
 }
 
+/// The transcript of `yaml` run `runs` times (each passing), at each of `scales` in turn:
+/// asserted the same every time; returned.
+fn same_every_run(name: &str, yaml: &str, runs: usize, scales: &[&str]) -> String {
+    let file = temp_file(name, yaml);
+    let mut seen = Vec::new();
+    for run in 0..runs {
+        let scale = scales[run % scales.len()];
+        let (code, stdout, stderr) = text(
+            &netlab()
+                .args(["run", "--transcript", "--time-scale", scale])
+                .arg(&file)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        seen.push(transcript_of(&stdout));
+    }
+    let first = seen[0].clone();
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    first
+}
+
 const ECHO_AND_PROXY: &str = "
 servers:
   - name: echo
@@ -88,21 +111,12 @@ fn both_legs_of_a_connection_are_in_the_transcript_in_causal_order() {
 /// the server, jitter) and at whatever time scale, the transcript is the same.
 #[test]
 fn a_proxied_conversation_s_transcript_is_the_same_every_run() {
-    let file = temp_file("again.yaml", ECHO_AND_PROXY);
-    let mut seen = Vec::new();
-    for scale in ["1", "0.3", "0.1", "1", "0.05"] {
-        let (code, stdout, stderr) = text(
-            &netlab()
-                .args(["run", "--transcript", "--time-scale", scale])
-                .arg(&file)
-                .output()
-                .unwrap(),
-        );
-        assert_eq!(code, 0, "{stdout}\n{stderr}");
-        seen.push(transcript_of(&stdout));
-    }
-    seen.dedup();
-    assert_eq!(seen.len(), 1, "{seen:#?}");
+    same_every_run(
+        "again.yaml",
+        ECHO_AND_PROXY,
+        5,
+        &["1", "0.3", "0.1", "1", "0.05"],
+    );
 }
 
 /// Faults on one way only: a cut toward the server ends the connection before the request is
@@ -379,21 +393,13 @@ clients:
       - send: \"a\\n\"
       - expect: \"hi\\n[a]\\n\"
 ";
-    let mut seen = Vec::new();
-    for _ in 0..12 {
-        let (code, out) = transcript_run("cross.yaml", yaml);
-        assert_eq!(code, 0, "{out}");
-        seen.push(transcript_of(&out));
-    }
-    let first = seen[0].clone();
+    let first = same_every_run("cross.yaml", yaml, 12, &["1"]);
     assert!(
         first.contains(
             "    echo  greeting \"hi\\n\"\n    p     forwarded \"hi\\n\" to the client\n    p     forwarded \"a\\n\" to echo\n    echo  received \"a\" → rules[0], reply \"[a]\\n\"\n    p     forwarded \"[a]\\n\" to the client\n"
         ),
         "{first}"
     );
-    seen.dedup();
-    assert_eq!(seen.len(), 1, "{seen:#?}");
 }
 
 /// A `repeat` through a proxy counts each server's lines on their own: 10 round trips show
@@ -447,14 +453,7 @@ clients:
       - send: { repeat: \"x\", times: 200000 }
       - expect: { bytes: 200000 }
 ";
-    let mut seen = Vec::new();
-    for _ in 0..8 {
-        let (code, out) = transcript_run("both.yaml", yaml);
-        assert_eq!(code, 0, "{out}");
-        seen.push(transcript_of(&out));
-    }
-    seen.dedup();
-    assert_eq!(seen.len(), 1, "{seen:#?}");
+    same_every_run("both.yaml", yaml, 8, &["1"]);
 }
 
 /// A reset from the upstream is shown after the upstream's own reset line, not before it.
