@@ -65,15 +65,8 @@ clients:
 /// forwarding the answer (with the way's faults), the client reading it, and the closes.
 #[test]
 fn both_legs_of_a_connection_are_in_the_transcript_in_causal_order() {
-    let file = temp_file("legs.yaml", ECHO_AND_PROXY);
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["run", "--transcript"])
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout) = transcript_run("legs.yaml", ECHO_AND_PROXY);
+    assert_eq!(code, 0, "{stdout}");
     let expected = [
         "  ✓ c     connect p",
         "  ✓ c     send \"hello\\n\"",
@@ -199,15 +192,8 @@ clients:
       - expect: \"hello\"
 "
     );
-    let file = temp_file("nowhere.yaml", &yaml);
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["run", "--transcript"])
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let (code, stdout) = transcript_run("nowhere.yaml", &yaml);
+    assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.contains(&format!(
             "p  could not connect to 127.0.0.1:{port}: connection refused → closed the client's connection"
@@ -292,15 +278,8 @@ clients:
       - expect_close: true
 "
     );
-    let file = temp_file("redis_proxy.yaml", &yaml);
-    let (code, stdout, stderr) = text(
-        &netlab()
-            .args(["run", "--transcript"])
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout) = transcript_run("redis_proxy.yaml", &yaml);
+    assert_eq!(code, 0, "{stdout}");
     for line in [
         &format!("slow_redis  connecting to 127.0.0.1:{port}"),
         &format!("slow_redis  forwarded \"GET greeting\\r\\n\" to 127.0.0.1:{port}"),
