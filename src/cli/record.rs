@@ -159,6 +159,17 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
             Err(e) => Err(format!("--redact `{text}` is not a regex: {e}")),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let folder = match args.output.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "-o `{}`: the folder `{}` does not exist",
+            args.output.display(),
+            folder.display()
+        ));
+    }
     for path in [args.output.clone(), snapshot::path_for(&args.output)] {
         if path.exists() && !args.force {
             return Err(format!(

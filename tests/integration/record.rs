@@ -267,7 +267,19 @@ fn bad_record_arguments_are_refused() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
         assert!(!out.exists());
-    }
+    } // A folder that is not there: said before anything listens, not after the recording.
+    let (code, _, stderr) = text(
+        &netlab()
+            .args(["record", "--listen", "127.0.0.1:0", "--to", "h:1"])
+            .args(["-o", "/nonexistent-netlab-folder/x.yaml"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the folder `/nonexistent-netlab-folder` does not exist"),
+        "{stderr}"
+    );
 }
 
 /// Ctrl-C ends a recording: what came so far is written (two connections here), and replays.
