@@ -49,6 +49,8 @@ pub struct Exchange {
     pub upstream_first: bool,
     /// The proxy could not reach the upstream: why.
     pub unreachable: Option<String>,
+    /// It was still open when the recording stopped (written as far as it went).
+    pub unfinished: bool,
 }
 
 impl Exchange {
@@ -77,8 +79,8 @@ impl Exchange {
 }
 
 /// The exchanges of proxy server `server`'s connections in `events`, in the order they were
-/// accepted.
-pub fn exchanges(server: usize, events: &[Event]) -> Vec<Exchange> {
+/// accepted, each with its connection.
+pub fn exchanges(server: usize, events: &[Event]) -> Vec<(ConnectionId, Exchange)> {
     let mut found: BTreeMap<ConnectionId, Exchange> = BTreeMap::new();
     for event in events {
         let (Origin::Connection(id), EventKind::Served(served)) = (&event.origin, &event.kind)
@@ -115,7 +117,7 @@ pub fn exchanges(server: usize, events: &[Event]) -> Vec<Exchange> {
             _ => {}
         }
     }
-    found.into_values().collect()
+    found.into_iter().collect()
 }
 
 /// What the written scenario is made of, besides the exchanges.
@@ -183,6 +185,12 @@ pub fn scenario_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String 
     for (i, exchange) in exchanges.iter().enumerate() {
         let _ = writeln!(out, "  - name: connection_{}", i + 1);
         let _ = writeln!(out, "    connect: \"{{{UPSTREAM_VAR}}}\"");
+        if exchange.unfinished {
+            let _ = writeln!(
+                out,
+                "    # Still open when the recording stopped: written as far as it went."
+            );
+        }
         if let Some(reason) = &exchange.unreachable {
             let _ = writeln!(
                 out,
@@ -263,6 +271,8 @@ fn stub_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
     let _ = writeln!(out, "servers:");
     let _ = writeln!(out, "  - name: {STUB}");
     let _ = writeln!(out, "    # Stands in for {}.", recorded.upstream);
+    // A request is one message however long it is (up to a read), as the client sent it.
+    let _ = writeln!(out, "    read_size: 16MiB");
     let greeting = exchanges
         .first()
         .and_then(|e| e.runs.first())
@@ -342,7 +352,7 @@ fn matcher(redact: &[Regex], bytes: &[u8], prefix: bool) -> String {
     let mut at = 0;
     for (start, end, regex) in parts {
         pattern.push_str(&regex::escape(&text[at..start]));
-        let _ = write!(pattern, "(?:{})", regex.as_str());
+        let _ = write!(pattern, "(?:{})", unnamed(regex.as_str()));
         at = end;
     }
     pattern.push_str(&regex::escape(&text[at..]));
@@ -350,6 +360,16 @@ fn matcher(redact: &[Regex], bytes: &[u8], prefix: bool) -> String {
         pattern.push('$');
     }
     format!("{{ regex: {} }}", quoted(&pattern))
+}
+
+/// `pattern` with its named groups made plain groups: one regex may stand for several parts of
+/// a message, and a name may appear once in a regex.
+fn unnamed(pattern: &str) -> String {
+    static NAMED: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    match NAMED.get_or_init(|| Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").ok()) {
+        Some(named) => named.replace_all(pattern, "(").into_owned(),
+        None => pattern.to_string(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -420,6 +440,7 @@ mod tests {
             }),
             upstream_first: false,
             unreachable: None,
+            unfinished: false,
         }
     }
 

@@ -69,7 +69,9 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         discard_events: false,
     };
     let mut live = LiveView::new(&proxy);
-    let mut ended = 0u64;
+    // The connections over before the recording stopped, in the order they ended.
+    let mut finished = Vec::new();
+    let mut asked_to_stop = false;
     let result = exec::run(&proxy, &options, &mut |event| {
         if let (Origin::Server(_), EventKind::Listening { addr }) = (&event.origin, &event.kind) {
             output.say(&format!("listening on {addr}"));
@@ -78,9 +80,14 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         for line in live.lines(event, true) {
             output.say(&line);
         }
-        if let (Origin::Connection(_), EventKind::ConnectionEnded) = (&event.origin, &event.kind) {
-            ended += 1;
-            if args.connections.is_some_and(|n| ended >= n) {
+        // What ends once the recording is stopping was cut short by it.
+        let stopping = asked_to_stop || interrupt.as_ref().is_some_and(Interrupt::fired);
+        if let (Origin::Connection(id), EventKind::ConnectionEnded) = (&event.origin, &event.kind)
+            && !stopping
+        {
+            finished.push(*id);
+            if args.connections.is_some_and(|n| finished.len() as u64 >= n) {
+                asked_to_stop = true;
                 let _ = stop.try_send(());
             }
         }
@@ -95,7 +102,27 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
             return Exit::of_error(&error);
         }
     };
-    let exchanges = recording::exchanges(0, &outcome.events);
+    // With `--connections N`, the first N over; at Ctrl-C, every one, those still open said so.
+    let every = recording::exchanges(0, &outcome.events);
+    let seen = every.len();
+    let exchanges: Vec<recording::Exchange> = every
+        .into_iter()
+        .filter(|(id, _)| args.connections.is_none() || finished.contains(id))
+        .map(|(id, mut exchange)| {
+            exchange.unfinished = !finished.contains(&id);
+            exchange
+        })
+        .collect();
+    if let Some(n) = args.connections
+        && seen > exchanges.len()
+    {
+        let left = seen - exchanges.len();
+        output.warn(&format!(
+            "note: {left} connection{} still open when the {n}th was over {} not written",
+            if left == 1 { "" } else { "s" },
+            if left == 1 { "was" } else { "were" },
+        ));
+    }
     if exchanges.is_empty() {
         output.warn("error: no connection came: nothing to write");
         return unless_interrupted(Exit::Failed, interrupt.as_ref());
@@ -106,10 +133,7 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
             crate::event::RECORDED_BYTES >> 10
         ));
     }
-    let name = args.output.file_stem().map_or_else(
-        || "recorded".to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    );
+    let name = scenario_name(&args.output);
     let recorded = Recorded {
         name: &name,
         listen: &checked.listen.to_string(),
@@ -118,8 +142,29 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         stub: args.stub,
     };
     let text = recording::scenario_text(&recorded, &exchanges);
-    let exit = keep(&text, &args.output, &mut output);
-    unless_interrupted(exit, interrupt.as_ref())
+    // Ctrl-C is how a recording ends: what follows (the replay) answers to a Ctrl-C of its own.
+    keep(&text, &args.output, &mut output)
+}
+
+/// The scenario's name, from its file's: what a name may not hold (a space, a brace) becomes
+/// `_` (a name uses letters, digits, `_`, `-` and `.`).
+fn scenario_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .map(|c| match c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+            true => c,
+            false => '_',
+        })
+        .collect();
+    if name.is_empty() {
+        "recorded".to_string()
+    } else {
+        name
+    }
 }
 
 /// What the arguments say, checked before anything listens.
@@ -142,6 +187,17 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
     if !port_ok {
         return Err(format!(
             "--to `{}` is not HOST:PORT (`127.0.0.1:8000`, `localhost:6379`)",
+            args.to
+        ));
+    }
+    if let Some((host, port)) = args.to.rsplit_once(':')
+        && port.parse::<u16>().is_ok_and(|p| p == listen.port())
+        && (host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| {
+            ip == listen.ip() || ip.is_loopback() || ip.is_unspecified()
+        }) || host.eq_ignore_ascii_case("localhost"))
+    {
+        return Err(format!(
+            "--to `{}` is where the recorder itself listens (--listen `{listen}`): give the real server's address",
             args.to
         ));
     }
@@ -176,6 +232,24 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
                 "`{}` exists already (--force replaces it)",
                 path.display()
             ));
+        }
+    }
+    if args.output.is_dir() {
+        return Err(format!("-o `{}` is a folder", args.output.display()));
+    }
+    // Where the recording will go must take a file: found out now, not once it is recorded.
+    if !args.output.exists() {
+        match std::fs::File::create_new(&args.output) {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&args.output);
+            }
+            Err(e) => {
+                return Err(format!(
+                    "-o `{}`: cannot write there: {}",
+                    args.output.display(),
+                    crate::diagnostic::io_reason(&e)
+                ));
+            }
         }
     }
     Ok(Checked { listen, redact })

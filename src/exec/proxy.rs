@@ -29,6 +29,42 @@ use crate::scenario::{Faults, Server};
 /// How long a proxy waits for its upstream to take a connection (within the scenario's time).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The proxies each open connection to an upstream has come through, by its own address (the
+/// upstream's peer), for every run of the process: a connection that comes back to a proxy it
+/// came through is a circle (`to:` an address that leads back, however it is spelt), refused at
+/// once instead of opening connections until the descriptors run out. Entries last as long as
+/// their connection.
+static CHAINS: std::sync::LazyLock<Mutex<std::collections::HashMap<SocketAddr, Vec<SocketAddr>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The proxies a connection from `peer` came through (none: it came from elsewhere).
+fn chain_of(peer: SocketAddr) -> Vec<SocketAddr> {
+    CHAINS
+        .lock()
+        .map(|chains| chains.get(&peer).cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// Takes note that the connection to an upstream from `local` came through `chain`, until the
+/// returned guard drops.
+fn note_chain(local: SocketAddr, chain: Vec<SocketAddr>) -> ChainEntry {
+    if let Ok(mut chains) = CHAINS.lock() {
+        chains.insert(local, chain);
+    }
+    ChainEntry(local)
+}
+
+/// An entry of `CHAINS`, removed when dropped.
+struct ChainEntry(SocketAddr);
+
+impl Drop for ChainEntry {
+    fn drop(&mut self) {
+        if let Ok(mut chains) = CHAINS.lock() {
+            chains.remove(&self.0);
+        }
+    }
+}
+
 /// Most runs (bytes one way between bytes the other way) recorded on one connection; past them,
 /// and past `RECORD_BUDGET` bytes, bytes are counted, not kept (a load through the proxy).
 pub const MOST_RUNS: u64 = 4096;
@@ -68,7 +104,24 @@ pub fn serve(
         _ => None,
     };
     let _ = client.set_nodelay(true);
-    let upstream = match connect(upstream, context, link, &note) {
+    // The proxies this connection came through, this one last.
+    let mut chain = chain_of(socket::canonical(peer));
+    let own = client.local_addr().map(socket::canonical);
+    if let Ok(own) = own {
+        if chain.contains(&own) {
+            note(
+                ServerAction::Failed(
+                    "the proxies forward in a circle: this connection came back to this proxy"
+                        .into(),
+                ),
+                true,
+            );
+            return end(&record, context, id);
+        }
+        chain.push(own);
+    }
+    let mut entry = None;
+    let upstream = match connect(upstream, context, link, &note, (&chain, &mut entry)) {
         Reached::Stream(stream) => stream,
         Reached::Failed(reason) => {
             note(ServerAction::UpstreamFailed(reason), true);
@@ -148,6 +201,7 @@ fn connect(
     context: &Context,
     link: Option<Link>,
     note: &dyn Fn(ServerAction, bool),
+    (chain, entry): (&[SocketAddr], &mut Option<ChainEntry>),
 ) -> Reached {
     let timeout = context.bounded(CONNECT_TIMEOUT);
     let addrs = match upstream {
@@ -176,6 +230,7 @@ fn connect(
             .then(|| socket.local_addr().ok().and_then(|a| a.as_socket()))
             .flatten();
         if let Some(local) = local {
+            *entry = Some(note_chain(socket::canonical(local), chain.to_vec()));
             note(
                 ServerAction::UpstreamConnecting {
                     local: socket::canonical(local),
@@ -191,6 +246,7 @@ fn connect(
                 if local.is_none()
                     && let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr())
                 {
+                    *entry = Some(note_chain(socket::canonical(local), chain.to_vec()));
                     note(
                         ServerAction::UpstreamConnecting {
                             local: socket::canonical(local),
@@ -394,6 +450,15 @@ impl Pump {
                     // Where this piece starts in what was read from its side.
                     let start = read_total;
                     read_total += piece.len() as u64;
+                    // The way's latency, once for what was read (a stall may cut it in two).
+                    if injector.active() {
+                        let mut rng = injector.next_rng(&piece);
+                        if let Some(latency) = injector.latency(&mut rng)
+                            && !self.hold(shared, Some(latency))
+                        {
+                            return;
+                        }
+                    }
                     let mut rest = &piece[..];
                     let mut at = start;
                     if let Some(stall_at) = stall
@@ -471,8 +536,8 @@ impl Pump {
     }
 
     /// Forwards `bytes` (read from this way's side from position `start` on) through the way's
-    /// faults: a latency, then the write in slices or throttled, cut by `close_after`; each part
-    /// recorded as it goes out.
+    /// write faults: in slices or throttled, cut by `close_after`; each part recorded as it goes
+    /// out. (Its latency was waited for when it was read.)
     fn forward(
         &mut self,
         shared: &Shared,
@@ -484,14 +549,6 @@ impl Pump {
             return Forwarded::Whole;
         }
         let context = &shared.context;
-        if injector.active() {
-            let mut rng = injector.next_rng(bytes);
-            if let Some(latency) = injector.latency(&mut rng)
-                && !self.hold(shared, Some(latency))
-            {
-                return Forwarded::Over;
-            }
-        }
         let cut = injector.cuts(bytes.len());
         let bytes = &bytes[..injector.room(bytes.len())];
         if cut {

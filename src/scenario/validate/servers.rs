@@ -293,14 +293,7 @@ impl Checker<'_> {
             };
             // An address where a server of the scenario listens (its fixed port) is that server:
             // a proxy forwarding to its own address is a circle like any other.
-            if let Ok(addr) = written.parse::<std::net::SocketAddr>()
-                && let Some(server) = servers.iter().position(|s| {
-                    s.port == addr.port()
-                        && s.protocol == servers[index].protocol
-                        && (s.bind == addr.ip()
-                            || (s.bind.is_unspecified() && s.bind.is_ipv4() == addr.is_ipv4()))
-                })
-            {
+            if let Some(server) = listening_at(servers, servers[index].protocol, &written) {
                 to = Target::Server(server);
             }
             if let Target::Server(upstream) = to {
@@ -510,6 +503,26 @@ impl Checker<'_> {
         reply.http = Some(ReplyHead { status, headers });
         reply
     }
+}
+
+/// The server of `servers` (of `protocol`) that listens at `address`, written `IP:PORT` or
+/// `localhost:PORT`, by its fixed port.
+fn listening_at(servers: &[Server], protocol: Protocol, address: &str) -> Option<usize> {
+    let (host, port) = address.rsplit_once(':')?;
+    let port = port.parse::<u16>().ok()?;
+    let host = host.trim_matches(['[', ']']);
+    let ip = host.parse::<IpAddr>().ok();
+    let localhost = host.eq_ignore_ascii_case("localhost");
+    servers.iter().position(|s| {
+        s.port == port
+            && s.protocol == protocol
+            && match ip {
+                Some(ip) => {
+                    s.bind == ip || (s.bind.is_unspecified() && s.bind.is_ipv4() == ip.is_ipv4())
+                }
+                None => localhost && (s.bind.is_loopback() || s.bind.is_unspecified()),
+            }
+    })
 }
 
 /// The named groups of the regexes among `matchers`, each once, in order.
