@@ -129,8 +129,8 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
     }
     if exchanges.iter().any(recording::Exchange::cut) {
         output.warn(&format!(
-            "warning: a connection moved more than netlab keeps of one run ({} KiB): the scenario sends and expects only what was kept there (see the comments in it)",
-            crate::event::RECORDED_BYTES >> 10
+            "warning: a connection moved more than netlab keeps of one ({} MiB): the scenario sends and expects only what was kept (see the comments in it), and will not replay as it was",
+            crate::event::RECORD_BUDGET >> 20
         ));
     }
     let name = scenario_name(&args.output);
@@ -155,10 +155,12 @@ fn scenario_name(path: &Path) -> String {
         .unwrap_or_default();
     let name: String = stem
         .chars()
-        .map(|c| match c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
-            true => c,
-            false => '_',
-        })
+        .map(
+            |c| match c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                true => c,
+                false => '_',
+            },
+        )
         .collect();
     if name.is_empty() {
         "recorded".to_string()
@@ -192,9 +194,11 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
     }
     if let Some((host, port)) = args.to.rsplit_once(':')
         && port.parse::<u16>().is_ok_and(|p| p == listen.port())
-        && (host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| {
-            ip == listen.ip() || ip.is_loopback() || ip.is_unspecified()
-        }) || host.eq_ignore_ascii_case("localhost"))
+        && (host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip == listen.ip() || ip.is_loopback() || ip.is_unspecified())
+            || host.eq_ignore_ascii_case("localhost"))
     {
         return Err(format!(
             "--to `{}` is where the recorder itself listens (--listen `{listen}`): give the real server's address",

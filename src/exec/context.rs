@@ -56,6 +56,11 @@ impl EventSink {
         fence(Ordering::SeqCst);
     }
 
+    /// Whether the coordinator is settling the run: every client is done.
+    pub fn settling(&self) -> bool {
+        self.eager.load(Ordering::Relaxed)
+    }
+
     /// Takes the next recorded event, if any.
     pub fn pop(&self) -> Option<Event> {
         self.queue.pop()

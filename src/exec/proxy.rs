@@ -21,8 +21,8 @@ use super::resolve::{Resolved, resolve};
 use super::socket::{self, ReadResult, TICK, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{
-    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, RECORD_BUDGET, RECORDED_BYTES,
-    ServerAction, ServerEvent, Way,
+    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, RECORD_BUDGET, ServerAction,
+    ServerEvent, Way,
 };
 use crate::scenario::{Faults, Server};
 
@@ -64,6 +64,9 @@ impl Drop for ChainEntry {
         }
     }
 }
+
+/// Pieces of one run recorded one by one (see `Record`).
+const PIECES_PER_RUN: u32 = 64;
 
 /// Most runs (bytes one way between bytes the other way) recorded on one connection; past them,
 /// and past `RECORD_BUDGET` bytes, bytes are counted, not kept (a load through the proxy).
@@ -343,8 +346,11 @@ impl Shared {
             if self.ended() || self.context.cancel.is_set() {
                 return Wait::Over;
             }
-            if link.is_some_and(|link| self.context.has_left(link)) {
-                return Wait::Left;
+            // The client left, or no client is left at all (a program's leaving is not said).
+            if link.is_some_and(|link| self.context.has_left(link))
+                || self.context.events.settling()
+            {
+                return Wait::Released;
             }
             let left = until.map_or(TICK, |u| u.saturating_duration_since(Instant::now()));
             if left.is_zero() {
@@ -371,9 +377,9 @@ const LEAVE_TICK: Duration = Duration::from_millis(10);
 /// How a wait before forwarding ended.
 enum Wait {
     Elapsed,
-    /// The client is closing for good: what is left goes to it at once, without the way's
-    /// faults (it reads only until the proxy closes).
-    Left,
+    /// The client is closing for good, or every client of the run is done: what is left goes
+    /// on at once, without the way's faults.
+    Released,
     /// The connection or the run is over.
     Over,
 }
@@ -406,17 +412,18 @@ impl Pump {
         }
     }
 
-    /// Waits `duration` unless the client left: then this way forwards unhindered from now on
-    /// (toward the client, what it reads until the proxy closes; toward the upstream, what the
-    /// client sent, and then its close), so that the connection ends with the client's steps, as
-    /// a netlab server's work does. False if the connection is over.
+    /// Waits `duration` unless the client left, or every client of the run is done: then this way
+    /// forwards unhindered from now on (toward the client, what it reads until the proxy closes;
+    /// toward the upstream, what the client sent, and then its close), so that the connection
+    /// ends with the clients' steps, as a netlab server's work does. False if the connection is
+    /// over.
     fn hold(&mut self, shared: &Shared, duration: Option<Duration>) -> bool {
         if self.unhindered {
             return true;
         }
         match shared.wait(duration, shared.link) {
             Wait::Elapsed => true,
-            Wait::Left => {
+            Wait::Released => {
                 self.unhindered = true;
                 true
             }
@@ -651,18 +658,22 @@ impl Pump {
     }
 }
 
-/// What a proxy connection records: each piece forwarded, joined into runs by the transcript;
-/// per run at most `RECORDED_BYTES` kept (the rest counted and recorded when the way turns),
-/// and past `MOST_RUNS` runs or `RECORD_BUDGET` bytes, only counts, recorded at the end.
+/// What a proxy connection records: each piece forwarded as it goes, joined into runs by the
+/// transcript; past `PIECES_PER_RUN` pieces of one run, what follows is gathered and recorded
+/// when the way turns (a bulk transfer in 1-byte slices is not millions of events). Bytes are
+/// kept whole up to `RECORD_BUDGET` a connection (what `netlab record` replays), and past it, or
+/// past `MOST_RUNS` runs, only counted, recorded before the next action or at the end.
 struct Record {
     id: ConnectionId,
     /// The way of the run under way.
     way: Option<Way>,
-    /// Bytes kept of the run under way.
-    run_kept: usize,
-    /// Bytes of the run under way not kept yet recorded, and what had been read then.
-    held: u64,
-    held_read_total: u64,
+    /// Pieces of the run under way recorded one by one.
+    run_pieces: u32,
+    /// What came of the run under way past its first pieces, not recorded yet: the bytes kept,
+    /// those not kept, and where they end in what was read.
+    gathered: Vec<u8>,
+    unkept: u64,
+    gathered_to: u64,
     /// Runs so far.
     runs: u64,
     /// Bytes kept so far.
@@ -680,9 +691,10 @@ impl Record {
         Record {
             id,
             way: None,
-            run_kept: 0,
-            held: 0,
-            held_read_total: 0,
+            run_pieces: 0,
+            gathered: Vec::new(),
+            unkept: 0,
+            gathered_to: 0,
             runs: 0,
             kept: 0,
             counted: None,
@@ -695,7 +707,7 @@ impl Record {
         if self.way != Some(way) {
             self.flush(context);
             self.way = Some(way);
-            self.run_kept = 0;
+            self.run_pieces = 0;
             self.runs += 1;
         }
         let len = bytes.len() as u64;
@@ -711,14 +723,16 @@ impl Record {
             }
             return;
         }
-        let take = bytes.len().min(RECORDED_BYTES - self.run_kept);
-        if take == 0 {
-            self.held += len;
-            self.held_read_total = read_total;
+        let room = usize::try_from(RECORD_BUDGET.saturating_sub(self.kept)).unwrap_or(usize::MAX);
+        let take = bytes.len().min(room);
+        self.kept += take as u64;
+        if self.run_pieces >= PIECES_PER_RUN {
+            self.gathered.extend_from_slice(&bytes[..take]);
+            self.unkept += len - take as u64;
+            self.gathered_to = read_total;
             return;
         }
-        self.run_kept += take;
-        self.kept += take as u64;
+        self.run_pieces += 1;
         let action = ServerAction::Forwarded {
             way,
             bytes: bytes[..take].to_vec(),
@@ -748,19 +762,19 @@ impl Record {
         }
     }
 
-    /// Records the bytes held back of the run under way.
+    /// Records what was gathered of the run under way.
     fn flush(&mut self, context: &Context) {
-        if self.held == 0 {
+        if self.gathered.is_empty() && self.unkept == 0 {
             return;
         }
-        let (Some(way), held) = (self.way, std::mem::take(&mut self.held)) else {
+        let Some(way) = self.way else {
             return;
         };
         let action = ServerAction::Forwarded {
             way,
-            bytes: Vec::new(),
-            unrecorded: held,
-            read_total: self.held_read_total,
+            bytes: std::mem::take(&mut self.gathered),
+            unrecorded: std::mem::take(&mut self.unkept),
+            read_total: self.gathered_to,
         };
         self.emit(context, action);
     }

@@ -287,8 +287,7 @@ fn splice(
     (proxy, events): (usize, Vec<ServerEvent>),
     (upstream, leg): (usize, Vec<ServerEvent>),
 ) -> Vec<(usize, ServerEvent)> {
-    let mut ends: Vec<u64> = leg.iter().map(|e| e.sent_total).collect();
-    ends.dedup();
+    let ends = message_ends(&leg);
     let events: Vec<ServerEvent> = events
         .into_iter()
         .flat_map(|event| cut_at(event, &ends))
@@ -318,6 +317,18 @@ fn splice(
         for action in held.drain(..) {
             shown.1 |= action.closed;
             place(proxy, action, *shown, out);
+        }
+    };
+    // The bytes held back, up to the first thing the way did besides forwarding (the client's
+    // close, a fault): what an upstream reading bytes may have read; its close waits for the
+    // upstream to see it.
+    let release_bytes = |held: &mut Vec<ServerEvent>, shown: (u64, bool), out: &mut Vec<_>| {
+        let bytes = held
+            .iter()
+            .take_while(|e| matches!(e.action, ServerAction::Forwarded { .. }))
+            .count();
+        for action in held.drain(..bytes) {
+            place(proxy, action, shown, out);
         }
     };
     for event in events {
@@ -353,20 +364,33 @@ fn splice(
         if !matches!(event.action, ServerAction::Forwarded { .. }) {
             release(&mut held, &mut shown, &mut out);
         }
+        // Whether this line starts a message of the upstream's (else it goes on with one begun:
+        // nothing held comes between).
+        let starts = match &event.action {
+            ServerAction::Forwarded {
+                bytes,
+                unrecorded,
+                read_total,
+                ..
+            } => ends.contains(&(read_total - (bytes.len() as u64 + unrecorded))),
+            _ => false,
+        };
         while sent < needed || (needs_close && !closed) {
             let Some(action) = queue.pop_front() else {
                 break;
             };
             answers = reads(&action.action);
-            if answers {
+            if sees_the_close(&action.action) {
                 release(&mut held, &mut shown, &mut out);
+            } else if answers {
+                release_bytes(&mut held, shown, &mut out);
             }
             sent = action.sent_total;
             closed |= action.closed;
             place(upstream, action, shown, &mut out);
         }
-        if answers {
-            release(&mut held, &mut shown, &mut out);
+        if answers && starts {
+            release_bytes(&mut held, shown, &mut out);
         }
         // A close under the `reset` fault and its reset are one act.
         while needs_close
@@ -390,8 +414,10 @@ fn splice(
         }
     }
     for action in queue {
-        if reads(&action.action) {
+        if sees_the_close(&action.action) {
             release(&mut held, &mut shown, &mut out);
+        } else if reads(&action.action) {
+            release_bytes(&mut held, shown, &mut out);
         }
         place(upstream, action, shown, &mut out);
     }
@@ -423,6 +449,34 @@ fn join_runs(
         joined.push((server, event));
     }
     joined
+}
+
+/// Where the upstream's messages end in what it sent (0 first): after each of its actions, and
+/// inside a run of repeats, after each of them.
+fn message_ends(leg: &[ServerEvent]) -> Vec<u64> {
+    let mut ends = vec![0];
+    for event in leg {
+        let before = ends.last().copied().unwrap_or(0);
+        if let ServerAction::Repeated { times, .. } = event.action
+            && times > 1
+            && event.sent_total > before
+        {
+            let each = (event.sent_total - before) / times;
+            ends.extend((1..times).map(|k| before + k * each));
+        }
+        if event.sent_total > before {
+            ends.push(event.sent_total);
+        }
+    }
+    ends
+}
+
+/// Whether a server's action follows its client's close (or the end of its connection).
+fn sees_the_close(action: &ServerAction) -> bool {
+    matches!(
+        action,
+        ServerAction::PeerClosed | ServerAction::UnfinishedFrame { .. } | ServerAction::Failed(_)
+    )
 }
 
 /// Whether a server's action reads what its client sent (and so depends on what a proxy in

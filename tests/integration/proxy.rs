@@ -623,3 +623,62 @@ servers:
     assert_eq!(&reply, b"[hi]");
     interrupt(&child.0);
 }
+
+/// A client that sends and closes at once, six at a time, through a proxy without faults: its
+/// close is shown where the upstream sees it, on every run. Before, it moved before or after
+/// the upstream's last answer (5 runs in 20).
+#[test]
+fn a_close_right_after_a_send_reads_the_same_every_run() {
+    let yaml = "
+servers:
+  - name: echo
+    framing: line
+    rules:
+      - reply: \"[{data}]\\n\"
+  - name: p
+    proxy: { to: echo }
+clients:
+  - name: c
+    connect: p
+    count: 6
+    steps:
+      - send: \"a\\n\"
+      - expect: \"[a]\\n\"
+      - send: \"b\\n\"
+";
+    same_every_run("close_after_send.yaml", yaml, 15, &["1"]);
+}
+
+/// A program client whose bytes a proxy throttles passes once it exits: when every client is
+/// done, a proxy forwards what it holds at once. Before, the run timed out with every check met.
+#[test]
+fn a_program_client_s_throttled_bytes_do_not_outlast_it() {
+    if crate::support::python3("a_program_client_s_throttled_bytes_do_not_outlast_it").is_none() {
+        return;
+    }
+    let client = temp_file(
+        "bulk_client.py",
+        "import socket, sys\ns = socket.create_connection((sys.argv[1], int(sys.argv[2])))\ns.sendall(b'x' * 200000 + b'\\n')\ns.close()\n",
+    );
+    let yaml = format!(
+        "
+timeout: 10s
+servers:
+  - name: sink
+    framing: line
+  - name: p
+    proxy: {{ to: sink }}
+    faults:
+      to_upstream: {{ bandwidth: 1000 }}
+clients:
+  - name: prog
+    connect: p
+    exec: [\"python3\", \"{}\", \"{{host}}\", \"{{port}}\"]
+    expect_exit: 0
+",
+        client.display()
+    );
+    let (code, out) = transcript_run("program_bulk.yaml", &yaml);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("verdict: passed"), "{out}");
+}

@@ -371,3 +371,70 @@ fn redacted_parts_replay_with_other_values() {
     let (code, stdout, stderr) = netlab_in(&dir, &["test", "clock.yaml"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
+
+/// A recording writes a scenario that loads and replays whatever the file is called (a space, a
+/// brace), whatever the `--redact` regex (a named group that matches twice in one message), and
+/// with `--stub`, for a request longer than a default read. Before: exit 101 for the first two,
+/// a stub that never matched for the third.
+#[test]
+fn a_recording_replays_whatever_its_name_redactions_and_request_sizes() {
+    let (_echo, echo) = echo_server();
+    let dir = a_new_dir("odd.keep");
+    let file = dir.join("my session {1}.yaml");
+    let (mut recorder, lines, addr) = record(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--to",
+        &echo.to_string(),
+        "--connections",
+        "1",
+        "--stub",
+        "--redact",
+        "sid=(?P<sid>[0-9a-f]+)",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let request = format!("sid=ab12 sid=cd34 {}", "z".repeat(2000));
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = vec![0u8; request.len() + 2];
+    stream.read_exact(&mut reply).unwrap();
+    drop(stream);
+    assert_eq!(exit_code(&mut recorder), Some(0), "{}", lines.rest());
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("name: \"my_session__1_\""), "{written}");
+    let (code, stdout, stderr) = netlab_in(&dir, &["test", "my session {1}.yaml"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// `--to` the recorder's own `--listen` address, however spelt, is refused before anything
+/// listens. Before: exit 101 (the same spelling), or a storm of connections (`localhost`).
+#[test]
+fn a_recorder_pointed_at_itself_is_refused() {
+    let port = free_port().to_string();
+    for to in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        let out = temp_file("self.yaml", "").with_file_name("self-written.yaml");
+        let (code, _, stderr) = text(
+            &netlab()
+                .args([
+                    "record",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--to",
+                    &to,
+                ])
+                .arg("-o")
+                .arg(&out)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 2, "{to}: {stderr}");
+        assert!(
+            stderr.contains("is where the recorder itself listens"),
+            "{stderr}"
+        );
+    }
+}
