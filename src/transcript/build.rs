@@ -319,16 +319,16 @@ fn splice(
             place(proxy, action, *shown, out);
         }
     };
-    // The bytes held back, up to the first thing the way did besides forwarding (the client's
-    // close, a fault): what an upstream reading bytes may have read; its close waits for the
-    // upstream to see it.
-    let release_bytes = |held: &mut Vec<ServerEvent>, shown: (u64, bool), out: &mut Vec<_>| {
+    // What was held back up to the client's close: what an upstream reading bytes may have
+    // read (with the faults on them); the close waits for the upstream to see it.
+    let release_bytes = |held: &mut Vec<ServerEvent>, shown: &mut (u64, bool), out: &mut Vec<_>| {
         let bytes = held
             .iter()
-            .take_while(|e| matches!(e.action, ServerAction::Forwarded { .. }))
+            .take_while(|e| !matches!(e.action, ServerAction::SideClosed { .. }))
             .count();
         for action in held.drain(..bytes) {
-            place(proxy, action, shown, out);
+            shown.1 |= action.closed;
+            place(proxy, action, *shown, out);
         }
     };
     for event in events {
@@ -383,14 +383,14 @@ fn splice(
             if sees_the_close(&action.action) {
                 release(&mut held, &mut shown, &mut out);
             } else if answers {
-                release_bytes(&mut held, shown, &mut out);
+                release_bytes(&mut held, &mut shown, &mut out);
             }
             sent = action.sent_total;
             closed |= action.closed;
             place(upstream, action, shown, &mut out);
         }
         if answers && starts {
-            release_bytes(&mut held, shown, &mut out);
+            release_bytes(&mut held, &mut shown, &mut out);
         }
         // A close under the `reset` fault and its reset are one act.
         while needs_close
@@ -417,7 +417,7 @@ fn splice(
         if sees_the_close(&action.action) {
             release(&mut held, &mut shown, &mut out);
         } else if reads(&action.action) {
-            release_bytes(&mut held, shown, &mut out);
+            release_bytes(&mut held, &mut shown, &mut out);
         }
         place(upstream, action, shown, &mut out);
     }
@@ -475,7 +475,14 @@ fn message_ends(leg: &[ServerEvent]) -> Vec<u64> {
 fn sees_the_close(action: &ServerAction) -> bool {
     matches!(
         action,
-        ServerAction::PeerClosed | ServerAction::UnfinishedFrame { .. } | ServerAction::Failed(_)
+        ServerAction::PeerClosed
+            | ServerAction::UnfinishedFrame { .. }
+            | ServerAction::Failed(_)
+            // A proxy further on passing the close on.
+            | ServerAction::SideClosed {
+                way: Way::ToUpstream,
+                ..
+            }
     )
 }
 
