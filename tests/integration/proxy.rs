@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, interrupt, netlab, netlab_on, start_until, temp_file, text};
+use crate::support::{
+    free_port, interrupt, netlab, netlab_on, say_hi, serving, start_until, temp_file, text,
+};
 use crate::third_party::start_redis;
 
 /// The lines of a transcript without the verdict line's timing.
@@ -564,7 +566,6 @@ clients:
 /// unknown peer.
 #[test]
 fn serve_prints_both_legs_of_a_proxied_connection_as_they_happen() {
-    use std::io::{Read, Write};
     let yaml = "
 servers:
   - name: echo
@@ -574,18 +575,8 @@ servers:
     proxy: { to: echo }
 ";
     let file = temp_file("serve_proxy.yaml", yaml);
-    let mut command = netlab();
-    command.arg("serve").arg(&file);
-    let (child, lines, line) = start_until(command, "p listening on", Duration::from_secs(20));
-    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(b"hi").unwrap();
-    let mut reply = [0u8; 4];
-    stream.read_exact(&mut reply).unwrap();
-    assert_eq!(&reply, b"[hi]");
+    let (child, lines, addr) = serving(&["serve"], &file, "p listening on");
+    say_hi(addr);
     let seen = lines.wait_for("through p)  received \"hi\"", Duration::from_secs(10));
     assert!(seen.contains("echo (peer 127.0.0.1:"), "{seen}");
     interrupt(&child.0);
@@ -596,7 +587,6 @@ servers:
 /// none.
 #[test]
 fn serving_one_proxy_serves_its_upstream_too() {
-    use std::io::{Read, Write};
     let yaml = "
 servers:
   - name: other
@@ -609,18 +599,8 @@ servers:
     proxy: { to: echo }
 ";
     let file = temp_file("serve_one.yaml", yaml);
-    let mut command = netlab();
-    command.args(["serve", "-q", "--server", "p"]).arg(&file);
-    let (child, _lines, line) = start_until(command, "p listening on", Duration::from_secs(20));
-    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(b"hi").unwrap();
-    let mut reply = [0u8; 4];
-    stream.read_exact(&mut reply).unwrap();
-    assert_eq!(&reply, b"[hi]");
+    let (child, _lines, addr) = serving(&["serve", "-q", "--server", "p"], &file, "p listening on");
+    say_hi(addr);
     interrupt(&child.0);
 }
 

@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{
-    Guard, free_port, interrupt, netlab, own_peer, python3, start_until, temp_file, text,
+    Guard, free_port, interrupt, netlab, own_peer, python3, say_hi, serving, start_until,
+    temp_file, text,
 };
 
 /// Starts `netlab record ARGS`, waits until it listens: the child, its stdout and its address.
@@ -145,22 +146,8 @@ fn echo_server() -> (Guard, SocketAddr) {
         "echo.yaml",
         "servers:\n  - name: echo\n    rules:\n      - reply: \"[{data}]\"\n",
     );
-    let mut command = netlab();
-    command.args(["serve", "--quiet"]).arg(&file);
-    let (child, _, line) = start_until(command, "echo listening on", Duration::from_secs(20));
-    (child, line.rsplit(' ').next().unwrap().parse().unwrap())
-}
-
-/// One exchange with an echo through `addr`: "hi" → "[hi]".
-fn say_hi(addr: SocketAddr) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(b"hi").unwrap();
-    let mut reply = [0u8; 4];
-    stream.read_exact(&mut reply).unwrap();
-    assert_eq!(&reply, b"[hi]");
+    let (child, _, addr) = serving(&["serve", "--quiet"], &file, "echo listening on");
+    (child, addr)
 }
 
 /// A scenario or a snapshot already there is not replaced without `--force`: refused before

@@ -262,3 +262,26 @@ pub fn runs(program: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Starts `netlab ARGS FILE` (a `serve`) and waits for its line containing `ready`, which ends
+/// with an address: the child, its other lines, and that address.
+pub fn serving(args: &[&str], file: &Path, ready: &str) -> (Guard, Lines, std::net::SocketAddr) {
+    let mut command = netlab();
+    command.args(args).arg(file);
+    let (child, lines, line) = start_until(command, ready, Duration::from_secs(20));
+    let addr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    (child, lines, addr)
+}
+
+/// Sends "hi" to the echo server behind `addr` (`reply: "[{data}]"`) and checks the answer.
+pub fn say_hi(addr: std::net::SocketAddr) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(b"hi").unwrap();
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"[hi]");
+}
