@@ -29,6 +29,10 @@ pub fn keep_unanswered(kept: &mut Vec<u8>, more: &[u8]) -> u64 {
 /// data cannot exhaust memory).
 pub const RECORD_BUDGET: u64 = 16 << 20;
 
+/// Most runs (bytes one way between bytes the other way) a proxy records on one connection; past
+/// them, and past `RECORD_BUDGET` bytes, it counts what it forwards (a load through it).
+pub const PROXY_RECORDED_RUNS: u64 = 4096;
+
 /// The first bytes of each output of a program under test kept whole (what `expect_stdout` and
 /// `capture_output` see); past them, only the end is kept, and a stdout that lost bytes between
 /// cannot be judged (`FailureKind::OutputTooLarge`).
@@ -352,7 +356,7 @@ pub enum ServerAction {
     Forwarded {
         /// Which way.
         way: Way,
-        /// The bytes (at most `RECORDED_BYTES` of a run).
+        /// The bytes (within the connection's `RECORD_BUDGET`).
         bytes: Vec<u8>,
         /// Bytes forwarded after `bytes` and not kept.
         unrecorded: u64,

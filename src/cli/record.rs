@@ -66,8 +66,10 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         time_scale: Default::default(),
         interrupt: Some(stopped),
         forever: true,
-        discard_events: false,
+        // Only what the proxy forwarded is kept (below), not every event of the run.
+        discard_events: true,
     };
+    let mut served = Vec::new();
     let mut live = LiveView::new(&proxy);
     // The connections over before the recording stopped, in the order they ended.
     let mut finished = Vec::new();
@@ -79,6 +81,9 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         }
         for line in live.lines(event, true) {
             output.say(&line);
+        }
+        if let EventKind::Served(_) = event.kind {
+            served.push(event.clone());
         }
         // What ends once the recording is stopping was cut short by it.
         let stopping = asked_to_stop || interrupt.as_ref().is_some_and(Interrupt::fired);
@@ -95,15 +100,12 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
     for line in live.finish(true) {
         output.say(&line);
     }
-    let outcome = match result {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            output.warn(&run_error_text(&args.output, &error));
-            return Exit::of_error(&error);
-        }
-    };
+    if let Err(error) = result {
+        output.warn(&run_error_text(&args.output, &error));
+        return Exit::of_error(&error);
+    }
     // With `--connections N`, the first N over; at Ctrl-C, every one, those still open said so.
-    let every = recording::exchanges(0, &outcome.events);
+    let every = recording::exchanges(0, &served);
     let seen = every.len();
     let exchanges: Vec<recording::Exchange> = every
         .into_iter()
@@ -302,6 +304,10 @@ fn keep(text: &str, path: &Path, output: &mut Output) -> Exit {
     };
     let scenario = Arc::new(scenario);
     let result = crate::suite::run_case(&scenario, &options, false);
+    if interrupt.as_ref().is_some_and(Interrupt::fired) {
+        output.warn("the replay was interrupted: no snapshot written");
+        return unless_interrupted(Exit::Failed, interrupt.as_ref());
+    }
     if !matches!(result.verdict, Ok(Verdict::Passed)) {
         output.warn(&format!(
             "the recording does not replay as it was recorded: no snapshot written\n\n{}",

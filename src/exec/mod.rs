@@ -25,4 +25,3 @@ mod udp_server;
 pub use coordinator::{RunOptions, run};
 pub use descendants::{adopt_orphans, end_adopted};
 pub use pool::end_idle_threads;
-pub use proxy::MOST_RUNS as PROXY_RECORDED_RUNS;

@@ -21,8 +21,8 @@ use super::resolve::{Resolved, resolve};
 use super::socket::{self, ReadResult, TICK, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{
-    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, RECORD_BUDGET, ServerAction,
-    ServerEvent, Way,
+    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
+    ServerAction, ServerEvent, Way,
 };
 use crate::scenario::{Faults, Server};
 
@@ -32,34 +32,60 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The proxies each open connection to an upstream has come through, by its own address (the
 /// upstream's peer), for every run of the process: a connection that comes back to a proxy it
 /// came through is a circle (`to:` an address that leads back, however it is spelt), refused at
-/// once instead of opening connections until the descriptors run out. Entries last as long as
-/// their connection.
-static CHAINS: std::sync::LazyLock<Mutex<std::collections::HashMap<SocketAddr, Vec<SocketAddr>>>> =
+/// once instead of opening connections until the descriptors run out. Entries last until their
+/// proxy connection is over.
+static CHAINS: std::sync::LazyLock<Mutex<std::collections::HashMap<SocketAddr, Chain>>> =
     std::sync::LazyLock::new(Default::default);
+
+/// The proxies a connection came through, and which connection of that address it is (a port is
+/// used again once its connection is gone: an old entry's guard must not remove a new one).
+struct Chain {
+    through: Vec<SocketAddr>,
+    generation: u64,
+}
+
+/// Numbers the entries of `CHAINS`.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The proxies a connection from `peer` came through (none: it came from elsewhere).
 fn chain_of(peer: SocketAddr) -> Vec<SocketAddr> {
     CHAINS
         .lock()
-        .map(|chains| chains.get(&peer).cloned().unwrap_or_default())
+        .map(|chains| {
+            chains
+                .get(&peer)
+                .map(|chain| chain.through.clone())
+                .unwrap_or_default()
+        })
         .unwrap_or_default()
 }
 
 /// Takes note that the connection to an upstream from `local` came through `chain`, until the
 /// returned guard drops.
-fn note_chain(local: SocketAddr, chain: Vec<SocketAddr>) -> ChainEntry {
+fn note_chain(local: SocketAddr, through: Vec<SocketAddr>) -> ChainEntry {
+    let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
     if let Ok(mut chains) = CHAINS.lock() {
-        chains.insert(local, chain);
+        chains.insert(
+            local,
+            Chain {
+                through,
+                generation,
+            },
+        );
     }
-    ChainEntry(local)
+    ChainEntry(local, generation)
 }
 
-/// An entry of `CHAINS`, removed when dropped.
-struct ChainEntry(SocketAddr);
+/// An entry of `CHAINS` (its address and generation), removed when dropped.
+struct ChainEntry(SocketAddr, u64);
 
 impl Drop for ChainEntry {
     fn drop(&mut self) {
-        if let Ok(mut chains) = CHAINS.lock() {
+        if let Ok(mut chains) = CHAINS.lock()
+            && chains
+                .get(&self.0)
+                .is_some_and(|chain| chain.generation == self.1)
+        {
             chains.remove(&self.0);
         }
     }
@@ -67,10 +93,6 @@ impl Drop for ChainEntry {
 
 /// Pieces of one run recorded one by one (see `Record`).
 const PIECES_PER_RUN: u32 = 64;
-
-/// Most runs (bytes one way between bytes the other way) recorded on one connection; past them,
-/// and past `RECORD_BUDGET` bytes, bytes are counted, not kept (a load through the proxy).
-pub const MOST_RUNS: u64 = 4096;
 
 /// Serves one connection accepted by proxy `server` from `peer` (through a program's own way
 /// in: `via`): connects to `upstream`, then forwards both ways until both have closed, the
@@ -196,9 +218,10 @@ enum Reached {
 
 /// Connects to the upstream, within `CONNECT_TIMEOUT` and the scenario's time, without blocking
 /// (`connect_within`): the stop signal, or the client leaving, ends the wait within a tick.
-/// A connection to a loopback address is bound to its own port before it is made, and noted
-/// then (`UpstreamConnecting`): its upstream accepts it only after, so the run knows whose it
-/// is the moment it is accepted.
+/// A connection to an address of this machine is bound to its own port before it is made, and
+/// noted then (`UpstreamConnecting`): its upstream accepts it only after, so the run knows
+/// whose it is the moment it is accepted. (To another machine's address, it is noted once made:
+/// no server of the run is there.)
 fn connect(
     upstream: &Dial,
     context: &Context,
@@ -227,8 +250,9 @@ fn connect(
                 continue;
             }
         };
-        let bound =
-            addr.ip().is_loopback() && socket.bind(&SocketAddr::new(addr.ip(), 0).into()).is_ok();
+        // Bound first where the address is one of this machine's (loopback, or a local
+        // address), so that its own end is known before the upstream can accept it.
+        let bound = socket.bind(&SocketAddr::new(addr.ip(), 0).into()).is_ok();
         let local = bound
             .then(|| socket.local_addr().ok().and_then(|a| a.as_socket()))
             .flatten();
@@ -510,7 +534,8 @@ impl Pump {
                             passed_as_reset: reset,
                             read_total,
                         },
-                        self.way == Way::ToClient,
+                        // A reset ends both ways: the client's side too.
+                        self.way == Way::ToClient || reset,
                     );
                     if reset {
                         self.reset_both(shared);
@@ -662,7 +687,7 @@ impl Pump {
 /// transcript; past `PIECES_PER_RUN` pieces of one run, what follows is gathered and recorded
 /// when the way turns (a bulk transfer in 1-byte slices is not millions of events). Bytes are
 /// kept whole up to `RECORD_BUDGET` a connection (what `netlab record` replays), and past it, or
-/// past `MOST_RUNS` runs, only counted, recorded before the next action or at the end.
+/// past `PROXY_RECORDED_RUNS` runs, only counted, recorded before the next action or at the end.
 struct Record {
     id: ConnectionId,
     /// The way of the run under way.
@@ -714,7 +739,7 @@ impl Record {
         if way == Way::ToClient {
             self.sent_total += len;
         }
-        if self.runs > MOST_RUNS || self.kept >= RECORD_BUDGET {
+        if self.runs > PROXY_RECORDED_RUNS || self.kept >= RECORD_BUDGET {
             let (pieces, up, down) = self.counted.get_or_insert((0, 0, 0));
             *pieces += 1;
             match way {

@@ -864,18 +864,17 @@ impl Server {
 }
 
 impl Faults {
-    /// The longest these faults hold one write back: latency and jitter, a pause between slices
-    /// or a throttled piece, and a stall of a known length.
+    /// The longest these faults hold one write back: latency and jitter, and a pause between
+    /// slices or a throttled piece. (A proxy's stall is not counted: once the clients are done,
+    /// a proxy holds nothing back.)
     pub fn longest_pause(&self) -> Duration {
         // A throttled reply goes out in pieces of a tenth of a second's worth, one byte at least.
         let throttle = self.bandwidth.map_or(Duration::ZERO, |rate| {
             Duration::from_secs_f64(1.0 / rate.max(1) as f64).max(Duration::from_millis(100))
         });
-        let stall = self.stall.and_then(|s| s.duration).unwrap_or_default();
         self.latency
             .saturating_add(self.jitter)
             .saturating_add(self.slice_pause.max(throttle))
-            .saturating_add(stall)
     }
 }
 

@@ -372,7 +372,9 @@ fn splice(
                 unrecorded,
                 read_total,
                 ..
-            } => ends.contains(&(read_total - (bytes.len() as u64 + unrecorded))),
+            } => ends
+                .binary_search(&read_total.saturating_sub(bytes.len() as u64 + unrecorded))
+                .is_ok(),
             _ => false,
         };
         while sent < needed || (needs_close && !closed) {
@@ -441,7 +443,7 @@ fn join_runs(
             && let ServerAction::Forwarded {
                 way, read_total, ..
             } = &last.action
-            && (*way == Way::ToUpstream || !ends.contains(read_total))
+            && (*way == Way::ToUpstream || ends.binary_search(read_total).is_err())
             && absorb(last, &event, false)
         {
             continue;
@@ -495,6 +497,9 @@ fn reads(action: &ServerAction) -> bool {
     )
 }
 
+/// Most lines one run a proxy forwarded is cut into (a gathered bulk run of many repeats).
+const MOST_CUTS: usize = 4096;
+
 /// A run a proxy forwarded toward the client, cut where the upstream's messages end (`ends`:
 /// the upstream's byte counts after each of its actions); any other event as it is.
 fn cut_at(event: ServerEvent, ends: &[u64]) -> Vec<ServerEvent> {
@@ -509,10 +514,14 @@ fn cut_at(event: ServerEvent, ends: &[u64]) -> Vec<ServerEvent> {
     };
     let len = bytes.len() as u64 + unrecorded;
     let start = read_total.saturating_sub(len);
-    let cuts: Vec<u64> = ends
+    // `ends` is sorted: the ones inside this run, at most `MOST_CUTS` (past them, the rest of
+    // the run is one line).
+    let first = ends.partition_point(|end| *end <= start);
+    let cuts: Vec<u64> = ends[first..]
         .iter()
         .copied()
-        .filter(|end| start < *end && end < read_total)
+        .take_while(|end| end < read_total)
+        .take(MOST_CUTS)
         .collect();
     if cuts.is_empty() {
         return vec![event];
@@ -844,7 +853,7 @@ fn summarize(
             lines.push((entry, 0, *server));
             continue;
         }
-        match lines.iter_mut().find(|(e, _, _)| e.text == entry.text) {
+        match (lines.iter_mut()).find(|(e, _, s)| s == server && e.text == entry.text) {
             Some((_, count, _)) => *count += 1,
             None => lines.push((entry, 1, *server)),
         }

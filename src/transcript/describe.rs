@@ -208,7 +208,7 @@ fn proxy_words(
         ServerAction::Unrecorded { received, sent, .. } => format!(
             "{received} more bytes forwarded to {upstream} and {sent} to the client, not recorded: \
              this connection's record is full ({} runs or {} MiB)",
-            crate::exec::PROXY_RECORDED_RUNS,
+            crate::event::PROXY_RECORDED_RUNS,
             RECORD_BUDGET >> 20
         ),
         _ => return None,
