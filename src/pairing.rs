@@ -42,6 +42,12 @@ pub struct Pairing<'a> {
     /// A proxy's connection → the connection its upstream accepted for it (a server of the
     /// scenario).
     legs: HashMap<ConnectionId, ConnectionId>,
+    /// The reverse of `legs`.
+    proxies: HashMap<ConnectionId, ConnectionId>,
+    /// Forget what concerns a connection once it is over (a run that never ends, such as
+    /// `netlab serve`, must not grow with every connection through a proxy); the transcript,
+    /// built after the run, keeps it all.
+    forget_ended: bool,
 }
 
 impl<'a> Pairing<'a> {
@@ -56,6 +62,17 @@ impl<'a> Pairing<'a> {
             owners: HashMap::new(),
             proxied: HashMap::new(),
             legs: HashMap::new(),
+            proxies: HashMap::new(),
+            forget_ended: false,
+        }
+    }
+
+    /// As `new`, for a run being watched as it goes: what concerns a connection is forgotten once
+    /// it is over.
+    pub fn forgetting(scenario: &'a Scenario) -> Self {
+        Pairing {
+            forget_ended: true,
+            ..Pairing::new(scenario)
         }
     }
 
@@ -88,6 +105,7 @@ impl<'a> Pairing<'a> {
         leg: ConnectionId,
     ) -> Vec<(ConnectionId, InstanceId)> {
         self.legs.insert(proxy, leg);
+        self.proxies.insert(leg, proxy);
         match self.owners.get(&proxy).copied() {
             Some(id) => self.paired(leg, id),
             None => Vec::new(),
@@ -165,6 +183,17 @@ impl<'a> Pairing<'a> {
                 }
                 Vec::new()
             }
+            (Origin::Connection(conn), EventKind::ConnectionEnded) if self.forget_ended => {
+                self.owners.remove(conn);
+                if let Some(leg) = self.legs.remove(conn) {
+                    self.proxies.remove(&leg);
+                }
+                if let Some(proxy) = self.proxies.remove(conn) {
+                    self.legs.remove(&proxy);
+                }
+                self.proxied.retain(|_, proxy| proxy != conn);
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
@@ -203,9 +232,7 @@ impl<'a> Pairing<'a> {
 
     /// The proxy connection whose leg to its upstream `leg` is, if it is one.
     pub fn proxy_of(&self, leg: ConnectionId) -> Option<ConnectionId> {
-        self.legs
-            .iter()
-            .find_map(|(proxy, to)| (*to == leg).then_some(*proxy))
+        self.proxies.get(&leg).copied()
     }
 
     /// At the end of the run: the connections that never paired and are, all the same, the one
@@ -445,6 +472,40 @@ mod tests {
         let on_t = ConnectionId { server: 0, seq: 1 };
         assert_eq!(pairing.observe(&accepted(1, same, None)), [(on_w, c)]);
         assert_eq!(pairing.observe(&accepted(0, same, None)), [(on_t, A)]);
+    }
+
+    #[test]
+    fn a_watching_pairing_forgets_a_proxy_s_legs_once_they_are_over() {
+        let text = "servers:\n  - name: t\n  - name: p\n    proxy: { to: t }\n";
+        let scenario =
+            load_source(SourceFile::new("s.yaml", text)).unwrap_or_else(|d| panic!("{d}"));
+        let mut pairing = Pairing::forgetting(&scenario);
+        for seq in 1..=100 {
+            let proxy = ConnectionId { server: 1, seq };
+            let leg = ConnectionId { server: 0, seq };
+            let local = SocketAddr::from(([127, 0, 0, 1], 5000 + seq as u16));
+            let mut connecting = served(
+                1,
+                ServerAction::UpstreamConnecting {
+                    local,
+                    remote: SocketAddr::from(([127, 0, 0, 1], 7000)),
+                },
+                false,
+            );
+            connecting.origin = Origin::Connection(proxy);
+            pairing.observe(&connecting);
+            let mut accepted = accepted(0, local, None);
+            accepted.origin = Origin::Connection(leg);
+            pairing.observe(&accepted);
+            assert_eq!(pairing.proxy_of(leg), Some(proxy));
+            for conn in [proxy, leg] {
+                let mut over = crate::event::fixtures::ended(0);
+                over.origin = Origin::Connection(conn);
+                pairing.observe(&over);
+            }
+        }
+        assert!(pairing.legs.is_empty() && pairing.proxies.is_empty());
+        assert!(pairing.proxied.is_empty() && pairing.owners.is_empty());
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl<'a> OpenConnections<'a> {
     pub fn new(scenario: &'a Scenario) -> Self {
         OpenConnections {
             scenario,
-            pairing: Pairing::new(scenario),
+            pairing: Pairing::forgetting(scenario),
             instances: HashMap::new(),
             awaiting_accept: HashSet::new(),
             open: HashSet::new(),

@@ -65,7 +65,7 @@ impl<'a> LiveView<'a> {
             .unwrap_or(0);
         Self {
             scenario,
-            pairing: Pairing::new(scenario),
+            pairing: Pairing::forgetting(scenario),
             labels: HashMap::new(),
             owners: HashMap::new(),
             waiting: HashMap::new(),
@@ -152,8 +152,8 @@ impl<'a> LiveView<'a> {
             }
             (Origin::Connection(conn), EventKind::Served(action)) => {
                 let own = paired.iter().find(|(paired, _)| paired == conn);
-                let leg_of = self.pairing.proxy_of(*conn);
                 if let ServerAction::Accepted { peer, .. } = action.action {
+                    let leg_of = self.pairing.proxy_of(*conn);
                     match own {
                         Some((_, id)) => {
                             self.label(*conn, *id);
