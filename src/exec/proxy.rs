@@ -24,6 +24,7 @@ use crate::event::{
     AppliedFault, ConnectionId, EventKind, InstanceId, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
     ServerAction, ServerEvent, Way,
 };
+use crate::plan;
 use crate::scenario::{Faults, Server};
 
 /// How long a proxy waits for its upstream to take a connection (within the scenario's time).
@@ -318,7 +319,7 @@ fn connect_within(
                 || e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Connect::Failed(e),
     }
-    let until = crate::plan::deadline_after(Instant::now(), timeout);
+    let until = plan::deadline_after(Instant::now(), timeout);
     loop {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -365,7 +366,8 @@ impl Shared {
     /// Waits `duration` (`None`: until the connection or the run ends) before forwarding, unless
     /// the client at `link` leaves first.
     fn wait(&self, duration: Option<Duration>, link: Option<Link>) -> Wait {
-        let until = duration.map(|d| Instant::now() + self.context.scale.pause(d));
+        let until =
+            duration.map(|d| plan::deadline_after(Instant::now(), self.context.scale.pause(d)));
         loop {
             if self.ended() || self.context.cancel.is_set() {
                 return Wait::Over;

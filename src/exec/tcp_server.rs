@@ -62,14 +62,7 @@ pub fn accept_loop(
                         }
                         Concurrency::Threaded => {
                             if let Err(e) = context.jobs.spawn(serve) {
-                                context.emit(
-                                    Origin::Server(index),
-                                    EventKind::AcceptFailed {
-                                        reason: format!(
-                                            "cannot start a thread for a connection: {e}"
-                                        ),
-                                    },
-                                );
+                                no_thread(&context, index, &e);
                             }
                         }
                     }
@@ -92,12 +85,7 @@ pub fn accept_loop(
                             connection.serve(stream)
                         });
                         if let Err(e) = spawned {
-                            context.emit(
-                                Origin::Server(index),
-                                EventKind::AcceptFailed {
-                                    reason: format!("cannot start a thread for a connection: {e}"),
-                                },
-                            );
+                            no_thread(&context, index, &e);
                         }
                     }
                 }
@@ -115,6 +103,16 @@ pub fn accept_loop(
             }
         }
     }
+}
+
+/// Records that server `index` accepted a connection it could not start a thread for.
+fn no_thread(context: &Context, index: usize, error: &io::Error) {
+    context.emit(
+        Origin::Server(index),
+        EventKind::AcceptFailed {
+            reason: format!("cannot start a thread for a connection: {error}"),
+        },
+    );
 }
 
 /// The server's side of one connection.
