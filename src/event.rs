@@ -376,6 +376,20 @@ pub enum ServerAction {
         /// Bytes read so far from the side that closed.
         read_total: u64,
     },
+    /// A UDP proxy relayed one datagram one way, through the way's faults (a datagram is a
+    /// message of its own: never joined with the next).
+    Relayed {
+        /// Which way.
+        way: Way,
+        /// The datagram (within the session's `RECORD_BUDGET`).
+        datagram: Vec<u8>,
+        /// Bytes of it not kept.
+        unrecorded: u64,
+        /// Bytes received so far from the side it came from, this datagram's included.
+        read_total: u64,
+        /// What the way's faults did to it (latency, drop, duplicate).
+        faults: Vec<AppliedFault>,
+    },
     /// A proxy injected a fault on one way (`faults: { to_upstream: …, to_client: … }`).
     ProxyFault {
         /// The way.

@@ -51,6 +51,8 @@ pub struct Exchange {
     pub unreachable: Option<String>,
     /// It was still open when the recording stopped (written as far as it went).
     pub unfinished: bool,
+    /// Its runs are datagrams (a udp proxy's session): one run each, never joined.
+    pub datagrams: bool,
 }
 
 impl Exchange {
@@ -98,6 +100,19 @@ pub fn exchanges(server: usize, events: &[Event]) -> Vec<(ConnectionId, Exchange
                 unrecorded,
                 ..
             } => exchange.add(*way, bytes, *unrecorded),
+            ServerAction::Relayed {
+                way,
+                datagram,
+                unrecorded,
+                ..
+            } => {
+                exchange.datagrams = true;
+                exchange.runs.push(Run {
+                    way: *way,
+                    bytes: datagram.clone(),
+                    unkept: *unrecorded,
+                });
+            }
             ServerAction::SideClosed {
                 way, came_as_reset, ..
             } => {
@@ -132,6 +147,8 @@ pub struct Recorded<'a> {
     pub redact: &'a [Regex],
     /// Write a stand-in server too.
     pub stub: bool,
+    /// The exchanges are datagrams (`--udp`).
+    pub udp: bool,
 }
 
 /// The name of the stand-in server and of the var that says where the clients connect.
@@ -145,10 +162,12 @@ pub fn scenario_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String 
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Recorded by `netlab record --listen {} --to {}`: {} connection{}.",
+        "# Recorded by `netlab record{} --listen {} --to {}`: {} {}{}.",
+        if recorded.udp { " --udp" } else { "" },
         recorded.listen,
         recorded.upstream,
         exchanges.len(),
+        if recorded.udp { "sender" } else { "connection" },
         if exchanges.len() == 1 { "" } else { "s" }
     );
     if recorded.stub {
@@ -183,7 +202,10 @@ pub fn scenario_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String 
     }
     let _ = writeln!(out, "clients:");
     for (i, exchange) in exchanges.iter().enumerate() {
-        let _ = writeln!(out, "  - name: connection_{}", i + 1);
+        let _ = writeln!(out, "  - name: {}_{}", client_word(recorded), i + 1);
+        if recorded.udp {
+            let _ = writeln!(out, "    protocol: udp");
+        }
         let _ = writeln!(out, "    connect: \"{{{UPSTREAM_VAR}}}\"");
         if exchange.unfinished {
             let _ = writeln!(
@@ -208,6 +230,14 @@ pub fn scenario_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String 
         }
     }
     out
+}
+
+/// What a recorded client is called: a connection's, or a udp sender's.
+fn client_word(recorded: &Recorded<'_>) -> &'static str {
+    match recorded.udp {
+        true => "sender",
+        false => "connection",
+    }
 }
 
 /// The steps that replay `exchange` from its client's side.
@@ -271,12 +301,19 @@ fn stub_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
     let _ = writeln!(out, "servers:");
     let _ = writeln!(out, "  - name: {STUB}");
     let _ = writeln!(out, "    # Stands in for {}.", recorded.upstream);
-    // A request is one message however long it is (up to a read), as the client sent it.
-    let _ = writeln!(out, "    read_size: 16MiB");
+    if recorded.udp {
+        let _ = writeln!(out, "    protocol: udp");
+        // Any datagram whole.
+        let _ = writeln!(out, "    read_size: 64KiB");
+    } else {
+        // A request is one message however long it is (up to a read), as the client sent it.
+        let _ = writeln!(out, "    read_size: 16MiB");
+    }
+    // (A udp server speaks only when spoken to.)
     let greeting = exchanges
         .first()
         .and_then(|e| e.runs.first())
-        .filter(|run| run.way == Way::ToClient);
+        .filter(|run| run.way == Way::ToClient && !recorded.udp);
     if let Some(greeting) = greeting {
         let _ = writeln!(out, "    greeting: {}", payload(&greeting.bytes));
     }
@@ -457,6 +494,7 @@ mod tests {
             upstream: "127.0.0.1:8000",
             redact: &[],
             stub: true,
+            udp: false,
         };
         let text = scenario_text(&recorded, &[hello()]);
         let scenario = load(&text);
@@ -498,6 +536,8 @@ mod tests {
                 upstream: "127.0.0.1:8000",
                 redact: &[],
                 stub: false,
+                udp: false,
+                udp: false,
             };
             let scenario = load(&scenario_text(&recorded, &[exchange]));
             match &scenario.clients[0].steps[0] {
@@ -525,6 +565,7 @@ mod tests {
             upstream: "127.0.0.1:8000",
             redact: std::slice::from_ref(&regex),
             stub: false,
+            udp: false,
         };
         let text = scenario_text(&recorded, &[exchange]);
         load(&text);

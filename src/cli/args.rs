@@ -446,9 +446,13 @@ pub struct RecordArgs {
     /// reply), which the recorded clients connect to
     #[arg(long)]
     pub stub: bool,
-    /// Stop once this many connections are over [default: at Ctrl-C]
+    /// Stop once this many connections are over (with --udp: this many senders were heard and
+    /// all went quiet for a second) [default: at Ctrl-C]
     #[arg(long, value_name = "N")]
     pub connections: Option<u64>,
+    /// Record datagrams: listen on UDP and relay to a UDP server (each sender becomes a client)
+    #[arg(long)]
+    pub udp: bool,
     /// Replace the scenario and its snapshot if they exist
     #[arg(long)]
     pub force: bool,

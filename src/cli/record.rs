@@ -5,7 +5,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anstream::ColorChoice;
 use crossbeam::channel::bounded;
@@ -14,7 +16,7 @@ use regex::Regex;
 use super::args::RecordArgs;
 use super::interrupt::{Interrupt, receiver, unless_interrupted};
 use super::output::{Output, run_error_text};
-use crate::event::{EventKind, Origin};
+use crate::event::{EventKind, Origin, ServerAction};
 use crate::exec::{self, RunOptions};
 use crate::exit::{Bug, Exit};
 use crate::outcome::Verdict;
@@ -34,7 +36,7 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
             return Exit::Input;
         }
     };
-    let proxy = match proxy_scenario(checked.listen, &args.to) {
+    let proxy = match proxy_scenario(checked.listen, &args.to, args.udp) {
         Ok(proxy) => Arc::new(proxy),
         Err(bug) => {
             output.bug(&bug);
@@ -55,8 +57,15 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
             });
     }
     let until = match args.connections {
+        Some(n) if args.udp => format!("{n} sender{} went quiet", if n == 1 { "" } else { "s" }),
         Some(n) => format!("{n} connection{}", if n == 1 { "" } else { "s" }),
         None => "Ctrl-C".to_string(),
+    };
+    // Over udp, nothing ends a sender's exchange: `--connections N` stops once N were heard
+    // and nothing went either way for `QUIET`.
+    let quiet = match (args.udp, args.connections) {
+        (true, Some(n)) => Some(QuietWatch::start(n, stop.clone())),
+        _ => None,
     };
     output.say(&format!(
         "── recording {} → {} until {until}",
@@ -82,8 +91,19 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         for line in live.lines(event, true) {
             output.say(&line);
         }
-        if let EventKind::Served(_) = event.kind {
+        if let EventKind::Served(served_event) = &event.kind {
             served.push(event.clone());
+            if let Some(quiet) = &quiet {
+                let first = matches!(served_event.action, ServerAction::Accepted { .. });
+                quiet.heard(first);
+            }
+            // A udp sender's exchange is whole from its first datagram on (none ends it).
+            if let (true, Origin::Connection(id), ServerAction::Accepted { .. }) =
+                (args.udp, &event.origin, &served_event.action)
+                && args.connections.is_none_or(|n| (finished.len() as u64) < n)
+            {
+                finished.push(*id);
+            }
         }
         // What ends once the recording is stopping was cut short by it.
         let stopping = asked_to_stop || interrupt.as_ref().is_some_and(Interrupt::fired);
@@ -100,6 +120,7 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
     for line in live.finish(true) {
         output.say(&line);
     }
+    drop(quiet);
     if let Err(error) = result {
         output.warn(&run_error_text(&args.output, &error));
         return Exit::of_error(&error);
@@ -142,10 +163,59 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         upstream: &args.to,
         redact: &checked.redact,
         stub: args.stub,
+        udp: args.udp,
     };
     let text = recording::scenario_text(&recorded, &exchanges);
     // Ctrl-C is how a recording ends: what follows (the replay) answers to a Ctrl-C of its own.
     keep(&text, &args.output, &mut output)
+}
+
+/// How long every sender must have been quiet before `record --udp --connections N` stops.
+const QUIET: Duration = Duration::from_secs(1);
+
+/// Watches a udp recording for `--connections N`: once N senders were heard and nothing went
+/// either way for `QUIET`, stops it. Its thread ends then, or when the watch is dropped.
+struct QuietWatch {
+    /// Senders heard so far, and when anything last went through.
+    state: Arc<Mutex<(u64, Instant)>>,
+    over: Arc<AtomicBool>,
+}
+
+impl QuietWatch {
+    fn start(senders: u64, stop: crossbeam::channel::Sender<()>) -> QuietWatch {
+        let state = Arc::new(Mutex::new((0, Instant::now())));
+        let over = Arc::new(AtomicBool::new(false));
+        let (watched, ended) = (state.clone(), over.clone());
+        let _ = std::thread::Builder::new()
+            .name("record-quiet".into())
+            .spawn(move || {
+                while !ended.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(50));
+                    let quiet = watched
+                        .lock()
+                        .is_ok_and(|state| state.0 >= senders && state.1.elapsed() >= QUIET);
+                    if quiet {
+                        let _ = stop.try_send(());
+                        return;
+                    }
+                }
+            });
+        QuietWatch { state, over }
+    }
+
+    /// Something went through (`first`: a sender's first datagram).
+    fn heard(&self, first: bool) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0 += u64::from(first);
+            state.1 = Instant::now();
+        }
+    }
+}
+
+impl Drop for QuietWatch {
+    fn drop(&mut self) {
+        self.over.store(true, Ordering::Release);
+    }
 }
 
 /// The scenario's name, from its file's: what a name may not hold (a space, a brace) becomes
@@ -262,9 +332,14 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
 }
 
 /// The scenario of the recording proxy: one proxy server at `listen`, forwarding to `to`.
-fn proxy_scenario(listen: SocketAddr, to: &str) -> Result<crate::scenario::Scenario, Bug> {
+fn proxy_scenario(
+    listen: SocketAddr,
+    to: &str,
+    udp: bool,
+) -> Result<crate::scenario::Scenario, Bug> {
     let text = format!(
-        "name: record\nservers:\n  - name: recorder\n    bind: {}\n    port: {}\n    proxy: {{ to: {} }}\n",
+        "name: record\nservers:\n  - name: recorder\n    protocol: {}\n    bind: {}\n    port: {}\n    proxy: {{ to: {} }}\n",
+        if udp { "udp" } else { "tcp" },
         quoted(&listen.ip().to_string()),
         listen.port(),
         quoted(&crate::template::escape(to)),

@@ -21,6 +21,7 @@ use super::program::{Running, STOP_GRACE};
 use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
+use super::udp_proxy::serve_udp_proxy;
 use super::udp_server::serve_udp;
 use crate::event::{
     Event, EventKind, FailureKind, InstanceId, Origin, ProgramFailure, ProgramFailureKind,
@@ -374,9 +375,15 @@ fn spawn_all(
             Bound::Tcp(listener) => context.jobs.spawn(move || {
                 accept_loop(index, shared, listener, (entrance, upstream), job_context)
             }),
-            Bound::Udp(socket) => context.jobs.spawn(move || {
-                serve_udp(index, &shared.servers[index], socket, entrance, job_context)
-            }),
+            Bound::Udp(socket) => match upstream {
+                Some(upstream) => context.jobs.spawn(move || {
+                    let server = &shared.servers[index];
+                    serve_udp_proxy(index, server, socket, (entrance, upstream), job_context)
+                }),
+                None => context.jobs.spawn(move || {
+                    serve_udp(index, &shared.servers[index], socket, entrance, job_context)
+                }),
+            },
             // Programs under test were started by `bind_all` and run on their own; a server
             // outside the run is not netlab's to serve.
             Bound::Program(_) | Bound::ProgramFailed(_) | Bound::Outside => continue,

@@ -20,6 +20,7 @@ mod resolve;
 mod settle;
 mod socket;
 mod tcp_server;
+mod udp_proxy;
 mod udp_server;
 
 pub use coordinator::{RunOptions, run};

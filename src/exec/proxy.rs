@@ -28,7 +28,7 @@ use crate::plan;
 use crate::scenario::{Faults, Server};
 
 /// How long a proxy waits for its upstream to take a connection (within the scenario's time).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The proxies each open connection to an upstream has come through, by its own address (the
 /// upstream's peer), for every run of the process: a connection that comes back to a proxy it
@@ -49,7 +49,7 @@ struct Chain {
 static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The proxies a connection from `peer` came through (none: it came from elsewhere).
-fn chain_of(peer: SocketAddr) -> Vec<SocketAddr> {
+pub(super) fn chain_of(peer: SocketAddr) -> Vec<SocketAddr> {
     CHAINS
         .lock()
         .map(|chains| {
@@ -63,7 +63,7 @@ fn chain_of(peer: SocketAddr) -> Vec<SocketAddr> {
 
 /// Takes note that the connection to an upstream from `local` came through `chain`, until the
 /// returned guard drops.
-fn note_chain(local: SocketAddr, through: Vec<SocketAddr>) -> ChainEntry {
+pub(super) fn note_chain(local: SocketAddr, through: Vec<SocketAddr>) -> ChainEntry {
     let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
     if let Ok(mut chains) = CHAINS.lock() {
         chains.insert(
@@ -78,7 +78,7 @@ fn note_chain(local: SocketAddr, through: Vec<SocketAddr>) -> ChainEntry {
 }
 
 /// An entry of `CHAINS` (its address and generation), removed when dropped.
-struct ChainEntry(SocketAddr, u64);
+pub(super) struct ChainEntry(SocketAddr, u64);
 
 impl Drop for ChainEntry {
     fn drop(&mut self) {
@@ -363,29 +363,9 @@ impl Shared {
         self.ended.load(Ordering::Acquire)
     }
 
-    /// Waits `duration` (`None`: until the connection or the run ends) before forwarding, unless
-    /// the client at `link` leaves first.
+    /// Waits `duration` before forwarding (see `wait_to_forward`).
     fn wait(&self, duration: Option<Duration>, link: Option<Link>) -> Wait {
-        let until =
-            duration.map(|d| plan::deadline_after(Instant::now(), self.context.scale.pause(d)));
-        loop {
-            if self.ended() || self.context.cancel.is_set() {
-                return Wait::Over;
-            }
-            // The client left, or no client is left at all (a program's leaving is not said).
-            if link.is_some_and(|link| self.context.has_left(link))
-                || self.context.events.settling()
-            {
-                return Wait::Released;
-            }
-            let left = until.map_or(TICK, |u| u.saturating_duration_since(Instant::now()));
-            if left.is_zero() {
-                return Wait::Elapsed;
-            }
-            if !self.context.cancel.sleep(left.min(LEAVE_TICK)) {
-                return Wait::Over;
-            }
-        }
+        wait_to_forward(&self.context, &self.ended, duration, link)
     }
 
     /// Records that `bytes` go `way` now, the last of them at `position` of what was read from
@@ -397,11 +377,38 @@ impl Shared {
     }
 }
 
+/// Waits `duration` (`None`: until the connection or the run ends) before forwarding, unless
+/// the connection is `over`, the run stops, or the client at `link` leaves first.
+pub(super) fn wait_to_forward(
+    context: &Context,
+    over: &AtomicBool,
+    duration: Option<Duration>,
+    link: Option<Link>,
+) -> Wait {
+    let until = duration.map(|d| plan::deadline_after(Instant::now(), context.scale.pause(d)));
+    loop {
+        if over.load(Ordering::Acquire) || context.cancel.is_set() {
+            return Wait::Over;
+        }
+        // The client left, or no client is left at all (a program's leaving is not said).
+        if link.is_some_and(|link| context.has_left(link)) || context.events.settling() {
+            return Wait::Released;
+        }
+        let left = until.map_or(TICK, |u| u.saturating_duration_since(Instant::now()));
+        if left.is_zero() {
+            return Wait::Elapsed;
+        }
+        if !context.cancel.sleep(left.min(LEAVE_TICK)) {
+            return Wait::Over;
+        }
+    }
+}
+
 /// How often a wait before forwarding to a client looks whether it left.
 const LEAVE_TICK: Duration = Duration::from_millis(10);
 
 /// How a wait before forwarding ended.
-enum Wait {
+pub(super) enum Wait {
     Elapsed,
     /// The client is closing for good, or every client of the run is done: what is left goes
     /// on at once, without the way's faults.

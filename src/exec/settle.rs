@@ -6,7 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::event::{ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome};
+use crate::event::{
+    ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome, Way,
+};
 use crate::pairing::Pairing;
 use crate::plan::TimeScale;
 use crate::scenario::{Protocol, Scenario, Server};
@@ -105,7 +107,13 @@ impl<'a> OpenConnections<'a> {
                     self.open.insert(*conn);
                 }
                 let messages = match served.action {
-                    ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => 1,
+                    ServerAction::Answered { .. }
+                    | ServerAction::Unanswered { .. }
+                    // A udp proxy received it from its client (even if it lost it on its way).
+                    | ServerAction::Relayed {
+                        way: Way::ToUpstream,
+                        ..
+                    } => 1,
                     ServerAction::Repeated { messages, .. }
                     | ServerAction::Unrecorded { messages, .. } => messages,
                     _ => 0,

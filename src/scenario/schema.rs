@@ -126,7 +126,6 @@ pub(super) fn server_rules(schema: &mut Schema) {
                 {
                     "not": any(&["greeting", "backlog", "concurrency", "framing"]),
                     "properties": {
-                        "proxy": false,
                         "rules": { "items": { "properties": { "close": { "not": { "const": true } } } } },
                         "faults": { "properties": {
                             "slice": false, "bandwidth": false, "reset": false, "close_after": false

@@ -273,31 +273,36 @@ fn owners(
 }
 
 /// A proxy connection's events (of server `proxy`) with those of the connection its upstream
-/// (server `upstream`) accepted for it, placed among them by cause, as a client's steps are
-/// among its server's: each upstream action just before the proxy's first action that depended
-/// on it (forwarding the bytes it sent, passing its close on); the upstream's accept just after
-/// the proxy connected to it. The upstream's actions take the proxy's byte counts toward the
-/// client, so that the client's steps place them with the proxy's.
+/// (server `upstream`, the first of `leg`'s lines; behind a chain of proxies, the leg's lines are
+/// several servers') accepted for it, placed among them by cause, as a client's steps are among
+/// its server's: each upstream action just before the proxy's first action that depended on it
+/// (forwarding the bytes it sent, passing its close on); the upstream's accept just after the
+/// proxy connected to it. The upstream's actions take the proxy's byte counts toward the client,
+/// so that the client's steps place them with the proxy's.
 ///
 /// What timing decides is undone: what the proxy forwarded toward the client is cut where the
 /// upstream's messages end, and what it forwarded toward the upstream is shown only when the
 /// upstream is about to read something (or the proxy does something else), so that a greeting
-/// and a first request that crossed in the proxy read the same on every run.
+/// and a first request that crossed in the proxy read the same on every run. A datagram a udp
+/// proxy relayed toward the upstream is shown just before the upstream reads it, one for one
+/// (what it lost, with the next one read).
 fn splice(
     (proxy, events): (usize, Vec<ServerEvent>),
-    (upstream, leg): (usize, Vec<ServerEvent>),
+    (upstream, leg): (usize, Vec<(usize, ServerEvent)>),
 ) -> Vec<(usize, ServerEvent)> {
-    let ends = message_ends(&leg);
+    let ends = message_ends(leg.iter().map(|(_, event)| event));
     let events: Vec<ServerEvent> = events
         .into_iter()
         .flat_map(|event| cut_at(event, &ends))
         .collect();
-    let mut queue: VecDeque<ServerEvent> = leg.into();
+    let mut queue: VecDeque<(usize, ServerEvent)> = leg.into();
     let mut out = Vec::with_capacity(events.len() + queue.len());
     // What the proxy forwarded toward the upstream, not shown yet.
     let mut held: Vec<ServerEvent> = Vec::new();
     let (mut sent, mut closed) = (0, false);
     let mut shown = (0, false);
+    // Datagrams the upstream read so far, and those relayed toward it shown so far.
+    let mut datagrams = Datagrams::default();
     // Whether the upstream's action that sent the bytes last placed read what the client sent:
     // what the proxy forwards of them comes after what it forwarded toward the upstream.
     let mut answers = false;
@@ -321,12 +326,12 @@ fn splice(
     };
     // What was held back up to the client's close: what an upstream reading bytes may have
     // read (with the faults on them); the close waits for the upstream to see it.
-    let release_bytes = |held: &mut Vec<ServerEvent>, shown: &mut (u64, bool), out: &mut Vec<_>| {
-        let bytes = held
-            .iter()
-            .take_while(|e| !matches!(e.action, ServerAction::SideClosed { .. }))
-            .count();
-        for action in held.drain(..bytes) {
+    let release_bytes = |held: &mut Vec<ServerEvent>,
+                         shown: &mut (u64, bool),
+                         out: &mut Vec<_>,
+                         datagrams: &mut Datagrams| {
+        let ready = datagrams.ready(held);
+        for action in held.drain(..ready) {
             shown.1 |= action.closed;
             place(proxy, action, *shown, out);
         }
@@ -335,6 +340,10 @@ fn splice(
         let (needed, needs_close) = match &event.action {
             // The way toward the upstream: its bytes, its close, its faults, in their order.
             ServerAction::Forwarded {
+                way: Way::ToUpstream,
+                ..
+            }
+            | ServerAction::Relayed {
                 way: Way::ToUpstream,
                 ..
             }
@@ -353,6 +362,11 @@ fn splice(
                 way: Way::ToClient,
                 read_total,
                 ..
+            }
+            | ServerAction::Relayed {
+                way: Way::ToClient,
+                read_total,
+                ..
             } => (*read_total, false),
             ServerAction::SideClosed {
                 way: Way::ToClient,
@@ -361,7 +375,10 @@ fn splice(
             } => (*read_total, true),
             _ => (0, false),
         };
-        if !matches!(event.action, ServerAction::Forwarded { .. }) {
+        if !matches!(
+            event.action,
+            ServerAction::Forwarded { .. } | ServerAction::Relayed { .. }
+        ) {
             release(&mut held, &mut shown, &mut out);
         }
         // Whether this line starts a message of the upstream's (else it goes on with one begun:
@@ -375,56 +392,131 @@ fn splice(
             } => ends
                 .binary_search(&read_total.saturating_sub(bytes.len() as u64 + unrecorded))
                 .is_ok(),
+            ServerAction::Relayed { .. } => true,
             _ => false,
         };
         while sent < needed || (needs_close && !closed) {
-            let Some(action) = queue.pop_front() else {
+            let Some((server, action)) = queue.pop_front() else {
                 break;
             };
             answers = reads(&action.action);
+            if server == upstream {
+                datagrams.read += datagrams_read(&action.action);
+            }
             if sees_the_close(&action.action) {
                 release(&mut held, &mut shown, &mut out);
             } else if answers {
-                release_bytes(&mut held, &mut shown, &mut out);
+                release_bytes(&mut held, &mut shown, &mut out, &mut datagrams);
             }
             sent = action.sent_total;
             closed |= action.closed;
-            place(upstream, action, shown, &mut out);
+            place(server, action, shown, &mut out);
         }
         if answers && starts {
-            release_bytes(&mut held, &mut shown, &mut out);
+            release_bytes(&mut held, &mut shown, &mut out, &mut datagrams);
         }
         // A close under the `reset` fault and its reset are one act.
         while needs_close
-            && queue
-                .front()
-                .is_some_and(|next| matches!(next.action, ServerAction::Fault(AppliedFault::Reset)))
-            && let Some(reset) = queue.pop_front()
+            && queue.front().is_some_and(|(_, next)| {
+                matches!(next.action, ServerAction::Fault(AppliedFault::Reset))
+            })
+            && let Some((server, reset)) = queue.pop_front()
         {
-            place(upstream, reset, shown, &mut out);
+            place(server, reset, shown, &mut out);
         }
         shown = (event.sent_total, event.closed);
         let connecting = matches!(event.action, ServerAction::UpstreamConnecting { .. });
         out.push((proxy, event));
         if connecting
-            && queue
-                .front()
-                .is_some_and(|next| matches!(next.action, ServerAction::Accepted { .. }))
-            && let Some(accepted) = queue.pop_front()
+            && queue.front().is_some_and(|(server, next)| {
+                *server == upstream && matches!(next.action, ServerAction::Accepted { .. })
+            })
+            && let Some((server, accepted)) = queue.pop_front()
         {
-            place(upstream, accepted, shown, &mut out);
+            place(server, accepted, shown, &mut out);
         }
     }
-    for action in queue {
+    for (server, action) in queue {
+        if server == upstream {
+            datagrams.read += datagrams_read(&action.action);
+        }
         if sees_the_close(&action.action) {
             release(&mut held, &mut shown, &mut out);
         } else if reads(&action.action) {
-            release_bytes(&mut held, &mut shown, &mut out);
+            release_bytes(&mut held, &mut shown, &mut out, &mut datagrams);
         }
-        place(upstream, action, shown, &mut out);
+        place(server, action, shown, &mut out);
     }
     release(&mut held, &mut shown, &mut out);
     join_runs(out, proxy, &ends)
+}
+
+/// Datagrams a udp upstream read, and those a proxy relayed toward it shown so far: each is
+/// shown just before the upstream reads it.
+#[derive(Default)]
+struct Datagrams {
+    read: u64,
+    shown: u64,
+}
+
+impl Datagrams {
+    /// How many of `held` (the way toward the upstream, in order) to show now: the bytes a
+    /// stream proxy forwarded, each with its faults; the datagrams the upstream read (one it
+    /// has not read yet waits, and with it what came after it), each with what was lost before
+    /// it and the faults that came before it; never the client's close.
+    fn ready(&mut self, held: &[ServerEvent]) -> usize {
+        let mut ready = 0;
+        for (at, event) in held.iter().enumerate() {
+            match &event.action {
+                ServerAction::SideClosed { .. } => break,
+                ServerAction::Relayed { faults, .. } => {
+                    let copies = copies(faults);
+                    if copies == 0 {
+                        continue;
+                    }
+                    if self.shown >= self.read {
+                        break;
+                    }
+                    self.shown += copies;
+                    ready = at + 1;
+                }
+                ServerAction::Forwarded { .. } => ready = at + 1,
+                // A udp proxy's fault goes with the datagram it came before.
+                _ if held
+                    .iter()
+                    .any(|e| matches!(e.action, ServerAction::Relayed { .. })) => {}
+                _ => ready = at + 1,
+            }
+        }
+        ready
+    }
+}
+
+/// How many copies of a relayed datagram went (0: lost, 2: duplicated).
+fn copies(faults: &[AppliedFault]) -> u64 {
+    if faults.contains(&AppliedFault::Dropped) {
+        0
+    } else if faults.contains(&AppliedFault::Duplicated) {
+        2
+    } else {
+        1
+    }
+}
+
+/// How many datagrams a server's action read (a udp server's, or a udp proxy's further on).
+fn datagrams_read(action: &ServerAction) -> u64 {
+    match action {
+        ServerAction::Answered { .. }
+        | ServerAction::Unanswered { .. }
+        | ServerAction::Relayed {
+            way: Way::ToUpstream,
+            ..
+        } => 1,
+        ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
+            *messages
+        }
+        _ => 0,
+    }
 }
 
 /// `lines` with consecutive pieces the proxy forwarded one way joined (they were apart only
@@ -455,7 +547,7 @@ fn join_runs(
 
 /// Where the upstream's messages end in what it sent (0 first): after each of its actions, and
 /// inside a run of repeats, after each of them.
-fn message_ends(leg: &[ServerEvent]) -> Vec<u64> {
+fn message_ends<'a>(leg: impl Iterator<Item = &'a ServerEvent>) -> Vec<u64> {
     let mut ends = vec![0];
     for event in leg {
         let before = ends.last().copied().unwrap_or(0);
@@ -564,37 +656,13 @@ fn with_legs(
         .and_then(|leg| Some((*leg, served.remove(leg)?)));
     match leg {
         Some((leg, leg_events)) => {
-            let theirs = with_legs(scenario, leg, &leg_events, served, legs);
             // A leg's own legs (a proxy in front of a proxy) are spliced into it first; its
             // lines keep their servers.
-            splice_all((conn.server, own), theirs)
+            let theirs = with_legs(scenario, leg, &leg_events, served, legs);
+            splice((conn.server, own), (leg.server, theirs))
         }
         None => own.into_iter().map(|e| (conn.server, e)).collect(),
     }
-}
-
-/// `splice`, for an upstream leg whose lines may be several servers' (a chain of proxies):
-/// placed by the leg's own first server's counts, which are the ones the proxy depends on.
-fn splice_all(
-    (proxy, events): (usize, Vec<ServerEvent>),
-    leg: Vec<(usize, ServerEvent)>,
-) -> Vec<(usize, ServerEvent)> {
-    let Some(first) = leg.first().map(|(server, _)| *server) else {
-        return events.into_iter().map(|e| (proxy, e)).collect();
-    };
-    // Each line of the leg carries the first server's counts already (`splice` gave the deeper
-    // ones its counts); their servers are kept aside by position.
-    let servers: Vec<usize> = leg.iter().map(|(server, _)| *server).collect();
-    let actions: Vec<ServerEvent> = leg.into_iter().map(|(_, e)| e).collect();
-    let spliced = splice((proxy, events), (first, actions));
-    let mut deeper = servers.into_iter();
-    spliced
-        .into_iter()
-        .map(|(server, event)| match server == first && server != proxy {
-            true => (deeper.next().unwrap_or(first), event),
-            false => (server, event),
-        })
-        .collect()
 }
 
 /// Whether a client's sends and the messages its chunk-framed server answered by rules failed to

@@ -177,6 +177,38 @@ fn proxy_words(
             }
             text
         }
+        ServerAction::Relayed {
+            way,
+            datagram,
+            unrecorded,
+            faults,
+            ..
+        } => {
+            let shown = match unrecorded {
+                _ if hides => format!("{} bytes (hidden)", datagram.len() as u64 + unrecorded),
+                0 => redact.show(datagram),
+                more => format!(
+                    "{}… ({} bytes, the first {} kept)",
+                    redact.show_head(datagram, SHOW_LIMIT / 4),
+                    datagram.len() as u64 + more,
+                    datagram.len()
+                ),
+            };
+            let mut text = match (
+                faults.contains(&AppliedFault::Dropped),
+                faults.contains(&AppliedFault::Duplicated),
+            ) {
+                (true, _) => format!("lost {shown} on its way to {} (drop)", side(*way)),
+                (_, true) => format!("relayed {shown} to {} twice (duplicate)", side(*way)),
+                _ => format!("relayed {shown} to {}", side(*way)),
+            };
+            for fault in faults {
+                if let AppliedFault::Latency(_) = fault {
+                    text.push_str(&format!(", fault: {}", fault_text(fault)));
+                }
+            }
+            text
+        }
         ServerAction::SideClosed {
             way,
             came_as_reset,
@@ -1120,6 +1152,7 @@ fn server_words(
             ServerAction::UpstreamConnecting { .. }
             | ServerAction::UpstreamFailed(_)
             | ServerAction::Forwarded { .. }
+            | ServerAction::Relayed { .. }
             | ServerAction::SideClosed { .. }
             | ServerAction::ProxyFault { .. } => String::new(),
         },

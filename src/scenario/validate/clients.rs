@@ -42,6 +42,7 @@ impl Checker<'_> {
         }
         let connect_path = join(path, "connect");
         let connect = self.fill(&connect_path, &raw.connect, Syntax::Text, Scope::Shared);
+        let connect_by_var = connect != raw.connect;
         let target = if self.lacks_a_value(&raw.connect) {
             // Where it leads is known once the var is given (`check` checks without it; any
             // other command reports the var).
@@ -52,18 +53,23 @@ impl Checker<'_> {
         let server_protocol = match &target {
             Some(Target::Address(_)) => None,
             named => {
-                self.refuse_fields(
-                    path,
-                    &[(raw.protocol.is_some(), "protocol")],
-                    "is only for clients that `connect` to an address",
-                    Some("a client of a named server uses that server's protocol"),
-                );
                 // A name that is no server's is checked as if it were the first server's.
                 let server = match named {
                     Some(Target::Server(i)) => servers.get(*i),
                     _ => servers.first(),
                 };
-                Some(server.map_or(Protocol::Tcp, |s| s.protocol))
+                let protocol = server.map_or(Protocol::Tcp, |s| s.protocol);
+                // Where `connect` is a var that names a server here and an address elsewhere
+                // (a recorded scenario's `{upstream}`), the protocol it says for the address
+                // may stay, if it is the server's.
+                let by_var = connect_by_var && raw.protocol == Some(protocol);
+                self.refuse_fields(
+                    path,
+                    &[(raw.protocol.is_some() && !by_var, "protocol")],
+                    "is only for clients that `connect` to an address",
+                    Some("a client of a named server uses that server's protocol"),
+                );
+                Some(protocol)
             }
         };
         let protocol = client_protocol(server_protocol, raw.protocol);

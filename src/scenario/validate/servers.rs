@@ -40,13 +40,6 @@ impl Checker<'_> {
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         let proxy = raw.proxy.take().map(|written| {
             self.refuse_proxy_fields(path, &raw);
-            if protocol == Protocol::Udp {
-                self.at_value(
-                    &join(path, "protocol"),
-                    "a proxy forwards tcp only (a udp proxy is not built yet)",
-                )
-                .add_help("drop `protocol: udp`, or put `faults:` (`drop`, `duplicate`, `latency`) on the udp server itself");
-            }
             let (to_upstream, to_client) =
                 self.proxy_faults(path, raw.faults.take(), protocol == Protocol::Udp);
             // The name is looked up once every server is known (`resolve_proxies`).
