@@ -478,7 +478,45 @@ mod tests {
             upstream_first: false,
             unreachable: None,
             unfinished: false,
+            datagrams: false,
         }
+    }
+
+    #[test]
+    fn a_udp_sender_becomes_a_udp_client_and_its_stub_a_udp_server() {
+        let exchange = Exchange {
+            runs: vec![
+                run(Way::ToUpstream, "Michael"),
+                run(Way::ToClient, "Hello, Michael!"),
+                run(Way::ToUpstream, "Michael"),
+                run(Way::ToClient, "Hello, Michael!"),
+            ],
+            datagrams: true,
+            ..Exchange::default()
+        };
+        let recorded = Recorded {
+            name: "r",
+            listen: "l",
+            upstream: "127.0.0.1:8000",
+            redact: &[],
+            stub: true,
+            udp: true,
+        };
+        let text = scenario_text(&recorded, &[exchange]);
+        let scenario = load(&text);
+        assert_eq!(scenario.servers[0].protocol, crate::scenario::Protocol::Udp);
+        // One rule for the request sent twice; no greeting, no close.
+        assert_eq!(scenario.servers[0].rules.len(), 1);
+        assert!(scenario.servers[0].greeting.is_none());
+        assert_eq!(scenario.clients[0].protocol, crate::scenario::Protocol::Udp);
+        // Two sends and two expects: each datagram its own step.
+        assert_eq!(scenario.clients[0].steps.len(), 4);
+        // Against the real server (an address), the client stays udp.
+        let real = text.replace("upstream: \"stub\"", "upstream: \"127.0.0.1:8000\"");
+        assert_eq!(
+            load(&real).clients[0].protocol,
+            crate::scenario::Protocol::Udp
+        );
     }
 
     fn load(text: &str) -> crate::scenario::Scenario {
@@ -536,7 +574,6 @@ mod tests {
                 upstream: "127.0.0.1:8000",
                 redact: &[],
                 stub: false,
-                udp: false,
                 udp: false,
             };
             let scenario = load(&scenario_text(&recorded, &[exchange]));

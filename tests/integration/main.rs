@@ -79,6 +79,9 @@ mod http;
 /// Proxy servers: both legs in the transcript, faults on each way.
 mod proxy;
 
+/// UDP proxies: a session per sender, datagrams relayed whole through each way's faults.
+mod udp_proxy;
+
 /// `netlab record`: a live exchange written as a scenario, replayed with and without the server.
 mod record;
 

@@ -10,7 +10,7 @@ use crate::support::{
 use crate::third_party::start_redis;
 
 /// The lines of a transcript without the verdict line's timing.
-fn transcript_of(stdout: &str) -> String {
+pub fn transcript_of(stdout: &str) -> String {
     stdout
         .lines()
         .filter(|l| !l.starts_with("PASS") && !l.starts_with("FAIL"))
@@ -20,7 +20,7 @@ fn transcript_of(stdout: &str) -> String {
 
 /// The transcript of `yaml` run `runs` times (each passing), at each of `scales` in turn:
 /// asserted the same every time; returned.
-fn same_every_run(name: &str, yaml: &str, runs: usize, scales: &[&str]) -> String {
+pub fn same_every_run(name: &str, yaml: &str, runs: usize, scales: &[&str]) -> String {
     let file = temp_file(name, yaml);
     let mut seen = Vec::new();
     for run in 0..runs {
@@ -294,7 +294,7 @@ clients:
 }
 
 /// The run's exit code and transcript (stdout) of `yaml`, written as `name`.
-fn transcript_run(name: &str, yaml: &str) -> (i32, String) {
+pub fn transcript_run(name: &str, yaml: &str) -> (i32, String) {
     let file = temp_file(name, yaml);
     let (code, stdout, _) = text(
         &netlab()
