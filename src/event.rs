@@ -399,6 +399,17 @@ pub enum ServerAction {
     },
 }
 
+/// How many copies of a datagram went under `faults` (0: lost, 2: duplicated).
+pub fn copies(faults: &[AppliedFault]) -> u64 {
+    if faults.contains(&AppliedFault::Dropped) {
+        0
+    } else if faults.contains(&AppliedFault::Duplicated) {
+        2
+    } else {
+        1
+    }
+}
+
 /// A way through a proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Way {

@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::event::{
-    ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome, Way,
+    ConnectionId, Event, EventKind, InstanceId, Origin, ServerAction, StepOutcome, Way, copies,
 };
 use crate::pairing::Pairing;
 use crate::plan::TimeScale;
-use crate::scenario::{Protocol, Scenario, Server};
+use crate::scenario::{Protocol, Scenario, Server, Target};
 
 /// How long the coordinator waits, once the clients are done, for the servers' next event
 /// before it stops waiting (on top of the longest pause a server takes: see `quiet_limit`).
@@ -106,24 +106,13 @@ impl<'a> OpenConnections<'a> {
                 {
                     self.open.insert(*conn);
                 }
-                let messages = match served.action {
-                    ServerAction::Answered { .. }
-                    | ServerAction::Unanswered { .. }
-                    // A udp proxy received it from its client (even if it lost it on its way).
-                    | ServerAction::Relayed {
-                        way: Way::ToUpstream,
-                        ..
-                    } => 1,
-                    ServerAction::Repeated { messages, .. }
-                    | ServerAction::Unrecorded { messages, .. } => messages,
-                    _ => 0,
-                };
+                let messages = self.datagrams_seen(*conn, &served.action);
                 if let Some(count) = self
                     .owners
                     .get(conn)
                     .and_then(|id| self.awaiting_datagrams.get_mut(id))
                 {
-                    *count -= i64::try_from(messages).unwrap_or(i64::MAX);
+                    *count -= messages;
                 }
             }
             (Origin::Connection(conn), EventKind::ConnectionEnded) => {
@@ -134,6 +123,73 @@ impl<'a> OpenConnections<'a> {
         for (conn, id) in paired {
             self.awaiting_accept.remove(&id);
             self.owners.insert(conn, id);
+        }
+    }
+
+    /// How many datagrams of its client's connection `conn`'s action `action` shows arrived,
+    /// less those it makes owed. A udp proxy's client's datagrams are owed all the way: the
+    /// proxy receives one from its client and owes its netlab upstream the copies it relayed
+    /// (none if it lost it); the upstream (the same client's leg) reads them and owes the proxy
+    /// the copies of its answers, which the proxy relays back. All must come before the run is
+    /// settled, else where the transcript ends would be timing's.
+    fn datagrams_seen(&self, conn: ConnectionId, action: &ServerAction) -> i64 {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let relays = self.relays_to_a_netlab_server(conn.server);
+        let answers_a_udp_proxy = self
+            .pairing
+            .proxy_of(conn)
+            .and_then(|proxy| self.scenario.servers.get(proxy.server))
+            .is_some_and(|proxy| proxy.protocol == Protocol::Udp);
+        match action {
+            ServerAction::Answered {
+                reply: Some(_),
+                faults,
+                ..
+            } if answers_a_udp_proxy => 1 - count(copies(faults)),
+            ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => 1,
+            ServerAction::Relayed {
+                way: Way::ToUpstream,
+                faults,
+                ..
+            } if relays => 1 - count(copies(faults)),
+            ServerAction::Relayed {
+                way: Way::ToUpstream,
+                ..
+            } => 1,
+            ServerAction::Relayed {
+                way: Way::ToClient, ..
+            } if relays => 1,
+            // Past a udp proxy's record, or a repeat answering one: counted, each taken as
+            // relayed (or answered) once (what the faults did to them is not kept).
+            ServerAction::Unrecorded { .. } if relays => 0,
+            ServerAction::Repeated { .. } | ServerAction::Unrecorded { .. }
+                if answers_a_udp_proxy =>
+            {
+                0
+            }
+            ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
+                count(*messages)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether `server` is a udp proxy whose upstream is a netlab server (which says what it
+    /// reads).
+    fn relays_to_a_netlab_server(&self, server: usize) -> bool {
+        let upstream = self
+            .scenario
+            .servers
+            .get(server)
+            .and_then(|s| s.proxy.as_ref())
+            .map(|proxy| &proxy.to);
+        match upstream {
+            Some(Target::Server(i)) => self
+                .scenario
+                .servers
+                .get(*i)
+                .is_some_and(Server::is_netlabs),
+            _ => false,
         }
     }
 

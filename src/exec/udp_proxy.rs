@@ -26,7 +26,7 @@ use super::socket::{self, DatagramResult, MAX_DATAGRAM, TICK, TimedSocket};
 use crate::diagnostic::io_reason;
 use crate::event::{
     AppliedFault, ConnectionId, EventKind, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
-    ServerAction, ServerEvent, Way,
+    ServerAction, ServerEvent, Way, copies,
 };
 use crate::scenario::{Faults, Server, Stall};
 
@@ -465,7 +465,6 @@ impl Relay {
         }
         let mut faults = Vec::new();
         let mut latency = None;
-        let mut copies = 1;
         if injector.active() {
             let mut rng = injector.next_rng(datagram);
             latency = injector.latency(&mut rng);
@@ -473,13 +472,12 @@ impl Relay {
                 faults.push(AppliedFault::Latency(latency));
             }
             if injector.drops(&mut rng) {
-                copies = 0;
                 faults.push(AppliedFault::Dropped);
             } else if injector.duplicates(&mut rng) {
-                copies = 2;
                 faults.push(AppliedFault::Duplicated);
             }
         }
+        let copies = copies(&faults);
         if let Ok(mut record) = self.record.lock() {
             record.relayed(
                 &self.context,

@@ -13,7 +13,7 @@ use super::describe::{
 use super::drawing::drop_undrawn;
 use crate::event::{
     AppliedFault, ConnectionId, Event, EventKind, InstanceId, Origin, ProgramFailure,
-    ProgramReport, ServerAction, ServerEvent, StepEvent, StepOutcome, Way, keep_unanswered,
+    ProgramReport, ServerAction, ServerEvent, StepEvent, StepOutcome, Way, copies, keep_unanswered,
 };
 use crate::outcome::Verdict;
 use crate::pairing::Pairing;
@@ -489,17 +489,6 @@ impl Datagrams {
             }
         }
         ready
-    }
-}
-
-/// How many copies of a relayed datagram went (0: lost, 2: duplicated).
-fn copies(faults: &[AppliedFault]) -> u64 {
-    if faults.contains(&AppliedFault::Dropped) {
-        0
-    } else if faults.contains(&AppliedFault::Duplicated) {
-        2
-    } else {
-        1
     }
 }
 
