@@ -138,17 +138,27 @@ pub fn serve_udp_proxy(
             Err(TrySendError::Full(_)) => session.overflowed += 1,
             Err(TrySendError::Disconnected(_)) => {}
         }
-        if session.overflowed > 0 && !session.inbox.is_full() {
-            let lost = std::mem::take(&mut session.overflowed);
+        if !session.inbox.is_full() {
+            session.say_what_was_lost(&context);
+        }
+    }
+    for session in sessions.values_mut() {
+        session.say_what_was_lost(&context);
+        finish(&session.record, &context);
+    }
+}
+
+impl Session {
+    /// Notes the datagrams from the client lost because too many were waiting, if any.
+    fn say_what_was_lost(&mut self, context: &Context) {
+        let lost = std::mem::take(&mut self.overflowed);
+        if lost > 0 {
             let reason = format!(
                 "{lost} datagram{} from the client lost: more than {INBOX} were waiting to be relayed",
                 if lost == 1 { "" } else { "s" }
             );
-            note(&session.record, &context, ServerAction::Failed(reason));
+            note(&self.record, context, ServerAction::Failed(reason));
         }
-    }
-    for session in sessions.values() {
-        finish(&session.record, &context);
     }
 }
 
@@ -158,7 +168,8 @@ fn forget_the_oldest(sessions: &mut HashMap<SocketAddr, Session>, context: &Cont
         .iter()
         .min_by_key(|(_, session)| session.last_heard)
         .map(|(addr, _)| *addr);
-    if let Some(session) = oldest.and_then(|addr| sessions.remove(&addr)) {
+    if let Some(mut session) = oldest.and_then(|addr| sessions.remove(&addr)) {
+        session.say_what_was_lost(context);
         finish(&session.record, context);
     }
 }
