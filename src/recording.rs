@@ -53,6 +53,9 @@ pub struct Exchange {
     pub unfinished: bool,
     /// Its runs are datagrams (a udp proxy's session): one run each, never joined.
     pub datagrams: bool,
+    /// Past what netlab keeps of one connection, what went was only counted: the runs end
+    /// early.
+    pub counted_only: bool,
 }
 
 impl Exchange {
@@ -74,9 +77,9 @@ impl Exchange {
         }
     }
 
-    /// Whether a run of it was not kept whole.
+    /// Whether a run of it was not kept whole, or not kept at all.
     pub fn cut(&self) -> bool {
-        self.runs.iter().any(|run| run.unkept > 0)
+        self.counted_only || self.runs.iter().any(|run| run.unkept > 0)
     }
 }
 
@@ -129,6 +132,7 @@ pub fn exchanges(server: usize, events: &[Event]) -> Vec<(ConnectionId, Exchange
                 }
             }
             ServerAction::UpstreamFailed(reason) => exchange.unreachable = Some(reason.clone()),
+            ServerAction::Unrecorded { .. } => exchange.counted_only = true,
             _ => {}
         }
     }
@@ -211,6 +215,14 @@ pub fn scenario_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String 
             let _ = writeln!(
                 out,
                 "    # Still open when the recording stopped: written as far as it went."
+            );
+        }
+        if exchange.counted_only {
+            let _ = writeln!(
+                out,
+                "    # Past what netlab keeps of one connection ({} MiB, {} runs), what went was only counted: these steps stop there.",
+                crate::event::RECORD_BUDGET >> 20,
+                crate::event::PROXY_RECORDED_RUNS
             );
         }
         if let Some(reason) = &exchange.unreachable {
@@ -320,11 +332,15 @@ fn stub_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
     let mut rules: Vec<(Vec<u8>, String)> = Vec::new();
     for exchange in exchanges {
         let runs = &exchange.runs;
+        let answers = datagram_answers(exchange);
         for (index, run) in runs.iter().enumerate() {
             if run.way != Way::ToUpstream || rules.iter().any(|(seen, _)| *seen == run.bytes) {
                 continue;
             }
-            let reply = runs.get(index + 1).filter(|next| next.way == Way::ToClient);
+            let reply = match &answers {
+                Some(answers) => answers.get(&index).map(|at| &runs[*at]),
+                None => runs.get(index + 1).filter(|next| next.way == Way::ToClient),
+            };
             let replied = usize::from(reply.is_some());
             let closes = exchange
                 .upstream_closed
@@ -338,6 +354,19 @@ fn stub_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
             }
             if closes {
                 let _ = writeln!(rule, "        close: true");
+            }
+            let more = match &answers {
+                None if exchange.datagrams => runs[index + 1..]
+                    .iter()
+                    .take_while(|next| next.way == Way::ToClient)
+                    .count(),
+                _ => 0,
+            };
+            if more > 1 {
+                let _ = writeln!(
+                    rule,
+                    "        # the upstream answered this with {more} datagrams: a rule replies with one"
+                );
             }
             if reply.is_none() && !closes {
                 // What the upstream answered nothing to: matched, so that it is not shown as a
@@ -354,6 +383,23 @@ fn stub_text(recorded: &Recorded<'_>, exchanges: &[Exchange]) -> String {
         }
     }
     out
+}
+
+/// For datagrams, which answer is which request's: where a sender got as many datagrams as it
+/// sent, the first answer is the first request's, and so on, however they interleaved (a
+/// sender that sends several before it reads); `None` otherwise (each request takes the
+/// datagram right after it, if one came then).
+fn datagram_answers(exchange: &Exchange) -> Option<BTreeMap<usize, usize>> {
+    if !exchange.datagrams {
+        return None;
+    }
+    let of = |way: Way| -> Vec<usize> {
+        (0..exchange.runs.len())
+            .filter(|i| exchange.runs[*i].way == way)
+            .collect()
+    };
+    let (requests, answers) = (of(Way::ToUpstream), of(Way::ToClient));
+    (requests.len() == answers.len()).then(|| requests.into_iter().zip(answers).collect())
 }
 
 /// Bytes as a payload: text where they are text, else `{ hex: … }`.
@@ -479,6 +525,7 @@ mod tests {
             unreachable: None,
             unfinished: false,
             datagrams: false,
+            counted_only: false,
         }
     }
 
@@ -517,6 +564,64 @@ mod tests {
             load(&real).clients[0].protocol,
             crate::scenario::Protocol::Udp
         );
+    }
+
+    /// A sender that sent several datagrams before it read: its stub answers each request with
+    /// its own answer (before, each took the datagram right after it: the last request got the
+    /// first answer, the others none).
+    #[test]
+    fn a_pipelining_sender_s_stub_answers_each_request_with_its_own_answer() {
+        let exchange = Exchange {
+            runs: vec![
+                run(Way::ToUpstream, "a"),
+                run(Way::ToUpstream, "b"),
+                run(Way::ToUpstream, "c"),
+                run(Way::ToClient, "A"),
+                run(Way::ToClient, "B"),
+                run(Way::ToClient, "C"),
+            ],
+            datagrams: true,
+            ..Exchange::default()
+        };
+        let recorded = Recorded {
+            name: "r",
+            listen: "l",
+            upstream: "127.0.0.1:8000",
+            redact: &[],
+            stub: true,
+            udp: true,
+        };
+        let text = scenario_text(&recorded, &[exchange]);
+        for pair in [
+            "match: \"a\"\n        reply: \"A\"",
+            "match: \"b\"\n        reply: \"B\"",
+            "match: \"c\"\n        reply: \"C\"",
+        ] {
+            assert!(text.contains(pair), "no `{pair}` in:\n{text}");
+        }
+        load(&text);
+    }
+
+    /// An exchange past what netlab keeps of one connection (only counted from there) is cut:
+    /// `record` warns, and the client says its steps stop there (before, it passed as whole).
+    #[test]
+    fn an_exchange_only_counted_past_the_record_is_cut() {
+        let exchange = Exchange {
+            runs: vec![run(Way::ToUpstream, "a"), run(Way::ToClient, "A")],
+            counted_only: true,
+            ..Exchange::default()
+        };
+        assert!(exchange.cut());
+        let recorded = Recorded {
+            name: "r",
+            listen: "l",
+            upstream: "127.0.0.1:8000",
+            redact: &[],
+            stub: false,
+            udp: false,
+        };
+        let text = scenario_text(&recorded, &[exchange]);
+        assert!(text.contains("was only counted"), "{text}");
     }
 
     fn load(text: &str) -> crate::scenario::Scenario {

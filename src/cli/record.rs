@@ -152,8 +152,9 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
     }
     if exchanges.iter().any(recording::Exchange::cut) {
         output.warn(&format!(
-            "warning: a connection moved more than netlab keeps of one ({} MiB): the scenario sends and expects only what was kept (see the comments in it), and will not replay as it was",
-            crate::event::RECORD_BUDGET >> 20
+            "warning: a connection moved more than netlab keeps of one ({} MiB, {} runs): the scenario sends and expects only what was kept (see the comments in it), and will not replay as it was",
+            crate::event::RECORD_BUDGET >> 20,
+            crate::event::PROXY_RECORDED_RUNS
         ));
     }
     let name = scenario_name(&args.output);
@@ -277,6 +278,14 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
             args.to
         ));
     }
+    if let Some((host, _)) = args.to.rsplit_once(':')
+        && !is_a_host(host)
+    {
+        return Err(format!(
+            "--to `{}`: `{host}` is neither an IP address nor a host name",
+            args.to
+        ));
+    }
     if args.connections == Some(0) {
         return Err("--connections is at least 1".to_string());
     }
@@ -329,6 +338,22 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
         }
     }
     Ok(Checked { listen, redact })
+}
+
+/// Whether `host` is an IP address (`[::1]` too) or a host name (letters, digits, `-`, `_`
+/// and dots).
+fn is_a_host(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    if let Some(bare) = bare {
+        return bare.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    host.parse::<std::net::IpAddr>().is_ok()
+        || host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 /// The scenario of the recording proxy: one proxy server at `listen`, forwarding to `to`.
@@ -411,6 +436,21 @@ fn keep(text: &str, path: &Path, output: &mut Output) -> Exit {
                 snap.display()
             ));
             Exit::Environment
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_a_host;
+
+    #[test]
+    fn a_host_is_an_address_or_a_name() {
+        for host in ["127.0.0.1", "::1", "[::1]", "localhost", "db-1.internal", "my_host"] {
+            assert!(is_a_host(host), "{host}");
+        }
+        for host in ["\"x", "a{b}", "a b", "a/b", "", "a..b", "[127.0.0.1]"] {
+            assert!(!is_a_host(host), "{host}");
         }
     }
 }

@@ -2,59 +2,55 @@
 //! gets a session, a socket of its own connected to the upstream (so the upstream sees one peer
 //! per client, and its replies come back to the right one), as a NAT or `socat UDP-LISTEN,fork`
 //! does. Each datagram is relayed whole, each way through its own faults (latency and jitter,
-//! drop, duplicate, stall). A session has two jobs: one relays what its client sent (handed over
-//! by the proxy's thread, which only reads and dispatches, so that a session's latency or stall
-//! never holds another's datagrams), one what the upstream sends back. Every wait wakes for the
-//! stop signal within a tick; sessions are bounded (`MAX_SESSIONS`), the oldest forgotten first.
+//! drop, duplicate, stall).
+//!
+//! One thread serves every session: it waits (`poll(2)`, a tick at most, so that the stop signal
+//! reaches it) for a datagram on the proxy's socket or a session's, and for the next datagram due
+//! on some way. A way is a queue: a datagram is due when its latency has passed and the one
+//! before it went (first in, first out, as over one link), or when a stall ends; a stall for
+//! good holds it until every client is done. So a session's latency never holds another's
+//! datagrams, an idle session costs nothing but its socket, and what waits is bounded in bytes
+//! (`QUEUED_BYTES`) and datagrams (`QUEUED_DATAGRAMS`), what is lost past them said at once.
+//! std has no way to wait on several sockets at once, hence `poll` by hand (as
+//! `socket::writable_within` does).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 use super::client::Dial;
 use super::context::Context;
 use super::entrance::Entrance;
 use super::faults::Injector;
-use super::proxy::{CONNECT_TIMEOUT, Wait, chain_of, note_chain, wait_to_forward};
+use super::proxy::{CONNECT_TIMEOUT, ChainEntry, chain_of, note_chain};
 use super::resolve::{Resolved, resolve};
-use super::socket::{self, DatagramResult, MAX_DATAGRAM, TICK, TimedSocket};
+use super::socket::{self, MAX_DATAGRAM, TICK};
 use crate::diagnostic::io_reason;
 use crate::event::{
-    AppliedFault, ConnectionId, EventKind, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
+    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
     ServerAction, ServerEvent, Way, copies,
 };
+use crate::plan;
 use crate::scenario::{Faults, Server, Stall};
 
-/// Most senders a UDP proxy keeps a session for (two jobs and a socket each): past it, the one
-/// heard from least recently is forgotten. No scenario's own clients come near it.
-const MAX_SESSIONS: usize = 512;
+/// Most senders a UDP proxy keeps a session for (a socket each): past it, the one heard from
+/// least recently is forgotten. No scenario's own clients come near it.
+const MAX_SESSIONS: usize = 1024;
 
-/// Datagrams from a client waiting for its session to relay them (a stalled or slow way): past
-/// it, what comes is lost, as a full socket buffer would lose it, and said so.
-const INBOX: usize = 1024;
+/// Most datagrams waiting on one way of one session (a stalled or slow way): past it, what
+/// comes is lost, as a full socket buffer would lose it, and said so.
+const QUEUED_DATAGRAMS: usize = 1024;
 
-/// What the proxy's thread keeps of one session.
-struct Session {
-    inbox: Sender<Vec<u8>>,
-    /// Set when the session is forgotten: its jobs stop within a tick.
-    over: Arc<AtomicBool>,
-    /// When its client was last heard from (a count of datagrams).
-    last_heard: u64,
-    record: Arc<Mutex<Relays>>,
-    /// Datagrams lost because the inbox was full, not said yet.
-    overflowed: u64,
-}
+/// Most bytes waiting on all the proxy's ways together.
+const QUEUED_BYTES: usize = 32 << 20;
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.over.store(true, Ordering::Release);
-    }
-}
+/// Most datagrams read from one socket before the others get their turn.
+const READ_BATCH: usize = 64;
+
+/// How long a send the kernel could not take yet waits before it is tried again.
+const SEND_RETRY: Duration = Duration::from_millis(1);
 
 /// Serves proxy `server` on `socket` (one of its ways in) until the run stops, relaying to
 /// `upstream`.
@@ -68,474 +64,559 @@ pub fn serve_udp_proxy(
     let Some(proxy) = &server.proxy else {
         return;
     };
-    let replies = match socket.try_clone() {
-        Ok(replies) => Arc::new(replies),
-        Err(e) => {
-            context.server_failed(index, &e);
-            return;
-        }
+    if let Err(e) = socket.set_nonblocking(true) {
+        context.server_failed(index, &e);
+        return;
+    }
+    // Room for a burst of new senders while their sessions open (best effort: the kernel caps
+    // it).
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(4 << 20);
+    let mut proxy = UdpProxy {
+        index,
+        faults: (&proxy.to_upstream, &proxy.to_client),
+        own: socket.local_addr().ok().map(socket::canonical),
+        listener: socket,
+        sessions: HashMap::new(),
+        refused: HashSet::new(),
+        upstream,
+        upstream_addr: None,
+        heard: 0,
+        queued_bytes: 0,
+        unhindered: false,
+        entrance,
+        context,
     };
-    let own = socket.local_addr().ok().map(socket::canonical);
-    let listener = TimedSocket::new(socket);
-    let mut sessions: HashMap<SocketAddr, Session> = HashMap::new();
-    // Senders refused (a circle, an upstream out of reach): their datagrams are dropped unsaid.
-    let mut refused: HashSet<SocketAddr> = HashSet::new();
-    let mut upstream_addr: Option<SocketAddr> = None;
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut heard: u64 = 0;
-    loop {
-        let (length, from) = match socket::recv_datagram(&listener, &mut buf, None, &context.cancel)
-        {
-            DatagramResult::Datagram(length, from) => (length, from),
-            DatagramResult::Stopped => break,
-            DatagramResult::Timeout => continue,
-            DatagramResult::Failed(e) => {
-                if !context.server_failed(index, &e) {
-                    break;
-                }
+    proxy.serve();
+}
+
+/// A UDP proxy at work.
+struct UdpProxy<'a> {
+    index: usize,
+    /// The faults toward the upstream and toward the client.
+    faults: (&'a Faults, &'a Faults),
+    /// The proxy's own address (for the circle check).
+    own: Option<SocketAddr>,
+    listener: UdpSocket,
+    sessions: HashMap<SocketAddr, Session<'a>>,
+    /// Senders refused (a circle, an upstream out of reach): their datagrams are dropped unsaid.
+    refused: HashSet<SocketAddr>,
+    upstream: Dial,
+    upstream_addr: Option<SocketAddr>,
+    /// Datagrams heard from clients so far (when each session was last heard from).
+    heard: u64,
+    /// Bytes waiting on every way.
+    queued_bytes: usize,
+    /// Every client is done (the run is settling): the faults hold nothing back any more.
+    unhindered: bool,
+    entrance: Entrance,
+    context: Context,
+}
+
+impl<'a> UdpProxy<'a> {
+    fn serve(&mut self) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        let mut order: Vec<SocketAddr> = Vec::new();
+        while !self.context.cancel.is_set() {
+            if !self.unhindered && self.context.events.settling() {
+                self.unhindered = true;
+            }
+            let next = self.send_what_is_due();
+            let wait = next.map_or(TICK, |due| {
+                due.saturating_duration_since(Instant::now()).min(TICK)
+            });
+            fds.clear();
+            order.clear();
+            fds.push(readable(&self.listener));
+            for (client, session) in &self.sessions {
+                fds.push(readable(&session.socket));
+                order.push(*client);
+            }
+            let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+            let nfds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
+            // SAFETY: `fds` holds `nfds` valid `pollfd`s for descriptors owned by `self` for the
+            // whole call (nothing else runs on this thread meanwhile).
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) };
+            // (The run's end wakes the proxy with an empty datagram: not a client's.)
+            if self.context.cancel.is_set() {
+                break;
+            }
+            if ready <= 0 {
+                // Quiet: what was counted past a session's record is recorded now (the run
+                // waits for its clients' datagrams to be seen).
+                self.finish();
                 continue;
             }
-        };
-        heard += 1;
-        context.progressed();
-        if refused.contains(&from) {
-            continue;
+            if fds[0].revents != 0 && !self.read_clients(&mut buf) {
+                return self.finish();
+            }
+            for (fd, client) in fds[1..].iter().zip(&order) {
+                if fd.revents != 0 {
+                    self.read_upstream(*client, &mut buf);
+                }
+            }
         }
-        if !sessions.contains_key(&from) {
-            if sessions.len() >= MAX_SESSIONS {
-                forget_the_oldest(&mut sessions, &context);
-            }
-            if refused.len() >= MAX_SESSIONS {
-                refused.clear();
-            }
-            let id = ConnectionId {
-                server: index,
-                seq: entrance.next_seq(),
+        self.finish();
+    }
+
+    /// Records what every session counted past its record (when all is quiet, and at the end).
+    fn finish(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.record.flush(&self.context);
+        }
+    }
+
+    /// Reads what clients sent (a batch at most); false if the proxy's socket failed for good.
+    fn read_clients(&mut self, buf: &mut [u8]) -> bool {
+        for _ in 0..READ_BATCH {
+            let (length, from) = match self.listener.recv_from(buf) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // An ICMP error for an earlier datagram to a client can surface here: note it,
+                // keep serving.
+                Err(e) => return self.context.server_failed(self.index, &e),
             };
-            let opened = open(
-                (id, from),
-                (proxy.to_upstream.clone(), proxy.to_client.clone()),
-                (&upstream, &mut upstream_addr),
-                (own, &replies, entrance.owner),
-                &context,
-            );
-            match opened {
-                Some(session) => {
-                    sessions.insert(from, session);
+            self.heard += 1;
+            self.context.progressed();
+            if self.refused.contains(&from) {
+                continue;
+            }
+            if !self.sessions.contains_key(&from) && !self.open(from) {
+                if self.refused.len() >= MAX_SESSIONS {
+                    self.refused.clear();
                 }
-                None => {
-                    refused.insert(from);
-                    continue;
+                self.refused.insert(from);
+                continue;
+            }
+            let heard = self.heard;
+            let unhindered = self.unhindered;
+            let Some(session) = self.sessions.get_mut(&from) else {
+                continue;
+            };
+            session.last_heard = heard;
+            session.take(
+                Way::ToUpstream,
+                &buf[..length],
+                (&mut self.queued_bytes, unhindered),
+                &self.context,
+            );
+        }
+        true
+    }
+
+    /// Reads what the upstream sent back to `client`'s session (a batch at most).
+    fn read_upstream(&mut self, client: SocketAddr, buf: &mut [u8]) {
+        let unhindered = self.unhindered;
+        let Some(session) = self.sessions.get_mut(&client) else {
+            return;
+        };
+        for _ in 0..READ_BATCH {
+            match session.socket.recv(buf) {
+                Ok(length) => session.take(
+                    Way::ToClient,
+                    &buf[..length],
+                    (&mut self.queued_bytes, unhindered),
+                    &self.context,
+                ),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // An ICMP "port unreachable" for what was sent: said once a session.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    if !session.refused {
+                        session.refused = true;
+                        let reason = format!("the upstream refused a datagram: {}", io_reason(&e));
+                        session
+                            .record
+                            .action(&self.context, ServerAction::UpstreamFailed(reason));
+                    }
+                }
+                Err(e) => {
+                    session
+                        .record
+                        .action(&self.context, ServerAction::Failed(io_reason(&e)));
+                    return;
                 }
             }
         }
-        let Some(session) = sessions.get_mut(&from) else {
-            continue;
+    }
+
+    /// Sends every datagram due on every way; returns when the next one is due, if one waits
+    /// for a time (not for good).
+    fn send_what_is_due(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        let unhindered = self.unhindered;
+        for (client, session) in &mut self.sessions {
+            let Session {
+                socket,
+                record,
+                to_upstream,
+                to_client,
+                ..
+            } = session;
+            for way in [Way::ToUpstream, Way::ToClient] {
+                let queue = match way {
+                    Way::ToUpstream => &mut *to_upstream,
+                    Way::ToClient => &mut *to_client,
+                };
+                while let Some(front) = queue.queue.front() {
+                    let due = match (unhindered, front.due) {
+                        (true, _) => now,
+                        (false, Some(due)) => due,
+                        // Held for good (until every client is done).
+                        (false, None) => break,
+                    };
+                    if due > now {
+                        next = Some(next.map_or(due, |n| n.min(due)));
+                        break;
+                    }
+                    let sent = match way {
+                        Way::ToUpstream => send_copies(front, |b| socket.send(b)),
+                        Way::ToClient => send_copies(front, |b| self.listener.send_to(b, *client)),
+                    };
+                    match sent {
+                        Sent::All => {}
+                        Sent::NotYet => {
+                            let retry = now + SEND_RETRY;
+                            next = Some(next.map_or(retry, |n| n.min(retry)));
+                            break;
+                        }
+                        // Toward the upstream, a refusal shows on the way back (its ICMP
+                        // error); toward a client, what it no longer takes is gone.
+                        Sent::Failed(e) => {
+                            if way == Way::ToUpstream
+                                && e.kind() != io::ErrorKind::ConnectionRefused
+                            {
+                                record.action(&self.context, ServerAction::Failed(io_reason(&e)));
+                            }
+                        }
+                    }
+                    if let Some(done) = queue.queue.pop_front() {
+                        self.queued_bytes = self.queued_bytes.saturating_sub(done.bytes.len());
+                    }
+                    self.context.progressed();
+                }
+            }
+        }
+        next
+    }
+
+    /// Opens the session of client `from`: notes the accept, finds the upstream, binds a socket
+    /// of its own and notes it (`UpstreamConnecting`, so that the upstream's first datagram
+    /// from it is known as this client's leg). False: refused (said why).
+    fn open(&mut self, from: SocketAddr) -> bool {
+        if self.sessions.len() >= MAX_SESSIONS {
+            self.forget_the_oldest();
+        }
+        let id = ConnectionId {
+            server: self.index,
+            seq: self.entrance.next_seq(),
         };
-        session.last_heard = heard;
-        match session.inbox.try_send(buf[..length].to_vec()) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => session.overflowed += 1,
-            Err(TrySendError::Disconnected(_)) => {}
+        let mut record = Relays::new(id);
+        let peer = socket::canonical(from);
+        let via: Option<InstanceId> = self.entrance.owner;
+        record.action(&self.context, ServerAction::Accepted { peer, via });
+        // The proxies this client's datagrams came through, this one last.
+        let mut chain = chain_of(peer);
+        if let Some(own) = self.own {
+            if chain.contains(&own) {
+                let reason =
+                    "the proxies relay in a circle: these datagrams came back to this proxy";
+                record.action(&self.context, ServerAction::Failed(reason.into()));
+                return false;
+            }
+            chain.push(own);
         }
-        if !session.inbox.is_full() {
-            session.say_what_was_lost(&context);
+        let remote = match self.upstream_address() {
+            Ok(remote) => remote,
+            Err(reason) => {
+                record.action(&self.context, ServerAction::UpstreamFailed(reason));
+                return false;
+            }
+        };
+        let socket = match session_socket(remote) {
+            Ok(socket) => socket,
+            Err(e) => {
+                record.action(&self.context, ServerAction::UpstreamFailed(io_reason(&e)));
+                return false;
+            }
+        };
+        let local = match socket.local_addr() {
+            Ok(local) => socket::canonical(local),
+            Err(e) => {
+                record.action(&self.context, ServerAction::UpstreamFailed(io_reason(&e)));
+                return false;
+            }
+        };
+        let chain = note_chain(local, chain);
+        let connecting = ServerAction::UpstreamConnecting {
+            local,
+            remote: socket::canonical(remote),
+        };
+        record.action(&self.context, connecting);
+        let session = Session {
+            socket,
+            record,
+            to_upstream: WayQueue::new(self.faults.0),
+            to_client: WayQueue::new(self.faults.1),
+            last_heard: self.heard,
+            refused: false,
+            _chain: chain,
+        };
+        self.sessions.insert(from, session);
+        true
+    }
+
+    /// Forgets the session heard from least recently (what waits on its ways is dropped).
+    fn forget_the_oldest(&mut self) {
+        let oldest = self
+            .sessions
+            .iter()
+            .min_by_key(|(_, session)| session.last_heard)
+            .map(|(addr, _)| *addr);
+        if let Some(mut session) = oldest.and_then(|addr| self.sessions.remove(&addr)) {
+            let waiting: usize = [&session.to_upstream, &session.to_client]
+                .iter()
+                .flat_map(|way| way.queue.iter())
+                .map(|pending| pending.bytes.len())
+                .sum();
+            self.queued_bytes = self.queued_bytes.saturating_sub(waiting);
+            session.record.flush(&self.context);
         }
     }
-    for session in sessions.values_mut() {
-        session.say_what_was_lost(&context);
-        finish(&session.record, &context);
+
+    /// The upstream's address: as given, or resolved once for the proxy's life (within
+    /// `CONNECT_TIMEOUT` and the scenario's time; the stop signal ends the wait).
+    fn upstream_address(&mut self) -> Result<SocketAddr, String> {
+        if let Some(addr) = self.upstream_addr {
+            return Ok(addr);
+        }
+        let addr = match &self.upstream {
+            Dial::Addr(addr) => *addr,
+            Dial::Name(name) => {
+                let timeout = self.context.bounded(CONNECT_TIMEOUT);
+                match resolve(name, timeout, &self.context.cancel) {
+                    Resolved::Addresses(addrs) => addrs
+                        .first()
+                        .copied()
+                        .ok_or_else(|| format!("no address for `{name}`"))?,
+                    Resolved::Failed(reason) => return Err(reason),
+                    Resolved::TimedOut => {
+                        return Err(format!("no answer from the resolver for `{name}`"));
+                    }
+                    Resolved::Stopped => return Err("the run stopped".into()),
+                }
+            }
+        };
+        self.upstream_addr = Some(addr);
+        Ok(addr)
     }
 }
 
-impl Session {
-    /// Notes the datagrams from the client lost because too many were waiting, if any.
-    fn say_what_was_lost(&mut self, context: &Context) {
-        let lost = std::mem::take(&mut self.overflowed);
-        if lost > 0 {
-            let reason = format!(
-                "{lost} datagram{} from the client lost: more than {INBOX} were waiting to be relayed",
-                if lost == 1 { "" } else { "s" }
-            );
-            note(&self.record, context, ServerAction::Failed(reason));
-        }
-    }
-}
-
-/// Forgets the session heard from least recently (its jobs stop within a tick).
-fn forget_the_oldest(sessions: &mut HashMap<SocketAddr, Session>, context: &Context) {
-    let oldest = sessions
-        .iter()
-        .min_by_key(|(_, session)| session.last_heard)
-        .map(|(addr, _)| *addr);
-    if let Some(mut session) = oldest.and_then(|addr| sessions.remove(&addr)) {
-        session.say_what_was_lost(context);
-        finish(&session.record, context);
-    }
-}
-
-/// Opens the session of client `from`: notes the accept, finds the upstream, binds a socket of
-/// its own and notes it (`UpstreamConnecting`, so the upstream's first datagram from it is
-/// known as this client's leg), and starts its two jobs. `None`: refused (said why).
-fn open(
-    (id, from): (ConnectionId, SocketAddr),
-    (to_upstream, to_client): (Faults, Faults),
-    (upstream, resolved): (&Dial, &mut Option<SocketAddr>),
-    (own, replies, via): (
-        Option<SocketAddr>,
-        &Arc<UdpSocket>,
-        Option<crate::event::InstanceId>,
-    ),
-    context: &Context,
-) -> Option<Session> {
-    let record = Arc::new(Mutex::new(Relays::new(id)));
-    let peer = socket::canonical(from);
-    note(&record, context, ServerAction::Accepted { peer, via });
-    // The proxies this client's datagrams came through, this one last.
-    let mut chain = chain_of(peer);
-    if let Some(own) = own {
-        if chain.contains(&own) {
-            let reason = "the proxies relay in a circle: these datagrams came back to this proxy";
-            note(&record, context, ServerAction::Failed(reason.into()));
-            return None;
-        }
-        chain.push(own);
-    }
-    let remote = match upstream_address(upstream, resolved, context) {
-        Ok(remote) => remote,
-        Err(reason) => {
-            note(&record, context, ServerAction::UpstreamFailed(reason));
-            return None;
-        }
-    };
-    let bound = UdpSocket::bind(SocketAddr::new(remote.ip(), 0)).or_else(|_| {
+/// A socket for a session: bound on the upstream's side (the loopback address for a loopback
+/// upstream), connected to it, not blocking.
+fn session_socket(remote: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(SocketAddr::new(remote.ip(), 0)).or_else(|_| {
         let any = match remote {
             SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
             SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
         };
         UdpSocket::bind(any)
-    });
-    let session_socket = match bound.and_then(|s| s.connect(remote).map(|()| s)) {
-        Ok(s) => s,
-        Err(e) => {
-            note(
-                &record,
-                context,
-                ServerAction::UpstreamFailed(io_reason(&e)),
-            );
-            return None;
-        }
-    };
-    let local = match session_socket.local_addr() {
-        Ok(local) => socket::canonical(local),
-        Err(e) => {
-            note(
-                &record,
-                context,
-                ServerAction::UpstreamFailed(io_reason(&e)),
-            );
-            return None;
-        }
-    };
-    let entry = note_chain(local, chain);
-    let connecting = ServerAction::UpstreamConnecting {
-        local,
-        remote: socket::canonical(remote),
-    };
-    note(&record, context, connecting);
-    let (Ok(sending), Ok(receiving)) = (session_socket.try_clone(), session_socket.try_clone())
-    else {
-        let reason = "cannot share the session's socket between its two ways";
-        note(&record, context, ServerAction::Failed(reason.into()));
-        return None;
-    };
-    let over = Arc::new(AtomicBool::new(false));
-    let (inbox, taken) = bounded::<Vec<u8>>(INBOX);
-    let forth = Relay::new(Way::ToUpstream, to_upstream, &record, &over, context);
-    let back = Relay::new(Way::ToClient, to_client, &record, &over, context);
-    let entry = Arc::new(entry);
-    let kept = entry.clone();
-    let spawned = context
-        .jobs
-        .spawn(move || {
-            relay_to_upstream(forth, &taken, &sending);
-            drop(kept);
-        })
-        .and_then(|()| {
-            let replies = replies.clone();
-            context.jobs.spawn(move || {
-                relay_to_client(back, &receiving, (&replies, from));
-                drop(entry);
-            })
-        });
-    if spawned.is_err() {
-        over.store(true, Ordering::Release);
-        let reason = "cannot start a thread for the session";
-        note(&record, context, ServerAction::Failed(reason.into()));
-        return None;
-    }
-    Some(Session {
-        inbox,
-        over,
-        last_heard: 0,
-        record,
-        overflowed: 0,
-    })
+    })?;
+    socket.connect(remote)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
-/// The upstream's address: as given, or resolved once for the proxy's life (within
-/// `CONNECT_TIMEOUT` and the scenario's time; the stop signal ends the wait).
-fn upstream_address(
-    upstream: &Dial,
-    resolved: &mut Option<SocketAddr>,
-    context: &Context,
-) -> Result<SocketAddr, String> {
-    if let Some(addr) = resolved {
-        return Ok(*addr);
+/// A `pollfd` waiting for `socket` to have something to read.
+fn readable(socket: &UdpSocket) -> libc::pollfd {
+    libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
     }
-    let addr = match upstream {
-        Dial::Addr(addr) => *addr,
-        Dial::Name(name) => {
-            match resolve(name, context.bounded(CONNECT_TIMEOUT), &context.cancel) {
-                Resolved::Addresses(addrs) => addrs
-                    .first()
-                    .copied()
-                    .ok_or_else(|| format!("no address for `{name}`"))?,
-                Resolved::Failed(reason) => return Err(reason),
-                Resolved::TimedOut => {
-                    return Err(format!("no answer from the resolver for `{name}`"));
-                }
-                Resolved::Stopped => return Err("the run stopped".into()),
-            }
-        }
-    };
-    *resolved = Some(addr);
-    Ok(addr)
 }
 
-/// The client's datagrams, as the proxy's thread hands them over, relayed to the upstream.
-fn relay_to_upstream(mut way: Relay, taken: &Receiver<Vec<u8>>, upstream: &UdpSocket) {
-    let faults = way.faults.clone();
-    let mut injector = Injector::new(&faults);
-    loop {
-        let datagram = match taken.recv_timeout(TICK) {
-            Ok(datagram) => datagram,
-            Err(RecvTimeoutError::Timeout) if !way.stopped() => {
-                // Quiet: what was counted past the record's budget is recorded now (the run
-                // waits for its clients' datagrams to be seen).
-                finish(&way.record, &way.context);
-                continue;
-            }
-            Err(_) => break,
-        };
-        if way.stopped() || !way.relay(&mut injector, &datagram, |bytes| upstream.send(bytes)) {
-            break;
-        }
-    }
-    finish(&way.record, &way.context);
+/// How sending a datagram's copies went.
+enum Sent {
+    All,
+    /// The kernel takes no more for now: tried again shortly.
+    NotYet,
+    Failed(io::Error),
 }
 
-/// What the upstream sends back, relayed to the client at `client` through the proxy's socket.
-fn relay_to_client(
-    mut way: Relay,
-    upstream: &UdpSocket,
-    (replies, client): (&UdpSocket, SocketAddr),
-) {
-    let Ok(upstream) = upstream.try_clone().map(TimedSocket::new) else {
-        return;
-    };
-    let faults = way.faults.clone();
-    let mut injector = Injector::new(&faults);
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    // The upstream refused (an ICMP "port unreachable" for what was sent): said once.
-    let mut refused = false;
-    loop {
-        let tick = Instant::now() + TICK;
-        match socket::recv_datagram(&upstream, &mut buf, Some(tick), &way.context.cancel) {
-            DatagramResult::Datagram(length, _) => {
-                if way.stopped()
-                    || !way.relay(&mut injector, &buf[..length], |bytes| {
-                        replies.send_to(bytes, client)
-                    })
-                {
-                    break;
-                }
-            }
-            DatagramResult::Timeout if !way.stopped() => finish(&way.record, &way.context),
-            DatagramResult::Timeout | DatagramResult::Stopped => break,
-            DatagramResult::Failed(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                if !refused {
-                    refused = true;
-                    let reason = format!("the upstream refused a datagram: {}", io_reason(&e));
-                    note(
-                        &way.record,
-                        &way.context,
-                        ServerAction::UpstreamFailed(reason),
-                    );
-                }
-            }
-            DatagramResult::Failed(e) => {
-                note(
-                    &way.record,
-                    &way.context,
-                    ServerAction::Failed(io_reason(&e)),
-                );
-                break;
-            }
+fn send_copies(pending: &Pending, send: impl Fn(&[u8]) -> io::Result<usize>) -> Sent {
+    for _ in 0..pending.copies {
+        match send(&pending.bytes) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Sent::NotYet,
+            Err(e) => return Sent::Failed(e),
         }
     }
-    finish(&way.record, &way.context);
+    Sent::All
 }
 
-/// One way of a session, with its faults.
-struct Relay {
-    way: Way,
-    faults: Faults,
-    /// Bytes received from the way's side so far.
-    read_total: u64,
-    /// Bytes relayed so far (what `stall.after` counts).
-    relayed: u64,
-    stall: Option<Stall>,
-    /// Every client is done: the way's faults hold nothing back any more.
-    unhindered: bool,
-    record: Arc<Mutex<Relays>>,
-    over: Arc<AtomicBool>,
-    context: Context,
+/// One client's session.
+struct Session<'a> {
+    /// Connected to the upstream.
+    socket: UdpSocket,
+    record: Relays,
+    to_upstream: WayQueue<'a>,
+    to_client: WayQueue<'a>,
+    /// When its client was last heard from (a count of datagrams).
+    last_heard: u64,
+    /// The upstream's refusal was said.
+    refused: bool,
+    /// Its entry in the circle check, while it lives.
+    _chain: ChainEntry,
 }
 
-impl Relay {
-    fn new(
-        way: Way,
-        faults: Faults,
-        record: &Arc<Mutex<Relays>>,
-        over: &Arc<AtomicBool>,
-        context: &Context,
-    ) -> Relay {
-        Relay {
-            way,
-            stall: faults.stall,
-            faults,
-            read_total: 0,
-            relayed: 0,
-            unhindered: false,
-            record: record.clone(),
-            over: over.clone(),
-            context: context.clone(),
+impl<'a> Session<'a> {
+    fn way_mut(&mut self, way: Way) -> &mut WayQueue<'a> {
+        match way {
+            Way::ToUpstream => &mut self.to_upstream,
+            Way::ToClient => &mut self.to_client,
         }
     }
 
-    /// Whether the session or the run is over.
-    fn stopped(&self) -> bool {
-        self.over.load(Ordering::Acquire) || self.context.cancel.is_set()
-    }
-
-    /// Waits `duration` (`None`: for good) unless every client is done: then this way relays
-    /// unhindered from now on, so that the run ends with the clients' steps. False if the session
-    /// or the run is over.
-    fn hold(&mut self, duration: Option<std::time::Duration>) -> bool {
-        if self.unhindered {
-            return true;
-        }
-        match wait_to_forward(&self.context, &self.over, duration, None) {
-            Wait::Elapsed => true,
-            Wait::Released => {
-                self.unhindered = true;
-                true
-            }
-            Wait::Over => false,
-        }
-    }
-
-    /// Relays one datagram through the way's faults with `send`: a stall it reaches first, then
-    /// its latency, then none, one or two copies. Recorded before it goes (a cause before its
-    /// effects). False if the session or the run is over.
-    fn relay(
+    /// Takes a datagram that came to be relayed `way`: through the way's faults (a stall it
+    /// reaches, its latency, none, one or two copies), recorded now (a cause before its
+    /// effects), and queued until it is due. Past what may wait, lost, and said so.
+    fn take(
         &mut self,
-        injector: &mut Injector<'_>,
+        way: Way,
         datagram: &[u8],
-        send: impl Fn(&[u8]) -> io::Result<usize>,
-    ) -> bool {
-        self.context.progressed();
-        self.read_total += datagram.len() as u64;
-        if let Some(stall) = self.stall
-            && self.relayed + datagram.len() as u64 > stall.after
+        (queued_bytes, unhindered): (&mut usize, bool),
+        context: &Context,
+    ) {
+        context.progressed();
+        let full = self.way_mut(way).queue.len() >= QUEUED_DATAGRAMS
+            || *queued_bytes + datagram.len() > QUEUED_BYTES;
+        if full {
+            let lost = ServerAction::Failed(format!(
+                "a datagram of {} bytes {} lost: more than {QUEUED_DATAGRAMS} datagrams or {} MiB were waiting to be relayed",
+                datagram.len(),
+                match way {
+                    Way::ToUpstream => "from the client",
+                    Way::ToClient => "from the upstream",
+                },
+                QUEUED_BYTES >> 20
+            ));
+            self.record.action(context, lost);
+            return;
+        }
+        let queue = self.way_mut(way);
+        queue.read_total += datagram.len() as u64;
+        let now = Instant::now();
+        let mut stalled = None;
+        if let Some(stall) = queue.stall
+            && queue.relayed + datagram.len() as u64 > stall.after
         {
-            self.stall = None;
-            let fault = AppliedFault::Stalled {
-                after: stall.after,
-                duration: stall.duration,
-            };
-            let action = ServerAction::ProxyFault {
-                way: self.way,
-                fault,
-            };
-            note(&self.record, &self.context, action);
-            if !self.hold(stall.duration) {
-                return false;
-            }
+            queue.stall = None;
+            queue.held_until = Hold::Until(
+                stall
+                    .duration
+                    .map(|d| plan::deadline_after(now, context.scale.pause(d))),
+            );
+            stalled = Some(stall);
         }
         let mut faults = Vec::new();
         let mut latency = None;
-        if injector.active() {
-            let mut rng = injector.next_rng(datagram);
-            latency = injector.latency(&mut rng);
+        if queue.injector.active() {
+            let mut rng = queue.injector.next_rng(datagram);
+            latency = queue.injector.latency(&mut rng);
             if let Some(latency) = latency {
                 faults.push(AppliedFault::Latency(latency));
             }
-            if injector.drops(&mut rng) {
+            if queue.injector.drops(&mut rng) {
                 faults.push(AppliedFault::Dropped);
-            } else if injector.duplicates(&mut rng) {
+            } else if queue.injector.duplicates(&mut rng) {
                 faults.push(AppliedFault::Duplicated);
             }
         }
         let copies = copies(&faults);
-        if let Ok(mut record) = self.record.lock() {
-            record.relayed(
-                &self.context,
-                self.way,
-                datagram,
-                (self.read_total, copies),
-                faults,
-            );
+        queue.relayed += datagram.len() as u64 * copies;
+        // Due once its latency passed, the one before it went, and a stall it waits behind
+        // ended; `None`: held for good.
+        let own = latency.map_or(now, |l| plan::deadline_after(now, context.scale.pause(l)));
+        let due = match (unhindered, queue.held_until) {
+            (true, _) => Some(now),
+            (false, Hold::Until(None)) => None,
+            (false, Hold::Until(Some(until))) => Some(own.max(until)),
+            (false, Hold::No) => Some(own),
         }
-        if let Some(latency) = latency
-            && !self.hold(Some(latency))
-        {
-            return false;
+        .map(|due| queue.last_due.map_or(due, |last| due.max(last)));
+        if let Some(due) = due {
+            queue.last_due = Some(due);
         }
-        for _ in 0..copies {
-            if let Err(e) = send(datagram) {
-                // A refusal toward the upstream shows on the way back (its ICMP error).
-                if e.kind() != io::ErrorKind::ConnectionRefused {
-                    note(
-                        &self.record,
-                        &self.context,
-                        ServerAction::Failed(io_reason(&e)),
-                    );
-                }
-                break;
-            }
+        let read_total = queue.read_total;
+        if let Some(stall) = stalled {
+            let fault = AppliedFault::Stalled {
+                after: stall.after,
+                duration: stall.duration,
+            };
+            let action = ServerAction::ProxyFault { way, fault };
+            self.record.action(context, action);
         }
-        self.relayed += datagram.len() as u64 * copies;
-        true
+        self.record
+            .relayed(context, way, datagram, (read_total, copies), faults);
+        if copies > 0 {
+            *queued_bytes += datagram.len();
+            self.way_mut(way).queue.push_back(Pending {
+                due,
+                bytes: datagram.to_vec(),
+                copies,
+            });
+        }
     }
 }
 
-/// Notes `action` in a session's record.
-fn note(record: &Mutex<Relays>, context: &Context, action: ServerAction) {
-    if let Ok(mut record) = record.lock() {
-        record.action(context, action);
+/// Whether a way is held by a stall.
+#[derive(Clone, Copy)]
+enum Hold {
+    No,
+    /// Until then (`None`: for good).
+    Until(Option<Instant>),
+}
+
+/// One way of a session: its faults and what waits on it.
+struct WayQueue<'a> {
+    injector: Injector<'a>,
+    stall: Option<Stall>,
+    held_until: Hold,
+    /// Bytes received from the way's side so far.
+    read_total: u64,
+    /// Bytes relayed (or to be) so far (what `stall.after` counts).
+    relayed: u64,
+    /// When the last datagram queued is due (none goes before it).
+    last_due: Option<Instant>,
+    queue: VecDeque<Pending>,
+}
+
+impl<'a> WayQueue<'a> {
+    fn new(faults: &'a Faults) -> WayQueue<'a> {
+        WayQueue {
+            injector: Injector::new(faults),
+            stall: faults.stall,
+            held_until: Hold::No,
+            read_total: 0,
+            relayed: 0,
+            last_due: None,
+            queue: VecDeque::new(),
+        }
     }
 }
 
-/// Records what a session counted and did not record yet.
-fn finish(record: &Mutex<Relays>, context: &Context) {
-    if let Ok(mut record) = record.lock() {
-        record.flush_counted(context);
-    }
+/// A datagram waiting to be relayed.
+struct Pending {
+    /// When it is due (`None`: held for good, until every client is done).
+    due: Option<Instant>,
+    bytes: Vec<u8>,
+    copies: u64,
 }
 
-/// What a session records: each datagram as it goes, whole up to `RECORD_BUDGET` bytes and
+/// What a session records: each datagram as it comes, whole up to `RECORD_BUDGET` bytes and
 /// `PROXY_RECORDED_RUNS` datagrams a session; past them, only counted, recorded before the next
 /// action or at the end (a load loop through the proxy is not millions of events).
 struct Relays {
@@ -599,11 +680,13 @@ impl Relays {
     }
 
     fn action(&mut self, context: &Context, action: ServerAction) {
-        self.flush_counted(context);
+        self.flush(context);
         self.emit(context, action);
     }
 
-    fn flush_counted(&mut self, context: &Context) {
+    /// Records what was counted past the budget (before an action, which must follow it, and
+    /// at the end).
+    fn flush(&mut self, context: &Context) {
         if let Some((messages, received, sent)) = self.counted.take() {
             let action = ServerAction::Unrecorded {
                 messages,

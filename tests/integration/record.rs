@@ -221,6 +221,15 @@ fn bad_record_arguments_are_refused() {
             vec!["--listen", "127.0.0.1:0", "--to", "h:0"],
             "--to `h:0` is not HOST:PORT",
         ),
+        // What a host name cannot hold (the recorder's scenario would not load: exit 101).
+        (
+            vec!["--listen", "127.0.0.1:0", "--to", "\"x:9"],
+            "is neither an IP address nor a host name",
+        ),
+        (
+            vec!["--udp", "--listen", "127.0.0.1:0", "--to", "a{b}:9"],
+            "is neither an IP address nor a host name",
+        ),
         (
             vec!["--listen", "127.0.0.1:0", "--to", "h:1", "--redact", "("],
             "--redact `(` is not a regex",
