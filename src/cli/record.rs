@@ -446,7 +446,14 @@ mod tests {
 
     #[test]
     fn a_host_is_an_address_or_a_name() {
-        for host in ["127.0.0.1", "::1", "[::1]", "localhost", "db-1.internal", "my_host"] {
+        for host in [
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "localhost",
+            "db-1.internal",
+            "my_host",
+        ] {
             assert!(is_a_host(host), "{host}");
         }
         for host in ["\"x", "a{b}", "a b", "a/b", "", "a..b", "[127.0.0.1]"] {

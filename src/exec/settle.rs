@@ -140,30 +140,21 @@ impl<'a> OpenConnections<'a> {
             .proxy_of(conn)
             .and_then(|proxy| self.scenario.servers.get(proxy.server))
             .is_some_and(|proxy| proxy.protocol == Protocol::Udp);
-        match action {
-            ServerAction::Answered {
-                reply: Some(_),
-                faults,
-                ..
-            } if answers_a_udp_proxy => 1 - count(copies(faults)),
-            ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => 1,
-            ServerAction::Relayed {
-                way: Way::ToUpstream,
-                faults,
-                ..
-            } if relays => 1 - count(copies(faults)),
-            ServerAction::Relayed {
+        let seen = match action {
+            ServerAction::Answered { .. }
+            | ServerAction::Unanswered { .. }
+            | ServerAction::Relayed {
                 way: Way::ToUpstream,
                 ..
             } => 1,
+            // An answer its netlab upstream owed it.
             ServerAction::Relayed {
                 way: Way::ToClient, ..
             } if relays => 1,
             // Past a udp proxy's record, or a repeat answering one: counted, each taken as
             // relayed (or answered) once (what the faults did to them is not kept).
-            ServerAction::Unrecorded { .. } if relays => 0,
-            ServerAction::Repeated { .. } | ServerAction::Unrecorded { .. }
-                if answers_a_udp_proxy =>
+            ServerAction::Unrecorded { .. } | ServerAction::Repeated { .. }
+                if relays || answers_a_udp_proxy =>
             {
                 0
             }
@@ -171,7 +162,26 @@ impl<'a> OpenConnections<'a> {
                 count(*messages)
             }
             _ => 0,
-        }
+        };
+        let owed = match action {
+            ServerAction::Relayed {
+                way: Way::ToUpstream,
+                faults,
+                ..
+            } if relays => count(copies(faults)),
+            ServerAction::Answered {
+                reply: Some(_),
+                faults,
+                ..
+            }
+            | ServerAction::Relayed {
+                way: Way::ToClient,
+                faults,
+                ..
+            } if answers_a_udp_proxy => count(copies(faults)),
+            _ => 0,
+        };
+        seen - owed
     }
 
     /// Whether `server` is a udp proxy whose upstream is a netlab server (which says what it

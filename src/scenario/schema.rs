@@ -128,7 +128,13 @@ pub(super) fn server_rules(schema: &mut Schema) {
                     "properties": {
                         "rules": { "items": { "properties": { "close": { "not": { "const": true } } } } },
                         "faults": { "properties": {
-                            "slice": false, "bandwidth": false, "reset": false, "close_after": false
+                            "slice": false, "bandwidth": false, "reset": false, "close_after": false,
+                            "to_upstream": { "properties": {
+                                "slice": false, "bandwidth": false, "reset": false, "close_after": false
+                            } },
+                            "to_client": { "properties": {
+                                "slice": false, "bandwidth": false, "reset": false, "close_after": false
+                            } }
                         } }
                     }
                 }
@@ -138,7 +144,11 @@ pub(super) fn server_rules(schema: &mut Schema) {
     schema.insert(
         "else".into(),
         serde_json::json!({
-            "properties": { "faults": { "properties": { "drop": false, "duplicate": false } } }
+            "properties": { "faults": { "properties": {
+                "drop": false, "duplicate": false,
+                "to_upstream": { "properties": { "drop": false, "duplicate": false } },
+                "to_client": { "properties": { "drop": false, "duplicate": false } }
+            } } }
         }),
     );
     set_property(schema, "ready_timeout", positive_duration());

@@ -290,6 +290,7 @@ fn splice(
     (proxy, events): (usize, Vec<ServerEvent>),
     (upstream, leg): (usize, Vec<(usize, ServerEvent)>),
 ) -> Vec<(usize, ServerEvent)> {
+    let leg = split_repeats(leg);
     let ends = message_ends(leg.iter().map(|(_, event)| event));
     let events: Vec<ServerEvent> = events
         .into_iter()
@@ -451,6 +452,44 @@ fn splice(
     join_runs(out, proxy, &ends)
 }
 
+/// A leg's runs of repeats (`Repeated`, folded when they were recorded, where the fold ended
+/// being timing's), each cut into one per time through (at most `MOST_CUTS`), so that the
+/// proxy's lines fall between them by cause; `join_runs` joins again those that end up side by
+/// side.
+fn split_repeats(leg: Vec<(usize, ServerEvent)>) -> Vec<(usize, ServerEvent)> {
+    let mut out = Vec::with_capacity(leg.len());
+    let mut before = 0;
+    for (server, event) in leg {
+        let ServerAction::Repeated { times, messages } = event.action else {
+            before = event.sent_total;
+            out.push((server, event));
+            continue;
+        };
+        let pieces = times.min(MOST_CUTS as u64).max(1);
+        let sent = event.sent_total.saturating_sub(before);
+        // The share of `total` the first `i` pieces take (u128: no overflow).
+        let share = |total: u64, i: u64| {
+            u64::try_from(u128::from(total) * u128::from(i) / u128::from(pieces)).unwrap_or(total)
+        };
+        for i in 1..=pieces {
+            let action = ServerAction::Repeated {
+                times: share(times, i) - share(times, i - 1),
+                messages: share(messages, i) - share(messages, i - 1),
+            };
+            out.push((
+                server,
+                ServerEvent {
+                    action,
+                    sent_total: before + share(sent, i),
+                    closed: event.closed && i == pieces,
+                },
+            ));
+        }
+        before = event.sent_total;
+    }
+    out
+}
+
 /// Datagrams a udp upstream read, and those a proxy relayed toward it shown so far: each is
 /// shown just before the upstream reads it.
 #[derive(Default)]
@@ -525,6 +564,15 @@ fn join_runs(
                 way, read_total, ..
             } = &last.action
             && (*way == Way::ToUpstream || ends.binary_search(read_total).is_err())
+            && absorb(last, &event, false)
+        {
+            continue;
+        }
+        // Repeats `split_repeats` cut that nothing came between.
+        if let Some((last_server, last)) = joined.last_mut()
+            && *last_server == server
+            && matches!(last.action, ServerAction::Repeated { .. })
+            && matches!(event.action, ServerAction::Repeated { .. })
             && absorb(last, &event, false)
         {
             continue;
