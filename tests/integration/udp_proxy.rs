@@ -431,3 +431,67 @@ clients:
     );
     assert_eq!(copies(" to the client"), relayed, "{transcript}");
 }
+
+/// Datagrams sent back to back in a `repeat` by three clients at once, no fault anywhere: the
+/// upstream folds its identical answers into counts where it happens to, but the transcript is
+/// the same every run (before, the proxy's lines fell before or after a folded count by
+/// timing: 1 run in 10 differed).
+#[test]
+fn pipelined_datagrams_read_the_same_every_run() {
+    let yaml = "
+servers:
+  - name: echo
+    protocol: udp
+    rules:
+      - reply: \"{data}\"
+  - name: p
+    protocol: udp
+    proxy: { to: echo }
+clients:
+  - name: c
+    connect: p
+    count: 3
+    steps:
+      - repeat:
+          times: 40
+          steps:
+            - send: \"x\"
+      - send: \"y\"
+";
+    same_every_run("udp_pipelined.yaml", yaml, 12, &["1", "0.3", "2"]);
+}
+
+/// A chain of two udp proxies whose client sends and leaves: the answer comes back through
+/// both, and the run waits for the last proxy's relay of it (before, the first proxy's relay
+/// settled the run: the last line was there or not).
+#[test]
+fn a_chain_of_udp_proxies_relays_the_answer_back_all_the_way_every_run() {
+    let yaml = "
+servers:
+  - name: echo
+    protocol: udp
+    delay: 30ms
+    rules:
+      - reply: \"{data}\"
+  - name: p1
+    protocol: udp
+    proxy: { to: echo }
+    faults:
+      to_client: { latency: { fixed: 50ms } }
+  - name: p2
+    protocol: udp
+    proxy: { to: p1 }
+    faults:
+      to_upstream: { latency: { fixed: 50ms } }
+clients:
+  - name: c
+    connect: p2
+    steps:
+      - send: \"a\"
+";
+    let transcript = same_every_run("udp_chain.yaml", yaml, 6, &["1", "0.5", "2"]);
+    assert!(
+        transcript.contains("p2    relayed \"a\" to the client"),
+        "{transcript}"
+    );
+}
