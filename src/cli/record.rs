@@ -140,9 +140,14 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         && seen > exchanges.len()
     {
         let left = seen - exchanges.len();
+        let (which, over) = match args.udp {
+            true => ("sender", "the first {n} were heard"),
+            false => ("connection", "{n} were over"),
+        };
         output.warn(&format!(
-            "note: {left} connection{} still open when the {n}th was over {} not written",
+            "note: {left} {which}{} still open when {} {} not written",
             if left == 1 { "" } else { "s" },
+            over.replace("{n}", &n.to_string()),
             if left == 1 { "was" } else { "were" },
         ));
     }
@@ -275,6 +280,15 @@ fn check(args: &RecordArgs) -> Result<Checked, String> {
     {
         return Err(format!(
             "--to `{}` is where the recorder itself listens (--listen `{listen}`): give the real server's address",
+            args.to
+        ));
+    }
+    if let Some((host, port)) = args.to.rsplit_once(':')
+        && host.contains(':')
+        && !host.starts_with('[')
+    {
+        return Err(format!(
+            "--to `{}`: an IPv6 address goes in brackets: `[{host}]:{port}`",
             args.to
         ));
     }

@@ -11,7 +11,7 @@ use crate::event::{
 };
 use crate::pairing::Pairing;
 use crate::plan::TimeScale;
-use crate::scenario::{Protocol, Scenario, Server, Target};
+use crate::scenario::{Protocol, Scenario, Server};
 
 /// How long the coordinator waits, once the clients are done, for the servers' next event
 /// before it stops waiting (on top of the longest pause a server takes: see `quiet_limit`).
@@ -35,6 +35,16 @@ pub fn quiet_limit(scenario: &Scenario, scale: TimeScale) -> Duration {
     GRACE.saturating_add(scale.pause(longest))
 }
 
+/// What one server action says of a client's datagrams (see `datagrams_moved`).
+struct Moved {
+    /// Sent by the client, now arrived at their first stop (a server, or a udp proxy).
+    arrived: i64,
+    /// Copies now on their way toward an upstream (less those read there).
+    requests: i64,
+    /// Copies of answers now on their way back (less those relayed back).
+    answers: i64,
+}
+
 /// What the server side of the run still owes the clients.
 pub struct OpenConnections<'a> {
     scenario: &'a Scenario,
@@ -52,6 +62,12 @@ pub struct OpenConnections<'a> {
     awaiting_datagrams: HashMap<InstanceId, i64>,
     /// The client of each paired connection.
     owners: HashMap<ConnectionId, InstanceId>,
+    /// Copies of each client's datagrams on their way through udp proxies not yet read where
+    /// they go, and copies of the answers to them not yet relayed back (see `datagrams_moved`).
+    in_flight: HashMap<InstanceId, (i64, i64)>,
+    /// What the last action of a server's connection that answers a udp proxy owed it (what a
+    /// `Repeated` of it owes each time).
+    owed_last: HashMap<ConnectionId, i64>,
 }
 
 impl<'a> OpenConnections<'a> {
@@ -65,6 +81,8 @@ impl<'a> OpenConnections<'a> {
             open: HashSet::new(),
             awaiting_datagrams: HashMap::new(),
             owners: HashMap::new(),
+            in_flight: HashMap::new(),
+            owed_last: HashMap::new(),
         }
     }
 
@@ -106,13 +124,14 @@ impl<'a> OpenConnections<'a> {
                 {
                     self.open.insert(*conn);
                 }
-                let messages = self.datagrams_seen(*conn, &served.action);
-                if let Some(count) = self
-                    .owners
-                    .get(conn)
-                    .and_then(|id| self.awaiting_datagrams.get_mut(id))
-                {
-                    *count -= messages;
+                let moved = self.datagrams_moved(*conn, &served.action);
+                if let Some(id) = self.owners.get(conn).copied() {
+                    if let Some(count) = self.awaiting_datagrams.get_mut(&id) {
+                        *count -= moved.arrived;
+                    }
+                    let in_flight = self.in_flight.entry(id).or_default();
+                    in_flight.0 += moved.requests;
+                    in_flight.1 += moved.answers;
                 }
             }
             (Origin::Connection(conn), EventKind::ConnectionEnded) => {
@@ -126,49 +145,50 @@ impl<'a> OpenConnections<'a> {
         }
     }
 
-    /// How many datagrams of its client's connection `conn`'s action `action` shows arrived,
-    /// less those it makes owed. A udp proxy's client's datagrams are owed all the way: the
-    /// proxy receives one from its client and owes its netlab upstream the copies it relayed
-    /// (none if it lost it); the upstream (the same client's leg) reads them and owes the proxy
-    /// the copies of its answers, which the proxy relays back. All must come before the run is
-    /// settled, else where the transcript ends would be timing's.
-    fn datagrams_seen(&self, conn: ConnectionId, action: &ServerAction) -> i64 {
+    /// What action `action` of connection `conn` (its client's) says of the datagrams in the
+    /// air (see `Moved`). A udp proxy that received one owes its netlab upstream the copies it
+    /// relayed (none if it lost it); the upstream (the client's leg) reads them and owes the
+    /// proxy the copies of its answers, which the proxy relays back (owing them to the proxy
+    /// before it, in a chain). All must come before the run is settled, else where the
+    /// transcript ends would be timing's. They are counted for a program client too (what it
+    /// sent is not known; what its proxy relays is).
+    fn datagrams_moved(&mut self, conn: ConnectionId, action: &ServerAction) -> Moved {
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let relays = self.relays_to_a_netlab_server(conn.server);
+        let relays = self.scenario.relays_to_netlab(conn.server);
+        let leg = self.pairing.proxy_of(conn).is_some();
         let answers_a_udp_proxy = self
             .pairing
             .proxy_of(conn)
             .and_then(|proxy| self.scenario.servers.get(proxy.server))
             .is_some_and(|proxy| proxy.protocol == Protocol::Udp);
-        let seen = match action {
+        // What it read of what its client (the client, or a proxy before it) sent.
+        let read = match action {
             ServerAction::Answered { .. }
             | ServerAction::Unanswered { .. }
             | ServerAction::Relayed {
                 way: Way::ToUpstream,
                 ..
             } => 1,
-            // An answer its netlab upstream owed it.
-            ServerAction::Relayed {
-                way: Way::ToClient, ..
-            } if relays => 1,
-            // Past a udp proxy's record, or a repeat answering one: counted, each taken as
-            // relayed (or answered) once (what the faults did to them is not kept).
-            ServerAction::Unrecorded { .. } | ServerAction::Repeated { .. }
-                if relays || answers_a_udp_proxy =>
-            {
-                0
-            }
             ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
                 count(*messages)
             }
             _ => 0,
         };
-        let owed = match action {
+        // The copies it sends on toward the upstream that a netlab server or proxy will say it
+        // read.
+        let requests_owed = match action {
             ServerAction::Relayed {
                 way: Way::ToUpstream,
                 faults,
                 ..
             } if relays => count(copies(faults)),
+            // Past a udp proxy's record: taken as relayed once each (what the faults did to
+            // them is not kept).
+            ServerAction::Unrecorded { messages, .. } if relays => count(*messages),
+            _ => 0,
+        };
+        // The copies of answers it sends back toward a udp proxy, which it will say it relayed.
+        let answers_owed = match action {
             ServerAction::Answered {
                 reply: Some(_),
                 faults,
@@ -179,27 +199,31 @@ impl<'a> OpenConnections<'a> {
                 faults,
                 ..
             } if answers_a_udp_proxy => count(copies(faults)),
+            // A repeat owes what the action it repeats owed, each time.
+            ServerAction::Repeated { times, .. } if answers_a_udp_proxy => {
+                count(*times).saturating_mul(self.owed_last.get(&conn).copied().unwrap_or(0))
+            }
             _ => 0,
         };
-        seen - owed
-    }
-
-    /// Whether `server` is a udp proxy whose upstream is a netlab server (which says what it
-    /// reads).
-    fn relays_to_a_netlab_server(&self, server: usize) -> bool {
-        let upstream = self
-            .scenario
-            .servers
-            .get(server)
-            .and_then(|s| s.proxy.as_ref())
-            .map(|proxy| &proxy.to);
-        match upstream {
-            Some(Target::Server(i)) => self
-                .scenario
-                .servers
-                .get(*i)
-                .is_some_and(Server::is_netlabs),
-            _ => false,
+        if answers_a_udp_proxy
+            && matches!(
+                action,
+                ServerAction::Answered { .. } | ServerAction::Unanswered { .. }
+            )
+        {
+            self.owed_last.insert(conn, answers_owed);
+        }
+        // An answer its netlab upstream owed it, relayed back.
+        let answered = match action {
+            ServerAction::Relayed {
+                way: Way::ToClient, ..
+            } if relays => 1,
+            _ => 0,
+        };
+        Moved {
+            arrived: if leg { 0 } else { read },
+            requests: requests_owed - if leg { read } else { 0 },
+            answers: answers_owed - answered,
         }
     }
 
@@ -217,6 +241,12 @@ impl<'a> OpenConnections<'a> {
         self.awaiting_accept.is_empty()
             && self.open.iter().all(|conn| !self.owners.contains_key(conn))
             && self.awaiting_datagrams.values().all(|n| *n <= 0)
+            // Answers exactly: one can be relayed back before the server's folded count that
+            // owed it comes (below zero until then; its read is not counted yet either).
+            && self
+                .in_flight
+                .values()
+                .all(|(requests, answers)| *requests <= 0 && *answers == 0)
     }
 }
 

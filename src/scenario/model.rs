@@ -819,6 +819,20 @@ impl Scenario {
         }
     }
 
+    /// Whether server `server` is a proxy whose upstream is a netlab server (a proxy too), which
+    /// says what it accepts and reads.
+    pub fn relays_to_netlab(&self, server: usize) -> bool {
+        let upstream = self
+            .servers
+            .get(server)
+            .and_then(|s| s.proxy.as_ref())
+            .map(|proxy| &proxy.to);
+        match upstream {
+            Some(Target::Server(i)) => self.servers.get(*i).is_some_and(Server::is_netlabs),
+            _ => false,
+        }
+    }
+
     /// Whether server `server` closes its side once its client closes: a netlab server does
     /// (when it has answered what came before); a proxy passes the close on, and so closes when
     /// its upstream does, which only a netlab server at the end of the chain promises.

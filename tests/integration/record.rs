@@ -231,6 +231,10 @@ fn bad_record_arguments_are_refused() {
             "is neither an IP address nor a host name",
         ),
         (
+            vec!["--listen", "127.0.0.1:0", "--to", "::1:80"],
+            "an IPv6 address goes in brackets: `[::1]:80`",
+        ),
+        (
             vec!["--listen", "127.0.0.1:0", "--to", "h:1", "--redact", "("],
             "--redact `(` is not a regex",
         ),

@@ -127,6 +127,8 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     // counts are a netlab server's, not a program's: other fields of the entry.
     "server_count_messages_over_chunks",
     "server_count_on_a_program",
+    // A udp proxy relays whole datagrams: `read_size` depends on `protocol` and `proxy`.
+    "proxy_udp_read_size",
     // A solution's `at` names a step or a check the rest of the file declares.
     "solution_fails_at_no_such_step",
 ];

@@ -495,3 +495,72 @@ clients:
         "{transcript}"
     );
 }
+
+/// A server behind a udp proxy that folds what it reads into counts (the same datagram again
+/// and again): a run whose server answers nothing ends at once (it waited out a second, and
+/// timed out under a short `timeout:`); one whose server doubles every answer waits for every
+/// copy to be relayed back (it ended while some were still on their way: `expect_messages`
+/// failed now and then, and the transcript varied).
+#[test]
+fn a_server_s_folded_reads_behind_a_udp_proxy_settle_the_run_exactly() {
+    let sends = "      - send: \"x\"\n".repeat(6);
+    let silent = format!(
+        "
+timeout: 800ms
+servers:
+  - {{ name: s, protocol: udp, rules: [ {{ reply: \"r\" }} ], faults: {{ drop: 1.0 }} }}
+  - {{ name: p, protocol: udp, proxy: {{ to: s }} }}
+clients:
+  - connect: p
+    steps:
+{sends}"
+    );
+    same_every_run("udp_silent.yaml", &silent, 3, &["1"]);
+    let sends = "      - send: \"x\"\n".repeat(60);
+    let doubled = format!(
+        "
+servers:
+  - name: s
+    protocol: udp
+    expect_messages: {{ exactly: 60 }}
+    faults: {{ duplicate: 1.0 }}
+    rules:
+      - reply: \"r\"
+  - name: p
+    protocol: udp
+    proxy: {{ to: s }}
+    faults:
+      to_upstream: {{ latency: {{ fixed: 30ms }} }}
+clients:
+  - connect: p
+    steps:
+{sends}"
+    );
+    let transcript = same_every_run("udp_doubled_answers.yaml", &doubled, 10, &["1", "0.5"]);
+    assert_eq!(
+        transcript.matches("relayed \"r\" to the client").count(),
+        120
+    );
+}
+
+/// A program client through a udp proxy that delays what it sends: the run waits for the
+/// server to read what the proxy holds (it ended first, 6 runs in 10: `expect_messages`
+/// failed with 0 datagrams).
+#[test]
+fn a_program_client_s_datagrams_through_a_udp_proxy_are_all_read() {
+    if crate::support::python3("a_program_client_s_datagrams_through_a_udp_proxy_are_all_read")
+        .is_none()
+    {
+        return;
+    }
+    let yaml = "
+servers:
+  - { name: s, protocol: udp, expect_messages: { exactly: 3 }, rules: [ { reply: \"re:{data}\" } ] }
+  - { name: p, protocol: udp, proxy: { to: s }, faults: { to_upstream: { latency: { fixed: 50ms } } } }
+clients:
+  - name: prog
+    connect: p
+    exec: [python3, -c, \"import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); [s.sendto(x,(sys.argv[1],int(sys.argv[2]))) for x in (b'a',b'b',b'c')]\", \"{host}\", \"{port}\"]
+";
+    same_every_run("udp_program_client.yaml", yaml, 6, &["1", "0.5"]);
+}

@@ -40,6 +40,14 @@ impl Checker<'_> {
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
         let proxy = raw.proxy.take().map(|written| {
             self.refuse_proxy_fields(path, &raw);
+            if protocol == Protocol::Udp {
+                self.refuse_fields(
+                    path,
+                    &[(raw.read_size.is_some(), "read_size")],
+                    "does not apply to a udp proxy: it relays each datagram whole",
+                    None,
+                );
+            }
             let (to_upstream, to_client) =
                 self.proxy_faults(path, raw.faults.take(), protocol == Protocol::Udp);
             // The name is looked up once every server is known (`resolve_proxies`).
