@@ -52,6 +52,11 @@ const READ_BATCH: usize = 64;
 /// How long a send the kernel could not take yet waits before it is tried again.
 const SEND_RETRY: Duration = Duration::from_millis(1);
 
+/// Most datagrams sent on one way at once: what a stall or a latency held back goes on in
+/// bursts of this many, `SEND_RETRY` apart (64,000 a second), so that the receiver's socket buffer (about 200 KB,
+/// some 250 small datagrams) is not overrun by what it could have read as it came.
+const BURST: usize = 64;
+
 /// Serves proxy `server` on `socket` (one of its ways in) until the run stops, relaying to
 /// `upstream`.
 pub fn serve_udp_proxy(
@@ -132,7 +137,9 @@ impl<'a> UdpProxy<'a> {
                 fds.push(readable(&session.socket));
                 order.push(*client);
             }
-            let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+            // Rounded up: a wait of less than a millisecond is not none (that would spin).
+            let ms =
+                libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
             let nfds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
             // SAFETY: `fds` holds `nfds` valid `pollfd`s for descriptors owned by `self` for the
             // whole call (nothing else runs on this thread meanwhile).
@@ -260,7 +267,14 @@ impl<'a> UdpProxy<'a> {
                     Way::ToUpstream => &mut *to_upstream,
                     Way::ToClient => &mut *to_client,
                 };
+                let mut burst = 0;
                 while let Some(front) = queue.queue.front() {
+                    if burst == BURST {
+                        let later = now + SEND_RETRY;
+                        next = Some(next.map_or(later, |n| n.min(later)));
+                        break;
+                    }
+                    burst += 1;
                     let due = match (unhindered, front.due) {
                         (true, _) => now,
                         (false, Some(due)) => due,

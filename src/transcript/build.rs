@@ -296,6 +296,23 @@ fn splice(
         .into_iter()
         .flat_map(|event| cut_at(event, &ends))
         .collect();
+    // A udp proxy's stall toward the client came with the datagram after it: it needs what
+    // that datagram needs.
+    let stall_needs: Vec<Option<u64>> = (0..events.len())
+        .map(|at| match &events[at].action {
+            ServerAction::ProxyFault {
+                way: Way::ToClient, ..
+            } => events[at + 1..].iter().find_map(|next| match &next.action {
+                ServerAction::Relayed {
+                    way: Way::ToClient,
+                    read_total,
+                    ..
+                } => Some(*read_total),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .collect();
     let mut queue: VecDeque<(usize, ServerEvent)> = leg.into();
     let mut out = Vec::with_capacity(events.len() + queue.len());
     // What the proxy forwarded toward the upstream, not shown yet.
@@ -337,8 +354,11 @@ fn splice(
             place(proxy, action, *shown, out);
         }
     };
-    for event in events {
+    for (event, stall_needs) in events.into_iter().zip(stall_needs) {
         let (needed, needs_close) = match &event.action {
+            ServerAction::ProxyFault {
+                way: Way::ToClient, ..
+            } if stall_needs.is_some() => (stall_needs.unwrap_or_default(), false),
             // The way toward the upstream: its bytes, its close, its faults, in their order.
             ServerAction::Forwarded {
                 way: Way::ToUpstream,
