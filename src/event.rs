@@ -399,6 +399,26 @@ pub enum ServerAction {
     },
 }
 
+impl ServerAction {
+    /// How many messages (over udp, datagrams) this action read of what its client sent: a
+    /// server's answered or unanswered message, a udp proxy's datagram from its client, a run
+    /// of them counted.
+    pub fn messages_read(&self) -> u64 {
+        match self {
+            ServerAction::Answered { .. }
+            | ServerAction::Unanswered { .. }
+            | ServerAction::Relayed {
+                way: Way::ToUpstream,
+                ..
+            } => 1,
+            ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
+                *messages
+            }
+            _ => 0,
+        }
+    }
+}
+
 /// How many copies of a datagram went under `faults` (0: lost, 2: duplicated).
 pub fn copies(faults: &[AppliedFault]) -> u64 {
     if faults.contains(&AppliedFault::Dropped) {

@@ -162,18 +162,7 @@ impl<'a> OpenConnections<'a> {
             .and_then(|proxy| self.scenario.servers.get(proxy.server))
             .is_some_and(|proxy| proxy.protocol == Protocol::Udp);
         // What it read of what its client (the client, or a proxy before it) sent.
-        let read = match action {
-            ServerAction::Answered { .. }
-            | ServerAction::Unanswered { .. }
-            | ServerAction::Relayed {
-                way: Way::ToUpstream,
-                ..
-            } => 1,
-            ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
-                count(*messages)
-            }
-            _ => 0,
-        };
+        let read = count(action.messages_read());
         // The copies it sends on toward the upstream that a netlab server or proxy will say it
         // read.
         let requests_owed = match action {

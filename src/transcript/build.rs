@@ -422,7 +422,7 @@ fn splice(
             };
             answers = reads(&action.action);
             if server == upstream {
-                datagrams.read += datagrams_read(&action.action);
+                datagrams.read += action.action.messages_read();
             }
             if sees_the_close(&action.action) {
                 release(&mut held, &mut shown, &mut out);
@@ -459,7 +459,7 @@ fn splice(
     }
     for (server, action) in queue {
         if server == upstream {
-            datagrams.read += datagrams_read(&action.action);
+            datagrams.read += action.action.messages_read();
         }
         if sees_the_close(&action.action) {
             release(&mut held, &mut shown, &mut out);
@@ -548,22 +548,6 @@ impl Datagrams {
             }
         }
         ready
-    }
-}
-
-/// How many datagrams a server's action read (a udp server's, or a udp proxy's further on).
-fn datagrams_read(action: &ServerAction) -> u64 {
-    match action {
-        ServerAction::Answered { .. }
-        | ServerAction::Unanswered { .. }
-        | ServerAction::Relayed {
-            way: Way::ToUpstream,
-            ..
-        } => 1,
-        ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
-            *messages
-        }
-        _ => 0,
     }
 }
 
