@@ -30,12 +30,39 @@ pub fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Binds a UDP socket on `addr`.
+/// Binds a UDP socket on `addr`, with room for a burst (`roomy`).
 pub fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     set_v6_only(&socket, addr);
+    roomy(&socket);
     socket.bind(&addr.into())?;
     Ok(socket.into())
+}
+
+/// What a UDP socket of netlab's asks the kernel to hold of what was not read yet.
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// Gives a UDP socket room for a burst of datagrams (a proxy's release of what a stall held
+/// back, a load loop): past its receive buffer, the kernel drops what comes, unsaid, and a
+/// verdict would depend on how quickly the reader was scheduled. Above the system's cap
+/// (`net.core.rmem_max`, some 200 KB by default) only with the right (`SO_RCVBUFFORCE`:
+/// root, as in CI); else as much as the cap allows. Best effort: a socket keeps the default
+/// where neither works.
+pub fn roomy(socket: &Socket) {
+    let size = libc::c_int::try_from(UDP_RECEIVE_BUFFER).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt on a socket `socket` owns, with a c_int value of the right size.
+    let forced = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(socket),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const size).cast(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
+        )
+    };
+    if forced != 0 {
+        let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
+    }
 }
 
 /// `::` serves IPv4 too (dual stack) where the OS allows it; any other IPv6 address only IPv6.

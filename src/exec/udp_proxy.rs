@@ -53,9 +53,9 @@ const READ_BATCH: usize = 64;
 const SEND_RETRY: Duration = Duration::from_millis(1);
 
 /// Most datagrams sent on one way at once: what a stall or a latency held back goes on in
-/// bursts of this many, `SEND_RETRY` apart (64,000 a second), so that the receiver's socket buffer (about 200 KB,
+/// bursts of this many, `SEND_RETRY` apart (32,000 a second), so that the receiver's socket buffer (about 200 KB,
 /// some 250 small datagrams) is not overrun by what it could have read as it came.
-const BURST: usize = 64;
+const BURST: usize = 32;
 
 /// Serves proxy `server` on `socket` (one of its ways in) until the run stops, relaying to
 /// `upstream`.
@@ -73,9 +73,8 @@ pub fn serve_udp_proxy(
         context.server_failed(index, &e);
         return;
     }
-    // Room for a burst of new senders while their sessions open (best effort: the kernel caps
-    // it).
-    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(4 << 20);
+    // Room for a burst of new senders while their sessions open.
+    socket::roomy(&socket2::SockRef::from(&socket));
     let mut proxy = UdpProxy {
         index,
         faults: (&proxy.to_upstream, &proxy.to_client),
@@ -440,6 +439,7 @@ fn session_socket(remote: SocketAddr) -> io::Result<UdpSocket> {
     })?;
     socket.connect(remote)?;
     socket.set_nonblocking(true)?;
+    socket::roomy(&socket2::SockRef::from(&socket));
     Ok(socket)
 }
 
