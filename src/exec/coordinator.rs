@@ -243,11 +243,7 @@ fn check_servers(scenario: &Scenario, events: &[Event], started: Instant) -> Vec
         };
         match &served.action {
             ServerAction::Accepted { .. } => *c += 1,
-            ServerAction::Answered { .. } | ServerAction::Unanswered { .. } => *m += 1,
-            ServerAction::Repeated { messages, .. } | ServerAction::Unrecorded { messages, .. } => {
-                *m += messages
-            }
-            _ => {}
+            action => *m += action.messages_read(),
         }
     }
     let mut results = Vec::new();

@@ -379,7 +379,7 @@ impl Shared {
 
 /// Waits `duration` (`None`: until the connection or the run ends) before forwarding, unless
 /// the connection is `over`, the run stops, or the client at `link` leaves first.
-pub(super) fn wait_to_forward(
+fn wait_to_forward(
     context: &Context,
     over: &AtomicBool,
     duration: Option<Duration>,
@@ -408,7 +408,7 @@ pub(super) fn wait_to_forward(
 const LEAVE_TICK: Duration = Duration::from_millis(10);
 
 /// How a wait before forwarding ended.
-pub(super) enum Wait {
+enum Wait {
     Elapsed,
     /// The client is closing for good, or every client of the run is done: what is left goes
     /// on at once, without the way's faults.

@@ -154,7 +154,13 @@ impl<'a> OpenConnections<'a> {
     /// sent is not known; what its proxy relays is).
     fn datagrams_moved(&mut self, conn: ConnectionId, action: &ServerAction) -> Moved {
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let relays = self.scenario.relays_to_netlab(conn.server);
+        // (A tcp proxy's bytes are owed by its connections' ends, not counted here.)
+        let relays = self.scenario.relays_to_netlab(conn.server)
+            && self
+                .scenario
+                .servers
+                .get(conn.server)
+                .is_some_and(|s| s.protocol == Protocol::Udp);
         let leg = self.pairing.proxy_of(conn).is_some();
         let answers_a_udp_proxy = self
             .pairing
@@ -225,7 +231,8 @@ impl<'a> OpenConnections<'a> {
     }
 
     /// True when every client's TCP connection has been accepted and its server side has ended,
-    /// and every datagram a client sent has reached its server.
+    /// every datagram a client sent has reached its server, and every copy a udp proxy relayed
+    /// for it (and of the answers to it) has come where it went.
     pub fn all_closed(&self) -> bool {
         self.awaiting_accept.is_empty()
             && self.open.iter().all(|conn| !self.owners.contains_key(conn))

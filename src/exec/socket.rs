@@ -49,20 +49,24 @@ const UDP_RECEIVE_BUFFER: usize = 4 << 20;
 /// root, as in CI); else as much as the cap allows. Best effort: a socket keeps the default
 /// where neither works.
 pub fn roomy(socket: &Socket) {
-    let size = libc::c_int::try_from(UDP_RECEIVE_BUFFER).unwrap_or(libc::c_int::MAX);
-    // SAFETY: setsockopt on a socket `socket` owns, with a c_int value of the right size.
-    let forced = unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(socket),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            (&raw const size).cast(),
-            libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
-        )
-    };
-    if forced != 0 {
-        let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let size = libc::c_int::try_from(UDP_RECEIVE_BUFFER).unwrap_or(libc::c_int::MAX);
+        // SAFETY: setsockopt on a socket `socket` owns, with a c_int value of the right size.
+        let forced = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(socket),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                (&raw const size).cast(),
+                libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4),
+            )
+        };
+        if forced == 0 {
+            return;
+        }
     }
+    let _ = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
 }
 
 /// `::` serves IPv4 too (dual stack) where the OS allows it; any other IPv6 address only IPv6.

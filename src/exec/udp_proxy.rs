@@ -35,15 +35,16 @@ use crate::event::{
 use crate::plan;
 use crate::scenario::{Faults, Server, Stall};
 
-/// Most senders a UDP proxy keeps a session for (a socket each): past it, the one heard from
-/// least recently is forgotten. No scenario's own clients come near it.
+/// Most senders a UDP proxy's socket (one per way in) keeps a session for (a socket each):
+/// past it, the one heard from least recently is forgotten. No scenario's own clients come
+/// near it.
 const MAX_SESSIONS: usize = 1024;
 
 /// Most datagrams waiting on one way of one session (a stalled or slow way): past it, what
 /// comes is lost, as a full socket buffer would lose it, and said so.
 const QUEUED_DATAGRAMS: usize = 1024;
 
-/// Most bytes waiting on all the proxy's ways together.
+/// Most bytes waiting on all the ways of one proxy socket's sessions together.
 const QUEUED_BYTES: usize = 32 << 20;
 
 /// Most datagrams read from one socket before the others get their turn.
@@ -121,7 +122,14 @@ impl<'a> UdpProxy<'a> {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let mut fds: Vec<libc::pollfd> = Vec::new();
         let mut order: Vec<SocketAddr> = Vec::new();
+        let mut flushed = Instant::now();
         while !self.context.cancel.is_set() {
+            // What was counted past a session's record is recorded a tick later at most (the
+            // run waits for its clients' datagrams to be seen; a recording for quiet).
+            if flushed.elapsed() >= TICK {
+                self.flush();
+                flushed = Instant::now();
+            }
             if !self.unhindered && self.context.events.settling() {
                 self.unhindered = true;
             }
@@ -147,10 +155,14 @@ impl<'a> UdpProxy<'a> {
             if self.context.cancel.is_set() {
                 break;
             }
-            if ready <= 0 {
-                // Quiet: what was counted past a session's record is recorded now (the run
-                // waits for its clients' datagrams to be seen).
-                self.finish();
+            if ready < 0 {
+                // Interrupted, or out of memory for the call: wait a tick rather than spin.
+                if !self.context.cancel.sleep(SEND_RETRY) {
+                    break;
+                }
+                continue;
+            }
+            if ready == 0 {
                 continue;
             }
             if fds[0].revents != 0 && !self.read_clients(&mut buf) {
@@ -165,14 +177,23 @@ impl<'a> UdpProxy<'a> {
         self.finish();
     }
 
-    /// Records what every session counted past its record (when all is quiet, and at the end).
-    fn finish(&mut self) {
+    /// Records what every session counted past its record (every tick, and at the end).
+    fn flush(&mut self) {
         for session in self.sessions.values_mut() {
             session.record.flush(&self.context);
         }
     }
 
-    /// Reads what clients sent (a batch at most); false if the proxy's socket failed for good.
+    /// Records what every session counted and lost, as the proxy stops.
+    fn finish(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.say_what_was_lost(&self.context);
+            session.record.flush(&self.context);
+        }
+    }
+
+    /// Reads what clients sent (a batch at most); false if the run stopped while a failure of
+    /// the proxy's socket was being noted.
     fn read_clients(&mut self, buf: &mut [u8]) -> bool {
         for _ in 0..READ_BATCH {
             let (length, from) = match self.listener.recv_from(buf) {
@@ -267,7 +288,7 @@ impl<'a> UdpProxy<'a> {
                     Way::ToClient => &mut *to_client,
                 };
                 let mut burst = 0;
-                while let Some(front) = queue.queue.front() {
+                while let Some(front) = queue.queue.front_mut() {
                     if burst == BURST {
                         let later = now + SEND_RETRY;
                         next = Some(next.map_or(later, |n| n.min(later)));
@@ -375,6 +396,7 @@ impl<'a> UdpProxy<'a> {
             to_client: WayQueue::new(self.faults.1),
             last_heard: self.heard,
             refused: false,
+            lost: [0, 0],
             _chain: chain,
         };
         self.sessions.insert(from, session);
@@ -389,12 +411,15 @@ impl<'a> UdpProxy<'a> {
             .min_by_key(|(_, session)| session.last_heard)
             .map(|(addr, _)| *addr);
         if let Some(mut session) = oldest.and_then(|addr| self.sessions.remove(&addr)) {
-            let waiting: usize = [&session.to_upstream, &session.to_client]
+            for (at, way) in [&session.to_upstream, &session.to_client]
                 .iter()
-                .flat_map(|way| way.queue.iter())
-                .map(|pending| pending.bytes.len())
-                .sum();
-            self.queued_bytes = self.queued_bytes.saturating_sub(waiting);
+                .enumerate()
+            {
+                let waiting: usize = way.queue.iter().map(|pending| pending.bytes.len()).sum();
+                self.queued_bytes = self.queued_bytes.saturating_sub(waiting);
+                session.lost[at] += way.queue.len() as u64;
+            }
+            session.say_what_was_lost(&self.context);
             session.record.flush(&self.context);
         }
     }
@@ -460,10 +485,12 @@ enum Sent {
     Failed(io::Error),
 }
 
-fn send_copies(pending: &Pending, send: impl Fn(&[u8]) -> io::Result<usize>) -> Sent {
-    for _ in 0..pending.copies {
+/// Sends the copies of `pending` not sent yet (a copy the kernel could not take waits, and
+/// only it and those after it go when tried again).
+fn send_copies(pending: &mut Pending, send: impl Fn(&[u8]) -> io::Result<usize>) -> Sent {
+    while pending.copies > 0 {
         match send(&pending.bytes) {
-            Ok(_) => {}
+            Ok(_) => pending.copies -= 1,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Sent::NotYet,
             Err(e) => return Sent::Failed(e),
         }
@@ -482,11 +509,30 @@ struct Session<'a> {
     last_heard: u64,
     /// The upstream's refusal was said.
     refused: bool,
+    /// Datagrams lost because too many were waiting, not said yet: from the client, from the
+    /// upstream.
+    lost: [u64; 2],
     /// Its entry in the circle check, while it lives.
     _chain: ChainEntry,
 }
 
 impl<'a> Session<'a> {
+    /// Records what was lost, if anything (when the session is forgotten, and at the end: one
+    /// line, whatever the timing of the losses).
+    fn say_what_was_lost(&mut self, context: &Context) {
+        for (from, lost) in ["the client", "the upstream"].iter().zip(&mut self.lost) {
+            let count = std::mem::take(lost);
+            if count > 0 {
+                let reason = format!(
+                    "{count} datagram{} from {from} lost: more than {QUEUED_DATAGRAMS} datagrams or {} MiB were waiting to be relayed",
+                    if count == 1 { "" } else { "s" },
+                    QUEUED_BYTES >> 20
+                );
+                self.record.action(context, ServerAction::Failed(reason));
+            }
+        }
+    }
+
     fn way_mut(&mut self, way: Way) -> &mut WayQueue<'a> {
         match way {
             Way::ToUpstream => &mut self.to_upstream,
@@ -505,23 +551,16 @@ impl<'a> Session<'a> {
         context: &Context,
     ) {
         context.progressed();
+        // Received from its side, relayed or not.
+        self.way_mut(way).read_total += datagram.len() as u64;
         let full = self.way_mut(way).queue.len() >= QUEUED_DATAGRAMS
             || *queued_bytes + datagram.len() > QUEUED_BYTES;
         if full {
-            let lost = ServerAction::Failed(format!(
-                "a datagram of {} bytes {} lost: more than {QUEUED_DATAGRAMS} datagrams or {} MiB were waiting to be relayed",
-                datagram.len(),
-                match way {
-                    Way::ToUpstream => "from the client",
-                    Way::ToClient => "from the upstream",
-                },
-                QUEUED_BYTES >> 20
-            ));
-            self.record.action(context, lost);
+            // Said at the end (or when the session is forgotten): one line for a flood.
+            self.lost[usize::from(way == Way::ToClient)] += 1;
             return;
         }
         let queue = self.way_mut(way);
-        queue.read_total += datagram.len() as u64;
         let now = Instant::now();
         let mut stalled = None;
         if let Some(stall) = queue.stall

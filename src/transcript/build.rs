@@ -336,8 +336,12 @@ fn splice(
     };
     // What was held back, shown now: a cut or a reset on that way closes the client's side for
     // what follows.
-    let release = |held: &mut Vec<ServerEvent>, shown: &mut (u64, bool), out: &mut Vec<_>| {
+    let release = |held: &mut Vec<ServerEvent>,
+                   shown: &mut (u64, bool),
+                   out: &mut Vec<_>,
+                   datagrams: &mut Datagrams| {
         for action in held.drain(..) {
+            datagrams.showing(&action.action);
             shown.1 |= action.closed;
             place(proxy, action, *shown, out);
         }
@@ -400,7 +404,7 @@ fn splice(
             event.action,
             ServerAction::Forwarded { .. } | ServerAction::Relayed { .. }
         ) {
-            release(&mut held, &mut shown, &mut out);
+            release(&mut held, &mut shown, &mut out, &mut datagrams);
         }
         // Whether this line starts a message of the upstream's (else it goes on with one begun:
         // nothing held comes between).
@@ -425,7 +429,7 @@ fn splice(
                 datagrams.read += action.action.messages_read();
             }
             if sees_the_close(&action.action) {
-                release(&mut held, &mut shown, &mut out);
+                release(&mut held, &mut shown, &mut out, &mut datagrams);
             } else if answers {
                 release_bytes(&mut held, &mut shown, &mut out, &mut datagrams);
             }
@@ -462,13 +466,13 @@ fn splice(
             datagrams.read += action.action.messages_read();
         }
         if sees_the_close(&action.action) {
-            release(&mut held, &mut shown, &mut out);
+            release(&mut held, &mut shown, &mut out, &mut datagrams);
         } else if reads(&action.action) {
             release_bytes(&mut held, &mut shown, &mut out, &mut datagrams);
         }
         place(server, action, shown, &mut out);
     }
-    release(&mut held, &mut shown, &mut out);
+    release(&mut held, &mut shown, &mut out, &mut datagrams);
     join_runs(out, proxy, &ends)
 }
 
@@ -519,6 +523,19 @@ struct Datagrams {
 }
 
 impl Datagrams {
+    /// Takes note that `action`, held toward the upstream, is shown now whatever the upstream
+    /// read (something else the proxy did came after it).
+    fn showing(&mut self, action: &ServerAction) {
+        if let ServerAction::Relayed {
+            way: Way::ToUpstream,
+            faults,
+            ..
+        } = action
+        {
+            self.shown += copies(faults);
+        }
+    }
+
     /// How many of `held` (the way toward the upstream, in order) to show now: the bytes a
     /// stream proxy forwarded, each with its faults; the datagrams the upstream read (one it
     /// has not read yet waits, and with it what came after it), each with what was lost before

@@ -591,3 +591,38 @@ clients:
 ";
     same_every_run("udp_released.yaml", yaml, 3, &["1"]);
 }
+
+/// A flood into a way stalled for good: what does not fit in the session's queue is lost and
+/// said in one line at the end (it was one event per datagram lost, unbounded).
+#[test]
+fn a_flood_into_a_stalled_way_is_said_lost_in_one_line() {
+    let yaml = "
+servers:
+  - name: s
+    protocol: udp
+  - name: p
+    protocol: udp
+    proxy: { to: s }
+    faults:
+      to_upstream: { stall: { after: 0 } }
+clients:
+  - connect: p
+    steps:
+      - repeat:
+          times: 1500
+          steps:
+            - send: \"x\"
+      - sleep: 100ms
+";
+    let (code, stdout) = transcript_run("udp_flood_stalled.yaml", yaml);
+    assert_eq!(code, 0, "{stdout}");
+    let lost: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(" lost: more than 1024"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{stdout}");
+    assert!(
+        lost[0].contains("datagrams from the client lost"),
+        "{stdout}"
+    );
+}
