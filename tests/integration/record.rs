@@ -13,7 +13,7 @@ use crate::support::{
 };
 
 /// Starts `netlab record ARGS`, waits until it listens: the child, its stdout and its address.
-fn record(args: &[&str]) -> (Guard, crate::support::Lines, SocketAddr) {
+pub fn record(args: &[&str]) -> (Guard, crate::support::Lines, SocketAddr) {
     let mut command = netlab();
     command.arg("record").args(args);
     let (child, lines, line) = start_until(command, "listening on", Duration::from_secs(20));
@@ -22,7 +22,7 @@ fn record(args: &[&str]) -> (Guard, crate::support::Lines, SocketAddr) {
 }
 
 /// Waits (at most 30 s) for a child to exit: its exit code.
-fn exit_code(child: &mut Guard) -> Option<i32> {
+pub fn exit_code(child: &mut Guard) -> Option<i32> {
     for _ in 0..300 {
         if let Some(status) = child.0.try_wait().unwrap() {
             return status.code();

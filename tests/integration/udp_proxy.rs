@@ -9,8 +9,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::proxy::{same_every_run, transcript_run};
+use crate::record::{exit_code, record};
 use crate::support::{
-    Guard, free_port, interrupt, netlab, own_peer, python3, start_until, temp_file, text,
+    free_port, interrupt, netlab, own_peer, python3, start_until, temp_file, text,
 };
 
 const ECHO_AND_PROXY: &str = "
@@ -297,15 +298,6 @@ clients:
     );
 }
 
-/// Starts `netlab record ARGS`, waits until it listens: the child and its address.
-fn record(args: &[&str]) -> (Guard, crate::support::Lines, SocketAddr) {
-    let mut command = netlab();
-    command.arg("record").args(args);
-    let (child, lines, line) = start_until(command, "listening on", Duration::from_secs(20));
-    let addr = line.rsplit(' ').next().unwrap().parse().unwrap();
-    (child, lines, addr)
-}
-
 /// The tutorial's UDP client through `netlab record --udp --stub` to the tutorial's UDP server
 /// (netlab's own copies): the scenario written replays against the real server and against
 /// its stub alone, and the stub, served, answers the real client as the server did.
@@ -347,15 +339,7 @@ fn a_recorded_udp_exchange_replays_with_and_without_the_server() {
         String::from_utf8(output.stdout).unwrap()
     };
     assert_eq!(client(addr.port()), tutorial_output);
-    let mut stopped = None;
-    for _ in 0..300 {
-        if let Some(status) = recorder.0.try_wait().unwrap() {
-            stopped = status.code();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(stopped, Some(0), "{}", lines.rest());
+    assert_eq!(exit_code(&mut recorder), Some(0), "{}", lines.rest());
     let written = std::fs::read_to_string(&file).unwrap();
     for step in [
         "    protocol: udp\n    connect: \"{upstream}\"\n",
