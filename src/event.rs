@@ -419,6 +419,14 @@ impl ServerAction {
     }
 }
 
+/// The latency among `faults`, if one was applied.
+pub fn latency_of(faults: &[AppliedFault]) -> Option<Duration> {
+    faults.iter().find_map(|fault| match fault {
+        AppliedFault::Latency(latency) => Some(*latency),
+        _ => None,
+    })
+}
+
 /// How many copies of a datagram went under `faults` (0: lost, 2: duplicated).
 pub fn copies(faults: &[AppliedFault]) -> u64 {
     if faults.contains(&AppliedFault::Dropped) {

@@ -541,14 +541,7 @@ mod tests {
             datagrams: true,
             ..Exchange::default()
         };
-        let recorded = Recorded {
-            name: "r",
-            listen: "l",
-            upstream: "127.0.0.1:8000",
-            redact: &[],
-            stub: true,
-            udp: true,
-        };
+        let recorded = recorded(true, true);
         let text = scenario_text(&recorded, &[exchange]);
         let scenario = load(&text);
         assert_eq!(scenario.servers[0].protocol, crate::scenario::Protocol::Udp);
@@ -583,14 +576,7 @@ mod tests {
             datagrams: true,
             ..Exchange::default()
         };
-        let recorded = Recorded {
-            name: "r",
-            listen: "l",
-            upstream: "127.0.0.1:8000",
-            redact: &[],
-            stub: true,
-            udp: true,
-        };
+        let recorded = recorded(true, true);
         let text = scenario_text(&recorded, &[exchange]);
         for pair in [
             "match: \"a\"\n        reply: \"A\"",
@@ -612,16 +598,21 @@ mod tests {
             ..Exchange::default()
         };
         assert!(exchange.cut());
-        let recorded = Recorded {
+        let recorded = recorded(false, false);
+        let text = scenario_text(&recorded, &[exchange]);
+        assert!(text.contains("was only counted"), "{text}");
+    }
+
+    /// What a test records: scenario `r`, toward 127.0.0.1:8000, nothing redacted.
+    fn recorded(stub: bool, udp: bool) -> Recorded<'static> {
+        Recorded {
             name: "r",
             listen: "l",
             upstream: "127.0.0.1:8000",
             redact: &[],
-            stub: false,
-            udp: false,
-        };
-        let text = scenario_text(&recorded, &[exchange]);
-        assert!(text.contains("was only counted"), "{text}");
+            stub,
+            udp,
+        }
     }
 
     fn load(text: &str) -> crate::scenario::Scenario {
@@ -673,14 +664,7 @@ mod tests {
             let mut exchange = exchange;
             exchange.runs[0].bytes = bytes.to_vec();
             exchange.runs[1].bytes = bytes.to_vec();
-            let recorded = Recorded {
-                name: "r",
-                listen: "l",
-                upstream: "127.0.0.1:8000",
-                redact: &[],
-                stub: false,
-                udp: false,
-            };
+            let recorded = recorded(false, false);
             let scenario = load(&scenario_text(&recorded, &[exchange]));
             match &scenario.clients[0].steps[0] {
                 crate::scenario::Step::Send(crate::scenario::Payload::Bytes(sent)) => {
@@ -702,12 +686,8 @@ mod tests {
             ..Default::default()
         };
         let recorded = Recorded {
-            name: "r",
-            listen: "l",
-            upstream: "127.0.0.1:8000",
             redact: std::slice::from_ref(&regex),
-            stub: false,
-            udp: false,
+            ..recorded(false, false)
         };
         let text = scenario_text(&recorded, &[exchange]);
         load(&text);

@@ -190,6 +190,25 @@ impl Context {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Records what connection `id`'s server did (`sent_total`: bytes sent to its client so far;
+    /// `closed`: its client's side is closed).
+    pub fn served(
+        &self,
+        id: crate::event::ConnectionId,
+        action: crate::event::ServerAction,
+        sent_total: u64,
+        closed: bool,
+    ) {
+        self.emit(
+            Origin::Connection(id),
+            EventKind::Served(crate::event::ServerEvent {
+                action,
+                sent_total,
+                closed,
+            }),
+        );
+    }
+
     /// Records an event stamped with the elapsed time.
     pub fn emit(&self, origin: Origin, kind: EventKind) {
         self.events.push(Event {

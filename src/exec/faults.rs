@@ -76,13 +76,33 @@ impl<'a> Injector<'a> {
     }
 
     /// Whether a UDP reply is lost.
-    pub fn drops(&self, rng: &mut fastrand::Rng) -> bool {
+    fn drops(&self, rng: &mut fastrand::Rng) -> bool {
         self.faults.drop > 0.0 && rng.f64() < self.faults.drop
     }
 
     /// Whether a UDP reply is sent twice.
-    pub fn duplicates(&self, rng: &mut fastrand::Rng) -> bool {
+    fn duplicates(&self, rng: &mut fastrand::Rng) -> bool {
         self.faults.duplicate > 0.0 && rng.f64() < self.faults.duplicate
+    }
+
+    /// What the faults do to one datagram (a udp server's reply, one a udp proxy relays),
+    /// drawn from the seed, the datagram and its place: its latency, then lost or sent twice.
+    /// Nothing when no fault is set.
+    pub fn datagram_faults(&mut self, datagram: &[u8]) -> Vec<AppliedFault> {
+        let mut faults = Vec::new();
+        if !self.active() {
+            return faults;
+        }
+        let mut rng = self.next_rng(datagram);
+        if let Some(latency) = self.latency(&mut rng) {
+            faults.push(AppliedFault::Latency(latency));
+        }
+        if self.drops(&mut rng) {
+            faults.push(AppliedFault::Dropped);
+        } else if self.duplicates(&mut rng) {
+            faults.push(AppliedFault::Duplicated);
+        }
+        faults
     }
 
     /// What the write faults will do to a reply of `len` bytes (for the transcript).

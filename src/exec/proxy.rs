@@ -22,7 +22,7 @@ use super::socket::{self, ReadResult, TICK, TimedStream};
 use crate::diagnostic::io_reason;
 use crate::event::{
     AppliedFault, ConnectionId, EventKind, InstanceId, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
-    ServerAction, ServerEvent, Way,
+    ServerAction, Way,
 };
 use crate::plan;
 use crate::scenario::{Faults, Server};
@@ -819,13 +819,6 @@ impl Record {
     }
 
     fn emit(&self, context: &Context, action: ServerAction) {
-        context.emit(
-            Origin::Connection(self.id),
-            EventKind::Served(ServerEvent {
-                action,
-                sent_total: self.sent_total,
-                closed: self.closed,
-            }),
-        );
+        context.served(self.id, action, self.sent_total, self.closed);
     }
 }

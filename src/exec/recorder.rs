@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use super::context::Context;
 use crate::event::{
-    AppliedFault, ConnectionId, EventKind, Origin, RECORD_BUDGET, RECORDED_BYTES, ServerAction,
-    ServerEvent, keep_unanswered,
+    AppliedFault, ConnectionId, RECORD_BUDGET, RECORDED_BYTES, ServerAction, keep_unanswered,
 };
 use crate::scenario::Answer;
 
@@ -316,14 +315,7 @@ impl ActionRecorder {
 
     /// Records an action whose bytes are already charged to the budget (or carry none).
     fn send_event(&self, context: &Context, action: ServerAction, sent_total: u64, closed: bool) {
-        context.emit(
-            Origin::Connection(self.id),
-            EventKind::Served(ServerEvent {
-                action,
-                sent_total,
-                closed,
-            }),
-        );
+        context.served(self.id, action, sent_total, closed);
     }
 }
 
@@ -351,6 +343,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::event::EventKind;
     use crate::exec::cancel;
     use crate::exec::context::EventSink;
     use crate::exec::pool::Jobs;

@@ -29,8 +29,8 @@ use super::resolve::{Resolved, resolve};
 use super::socket::{self, MAX_DATAGRAM, TICK};
 use crate::diagnostic::io_reason;
 use crate::event::{
-    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, PROXY_RECORDED_RUNS, RECORD_BUDGET,
-    ServerAction, ServerEvent, Way, copies,
+    AppliedFault, ConnectionId, InstanceId, PROXY_RECORDED_RUNS, RECORD_BUDGET, ServerAction, Way,
+    copies, latency_of,
 };
 use crate::plan;
 use crate::scenario::{Faults, Server, Stall};
@@ -574,20 +574,8 @@ impl<'a> Session<'a> {
             );
             stalled = Some(stall);
         }
-        let mut faults = Vec::new();
-        let mut latency = None;
-        if queue.injector.active() {
-            let mut rng = queue.injector.next_rng(datagram);
-            latency = queue.injector.latency(&mut rng);
-            if let Some(latency) = latency {
-                faults.push(AppliedFault::Latency(latency));
-            }
-            if queue.injector.drops(&mut rng) {
-                faults.push(AppliedFault::Dropped);
-            } else if queue.injector.duplicates(&mut rng) {
-                faults.push(AppliedFault::Duplicated);
-            }
-        }
+        let faults = queue.injector.datagram_faults(datagram);
+        let latency = latency_of(&faults);
         let copies = copies(&faults);
         queue.relayed += datagram.len() as u64 * copies;
         // Due once its latency passed, the one before it went, and a stall it waits behind
@@ -751,13 +739,6 @@ impl Relays {
     }
 
     fn emit(&self, context: &Context, action: ServerAction) {
-        context.emit(
-            Origin::Connection(self.id),
-            EventKind::Served(ServerEvent {
-                action,
-                sent_total: self.sent_total,
-                closed: false,
-            }),
-        );
+        context.served(self.id, action, self.sent_total, false);
     }
 }

@@ -14,7 +14,7 @@ use super::faults::Injector;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
 use super::socket::{self, DatagramResult, MAX_DATAGRAM, TimedSocket};
 use crate::diagnostic::io_reason;
-use crate::event::{AppliedFault, ConnectionId, ServerAction};
+use crate::event::{ConnectionId, ServerAction, copies, latency_of};
 use crate::scenario::MAX_DATAGRAM_PAYLOAD;
 use crate::scenario::{Answer, Server};
 
@@ -145,23 +145,12 @@ fn serve<'a>(
             ..answer
         };
         // Faults are decided before the event, so that it says what happens to the reply.
-        let mut latency = None;
-        let mut copies = 1;
-        let mut faults = Vec::new();
-        if answer.replies && peer.injector.active() {
-            let mut rng = peer.injector.next_rng(message);
-            latency = peer.injector.latency(&mut rng);
-            if let Some(latency) = latency {
-                faults.push(AppliedFault::Latency(latency));
-            }
-            if peer.injector.drops(&mut rng) {
-                copies = 0;
-                faults.push(AppliedFault::Dropped);
-            } else if peer.injector.duplicates(&mut rng) {
-                copies = 2;
-                faults.push(AppliedFault::Duplicated);
-            }
-        }
+        let faults = match answer.replies {
+            true => peer.injector.datagram_faults(message),
+            false => Vec::new(),
+        };
+        let latency = latency_of(&faults);
+        let mut copies = copies(&faults);
         // A reply no datagram can carry (`{data}` made it so) is not sent, nor counted as sent.
         let too_large = answer.replies && reply.len() as u64 > MAX_DATAGRAM_PAYLOAD;
         if too_large {
