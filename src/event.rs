@@ -8,7 +8,43 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::scenario::Payload;
+use crate::scenario::{Payload, TlsErrorKind, TlsVersion};
+
+/// What a TLS handshake settled: only what is the same every run (no keys, no serial numbers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// The version spoken.
+    pub version: TlsVersion,
+    /// The cipher suite, by its IANA name (`TLS13_AES_256_GCM_SHA384`).
+    pub cipher_suite: String,
+    /// The application protocol agreed (ALPN), if any.
+    pub alpn: Option<Vec<u8>>,
+    /// The server name the client asked for (SNI), if any (an IP address is never sent).
+    pub sni: Option<String>,
+    /// Whether the client showed a certificate (the server's side), or has one to show when
+    /// asked (the client's).
+    pub client_certificate: bool,
+    /// Whether the peer's certificate was checked: the server's by the client (`false`:
+    /// `insecure`), or the client's by the server (`false`: it showed none, or none was asked).
+    pub peer_verified: bool,
+}
+
+/// Why a TLS handshake failed (or a TLS connection ended in an alert).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFailure {
+    /// The kind, as `expect_tls_error` names it.
+    pub kind: TlsErrorKind,
+    /// What rustls said, or what the connection did.
+    pub reason: String,
+}
+
+impl std::fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.kind, self.reason)
+    }
+}
+
+impl std::error::Error for TlsFailure {}
 
 /// Most bytes of consecutive unanswered TCP messages kept in one `ServerAction::Unanswered` (the
 /// rest is counted in its `unrecorded`).
@@ -169,6 +205,10 @@ pub enum StepOutcome {
     Reset,
     /// `sleep` is over.
     Slept,
+    /// A TLS handshake succeeded (at connect, or at `starttls`).
+    Secured(Handshake),
+    /// `expect_tls_error`: TLS failed as expected.
+    TlsRefused(TlsFailure),
     /// `shutdown: write` done.
     HalfClosed,
     /// `close` done.
@@ -234,6 +274,11 @@ pub enum FailureKind {
     /// A value could not be captured from what the step matched (`capture:`), or a matcher
     /// filled with captured values did not compile: why.
     CaptureFailed(String),
+    /// TLS failed (the handshake, or an alert after it), unexpectedly or otherwise than
+    /// `expect_tls_error` said.
+    Tls(TlsFailure),
+    /// `expect_tls_error`: the handshake succeeded and nothing failed within the step.
+    TlsSucceeded,
 }
 
 impl FailureKind {
@@ -274,6 +319,10 @@ pub enum ServerAction {
         /// program under test is given an address of the server of its own (see `exec::bind`).
         via: Option<InstanceId>,
     },
+    /// A TLS handshake succeeded (on accept, or at a `starttls` rule).
+    Secured(Handshake),
+    /// A TLS handshake failed, or the connection ended in a TLS alert; the connection ends.
+    TlsFailed(TlsFailure),
     /// Sent its greeting.
     Greeting {
         /// The bytes (shared with the scenario: a bulk greeting is not copied).

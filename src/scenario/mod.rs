@@ -9,6 +9,7 @@ pub(crate) mod payload;
 mod positions;
 mod raw;
 pub(crate) mod schema;
+mod tls;
 mod validate;
 mod vars;
 pub(crate) mod visitors;

@@ -14,6 +14,10 @@ use crate::framing::Frames;
 pub use crate::framing::Framing;
 use crate::matcher::Matcher;
 use crate::redact::{Redaction, Redactions};
+pub use super::tls::{
+    CertificateFault, ClientAuth, ClientIdentity, ClientTls, Identity, ServerIdentity,
+    ServerTls, ServerTrust, TlsErrorKind, TlsVersion, Trust,
+};
 use crate::template::{self, Piece, Syntax};
 
 /// A scenario ready to run.
@@ -103,6 +107,8 @@ pub struct Server {
     /// A proxy: it forwards what comes both ways to another server or address, with faults on
     /// each way, instead of answering by rules.
     pub proxy: Option<Proxy>,
+    /// TLS: its certificate and what it asks of clients (`tls:`).
+    pub tls: Option<ServerTls>,
 }
 
 /// What a proxy server forwards to, and what goes wrong on each way through it.
@@ -490,6 +496,8 @@ pub struct Rule {
     pub lose_first: u32,
     /// Whose messages `lose_first` counts.
     pub lose_scope: LoseScope,
+    /// Turn the connection to TLS after the reply (`starttls: true`).
+    pub starttls: bool,
 }
 
 /// A reply: literal bytes, or text with `{data}` placeholders.
@@ -750,6 +758,8 @@ pub struct Client {
     pub frames: Option<Frames>,
     /// What its section of the transcript hides, after the scenario's `redact`.
     pub redact: Vec<Redaction>,
+    /// TLS: whom it trusts, what it shows (`tls:`; a client of a TLS server speaks it too).
+    pub tls: Option<ClientTls>,
 }
 
 /// The name of instance `instance` of the client `name` of which `count` run: `name#2` when
@@ -962,6 +972,16 @@ pub enum Step {
     ShutdownWrite,
     /// Close the connection.
     Close,
+    /// Turn the connection to TLS (a handshake, as the client's `tls:` says).
+    StartTls,
+    /// The TLS handshake fails, for this reason (the connect's or `starttls`'s handshake, or an
+    /// alert the server sends right after it).
+    ExpectTlsError {
+        /// Why it must fail.
+        kind: TlsErrorKind,
+        /// This step's own timeout.
+        timeout: Option<Duration>,
+    },
     /// Run a program under test as the client, until it exits.
     Run(Program),
     /// The program ended with this exit code.
@@ -988,6 +1008,7 @@ impl Step {
                 | Step::ReadToClose { .. }
                 | Step::ExpectClose { .. }
                 | Step::ExpectReset { .. }
+                | Step::ExpectTlsError { .. }
                 | Step::ExpectExit(_)
                 | Step::ExpectStdout(_)
         )
@@ -1002,6 +1023,7 @@ impl Step {
                 | Step::ReadToClose { .. }
                 | Step::ExpectClose { .. }
                 | Step::ExpectReset { .. }
+                | Step::ExpectTlsError { .. }
                 | Step::ExpectNothing(_)
         )
     }
@@ -1018,6 +1040,8 @@ impl Step {
             Step::Sleep(_) => "sleep",
             Step::ShutdownWrite => "shutdown",
             Step::Close => "close",
+            Step::StartTls => "starttls",
+            Step::ExpectTlsError { .. } => "expect_tls_error",
             Step::Run(_) => "exec",
             Step::ExpectExit(_) => "expect_exit",
             Step::ExpectStdout(_) => "expect_stdout",
@@ -1097,11 +1121,13 @@ impl Step {
             Step::Expect { timeout, .. }
             | Step::ExpectClose { timeout }
             | Step::ExpectReset { timeout }
+            | Step::ExpectTlsError { timeout, .. }
             | Step::ReadToClose { timeout, .. } => *timeout,
             Step::Send(_)
             | Step::ExpectNothing(_)
             | Step::Sleep(_)
             | Step::ShutdownWrite
+            | Step::StartTls
             | Step::Close
             | Step::Run(_)
             | Step::ExpectExit(_)

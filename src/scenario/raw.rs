@@ -9,6 +9,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::tls::{CertificateFault, TlsErrorKind, TlsVersion};
+
 /// A netlab scenario file: servers to start, clients that talk to them, and what must be said.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +181,73 @@ pub struct RawServer {
     pub faults: Option<RawFaults>,
     /// Forward both ways to another server or address instead of answering by rules.
     pub proxy: Option<RawProxy>,
+    /// Speak TLS: `{ self_signed: true }` or `{ cert: FILE, key: FILE }`, with `alpn`,
+    /// `client_ca`, `client_auth`, `versions`.
+    pub tls: Option<RawServerTls>,
+}
+
+/// A server's `tls:`, as written.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerTls {
+    /// Present a certificate made for the run, signed by the run's CA (`{ca_file}`), for the
+    /// bind address and `localhost`.
+    pub self_signed: Option<bool>,
+    /// Present this certificate chain (a PEM file, relative to the scenario).
+    pub cert: Option<String>,
+    /// Its private key (a PEM file).
+    pub key: Option<String>,
+    /// The application protocols offered (ALPN), preferred first: `[h2, http/1.1]`.
+    pub alpn: Option<Vec<String>>,
+    /// Ask clients for a certificate signed by this CA: `run` (the run's CA) or a PEM file.
+    pub client_ca: Option<String>,
+    /// Whether a client without a certificate is refused (`required`, the default) or served
+    /// (`optional`).
+    pub client_auth: Option<RawClientAuth>,
+    /// The TLS versions spoken: `[tls1.2, tls1.3]` (both by default).
+    pub versions: Option<Vec<TlsVersion>>,
+}
+
+/// `client_auth:` of a server's `tls:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawClientAuth {
+    /// A client without a certificate is refused.
+    Required,
+    /// A client without a certificate is served; one with a bad one is refused.
+    Optional,
+}
+
+/// A client's `tls:`, as written: `true` (the defaults), `false` (plain text, even to a TLS
+/// server), or the settings.
+#[derive(Debug, Clone)]
+pub enum RawClientTlsSetting {
+    /// `false`: plain text.
+    Off,
+    /// `true` or a map.
+    On(RawClientTls),
+}
+
+/// A client's `tls:` settings, as written.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawClientTls {
+    /// Trust the certificates of this PEM file (default: the run's CA).
+    pub ca: Option<String>,
+    /// The server name asked for and checked (default: the host connected to; `localhost` for
+    /// a server of the scenario).
+    pub sni: Option<String>,
+    /// The application protocols offered (ALPN), preferred first.
+    pub alpn: Option<Vec<String>>,
+    /// The certificate shown when a server asks: `run` (made for the run, signed by its CA),
+    /// `other_ca` (signed by a CA nobody trusts), or a PEM file (with `client_key`).
+    pub client_cert: Option<String>,
+    /// The private key of `client_cert` (a PEM file).
+    pub client_key: Option<String>,
+    /// Do not check the server's certificate at all (the transcript says so).
+    pub insecure: Option<bool>,
+    /// The TLS versions spoken: `[tls1.2, tls1.3]` (both by default).
+    pub versions: Option<Vec<TlsVersion>>,
 }
 
 /// A server's `proxy:`, as written.
@@ -222,6 +291,8 @@ pub struct RawFaults {
     pub duplicate: Option<f64>,
     /// Seed of the jitter and the probabilities, so that runs repeat.
     pub seed: Option<u64>,
+    /// A TLS server's certificate, made wrong on purpose: `expired`, `wrong_name`, `other_ca`.
+    pub certificate: Option<CertificateFault>,
     /// A proxy's: stop forwarding this way for a while: `{ after: 10, for: 2s }`.
     pub stall: Option<RawStall>,
     /// A proxy's: faults on what goes from its client to the upstream.
@@ -269,6 +340,8 @@ pub struct RawRule {
     /// the server's together (`server`: a client that retries from a new socket is still
     /// answered once N are lost).
     pub lose_scope: Option<LoseScope>,
+    /// Turn the connection to TLS after the reply (the server's `tls:` settings).
+    pub starttls: Option<bool>,
 }
 
 /// A count a server checks at the end of the run: bounds, and how it is graded.
@@ -340,6 +413,10 @@ pub struct RawClient {
     /// What to hide in this client's part of the transcript, after the scenario's `redact`.
     #[serde(default)]
     pub redact: RawRedact,
+    /// Speak TLS: `true`, `false` (plain, even to a TLS server) or `{ ca, sni, alpn,
+    /// client_cert, client_key, insecure, versions }`. A client of a TLS server speaks it by
+    /// default.
+    pub tls: Option<RawClientTlsSetting>,
 }
 
 /// `redact:` as written: a map of names to regexes, kept in the order written (the order they
@@ -472,6 +549,10 @@ pub enum RawAction {
     Shutdown(ShutdownHow),
     /// Close now.
     Close(bool),
+    /// Turn the connection to TLS.
+    StartTls(bool),
+    /// The TLS handshake fails, for this reason.
+    ExpectTlsError(TlsErrorKind),
     /// Run some steps several times.
     Repeat(RawRepeat),
 }
@@ -502,6 +583,8 @@ pub const STEP_KEYS: &[&str] = &[
     "sleep",
     "shutdown",
     "close",
+    "starttls",
+    "expect_tls_error",
     "repeat",
     "timeout",
     "hint",

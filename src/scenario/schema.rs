@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawCapture, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawPoints,
+    RawCapture, RawClientTls, RawClientTlsSetting, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawPoints,
     RawRedact, RawRepeat, RawScenario, RawSize, RawStatus, RawStep, STEP_KEYS,
 };
+use super::tls::TlsErrorKind;
 use super::visitors::STATUS_CODES;
 
 /// What a name may be (`validate::names`): no space, no ASCII punctuation but `_`, `-`, `.`.
@@ -357,6 +358,19 @@ impl JsonSchema for RawMatcher {
     }
 }
 
+impl JsonSchema for RawClientTlsSetting {
+    fn schema_name() -> Cow<'static, str> {
+        "ClientTls".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let settings = generator.subschema_for::<RawClientTls>();
+        json_schema!({
+            "description": "Speak TLS: `true` (the defaults: trust the run's CA), `false` (plain text, even to a TLS server), or the settings.",
+            "anyOf": [ { "type": "boolean" }, settings ]
+        })
+    }
+}
+
 impl JsonSchema for RawStep {
     fn schema_name() -> Cow<'static, str> {
         "Step".into()
@@ -367,6 +381,7 @@ impl JsonSchema for RawStep {
         let duration = generator.subschema_for::<RawDuration>();
         let repeat = generator.subschema_for::<RawRepeat>();
         let capture = generator.subschema_for::<RawCapture>();
+        let tls_error = generator.subschema_for::<TlsErrorKind>();
         let yes = serde_json::json!({ "const": true });
         // Every step key but the two that go beside an action.
         let actions = STEP_KEYS
@@ -389,6 +404,8 @@ impl JsonSchema for RawStep {
                 "sleep": duration,
                 "shutdown": { "enum": ["write"] },
                 "close": yes,
+                "starttls": yes,
+                "expect_tls_error": tls_error,
                 "repeat": repeat,
                 "timeout": positive_duration(),
                 "hint": { "type": "string" },
@@ -406,6 +423,7 @@ impl JsonSchema for RawStep {
                     { "required": ["expect"] },
                     { "required": ["expect_close"] },
                     { "required": ["expect_reset"] },
+                    { "required": ["expect_tls_error"] },
                     { "required": ["read_to_close"] }
                 ] },
                 "capture": { "anyOf": [

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::raw::{
-    RawAction, RawDelimiter, RawDuration, RawFraming, RawMatcher, RawPayload, RawPoints, RawRedact,
+    RawAction, RawClientTls, RawClientTlsSetting, RawDelimiter, RawDuration, RawFraming, RawMatcher, RawPayload, RawPoints, RawRedact,
     RawSize, RawStatus, RawStep, STEP_KEYS,
 };
 
@@ -299,6 +299,29 @@ fn hex_value(digit: u8) -> u8 {
     }
 }
 
+impl<'de> Deserialize<'de> for RawClientTlsSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SettingVisitor;
+        impl<'de> Visitor<'de> for SettingVisitor {
+            type Value = RawClientTlsSetting;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, `false`, or a map of `ca`, `sni`, `alpn`, `client_cert`, `client_key`, `insecure`, `versions`")
+            }
+            fn visit_bool<E: de::Error>(self, on: bool) -> Result<RawClientTlsSetting, E> {
+                Ok(match on {
+                    true => RawClientTlsSetting::On(RawClientTls::default()),
+                    false => RawClientTlsSetting::Off,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawClientTlsSetting, A::Error> {
+                let settings = RawClientTls::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawClientTlsSetting::On(settings))
+            }
+        }
+        deserializer.deserialize_any(SettingVisitor)
+    }
+}
+
 impl<'de> Deserialize<'de> for RawMatcher {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MatcherVisitor;
@@ -403,6 +426,8 @@ impl<'de> Deserialize<'de> for RawStep {
                         "expect_nothing" => RawAction::ExpectNothing(map.next_value()?),
                         "sleep" => RawAction::Sleep(map.next_value()?),
                         "shutdown" => RawAction::Shutdown(map.next_value()?),
+                        "starttls" => RawAction::StartTls(map.next_value()?),
+                        "expect_tls_error" => RawAction::ExpectTlsError(map.next_value()?),
                         "repeat" => RawAction::Repeat(map.next_value()?),
                         _ => RawAction::Close(map.next_value()?),
                     };
@@ -410,7 +435,7 @@ impl<'de> Deserialize<'de> for RawStep {
                 }
                 let Some((key, action)) = found else {
                     return Err(de::Error::custom(
-                        "a step needs one action: `send`, `expect`, `expect_close`, `read_to_close`, `expect_nothing`, `sleep`, `shutdown`, `close` or `repeat`",
+                        "a step needs one action: `send`, `expect`, `expect_close`, `read_to_close`, `expect_nothing`, `sleep`, `shutdown`, `close`, `starttls`, `expect_tls_error` or `repeat`",
                     ));
                 };
                 Ok(RawStep {

@@ -7,14 +7,14 @@ use crate::capture::{self, MarkedPiece};
 use crate::difference::{self, Difference};
 use crate::escape::{Part, SHOW_LIMIT};
 use crate::event::{
-    AppliedFault, FailureKind, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
+    AppliedFault, FailureKind, Handshake, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
     ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
     Way,
 };
 use crate::framing::Framing;
 use crate::matcher::{CapturedKind, Matcher};
 use crate::redact::Redactions;
-use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target};
+use crate::scenario::{Client, Payload, Protocol, Scenario, Step, Target, TlsVersion};
 
 use super::drawing::{Arrow, ArrowKind, Drawing, Label, Tie, Toward};
 
@@ -397,6 +397,45 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
     }
 }
 
+/// Whose view of a handshake is told: the client's says whether it checked the server's
+/// certificate, the server's whether it got (and checked) the client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
+/// A handshake in words: `tls TLS 1.3, TLS13_AES_256_GCM_SHA384, alpn h2, sni localhost, …`.
+fn handshake_text(handshake: &Handshake, side: Side) -> String {
+    let version = match handshake.version {
+        TlsVersion::Tls12 => "TLS 1.2",
+        TlsVersion::Tls13 => "TLS 1.3",
+    };
+    let mut parts = vec![format!("tls {version}"), handshake.cipher_suite.clone()];
+    parts.push(match &handshake.alpn {
+        Some(protocol) => format!("alpn {}", String::from_utf8_lossy(protocol)),
+        None => "no alpn".to_string(),
+    });
+    parts.push(match &handshake.sni {
+        Some(name) => format!("sni {name}"),
+        None => "no sni".to_string(),
+    });
+    parts.push(
+        match (side, handshake.peer_verified, handshake.client_certificate) {
+            (Side::Client, true, _) => "server certificate verified",
+            (Side::Client, false, _) => "server certificate not checked (insecure)",
+            (Side::Server, true, _) => "client certificate verified",
+            (Side::Server, false, true) => "client certificate not checked",
+            (Side::Server, false, false) => "no client certificate",
+        }
+        .to_string(),
+    );
+    if side == Side::Client && handshake.client_certificate {
+        parts.push("has a client certificate".to_string());
+    }
+    parts.join(", ")
+}
+
 /// The words for a step of `client`, as declared (its bytes redacted with `redact`).
 pub(super) fn step_text(redact: Redactions, step: &Step) -> String {
     match step {
@@ -425,6 +464,8 @@ pub(super) fn step_text(redact: Redactions, step: &Step) -> String {
         Step::Sleep(d) => format!("sleep {}", duration(*d)),
         Step::ShutdownWrite => "shutdown write".into(),
         Step::Close => "close".into(),
+        Step::StartTls => "starttls".into(),
+        Step::ExpectTlsError { kind, .. } => format!("expect_tls_error {kind}"),
         Step::Run(program) => format!("exec {}", printable(&program.shown())),
         Step::ExpectExit(code) => format!("expect_exit {code}"),
         Step::ExpectStdout(matcher) => {
@@ -776,6 +817,16 @@ fn step_words(
                         None => "it did not exit by itself: netlab stopped it".to_string(),
                     }
                 }
+                FailureKind::Tls(tls) => match step {
+                    Some(Step::ExpectTlsError { .. }) => format!("TLS failed otherwise: {tls}"),
+                    _ => format!("TLS failed: {tls}"),
+                },
+                FailureKind::TlsSucceeded => {
+                    if !failure.received.is_empty() {
+                        detail.push(format!("received: {}", received()));
+                    }
+                    "the handshake succeeded, and no TLS error came".to_string()
+                }
             };
             // The values the step used: a failure may show them (a passing run shows names),
             // unless the step is hidden.
@@ -818,6 +869,11 @@ fn step_words(
             ..passed(format!("{what}: {}", program_status(*status)))
         },
         StepOutcome::Counted(count) => passed(format!("{what}: {count} bytes arrived (not kept)")),
+        StepOutcome::Secured(handshake) => match step {
+            Some(_) => passed(format!("{what}: {}", handshake_text(handshake, Side::Client))),
+            None => passed(handshake_text(handshake, Side::Client)),
+        },
+        StepOutcome::TlsRefused(failure) => passed(format!("{what}: {}", failure.reason)),
         StepOutcome::Repeated { times, .. } => passed(format!(
             "{what}: every step passed all {times} times (the first time is shown above)"
         )),
@@ -1060,6 +1116,8 @@ fn server_words(
         None => match &event.action {
             ServerAction::Accepted { .. } if udp => "a first datagram from this client".to_string(),
             ServerAction::Accepted { .. } => "accepted the connection".to_string(),
+            ServerAction::Secured(handshake) => handshake_text(handshake, Side::Server),
+            ServerAction::TlsFailed(failure) => format!("TLS failed: {failure}"),
             ServerAction::Greeting { bytes, faults } => {
                 let mut text = format!("greeting {}", redact.show(bytes));
                 for fault in faults {

@@ -107,6 +107,7 @@ impl Checker<'_> {
         self.captures = Captures::default();
         self.client_worth = raw.points.map(|p| p.0);
         let program = raw.exec.is_some();
+        let raw_tls = raw.tls.take();
         self.frames = self.client_frames(path, raw.framing.take(), target.as_ref(), servers);
         let (
             FlatSteps {
@@ -150,6 +151,17 @@ impl Checker<'_> {
         self.instance = None;
         self.captures = Captures::default();
         let worth = self.client_worth.take();
+        let reached = match &target {
+            Some(Target::Server(i)) => reached_server(servers, *i),
+            _ => None,
+        };
+        let tls = self.client_tls(
+            path,
+            raw_tls,
+            (reached, protocol == Protocol::Udp, program),
+            &steps,
+            &paths,
+        );
         let hidden = hidden_with_their_values(&steps, hidden);
         let frames = self.frames.take();
         let lines = paths
@@ -178,6 +190,7 @@ impl Checker<'_> {
             captures,
             frames,
             redact,
+            tls,
         })
     }
 
@@ -286,6 +299,23 @@ impl Checker<'_> {
 
 /// `hidden`, with every step that uses a value a hidden step captured hidden too: its bytes
 /// (a send, an expected text) would show the value.
+/// The server a client of server `index` talks to in the end: through any proxies, to the
+/// server they forward to (a proxy passes TLS through as bytes); `None` past an address.
+fn reached_server(servers: &[Server], index: usize) -> Option<&Server> {
+    let mut server = servers.get(index)?;
+    // A chain of proxies is at most as long as the list (a circle is refused elsewhere).
+    for _ in 0..servers.len() {
+        match &server.proxy {
+            Some(proxy) => match proxy.to {
+                Target::Server(next) => server = servers.get(next)?,
+                Target::Address(_) => return None,
+            },
+            None => return Some(server),
+        }
+    }
+    None
+}
+
 fn hidden_with_their_values(steps: &[Step], mut hidden: Vec<bool>) -> Vec<bool> {
     let mut secret_slots = Vec::new();
     for (index, step) in steps.iter().enumerate() {

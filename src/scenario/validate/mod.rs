@@ -27,6 +27,7 @@ mod scenario;
 mod servers;
 mod steps;
 mod templates;
+mod tls;
 mod warnings;
 
 pub use scenario::validate;

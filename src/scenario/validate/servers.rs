@@ -38,6 +38,8 @@ impl Checker<'_> {
         self.check_name(&join(path, "name"), &raw.name);
         self.values_needed = self.needed_vars.of_server(&raw.name);
         let protocol = raw.protocol.unwrap_or(Protocol::Tcp);
+        let certificate_fault = raw.faults.as_mut().and_then(|f| f.certificate.take());
+        let is_proxy = raw.proxy.is_some();
         let proxy = raw.proxy.take().map(|written| {
             self.refuse_proxy_fields(path, &raw);
             if protocol == Protocol::Udp {
@@ -228,6 +230,13 @@ impl Checker<'_> {
                 }
             }
         }
+        let tls = self.server_tls(
+            path,
+            raw.tls.take(),
+            certificate_fault,
+            (protocol == Protocol::Udp, is_proxy),
+            &rules,
+        );
         let checks = if program.is_none() {
             let written = [
                 (Counted::Connections, raw.expect_connections),
@@ -255,6 +264,7 @@ impl Checker<'_> {
             program,
             checks,
             proxy,
+            tls,
         }
     }
 
@@ -453,11 +463,20 @@ impl Checker<'_> {
                 }
             }
         });
+        let close = raw.close.unwrap_or(false);
+        let starttls = raw.starttls.unwrap_or(false);
+        if close && starttls {
+            self.at_key(
+                &join(path, "starttls"),
+                "`starttls` turns the connection to TLS, and `close` ends it: choose one",
+            );
+        }
         Rule {
             matcher,
             reply,
             delay: raw.delay.map(|d| d.0),
-            close: raw.close.unwrap_or(false),
+            close,
+            starttls,
             lose_first: raw.lose_first.unwrap_or(0),
             lose_scope: raw.lose_scope.unwrap_or_default(),
         }

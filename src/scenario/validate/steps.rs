@@ -60,6 +60,8 @@ impl Checker<'_> {
                 | RawAction::ExpectReset(_)
                 | RawAction::ReadToClose(_)
                 | RawAction::Shutdown(_)
+                | RawAction::StartTls(_)
+                | RawAction::ExpectTlsError(_)
         );
         if protocol == Protocol::Udp && stream_only {
             self.at_key(
@@ -204,6 +206,14 @@ impl Checker<'_> {
                 }
                 Step::Close
             }
+            RawAction::StartTls(flag) => {
+                if !flag {
+                    self.at_value(&action_path, "`starttls` takes `true`")
+                        .add_help("remove the step to stay in plain text");
+                }
+                Step::StartTls
+            }
+            RawAction::ExpectTlsError(kind) => Step::ExpectTlsError { kind, timeout },
             RawAction::Repeat(repeat) => self.repeat(place, repeat, protocol, body),
         }
     }
