@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 
+use super::tls::RunTls;
 use super::cancel::Cancel;
 use super::ports::{self, Holder};
 use super::program::{self, NotReady, Running};
@@ -43,6 +44,8 @@ pub struct Startup<'a> {
     pub deadline: Option<Instant>,
     /// The scenario's `timeout` as declared (for messages).
     pub scenario_timeout: Duration,
+    /// The run's TLS (the certificate files a program in a TLS server's place is given).
+    pub tls: &'a RunTls,
 }
 
 /// Binds or starts every server of `scenario`, in order; each with the address clients dial
@@ -54,13 +57,13 @@ pub fn bind_all(
     startup: &Startup<'_>,
 ) -> anyhow::Result<Vec<(Bound, Option<SocketAddr>)>> {
     let mut bound = Vec::new();
-    for server in &scenario.servers {
+    for (index, server) in scenario.servers.iter().enumerate() {
         let (socket, addr) = match (&server.outside, &server.program) {
             (Some(_), _) => {
                 bound.push((Bound::Outside, None));
                 continue;
             }
-            (None, Some(program)) => start_program(server, program, startup)?,
+            (None, Some(program)) => start_program((index, server), program, startup)?,
             (None, None) => bind(server, server.port)?,
         };
         let next = (socket, Some(addr));
@@ -147,7 +150,7 @@ fn bind(server: &Server, port: u16) -> anyhow::Result<(Bound, SocketAddr)> {
 /// cannot be executed and the fixed port another process holds are the environment's refusals
 /// (`Err`); a program that exits or never gets ready has failed (`Bound::ProgramFailed`).
 fn start_program(
-    server: &Server,
+    (index, server): (usize, &Server),
     program: &ServerProgram,
     startup: &Startup<'_>,
 ) -> anyhow::Result<(Bound, SocketAddr)> {
@@ -160,12 +163,13 @@ fn start_program(
     };
     let addr = SocketAddr::new(server.bind, port);
     let dial = socket::loopback_of(addr);
+    let files = startup.tls.program_files(Some(index));
     let mut running = program::start(
         &program.program,
         &dial.ip().to_string(),
         port,
         None,
-        startup.scale,
+        (startup.scale, &files),
     )
     .map_err(|reason| anyhow!("server `{}`: the program under test {reason}", server.name))?;
     // Its `ready_timeout`, or what is left of the scenario's, whichever ends first.

@@ -117,6 +117,8 @@ pub struct Context {
     /// How many messages each rule of each server matched in the run, from any sender, by
     /// server then rule (for `lose_scope: server`).
     pub rule_counts: Arc<Vec<Vec<std::sync::atomic::AtomicU32>>>,
+    /// The run's TLS: each server's and client's configuration, the files programs are given.
+    pub tls: Arc<super::tls::RunTls>,
 }
 
 impl Context {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, at, never, select, tick};
 
+use super::tls::RunTls;
 use super::bind::{Bound, ProgramEntrance, Startup, bind_all, bind_program_entrances};
 use super::cancel::{self, Cancel};
 use super::client::{Closing, Dial, run_instance};
@@ -76,7 +77,11 @@ pub fn run(
     // Until the run's own stop signal matters, Ctrl-C stops a program's start.
     let starting = Cancel::on_interrupt(options.interrupt.as_ref());
     let refused = |error: anyhow::Error| RunError::Refused(format!("{error:#}"));
+    // Certificates and configurations first: a program in a TLS server's place starts with its
+    // files. Removed (the run's directory) when the run ends.
+    let tls = Arc::new(RunTls::of(scenario).map_err(|e| refused(e.context("cannot set up TLS")))?);
     let startup = Startup {
+        tls: &tls,
         cancel: &starting,
         scale: options.time_scale,
         deadline,
@@ -115,6 +120,7 @@ pub fn run(
         jobs: jobs.clone(),
         activity: Arc::default(),
         leaving: Arc::default(),
+        tls: tls.clone(),
         rule_counts: Arc::new(
             (scenario.servers.iter())
                 .map(|server| server.rules.iter().map(|_| Default::default()).collect())

@@ -4,11 +4,11 @@
 //! connection, so a run repeats exactly and its transcript is stable.
 
 use std::io;
-use std::net::TcpStream;
 use std::time::Duration;
 
+use super::cancel::Cancel;
 use super::context::{Context, Link, Waited};
-use super::socket;
+use super::transport::Transport;
 use crate::event::AppliedFault;
 use crate::scenario::Faults;
 
@@ -147,7 +147,7 @@ impl<'a> Injector<'a> {
     /// Writes `bytes` through the write faults (slice, bandwidth, close_after).
     pub fn write(
         &mut self,
-        stream: &mut socket::TimedStream,
+        stream: &mut Transport,
         bytes: &[u8],
         peer: Option<Link>,
         context: &Context,
@@ -175,19 +175,20 @@ impl<'a> Injector<'a> {
                     Waited::Stopped => return Err(io::Error::other("stopped while writing")),
                 }
             }
-            socket::write_all(stream, chunk, cancel)?;
+            stream.write_all(chunk, cancel)?;
             self.written += chunk.len() as u64;
             context.progressed();
         }
         Ok(if cut { Written::Cut } else { Written::Whole })
     }
 
-    /// Closes the connection: with a reset (SO_LINGER 0) under the `reset` fault.
-    pub fn close(&self, stream: &TcpStream) {
+    /// Closes the connection: with a reset (SO_LINGER 0) under the `reset` fault (no TLS
+    /// `close_notify` then: a reset says nothing).
+    pub fn close(&self, stream: &mut Transport, cancel: &Cancel) {
         if self.faults.reset {
-            let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+            let _ = socket2::SockRef::from(stream.tcp()).set_linger(Some(Duration::ZERO));
         } else {
-            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = stream.shutdown_write(cancel);
         }
     }
 

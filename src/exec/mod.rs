@@ -20,6 +20,8 @@ mod resolve;
 mod settle;
 mod socket;
 mod tcp_server;
+mod tls;
+mod transport;
 mod udp_proxy;
 mod udp_server;
 

@@ -20,7 +20,7 @@ use super::ports::{self, Holder};
 use crate::diagnostic::io_reason;
 use crate::event::{PROGRAM_OUTPUT_HEAD, ProgramFailureKind, ProgramStatus, ReadyBound};
 use crate::plan::{TimeScale, deadline_after};
-use crate::scenario::{Program, Protocol};
+use crate::scenario::{Program, Protocol, TlsFiles};
 
 /// How long a program gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(1);
@@ -134,7 +134,8 @@ pub fn shown_command(argv: &[String]) -> String {
 
 /// Starts `program` for a peer at `host`:`port` (`{host}`, `{port}`, `NETLAB_HOST`, `NETLAB_PORT`)
 /// in the scenario's directory (a client program as `instance`: its label and index, for
-/// `{client}` and `{instance}`), with the run's time scale in `NETLAB_TIME_SCALE` (so that its own
+/// `{client}` and `{instance}`), given the run's TLS files (`{ca_file}`, `NETLAB_CA_FILE`…),
+/// with the run's time scale in `NETLAB_TIME_SCALE` (so that its own
 /// timers can follow: a student's one-second retry at `--time-scale 0.5`). An error (the command cannot be executed, the directory cannot
 /// be entered) is the environment's, and its message names the command as it was filled in.
 pub fn start(
@@ -142,9 +143,9 @@ pub fn start(
     host: &str,
     port: u16,
     instance: Option<(&str, u32)>,
-    scale: TimeScale,
+    (scale, files): (TimeScale, &TlsFiles),
 ) -> Result<Running, String> {
-    let argv = program.command_line(host, port, instance)?;
+    let argv = program.command_line(host, port, instance, files)?;
     let command = shown_command(&argv);
     let Some((executable, args)) = argv.split_first() else {
         return Err("the command is empty".into());
@@ -164,6 +165,15 @@ pub fn start(
         .env("NETLAB_PORT", port.to_string())
         .env("NETLAB_HOST", host)
         .env("NETLAB_TIME_SCALE", scale.factor().to_string())
+        .envs(
+            [
+                ("NETLAB_CA_FILE", &files.ca),
+                ("NETLAB_CERT_FILE", &files.cert),
+                ("NETLAB_KEY_FILE", &files.key),
+            ]
+            .into_iter()
+            .filter_map(|(name, file)| Some((name, file.as_ref()?))),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

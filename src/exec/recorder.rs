@@ -362,6 +362,7 @@ mod tests {
             activity: Arc::default(),
             leaving: Arc::default(),
             rule_counts: Arc::default(),
+            tls: Arc::default(),
         };
         (context, sink, stop)
     }

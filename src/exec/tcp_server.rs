@@ -16,7 +16,9 @@ use super::entrance::Entrance;
 use super::faults::{Injector, Written};
 use super::proxy;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
-use super::socket::{self, ReadResult, TimedStream};
+use super::socket::{self, ReadResult};
+use super::tls::{HandshakeError, TlsSession};
+use super::transport::Transport;
 use crate::diagnostic::io_reason;
 use crate::event::{AppliedFault, ConnectionId, EventKind, InstanceId, Origin, ServerAction};
 use crate::scenario::{Concurrency, Framing, Scenario, Server};
@@ -131,6 +133,8 @@ struct Connection<'a> {
     reply: Vec<u8>,
     /// The connection's two ends, the client's first (once accepted).
     link: Option<Link>,
+    /// A `starttls` rule answered: the connection turns to TLS before the next message.
+    upgrading: bool,
 }
 
 impl<'a> Connection<'a> {
@@ -147,6 +151,7 @@ impl<'a> Connection<'a> {
             recorder: ActionRecorder::new(id, server.framing == Framing::Chunk),
             reply: Vec::new(),
             link: None,
+            upgrading: false,
         }
     }
 
@@ -167,8 +172,11 @@ impl<'a> Connection<'a> {
             (Ok(peer), Ok(local)) => Some((socket::canonical(peer), socket::canonical(local))),
             _ => None,
         };
-        let mut stream = TimedStream::new(stream);
-        self.converse(&mut stream);
+        let mut stream = Transport::plain(stream);
+        let secured_at_once = self.server.tls.as_ref().is_some_and(|tls| !tls.starts_plain);
+        if !secured_at_once || self.secure(&mut stream, &[]) {
+            self.converse(&mut stream);
+        }
         self.recorder.flush(&self.context);
         // Closed here at the latest (dropped): the run owes this connection nothing more.
         drop(stream);
@@ -176,8 +184,44 @@ impl<'a> Connection<'a> {
             .emit(Origin::Connection(self.id), EventKind::ConnectionEnded);
     }
 
-    fn converse(&mut self, stream: &mut TimedStream) {
-        let _ = stream.set_nodelay(true);
+    /// Turns the connection to TLS (`leftover`: what was read past the plain text) and records
+    /// the handshake; false when it failed (recorded: the connection ends).
+    fn secure(&mut self, stream: &mut Transport, leftover: &[u8]) -> bool {
+        let tls = self.context.tls.clone();
+        let Some(config) = tls.server(self.id.server) else {
+            return false;
+        };
+        let session = match rustls::ServerConnection::new(config.clone()) {
+            Ok(connection) => TlsSession::new(connection),
+            Err(e) => {
+                let failure = super::tls::failure_of(&e);
+                self.emit(ServerAction::TlsFailed(failure), true);
+                return false;
+            }
+        };
+        let cancel = self.context.cancel.clone();
+        match stream.start_tls(session, leftover, None, &cancel) {
+            Ok(()) => {
+                if let Some(session) = stream.session() {
+                    self.emit(ServerAction::Secured(session.settled(None)), false);
+                }
+                true
+            }
+            Err(HandshakeError::Tls(failure)) => {
+                self.emit(ServerAction::TlsFailed(failure), true);
+                let _ = stream.tcp().shutdown(Shutdown::Both);
+                false
+            }
+            Err(HandshakeError::Io(e)) => {
+                self.fail(stream, &e);
+                false
+            }
+            Err(HandshakeError::Timeout | HandshakeError::Stopped) => false,
+        }
+    }
+
+    fn converse(&mut self, stream: &mut Transport) {
+        let _ = stream.tcp().set_nodelay(true);
         if let Some(greeting) = &self.server.greeting {
             self.sent += greeting.len() as u64;
             let (latency, faults, cut) = self.plan(greeting.len(), greeting);
@@ -205,19 +249,16 @@ impl<'a> Connection<'a> {
                 .recorder
                 .is_holding()
                 .then(|| Instant::now() + IDLE_FLUSH);
-            match socket::read_some(
-                stream,
-                &mut scratch,
-                &mut pending,
-                flush_at,
-                &self.context.cancel,
-            ) {
+            match stream.read_some(&mut scratch, &mut pending, flush_at, &self.context.cancel) {
                 ReadResult::Data if self.server.framing.frames().is_some() => {
                     self.context.progressed();
                     match self.answer_frames(stream, &mut pending, &mut scan) {
                         Ok(true) => {}
                         Ok(false) => return,
                         Err(e) => return self.fail(stream, &e),
+                    }
+                    if !self.upgrade_if_asked(stream, &mut pending) {
+                        return;
                     }
                 }
                 ReadResult::Data => {
@@ -244,8 +285,14 @@ impl<'a> Connection<'a> {
                         }
                         start = next;
                         scan = next;
+                        if self.upgrading {
+                            break;
+                        }
                     }
                     pending.drain(..start);
+                    if !self.upgrade_if_asked(stream, &mut pending) {
+                        return;
+                    }
                 }
                 ReadResult::Eof => {
                     if !pending.is_empty() && self.server.framing.frames().is_some() {
@@ -280,7 +327,7 @@ impl<'a> Connection<'a> {
     /// the connection is closed.
     fn answer_frames(
         &mut self,
-        stream: &mut TimedStream,
+        stream: &mut Transport,
         pending: &mut Vec<u8>,
         scan: &mut Scan,
     ) -> io::Result<bool> {
@@ -302,6 +349,10 @@ impl<'a> Connection<'a> {
                     let body = start + body.start..start + body.end;
                     *scan = Scan::default();
                     match self.answer(stream, &pending[body]) {
+                        Ok(true) if self.upgrading => {
+                            start += end;
+                            break Ok(true);
+                        }
                         Ok(true) => start += end,
                         other => break other,
                     }
@@ -313,7 +364,7 @@ impl<'a> Connection<'a> {
     }
 
     /// Applies the first matching rule to `message`. Ok(false): the connection is closed.
-    fn answer(&mut self, stream: &mut TimedStream, message: &[u8]) -> io::Result<bool> {
+    fn answer(&mut self, stream: &mut Transport, message: &[u8]) -> io::Result<bool> {
         self.context.progressed();
         // The reply is rendered into a buffer the connection keeps.
         let mut reply = std::mem::take(&mut self.reply);
@@ -324,7 +375,7 @@ impl<'a> Connection<'a> {
 
     fn answer_with(
         &mut self,
-        stream: &mut TimedStream,
+        stream: &mut Transport,
         message: &[u8],
         reply: &mut Vec<u8>,
     ) -> io::Result<bool> {
@@ -379,7 +430,27 @@ impl<'a> Connection<'a> {
             self.close(stream);
             return Ok(false);
         }
+        if !answer.lost && self.server.rules.get(answer.rule).is_some_and(|r| r.starttls) {
+            self.upgrading = true;
+        }
         Ok(true)
+    }
+
+    /// After a `starttls` rule answered: turns the connection to TLS, what was read past the
+    /// message going to the handshake (a client that sent its hello at once). False when the
+    /// connection ends (the handshake failed, or it was TLS already: recorded).
+    fn upgrade_if_asked(&mut self, stream: &mut Transport, pending: &mut Vec<u8>) -> bool {
+        if !std::mem::take(&mut self.upgrading) {
+            return true;
+        }
+        if stream.is_tls() {
+            let why = "a `starttls` rule matched on a connection that already speaks TLS";
+            self.emit(ServerAction::Failed(why.to_string()), true);
+            let _ = stream.tcp().shutdown(Shutdown::Both);
+            return false;
+        }
+        let leftover = std::mem::take(pending);
+        self.secure(stream, &leftover)
     }
 
     /// What the faults will do to a write of `len` bytes answering `message`: its extra latency,
@@ -403,7 +474,7 @@ impl<'a> Connection<'a> {
     /// connection was cut (`close_after`) or the run stopped.
     fn send(
         &mut self,
-        stream: &mut TimedStream,
+        stream: &mut Transport,
         bytes: &[u8],
         latency: Option<Duration>,
     ) -> io::Result<bool> {
@@ -434,19 +505,23 @@ impl<'a> Connection<'a> {
     }
 
     /// Closes the server's side: a FIN, or a reset under the `reset` fault.
-    fn close(&mut self, stream: &TcpStream) {
-        self.injector.close(stream);
+    fn close(&mut self, stream: &mut Transport) {
+        self.injector.close(stream, &self.context.cancel);
         if self.injector.resets() {
             self.emit(ServerAction::Fault(AppliedFault::Reset), true);
         }
     }
 
-    fn fail(&mut self, stream: &TcpStream, error: &io::Error) {
+    fn fail(&mut self, stream: &Transport, error: &io::Error) {
         if self.context.cancel.is_set() {
             return;
         }
-        self.emit(ServerAction::Failed(io_reason(error)), true);
-        let _ = stream.shutdown(Shutdown::Both);
+        let action = match super::tls::failure_in(error) {
+            Some(failure) => ServerAction::TlsFailed(failure.clone()),
+            None => ServerAction::Failed(io_reason(error)),
+        };
+        self.emit(action, true);
+        let _ = stream.tcp().shutdown(Shutdown::Both);
     }
 }
 

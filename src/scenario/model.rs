@@ -16,7 +16,7 @@ use crate::matcher::Matcher;
 use crate::redact::{Redaction, Redactions};
 pub use super::tls::{
     CertificateFault, ClientAuth, ClientIdentity, ClientTls, Identity, ServerIdentity,
-    ServerTls, ServerTrust, TlsErrorKind, TlsVersion, Trust,
+    ServerTls, ServerTrust, TlsErrorKind, TlsFiles, TlsVersion, Trust,
 };
 use crate::template::{self, Piece, Syntax};
 
@@ -200,21 +200,36 @@ impl Program {
         host: &str,
         port: u16,
         instance: Option<(&str, u32)>,
+        files: &TlsFiles,
     ) -> Result<Vec<String>, String> {
         let value = |name: &str| match (name, instance) {
             ("port", _) => Some(port.to_string()),
             ("host", _) => Some(host.to_string()),
             ("client", Some((label, _))) => Some(label.to_string()),
             ("instance", Some((_, index))) => Some(index.to_string()),
+            (other, _) if TlsFiles::NAMES.contains(&other) => files.get(other).cloned(),
             (other, _) => self.vars.get(other).cloned(),
         };
         self.argv
             .iter()
             .map(|arg| {
-                template::render(arg, Syntax::Text, &value)
-                    .map_err(|name| format!("unknown placeholder `{{{name}}}`"))
+                template::render(arg, Syntax::Text, &value).map_err(|name| {
+                    match TlsFiles::NAMES.contains(&name.as_str()) {
+                        true => format!("uses `{{{name}}}`, and the run has no such file: a certificate and key are made for a program in the place of a server with `tls:`, and for client programs"),
+                        false => format!("unknown placeholder `{{{name}}}`"),
+                    }
+                })
             })
             .collect()
+    }
+
+    /// Whether its command line uses the run's TLS files (`{ca_file}`…).
+    pub fn uses_tls_files(&self) -> bool {
+        self.argv.iter().any(|arg| {
+            template::names(arg, Syntax::Text)
+                .iter()
+                .any(|name| TlsFiles::NAMES.contains(&name.as_str()))
+        })
     }
 }
 
@@ -928,6 +943,14 @@ impl Client {
     /// netlab takes itself.
     pub fn is_program(&self) -> bool {
         matches!(self.steps.first(), Some(Step::Run(_)))
+    }
+
+    /// The program under test it runs, if it is one.
+    pub fn program(&self) -> Option<&Program> {
+        match self.steps.first() {
+            Some(Step::Run(program)) => Some(program),
+            _ => None,
+        }
     }
 }
 

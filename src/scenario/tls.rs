@@ -135,6 +135,33 @@ pub struct ClientTls {
     pub starts_plain: bool,
 }
 
+/// The TLS files of the run a program under test is given, where the run has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The run's CA (`{ca_file}`, `NETLAB_CA_FILE`).
+    pub ca: Option<String>,
+    /// Its certificate chain (`{cert_file}`, `NETLAB_CERT_FILE`): its server's, for a program
+    /// in a TLS server's place; one signed by the run's CA, for a client program.
+    pub cert: Option<String>,
+    /// Its key (`{key_file}`, `NETLAB_KEY_FILE`).
+    pub key: Option<String>,
+}
+
+impl TlsFiles {
+    /// The placeholders a program's command line may use for them.
+    pub const NAMES: [&'static str; 3] = ["ca_file", "cert_file", "key_file"];
+
+    /// The file named `name` (one of `NAMES`), if the run has it.
+    pub fn get(&self, name: &str) -> Option<&String> {
+        match name {
+            "ca_file" => self.ca.as_ref(),
+            "cert_file" => self.cert.as_ref(),
+            "key_file" => self.key.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// Why a handshake failed, as `expect_tls_error` names it: one kind per lesson.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

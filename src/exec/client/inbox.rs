@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::super::cancel::Cancel;
 use super::super::socket::ReadResult;
-use super::stream::ByteStream;
+use crate::exec::transport::Transport;
 
 /// Most bytes asked of each read.
 const READ_SIZE: usize = 64 * 1024;
@@ -33,7 +33,7 @@ impl Inbox {
     /// Reads once more from `stream` into `pending`, until `deadline` at most.
     pub fn fill(
         &mut self,
-        stream: &mut dyn ByteStream,
+        stream: &mut Transport,
         deadline: Instant,
         cancel: &Cancel,
     ) -> ReadResult {
@@ -41,11 +41,11 @@ impl Inbox {
             self.scratch.resize(FIRST_READ_SIZE, 0);
         }
         let before = self.pending.len();
-        let result = stream.read_some(&mut self.scratch, &mut self.pending, deadline, cancel);
+        let result = stream.read_some(&mut self.scratch, &mut self.pending, Some(deadline), cancel);
         if matches!(result, ReadResult::Eof) {
             self.eof = true;
         }
-        let filled = self.pending.len() - before == self.scratch.len();
+        let filled = self.pending.len() - before >= self.scratch.len();
         if filled && self.scratch.len() < READ_SIZE {
             self.scratch.resize(self.scratch.len() * 2, 0);
         }
@@ -62,7 +62,7 @@ impl Inbox {
     /// read happened to hold.
     pub fn linger(
         &mut self,
-        stream: &mut dyn ByteStream,
+        stream: &mut Transport,
         want: usize,
         cap: usize,
         cancel: &Cancel,

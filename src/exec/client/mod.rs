@@ -24,7 +24,8 @@ pub use self::stream::Closing;
 use self::stream::StreamLink;
 use super::context::Context;
 use super::resolve::{Resolved, resolve};
-use super::socket::{self, TimedStream};
+use super::socket;
+use super::transport::Transport;
 use crate::diagnostic::io_reason;
 use crate::event::{EventKind, FailureKind, InstanceId, Origin, StepOutcome};
 use crate::plan::step_timeout;
@@ -203,7 +204,11 @@ impl Instance<'_> {
             Ok((link, (local, remote))) => {
                 self.link = link;
                 r.report(None, StepOutcome::Connected { local, remote });
-                Ok(())
+                let at_once = r.client.tls.as_ref().is_some_and(|tls| !tls.starts_plain);
+                match &mut self.link {
+                    Link::Stream(stream) if at_once => stream.secure_at_connect(r, timeout),
+                    _ => Ok(()),
+                }
             }
             Err(kind) => r.fail(None, kind, Vec::new()),
         }
@@ -268,7 +273,7 @@ fn connect_tcp(
                     .map_err(|e| FailureKind::ConnectFailed(io_reason(&e)))?;
                 // Where the connection really goes (`0.0.0.0:P` reaches the local host).
                 let remote = stream.peer_addr().unwrap_or(*addr);
-                let link = StreamLink::new(Box::new(TimedStream::new(stream)));
+                let link = StreamLink::new(Transport::plain(stream));
                 return Ok((link, (socket::canonical(local), socket::canonical(remote))));
             }
             Err(e) => last_error = io_reason(&e),

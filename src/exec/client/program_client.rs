@@ -49,7 +49,9 @@ impl ProgramLink {
         let (host, port) = host_and_port(dial);
         let label = r.client.instance_label(r.id.instance);
         let instance = Some((label.as_str(), r.id.instance));
-        let mut running = match program::start(program, &host, port, instance, r.context.scale) {
+        let files = r.context.tls.program_files(None);
+        let told = (r.context.scale, &files);
+        let mut running = match program::start(program, &host, port, instance, told) {
             Ok(running) => running,
             Err(reason) => {
                 return r.fail(Some(index), FailureKind::ProgramStart(reason), Vec::new());

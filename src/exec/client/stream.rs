@@ -1,24 +1,25 @@
-//! The steps of a client on a byte stream (TCP; a TLS stream is another `ByteStream`): written
-//! once over the `ByteStream` seam, with the bytes received kept in an `Inbox`. A send reports
+//! The steps of a client on a byte stream (TCP, with or without TLS: a `Transport`), with the
+//! bytes received kept in an `Inbox`. A send reports
 //! before writing; a reading step takes what it matched from the inbox and leaves the rest for the
 //! next step.
 
 use std::io;
-use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 use super::super::cancel::Cancel;
 use super::super::context::{Context, Link};
-use super::super::socket::{self, ReadResult, TimedStream};
+use super::super::socket::{self, ReadResult};
+use super::super::tls::{HandshakeError, TlsSession, failure_in};
+use super::super::transport::Transport;
 use super::UNFILLED;
 use super::inbox::Inbox;
 use super::report::{Proceed, Reporter};
 use crate::diagnostic::io_reason;
-use crate::event::{FailureKind, StepOutcome};
+use crate::event::{FailureKind, StepOutcome, TlsFailure};
 use crate::framing::Scan;
 use crate::matcher::{Matcher, Progress};
 use crate::plan::deadline_after;
-use crate::scenario::{Payload, Step};
+use crate::scenario::{Payload, Step, TlsErrorKind};
 
 /// An `expect: { bytes: N }` longer than this counts the bytes instead of keeping them.
 const COUNT_ABOVE: usize = 64 * 1024;
@@ -47,63 +48,15 @@ const PEER_PAUSE: Duration = Duration::from_millis(2);
 /// About how many bytes of a streamed payload are written at a time.
 const STREAM_BUFFER: usize = 64 * 1024;
 
-/// A byte stream a client talks over. Every wait in it is bounded by its deadline and wakes for
-/// the stop signal.
-pub(in crate::exec) trait ByteStream {
-    /// Reads once (at most `scratch.len()` bytes) and appends to `into`, until `deadline` at most.
-    fn read_some(
-        &mut self,
-        scratch: &mut [u8],
-        into: &mut Vec<u8>,
-        deadline: Instant,
-        cancel: &Cancel,
-    ) -> ReadResult;
-
-    /// Writes all of `bytes`.
-    fn write_all(&mut self, bytes: &[u8], cancel: &Cancel) -> io::Result<()>;
-
-    /// Closes the sending side (the peer reads the end of the stream).
-    fn shutdown_write(&mut self) -> io::Result<()>;
-
-    /// The connection's two ends: this one's address, the peer's.
-    fn link(&self) -> Option<Link>;
-}
-
-impl ByteStream for TimedStream {
-    fn read_some(
-        &mut self,
-        scratch: &mut [u8],
-        into: &mut Vec<u8>,
-        deadline: Instant,
-        cancel: &Cancel,
-    ) -> ReadResult {
-        socket::read_some(self, scratch, into, Some(deadline), cancel)
-    }
-
-    fn write_all(&mut self, bytes: &[u8], cancel: &Cancel) -> io::Result<()> {
-        socket::write_all(self, bytes, cancel)
-    }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
-
-    fn link(&self) -> Option<Link> {
-        let local = std::net::TcpStream::local_addr(self).ok()?;
-        let peer = self.peer_addr().ok()?;
-        Some((socket::canonical(local), socket::canonical(peer)))
-    }
-}
-
 /// A client's connection over a byte stream, and what it received.
 pub(in crate::exec) struct StreamLink {
-    stream: Box<dyn ByteStream>,
+    stream: Transport,
     inbox: Inbox,
 }
 
 /// Writes a payload: its bytes, or a repeated unit streamed a buffer at a time.
 fn write_payload(
-    stream: &mut dyn ByteStream,
+    stream: &mut Transport,
     payload: &Payload,
     cancel: &Cancel,
 ) -> io::Result<()> {
@@ -129,7 +82,7 @@ fn write_payload(
 
 impl StreamLink {
     /// A link over `stream`, nothing received yet.
-    pub fn new(stream: Box<dyn ByteStream>) -> StreamLink {
+    pub fn new(stream: Transport) -> StreamLink {
         StreamLink {
             stream,
             inbox: Inbox::default(),
@@ -147,7 +100,7 @@ impl StreamLink {
             return;
         }
         let cancel = &context.cancel;
-        let _ = self.stream.shutdown_write();
+        let _ = self.stream.shutdown_write(cancel);
         let until = match (closing, context.deadline) {
             (Closing::UntilThePeerCloses, Some(deadline)) => deadline,
             _ => Instant::now() + CLOSE_LINGER,
@@ -155,7 +108,7 @@ impl StreamLink {
         // A netlab server still writing to this socket (a long reply, a slow one under a
         // fault) stops and closes, rather than keep the run going until its deadline.
         let link = (closing == Closing::UntilThePeerCloses)
-            .then(|| self.stream.link())
+            .then(|| link_of(self.stream.tcp()))
             .flatten();
         if let Some(link) = link {
             context.leaving(link, true);
@@ -186,7 +139,7 @@ impl StreamLink {
                 if !r.passes_unreported {
                     r.report(at, StepOutcome::Sending(payload.clone()));
                 }
-                match write_payload(self.stream.as_mut(), payload, &r.context.cancel) {
+                match write_payload(&mut self.stream, payload, &r.context.cancel) {
                     Ok(()) => Ok(()),
                     Err(e) => r.fail(at, FailureKind::Io(io_reason(&e)), Vec::new()),
                 }
@@ -207,7 +160,9 @@ impl StreamLink {
                 let quiet = r.context.scale.pause(*quiet);
                 self.expect_nothing(r, index, quiet)
             }
-            Step::ShutdownWrite => match self.stream.shutdown_write() {
+            Step::StartTls => self.start_tls(r, index, timeout),
+            Step::ExpectTlsError { kind, .. } => self.expect_tls_error(r, index, *kind, timeout),
+            Step::ShutdownWrite => match self.stream.shutdown_write(&r.context.cancel) {
                 Ok(()) => {
                     r.report(at, StepOutcome::HalfClosed);
                     Ok(())
@@ -221,14 +176,14 @@ impl StreamLink {
 
     /// Reads once more into the inbox, until `deadline` at most.
     fn fill(&mut self, deadline: Instant, cancel: &Cancel) -> ReadResult {
-        self.inbox.fill(self.stream.as_mut(), deadline, cancel)
+        self.inbox.fill(&mut self.stream, deadline, cancel)
     }
 
     /// Keeps reading briefly so that a failure shows the whole reply (see `Inbox::linger`).
     fn linger(&mut self, r: &Reporter<'_>, want: usize) {
         let cap = r.client.max_received;
         self.inbox
-            .linger(self.stream.as_mut(), want, cap, &r.context.cancel);
+            .linger(&mut self.stream, want, cap, &r.context.cancel);
     }
 
     /// Fails a reading step according to what the last read gave, with what is pending.
@@ -242,7 +197,10 @@ impl StreamLink {
         let kind = match result {
             ReadResult::Timeout => FailureKind::Timeout(timeout),
             ReadResult::Stopped => FailureKind::Stopped,
-            ReadResult::Failed(e) => FailureKind::Io(io_reason(&e)),
+            ReadResult::Failed(e) => match failure_in(&e) {
+                Some(tls) => FailureKind::Tls(tls.clone()),
+                None => FailureKind::Io(io_reason(&e)),
+            },
             ReadResult::Eof => FailureKind::PeerClosed,
             ReadResult::Data => FailureKind::UnexpectedData,
         };
@@ -470,4 +428,141 @@ impl StreamLink {
             }
         }
     }
+
+    /// `starttls`: turns the connection to TLS, what came past the plain text going to the
+    /// handshake. A handshake that fails is the step's failure, unless the next step expects it
+    /// (`expect_tls_error`), which then judges it.
+    fn start_tls(&mut self, r: &Reporter<'_>, index: usize, timeout: Duration) -> Proceed {
+        if self.stream.is_tls() {
+            let why = "the connection already speaks TLS".to_string();
+            return r.fail(Some(index), FailureKind::Io(why), Vec::new());
+        }
+        let leftover = std::mem::take(&mut self.inbox.pending);
+        let deadline = deadline_after(Instant::now(), timeout);
+        match secure(&mut self.stream, r, &leftover, deadline) {
+            Ok(handshake) => {
+                r.report(Some(index), StepOutcome::Secured(handshake));
+                Ok(())
+            }
+            Err(failure) => self.handshake_failed(r, Some(index), failure, timeout),
+        }
+    }
+
+    /// The handshake of a client that speaks TLS from the start, right after its connect,
+    /// within its connect's `timeout`.
+    pub fn secure_at_connect(&mut self, r: &Reporter<'_>, timeout: Duration) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        match secure(&mut self.stream, r, &[], deadline) {
+            Ok(handshake) => {
+                r.report(None, StepOutcome::Secured(handshake));
+                Ok(())
+            }
+            Err(failure) => self.handshake_failed(r, None, failure, timeout),
+        }
+    }
+
+    /// What a failed handshake (at connect: `at` is `None`) makes of the step.
+    pub fn handshake_failed(
+        &mut self,
+        r: &Reporter<'_>,
+        at: Option<usize>,
+        failure: HandshakeError,
+        timeout: Duration,
+    ) -> Proceed {
+        let next = at.map_or(0, |i| i + 1);
+        let expected = matches!(
+            r.client.steps_of(r.id.instance).get(next),
+            Some(Step::ExpectTlsError { .. })
+        );
+        let kind = match failure {
+            // The next step reads the failure again, and judges it.
+            HandshakeError::Tls(tls) if expected => {
+                r.report(at, StepOutcome::TlsRefused(tls));
+                return Ok(());
+            }
+            HandshakeError::Tls(tls) => FailureKind::Tls(tls),
+            HandshakeError::Timeout => FailureKind::Timeout(timeout),
+            HandshakeError::Stopped => FailureKind::Stopped,
+            HandshakeError::Io(e) => FailureKind::Io(io_reason(&e)),
+        };
+        r.fail(at, kind, Vec::new())
+    }
+
+    /// `expect_tls_error`: TLS fails, as `kind` says: the handshake, or an alert right after it
+    /// (a server that refuses a client's certificate says so once the client has finished).
+    fn expect_tls_error(
+        &mut self,
+        r: &Reporter<'_>,
+        index: usize,
+        kind: TlsErrorKind,
+        timeout: Duration,
+    ) -> Proceed {
+        let deadline = deadline_after(Instant::now(), timeout);
+        loop {
+            if !self.inbox.pending.is_empty() {
+                let received = std::mem::take(&mut self.inbox.pending);
+                return r.fail(Some(index), FailureKind::TlsSucceeded, received);
+            }
+            if self.inbox.eof {
+                return self.read_failure(r, index, ReadResult::Eof, timeout);
+            }
+            match self.fill(deadline, &r.context.cancel) {
+                ReadResult::Data | ReadResult::Eof => {}
+                ReadResult::Failed(e) => match failure_in(&e) {
+                    Some(failure) if failure.kind == kind => {
+                        r.report(Some(index), StepOutcome::TlsRefused(failure.clone()));
+                        return Ok(());
+                    }
+                    Some(failure) => {
+                        return r.fail(Some(index), FailureKind::Tls(failure.clone()), Vec::new());
+                    }
+                    None => return self.read_failure(r, index, ReadResult::Failed(e), timeout),
+                },
+                ReadResult::Timeout => {
+                    return r.fail(Some(index), FailureKind::TlsSucceeded, Vec::new());
+                }
+                other => return self.read_failure(r, index, other, timeout),
+            }
+        }
+    }
+}
+
+/// The two ends of a TCP connection, this one's first.
+fn link_of(tcp: &std::net::TcpStream) -> Option<Link> {
+    let local = tcp.local_addr().ok()?;
+    let peer = tcp.peer_addr().ok()?;
+    Some((socket::canonical(local), socket::canonical(peer)))
+}
+
+/// Turns `stream` to TLS as the instance's client says (`leftover`: bytes read past the plain
+/// text), within `deadline`: what the handshake settled, or why it failed.
+pub(super) fn secure(
+    stream: &mut Transport,
+    r: &Reporter<'_>,
+    leftover: &[u8],
+    deadline: Instant,
+) -> Result<crate::event::Handshake, HandshakeError> {
+    let Some(side) = r.context.tls.client(r.id.client) else {
+        return Err(HandshakeError::Tls(TlsFailure {
+            kind: TlsErrorKind::HandshakeFailure,
+            reason: "this client has no TLS settings: a bug in netlab".into(),
+        }));
+    };
+    let connection = rustls::ClientConnection::new(side.config.clone(), side.name.clone())
+        .map_err(|e| HandshakeError::Tls(super::super::tls::failure_of(&e)))?;
+    stream.start_tls(
+        TlsSession::new(connection),
+        leftover,
+        Some(deadline),
+        &r.context.cancel,
+    )?;
+    let sni = match &side.name {
+        rustls::pki_types::ServerName::DnsName(name) => Some(name.as_ref().to_string()),
+        _ => None,
+    };
+    let view = (sni, side.has_certificate, side.verifies);
+    Ok(match stream.session() {
+        Some(session) => session.settled(Some(view)),
+        None => return Err(HandshakeError::Stopped),
+    })
 }

@@ -20,7 +20,16 @@ use crate::template::{self, Piece, Syntax};
 pub const MAX_VARIED_REGEXES: u64 = 256;
 
 /// Names netlab fills in itself: no var may take them.
-pub(super) const BUILT_IN: &[&str] = &["port", "host", "client", "instance", "data"];
+pub(super) const BUILT_IN: &[&str] = &[
+    "port",
+    "host",
+    "client",
+    "instance",
+    "data",
+    "ca_file",
+    "cert_file",
+    "key_file",
+];
 
 /// The scenario's `vars`: the names declared, and the values known for them.
 #[derive(Debug, Default)]
@@ -347,8 +356,10 @@ impl Checker<'_> {
             Scope::Shared => &[],
             Scope::Reply => &["data"],
             Scope::Instance => &["client", "instance"],
-            Scope::Program { client: false } => &["port", "host"],
-            Scope::Program { client: true } => &["port", "host", "client", "instance"],
+            Scope::Program { client: false } => &["port", "host", "ca_file", "cert_file", "key_file"],
+            Scope::Program { client: true } => &[
+                "port", "host", "client", "instance", "ca_file", "cert_file", "key_file",
+            ],
         };
         let captured: &[String] = match scope {
             Scope::Instance => &self.captures.known,
@@ -404,6 +415,7 @@ impl Checker<'_> {
         match (name, scope) {
             ("data", Scope::Reply) => Meaning::Kept,
             ("port" | "host", Scope::Program { .. }) => Meaning::Kept,
+            ("ca_file" | "cert_file" | "key_file", Scope::Program { .. }) => Meaning::Kept,
             ("client" | "instance", Scope::Program { client: true }) => Meaning::Kept,
             ("client", Scope::Instance) => {
                 Meaning::Value(self.instance.as_ref().map_or(String::new(), |i| i.label.clone()))
@@ -416,6 +428,10 @@ impl Checker<'_> {
             ("port" | "host", _) => Meaning::Refused(
                 format!("`{{{name}}}` is given to programs under test (`exec:`) only"),
                 "a netlab client is told where to connect by `connect`; in its bytes a port would make each run's transcript differ".into(),
+            ),
+            ("ca_file" | "cert_file" | "key_file", _) => Meaning::Refused(
+                format!("`{{{name}}}` is given to programs under test (`exec:`) only"),
+                "a netlab client trusts the run's CA by itself, and a netlab server with `tls: { self_signed: true }` presents the run's certificate".into(),
             ),
             ("client" | "instance", _) => Meaning::Refused(
                 format!("`{{{name}}}` is known in a client's steps, hints and `exec` only"),

@@ -1,0 +1,214 @@
+//! The run's own certificates (rcgen): a CA made for each run, the certificates it signs for the
+//! servers and clients that ask for `self_signed` / `client_cert: run`, another CA nobody trusts
+//! (for `other_ca`), and the files a program under test is given (`{ca_file}`, `{cert_file}`,
+//! `{key_file}`). ECDSA P-256 keys: made in well under a millisecond each.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::scenario::CertificateFault;
+
+/// A certificate and its key, made for the run.
+pub struct Made {
+    /// The certificate, then the CA that signed it (as a server sends its chain).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Its key.
+    pub key: PrivateKeyDer<'static>,
+    /// The PEM texts of the chain and of the key, for a program's files.
+    pem: (String, String),
+}
+
+impl Made {
+    /// A copy of its key (keys are not `Clone`: copies are on purpose).
+    pub fn key(&self) -> PrivateKeyDer<'static> {
+        self.key.clone_key()
+    }
+}
+
+/// A CA of the run: its certificate and the key it signs with.
+struct Authority {
+    certificate: CertificateDer<'static>,
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Result<Authority, rcgen::Error> {
+        let mut params = CertificateParams::new(Vec::new())?;
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = KeyPair::generate()?;
+        let certificate = params.self_signed(&key)?;
+        Ok(Authority {
+            certificate: certificate.der().clone(),
+            pem: certificate.pem(),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// A certificate for `names`, signed by this CA, for a server or a client.
+    fn sign(
+        &self,
+        names: &[String],
+        server: bool,
+        expired: bool,
+    ) -> Result<Made, rcgen::Error> {
+        let mut params = CertificateParams::new(Vec::new())?;
+        params.subject_alt_names = names
+            .iter()
+            .map(|name| match name.parse::<IpAddr>() {
+                Ok(ip) => Ok(SanType::IpAddress(ip)),
+                Err(_) => Ok(SanType::DnsName(name.clone().try_into()?)),
+            })
+            .collect::<Result<_, rcgen::Error>>()?;
+        if let Some(first) = names.first() {
+            params.distinguished_name.push(DnType::CommonName, first);
+        }
+        params.extended_key_usages = vec![match server {
+            true => ExtendedKeyUsagePurpose::ServerAuth,
+            false => ExtendedKeyUsagePurpose::ClientAuth,
+        }];
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+        }
+        let key = KeyPair::generate()?;
+        let certificate = params.signed_by(&key, &self.issuer)?;
+        Ok(Made {
+            chain: vec![certificate.der().clone(), self.certificate.clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            pem: (format!("{}{}", certificate.pem(), self.pem), key.serialize_pem()),
+        })
+    }
+}
+
+/// The run's CAs, and the directory their files are written in (removed with it).
+pub struct RunPki {
+    ca: Authority,
+    other: Authority,
+    dir: tempfile::TempDir,
+}
+
+/// Where the files of one certificate are, for a program under test.
+#[derive(Debug, Clone)]
+pub struct Files {
+    /// The certificate, then its CA, in PEM.
+    pub cert: PathBuf,
+    /// Its key, in PEM (PKCS#8).
+    pub key: PathBuf,
+}
+
+impl RunPki {
+    /// Makes the run's CAs, and writes the trusted one as `ca.pem`.
+    pub fn new() -> anyhow::Result<RunPki> {
+        let ca = Authority::new("netlab run CA")?;
+        let other = Authority::new("netlab other CA (trusted by nobody)")?;
+        let dir = tempfile::Builder::new().prefix("netlab-tls-").tempdir()?;
+        std::fs::write(dir.path().join("ca.pem"), &ca.pem)?;
+        Ok(RunPki { ca, other, dir })
+    }
+
+    /// The run's CA certificate.
+    pub fn ca(&self) -> &CertificateDer<'static> {
+        &self.ca.certificate
+    }
+
+    /// The file of the run's CA certificate (`{ca_file}`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A server certificate for `names`, wrong as `fault` says.
+    pub fn server(
+        &self,
+        names: &[String],
+        fault: Option<CertificateFault>,
+    ) -> anyhow::Result<Made> {
+        let wrong = [String::from("wrong.example")];
+        Ok(match fault {
+            None => self.ca.sign(names, true, false)?,
+            Some(CertificateFault::Expired) => self.ca.sign(names, true, true)?,
+            Some(CertificateFault::WrongName) => self.ca.sign(&wrong, true, false)?,
+            Some(CertificateFault::OtherCa) => self.other.sign(names, true, false)?,
+        })
+    }
+
+    /// A client certificate, signed by the run's CA (or, `other`, by the CA nobody trusts).
+    pub fn client(&self, other: bool) -> anyhow::Result<Made> {
+        let names = [String::from("netlab-client")];
+        Ok(match other {
+            false => self.ca.sign(&names, false, false)?,
+            true => self.other.sign(&names, false, false)?,
+        })
+    }
+
+    /// Writes `made` as `{label}.pem` and `{label}.key` in the run's directory.
+    pub fn write(&self, label: &str, made: &Made) -> anyhow::Result<Files> {
+        let files = Files {
+            cert: self.dir.path().join(format!("{label}.pem")),
+            key: self.dir.path().join(format!("{label}.key")),
+        };
+        std::fs::write(&files.cert, &made.pem.0)?;
+        write_private(&files.key, &made.pem.1)?;
+        Ok(files)
+    }
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
+}
+
+/// The names a made server certificate holds for a server bound to `bind`: the address (the
+/// loopback address for an unspecified one, both families' for `::`), and `localhost`.
+pub fn names_for(bind: IpAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string()];
+    if bind.is_unspecified() {
+        names.push("127.0.0.1".to_string());
+        if bind.is_ipv6() {
+            names.push("::1".to_string());
+        }
+    } else {
+        names.push(bind.to_string());
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unspecified_bind_gets_the_loopback_names() {
+        assert_eq!(names_for("0.0.0.0".parse().unwrap()), ["localhost", "127.0.0.1"]);
+        assert_eq!(names_for("::".parse().unwrap()), ["localhost", "127.0.0.1", "::1"]);
+        assert_eq!(names_for("::1".parse().unwrap()), ["localhost", "::1"]);
+    }
+
+    #[test]
+    fn the_files_are_written_and_removed_with_the_run() {
+        let pki = RunPki::new().unwrap();
+        let made = pki.server(&names_for("127.0.0.1".parse().unwrap()), None).unwrap();
+        let files = pki.write("hello", &made).unwrap();
+        let text = std::fs::read_to_string(&files.cert).unwrap();
+        assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2, "the chain");
+        let dir = pki.ca_file().parent().map(Path::to_path_buf).unwrap();
+        drop(pki);
+        assert!(!dir.exists());
+    }
+}

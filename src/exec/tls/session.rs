@@ -1,0 +1,325 @@
+//! A TLS session over a bounded socket: rustls's `Connection` driven by hand (`read_tls`,
+//! `process_new_packets`, `write_tls`) rather than through `rustls::Stream`, so that every wait
+//! is a `socket::read_some` or `socket::write_all` — bounded by its deadline, woken by the stop
+//! signal — and a failure is a typed `TlsFailure`, never an `io::Error` whose words are parsed.
+//!
+//! What a read gives does not depend on how the bytes were cut: ciphertext is fed whole, the
+//! plaintext it holds drained after each record, and plaintext that came before a failure is
+//! delivered before the failure is.
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use rustls::{AlertDescription, CertificateError, Connection, Error};
+
+use crate::event::{Handshake, TlsFailure};
+use crate::exec::cancel::Cancel;
+use crate::exec::socket::{self, ReadResult, TimedStream};
+use crate::scenario::{TlsErrorKind, TlsVersion};
+
+/// How much ciphertext a handshake reads at a time (a whole record and its header).
+const RECORD: usize = 16 * 1024 + 256;
+
+/// Why a handshake did not finish.
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// TLS said no (an alert, a certificate refused, a peer that does not speak TLS).
+    Tls(TlsFailure),
+    /// The deadline passed first.
+    Timeout,
+    /// The run is stopping.
+    Stopped,
+    /// The socket failed (a reset).
+    Io(io::Error),
+}
+
+/// One TLS connection's state, beside the socket it runs over.
+pub struct TlsSession {
+    conn: Connection,
+    /// Ciphertext to write, kept from one write to the next.
+    outgoing: Vec<u8>,
+    /// Ciphertext read, kept from one read to the next.
+    incoming: Vec<u8>,
+    /// Plaintext that came with the handshake, before anyone read.
+    early: Vec<u8>,
+    /// The failure every later read or write says.
+    failed: Option<TlsFailure>,
+    /// The peer closed (`close_notify`, or the end of the stream).
+    closed: bool,
+}
+
+impl TlsSession {
+    /// A session about to start its handshake.
+    pub fn new(conn: impl Into<Connection>) -> TlsSession {
+        TlsSession {
+            conn: conn.into(),
+            outgoing: Vec::new(),
+            incoming: Vec::new(),
+            early: Vec::new(),
+            failed: None,
+            closed: false,
+        }
+    }
+
+    /// Makes every later read and write say `failure`.
+    pub fn fail(&mut self, failure: TlsFailure) {
+        self.failed = Some(failure);
+    }
+
+    /// Runs the handshake over `tcp`, until `deadline` at most (`None`: until the run stops),
+    /// `leftover` being bytes already read from it (after a `starttls`).
+    pub fn handshake(
+        &mut self,
+        tcp: &mut TimedStream,
+        leftover: &[u8],
+        deadline: Option<Instant>,
+        cancel: &Cancel,
+    ) -> Result<(), HandshakeError> {
+        let mut early = std::mem::take(&mut self.early);
+        let mut scratch = vec![0u8; RECORD];
+        if !leftover.is_empty() {
+            self.take_in(tcp, leftover, &mut early, &mut scratch, cancel)
+                .map_err(HandshakeError::Tls)?;
+        }
+        loop {
+            self.flush(tcp, cancel).map_err(HandshakeError::Io)?;
+            if !self.conn.is_handshaking() {
+                break;
+            }
+            let mut incoming = std::mem::take(&mut self.incoming);
+            incoming.clear();
+            let read = socket::read_some(tcp, &mut scratch, &mut incoming, deadline, cancel);
+            let taken = match read {
+                ReadResult::Data => self.take_in(tcp, &incoming, &mut early, &mut scratch, cancel),
+                ReadResult::Eof => Err(TlsFailure {
+                    kind: TlsErrorKind::HandshakeFailure,
+                    reason: "the peer closed the connection during the handshake".into(),
+                }),
+                ReadResult::Timeout => return Err(HandshakeError::Timeout),
+                ReadResult::Stopped => return Err(HandshakeError::Stopped),
+                ReadResult::Failed(e) => return Err(HandshakeError::Io(e)),
+            };
+            self.incoming = incoming;
+            taken.map_err(HandshakeError::Tls)?;
+        }
+        self.early = early;
+        Ok(())
+    }
+
+    /// What the handshake settled, as this side sees it (`sni`: the name a client asked for;
+    /// the client's own view of its certificate and of its check of the server's).
+    pub fn settled(&self, client_view: Option<(Option<String>, bool, bool)>) -> Handshake {
+        let version = match self.conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_2) => TlsVersion::Tls12,
+            _ => TlsVersion::Tls13,
+        };
+        let cipher_suite = self
+            .conn
+            .negotiated_cipher_suite()
+            .map_or_else(String::new, |suite| format!("{:?}", suite.suite()));
+        let alpn = self.conn.alpn_protocol().map(<[u8]>::to_vec);
+        let (sni, client_certificate, peer_verified) = match (&self.conn, client_view) {
+            (_, Some(view)) => view,
+            (Connection::Server(server), None) => {
+                let shown = server.peer_certificates().is_some();
+                (server.server_name().map(str::to_string), shown, shown)
+            }
+            (Connection::Client(_), None) => (None, false, false),
+        };
+        Handshake {
+            version,
+            cipher_suite,
+            alpn,
+            sni,
+            client_certificate,
+            peer_verified,
+        }
+    }
+
+    /// Reads once: appends the plaintext that came to `into`, waiting until `deadline` at most.
+    pub fn read_some(
+        &mut self,
+        tcp: &mut TimedStream,
+        scratch: &mut [u8],
+        into: &mut Vec<u8>,
+        deadline: Option<Instant>,
+        cancel: &Cancel,
+    ) -> ReadResult {
+        if !self.early.is_empty() {
+            into.append(&mut self.early);
+            return ReadResult::Data;
+        }
+        let before = into.len();
+        loop {
+            if let Some(failure) = &self.failed {
+                return ReadResult::Failed(io::Error::other(failure.clone()));
+            }
+            if self.closed {
+                return ReadResult::Eof;
+            }
+            let mut incoming = std::mem::take(&mut self.incoming);
+            incoming.clear();
+            let read = socket::read_some(tcp, scratch, &mut incoming, deadline, cancel);
+            let taken = match read {
+                ReadResult::Data => self.take_in(tcp, &incoming, into, scratch, cancel),
+                ReadResult::Eof => {
+                    // The end of the stream, told to rustls: a `close_notify` before it is a
+                    // clean close, none an unclean one; both end the stream here.
+                    let _ = self.conn.read_tls(&mut io::empty());
+                    let taken = self.process(tcp, into, scratch, cancel);
+                    self.closed = true;
+                    taken
+                }
+                other => {
+                    self.incoming = incoming;
+                    return other;
+                }
+            };
+            self.incoming = incoming;
+            if let Err(failure) = taken {
+                self.failed = Some(failure);
+            }
+            // What came before a failure or a close is given first.
+            if into.len() > before {
+                return ReadResult::Data;
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, encrypted.
+    pub fn write_all(
+        &mut self,
+        tcp: &mut TimedStream,
+        bytes: &[u8],
+        cancel: &Cancel,
+    ) -> io::Result<()> {
+        if let Some(failure) = &self.failed {
+            return Err(io::Error::other(failure.clone()));
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let taken = self.conn.writer().write(rest)?;
+            rest = &rest[taken..];
+            if taken == 0 && !self.conn.wants_write() {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.flush(tcp, cancel)?;
+        }
+        Ok(())
+    }
+
+    /// Says `close_notify` and closes the sending side.
+    pub fn shutdown_write(&mut self, tcp: &mut TimedStream, cancel: &Cancel) -> io::Result<()> {
+        self.conn.send_close_notify();
+        let flushed = self.flush(tcp, cancel);
+        let shut = tcp.shutdown(std::net::Shutdown::Write);
+        flushed.and(shut)
+    }
+
+    /// Writes what rustls has to send.
+    fn flush(&mut self, tcp: &mut TimedStream, cancel: &Cancel) -> io::Result<()> {
+        while self.conn.wants_write() {
+            self.outgoing.clear();
+            self.conn.write_tls(&mut self.outgoing)?;
+            socket::write_all(tcp, &self.outgoing, cancel)?;
+        }
+        Ok(())
+    }
+
+    /// Feeds `raw` ciphertext to rustls, appending the plaintext it holds to `into`.
+    fn take_in(
+        &mut self,
+        tcp: &mut TimedStream,
+        mut raw: &[u8],
+        into: &mut Vec<u8>,
+        scratch: &mut [u8],
+        cancel: &Cancel,
+    ) -> Result<(), TlsFailure> {
+        while !raw.is_empty() {
+            match self.conn.read_tls(&mut raw) {
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(TlsFailure {
+                        kind: TlsErrorKind::HandshakeFailure,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+            self.process(tcp, into, scratch, cancel)?;
+        }
+        Ok(())
+    }
+
+    /// Processes the records rustls holds and drains their plaintext into `into`; on a failure,
+    /// sends the alert rustls made for it (if the socket takes it).
+    fn process(
+        &mut self,
+        tcp: &mut TimedStream,
+        into: &mut Vec<u8>,
+        scratch: &mut [u8],
+        cancel: &Cancel,
+    ) -> Result<(), TlsFailure> {
+        let processed = self.conn.process_new_packets();
+        loop {
+            match self.conn.reader().read(scratch) {
+                Ok(0) => {
+                    self.closed = true;
+                    break;
+                }
+                Ok(n) => into.extend_from_slice(&scratch[..n]),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.closed = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        match processed {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let _ = self.flush(tcp, cancel);
+                Err(failure_of(&error))
+            }
+        }
+    }
+}
+
+/// The kind of a rustls error, as `expect_tls_error` names it, and its words.
+pub fn failure_of(error: &Error) -> TlsFailure {
+    let kind = match error {
+        Error::InvalidCertificate(certificate) => match certificate {
+            CertificateError::UnknownIssuer => TlsErrorKind::UnknownCa,
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => TlsErrorKind::CertificateExpired,
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                TlsErrorKind::NameMismatch
+            }
+            _ => TlsErrorKind::BadCertificate,
+        },
+        Error::AlertReceived(alert) => match alert {
+            AlertDescription::UnknownCA => TlsErrorKind::UnknownCa,
+            AlertDescription::CertificateExpired => TlsErrorKind::CertificateExpired,
+            AlertDescription::BadCertificate
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::CertificateUnknown => TlsErrorKind::BadCertificate,
+            AlertDescription::NoApplicationProtocol => TlsErrorKind::NoApplicationProtocol,
+            AlertDescription::CertificateRequired => TlsErrorKind::CertificateRequired,
+            _ => TlsErrorKind::HandshakeFailure,
+        },
+        Error::NoApplicationProtocol => TlsErrorKind::NoApplicationProtocol,
+        Error::NoCertificatesPresented => TlsErrorKind::CertificateRequired,
+        _ => TlsErrorKind::HandshakeFailure,
+    };
+    TlsFailure {
+        kind,
+        reason: error.to_string(),
+    }
+}
+
+/// The TLS failure an `io::Error` of a session carries, if it is one.
+pub fn failure_in(error: &io::Error) -> Option<&TlsFailure> {
+    error.get_ref()?.downcast_ref::<TlsFailure>()
+}
