@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
 
-use super::tls::RunTls;
 use super::cancel::Cancel;
 use super::ports::{self, Holder};
 use super::program::{self, NotReady, Running};
 use super::socket;
+use super::tls::RunTls;
 use crate::event::{InstanceId, ProgramFailure, ReadyBound};
 use crate::plan::TimeScale;
 use crate::scenario::{Protocol, Scenario, Server, ServerProgram, Target};

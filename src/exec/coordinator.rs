@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use crossbeam::channel::{Receiver, after, at, never, select, tick};
 
-use super::tls::RunTls;
 use super::bind::{Bound, ProgramEntrance, Startup, bind_all, bind_program_entrances};
 use super::cancel::{self, Cancel};
 use super::client::{Closing, Dial, run_instance};
@@ -22,6 +21,7 @@ use super::program::{Running, STOP_GRACE};
 use super::settle::{self, OpenConnections};
 use super::socket;
 use super::tcp_server::accept_loop;
+use super::tls::RunTls;
 use super::udp_proxy::serve_udp_proxy;
 use super::udp_server::serve_udp;
 use crate::event::{

@@ -173,7 +173,11 @@ impl<'a> Connection<'a> {
             _ => None,
         };
         let mut stream = Transport::plain(stream);
-        let secured_at_once = self.server.tls.as_ref().is_some_and(|tls| !tls.starts_plain);
+        let secured_at_once = self
+            .server
+            .tls
+            .as_ref()
+            .is_some_and(|tls| !tls.starts_plain);
         if !secured_at_once || self.secure(&mut stream, &[]) {
             self.converse(&mut stream);
         }
@@ -430,7 +434,13 @@ impl<'a> Connection<'a> {
             self.close(stream);
             return Ok(false);
         }
-        if !answer.lost && self.server.rules.get(answer.rule).is_some_and(|r| r.starttls) {
+        if !answer.lost
+            && self
+                .server
+                .rules
+                .get(answer.rule)
+                .is_some_and(|r| r.starttls)
+        {
             self.upgrading = true;
         }
         Ok(true)

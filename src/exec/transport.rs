@@ -84,7 +84,9 @@ impl Transport {
     ) -> ReadResult {
         match &mut self.layer {
             Layer::Plain => socket::read_some(&mut self.tcp, scratch, into, deadline, cancel),
-            Layer::Tls(session) => session.read_some(&mut self.tcp, scratch, into, deadline, cancel),
+            Layer::Tls(session) => {
+                session.read_some(&mut self.tcp, scratch, into, deadline, cancel)
+            }
         }
     }
 

@@ -10,14 +10,14 @@ use std::time::Duration;
 pub use super::raw::{Concurrency, LoseScope, Protocol, SolutionExpect};
 use crate::capture::{Capture, Filled, Values};
 
+pub use super::tls::{
+    CertificateFault, ClientAuth, ClientIdentity, ClientTls, Identity, ServerIdentity, ServerTls,
+    ServerTrust, TlsErrorKind, TlsFiles, TlsVersion, Trust,
+};
 use crate::framing::Frames;
 pub use crate::framing::Framing;
 use crate::matcher::Matcher;
 use crate::redact::{Redaction, Redactions};
-pub use super::tls::{
-    CertificateFault, ClientAuth, ClientIdentity, ClientTls, Identity, ServerIdentity,
-    ServerTls, ServerTrust, TlsErrorKind, TlsFiles, TlsVersion, Trust,
-};
 use crate::template::{self, Piece, Syntax};
 
 /// A scenario ready to run.

@@ -189,6 +189,13 @@ pub struct RawServer {
 /// A server's `tls:`, as written.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "dependencies" = { "cert": ["key"], "key": ["cert"], "client_auth": ["client_ca"] },
+    "anyOf" = [
+        { "required": ["self_signed"], "properties": { "self_signed": { "const": true } }, "not": { "required": ["cert"] } },
+        { "required": ["cert"], "not": { "properties": { "self_signed": { "const": true } }, "required": ["self_signed"] } }
+    ]
+))]
 pub struct RawServerTls {
     /// Present a certificate made for the run, signed by the run's CA (`{ca_file}`), for the
     /// bind address and `localhost`.
@@ -205,6 +212,7 @@ pub struct RawServerTls {
     /// (`optional`).
     pub client_auth: Option<RawClientAuth>,
     /// The TLS versions spoken: `[tls1.2, tls1.3]` (both by default).
+    #[schemars(length(min = 1))]
     pub versions: Option<Vec<TlsVersion>>,
 }
 
@@ -231,6 +239,12 @@ pub enum RawClientTlsSetting {
 /// A client's `tls:` settings, as written.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "dependencies" = {
+        "client_key": ["client_cert"],
+        "insecure": { "not": { "required": ["ca"], "properties": { "insecure": { "const": true } } } }
+    }
+))]
 pub struct RawClientTls {
     /// Trust the certificates of this PEM file (default: the run's CA).
     pub ca: Option<String>,
@@ -247,6 +261,7 @@ pub struct RawClientTls {
     /// Do not check the server's certificate at all (the transcript says so).
     pub insecure: Option<bool>,
     /// The TLS versions spoken: `[tls1.2, tls1.3]` (both by default).
+    #[schemars(length(min = 1))]
     pub versions: Option<Vec<TlsVersion>>,
 }
 

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, json_schema};
 
 use super::raw::{
-    RawCapture, RawClientTls, RawClientTlsSetting, RawDuration, RawFraming, RawHttp, RawHttpReply, RawMatcher, RawPayload, RawPoints,
-    RawRedact, RawRepeat, RawScenario, RawSize, RawStatus, RawStep, STEP_KEYS,
+    RawCapture, RawClientTls, RawClientTlsSetting, RawDuration, RawFraming, RawHttp, RawHttpReply,
+    RawMatcher, RawPayload, RawPoints, RawRedact, RawRepeat, RawScenario, RawSize, RawStatus,
+    RawStep, STEP_KEYS,
 };
 use super::tls::TlsErrorKind;
 use super::visitors::STATUS_CODES;
@@ -107,13 +108,30 @@ pub(super) fn server_rules(schema: &mut Schema) {
         serde_json::json!({
             "exec": { "not": any(&["greeting", "delay", "rules", "backlog", "concurrency", "framing", "read_size"]) },
             "proxy": {
-                "not": any(&["greeting", "delay", "rules", "framing", "exec", "expect_messages"]),
+                "not": any(&["greeting", "delay", "rules", "framing", "exec", "expect_messages", "tls"]),
                 "properties": { "faults": { "properties": {
                     "latency": false, "slice": false, "bandwidth": false, "reset": false,
-                    "close_after": false, "drop": false, "duplicate": false, "stall": false
+                    "close_after": false, "drop": false, "duplicate": false, "stall": false,
+                    "certificate": false
                 } } }
             }
         }),
+    );
+    // What only a TLS server has: a certificate made wrong, a rule that turns to TLS.
+    schema.insert(
+        "allOf".into(),
+        serde_json::json!([
+            {
+                "if": { "required": ["faults"], "properties": { "faults": { "required": ["certificate"] } } },
+                "then": { "required": ["tls"] }
+            },
+            {
+                "if": { "required": ["rules"], "properties": { "rules": { "contains": {
+                    "required": ["starttls"], "properties": { "starttls": { "const": true } }
+                } } } },
+                "then": { "required": ["tls"] }
+            }
+        ]),
     );
     schema.insert(
         "if".into(),
@@ -122,6 +140,7 @@ pub(super) fn server_rules(schema: &mut Schema) {
     schema.insert(
         "then".into(),
         serde_json::json!({
+            "properties": { "tls": false },
             "anyOf": [
                 { "required": ["exec"] },
                 {

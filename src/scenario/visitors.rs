@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::raw::{
-    RawAction, RawClientTls, RawClientTlsSetting, RawDelimiter, RawDuration, RawFraming, RawMatcher, RawPayload, RawPoints, RawRedact,
-    RawSize, RawStatus, RawStep, STEP_KEYS,
+    RawAction, RawClientTls, RawClientTlsSetting, RawDelimiter, RawDuration, RawFraming,
+    RawMatcher, RawPayload, RawPoints, RawRedact, RawSize, RawStatus, RawStep, STEP_KEYS,
 };
 
 impl<'de> Deserialize<'de> for RawDuration {
@@ -314,7 +314,8 @@ impl<'de> Deserialize<'de> for RawClientTlsSetting {
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawClientTlsSetting, A::Error> {
-                let settings = RawClientTls::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let settings =
+                    RawClientTls::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(RawClientTlsSetting::On(settings))
             }
         }

@@ -1064,12 +1064,40 @@ fn interleave(
         let mut entry = describe_step_event(scenario, id, event, dead);
         entry.drawing.at = times.get(position).copied();
         push_drawn(&mut entries, &mut undrawn, entry);
+        // A handshake is one act of both sides: the server's account of it (and what led to
+        // it) comes right after the client's, wherever the bytes that follow it put it.
+        if shakes_hands(&event.outcome)
+            && let Some(at) = queue.iter().position(|(_, e)| shook_hands(&e.action))
+        {
+            for (server, action) in queue.drain(..=at) {
+                sent = sent.max(action.sent_total);
+                closed |= action.closed;
+                let entry = describe_server_event(scenario, server, Some(id.client), &action);
+                push_drawn(&mut entries, &mut undrawn, entry);
+            }
+        }
     }
     for (server, action) in &queue {
         let entry = describe_server_event(scenario, *server, Some(id.client), action);
         push_drawn(&mut entries, &mut undrawn, entry);
     }
     entries
+}
+
+/// Whether a client's step event is the end of a TLS handshake (done, or failed as expected).
+fn shakes_hands(outcome: &StepOutcome) -> bool {
+    matches!(
+        outcome,
+        StepOutcome::Secured(_) | StepOutcome::TlsRefused(_)
+    )
+}
+
+/// Whether a server's action is the end of a TLS handshake (done, or failed).
+fn shook_hands(action: &ServerAction) -> bool {
+    matches!(
+        action,
+        ServerAction::Secured(_) | ServerAction::TlsFailed(_)
+    )
 }
 
 /// Adds a line to a section whose lines before `undrawn` that will not be drawn have had

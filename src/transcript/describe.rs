@@ -7,9 +7,9 @@ use crate::capture::{self, MarkedPiece};
 use crate::difference::{self, Difference};
 use crate::escape::{Part, SHOW_LIMIT};
 use crate::event::{
-    AppliedFault, FailureKind, Handshake, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure, ProgramFailureKind,
-    ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent, StepEvent, StepOutcome,
-    Way,
+    AppliedFault, FailureKind, Handshake, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure,
+    ProgramFailureKind, ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent,
+    StepEvent, StepOutcome, Way,
 };
 use crate::framing::Framing;
 use crate::matcher::{CapturedKind, Matcher};
@@ -870,9 +870,23 @@ fn step_words(
         },
         StepOutcome::Counted(count) => passed(format!("{what}: {count} bytes arrived (not kept)")),
         StepOutcome::Secured(handshake) => match step {
-            Some(_) => passed(format!("{what}: {}", handshake_text(handshake, Side::Client))),
+            Some(_) => passed(format!(
+                "{what}: {}",
+                handshake_text(handshake, Side::Client)
+            )),
             None => passed(handshake_text(handshake, Side::Client)),
         },
+        // A handshake that failed as the next step expects: said, judged by that step.
+        StepOutcome::TlsRefused(failure) if !matches!(step, Some(Step::ExpectTlsError { .. })) => {
+            let said = format!("the TLS handshake failed: {}", failure.reason);
+            Entry {
+                mark: Mark::Ran,
+                ..passed(match step {
+                    Some(_) => format!("{what}: {said}"),
+                    None => said,
+                })
+            }
+        }
         StepOutcome::TlsRefused(failure) => passed(format!("{what}: {}", failure.reason)),
         StepOutcome::Repeated { times, .. } => passed(format!(
             "{what}: every step passed all {times} times (the first time is shown above)"

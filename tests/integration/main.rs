@@ -22,6 +22,10 @@ mod interop;
 /// netlab against a real third-party server (Redis), started by the test.
 mod third_party;
 
+/// TLS: every handshake failure a step can expect, mutual TLS, STARTTLS, and interop with
+/// OpenSSL, Python's ssl and curl.
+mod tls;
+
 /// Lab exercises graded against reference and broken solutions.
 mod exercises;
 /// Feedback a student can act on: which failure, in which words.

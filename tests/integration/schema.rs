@@ -131,6 +131,14 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "proxy_udp_read_size",
     // A solution's `at` names a step or a check the rest of the file declares.
     "solution_fails_at_no_such_step",
+    // What a PEM file holds is read at load: a file, its contents, whether a key fits.
+    "tls_missing_cert_file",
+    "tls_not_pem",
+    "tls_key_of_another_certificate",
+    // `{ca_file}` is a template name, known to programs only.
+    "tls_ca_file_in_a_step",
+    // Whether a step speaks TLS depends on the client's `tls:` and its steps together.
+    "tls_expected_by_a_plain_client",
 ];
 
 /// Every mistake of shape in tests/bad_scenarios (a field's type, range, pattern, an unknown key)

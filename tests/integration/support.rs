@@ -51,6 +51,26 @@ pub fn python3(test: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `program` (probed with `probe`, e.g. `["version"]`) is installed; where it is not,
+/// prints why the caller skips, or fails where `require` (an environment variable `.ci/run`
+/// sets, as `NETLAB_REQUIRE_OPENSSL`) says CI must run the test.
+pub fn installed(test: &str, program: &str, probe: &[&str], require: &str) -> bool {
+    let found = Command::new(program)
+        .args(probe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os(require).is_none(),
+            "{test}: {program} is not installed, and {require} says it must run"
+        );
+        eprintln!("skipped {test}: {program} is not installed");
+    }
+    found
+}
+
 /// A program of the tutorial in `../shared/tutorial/`, if this checkout has it beside it.
 pub fn tutorial_program(test: &str, name: &str) -> Option<PathBuf> {
     let path = root().join("..").join("shared").join("tutorial").join(name);

@@ -60,13 +60,7 @@ impl Inbox {
     /// Keeps reading briefly (until `want` bytes are pending, the peer closes, or `cap` is
     /// passed) so that a failure shows the whole of what the peer sent, not whatever the last
     /// read happened to hold.
-    pub fn linger(
-        &mut self,
-        stream: &mut Transport,
-        want: usize,
-        cap: usize,
-        cancel: &Cancel,
-    ) {
+    pub fn linger(&mut self, stream: &mut Transport, want: usize, cap: usize, cancel: &Cancel) {
         let until = Instant::now() + MISMATCH_GRACE;
         while self.pending.len() < want.max(1) && !self.eof && !self.over(cap) {
             if !matches!(self.fill(stream, until, cancel), ReadResult::Data) {

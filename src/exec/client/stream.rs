@@ -55,11 +55,7 @@ pub(in crate::exec) struct StreamLink {
 }
 
 /// Writes a payload: its bytes, or a repeated unit streamed a buffer at a time.
-fn write_payload(
-    stream: &mut Transport,
-    payload: &Payload,
-    cancel: &Cancel,
-) -> io::Result<()> {
+fn write_payload(stream: &mut Transport, payload: &Payload, cancel: &Cancel) -> io::Result<()> {
     match payload {
         Payload::Bytes(bytes) => stream.write_all(bytes, cancel),
         // `Instance::step` fills it first.

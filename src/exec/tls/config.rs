@@ -124,7 +124,11 @@ fn needs_tls(scenario: &Scenario) -> bool {
 
 fn versions(written: &[TlsVersion]) -> Vec<&'static rustls::SupportedProtocolVersion> {
     let all = [TlsVersion::Tls12, TlsVersion::Tls13];
-    let chosen = if written.is_empty() { &all[..] } else { written };
+    let chosen = if written.is_empty() {
+        &all[..]
+    } else {
+        written
+    };
     chosen
         .iter()
         .map(|v| match v {
@@ -179,7 +183,8 @@ fn server_config(
                 cert: identity.cert_file.clone(),
                 key: identity.key_file.clone(),
             };
-            let config = builder.with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+            let config =
+                builder.with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
             (config, Some(files))
         }
     };
@@ -245,7 +250,9 @@ fn default_name(scenario: &Scenario, target: &Target) -> String {
         Target::Address(address) => address.as_str(),
     };
     let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
-    host.trim_start_matches('[').trim_end_matches(']').to_string()
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
 }
 
 /// `insecure: true`: every certificate is taken, its signatures still checked (a handshake

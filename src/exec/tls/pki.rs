@@ -58,12 +58,7 @@ impl Authority {
     }
 
     /// A certificate for `names`, signed by this CA, for a server or a client.
-    fn sign(
-        &self,
-        names: &[String],
-        server: bool,
-        expired: bool,
-    ) -> Result<Made, rcgen::Error> {
+    fn sign(&self, names: &[String], server: bool, expired: bool) -> Result<Made, rcgen::Error> {
         let mut params = CertificateParams::new(Vec::new())?;
         params.subject_alt_names = names
             .iter()
@@ -88,7 +83,10 @@ impl Authority {
         Ok(Made {
             chain: vec![certificate.der().clone(), self.certificate.clone()],
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            pem: (format!("{}{}", certificate.pem(), self.pem), key.serialize_pem()),
+            pem: (
+                format!("{}{}", certificate.pem(), self.pem),
+                key.serialize_pem(),
+            ),
         })
     }
 }
@@ -195,15 +193,23 @@ mod tests {
 
     #[test]
     fn an_unspecified_bind_gets_the_loopback_names() {
-        assert_eq!(names_for("0.0.0.0".parse().unwrap()), ["localhost", "127.0.0.1"]);
-        assert_eq!(names_for("::".parse().unwrap()), ["localhost", "127.0.0.1", "::1"]);
+        assert_eq!(
+            names_for("0.0.0.0".parse().unwrap()),
+            ["localhost", "127.0.0.1"]
+        );
+        assert_eq!(
+            names_for("::".parse().unwrap()),
+            ["localhost", "127.0.0.1", "::1"]
+        );
         assert_eq!(names_for("::1".parse().unwrap()), ["localhost", "::1"]);
     }
 
     #[test]
     fn the_files_are_written_and_removed_with_the_run() {
         let pki = RunPki::new().unwrap();
-        let made = pki.server(&names_for("127.0.0.1".parse().unwrap()), None).unwrap();
+        let made = pki
+            .server(&names_for("127.0.0.1".parse().unwrap()), None)
+            .unwrap();
         let files = pki.write("hello", &made).unwrap();
         let text = std::fs::read_to_string(&files.cert).unwrap();
         assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2, "the chain");

@@ -356,9 +356,17 @@ impl Checker<'_> {
             Scope::Shared => &[],
             Scope::Reply => &["data"],
             Scope::Instance => &["client", "instance"],
-            Scope::Program { client: false } => &["port", "host", "ca_file", "cert_file", "key_file"],
+            Scope::Program { client: false } => {
+                &["port", "host", "ca_file", "cert_file", "key_file"]
+            }
             Scope::Program { client: true } => &[
-                "port", "host", "client", "instance", "ca_file", "cert_file", "key_file",
+                "port",
+                "host",
+                "client",
+                "instance",
+                "ca_file",
+                "cert_file",
+                "key_file",
             ],
         };
         let captured: &[String] = match scope {

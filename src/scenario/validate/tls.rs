@@ -54,7 +54,10 @@ impl Checker<'_> {
             return None;
         };
         if udp {
-            self.at_key(&tls_path, "`tls` applies to tcp servers only (DTLS is not supported)");
+            self.at_key(
+                &tls_path,
+                "`tls` applies to tcp servers only (DTLS is not supported)",
+            );
             return None;
         }
         if proxy {
@@ -162,13 +165,20 @@ impl Checker<'_> {
             Some(RawClientTlsSetting::Off) => {
                 for at in [starttls, expects_error].into_iter().flatten() {
                     let step = paths.get(at).map_or(String::new(), |p| join(path, p));
-                    self.at_key(&step, "this step speaks TLS, and the client says `tls: false`");
+                    let key = steps.get(at).map_or("", Step::keyword);
+                    self.at_key(
+                        &join(&step, key),
+                        "this step speaks TLS, and the client says `tls: false`",
+                    );
                 }
                 return None;
             }
         };
         if udp {
-            self.at_key(&tls_path, "`tls` applies to tcp clients only (DTLS is not supported)");
+            self.at_key(
+                &tls_path,
+                "`tls` applies to tcp clients only (DTLS is not supported)",
+            );
             return None;
         }
         let trust = match (settings.insecure, settings.ca) {
@@ -186,7 +196,10 @@ impl Checker<'_> {
         let identity = match (settings.client_cert, settings.client_key) {
             (None, None) => None,
             (None, Some(_)) => {
-                self.at_key(&join(&tls_path, "client_key"), "`client_key` needs its `client_cert`");
+                self.at_key(
+                    &join(&tls_path, "client_key"),
+                    "`client_key` needs its `client_cert`",
+                );
                 None
             }
             (Some(cert), key) if cert == RUN || cert == OTHER_CA => {
@@ -202,8 +215,13 @@ impl Checker<'_> {
                 })
             }
             (Some(_), None) => {
-                self.at_key(&join(&tls_path, "client_cert"), "`client_cert` needs its `client_key`")
-                    .add_help("or write `client_cert: run` for a certificate the run makes, signed by its CA");
+                self.at_key(
+                    &join(&tls_path, "client_cert"),
+                    "`client_cert` needs its `client_key`",
+                )
+                .add_help(
+                    "or write `client_cert: run` for a certificate the run makes, signed by its CA",
+                );
                 None
             }
             (Some(cert), Some(key)) => {
@@ -303,15 +321,20 @@ impl Checker<'_> {
         });
         match read {
             Ok(text) if text.len() as u64 > MAX_PEM => {
-                self.at_value(path, format!("`{name}` is over 1 MiB: not a PEM file of certificates or a key"));
+                self.at_value(
+                    path,
+                    format!("`{name}` is over 1 MiB: not a PEM file of certificates or a key"),
+                );
                 None
             }
             Ok(text) => Some(text),
             Err(e) => {
+                // As written: the file's place relative to the scenario says where to look.
                 self.at_value(
                     path,
-                    format!("cannot read `{}`: {}", file.display(), crate::diagnostic::io_reason(&e)),
-                );
+                    format!("cannot read `{name}`: {}", crate::diagnostic::io_reason(&e)),
+                )
+                .add_help("a path in `tls:` is relative to the scenario's directory");
                 None
             }
         }

@@ -1,0 +1,478 @@
+//! TLS end to end: every `expect_tls_error` kind produced by a server made wrong on purpose and
+//! caught by a client, mutual TLS, STARTTLS both ways, faults and Ctrl-C over TLS, and interop
+//! both ways with third-party TLS (OpenSSL's `s_server`/`s_client`, Python's `ssl`, curl).
+
+use std::time::{Duration, Instant};
+
+use crate::support::{
+    installed, interrupt, netlab, own_peer, python3, run, stable_settings, start_until, temp_file,
+    text,
+};
+
+/// `openssl`, where installed (`.ci/run` installs it and sets `NETLAB_REQUIRE_OPENSSL`).
+fn openssl(test: &str) -> bool {
+    installed(test, "openssl", &["version"], "NETLAB_REQUIRE_OPENSSL")
+}
+
+/// Runs `yaml` (written to a file named `name`): the exit code, the transcript (stdout), and
+/// what went to stderr.
+fn transcript(name: &str, yaml: &str) -> (i32, String, String) {
+    let file = temp_file(name, yaml);
+    let output = netlab()
+        .args(["run", "--transcript"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    text(&output)
+}
+
+/// Every kind a step can expect, each from its own server, the same every run (a tenth of the
+/// declared time, or the declared time); mutual TLS accepted and refused; `insecure` said.
+#[test]
+fn every_tls_error_kind_is_produced_and_caught() {
+    let mut seen = Vec::new();
+    for scale in ["0.1", "1", "0.1"] {
+        let (code, stdout, stderr) = text(&run(&[
+            "run",
+            "--transcript",
+            "--time-scale",
+            scale,
+            "tests/fixtures/tls_errors.yaml",
+        ]));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        seen.push(crate::proxy::transcript_of(&stdout));
+    }
+    let first = seen[0].clone();
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    stable_settings().bind(|| insta::assert_snapshot!(first));
+}
+
+/// A wrong kind fails and says what came; a handshake that succeeds fails the step.
+#[test]
+fn expect_tls_error_fails_on_another_kind_and_on_success() {
+    let (code, out, err) = transcript(
+        "tls_wrong_kind.yaml",
+        "
+servers:
+  - name: expired
+    tls: { self_signed: true }
+    faults: { certificate: expired }
+  - name: good
+    tls: { self_signed: true }
+    greeting: \"hi\\n\"
+clients:
+  - name: wrong_kind
+    connect: expired
+    steps:
+      - expect_tls_error: unknown_ca
+  - name: succeeds
+    connect: good
+    steps:
+      - expect_tls_error: unknown_ca
+        timeout: 200ms
+",
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("expect_tls_error unknown_ca: TLS failed otherwise: certificate_expired (invalid peer certificate: Expired)"),
+        "{out}\n{err}"
+    );
+    assert!(
+        out.contains("the handshake succeeded, and no TLS error came"),
+        "{out}\n{err}"
+    );
+    assert!(out.contains("received: \"hi\\n\""), "{out}\n{err}");
+}
+
+/// A handshake that fails where no step expects it is the connect's failure, with the reason.
+#[test]
+fn an_unexpected_handshake_failure_fails_the_connect() {
+    let (code, out, err) = transcript(
+        "tls_unexpected.yaml",
+        "
+servers:
+  - name: other
+    tls: { self_signed: true }
+    faults: { certificate: other_ca }
+    greeting: \"hi\\n\"
+clients:
+  - name: trusting
+    connect: other
+    steps:
+      - expect: \"hi\\n\"
+",
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("✗ trusting  connect other: TLS failed: unknown_ca (invalid peer certificate: UnknownIssuer)"),
+        "{out}\n{err}"
+    );
+}
+
+/// SMTP-style STARTTLS between netlab's client and server: plain text, then the upgrade on
+/// both sides, then the conversation over TLS; the server's `starttls` rule and the client's
+/// step, each with its handshake line.
+#[test]
+fn starttls_turns_a_plain_conversation_to_tls() {
+    let (code, out, err) = transcript(
+        "tls_starttls.yaml",
+        "
+servers:
+  - name: mail
+    framing: line
+    tls: { self_signed: true }
+    greeting: \"220 ready\\r\\n\"
+    rules:
+      - match: STARTTLS
+        reply: \"220 go ahead\\r\\n\"
+        starttls: true
+      - match: { regex: \"^EHLO\" }
+        reply: \"250 hello, {data}\\r\\n\"
+clients:
+  - name: sender
+    connect: mail
+    steps:
+      - expect: \"220 ready\\r\\n\"
+      - send: \"STARTTLS\\r\\n\"
+      - expect: \"220 go ahead\\r\\n\"
+      - starttls: true
+      - send: \"EHLO me\\r\\n\"
+      - expect: \"250 hello, EHLO me\\r\\n\"
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    stable_settings().bind(|| insta::assert_snapshot!(crate::proxy::transcript_of(&out)));
+}
+
+/// A STARTTLS client whose hello comes in the same write as its command (or right behind it):
+/// the server hands what it read past the command to the handshake, however the bytes were
+/// cut, every run.
+#[test]
+fn a_hello_sent_with_the_starttls_command_is_not_lost() {
+    let python = match python3("a_hello_sent_with_the_starttls_command_is_not_lost") {
+        Some(python) => python,
+        None => return,
+    };
+    let yaml = format!(
+        "
+servers:
+  - name: mail
+    framing: line
+    tls: {{ self_signed: true }}
+    rules:
+      - match: STARTTLS
+        starttls: true
+      - reply: \"got {{data}}\\n\"
+clients:
+  - name: eager
+    connect: mail
+    exec: [{python}, -c, \"{script}\", \"{{port}}\", \"{{ca_file}}\"]
+    expect_stdout: \"got hello\\n\"
+",
+        script = "import socket,ssl,sys; c=ssl.create_default_context(cafile=sys.argv[2]); s=socket.create_connection(('127.0.0.1',int(sys.argv[1]))); o=ssl.MemoryBIO(); i=ssl.MemoryBIO(); t=c.wrap_bio(i,o,server_hostname='localhost')\\ntry: t.do_handshake()\\nexcept ssl.SSLWantReadError: pass\\ns.sendall(b'STARTTLS\\\\n'+o.read())\\nwhile True:\\n  try: t.do_handshake(); break\\n  except ssl.SSLWantReadError:\\n    s.sendall(o.read()); d=s.recv(65536)\\n    if not d: sys.exit(3)\\n    i.write(d)\\ns.sendall(o.read()); t.write(b'hello\\\\n'); s.sendall(o.read())\\nb=b''\\nwhile not b.endswith(b'\\\\n'):\\n  try: b+=t.read()\\n  except ssl.SSLWantReadError:\\n    d=s.recv(65536)\\n    if not d: break\\n    i.write(d)\\nprint(b.decode(),end='')"
+    );
+    for _ in 0..3 {
+        let (code, out, err) = transcript("tls_eager.yaml", &yaml);
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+}
+
+/// The server's write faults apply to what it writes over TLS (a slice is a record), and a
+/// reset is still a reset.
+#[test]
+fn faults_apply_over_tls() {
+    let (code, out, err) = transcript(
+        "tls_faults.yaml",
+        "
+servers:
+  - name: sliced
+    tls: { self_signed: true }
+    faults: { slice: { bytes: 2, pause: 1ms } }
+    greeting: \"Welcome!\"
+  - name: resetting
+    tls: { self_signed: true }
+    faults: { reset: true }
+    rules:
+      - close: true
+clients:
+  - name: patient
+    connect: sliced
+    steps:
+      - expect: \"Welcome!\"
+  - name: reset
+    connect: resetting
+    steps:
+      - send: \"bye\"
+      - expect_reset: true
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("2 bytes at a time, 1ms apart (slice)"),
+        "{out}\n{err}"
+    );
+}
+
+/// A client that speaks plain text to a TLS server: the server says why the handshake failed
+/// (the connection ends), and the run does not hang.
+#[test]
+fn a_plain_client_to_a_tls_server_is_a_handshake_failure() {
+    let (code, out, err) = transcript(
+        "tls_plain_client.yaml",
+        "
+servers:
+  - name: secure
+    tls: { self_signed: true }
+clients:
+  - name: plain
+    connect: secure
+    tls: false
+    steps:
+      - send: \"hello\\n\"
+      - read_to_close: { bytes: 7 }
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("secure  TLS failed: handshake_failure"),
+        "{out}\n{err}"
+    );
+}
+
+/// Ctrl-C reaches a client waiting in its handshake (a server that never answers it) and a
+/// server waiting in its own (a client that never says hello): the run ends at once (130).
+#[test]
+fn ctrl_c_ends_handshakes_that_wait() {
+    let file = temp_file(
+        "tls_waiting.yaml",
+        "
+timeout: 60s
+servers:
+  - name: silent
+  - name: secure
+    tls: { self_signed: true }
+clients:
+  - name: hello_unanswered
+    connect: silent
+    timeout: 50s
+    tls: true
+    steps:
+      - expect: anything
+  - name: says_nothing
+    connect: secure
+    tls: false
+    steps:
+      - sleep: 50s
+",
+    );
+    let mut command = netlab();
+    command.arg("run").arg(&file);
+    let (mut guard, _lines, _) = start_until(command, "listening", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    interrupt(&guard.0);
+    let status = loop {
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "still running after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
+
+/// Python's `ssl` server (a student's TLS server, given the run's certificate and key as
+/// `{cert_file}`/`{key_file}`), checked by a netlab client that trusts the run's CA.
+#[test]
+fn a_python_tls_server_is_graded_by_a_netlab_client() {
+    let Some(python) = python3("a_python_tls_server_is_graded_by_a_netlab_client") else {
+        return;
+    };
+    let server = own_peer("tls_hello_server.py");
+    let (code, out, err) = transcript(
+        "tls_python_server.yaml",
+        &format!(
+            "
+servers:
+  - name: student
+    tls: {{ self_signed: true }}
+    exec: [{python}, {server}, \"{{port}}\", \"{{cert_file}}\", \"{{key_file}}\"]
+clients:
+  - name: client
+    connect: student
+    steps:
+      - expect: \"Welcome!\"
+      - send: \"Michael\"
+      - expect: \"Hello, Michael!\"
+      - send: \"exit\"
+      - expect_close: true
+",
+            server = server.display()
+        ),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("server certificate verified"), "{out}\n{err}");
+}
+
+/// Python's `ssl` client (a student's TLS client, given the run's CA as `{ca_file}`) against a
+/// netlab TLS server; and the same client refusing a certificate for another name.
+#[test]
+fn a_python_tls_client_is_graded_against_a_netlab_server() {
+    let Some(python) = python3("a_python_tls_client_is_graded_against_a_netlab_server") else {
+        return;
+    };
+    let client = own_peer("tls_hello_client.py");
+    let yaml = |fault: &str| {
+        format!(
+            "
+servers:
+  - name: hello
+    tls: {{ self_signed: true }}
+    faults: {{ {fault} }}
+    greeting: \"Welcome!\"
+    rules:
+      - match: exit
+        close: true
+      - reply: \"Hello, {{data}}!\"
+clients:
+  - name: student
+    connect: hello
+    exec: [{python}, {client}, \"{{port}}\", \"{{ca_file}}\", \"{{host}}\"]
+    expect_stdout: \"TLSv1.3\\nWelcome!\\nHello, Michael!\\nHello, Tracy!\\nHello, Sarah!\\n\"
+",
+            client = client.display()
+        )
+    };
+    let (code, out, err) = transcript("tls_python_client.yaml", &yaml("seed: 1"));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = transcript("tls_python_refuses.yaml", &yaml("certificate: wrong_name"));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("TLS failed: bad_certificate"), "{out}\n{err}");
+}
+
+/// OpenSSL's `s_server` (with the run's certificate) answers a netlab client; OpenSSL's
+/// `s_client` (trusting the run's CA by `{ca_file}`) talks to a netlab server, and refuses one
+/// whose certificate is for another name.
+#[test]
+fn openssl_interoperates_both_ways() {
+    if !openssl("openssl_interoperates_both_ways") {
+        return;
+    }
+    let (code, out, err) = transcript(
+        "tls_s_server.yaml",
+        "
+servers:
+  - name: openssl
+    tls: { self_signed: true }
+    exec: [openssl, s_server, -accept, \"{port}\", -cert, \"{cert_file}\", -key, \"{key_file}\", -rev, -quiet]
+clients:
+  - name: client
+    connect: openssl
+    steps:
+      - send: \"hello\\n\"
+      - expect: \"olleh\\n\"
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let s_client = |fault: &str| {
+        format!(
+            "
+servers:
+  - name: hello
+    tls: {{ self_signed: true, alpn: [hello/1] }}
+    faults: {{ {fault} }}
+    greeting: \"Welcome!\"
+    rules:
+      - reply: \"Hello, {{data}}!\"
+        close: true
+clients:
+  - name: openssl
+    connect: hello
+    exec: [sh, -c, \"printf Michael | openssl s_client -connect {{host}}:{{port}} -servername localhost -alpn hello/1 -CAfile {{ca_file}} -verify_return_error -verify_hostname localhost -quiet\"]
+    expect_stdout: \"Welcome!Hello, Michael!\"
+"
+        )
+    };
+    let (code, out, err) = transcript("tls_s_client.yaml", &s_client("seed: 1"));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("hello    tls TLS 1.3, TLS13_AES_256_GCM_SHA384, alpn hello/1, sni localhost, no client certificate"),
+        "{out}\n{err}"
+    );
+    let (code, out, err) = transcript(
+        "tls_s_client_refuses.yaml",
+        &s_client("certificate: wrong_name"),
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("hello    TLS failed:"), "{out}\n{err}");
+}
+
+/// OpenSSL's `s_client -starttls smtp` upgrades a plain SMTP conversation with a netlab server
+/// whose rule says `starttls`.
+#[test]
+fn openssl_starttls_smtp_against_a_netlab_server() {
+    if !openssl("openssl_starttls_smtp_against_a_netlab_server") {
+        return;
+    }
+    let (code, out, err) = transcript(
+        "tls_smtp.yaml",
+        "
+servers:
+  - name: mail
+    framing: line
+    tls: { self_signed: true }
+    greeting: \"220 mail ESMTP\\r\\n\"
+    rules:
+      - match: { regex: \"^EHLO\" }
+        reply: \"250-mail\\r\\n250 STARTTLS\\r\\n\"
+      - match: STARTTLS
+        reply: \"220 go ahead\\r\\n\"
+        starttls: true
+      - match: QUIT
+        reply: \"221 bye\\r\\n\"
+        close: true
+clients:
+  - name: openssl
+    connect: mail
+    exec: [sh, -c, \"printf 'QUIT\\\\r\\\\n' | openssl s_client -starttls smtp -connect {host}:{port} -CAfile {ca_file} -verify_return_error -quiet\"]
+    expect_stdout: { contains: \"221 bye\" }
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("mail     tls TLS 1.3"), "{out}\n{err}");
+}
+
+/// curl fetches from a netlab `http` server over TLS, trusting the run's CA.
+#[test]
+fn curl_gets_from_a_netlab_https_server() {
+    if !installed(
+        "curl_gets_from_a_netlab_https_server",
+        "curl",
+        &["--version"],
+        "NETLAB_REQUIRE_CURL",
+    ) {
+        return;
+    }
+    let (code, out, err) = transcript(
+        "tls_curl.yaml",
+        "
+servers:
+  - name: web
+    tls: { self_signed: true, alpn: [http/1.1] }
+    rules:
+      - match: { http: { method: GET, path: /hello } }
+        reply: { http: { status: 200, body: \"hi there\\n\" } }
+clients:
+  - name: curl
+    connect: web
+    exec: [curl, -sS, --cacert, \"{ca_file}\", \"https://localhost:{port}/hello\"]
+    expect_stdout: \"hi there\\n\"
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("alpn http/1.1, sni localhost"), "{out}\n{err}");
+}
