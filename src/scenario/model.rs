@@ -111,6 +111,24 @@ pub struct Server {
     pub tls: Option<ServerTls>,
 }
 
+/// The server a client of server `index` talks to in the end: through any proxies, the server
+/// they forward to (a proxy passes TLS through as bytes); `None` past an address, or where a
+/// chain of proxies goes round in a circle.
+pub fn reached_server(servers: &[Server], index: usize) -> Option<usize> {
+    let mut at = index;
+    for _ in 0..=servers.len() {
+        match &servers.get(at)?.proxy {
+            Some(Proxy {
+                to: Target::Server(next),
+                ..
+            }) => at = *next,
+            Some(_) => return None,
+            None => return Some(at),
+        }
+    }
+    None
+}
+
 /// What a proxy server forwards to, and what goes wrong on each way through it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proxy {
@@ -358,6 +376,17 @@ impl std::fmt::Display for Unsendable {
             ),
             Unsendable::Unframable(why) => write!(f, "reply not sent: {why}"),
         }
+    }
+}
+
+impl Scenario {
+    /// Whether what proxy `server` forwards is TLS (the server it reaches in the end speaks
+    /// it): its bytes are records that differ every run, not the conversation.
+    pub fn proxy_carries_tls(&self, server: usize) -> bool {
+        self.servers.get(server).is_some_and(|s| s.proxy.is_some())
+            && reached_server(&self.servers, server)
+                .and_then(|reached| self.servers.get(reached))
+                .is_some_and(|reached| reached.tls.is_some())
     }
 }
 

@@ -717,10 +717,64 @@ fn with_legs(
             // A leg's own legs (a proxy in front of a proxy) are spliced into it first; its
             // lines keep their servers.
             let theirs = with_legs(scenario, leg, &leg_events, served, legs);
-            splice((conn.server, own), (leg.server, theirs))
+            match scenario.proxy_carries_tls(conn.server) {
+                true => around_tls((conn.server, own), theirs),
+                false => splice((conn.server, own), (leg.server, theirs)),
+            }
         }
         None => own.into_iter().map(|e| (conn.server, e)).collect(),
     }
+}
+
+/// A proxy's events around the leg it opened, when what it forwards is TLS: its records differ
+/// every run (and their byte counts are not the conversation's), so they are not placed among
+/// the upstream's lines by cause as `splice` does. The proxy's accept and connect come first,
+/// then the upstream's lines (whose byte counts are the plain text the client reads), then one
+/// line per way it relayed records, and how each side closed.
+fn around_tls(
+    (proxy, events): (usize, Vec<ServerEvent>),
+    leg: Vec<(usize, ServerEvent)>,
+) -> Vec<(usize, ServerEvent)> {
+    let last = leg.iter().map(|(_, e)| e.sent_total).max().unwrap_or(0);
+    let mut head = Vec::new();
+    let mut tail = Vec::new();
+    let mut ways = Vec::new();
+    for mut event in events {
+        match &mut event.action {
+            ServerAction::Accepted { .. } | ServerAction::UpstreamConnecting { .. } => {
+                event.sent_total = 0;
+                head.push((proxy, event));
+                continue;
+            }
+            ServerAction::Forwarded {
+                way,
+                bytes,
+                unrecorded,
+                ..
+            } => {
+                if ways.contains(way) {
+                    continue;
+                }
+                ways.push(*way);
+                bytes.clear();
+                *unrecorded = 0;
+            }
+            _ => {}
+        }
+        event.sent_total = last;
+        tail.push((proxy, event));
+    }
+    // The two closes, in the order of their cause (the proxy records them from two threads):
+    // the client's first when the upstream saw it, else the upstream's.
+    let client_first = leg.iter().any(|(_, e)| sees_the_close(&e.action));
+    let rank = |action: &ServerAction| match action {
+        ServerAction::SideClosed { way, .. } => {
+            1 + u8::from((*way == Way::ToUpstream) != client_first)
+        }
+        _ => 0,
+    };
+    tail.sort_by_key(|(_, event)| rank(&event.action));
+    head.into_iter().chain(leg).chain(tail).collect()
 }
 
 /// Whether a client's sends and the messages its chunk-framed server answered by rules failed to

@@ -154,6 +154,16 @@ fn proxy_words(
         ServerAction::UpstreamFailed(reason) => {
             format!("could not connect to {upstream}: {reason} → closed the client's connection")
         }
+        ServerAction::Forwarded { way, .. } if scenario.proxy_carries_tls(server) => {
+            let mut text = format!(
+                "relayed TLS records to {} (encrypted: not shown)",
+                side(*way)
+            );
+            for words in way_faults(proxy.faults(*way)) {
+                text.push_str(&format!(", fault: {words}"));
+            }
+            text
+        }
         ServerAction::Forwarded {
             way,
             bytes,

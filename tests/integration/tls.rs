@@ -476,3 +476,41 @@ clients:
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("alpn http/1.1, sni localhost"), "{out}\n{err}");
 }
+
+/// A proxy in front of a TLS server relays the handshake and the records (its faults on them):
+/// the client speaks TLS with the server through it. The records differ every run, so the
+/// proxy's lines say which way it relayed, not the bytes; the transcript is the same every run
+/// and at every time scale.
+#[test]
+fn a_proxy_relays_tls_and_its_transcript_is_the_same_every_run() {
+    let transcript = crate::proxy::same_every_run(
+        "tls_through_a_proxy.yaml",
+        "
+servers:
+  - name: hello
+    tls: { self_signed: true }
+    greeting: \"Welcome!\"
+    rules:
+      - match: exit
+        close: true
+      - reply: \"Hello, {data}!\"
+  - name: slow
+    proxy: { to: hello }
+    faults:
+      to_client: { slice: { bytes: 100, pause: 1ms }, latency: { fixed: 5ms, jitter: 5ms } }
+clients:
+  - name: client
+    connect: slow
+    count: 2
+    steps:
+      - expect: \"Welcome!\"
+      - send: \"Michael\"
+      - expect: \"Hello, Michael!\"
+      - send: exit
+      - expect_close: true
+",
+        8,
+        &["0.1", "1", "0.5"],
+    );
+    stable_settings().bind(|| insta::assert_snapshot!(transcript));
+}

@@ -12,7 +12,9 @@ use super::steps::FlatSteps;
 use super::templates::{Instance, Scope, names_an_instance};
 use crate::diagnostic::did_you_mean;
 use crate::framing::Frames;
-use crate::scenario::model::{Client, Script, Server, Step, Target, instance_label};
+use crate::scenario::model::{
+    Client, Script, Server, Step, Target, instance_label, reached_server,
+};
 use crate::scenario::positions::join;
 use crate::scenario::raw::{
     Protocol, RawAction, RawClient, RawFraming, RawMatcher, RawPayload, RawSize, RawStep,
@@ -152,7 +154,7 @@ impl Checker<'_> {
         self.captures = Captures::default();
         let worth = self.client_worth.take();
         let reached = match &target {
-            Some(Target::Server(i)) => reached_server(servers, *i),
+            Some(Target::Server(i)) => reached_server(servers, *i).and_then(|r| servers.get(r)),
             _ => None,
         };
         let tls = self.client_tls(
@@ -299,23 +301,6 @@ impl Checker<'_> {
 
 /// `hidden`, with every step that uses a value a hidden step captured hidden too: its bytes
 /// (a send, an expected text) would show the value.
-/// The server a client of server `index` talks to in the end: through any proxies, to the
-/// server they forward to (a proxy passes TLS through as bytes); `None` past an address.
-fn reached_server(servers: &[Server], index: usize) -> Option<&Server> {
-    let mut server = servers.get(index)?;
-    // A chain of proxies is at most as long as the list (a circle is refused elsewhere).
-    for _ in 0..servers.len() {
-        match &server.proxy {
-            Some(proxy) => match proxy.to {
-                Target::Server(next) => server = servers.get(next)?,
-                Target::Address(_) => return None,
-            },
-            None => return Some(server),
-        }
-    }
-    None
-}
-
 fn hidden_with_their_values(steps: &[Step], mut hidden: Vec<bool>) -> Vec<bool> {
     let mut secret_slots = Vec::new();
     for (index, step) in steps.iter().enumerate() {
