@@ -42,11 +42,12 @@ fn repetitions(size: Size) -> usize {
 /// could not run.
 pub fn run_all(size: Size, only: Option<&str>) -> anyhow::Result<bool> {
     type Case = fn(Size, &Scratch) -> anyhow::Result<Vec<Row>>;
-    let cases: [(&str, Case); 11] = [
+    let cases: [(&str, Case); 12] = [
         ("tcp-server", tcp_server),
         ("tcp-client", tcp_client),
         ("tcp-connections", tcp_connections),
         ("proxy", proxy),
+        ("tls", tls),
         ("udp-server", udp_server),
         ("udp-client", udp_client),
         ("clients-1000", many_clients),
@@ -519,6 +520,99 @@ fn proxy(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
     if socat_missing {
         eprintln!("compare: proxy rows against socat skipped: socat is not installed");
     }
+    Ok(rows)
+}
+
+/// A TLS echo server as netlab serves it (its certificate from files).
+fn tls_echo_scenario(pki: &super::tls::Pki) -> String {
+    format!(
+        "
+servers:
+  - name: echo
+    bind: 127.0.0.1
+    port: 0
+    backlog: 1024
+    tls: {{ cert: \"{}\", key: \"{}\" }}
+    rules:
+      - reply: \"{{data}}\"
+",
+        pki.cert_file.display(),
+        pki.key_file.display()
+    )
+}
+
+/// TLS: 16 B echo round trips on one connection, netlab's TLS server against the reference
+/// std + rustls server (≥ 90%); and new connections per second (a full handshake and an 8-byte
+/// line each) against `openssl s_server`, reported beside it (no target). Both driven by the
+/// same rustls client, pinned and unpinned.
+fn tls(size: Size, scratch: &Scratch) -> anyhow::Result<Vec<Row>> {
+    let count = by_size(size, 300, 10_000, 40_000);
+    let connections = by_size(size, 50, 500, 2_000);
+    let pki = super::tls::Pki::new(&scratch.0.join("tls"))?;
+    let client = pki.client()?;
+    let file = scratch.write("echo_tls.yaml", &tls_echo_scenario(&pki))?;
+    let mut rows = Vec::new();
+    for pinned in [true, false] {
+        if size == Size::Smoke && !pinned {
+            break;
+        }
+        set_affinity(pinned);
+        eprintln!("compare: running on CPUs {}", allowed_cpus());
+        let how = if pinned { "pinned" } else { "unpinned" };
+        let reference = Server::reference_tls(&pki)?;
+        let netlab = Server::netlab(&file)?;
+        let openssl = super::tls::OpensslServer::start(&pki, free_port()?)?;
+        let (mut theirs, mut ours) = (Vec::new(), Vec::new());
+        let (mut netlab_handshakes, mut openssl_handshakes) = (Vec::new(), Vec::new());
+        for _ in 0..repetitions(size) {
+            theirs.push(super::tls::round_trips(
+                reference.addr,
+                &client,
+                count,
+                MESSAGE.len(),
+            )?);
+            ours.push(super::tls::round_trips(
+                netlab.addr,
+                &client,
+                count,
+                MESSAGE.len(),
+            )?);
+            netlab_handshakes.push(super::tls::handshakes(netlab.addr, &client, connections)?);
+            if let Some(openssl) = &openssl {
+                openssl_handshakes.push(super::tls::handshakes(
+                    openssl.addr,
+                    &client,
+                    connections,
+                )?);
+            }
+        }
+        let mut row = rate_row(
+            "TLS echo server, one connection, 16 B round trips: netlab vs std + rustls",
+            size,
+            middle(&mut ours),
+            middle(&mut theirs),
+            0.90,
+        );
+        row.what = format!("{} ({how})", row.what);
+        rows.push(row);
+        if openssl.is_some() {
+            let (ours, theirs) = (
+                middle(&mut netlab_handshakes),
+                middle(&mut openssl_handshakes),
+            );
+            rows.push(Row {
+                what: format!(
+                    "TLS new connections (handshake + 8 B line each): netlab vs openssl s_server ({how})"
+                ),
+                netlab: show_rate(ours),
+                reference: show_rate(theirs),
+                ratio: format!("{:.0}%", ours / theirs.max(1e-9) * 100.0),
+                target: "reported".into(),
+                met: None,
+            });
+        }
+    }
+    set_affinity(false);
     Ok(rows)
 }
 

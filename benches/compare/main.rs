@@ -14,6 +14,7 @@ mod measured;
 mod process;
 mod reference;
 mod stats;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,21 @@ fn main() -> ExitCode {
     }
     if args.iter().any(|a| a == "--noop") {
         return ExitCode::SUCCESS;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--reference-server")
+        && args.get(at + 1).is_some_and(|role| role == "tls-echo")
+    {
+        let (Some(cert), Some(key)) = (args.get(at + 2), args.get(at + 3)) else {
+            eprintln!("--reference-server tls-echo needs CERT_FILE KEY_FILE");
+            return ExitCode::from(2);
+        };
+        return match tls::serve_echo(cert.as_ref(), key.as_ref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("reference server: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(at) = args.iter().position(|a| a == "--reference-server") {
         let role = args

@@ -63,6 +63,15 @@ impl Server {
         Server::start(command)
     }
 
+    /// Starts the reference TLS echo server, with the chain and key of `pki`.
+    pub fn reference_tls(pki: &super::tls::Pki) -> anyhow::Result<Server> {
+        let exe = std::env::current_exe()?;
+        let mut command = Command::new(exe);
+        command.args(["--reference-server", "tls-echo"]);
+        command.arg(&pki.cert_file).arg(&pki.key_file);
+        Server::start(command)
+    }
+
     /// Starts `netlab serve -q` on `scenario`.
     pub fn netlab(scenario: &Path) -> anyhow::Result<Server> {
         let mut command = Command::new(netlab());
