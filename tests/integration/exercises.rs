@@ -68,6 +68,7 @@ fn reference_solutions_pass_their_exercises() {
         ("concurrent_server", "hello_server/good.py"),
         ("udp_client_with_retries", "udp_client/good.py"),
         ("http_server", "http_server/good.py"),
+        ("tls_hello_server", "tls_hello_server/good.py"),
     ] {
         let (code, stdout, stderr) = grade(exercise, &solution(path), &[]);
         assert_eq!(code, 0, "{exercise} with {path}:\n{stdout}\n{stderr}");
@@ -375,4 +376,19 @@ fn a_silent_server_scores_zero_on_every_server_exercise() {
             "{exercise}: {stdout}"
         );
     }
+}
+
+/// A TLS exercise's server that forgot to wrap its socket is told so at its client's connect:
+/// it answered in plain text, named by its first byte.
+#[test]
+fn a_tls_server_that_answers_in_plain_text_is_told_so() {
+    if python3("a_tls_server_that_answers_in_plain_text_is_told_so").is_none() {
+        return;
+    }
+    let (code, stdout, stderr) = grade("tls_hello_server", &solution("hello_server/good.py"), &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("TLS failed: handshake_failure (the peer does not speak TLS: its first byte, 'W' (0x57), cannot begin a TLS record (plain text?))"),
+        "{stdout}"
+    );
 }

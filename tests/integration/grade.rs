@@ -178,6 +178,7 @@ fn the_shipped_lab_checks_itself() {
         "udp_client_with_retries",
         "http_server",
         "client_over_a_slow_network",
+        "tls_hello_server",
     ]
     .iter()
     .map(|e| root().join(format!("scenarios/exercises/{e}.yaml")))
@@ -191,7 +192,7 @@ fn the_shipped_lab_checks_itself() {
     let (code, stdout, stderr) = text(&output);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("every solution did as declared (15 runs)"),
+        stdout.contains("every solution did as declared (18 runs)"),
         "{stdout}"
     );
     assert!(

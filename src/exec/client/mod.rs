@@ -1,10 +1,10 @@
 //! Client instances: connect, then run the steps in order, each reporting one event.
 //!
 //! The seam between a client's steps and its transport is `Link`, one variant per kind of
-//! conversation: a byte stream (`stream`: TCP, over the `ByteStream` trait a TLS stream would
-//! implement too), datagrams (`datagram`: UDP), or a program under test that makes its own
-//! connections (`program_client`). The enum chooses the steps' meaning (an `expect` spans reads on
-//! a stream, takes exactly one datagram over UDP); the trait moves the bytes. The steps that need
+//! conversation: a byte stream (`stream`: TCP, with or without TLS, over a `Transport`),
+//! datagrams (`datagram`: UDP), or a program under test that makes its own connections
+//! (`program_client`). The enum chooses the steps' meaning (an `expect` spans reads on a stream,
+//! takes exactly one datagram over UDP); the transport moves the bytes. The steps that need
 //! no connection (`sleep`, `close`, a `repeat`) are the instance's own. What the instance tells the
 //! run goes through its `Reporter` (`report`).
 

@@ -77,6 +77,15 @@ impl TlsSession {
     ) -> Result<(), HandshakeError> {
         let mut early = std::mem::take(&mut self.early);
         let mut scratch = vec![0u8; RECORD];
+        let mut heard_yet = !leftover.is_empty() && {
+            if !opens_a_record(leftover) {
+                return Err(HandshakeError::Tls(TlsFailure {
+                    kind: TlsErrorKind::HandshakeFailure,
+                    reason: plain_text_reason(leftover),
+                }));
+            }
+            true
+        };
         if !leftover.is_empty() {
             self.take_in(tcp, leftover, &mut early, &mut scratch, cancel)
                 .map_err(HandshakeError::Tls)?;
@@ -89,7 +98,15 @@ impl TlsSession {
             let mut incoming = std::mem::take(&mut self.incoming);
             incoming.clear();
             let read = socket::read_some(tcp, &mut scratch, &mut incoming, deadline, cancel);
+            let heard = std::mem::replace(&mut heard_yet, true);
             let taken = match read {
+                // The peer's first bytes (only those: a later read may begin mid-record).
+                ReadResult::Data if !heard && leftover.is_empty() && !opens_a_record(&incoming) => {
+                    Err(TlsFailure {
+                        kind: TlsErrorKind::HandshakeFailure,
+                        reason: plain_text_reason(&incoming),
+                    })
+                }
                 ReadResult::Data => self.take_in(tcp, &incoming, &mut early, &mut scratch, cancel),
                 ReadResult::Eof => Err(TlsFailure {
                     kind: TlsErrorKind::HandshakeFailure,
@@ -284,6 +301,23 @@ impl TlsSession {
     }
 }
 
+/// Whether `bytes` (the first read of a handshake's turn) may begin a TLS record: a content type
+/// of TLS (change cipher spec, alert, handshake, application data) and a major version of 3.
+fn opens_a_record(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(20..=23)) && bytes.get(1).is_none_or(|major| *major == 3)
+}
+
+/// Why a handshake failed on bytes that are not TLS: the first byte only, which is the same
+/// however the peer's bytes were cut (a server that answers in plain text, a student's that
+/// forgot to wrap its socket, is told so).
+fn plain_text_reason(bytes: &[u8]) -> String {
+    let first = bytes.first().copied().unwrap_or(0);
+    let shown = [first].escape_ascii().to_string();
+    format!(
+        "the peer does not speak TLS: its first byte, '{shown}' (0x{first:02x}), cannot begin a TLS record (plain text?)"
+    )
+}
+
 /// The kind of a rustls error, as `expect_tls_error` names it, and its words.
 pub fn failure_of(error: &Error) -> TlsFailure {
     let kind = match error {
@@ -336,4 +370,39 @@ fn timeless(error: &Error) -> Error {
 /// The TLS failure an `io::Error` of a session carries, if it is one.
 pub fn failure_in(error: &io::Error) -> Option<&TlsFailure> {
     error.get_ref()?.downcast_ref::<TlsFailure>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only a TLS content type and major version 3 may begin a record; the reason for any other
+    /// first byte names that byte alone (the same however the peer's bytes were cut).
+    #[test]
+    fn plain_text_is_told_by_its_first_byte() {
+        assert!(opens_a_record(&[22, 3, 1]));
+        assert!(opens_a_record(&[21]));
+        assert!(!opens_a_record(b"Welcome!"));
+        assert!(!opens_a_record(&[22, 4]));
+        assert_eq!(
+            plain_text_reason(b"Welcome!"),
+            plain_text_reason(b"W"),
+            "a dribbled greeting reads the same"
+        );
+        assert!(plain_text_reason(b"\n").contains("'\\n' (0x0a)"));
+    }
+
+    /// The failure words carry no time: an expired certificate reads the same every run.
+    #[test]
+    fn an_expired_certificate_is_said_without_times() {
+        let error = Error::InvalidCertificate(CertificateError::ExpiredContext {
+            time: rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(9)),
+            not_after: rustls::pki_types::UnixTime::since_unix_epoch(
+                std::time::Duration::from_secs(1),
+            ),
+        });
+        let failure = failure_of(&error);
+        assert_eq!(failure.kind, TlsErrorKind::CertificateExpired);
+        assert!(!failure.reason.contains('9'), "{}", failure.reason);
+    }
 }
