@@ -121,6 +121,9 @@ pub enum EventKind {
     Listening {
         /// The real address (port 0 resolved).
         addr: SocketAddr,
+        /// For a TLS server presenting a certificate the run made: the file of the run's CA,
+        /// which a client from outside the run must trust (`netlab serve` says where it is).
+        ca_file: Option<String>,
     },
     /// A server could not accept a connection.
     AcceptFailed {
@@ -657,7 +660,10 @@ pub(crate) mod fixtures {
         Event {
             elapsed: Duration::ZERO,
             origin: Origin::Server(server),
-            kind: EventKind::Listening { addr },
+            kind: EventKind::Listening {
+                addr,
+                ca_file: None,
+            },
         }
     }
 }

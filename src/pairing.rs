@@ -116,7 +116,7 @@ impl<'a> Pairing<'a> {
     /// proxies it leads to).
     pub fn observe(&mut self, event: &Event) -> Vec<(ConnectionId, InstanceId)> {
         match (&event.origin, &event.kind) {
-            (Origin::Server(server), EventKind::Listening { addr }) => {
+            (Origin::Server(server), EventKind::Listening { addr, .. }) => {
                 self.listening.insert(*server, *addr);
                 Vec::new()
             }

@@ -94,8 +94,11 @@ impl Server {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some((_, addr)) = line.split_once("listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
+                // The address is the first word after it (a TLS server's line says more).
+                if let Some((_, rest)) = line.split_once("listening on ")
+                    && let Some(addr) = rest.split_whitespace().next()
+                {
+                    let _ = tx.send(addr.to_string());
                 }
             }
         });

@@ -84,7 +84,8 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
     let mut finished = Vec::new();
     let mut asked_to_stop = false;
     let result = exec::run(&proxy, &options, &mut |event| {
-        if let (Origin::Server(_), EventKind::Listening { addr }) = (&event.origin, &event.kind) {
+        if let (Origin::Server(_), EventKind::Listening { addr, .. }) = (&event.origin, &event.kind)
+        {
             output.say(&format!("listening on {addr}"));
             return;
         }

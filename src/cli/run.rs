@@ -134,7 +134,7 @@ fn run_one(
         } else if mode == Mode::Transcript
             // The transcript has no ports: where each server listened is said beside it (not
             // under `-q`, which prints the verdict line alone).
-            && let crate::event::EventKind::Listening { addr } = &event.kind
+            && let crate::event::EventKind::Listening { addr, .. } = &event.kind
             && let crate::event::Origin::Server(i) = event.origin
         {
             output.warn(&format!("{} listening on {addr}", scenario.servers[i].name));

@@ -75,11 +75,12 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut live = LiveView::new(scenario);
     let result = exec::run(&shared, &options, &mut |event| {
         if args.quiet {
-            if let (Origin::Server(index), EventKind::Listening { addr }) =
+            if let (Origin::Server(index), EventKind::Listening { addr, ca_file }) =
                 (&event.origin, &event.kind)
                 && let Some(server) = scenario.servers.get(*index)
             {
-                output.say(&format!("{} listening on {addr}", server.name));
+                let tls = crate::report::listening_tls(ca_file.as_deref());
+                output.say(&format!("{} listening on {addr}{tls}", server.name));
             }
             return;
         }

@@ -138,7 +138,10 @@ pub fn run(
             collector.take(Event {
                 elapsed: started.elapsed(),
                 origin: Origin::Server(index),
-                kind: EventKind::Listening { addr: *addr },
+                kind: EventKind::Listening {
+                    addr: *addr,
+                    ca_file: tls.ca_file_of(index),
+                },
             });
         }
     }

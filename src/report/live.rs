@@ -84,9 +84,10 @@ impl<'a> LiveView<'a> {
         let paired = self.pairing.observe(event);
         let mut out = Vec::new();
         match (&event.origin, &event.kind) {
-            (Origin::Server(i), EventKind::Listening { addr }) => {
+            (Origin::Server(i), EventKind::Listening { addr, ca_file }) => {
                 let name = &self.scenario.servers[*i].name;
-                out.push(format!("{seconds:8.3}s    {name} listening on {addr}"));
+                let tls = listening_tls(ca_file.as_deref());
+                out.push(format!("{seconds:8.3}s    {name} listening on {addr}{tls}"));
             }
             (Origin::Server(i), EventKind::ProgramFinished(report)) => {
                 let name = &self.scenario.servers[*i].name;
@@ -373,5 +374,14 @@ mod tests {
             ),
             "{text}"
         );
+    }
+}
+
+/// What a listening line adds for a TLS server with a certificate the run made: the CA file a
+/// client from outside the run must trust (removed when the run ends).
+pub fn listening_tls(ca_file: Option<&str>) -> String {
+    match ca_file {
+        Some(file) => format!(" (TLS: its CA is {file})"),
+        None => String::new(),
     }
 }

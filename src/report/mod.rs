@@ -11,5 +11,5 @@ mod live;
 mod markup;
 mod summary;
 
-pub use live::LiveView;
+pub use live::{LiveView, listening_tls};
 pub use summary::verdict_line;

@@ -514,3 +514,48 @@ clients:
     );
     stable_settings().bind(|| insta::assert_snapshot!(transcript));
 }
+
+/// `netlab serve` of a TLS server says where the run's CA is, so that a client from outside the
+/// run can check the server; the CA's directory is gone once serving stops.
+#[test]
+fn serve_says_where_the_ca_is_and_an_outside_client_trusts_it() {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+
+    let mut command = netlab();
+    command.args(["serve", "-q", "scenarios/tls_hello.yaml"]);
+    let (mut guard, _lines, line) = start_until(command, "listening on", Duration::from_secs(10));
+    let (_, rest) = line.split_once("listening on ").unwrap();
+    let addr: std::net::SocketAddr = rest.split_whitespace().next().unwrap().parse().unwrap();
+    let (_, ca) = line.split_once("(TLS: its CA is ").unwrap();
+    let ca = std::path::PathBuf::from(ca.trim_end_matches(')'));
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
+        roots.add(certificate.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, socket);
+    let mut greeting = [0u8; 8];
+    tls.read_exact(&mut greeting).unwrap();
+    assert_eq!(&greeting, b"Welcome!");
+    tls.write_all(b"exit").unwrap();
+    interrupt(&guard.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while guard.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dir = ca.parent().unwrap();
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+}

@@ -43,6 +43,8 @@ pub struct RunTls {
     clients: Vec<Option<ClientSide>>,
     /// Each server's certificate files, for a program in its place.
     server_files: Vec<Option<Files>>,
+    /// Whether each server presents a certificate the run made (signed by its CA).
+    made: Vec<bool>,
     /// A client certificate of the run, for client programs.
     client_files: Option<Files>,
     /// The run's certificates (`None`: the scenario does not speak TLS).
@@ -68,6 +70,8 @@ impl RunTls {
             };
             run.servers.push(config);
             run.server_files.push(files);
+            let made = server.tls.as_ref().map(|tls| &tls.identity);
+            run.made.push(made == Some(&ServerIdentity::Made));
         }
         for client in &scenario.clients {
             run.clients.push(match &client.tls {
@@ -90,6 +94,14 @@ impl RunTls {
     /// Client `index`'s TLS, if it speaks it.
     pub fn client(&self, index: usize) -> Option<&ClientSide> {
         self.clients.get(index)?.as_ref()
+    }
+
+    /// The file of the run's CA, for server `index` when it presents a certificate the run
+    /// made (a client from outside the run trusts it to check the server).
+    pub fn ca_file_of(&self, index: usize) -> Option<String> {
+        let made = self.made.get(index).copied().unwrap_or(false);
+        let pki = self.pki.as_ref().filter(|_| made)?;
+        Some(pki.ca_file().display().to_string())
     }
 
     /// What a program is given: the run's CA file, and its certificate and key files (a
