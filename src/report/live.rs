@@ -314,6 +314,15 @@ impl<'a> LiveView<'a> {
     }
 }
 
+/// What a listening line adds for a TLS server with a certificate the run made: the CA file a
+/// client from outside the run must trust (removed when the run ends).
+pub fn listening_tls(ca_file: Option<&str>) -> String {
+    match ca_file {
+        Some(file) => format!(" (TLS: its CA is {file})"),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
@@ -374,14 +383,5 @@ mod tests {
             ),
             "{text}"
         );
-    }
-}
-
-/// What a listening line adds for a TLS server with a certificate the run made: the CA file a
-/// client from outside the run must trust (removed when the run ends).
-pub fn listening_tls(ca_file: Option<&str>) -> String {
-    match ca_file {
-        Some(file) => format!(" (TLS: its CA is {file})"),
-        None => String::new(),
     }
 }
