@@ -29,6 +29,29 @@ pub struct Handshake {
     pub peer_verified: bool,
 }
 
+/// Whether `bytes` (what a peer sent first) may begin a TLS record: a content type of TLS
+/// (change cipher spec, alert, handshake, application data) and a major version of 3. A plain
+/// server shown a client's hello, and a client's handshake with a plain server, decide by it.
+pub fn opens_a_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(20..=23)) && bytes.get(1).is_none_or(|major| *major == 3)
+}
+
+/// Whether `bytes` begin a TLS client's hello: a handshake record (22) of major version 3 whose
+/// first message is a ClientHello (1). What a TLS client says first to a plain server: its bytes
+/// differ every run, so the transcript shows that it came, not them.
+pub fn opens_a_tls_client_hello(bytes: &[u8]) -> bool {
+    matches!(bytes, [22, 3, 0..=4, _, _, 1, ..])
+}
+
+/// The files a client from outside the run needs to talk to a TLS server of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustFiles {
+    /// The run's CA, which signed the server's certificate.
+    pub ca_file: String,
+    /// A client certificate and its key, signed by the run's CA, when the server asks for one.
+    pub client: Option<(String, String)>,
+}
+
 /// Why a TLS handshake failed (or a TLS connection ended in an alert).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFailure {
@@ -121,9 +144,9 @@ pub enum EventKind {
     Listening {
         /// The real address (port 0 resolved).
         addr: SocketAddr,
-        /// For a TLS server presenting a certificate the run made: the file of the run's CA,
-        /// which a client from outside the run must trust (`netlab serve` says where it is).
-        ca_file: Option<String>,
+        /// For a TLS server presenting a certificate the run made: what a client from outside
+        /// the run needs to talk to it (`netlab serve` says where they are).
+        tls: Option<TrustFiles>,
     },
     /// A server could not accept a connection.
     AcceptFailed {
@@ -282,6 +305,8 @@ pub enum FailureKind {
     Tls(TlsFailure),
     /// `expect_tls_error`: the handshake succeeded and nothing failed within the step.
     TlsSucceeded,
+    /// A TLS handshake did not finish within this long (the peer stopped answering it).
+    HandshakeTimeout(Duration),
 }
 
 impl FailureKind {
@@ -660,10 +685,7 @@ pub(crate) mod fixtures {
         Event {
             elapsed: Duration::ZERO,
             origin: Origin::Server(server),
-            kind: EventKind::Listening {
-                addr,
-                ca_file: None,
-            },
+            kind: EventKind::Listening { addr, tls: None },
         }
     }
 }

@@ -75,11 +75,11 @@ pub fn serve(args: &ServeArgs, choice: ColorChoice, vars: &VarValues) -> Exit {
     let mut live = LiveView::new(scenario);
     let result = exec::run(&shared, &options, &mut |event| {
         if args.quiet {
-            if let (Origin::Server(index), EventKind::Listening { addr, ca_file }) =
+            if let (Origin::Server(index), EventKind::Listening { addr, tls }) =
                 (&event.origin, &event.kind)
                 && let Some(server) = scenario.servers.get(*index)
             {
-                let tls = crate::report::listening_tls(ca_file.as_deref());
+                let tls = crate::report::listening_tls(tls.as_ref());
                 output.say(&format!("{} listening on {addr}{tls}", server.name));
             }
             return;

@@ -140,7 +140,7 @@ pub fn run(
                 origin: Origin::Server(index),
                 kind: EventKind::Listening {
                     addr: *addr,
-                    ca_file: tls.ca_file_of(index),
+                    tls: tls.trust_files_of(index),
                 },
             });
         }

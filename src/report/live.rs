@@ -84,9 +84,9 @@ impl<'a> LiveView<'a> {
         let paired = self.pairing.observe(event);
         let mut out = Vec::new();
         match (&event.origin, &event.kind) {
-            (Origin::Server(i), EventKind::Listening { addr, ca_file }) => {
+            (Origin::Server(i), EventKind::Listening { addr, tls }) => {
                 let name = &self.scenario.servers[*i].name;
-                let tls = listening_tls(ca_file.as_deref());
+                let tls = listening_tls(tls.as_ref());
                 out.push(format!("{seconds:8.3}s    {name} listening on {addr}{tls}"));
             }
             (Origin::Server(i), EventKind::ProgramFinished(report)) => {
@@ -314,11 +314,17 @@ impl<'a> LiveView<'a> {
     }
 }
 
-/// What a listening line adds for a TLS server with a certificate the run made: the CA file a
-/// client from outside the run must trust (removed when the run ends).
-pub fn listening_tls(ca_file: Option<&str>) -> String {
-    match ca_file {
-        Some(file) => format!(" (TLS: its CA is {file})"),
+/// What a listening line adds for a TLS server with a certificate the run made: the files a
+/// client from outside the run needs (removed when the run ends).
+pub fn listening_tls(tls: Option<&crate::event::TrustFiles>) -> String {
+    match tls {
+        Some(files) => match &files.client {
+            Some((cert, key)) => format!(
+                " (TLS: its CA is {}; it asks for a client certificate: {cert}, key {key})",
+                files.ca_file
+            ),
+            None => format!(" (TLS: its CA is {})", files.ca_file),
+        },
         None => String::new(),
     }
 }

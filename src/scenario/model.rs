@@ -974,6 +974,17 @@ impl Client {
         matches!(self.steps.first(), Some(Step::Run(_)))
     }
 
+    /// The declared time a TLS handshake just before step `next` of `steps` (its instance's)
+    /// may take: the `expect_tls_error` that is step `next`, with a timeout of its own (the
+    /// failure it waits for is the handshake's), else the client's `timeout`.
+    pub fn handshake_timeout(&self, steps: &[Step], next: usize) -> Duration {
+        let own = match steps.get(next) {
+            Some(step @ Step::ExpectTlsError { .. }) => step.own_timeout(),
+            _ => None,
+        };
+        own.unwrap_or(self.timeout)
+    }
+
     /// The program under test it runs, if it is one.
     pub fn program(&self) -> Option<&Program> {
         match self.steps.first() {

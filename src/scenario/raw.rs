@@ -205,6 +205,7 @@ pub struct RawServerTls {
     /// Its private key (a PEM file).
     pub key: Option<String>,
     /// The application protocols offered (ALPN), preferred first: `[h2, http/1.1]`.
+    #[schemars(inner(length(min = 1, max = 255)))]
     pub alpn: Option<Vec<String>>,
     /// Ask clients for a certificate signed by this CA: `run` (the run's CA) or a PEM file.
     pub client_ca: Option<String>,
@@ -252,6 +253,7 @@ pub struct RawClientTls {
     /// a server of the scenario).
     pub sni: Option<String>,
     /// The application protocols offered (ALPN), preferred first.
+    #[schemars(inner(length(min = 1, max = 255)))]
     pub alpn: Option<Vec<String>>,
     /// The certificate shown when a server asks: `run` (made for the run, signed by its CA),
     /// `other_ca` (signed by a CA nobody trusts), or a PEM file (with `client_key`).

@@ -191,13 +191,22 @@ pub(super) fn client_rules(schema: &mut Schema) {
     schema.insert(
         "dependencies".into(),
         serde_json::json!({
-            "exec": { "not": { "required": ["steps"] } },
+            "exec": { "not": { "anyOf": [ { "required": ["steps"] }, { "required": ["tls"] } ] } },
             "expect_exit": ["exec"],
             "expect_stdout": ["exec"],
             "hint": ["exec"]
         }),
     );
     set_property(schema, "timeout", positive_duration());
+    // TLS runs over tcp: a udp client (one that says so) takes no `tls` but `false`.
+    schema.insert(
+        "if".into(),
+        serde_json::json!({ "required": ["protocol"], "properties": { "protocol": { "const": "udp" } } }),
+    );
+    schema.insert(
+        "then".into(),
+        serde_json::json!({ "properties": { "tls": { "const": false } } }),
+    );
     // A client's framing is a length prefix or a delimiter: the others cut what a server reads.
     set_property(
         schema,

@@ -9,7 +9,7 @@ use crate::escape::{Part, SHOW_LIMIT};
 use crate::event::{
     AppliedFault, FailureKind, Handshake, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure,
     ProgramFailureKind, ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent,
-    StepEvent, StepOutcome, Way,
+    StepEvent, StepOutcome, Way, opens_a_tls_client_hello,
 };
 use crate::framing::Framing;
 use crate::matcher::{CapturedKind, Matcher};
@@ -831,6 +831,12 @@ fn step_words(
                     Some(Step::ExpectTlsError { .. }) => format!("TLS failed otherwise: {tls}"),
                     _ => format!("TLS failed: {tls}"),
                 },
+                FailureKind::HandshakeTimeout(_) => {
+                    let next = event.step.map_or(0, |at| at + 1);
+                    let steps = client.steps_of(id.instance);
+                    let within = duration(client.handshake_timeout(steps, next));
+                    format!("the TLS handshake did not finish within {within}")
+                }
                 FailureKind::TlsSucceeded => {
                     if !failure.received.is_empty() {
                         detail.push(format!("received: {}", received()));
@@ -1128,12 +1134,20 @@ fn server_words(
     let redact = scenario.redactions(client);
     let udp = scenario.servers[server].protocol == Protocol::Udp;
     let read_size = scenario.servers[server].read_size;
-    let received = |message: &[u8], truncated: &Option<usize>| match truncated {
+    // What a TLS client says first (its hello) differs every run: a plain server shows that it
+    // came, not its bytes.
+    let tls_hello = |bytes: &[u8]| !udp && opens_a_tls_client_hello(bytes);
+    let received = |message: &[u8], truncated: &Option<usize>| {
+        match truncated {
         Some(length) => format!(
             "received {} (a {length}-byte datagram, cut to read_size {read_size})",
             redact.show(message)
         ),
+        None if tls_hello(message) => {
+            "received a TLS client's hello (this server speaks plain text; its bytes differ every run: not shown)".to_string()
+        }
         None => format!("received {}", redact.show(message)),
+    }
     };
     let text = match proxy_words(scenario, (server, client), redact, &event.action) {
         Some(text) => text,
@@ -1167,7 +1181,10 @@ fn server_words(
                     parts.push(format!("after {}", duration(*delay)));
                 }
                 if let Some(reply) = reply {
-                    parts.push(format!("reply {}", redact.show(reply)));
+                    parts.push(match tls_hello(reply) {
+                        true => "reply a TLS client's hello (not shown)".to_string(),
+                        false => format!("reply {}", redact.show(reply)),
+                    });
                 }
                 if *close {
                     parts.push("close".into());

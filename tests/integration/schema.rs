@@ -137,6 +137,14 @@ const BEYOND_A_SCHEMA: &[&str] = &[
     "tls_key_of_another_certificate",
     // `{ca_file}` is a template name, known to programs only.
     "tls_ca_file_in_a_step",
+    "tls_cert_file_without_tls",
+    // What a PEM file holds.
+    "tls_ca_not_a_certificate",
+    "tls_encrypted_key_and_reversed_chain",
+    // The order of a client's steps.
+    "tls_starttls_out_of_order",
+    // Whether a client is udp is its server's protocol.
+    "tls_step_on_udp",
     // Whether a step speaks TLS depends on the client's `tls:` and its steps together.
     "tls_expected_by_a_plain_client",
 ];

@@ -559,3 +559,133 @@ fn serve_says_where_the_ca_is_and_an_outside_client_trusts_it() {
     let dir = ca.parent().unwrap();
     assert!(!dir.exists(), "{} is left behind", dir.display());
 }
+
+/// A TLS file that is a FIFO (or a device) is refused at load, located, at once: opening it
+/// would block for ever, deaf to Ctrl-C.
+#[test]
+fn a_fifo_as_a_certificate_is_refused_without_blocking() {
+    let file = temp_file(
+        "tls_fifo.yaml",
+        "
+servers:
+  - name: secure
+    tls:
+      cert: fifo.pem
+      key: fifo.pem
+",
+    );
+    let fifo = file.with_file_name("fifo.pem");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut child = netlab()
+        .arg("check")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("netlab check blocked on a FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`fifo.pem` is not a regular file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tls_fifo.yaml:5:13"), "{stderr}");
+}
+
+/// Servers named like the run's own files (`ca`, `client`) do not overwrite them: the CA file a
+/// program is given holds the CA alone, and every program gets its files.
+#[test]
+fn servers_named_like_the_runs_files_do_not_overwrite_them() {
+    let (code, out, err) = transcript(
+        "tls_file_names.yaml",
+        "
+servers:
+  - name: ca
+    tls: { self_signed: true }
+    greeting: \"hi\\n\"
+  - name: client
+    tls: { self_signed: true }
+    greeting: \"hi\\n\"
+clients:
+  - name: counts
+    connect: ca
+    exec: [sh, -c, 'grep -c BEGIN \"$0\"', \"{ca_file}\"]
+    expect_stdout: \"1\\n\"
+  - connect: client
+    steps:
+      - expect: \"hi\\n\"
+",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+/// A TLS client of a plain server: the server shows that a TLS hello came, not its bytes (they
+/// differ every run), and the client's failure names the server's first byte; the same every
+/// run.
+#[test]
+fn a_tls_client_of_a_plain_server_reads_the_same_every_run() {
+    let transcript = crate::proxy::same_every_run(
+        "tls_to_plain.yaml",
+        "
+servers:
+  - name: plain
+    greeting: \"220 hello\\r\\n\"
+clients:
+  - name: secure
+    connect: plain
+    steps:
+      - expect_tls_error: handshake_failure
+",
+        6,
+        &["0.1", "1"],
+    );
+    assert!(
+        transcript.contains("plain   received a TLS client's hello (this server speaks plain text; its bytes differ every run: not shown)"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("its first byte, '2' (0x32)"),
+        "{transcript}"
+    );
+}
+
+/// A handshake that never finishes (a server that never answers the hello) fails in the time
+/// of the `expect_tls_error` that waits for it, and says it was the handshake.
+#[test]
+fn a_handshake_that_never_finishes_is_said_so_in_its_steps_time() {
+    let (code, out, err) = transcript(
+        "tls_never_answered.yaml",
+        "
+servers:
+  - name: deaf
+clients:
+  - name: waits
+    connect: deaf
+    tls: true
+    steps:
+      - expect_tls_error: handshake_failure
+        timeout: 300ms
+",
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("✗ waits  connect deaf: the TLS handshake did not finish within 300ms"),
+        "{out}\n{err}"
+    );
+}

@@ -206,7 +206,7 @@ impl Instance<'_> {
                 r.report(None, StepOutcome::Connected { local, remote });
                 let at_once = r.client.tls.as_ref().is_some_and(|tls| !tls.starts_plain);
                 match &mut self.link {
-                    Link::Stream(stream) if at_once => stream.secure_at_connect(r, timeout),
+                    Link::Stream(stream) if at_once => stream.secure_at_connect(r),
                     _ => Ok(()),
                 }
             }

@@ -156,7 +156,7 @@ impl StreamLink {
                 let quiet = r.context.scale.pause(*quiet);
                 self.expect_nothing(r, index, quiet)
             }
-            Step::StartTls => self.start_tls(r, index, timeout),
+            Step::StartTls => self.start_tls(r, index),
             Step::ExpectTlsError { kind, .. } => self.expect_tls_error(r, index, *kind, timeout),
             Step::ShutdownWrite => match self.stream.shutdown_write(&r.context.cancel) {
                 Ok(()) => {
@@ -428,12 +428,13 @@ impl StreamLink {
     /// `starttls`: turns the connection to TLS, what came past the plain text going to the
     /// handshake. A handshake that fails is the step's failure, unless the next step expects it
     /// (`expect_tls_error`), which then judges it.
-    fn start_tls(&mut self, r: &Reporter<'_>, index: usize, timeout: Duration) -> Proceed {
+    fn start_tls(&mut self, r: &Reporter<'_>, index: usize) -> Proceed {
         if self.stream.is_tls() {
             let why = "the connection already speaks TLS".to_string();
             return r.fail(Some(index), FailureKind::Io(why), Vec::new());
         }
         let leftover = std::mem::take(&mut self.inbox.pending);
+        let timeout = handshake_timeout(r, index + 1);
         let deadline = deadline_after(Instant::now(), timeout);
         match secure(&mut self.stream, r, &leftover, deadline) {
             Ok(handshake) => {
@@ -444,9 +445,10 @@ impl StreamLink {
         }
     }
 
-    /// The handshake of a client that speaks TLS from the start, right after its connect,
-    /// within its connect's `timeout`.
-    pub fn secure_at_connect(&mut self, r: &Reporter<'_>, timeout: Duration) -> Proceed {
+    /// The handshake of a client that speaks TLS from the start, right after its connect
+    /// (within its `timeout`, or that of an `expect_tls_error` right after).
+    pub fn secure_at_connect(&mut self, r: &Reporter<'_>) -> Proceed {
+        let timeout = handshake_timeout(r, 0);
         let deadline = deadline_after(Instant::now(), timeout);
         match secure(&mut self.stream, r, &[], deadline) {
             Ok(handshake) => {
@@ -477,7 +479,7 @@ impl StreamLink {
                 return Ok(());
             }
             HandshakeError::Tls(tls) => FailureKind::Tls(tls),
-            HandshakeError::Timeout => FailureKind::Timeout(timeout),
+            HandshakeError::Timeout => FailureKind::HandshakeTimeout(timeout),
             HandshakeError::Stopped => FailureKind::Stopped,
             HandshakeError::Io(e) => FailureKind::Io(io_reason(&e)),
         };
@@ -521,6 +523,13 @@ impl StreamLink {
             }
         }
     }
+}
+
+/// How long a handshake before step `next` may take, scaled (`Client::handshake_timeout`).
+fn handshake_timeout(r: &Reporter<'_>, next: usize) -> Duration {
+    let steps = r.client.steps_of(r.id.instance);
+    let declared = r.client.handshake_timeout(steps, next);
+    r.context.bounded(r.context.scale.timeout(declared))
 }
 
 /// The two ends of a TCP connection, this one's first.

@@ -15,6 +15,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 
 use super::pki::{Files, RunPki, names_for};
+use crate::event::TrustFiles;
 use crate::scenario::{
     ClientIdentity, ClientTls, Scenario, Server, ServerIdentity, ServerTls, ServerTrust, Target,
     TlsFiles, TlsVersion, Trust,
@@ -45,6 +46,8 @@ pub struct RunTls {
     server_files: Vec<Option<Files>>,
     /// Whether each server presents a certificate the run made (signed by its CA).
     made: Vec<bool>,
+    /// Whether each server asks clients for a certificate signed by the run's CA.
+    asks_for_run_certificates: Vec<bool>,
     /// A client certificate of the run, for client programs.
     client_files: Option<Files>,
     /// The run's certificates (`None`: the scenario does not speak TLS).
@@ -72,6 +75,9 @@ impl RunTls {
             run.server_files.push(files);
             let made = server.tls.as_ref().map(|tls| &tls.identity);
             run.made.push(made == Some(&ServerIdentity::Made));
+            let asks = server.tls.as_ref().and_then(|tls| tls.client_auth.as_ref());
+            run.asks_for_run_certificates
+                .push(asks.is_some_and(|auth| auth.trust == Trust::RunCa));
         }
         for client in &scenario.clients {
             run.clients.push(match &client.tls {
@@ -79,9 +85,9 @@ impl RunTls {
                 None => None,
             });
         }
-        if scenario.clients.iter().any(|c| c.is_program()) {
-            run.client_files = Some(pki.write("client", &pki.client(false)?)?);
-        }
+        // For client programs, and for clients from outside the run (`netlab serve`) of a
+        // server that asks for a certificate signed by the run's CA.
+        run.client_files = Some(pki.write("client", &pki.client(false)?)?);
         run.pki = Some(pki);
         Ok(run)
     }
@@ -96,12 +102,22 @@ impl RunTls {
         self.clients.get(index)?.as_ref()
     }
 
-    /// The file of the run's CA, for server `index` when it presents a certificate the run
-    /// made (a client from outside the run trusts it to check the server).
-    pub fn ca_file_of(&self, index: usize) -> Option<String> {
+    /// What a client from outside the run needs to talk to server `index`, when it presents a
+    /// certificate the run made: the run's CA, and the run's client certificate when it asks
+    /// for one signed by that CA.
+    pub fn trust_files_of(&self, index: usize) -> Option<TrustFiles> {
         let made = self.made.get(index).copied().unwrap_or(false);
         let pki = self.pki.as_ref().filter(|_| made)?;
-        Some(pki.ca_file().display().to_string())
+        let asks = self
+            .asks_for_run_certificates
+            .get(index)
+            .copied()
+            .unwrap_or(false);
+        let client = self.client_files.as_ref().filter(|_| asks);
+        Some(TrustFiles {
+            ca_file: pki.ca_file().display().to_string(),
+            client: client.map(|f| (f.cert.display().to_string(), f.key.display().to_string())),
+        })
     }
 
     /// What a program is given: the run's CA file, and its certificate and key files (a
@@ -186,7 +202,7 @@ fn server_config(
     let (mut config, files) = match &tls.identity {
         ServerIdentity::Made => {
             let made = pki.server(&names_for(server.bind), tls.fault)?;
-            let files = pki.write(&server.name, &made)?;
+            let files = pki.write(&format!("server-{}", server.name), &made)?;
             let config = builder.with_single_cert(made.chain.clone(), made.key())?;
             (config, Some(files))
         }

@@ -110,8 +110,11 @@ pub struct Files {
 impl RunPki {
     /// Makes the run's CAs, and writes the trusted one as `ca.pem`.
     pub fn new() -> anyhow::Result<RunPki> {
-        let ca = Authority::new("netlab run CA")?;
-        let other = Authority::new("netlab other CA (trusted by nobody)")?;
+        // Named apart from every other run's: a client of another run (a `netlab serve` in
+        // another terminal) must not take one for the other and fail on a signature.
+        let run = format!("{:016x}", fastrand::u64(..));
+        let ca = Authority::new(&format!("netlab run CA {run}"))?;
+        let other = Authority::new(&format!("netlab other CA {run} (trusted by nobody)"))?;
         let dir = tempfile::Builder::new().prefix("netlab-tls-").tempdir()?;
         std::fs::write(dir.path().join("ca.pem"), &ca.pem)?;
         Ok(RunPki { ca, other, dir })
@@ -202,6 +205,20 @@ mod tests {
             ["localhost", "127.0.0.1", "::1"]
         );
         assert_eq!(names_for("::1".parse().unwrap()), ["localhost", "::1"]);
+    }
+
+    /// Two runs' CAs have names of their own: a client of one run checking a server of another
+    /// (a `netlab serve` in another terminal) is told `unknown_ca`, not a bad signature.
+    #[test]
+    fn every_run_names_its_ca_apart() {
+        let (one, two) = (RunPki::new().unwrap(), RunPki::new().unwrap());
+        // The common name, as the certificate holds it.
+        let name = |pki: &RunPki| {
+            let der = pki.ca().as_ref();
+            let at = memchr::memmem::find(der, b"netlab run CA ").unwrap();
+            der[at..at + 30].to_vec()
+        };
+        assert_ne!(name(&one), name(&two), "the CAs' subjects differ");
     }
 
     #[test]

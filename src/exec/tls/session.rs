@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use rustls::{AlertDescription, CertificateError, Connection, Error};
 
-use crate::event::{Handshake, TlsFailure};
+use crate::event::{Handshake, TlsFailure, opens_a_tls_record};
 use crate::exec::cancel::Cancel;
 use crate::exec::socket::{self, ReadResult, TimedStream};
 use crate::scenario::{TlsErrorKind, TlsVersion};
@@ -77,18 +77,16 @@ impl TlsSession {
     ) -> Result<(), HandshakeError> {
         let mut early = std::mem::take(&mut self.early);
         let mut scratch = vec![0u8; RECORD];
-        let mut heard_yet = !leftover.is_empty() && {
-            if !opens_a_record(leftover) {
-                return Err(HandshakeError::Tls(TlsFailure {
-                    kind: TlsErrorKind::HandshakeFailure,
-                    reason: plain_text_reason(leftover),
-                }));
-            }
-            true
-        };
+        let mut heard_yet = !leftover.is_empty();
         if !leftover.is_empty() {
             self.take_in(tcp, leftover, &mut early, &mut scratch, cancel)
-                .map_err(HandshakeError::Tls)?;
+                .map_err(|failure| match opens_a_tls_record(leftover) {
+                    true => HandshakeError::Tls(failure),
+                    false => HandshakeError::Tls(TlsFailure {
+                        kind: TlsErrorKind::HandshakeFailure,
+                        reason: plain_text_reason(leftover),
+                    }),
+                })?;
         }
         loop {
             self.flush(tcp, cancel).map_err(HandshakeError::Io)?;
@@ -100,14 +98,18 @@ impl TlsSession {
             let read = socket::read_some(tcp, &mut scratch, &mut incoming, deadline, cancel);
             let heard = std::mem::replace(&mut heard_yet, true);
             let taken = match read {
-                // The peer's first bytes (only those: a later read may begin mid-record).
-                ReadResult::Data if !heard && leftover.is_empty() && !opens_a_record(&incoming) => {
-                    Err(TlsFailure {
-                        kind: TlsErrorKind::HandshakeFailure,
-                        reason: plain_text_reason(&incoming),
-                    })
-                }
-                ReadResult::Data => self.take_in(tcp, &incoming, &mut early, &mut scratch, cancel),
+                // rustls refuses what is not TLS (and says so to the peer with an alert); the
+                // words say what the peer's first byte was, the same however its bytes were cut
+                // (only the first: a later read may begin mid-record).
+                ReadResult::Data => self
+                    .take_in(tcp, &incoming, &mut early, &mut scratch, cancel)
+                    .map_err(|failure| match heard || opens_a_tls_record(&incoming) {
+                        true => failure,
+                        false => TlsFailure {
+                            kind: TlsErrorKind::HandshakeFailure,
+                            reason: plain_text_reason(&incoming),
+                        },
+                    }),
                 ReadResult::Eof => Err(TlsFailure {
                     kind: TlsErrorKind::HandshakeFailure,
                     reason: "the peer closed the connection during the handshake".into(),
@@ -301,12 +303,6 @@ impl TlsSession {
     }
 }
 
-/// Whether `bytes` (the first read of a handshake's turn) may begin a TLS record: a content type
-/// of TLS (change cipher spec, alert, handshake, application data) and a major version of 3.
-fn opens_a_record(bytes: &[u8]) -> bool {
-    matches!(bytes.first(), Some(20..=23)) && bytes.get(1).is_none_or(|major| *major == 3)
-}
-
 /// Why a handshake failed on bytes that are not TLS: the first byte only, which is the same
 /// however the peer's bytes were cut (a server that answers in plain text, a student's that
 /// forgot to wrap its socket, is told so).
@@ -380,10 +376,10 @@ mod tests {
     /// first byte names that byte alone (the same however the peer's bytes were cut).
     #[test]
     fn plain_text_is_told_by_its_first_byte() {
-        assert!(opens_a_record(&[22, 3, 1]));
-        assert!(opens_a_record(&[21]));
-        assert!(!opens_a_record(b"Welcome!"));
-        assert!(!opens_a_record(&[22, 4]));
+        assert!(opens_a_tls_record(&[22, 3, 1]));
+        assert!(opens_a_tls_record(&[21]));
+        assert!(!opens_a_tls_record(b"Welcome!"));
+        assert!(!opens_a_tls_record(&[22, 4]));
         assert_eq!(
             plain_text_reason(b"Welcome!"),
             plain_text_reason(b"W"),

@@ -46,6 +46,9 @@ pub(super) struct Checker<'a> {
     pub(super) max_received: usize,
     /// The `points` of the client being checked, if it is worth points as a whole.
     pub(super) client_worth: Option<u32>,
+    /// Whether the server being checked has `tls:` (a program in its place is given its
+    /// certificate as `{cert_file}`/`{key_file}`).
+    pub(super) server_has_tls: bool,
 }
 
 /// Whose entry is being checked: what `frame` and `http` mean depends on it.
@@ -83,6 +86,7 @@ impl<'a> Checker<'a> {
             side: Side::Client,
             max_received: usize::MAX,
             client_worth: None,
+            server_has_tls: false,
         }
     }
 }

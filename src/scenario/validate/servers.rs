@@ -59,6 +59,7 @@ impl Checker<'_> {
                 to_client,
             }
         });
+        self.server_has_tls = raw.tls.is_some();
         let program = self.server_program(path, &mut raw, protocol == Protocol::Udp);
         let faults = self.faults(
             path,

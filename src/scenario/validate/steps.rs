@@ -64,11 +64,17 @@ impl Checker<'_> {
                 | RawAction::ExpectTlsError(_)
         );
         if protocol == Protocol::Udp && stream_only {
+            let help = match action {
+                RawAction::StartTls(_) | RawAction::ExpectTlsError(_) => {
+                    "TLS runs over a tcp connection (DTLS is not supported)"
+                }
+                _ => "udp has no connection to close: use `expect_nothing` to check for silence",
+            };
             self.at_key(
                 &join(&path, key),
                 format!("`{key}` applies to tcp clients only"),
             )
-            .add_help("udp has no connection to close: use `expect_nothing` to check for silence");
+            .add_help(help);
         }
         // Whether the step takes a `timeout` is for the built step to say, but what is wrong
         // with the `timeout` is reported before what is wrong with the action.

@@ -423,6 +423,12 @@ impl Checker<'_> {
         match (name, scope) {
             ("data", Scope::Reply) => Meaning::Kept,
             ("port" | "host", Scope::Program { .. }) => Meaning::Kept,
+            ("cert_file" | "key_file", Scope::Program { client: false }) if !self.server_has_tls => {
+                Meaning::Refused(
+                    format!("`{{{name}}}` is given to a program in the place of a server with `tls:`, and this server has none"),
+                    "give the server `tls: { self_signed: true }`: a certificate is made for the run and given to its program".into(),
+                )
+            }
             ("ca_file" | "cert_file" | "key_file", Scope::Program { .. }) => Meaning::Kept,
             ("client" | "instance", Scope::Program { client: true }) => Meaning::Kept,
             ("client", Scope::Instance) => {

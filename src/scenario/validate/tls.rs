@@ -154,6 +154,7 @@ impl Checker<'_> {
             .iter()
             .position(|s| matches!(s, Step::ExpectTlsError { .. }));
         let server_tls = server.and_then(|s| s.tls.as_ref());
+        let written = raw.is_some();
         let settings = match raw {
             Some(RawClientTlsSetting::On(settings)) => settings,
             // A client of a TLS server speaks it (from the start, or at its `starttls`).
@@ -175,10 +176,13 @@ impl Checker<'_> {
             }
         };
         if udp {
-            self.at_key(
-                &tls_path,
-                "`tls` applies to tcp clients only (DTLS is not supported)",
-            );
+            // Steps that speak TLS are refused on a udp client where they are written.
+            if written {
+                self.at_key(
+                    &tls_path,
+                    "`tls` applies to tcp clients only (DTLS is not supported)",
+                );
+            }
             return None;
         }
         let trust = match (settings.insecure, settings.ca) {
@@ -239,6 +243,7 @@ impl Checker<'_> {
                 format!("`{sni}` is not a DNS name or an IP address"),
             );
         }
+        self.check_tls_steps(path, steps, paths);
         Some(ClientTls {
             trust,
             sni: settings.sni,
@@ -247,6 +252,46 @@ impl Checker<'_> {
             versions: self.versions(&join(&tls_path, "versions"), settings.versions),
             starts_plain: starttls.is_some(),
         })
+    }
+
+    /// Refuses the orders of steps that cannot work, known before anything runs: a second
+    /// `starttls` (a connection turns to TLS once), one inside a `repeat` (the second time
+    /// through would be a second), an `expect_tls_error` before the connection speaks TLS.
+    fn check_tls_steps(&mut self, path: &str, steps: &[Step], paths: &[String]) {
+        let at = |i: usize| {
+            let step = paths.get(i).map_or(String::new(), |p| join(path, p));
+            join(&step, steps.get(i).map_or("", Step::keyword))
+        };
+        let mut repeated = vec![false; steps.len()];
+        for (i, step) in steps.iter().enumerate() {
+            if let Step::Repeat { body, .. } = step {
+                let end = steps.len().min(i + 1 + body);
+                repeated[i + 1..end].iter_mut().for_each(|r| *r = true);
+            }
+        }
+        let mut turned = false;
+        let starts_plain = steps.iter().any(|s| matches!(s, Step::StartTls));
+        for (i, step) in steps.iter().enumerate() {
+            match step {
+                Step::StartTls if turned => {
+                    self.at_key(
+                        &at(i),
+                        "the connection turned to TLS at an earlier `starttls`: it turns once",
+                    );
+                }
+                Step::StartTls if repeated[i] => {
+                    self.at_key(&at(i), "`starttls` in a `repeat` would turn the connection to TLS again the second time through")
+                        .add_help("put `starttls` before the `repeat`");
+                    turned = true;
+                }
+                Step::StartTls => turned = true,
+                Step::ExpectTlsError { .. } if starts_plain && !turned => {
+                    self.at_key(&at(i), "the connection speaks plain text here: TLS starts at the `starttls` step after this one")
+                        .add_help("put `expect_tls_error` right after `starttls`");
+                }
+                _ => {}
+            }
+        }
     }
 
     /// A certificate and its key, read from the files written at `cert` and `key` (each: its
@@ -260,22 +305,48 @@ impl Checker<'_> {
         let cert_file = self.pem_path(cert);
         let key_file = self.pem_path(key);
         let text = self.pem_text(key_path, key)?;
+        if memchr::memmem::find(&text, b"ENCRYPTED PRIVATE KEY").is_some()
+            || memchr::memmem::find(&text, b"Proc-Type: 4,ENCRYPTED").is_some()
+        {
+            self.at_value(
+                key_path,
+                format!("`{key}` is encrypted: netlab cannot ask for its passphrase"),
+            )
+            .add_help("write it decrypted for the test: `openssl pkey -in KEY -out KEY.plain`");
+            return None;
+        }
         let Ok(private) = PrivateKeyDer::from_pem_slice(&text) else {
             self.at_value(key_path, format!("`{key}` holds no private key in PEM"))
                 .add_help("a PEM private key starts `-----BEGIN PRIVATE KEY-----` (or `RSA`/`EC PRIVATE KEY`)");
             return None;
         };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let signing = provider.key_provider.load_private_key(private.clone_key());
-        let matches = signing.ok().and_then(|signing| {
-            let certified = rustls::sign::CertifiedKey::new(chain.clone(), signing);
-            certified.keys_match().ok()
-        });
-        if matches.is_none() {
+        let provider = rustls::crypto::ring::default_provider();
+        let Ok(signing) = provider.key_provider.load_private_key(private.clone_key()) else {
             self.at_value(
                 key_path,
-                format!("`{key}` is not the key of the certificate in `{cert}` (or is of a kind TLS cannot sign with)"),
+                format!("`{key}` is a key TLS cannot sign with here"),
+            )
+            .add_help("use an ECDSA (P-256, P-384), Ed25519 or RSA (2048 bits or more) key");
+            return None;
+        };
+        // Whether the key is that of the chain's certificate number `at`.
+        let fits = |at: usize| {
+            let own = chain[at..].to_vec();
+            rustls::sign::CertifiedKey::new(own, signing.clone())
+                .keys_match()
+                .is_ok()
+        };
+        if !fits(0) {
+            let problem = self.at_value(
+                key_path,
+                format!("`{key}` is not the key of the first certificate in `{cert}`"),
             );
+            if let Some(at) = (1..chain.len()).find(|at| fits(*at)) {
+                problem.add_help(format!(
+                    "it is the key of certificate {} of the file: the server's own certificate comes first, then the CAs that signed it",
+                    at + 1
+                ));
+            }
             return None;
         }
         Some(Arc::new(Identity {
@@ -291,10 +362,29 @@ impl Checker<'_> {
         if written == RUN {
             return Trust::RunCa;
         }
-        match self.certificates(path, written) {
-            Some(roots) => Trust::Roots(Arc::new(roots)),
-            None => Trust::RunCa,
+        let Some(roots) = self.certificates(path, written) else {
+            return Trust::RunCa;
+        };
+        // Each must be a certificate a root store takes (rustls parses it then): a file that
+        // is PEM around bytes that are no certificate is the file's problem, said here.
+        let mut store = rustls::RootCertStore::empty();
+        for (i, root) in roots.iter().enumerate() {
+            if let Err(e) = store.add(root.clone()) {
+                let why = match e {
+                    rustls::Error::InvalidCertificate(e) => format!("{e:?}"),
+                    other => other.to_string(),
+                };
+                self.at_value(
+                    path,
+                    format!(
+                        "certificate {} of `{written}` cannot be read as a CA's ({why})",
+                        i + 1
+                    ),
+                );
+                return Trust::RunCa;
+            }
         }
+        Trust::Roots(Arc::new(roots))
     }
 
     /// The certificates of the PEM file `name` (written at `path`); `None` when it has none (said).
@@ -314,6 +404,13 @@ impl Checker<'_> {
     /// The text of the PEM file `name`, relative to the scenario (written at `path`).
     fn pem_text(&mut self, path: &str, name: &str) -> Option<Vec<u8>> {
         let file = self.pem_path(name);
+        // Opening a FIFO or a device would block, or read for ever: a regular file only.
+        if let Ok(metadata) = std::fs::metadata(&file)
+            && !metadata.is_file()
+        {
+            self.at_value(path, format!("`{name}` is not a regular file"));
+            return None;
+        }
         let read = std::fs::File::open(&file).and_then(|f| {
             let mut text = Vec::new();
             std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_PEM + 1), &mut text)?;
