@@ -213,7 +213,16 @@ impl<'a> Connection<'a> {
             }
             Err(HandshakeError::Tls(failure)) => {
                 self.emit(ServerAction::TlsFailed(failure), true);
-                let _ = stream.tcp().shutdown(Shutdown::Both);
+                // The alert is sent; what the client still sends (it may have written before
+                // reading the alert, as a TLS 1.3 client may) is read and dropped until it
+                // closes, so that the kernel does not answer it with a reset: the client reads
+                // the alert, not "broken pipe", however much it wrote.
+                stream.close_and_drain(&cancel);
+                false
+            }
+            Err(HandshakeError::PeerLeft) => {
+                let left = super::tls::PEER_LEFT.to_string();
+                self.emit(ServerAction::Failed(left), true);
                 false
             }
             Err(HandshakeError::Io(e)) => {

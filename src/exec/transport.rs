@@ -105,4 +105,20 @@ impl Transport {
             Layer::Tls(session) => session.shutdown_write(&mut self.tcp, cancel),
         }
     }
+
+    /// Closes the sending side, then reads and drops what the peer still sends until it closes
+    /// (or the run stops), below TLS: a close with bytes unread would make the kernel answer
+    /// them with a reset, and the peer fail on it rather than on what was said before.
+    pub fn close_and_drain(&mut self, cancel: &Cancel) {
+        let _ = self.tcp.shutdown(Shutdown::Write);
+        let mut scratch = vec![0u8; 64 * 1024];
+        let mut dropped = Vec::new();
+        loop {
+            dropped.clear();
+            match socket::read_some(&mut self.tcp, &mut scratch, &mut dropped, None, cancel) {
+                ReadResult::Data => {}
+                _ => return,
+            }
+        }
+    }
 }

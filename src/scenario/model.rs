@@ -380,13 +380,37 @@ impl std::fmt::Display for Unsendable {
 }
 
 impl Scenario {
-    /// Whether what proxy `server` forwards is TLS (the server it reaches in the end speaks
-    /// it): its bytes are records that differ every run, not the conversation.
+    /// Whether what proxy `server` forwards is TLS (the server it reaches in the end speaks it,
+    /// or a client that speaks it goes through it): its bytes are records that differ every
+    /// run, not the conversation.
     pub fn proxy_carries_tls(&self, server: usize) -> bool {
-        self.servers.get(server).is_some_and(|s| s.proxy.is_some())
-            && reached_server(&self.servers, server)
-                .and_then(|reached| self.servers.get(reached))
-                .is_some_and(|reached| reached.tls.is_some())
+        if self.servers.get(server).is_none_or(|s| s.proxy.is_none()) {
+            return false;
+        }
+        let upstream_speaks_it = reached_server(&self.servers, server)
+            .and_then(|reached| self.servers.get(reached))
+            .is_some_and(|reached| reached.tls.is_some());
+        // A client that speaks TLS through it (to an address outside the run, say).
+        let through = |first: usize| {
+            let mut at = first;
+            for _ in 0..=self.servers.len() {
+                if at == server {
+                    return true;
+                }
+                match self.servers.get(at).and_then(|s| s.proxy.as_ref()) {
+                    Some(Proxy {
+                        to: Target::Server(next),
+                        ..
+                    }) => at = *next,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        let a_client_speaks_it = self.clients.iter().any(|client| {
+            client.tls.is_some() && matches!(client.target, Target::Server(first) if through(first))
+        });
+        upstream_speaks_it || a_client_speaks_it
     }
 }
 

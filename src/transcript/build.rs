@@ -722,6 +722,10 @@ fn with_legs(
                 false => splice((conn.server, own), (leg.server, theirs)),
             }
         }
+        // A proxy to an address outside the run, carrying a client's TLS.
+        None if scenario.proxy_carries_tls(conn.server) => {
+            around_tls((conn.server, own), Vec::new())
+        }
         None => own.into_iter().map(|e| (conn.server, e)).collect(),
     }
 }
@@ -766,7 +770,8 @@ fn around_tls(
     }
     // The two closes, in the order of their cause (the proxy records them from two threads):
     // the client's first when the upstream saw it, else the upstream's.
-    let client_first = leg.iter().any(|(_, e)| sees_the_close(&e.action));
+    // (With no leg, an upstream outside the run: the client's, as a client ends first.)
+    let client_first = leg.is_empty() || leg.iter().any(|(_, e)| sees_the_close(&e.action));
     let rank = |action: &ServerAction| match action {
         ServerAction::SideClosed { way, .. } => {
             1 + u8::from((*way == Way::ToUpstream) != client_first)

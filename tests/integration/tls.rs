@@ -689,3 +689,234 @@ clients:
         "{out}\n{err}"
     );
 }
+
+/// A server that says `close_notify` and then sends more, in one write: the client reads what
+/// came before, sees the close, and ignores the rest (it spun for ever, deaf to Ctrl-C, when a
+/// read held more than rustls takes at once).
+#[test]
+fn bytes_after_close_notify_are_ignored() {
+    let Some(python) = python3("bytes_after_close_notify_are_ignored") else {
+        return;
+    };
+    let peer = own_peer("tls_misbehaving_server.py");
+    let (code, out, err) = transcript(
+        "tls_after_close_notify.yaml",
+        &format!(
+            "
+timeout: 20s
+servers:
+  - name: odd
+    tls: {{ self_signed: true }}
+    exec: [{python}, {peer}, \"{{port}}\", \"{{cert_file}}\", \"{{key_file}}\", junk_after_close_notify]
+clients:
+  - connect: odd
+    timeout: 10s
+    steps:
+      - expect: {{ bytes: 5000 }}
+      - expect_close: true
+",
+            peer = peer.display()
+        ),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+/// A stream that ends inside a record (no `close_notify`, the record's last byte missing) is
+/// not a clean close: what the record held is lost, and the step says so.
+#[test]
+fn a_record_cut_short_by_the_close_fails_the_read() {
+    let Some(python) = python3("a_record_cut_short_by_the_close_fails_the_read") else {
+        return;
+    };
+    let peer = own_peer("tls_misbehaving_server.py");
+    let (code, out, err) = transcript(
+        "tls_cut_short.yaml",
+        &format!(
+            "
+servers:
+  - name: odd
+    tls: {{ self_signed: true }}
+    exec: [{python}, {peer}, \"{{port}}\", \"{{cert_file}}\", \"{{key_file}}\", truncated_record]
+clients:
+  - connect: odd
+    steps:
+      - read_to_close: \"\"
+",
+            peer = peer.display()
+        ),
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("the peer closed in the middle of a TLS record: what it held is lost"),
+        "{out}\n{err}"
+    );
+}
+
+/// A TLS 1.3 client refused for want of a certificate, which wrote a lot before reading: it
+/// reads the server's alert every time, not "broken pipe" (the server reads and drops what it
+/// sends until it closes, so the kernel never answers it with a reset).
+#[test]
+fn a_refused_client_reads_the_alert_however_much_it_sent() {
+    for _ in 0..4 {
+        let (code, out, err) = transcript(
+            "tls_refused_big_send.yaml",
+            "
+servers:
+  - name: mtls
+    tls: { self_signed: true, client_ca: run }
+    rules:
+      - reply: got
+clients:
+  - name: no_cert
+    connect: mtls
+    steps:
+      - send: { repeat: x, times: 2000000 }
+      - expect_tls_error: certificate_required
+",
+        );
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+}
+
+/// A peer that goes away in the middle of the handshake (closing, or resetting): the server says
+/// one thing, whichever it was and whichever of its reads or writes saw it.
+#[test]
+fn a_peer_that_leaves_mid_handshake_is_said_one_way() {
+    let Some(python) = python3("a_peer_that_leaves_mid_handshake_is_said_one_way") else {
+        return;
+    };
+    for how in ["close", "reset"] {
+        let script = format!(
+            "import socket,struct,sys\\ns=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\\ns.sendall(bytes([22,3,1,0,80])+bytes(10))\\n{}s.close()",
+            if how == "reset" {
+                "s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0))\\n"
+            } else {
+                ""
+            }
+        );
+        let (code, out, err) = transcript(
+            "tls_left.yaml",
+            &format!(
+                "
+servers:
+  - name: secure
+    tls: {{ self_signed: true }}
+clients:
+  - name: leaves
+    connect: secure
+    exec: [{python}, -c, \"{script}\", \"{{port}}\"]
+"
+            ),
+        );
+        assert_eq!(code, 0, "{how}: {out}\n{err}");
+        assert!(
+            out.contains("secure  connection failed: the peer left during the TLS handshake (it closed or reset the connection, with no TLS alert)")
+                || out.contains("secure   the peer left during the TLS handshake"),
+            "{how}: {out}\n{err}"
+        );
+    }
+}
+
+/// A `starttls` right behind a command nothing answered, to a chunk-framed server: warned of at
+/// load (the server may read the command and the hello as one message), at the `starttls`.
+#[test]
+fn a_hello_behind_an_unanswered_command_is_warned_of() {
+    let file = temp_file(
+        "tls_hasty.yaml",
+        "
+servers:
+  - name: mail
+    tls: { self_signed: true }
+    rules:
+      - match: STARTTLS
+        starttls: true
+clients:
+  - connect: mail
+    steps:
+      - send: STARTTLS
+      - starttls: true
+      - send: hello
+",
+    );
+    let (code, stdout, stderr) = text(&netlab().arg("check").arg(&file).output().unwrap());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("a TLS hello right behind a send nothing answered yet")
+            && stderr.contains("clients[0].steps[1].starttls"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+}
+
+/// A client speaking TLS through a proxy to a server outside the run (OpenSSL's): the proxy's
+/// lines do not show the records, and the transcript is the same every run.
+#[test]
+fn tls_through_a_proxy_to_an_outside_server_reads_the_same_every_run() {
+    if !openssl("tls_through_a_proxy_to_an_outside_server_reads_the_same_every_run") {
+        return;
+    }
+    let port = crate::support::free_port();
+    let pki = temp_file("outside.yaml", "");
+    let dir = pki.parent().unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(dir.join("outside.key"))
+        .arg("-out")
+        .arg(dir.join("outside.pem"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let child = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-rev", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(dir.join("outside.pem"))
+        .arg("-key")
+        .arg(dir.join("outside.key"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = crate::support::Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "openssl s_server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let transcript = crate::proxy::same_every_run(
+        "tls_outside_proxy.yaml",
+        &format!(
+            "
+servers:
+  - name: p
+    proxy: {{ to: \"127.0.0.1:{port}\" }}
+    faults:
+      to_client: {{ slice: {{ bytes: 50, pause: 1ms }} }}
+clients:
+  - name: c
+    connect: p
+    tls: {{ insecure: true }}
+    steps:
+      - send: \"hello\\n\"
+      - expect: \"olleh\\n\"
+"
+        ),
+        4,
+        &["1", "0.5"],
+    );
+    assert!(
+        transcript.contains("relayed TLS records to the client (encrypted: not shown)"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("hex"), "{transcript}");
+}

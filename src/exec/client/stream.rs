@@ -481,6 +481,7 @@ impl StreamLink {
             HandshakeError::Tls(tls) => FailureKind::Tls(tls),
             HandshakeError::Timeout => FailureKind::HandshakeTimeout(timeout),
             HandshakeError::Stopped => FailureKind::Stopped,
+            HandshakeError::PeerLeft => FailureKind::Io(super::super::tls::PEER_LEFT.into()),
             HandshakeError::Io(e) => FailureKind::Io(io_reason(&e)),
         };
         r.fail(at, kind, Vec::new())

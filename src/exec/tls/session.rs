@@ -29,8 +29,34 @@ pub enum HandshakeError {
     Timeout,
     /// The run is stopping.
     Stopped,
-    /// The socket failed (a reset).
+    /// The peer closed or reset the connection before the handshake ended, with no alert
+    /// (which of the two it was, and whether a write or a read saw it first, is timing's).
+    PeerLeft,
+    /// The socket failed otherwise.
     Io(io::Error),
+}
+
+/// The words for `HandshakeError::PeerLeft`.
+pub const PEER_LEFT: &str =
+    "the peer left during the TLS handshake (it closed or reset the connection, with no TLS alert)";
+
+/// Whether `error` is the peer going away (a reset, a broken pipe), as opposed to a failure of
+/// this side's socket.
+fn peer_went_away(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// A socket error of a handshake, as what it means.
+fn handshake_io(error: io::Error) -> HandshakeError {
+    match peer_went_away(&error) {
+        true => HandshakeError::PeerLeft,
+        false => HandshakeError::Io(error),
+    }
 }
 
 /// One TLS connection's state, beside the socket it runs over.
@@ -46,7 +72,52 @@ pub struct TlsSession {
     failed: Option<TlsFailure>,
     /// The peer closed (`close_notify`, or the end of the stream).
     closed: bool,
+    /// The peer said `close_notify`.
+    notified: bool,
+    /// The stream ended in the middle of a record: what it held is lost.
+    cut_short: bool,
+    /// Where the ciphertext read so far stands among its records.
+    records: RecordCut,
 }
+
+/// Where a stream of TLS records stands: inside a record's header or body, or between records.
+/// rustls keeps a record cut short by the end of the stream to itself; this says so.
+#[derive(Debug, Default)]
+struct RecordCut {
+    /// The bytes of a header read so far (a header is 5 bytes).
+    header: Vec<u8>,
+    /// The bytes of the current record's body still to come.
+    left: usize,
+}
+
+impl RecordCut {
+    /// Follows `bytes` of the stream.
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.left > 0 {
+                let taken = self.left.min(bytes.len());
+                self.left -= taken;
+                bytes = &bytes[taken..];
+                continue;
+            }
+            let taken = (5 - self.header.len()).min(bytes.len());
+            self.header.extend_from_slice(&bytes[..taken]);
+            bytes = &bytes[taken..];
+            if let [_, _, _, high, low] = self.header[..] {
+                self.left = usize::from(u16::from_be_bytes([high, low]));
+                self.header.clear();
+            }
+        }
+    }
+
+    /// Whether the stream stands inside a record.
+    fn inside(&self) -> bool {
+        self.left > 0 || !self.header.is_empty()
+    }
+}
+
+/// What a read says of a stream that ended inside a record.
+const CUT_SHORT: &str = "the peer closed in the middle of a TLS record: what it held is lost";
 
 impl TlsSession {
     /// A session about to start its handshake.
@@ -58,6 +129,9 @@ impl TlsSession {
             early: Vec::new(),
             failed: None,
             closed: false,
+            notified: false,
+            cut_short: false,
+            records: RecordCut::default(),
         }
     }
 
@@ -89,7 +163,7 @@ impl TlsSession {
                 })?;
         }
         loop {
-            self.flush(tcp, cancel).map_err(HandshakeError::Io)?;
+            self.flush(tcp, cancel).map_err(handshake_io)?;
             if !self.conn.is_handshaking() {
                 break;
             }
@@ -110,13 +184,10 @@ impl TlsSession {
                             reason: plain_text_reason(&incoming),
                         },
                     }),
-                ReadResult::Eof => Err(TlsFailure {
-                    kind: TlsErrorKind::HandshakeFailure,
-                    reason: "the peer closed the connection during the handshake".into(),
-                }),
+                ReadResult::Eof => return Err(HandshakeError::PeerLeft),
                 ReadResult::Timeout => return Err(HandshakeError::Timeout),
                 ReadResult::Stopped => return Err(HandshakeError::Stopped),
-                ReadResult::Failed(e) => return Err(HandshakeError::Io(e)),
+                ReadResult::Failed(e) => return Err(handshake_io(e)),
             };
             self.incoming = incoming;
             taken.map_err(HandshakeError::Tls)?;
@@ -173,6 +244,9 @@ impl TlsSession {
             if let Some(failure) = &self.failed {
                 return ReadResult::Failed(io::Error::other(failure.clone()));
             }
+            if self.cut_short {
+                return ReadResult::Failed(io::Error::new(io::ErrorKind::UnexpectedEof, CUT_SHORT));
+            }
             if self.closed {
                 return ReadResult::Eof;
             }
@@ -187,6 +261,8 @@ impl TlsSession {
                     let _ = self.conn.read_tls(&mut io::empty());
                     let taken = self.process(tcp, into, scratch, cancel);
                     self.closed = true;
+                    // Without a `close_notify`, a record the end cut is lost, not a close.
+                    self.cut_short = !self.notified && self.records.inside();
                     taken
                 }
                 other => {
@@ -254,8 +330,13 @@ impl TlsSession {
         scratch: &mut [u8],
         cancel: &Cancel,
     ) -> Result<(), TlsFailure> {
+        if !self.notified {
+            self.records.feed(raw);
+        }
         while !raw.is_empty() {
             match self.conn.read_tls(&mut raw) {
+                // rustls takes nothing more (after a `close_notify`): what follows is not read.
+                Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
                     return Err(TlsFailure {
@@ -283,6 +364,7 @@ impl TlsSession {
             match self.conn.reader().read(scratch) {
                 Ok(0) => {
                     self.closed = true;
+                    self.notified = true;
                     break;
                 }
                 Ok(n) => into.extend_from_slice(&scratch[..n]),
@@ -386,6 +468,21 @@ mod tests {
             "a dribbled greeting reads the same"
         );
         assert!(plain_text_reason(b"\n").contains("'\\n' (0x0a)"));
+    }
+
+    /// A stream that ends inside a record is said to, however its bytes were cut; one that
+    /// ends between records is not.
+    #[test]
+    fn a_record_cut_short_is_told_from_a_whole_one() {
+        let record = [23u8, 3, 3, 0, 4, 1, 2, 3, 4];
+        for cut in 0..=record.len() {
+            let mut records = RecordCut::default();
+            for piece in record[..cut].chunks(2) {
+                records.feed(piece);
+            }
+            let whole = cut == 0 || cut == record.len();
+            assert_eq!(records.inside(), !whole, "cut after {cut} bytes");
+        }
     }
 
     /// The failure words carry no time: an expired certificate reads the same every run.

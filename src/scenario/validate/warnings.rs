@@ -39,7 +39,27 @@ impl Checker<'_> {
                         );
                     }
                     Step::Send(_) => sent_since_a_read = true,
-                    Step::Expect { .. }
+                    // Its hello is a write: behind an unread send, the server may read the two
+                    // as one message (its `starttls` rule then does not match them).
+                    Step::StartTls if sent_since_a_read => {
+                        let path = format!("clients[{index}].{path}.starttls");
+                        self.warn_at_value(
+                            &path,
+                            format!(
+                                "a TLS hello right behind a send nothing answered yet: `{}` may \
+                                 receive the command and the hello as one message, as timing decides",
+                                server.name
+                            ),
+                        )
+                        .add_help(
+                            "`expect` the server's answer to the command before `starttls`, or \
+                             give the server `framing: line`",
+                        );
+                        sent_since_a_read = false;
+                    }
+                    Step::StartTls
+                    | Step::ExpectTlsError { .. }
+                    | Step::Expect { .. }
                     | Step::ExpectNothing(_)
                     | Step::ExpectClose { .. }
                     | Step::ExpectReset { .. }
