@@ -441,7 +441,7 @@ fn handshake_text(handshake: &Handshake, side: Side) -> String {
         .to_string(),
     );
     if side == Side::Client && handshake.client_certificate {
-        parts.push("has a client certificate".to_string());
+        parts.push("a client certificate to show if asked".to_string());
     }
     parts.join(", ")
 }
