@@ -77,6 +77,14 @@ impl Exchange {
         }
     }
 
+    /// Whether the client spoke TLS: its first bytes are a TLS hello (what follows is
+    /// encrypted, and differs every run: nothing a scenario could send or expect).
+    pub fn speaks_tls(&self) -> bool {
+        let first = self.runs.iter().find(|run| run.way == Way::ToUpstream);
+        !self.datagrams
+            && first.is_some_and(|run| crate::event::opens_a_tls_client_hello(&run.bytes))
+    }
+
     /// Whether a run of it was not kept whole, or not kept at all.
     pub fn cut(&self) -> bool {
         self.counted_only || self.runs.iter().any(|run| run.unkept > 0)

@@ -156,6 +156,11 @@ pub fn record(args: &RecordArgs, choice: ColorChoice) -> Exit {
         output.warn("error: no connection came: nothing to write");
         return unless_interrupted(Exit::Failed, interrupt.as_ref());
     }
+    if exchanges.iter().any(recording::Exchange::speaks_tls) {
+        output.warn("error: the client spoke TLS: what went through is encrypted, and differs every run, so no scenario can replay it; nothing written");
+        output.warn("  = help: record where the conversation is plain text: the client told not to use TLS (and `--to` the server's plain port), or between a TLS terminator and the server");
+        return unless_interrupted(Exit::Failed, interrupt.as_ref());
+    }
     if exchanges.iter().any(recording::Exchange::cut) {
         output.warn(&format!(
             "warning: a connection moved more than netlab keeps of one ({} MiB, {} runs): the scenario sends and expects only what was kept (see the comments in it), and will not replay as it was",

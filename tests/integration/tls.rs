@@ -920,3 +920,49 @@ clients:
     );
     assert!(!transcript.contains("hex"), "{transcript}");
 }
+
+/// `netlab record` of a client that speaks TLS: what went through is encrypted and differs
+/// every run, so no scenario is written (exit 1), and the recorder says why.
+#[test]
+fn record_refuses_a_conversation_in_tls() {
+    let mut command = netlab();
+    command.args(["serve", "-q", "scenarios/tls_hello.yaml"]);
+    let (_server, _lines, line) = start_until(command, "listening on", Duration::from_secs(10));
+    let (_, rest) = line.split_once("listening on ").unwrap();
+    let upstream = rest.split_whitespace().next().unwrap().to_string();
+    let (_, ca) = line.split_once("(TLS: its CA is ").unwrap();
+    let ca = ca.trim_end_matches(')').to_string();
+    let out = temp_file("recorded.yaml", "");
+    std::fs::remove_file(&out).unwrap();
+    let said = temp_file("recorder.err", "");
+    let child = netlab()
+        .args(["record", "--listen", "127.0.0.1:0", "--to", &upstream])
+        .args(["--connections", "1", "-o", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&said).unwrap())
+        .spawn()
+        .unwrap();
+    let mut recorder = crate::support::Guard(child);
+    let lines = crate::support::Lines::of(recorder.0.stdout.take().unwrap());
+    let line = lines.wait_for("listening on", Duration::from_secs(20));
+    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
+    let (code, stdout, stderr) = transcript(
+        "tls_through_the_recorder.yaml",
+        &format!(
+            "
+clients:
+  - connect: \"{addr}\"
+    tls: {{ ca: \"{ca}\", sni: localhost }}
+    steps:
+      - expect: \"Welcome!\"
+      - send: exit
+      - expect_close: true
+"
+        ),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(crate::record::exit_code(&mut recorder), Some(1));
+    let said = std::fs::read_to_string(&said).unwrap();
+    assert!(said.contains("the client spoke TLS"), "{said}");
+    assert!(!out.exists(), "a scenario was written");
+}
