@@ -307,6 +307,8 @@ pub enum FailureKind {
     TlsSucceeded,
     /// A TLS handshake did not finish within this long (the peer stopped answering it).
     HandshakeTimeout(Duration),
+    /// The peer left during the TLS handshake (closed or reset, with no alert).
+    TlsAbandoned,
 }
 
 impl FailureKind {
@@ -351,6 +353,12 @@ pub enum ServerAction {
     Secured(Handshake),
     /// A TLS handshake failed, or the connection ended in a TLS alert; the connection ends.
     TlsFailed(TlsFailure),
+    /// A client's first bytes on a connection in plain text were a TLS hello (which differs
+    /// every run, and no rule answers): the connection ends.
+    TlsHelloToPlain,
+    /// The peer left during the TLS handshake (closed or reset, with no alert); the
+    /// connection ends.
+    TlsAbandoned,
     /// Sent its greeting.
     Greeting {
         /// The bytes (shared with the scenario: a bulk greeting is not copied).

@@ -286,10 +286,18 @@ fn next_wait(deadline: Option<Instant>) -> Option<Duration> {
     match deadline {
         Some(deadline) => {
             let left = deadline.saturating_duration_since(Instant::now());
-            (!left.is_zero()).then(|| left.min(TICK))
+            (!left.is_zero()).then(|| whole_millis(left.min(TICK)))
         }
         None => Some(TICK),
     }
+}
+
+/// `wait` rounded up to a whole millisecond (at least one): a deadline a little nearer each
+/// call (a server's short idle flush, read after read) is then the same timeout every time, set
+/// once, not a `setsockopt` per read. A read may end up to a millisecond past its deadline.
+fn whole_millis(wait: Duration) -> Duration {
+    let millis = u64::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+    Duration::from_millis(millis.max(1))
 }
 
 /// What one bounded datagram receive gave.
@@ -482,6 +490,24 @@ mod tests {
             matches!(result, DatagramResult::Stopped),
             "not a stop: {result:?}"
         );
+    }
+
+    /// Waits a little shorter each call are one timeout: no `setsockopt` per read.
+    #[test]
+    fn waits_are_whole_milliseconds() {
+        assert_eq!(
+            whole_millis(Duration::from_micros(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            whole_millis(Duration::from_micros(999)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            whole_millis(Duration::from_micros(1001)),
+            Duration::from_millis(2)
+        );
+        assert_eq!(whole_millis(TICK), TICK);
     }
 
     #[test]

@@ -20,7 +20,10 @@ use super::socket::{self, ReadResult};
 use super::tls::{HandshakeError, TlsSession};
 use super::transport::Transport;
 use crate::diagnostic::io_reason;
-use crate::event::{AppliedFault, ConnectionId, EventKind, InstanceId, Origin, ServerAction};
+use crate::event::{
+    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, ServerAction,
+    opens_a_tls_client_hello,
+};
 use crate::scenario::{Concurrency, Framing, Scenario, Server};
 
 /// The longest line `framing: line` waits for; beyond it, what came is one message.
@@ -177,7 +180,7 @@ impl<'a> Connection<'a> {
             .server
             .tls
             .as_ref()
-            .is_some_and(|tls| !tls.starts_plain);
+            .is_some_and(crate::scenario::ServerTls::at_connect);
         if !secured_at_once || self.secure(&mut stream, &[]) {
             self.converse(&mut stream);
         }
@@ -221,8 +224,7 @@ impl<'a> Connection<'a> {
                 false
             }
             Err(HandshakeError::PeerLeft) => {
-                let left = super::tls::PEER_LEFT.to_string();
-                self.emit(ServerAction::Failed(left), true);
+                self.emit(ServerAction::TlsAbandoned, true);
                 false
             }
             Err(HandshakeError::Io(e)) => {
@@ -255,6 +257,7 @@ impl<'a> Connection<'a> {
         let mut pending = Vec::new();
         // What the looks at the frame at the start of `pending` found so far.
         let mut scan = Scan::default();
+        let mut first_read = true;
         loop {
             let before = pending.len();
             // While something is held back, wake soon to record it if the peer goes quiet.
@@ -262,7 +265,17 @@ impl<'a> Connection<'a> {
                 .recorder
                 .is_holding()
                 .then(|| Instant::now() + IDLE_FLUSH);
-            match stream.read_some(&mut scratch, &mut pending, flush_at, &self.context.cancel) {
+            let read = stream.read_some(&mut scratch, &mut pending, flush_at, &self.context.cancel);
+            // A TLS client's hello to a connection in plain text: its bytes differ every run,
+            // and no rule can answer them; said as what it is, and the connection ends (the
+            // client's handshake then fails on the close). Decided on the first read only.
+            let first = std::mem::replace(&mut first_read, false);
+            if first && !stream.is_tls() && opens_a_tls_client_hello(&pending) {
+                self.emit(ServerAction::TlsHelloToPlain, true);
+                stream.close_and_drain(&self.context.cancel.clone());
+                return;
+            }
+            match read {
                 ReadResult::Data if self.server.framing.frames().is_some() => {
                     self.context.progressed();
                     match self.answer_frames(stream, &mut pending, &mut scan) {

@@ -13,6 +13,8 @@ use std::time::Instant;
 use super::cancel::Cancel;
 use super::socket::{self, ReadResult, TimedStream};
 use super::tls::{HandshakeError, TlsSession};
+use crate::event::TlsFailure;
+use crate::scenario::TlsErrorKind;
 
 /// What is on the TCP connection.
 enum Layer {
@@ -57,7 +59,7 @@ impl Transport {
 
     /// Turns the stream to TLS: `session`'s handshake, within `deadline` (`None`: until the run
     /// stops), `leftover` being what was read past the plain text. The layer stays TLS even when
-    /// the handshake fails: every later read then says the failure.
+    /// the handshake fails: every later read or write then says the failure.
     pub fn start_tls(
         &mut self,
         mut session: TlsSession,
@@ -66,8 +68,15 @@ impl Transport {
         cancel: &Cancel,
     ) -> Result<(), HandshakeError> {
         let result = session.handshake(&mut self.tcp, leftover, deadline, cancel);
-        if let Err(HandshakeError::Tls(failure)) = &result {
-            session.fail(failure.clone());
+        // A handshake that did not end leaves nothing to read or write: every later call says
+        // so rather than drive it further.
+        match &result {
+            Ok(()) => {}
+            Err(HandshakeError::Tls(failure)) => session.fail(failure.clone()),
+            Err(_) => session.fail(TlsFailure {
+                kind: TlsErrorKind::HandshakeFailure,
+                reason: "the handshake did not finish".into(),
+            }),
         }
         self.layer = Layer::Tls(Box::new(session));
         result

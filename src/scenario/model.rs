@@ -111,22 +111,29 @@ pub struct Server {
     pub tls: Option<ServerTls>,
 }
 
+/// The servers a connection to server `start` passes through: `start`, then the server each
+/// proxy forwards to, in turn (no further than there are servers: a circle is cut). The one
+/// walk of a chain of proxies.
+pub fn proxy_chain(servers: &[Server], start: usize) -> impl Iterator<Item = usize> + '_ {
+    std::iter::successors(Some(start), move |&at| match &servers.get(at)?.proxy {
+        Some(Proxy {
+            to: Target::Server(next),
+            ..
+        }) => Some(*next),
+        _ => None,
+    })
+    .take(servers.len() + 1)
+}
+
 /// The server a client of server `index` talks to in the end: through any proxies, the server
 /// they forward to (a proxy passes TLS through as bytes); `None` past an address, or where a
 /// chain of proxies goes round in a circle.
 pub fn reached_server(servers: &[Server], index: usize) -> Option<usize> {
-    let mut at = index;
-    for _ in 0..=servers.len() {
-        match &servers.get(at)?.proxy {
-            Some(Proxy {
-                to: Target::Server(next),
-                ..
-            }) => at = *next,
-            Some(_) => return None,
-            None => return Some(at),
-        }
-    }
-    None
+    let last = proxy_chain(servers, index).last()?;
+    servers
+        .get(last)
+        .filter(|s| s.proxy.is_none())
+        .map(|_| last)
 }
 
 /// What a proxy server forwards to, and what goes wrong on each way through it.
@@ -391,22 +398,7 @@ impl Scenario {
             .and_then(|reached| self.servers.get(reached))
             .is_some_and(|reached| reached.tls.is_some());
         // A client that speaks TLS through it (to an address outside the run, say).
-        let through = |first: usize| {
-            let mut at = first;
-            for _ in 0..=self.servers.len() {
-                if at == server {
-                    return true;
-                }
-                match self.servers.get(at).and_then(|s| s.proxy.as_ref()) {
-                    Some(Proxy {
-                        to: Target::Server(next),
-                        ..
-                    }) => at = *next,
-                    _ => return false,
-                }
-            }
-            false
-        };
+        let through = |first: usize| proxy_chain(&self.servers, first).any(|at| at == server);
         let a_client_speaks_it = self.clients.iter().any(|client| {
             client.tls.is_some() && matches!(client.target, Target::Server(first) if through(first))
         });

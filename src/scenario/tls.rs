@@ -96,6 +96,13 @@ pub struct ServerTls {
     pub starts_plain: bool,
 }
 
+impl ServerTls {
+    /// Whether a connection speaks TLS from its first byte (else from a `starttls` rule on).
+    pub fn at_connect(&self) -> bool {
+        !self.starts_plain
+    }
+}
+
 /// A client's certificate, when it shows one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientIdentity {
@@ -159,6 +166,13 @@ impl TlsFiles {
             "key_file" => self.key.as_ref(),
             _ => None,
         }
+    }
+}
+
+impl ClientTls {
+    /// Whether it speaks TLS from its connect (else from its `starttls` step on).
+    pub fn at_connect(&self) -> bool {
+        !self.starts_plain
     }
 }
 

@@ -9,7 +9,7 @@ use crate::escape::{Part, SHOW_LIMIT};
 use crate::event::{
     AppliedFault, FailureKind, Handshake, InstanceId, PROGRAM_OUTPUT_HEAD, ProgramFailure,
     ProgramFailureKind, ProgramStatus, RECORD_BUDGET, ReadyBound, ServerAction, ServerEvent,
-    StepEvent, StepOutcome, Way, opens_a_tls_client_hello,
+    StepEvent, StepOutcome, Way,
 };
 use crate::framing::Framing;
 use crate::matcher::{CapturedKind, Matcher};
@@ -406,6 +406,10 @@ fn target_text(scenario: &Scenario, client: &Client) -> String {
         Target::Address(address) => address.clone(),
     }
 }
+
+/// A peer that left during a TLS handshake, in words (whichever way it left: the same).
+const TLS_ABANDONED: &str =
+    "the peer left during the TLS handshake (it closed or reset the connection, with no TLS alert)";
 
 /// Whose view of a handshake is told: the client's says whether it checked the server's
 /// certificate, the server's whether it got (and checked) the client's.
@@ -837,6 +841,7 @@ fn step_words(
                     let within = duration(client.handshake_timeout(steps, next));
                     format!("the TLS handshake did not finish within {within}")
                 }
+                FailureKind::TlsAbandoned => TLS_ABANDONED.to_string(),
                 FailureKind::TlsSucceeded => {
                     if !failure.received.is_empty() {
                         detail.push(format!("received: {}", received()));
@@ -1134,20 +1139,12 @@ fn server_words(
     let redact = scenario.redactions(client);
     let udp = scenario.servers[server].protocol == Protocol::Udp;
     let read_size = scenario.servers[server].read_size;
-    // What a TLS client says first (its hello) differs every run: a plain server shows that it
-    // came, not its bytes.
-    let tls_hello = |bytes: &[u8]| !udp && opens_a_tls_client_hello(bytes);
-    let received = |message: &[u8], truncated: &Option<usize>| {
-        match truncated {
+    let received = |message: &[u8], truncated: &Option<usize>| match truncated {
         Some(length) => format!(
             "received {} (a {length}-byte datagram, cut to read_size {read_size})",
             redact.show(message)
         ),
-        None if tls_hello(message) => {
-            "received a TLS client's hello (this server speaks plain text; its bytes differ every run: not shown)".to_string()
-        }
         None => format!("received {}", redact.show(message)),
-    }
     };
     let text = match proxy_words(scenario, (server, client), redact, &event.action) {
         Some(text) => text,
@@ -1156,6 +1153,10 @@ fn server_words(
             ServerAction::Accepted { .. } => "accepted the connection".to_string(),
             ServerAction::Secured(handshake) => handshake_text(handshake, Side::Server),
             ServerAction::TlsFailed(failure) => format!("TLS failed: {failure}"),
+            ServerAction::TlsHelloToPlain => {
+                "received a TLS client's hello (not shown: it differs every run), and speaks plain text → closed the connection".to_string()
+            }
+            ServerAction::TlsAbandoned => TLS_ABANDONED.to_string(),
             ServerAction::Greeting { bytes, faults } => {
                 let mut text = format!("greeting {}", redact.show(bytes));
                 for fault in faults {
@@ -1181,10 +1182,7 @@ fn server_words(
                     parts.push(format!("after {}", duration(*delay)));
                 }
                 if let Some(reply) = reply {
-                    parts.push(match tls_hello(reply) {
-                        true => "reply a TLS client's hello (not shown)".to_string(),
-                        false => format!("reply {}", redact.show(reply)),
-                    });
+                    parts.push(format!("reply {}", redact.show(reply)));
                 }
                 if *close {
                     parts.push("close".into());

@@ -29,7 +29,7 @@ use super::transport::Transport;
 use crate::diagnostic::io_reason;
 use crate::event::{EventKind, FailureKind, InstanceId, Origin, StepOutcome};
 use crate::plan::step_timeout;
-use crate::scenario::{Client, Protocol, Step};
+use crate::scenario::{Client, ClientTls, Protocol, Step};
 
 /// Why a step that uses captured values could not run as it is: `Instance::step` fills them
 /// first, so it is seen only if netlab has a bug.
@@ -204,7 +204,7 @@ impl Instance<'_> {
             Ok((link, (local, remote))) => {
                 self.link = link;
                 r.report(None, StepOutcome::Connected { local, remote });
-                let at_once = r.client.tls.as_ref().is_some_and(|tls| !tls.starts_plain);
+                let at_once = r.client.tls.as_ref().is_some_and(ClientTls::at_connect);
                 match &mut self.link {
                     Link::Stream(stream) if at_once => stream.secure_at_connect(r),
                     _ => Ok(()),

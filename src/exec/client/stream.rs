@@ -481,7 +481,7 @@ impl StreamLink {
             HandshakeError::Tls(tls) => FailureKind::Tls(tls),
             HandshakeError::Timeout => FailureKind::HandshakeTimeout(timeout),
             HandshakeError::Stopped => FailureKind::Stopped,
-            HandshakeError::PeerLeft => FailureKind::Io(super::super::tls::PEER_LEFT.into()),
+            HandshakeError::PeerLeft => FailureKind::TlsAbandoned,
             HandshakeError::Io(e) => FailureKind::Io(io_reason(&e)),
         };
         r.fail(at, kind, Vec::new())
@@ -562,13 +562,8 @@ pub(super) fn secure(
         Some(deadline),
         &r.context.cancel,
     )?;
-    let sni = match &side.name {
-        rustls::pki_types::ServerName::DnsName(name) => Some(name.as_ref().to_string()),
-        _ => None,
-    };
-    let view = (sni, side.has_certificate, side.verifies);
     Ok(match stream.session() {
-        Some(session) => session.settled(Some(view)),
+        Some(session) => session.settled(Some(side)),
         None => return Err(HandshakeError::Stopped),
     })
 }

@@ -35,103 +35,125 @@ pub struct ClientSide {
     pub has_certificate: bool,
 }
 
-/// Everything TLS of one run.
-#[derive(Default)]
-pub struct RunTls {
-    /// Each server's configuration (`None`: it speaks plain text, or is a program).
-    servers: Vec<Option<Arc<ServerConfig>>>,
+impl ClientSide {
+    /// The name it sends as SNI (none for an IP address, which is never sent).
+    pub fn sni(&self) -> Option<String> {
+        match &self.name {
+            ServerName::DnsName(name) => Some(name.as_ref().to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// A TLS server of the run: its configuration, its certificate's files (for a program in its
+/// place), and what a client from outside the run needs to talk to it.
+struct ServerSide {
+    config: Arc<ServerConfig>,
+    files: Files,
+    /// `None` when it presents a certificate of its own (its CA is the user's).
+    trust: Option<TrustFiles>,
+}
+
+/// Everything TLS of a run that speaks it.
+struct Built {
+    /// The run's certificates (their directory is removed with them).
+    pki: RunPki,
+    /// Each server's TLS (`None`: it speaks plain text).
+    servers: Vec<Option<ServerSide>>,
     /// Each client's (`None`: it speaks plain text).
     clients: Vec<Option<ClientSide>>,
-    /// Each server's certificate files, for a program in its place.
-    server_files: Vec<Option<Files>>,
-    /// Whether each server presents a certificate the run made (signed by its CA).
-    made: Vec<bool>,
-    /// Whether each server asks clients for a certificate signed by the run's CA.
-    asks_for_run_certificates: Vec<bool>,
-    /// A client certificate of the run, for client programs.
-    client_files: Option<Files>,
-    /// The run's certificates (`None`: the scenario does not speak TLS).
-    pki: Option<RunPki>,
+    /// A client certificate of the run: for client programs, and for clients from outside
+    /// the run of a server that asks for one signed by the run's CA.
+    client_files: Files,
 }
+
+/// Everything TLS of one run: nothing when it does not speak TLS.
+#[derive(Default)]
+pub struct RunTls(Option<Built>);
 
 impl RunTls {
     /// Makes the configurations `scenario` needs (nothing when it does not speak TLS).
     pub fn of(scenario: &Scenario) -> anyhow::Result<RunTls> {
         if !needs_tls(scenario) {
-            return Ok(RunTls::default());
+            return Ok(RunTls(None));
         }
         let pki = RunPki::new()?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut run = RunTls::default();
+        let client_files = pki.write("client", &pki.client(false)?)?;
+        let as_files = |files: &Files| {
+            (
+                files.cert.display().to_string(),
+                files.key.display().to_string(),
+            )
+        };
+        let mut servers = Vec::new();
         for server in &scenario.servers {
-            let (config, files) = match &server.tls {
+            servers.push(match &server.tls {
                 Some(tls) => {
                     let (config, files) = server_config(&pki, &provider, server, tls)?;
-                    (Some(Arc::new(config)), files)
+                    let asks = tls.client_auth.as_ref();
+                    let asks_for_ours = asks.is_some_and(|auth| auth.trust == Trust::RunCa);
+                    let trust = (tls.identity == ServerIdentity::Made).then(|| TrustFiles {
+                        ca_file: pki.ca_file().display().to_string(),
+                        client: asks_for_ours.then(|| as_files(&client_files)),
+                    });
+                    Some(ServerSide {
+                        config: Arc::new(config),
+                        files,
+                        trust,
+                    })
                 }
-                None => (None, None),
-            };
-            run.servers.push(config);
-            run.server_files.push(files);
-            let made = server.tls.as_ref().map(|tls| &tls.identity);
-            run.made.push(made == Some(&ServerIdentity::Made));
-            let asks = server.tls.as_ref().and_then(|tls| tls.client_auth.as_ref());
-            run.asks_for_run_certificates
-                .push(asks.is_some_and(|auth| auth.trust == Trust::RunCa));
+                None => None,
+            });
         }
+        let mut clients = Vec::new();
         for client in &scenario.clients {
-            run.clients.push(match &client.tls {
+            clients.push(match &client.tls {
                 Some(tls) => Some(client_side(&pki, &provider, scenario, client, tls)?),
                 None => None,
             });
         }
-        // For client programs, and for clients from outside the run (`netlab serve`) of a
-        // server that asks for a certificate signed by the run's CA.
-        run.client_files = Some(pki.write("client", &pki.client(false)?)?);
-        run.pki = Some(pki);
-        Ok(run)
+        Ok(RunTls(Some(Built {
+            pki,
+            servers,
+            clients,
+            client_files,
+        })))
+    }
+
+    fn server_side(&self, index: usize) -> Option<&ServerSide> {
+        self.0.as_ref()?.servers.get(index)?.as_ref()
     }
 
     /// Server `index`'s configuration, if it speaks TLS.
     pub fn server(&self, index: usize) -> Option<&Arc<ServerConfig>> {
-        self.servers.get(index)?.as_ref()
+        self.server_side(index).map(|side| &side.config)
     }
 
     /// Client `index`'s TLS, if it speaks it.
     pub fn client(&self, index: usize) -> Option<&ClientSide> {
-        self.clients.get(index)?.as_ref()
+        self.0.as_ref()?.clients.get(index)?.as_ref()
     }
 
     /// What a client from outside the run needs to talk to server `index`, when it presents a
     /// certificate the run made: the run's CA, and the run's client certificate when it asks
     /// for one signed by that CA.
     pub fn trust_files_of(&self, index: usize) -> Option<TrustFiles> {
-        let made = self.made.get(index).copied().unwrap_or(false);
-        let pki = self.pki.as_ref().filter(|_| made)?;
-        let asks = self
-            .asks_for_run_certificates
-            .get(index)
-            .copied()
-            .unwrap_or(false);
-        let client = self.client_files.as_ref().filter(|_| asks);
-        Some(TrustFiles {
-            ca_file: pki.ca_file().display().to_string(),
-            client: client.map(|f| (f.cert.display().to_string(), f.key.display().to_string())),
-        })
+        self.server_side(index)?.trust.clone()
     }
 
     /// What a program is given: the run's CA file, and its certificate and key files (a
     /// server's own, for a program serving in server `server`'s place; else a client's).
     pub fn program_files(&self, server: Option<usize>) -> TlsFiles {
-        let Some(pki) = &self.pki else {
+        let Some(built) = &self.0 else {
             return TlsFiles::default();
         };
         let own = match server {
-            Some(index) => self.server_files.get(index).and_then(Option::as_ref),
-            None => self.client_files.as_ref(),
+            Some(index) => self.server_side(index).map(|side| &side.files),
+            None => Some(&built.client_files),
         };
         TlsFiles {
-            ca: Some(pki.ca_file().display().to_string()),
+            ca: Some(built.pki.ca_file().display().to_string()),
             cert: own.map(|f| f.cert.display().to_string()),
             key: own.map(|f| f.key.display().to_string()),
         }
@@ -184,7 +206,7 @@ fn server_config(
     provider: &Arc<CryptoProvider>,
     server: &Server,
     tls: &ServerTls,
-) -> anyhow::Result<(ServerConfig, Option<Files>)> {
+) -> anyhow::Result<(ServerConfig, Files)> {
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(&tls.versions))?;
     let builder = match &tls.client_auth {
@@ -204,7 +226,7 @@ fn server_config(
             let made = pki.server(&names_for(server.bind), tls.fault)?;
             let files = pki.write(&format!("server-{}", server.name), &made)?;
             let config = builder.with_single_cert(made.chain.clone(), made.key())?;
-            (config, Some(files))
+            (config, files)
         }
         ServerIdentity::Files(identity) => {
             let files = Files {
@@ -213,7 +235,7 @@ fn server_config(
             };
             let config =
                 builder.with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
-            (config, Some(files))
+            (config, files)
         }
     };
     config.alpn_protocols.clone_from(&tls.alpn);

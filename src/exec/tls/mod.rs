@@ -7,4 +7,4 @@ mod pki;
 mod session;
 
 pub use config::RunTls;
-pub use session::{HandshakeError, PEER_LEFT, TlsSession, failure_in, failure_of};
+pub use session::{HandshakeError, TlsSession, failure_in, failure_of};

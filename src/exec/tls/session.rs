@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use rustls::{AlertDescription, CertificateError, Connection, Error};
 
+use super::config::ClientSide;
 use crate::event::{Handshake, TlsFailure, opens_a_tls_record};
 use crate::exec::cancel::Cancel;
 use crate::exec::socket::{self, ReadResult, TimedStream};
@@ -35,10 +36,6 @@ pub enum HandshakeError {
     /// The socket failed otherwise.
     Io(io::Error),
 }
-
-/// The words for `HandshakeError::PeerLeft`.
-pub const PEER_LEFT: &str =
-    "the peer left during the TLS handshake (it closed or reset the connection, with no TLS alert)";
 
 /// Whether `error` is the peer going away (a reset, a broken pipe), as opposed to a failure of
 /// this side's socket.
@@ -66,8 +63,8 @@ pub struct TlsSession {
     outgoing: Vec<u8>,
     /// Ciphertext read, kept from one read to the next.
     incoming: Vec<u8>,
-    /// Plaintext that came with the handshake, before anyone read.
-    early: Vec<u8>,
+    /// Plain text that came and was not read yet (with the handshake, or past a read's size).
+    plain: Vec<u8>,
     /// The failure every later read or write says.
     failed: Option<TlsFailure>,
     /// The peer closed (`close_notify`, or the end of the stream).
@@ -126,7 +123,7 @@ impl TlsSession {
             conn: conn.into(),
             outgoing: Vec::new(),
             incoming: Vec::new(),
-            early: Vec::new(),
+            plain: Vec::new(),
             failed: None,
             closed: false,
             notified: false,
@@ -149,7 +146,7 @@ impl TlsSession {
         deadline: Option<Instant>,
         cancel: &Cancel,
     ) -> Result<(), HandshakeError> {
-        let mut early = std::mem::take(&mut self.early);
+        let mut early = std::mem::take(&mut self.plain);
         let mut scratch = vec![0u8; RECORD];
         let mut heard_yet = !leftover.is_empty();
         if !leftover.is_empty() {
@@ -163,7 +160,10 @@ impl TlsSession {
                 })?;
         }
         loop {
-            self.flush(tcp, cancel).map_err(handshake_io)?;
+            self.flush(tcp, cancel).map_err(|e| match cancel.is_set() {
+                true => HandshakeError::Stopped,
+                false => handshake_io(e),
+            })?;
             if !self.conn.is_handshaking() {
                 break;
             }
@@ -192,13 +192,13 @@ impl TlsSession {
             self.incoming = incoming;
             taken.map_err(HandshakeError::Tls)?;
         }
-        self.early = early;
+        self.plain = early;
         Ok(())
     }
 
-    /// What the handshake settled, as this side sees it (`sni`: the name a client asked for;
-    /// the client's own view of its certificate and of its check of the server's).
-    pub fn settled(&self, client_view: Option<(Option<String>, bool, bool)>) -> Handshake {
+    /// What the handshake settled, as this side sees it: a server's, from what it got; a
+    /// client's (`client`: its side's settings), from what it asked and holds.
+    pub fn settled(&self, client: Option<&ClientSide>) -> Handshake {
         let version = match self.conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_2) => TlsVersion::Tls12,
             _ => TlsVersion::Tls13,
@@ -208,8 +208,8 @@ impl TlsSession {
             .negotiated_cipher_suite()
             .map_or_else(String::new, |suite| format!("{:?}", suite.suite()));
         let alpn = self.conn.alpn_protocol().map(<[u8]>::to_vec);
-        let (sni, client_certificate, peer_verified) = match (&self.conn, client_view) {
-            (_, Some(view)) => view,
+        let (sni, client_certificate, peer_verified) = match (&self.conn, client) {
+            (_, Some(side)) => (side.sni(), side.has_certificate, side.verifies),
             (Connection::Server(server), None) => {
                 let shown = server.peer_certificates().is_some();
                 (server.server_name().map(str::to_string), shown, shown)
@@ -226,7 +226,9 @@ impl TlsSession {
         }
     }
 
-    /// Reads once: appends the plaintext that came to `into`, waiting until `deadline` at most.
+    /// Reads once: appends the plain text that came to `into` — at most `scratch.len()` bytes,
+    /// as a read of a plain socket would (a server's `read_size`: what a record held past it is
+    /// kept for the next read) — waiting until `deadline` at most.
     pub fn read_some(
         &mut self,
         tcp: &mut TimedStream,
@@ -235,12 +237,13 @@ impl TlsSession {
         deadline: Option<Instant>,
         cancel: &Cancel,
     ) -> ReadResult {
-        if !self.early.is_empty() {
-            into.append(&mut self.early);
-            return ReadResult::Data;
-        }
-        let before = into.len();
         loop {
+            // What came before a failure or a close is given first.
+            if !self.plain.is_empty() {
+                let given = scratch.len().max(1).min(self.plain.len());
+                into.extend(self.plain.drain(..given));
+                return ReadResult::Data;
+            }
             if let Some(failure) = &self.failed {
                 return ReadResult::Failed(io::Error::other(failure.clone()));
             }
@@ -251,32 +254,37 @@ impl TlsSession {
                 return ReadResult::Eof;
             }
             let mut incoming = std::mem::take(&mut self.incoming);
+            let mut plain = std::mem::take(&mut self.plain);
             incoming.clear();
             let read = socket::read_some(tcp, scratch, &mut incoming, deadline, cancel);
             let taken = match read {
-                ReadResult::Data => self.take_in(tcp, &incoming, into, scratch, cancel),
+                ReadResult::Data => self.take_in(tcp, &incoming, &mut plain, scratch, cancel),
                 ReadResult::Eof => {
                     // The end of the stream, told to rustls: a `close_notify` before it is a
                     // clean close, none an unclean one; both end the stream here.
                     let _ = self.conn.read_tls(&mut io::empty());
-                    let taken = self.process(tcp, into, scratch, cancel);
+                    let taken = self.process(tcp, &mut plain, scratch, cancel);
                     self.closed = true;
                     // Without a `close_notify`, a record the end cut is lost, not a close.
                     self.cut_short = !self.notified && self.records.inside();
                     taken
                 }
                 other => {
-                    self.incoming = incoming;
+                    (self.incoming, self.plain) = (incoming, plain);
                     return other;
                 }
             };
-            self.incoming = incoming;
+            (self.incoming, self.plain) = (incoming, plain);
             if let Err(failure) = taken {
                 self.failed = Some(failure);
             }
-            // What came before a failure or a close is given first.
-            if into.len() > before {
-                return ReadResult::Data;
+            // What the peer's records asked of this side (a key update), sent now: a peer
+            // waiting for it must not wait for this side's next write.
+            if self.failed.is_none()
+                && self.conn.wants_write()
+                && let Err(e) = self.flush(tcp, cancel)
+            {
+                return ReadResult::Failed(e);
             }
         }
     }
@@ -303,8 +311,12 @@ impl TlsSession {
         Ok(())
     }
 
-    /// Says `close_notify` and closes the sending side.
+    /// Says `close_notify` and closes the sending side (a failed session only closes it).
     pub fn shutdown_write(&mut self, tcp: &mut TimedStream, cancel: &Cancel) -> io::Result<()> {
+        // A session that failed (or whose handshake never ended) has nothing to close.
+        if self.failed.is_some() {
+            return tcp.shutdown(std::net::Shutdown::Write);
+        }
         self.conn.send_close_notify();
         let flushed = self.flush(tcp, cancel);
         let shut = tcp.shutdown(std::net::Shutdown::Write);
