@@ -17,6 +17,7 @@ mod program;
 mod proxy;
 mod recorder;
 mod resolve;
+mod server_tls;
 mod settle;
 mod socket;
 mod tcp_server;

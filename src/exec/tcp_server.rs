@@ -16,8 +16,8 @@ use super::entrance::Entrance;
 use super::faults::{Injector, Written};
 use super::proxy;
 use super::recorder::{ActionRecorder, Answered, IDLE_FLUSH};
+use super::server_tls;
 use super::socket::{self, ReadResult};
-use super::tls::{HandshakeError, TlsSession};
 use super::transport::Transport;
 use crate::diagnostic::io_reason;
 use crate::event::{
@@ -194,45 +194,11 @@ impl<'a> Connection<'a> {
     /// Turns the connection to TLS (`leftover`: what was read past the plain text) and records
     /// the handshake; false when it failed (recorded: the connection ends).
     fn secure(&mut self, stream: &mut Transport, leftover: &[u8]) -> bool {
-        let tls = self.context.tls.clone();
-        let Some(config) = tls.server(self.id.server) else {
-            return false;
-        };
-        let session = match rustls::ServerConnection::new(config.clone()) {
-            Ok(connection) => TlsSession::new(connection),
-            Err(e) => {
-                let failure = super::tls::failure_of(&e);
-                self.emit(ServerAction::TlsFailed(failure), true);
-                return false;
-            }
-        };
-        let cancel = self.context.cancel.clone();
-        match stream.start_tls(session, leftover, None, &cancel) {
-            Ok(()) => {
-                if let Some(session) = stream.session() {
-                    self.emit(ServerAction::Secured(session.settled(None)), false);
-                }
-                true
-            }
-            Err(HandshakeError::Tls(failure)) => {
-                self.emit(ServerAction::TlsFailed(failure), true);
-                // The alert is sent; what the client still sends (it may have written before
-                // reading the alert, as a TLS 1.3 client may) is read and dropped until it
-                // closes, so that the kernel does not answer it with a reset: the client reads
-                // the alert, not "broken pipe", however much it wrote.
-                stream.close_and_drain(&cancel);
-                false
-            }
-            Err(HandshakeError::PeerLeft) => {
-                self.emit(ServerAction::TlsAbandoned, true);
-                false
-            }
-            Err(HandshakeError::Io(e)) => {
-                self.fail(stream, &e);
-                false
-            }
-            Err(HandshakeError::Timeout | HandshakeError::Stopped) => false,
-        }
+        let context = self.context.clone();
+        server_tls::secure(&context, self.id.server, (stream, leftover), |action| {
+            let ended = !matches!(action, ServerAction::Secured(_));
+            self.emit(action, ended);
+        })
     }
 
     fn converse(&mut self, stream: &mut Transport) {

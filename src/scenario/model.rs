@@ -404,9 +404,7 @@ impl Scenario {
         });
         upstream_speaks_it || a_client_speaks_it
     }
-}
 
-impl Scenario {
     /// Every place a run can fail, as a solution's `at:` names it: `CLIENT.steps[N]` for each
     /// client step, `SERVER` for a program under test, `SERVER.expect_messages` for a check.
     pub fn failure_places(&self) -> Vec<String> {

@@ -41,8 +41,9 @@ pub enum Trust {
 /// Which certificate a TLS server presents.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerIdentity {
-    /// One made for the run, signed by the run's CA, for the bind address and `localhost`.
-    Made,
+    /// One made for the run, signed by the run's CA, for the bind address and `localhost` —
+    /// or made wrong on purpose (`faults: { certificate: … }`).
+    Made(Option<CertificateFault>),
     /// One read from files.
     Files(Arc<Identity>),
 }
@@ -90,8 +91,6 @@ pub struct ServerTls {
     pub client_auth: Option<ClientAuth>,
     /// The versions it speaks (both when empty).
     pub versions: Vec<TlsVersion>,
-    /// Its certificate made wrong on purpose (a made certificate only).
-    pub fault: Option<CertificateFault>,
     /// Whether connections start in plain text and turn to TLS when a rule says `starttls`.
     pub starts_plain: bool,
 }

@@ -13,6 +13,7 @@ mod inbox;
 mod program_client;
 mod report;
 mod stream;
+mod tls_steps;
 
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

@@ -93,10 +93,11 @@ impl RunTls {
                     let (config, files) = server_config(&pki, &provider, server, tls)?;
                     let asks = tls.client_auth.as_ref();
                     let asks_for_ours = asks.is_some_and(|auth| auth.trust == Trust::RunCa);
-                    let trust = (tls.identity == ServerIdentity::Made).then(|| TrustFiles {
-                        ca_file: pki.ca_file().display().to_string(),
-                        client: asks_for_ours.then(|| as_files(&client_files)),
-                    });
+                    let trust =
+                        matches!(tls.identity, ServerIdentity::Made(_)).then(|| TrustFiles {
+                            ca_file: pki.ca_file().display().to_string(),
+                            client: asks_for_ours.then(|| as_files(&client_files)),
+                        });
                     Some(ServerSide {
                         config: Arc::new(config),
                         files,
@@ -222,8 +223,8 @@ fn server_config(
         }
     };
     let (mut config, files) = match &tls.identity {
-        ServerIdentity::Made => {
-            let made = pki.server(&names_for(server.bind), tls.fault)?;
+        ServerIdentity::Made(fault) => {
+            let made = pki.server(&names_for(server.bind), *fault)?;
             let files = pki.write(&format!("server-{}", server.name), &made)?;
             let config = builder.with_single_cert(made.chain.clone(), made.key())?;
             (config, files)

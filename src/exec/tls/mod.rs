@@ -3,8 +3,10 @@
 //! (`session`), each wait bounded and woken by the stop signal.
 
 mod config;
+mod failure;
 mod pki;
 mod session;
 
 pub use config::RunTls;
-pub use session::{HandshakeError, TlsSession, failure_in, failure_of};
+pub use failure::{failure_in, failure_of};
+pub use session::{HandshakeError, TlsSession};

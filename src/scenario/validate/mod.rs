@@ -21,6 +21,7 @@ mod faults;
 mod fields;
 mod names;
 mod payloads;
+mod pem;
 mod programs;
 mod redact;
 mod scenario;
