@@ -36,11 +36,46 @@ pub fn opens_a_tls_record(bytes: &[u8]) -> bool {
     matches!(bytes.first(), Some(20..=23)) && bytes.get(1).is_none_or(|major| *major == 3)
 }
 
-/// Whether `bytes` begin a TLS client's hello: a handshake record (22) of major version 3 whose
-/// first message is a ClientHello (1). What a TLS client says first to a plain server: its bytes
-/// differ every run, so the transcript shows that it came, not them.
-pub fn opens_a_tls_client_hello(bytes: &[u8]) -> bool {
-    matches!(bytes, [22, 3, 0..=4, _, _, 1, ..])
+/// What the first bytes of a message on a plain connection say of a TLS client's hello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelloCheck {
+    /// They are one: a handshake record holding a ClientHello, header and version all as a
+    /// TLS client writes them (what follows differs every run).
+    Hello,
+    /// They cannot be one.
+    NotAHello,
+    /// Too few came to tell, and those that did could begin one.
+    TooFewToTell,
+}
+
+/// How many bytes `tls_client_hello` needs to tell.
+const HELLO_HEAD: usize = 11;
+
+/// Whether `bytes` begin a TLS client's hello: a handshake record (22, version 3.x, a length a
+/// ClientHello can have) whose message is a ClientHello (1) of a length that fills the record
+/// (or more: a hello spread over records), for version 3.x. Eleven bytes tell; a binary
+/// protocol's message that merely starts `16 03` does not pass.
+pub fn tls_client_hello(bytes: &[u8]) -> HelloCheck {
+    let fits = |at: usize, ok: &dyn Fn(u8) -> bool| bytes.get(at).is_none_or(|b| ok(*b));
+    // The smallest ClientHello is 45 bytes with its header; a record holds at most 16 KiB.
+    let record = (bytes.len() >= 5).then(|| usize::from(u16::from_be_bytes([bytes[3], bytes[4]])));
+    let message = (bytes.len() >= 9)
+        .then(|| usize::from(bytes[6]) << 16 | usize::from(bytes[7]) << 8 | usize::from(bytes[8]));
+    let each_part = fits(0, &|b| b == 22)
+        && fits(1, &|b| b == 3)
+        && fits(2, &|b| b <= 4)
+        && record.is_none_or(|record| (45..=16_384).contains(&record))
+        && fits(5, &|b| b == 1)
+        && message
+            .zip(record)
+            .is_none_or(|(message, record)| message + 4 >= record)
+        && fits(9, &|b| b == 3)
+        && fits(10, &|b| b <= 4);
+    match (each_part, bytes.len() >= HELLO_HEAD) {
+        (false, _) => HelloCheck::NotAHello,
+        (true, false) => HelloCheck::TooFewToTell,
+        (true, true) => HelloCheck::Hello,
+    }
 }
 
 /// The files a client from outside the run needs to talk to a TLS server of the run.
@@ -695,5 +730,37 @@ pub(crate) mod fixtures {
             origin: Origin::Server(server),
             kind: EventKind::Listening { addr, tls: None },
         }
+    }
+}
+
+#[cfg(test)]
+mod hello_tests {
+    use super::*;
+
+    /// A real hello's head, cut anywhere, is a hello or too short to tell, never "not one"; a
+    /// binary message that only starts like a record is not one.
+    #[test]
+    fn a_hello_is_told_however_it_is_cut() {
+        let hello = [22u8, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 7, 7, 7];
+        for cut in 1..hello.len() {
+            let check = tls_client_hello(&hello[..cut]);
+            let expected = if cut < HELLO_HEAD {
+                HelloCheck::TooFewToTell
+            } else {
+                HelloCheck::Hello
+            };
+            assert_eq!(check, expected, "cut after {cut}");
+        }
+        // A frame of a binary protocol: a one-byte length cannot hold a ClientHello.
+        assert_eq!(
+            tls_client_hello(&[22, 3, 1, 0, 1, 1]),
+            HelloCheck::NotAHello
+        );
+        assert_eq!(
+            tls_client_hello(&[22, 3, 1, 0, 200, 1, 0, 0, 1]),
+            HelloCheck::NotAHello
+        );
+        assert_eq!(tls_client_hello(&[22, 3]), HelloCheck::TooFewToTell);
+        assert_eq!(tls_client_hello(b"GET / HTTP/1.1"), HelloCheck::NotAHello);
     }
 }

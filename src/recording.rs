@@ -77,12 +77,15 @@ impl Exchange {
         }
     }
 
-    /// Whether the client spoke TLS: its first bytes are a TLS hello (what follows is
-    /// encrypted, and differs every run: nothing a scenario could send or expect).
+    /// Whether the client spoke TLS: a run of its bytes (its first, or one after a plain-text
+    /// `STARTTLS`) is a TLS hello; what follows is encrypted and differs every run, nothing a
+    /// scenario could send or expect.
     pub fn speaks_tls(&self) -> bool {
-        let first = self.runs.iter().find(|run| run.way == Way::ToUpstream);
-        !self.datagrams
-            && first.is_some_and(|run| crate::event::opens_a_tls_client_hello(&run.bytes))
+        let hello = |run: &Run| {
+            run.way == Way::ToUpstream
+                && crate::event::tls_client_hello(&run.bytes) == crate::event::HelloCheck::Hello
+        };
+        !self.datagrams && self.runs.iter().any(hello)
     }
 
     /// Whether a run of it was not kept whole, or not kept at all.

@@ -21,8 +21,8 @@ use super::socket::{self, ReadResult};
 use super::transport::Transport;
 use crate::diagnostic::io_reason;
 use crate::event::{
-    AppliedFault, ConnectionId, EventKind, InstanceId, Origin, ServerAction,
-    opens_a_tls_client_hello,
+    AppliedFault, ConnectionId, EventKind, HelloCheck, InstanceId, Origin, ServerAction,
+    tls_client_hello,
 };
 use crate::scenario::{Concurrency, Framing, Scenario, Server};
 
@@ -223,23 +223,40 @@ impl<'a> Connection<'a> {
         let mut pending = Vec::new();
         // What the looks at the frame at the start of `pending` found so far.
         let mut scan = Scan::default();
-        let mut first_read = true;
+        // Whether a message's first bytes are looked at for a TLS hello, and whether those of
+        // the one being read may still be one.
+        let (mut watching, mut telling) = (true, false);
         loop {
-            let before = pending.len();
+            let before = if telling { 0 } else { pending.len() };
             // While something is held back, wake soon to record it if the peer goes quiet.
             let flush_at = self
                 .recorder
                 .is_holding()
                 .then(|| Instant::now() + IDLE_FLUSH);
             let read = stream.read_some(&mut scratch, &mut pending, flush_at, &self.context.cancel);
-            // A TLS client's hello to a connection in plain text: its bytes differ every run,
-            // and no rule can answer them; said as what it is, and the connection ends (the
-            // client's handshake then fails on the close). Decided on the first read only.
-            let first = std::mem::replace(&mut first_read, false);
-            if first && !stream.is_tls() && opens_a_tls_client_hello(&pending) {
-                self.emit(ServerAction::TlsHelloToPlain, true);
-                stream.close_and_drain(&self.context.cancel.clone());
-                return;
+            // A TLS client's hello where a message starts on a connection in plain text: its
+            // bytes differ every run, and no rule can answer them; said as what it is, and the
+            // connection ends (the client's handshake then fails on the close). Bytes that could
+            // begin one wait for the rest before anything answers them, so the same happens
+            // however the hello was cut.
+            if matches!(read, ReadResult::Data) && watching && before == 0 && !stream.is_tls() {
+                match tls_client_hello(&pending) {
+                    HelloCheck::Hello => {
+                        self.emit(ServerAction::TlsHelloToPlain, true);
+                        stream.close_and_drain(&self.context.cancel.clone());
+                        return;
+                    }
+                    HelloCheck::TooFewToTell => {
+                        telling = true;
+                        continue;
+                    }
+                    // A server that may turn to TLS (a `starttls` rule) looks at every message
+                    // while in plain text; any other, at the connection's first.
+                    HelloCheck::NotAHello => watching = self.server.tls.is_some(),
+                }
+            }
+            if !matches!(read, ReadResult::Timeout) {
+                telling = false;
             }
             match read {
                 ReadResult::Data if self.server.framing.frames().is_some() => {

@@ -772,11 +772,13 @@ fn around_tls(
     // the client's first when the upstream saw it, else the upstream's.
     // (With no leg, an upstream outside the run: the client's, as a client ends first.)
     let client_first = leg.is_empty() || leg.iter().any(|(_, e)| sees_the_close(&e.action));
+    // The ways' lines in one order (toward the upstream first), whichever way moved first.
     let rank = |action: &ServerAction| match action {
+        ServerAction::Forwarded { way, .. } => u8::from(*way == Way::ToClient),
         ServerAction::SideClosed { way, .. } => {
-            1 + u8::from((*way == Way::ToUpstream) != client_first)
+            2 + u8::from((*way == Way::ToUpstream) != client_first)
         }
-        _ => 0,
+        _ => 4,
     };
     tail.sort_by_key(|(_, event)| rank(&event.action));
     head.into_iter().chain(leg).chain(tail).collect()

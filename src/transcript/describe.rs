@@ -156,7 +156,7 @@ fn proxy_words(
         }
         ServerAction::Forwarded { way, .. } if scenario.proxy_carries_tls(server) => {
             let mut text = format!(
-                "relayed TLS records to {} (encrypted: not shown)",
+                "relayed bytes to {} (a TLS conversation: not shown)",
                 side(*way)
             );
             for words in way_faults(proxy.faults(*way)) {

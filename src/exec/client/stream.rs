@@ -94,10 +94,13 @@ impl StreamLink {
     /// failed would depend on timing: the same scenario would record "saw the client close" or
     /// "connection reset" from one run to the next.
     pub fn close(mut self, closing: Closing, context: &Context) {
+        let cancel = &context.cancel;
         if self.inbox.eof {
+            // The peer closed first: this side closes too (over TLS, a `close_notify` back,
+            // which a peer that closed properly waits for).
+            let _ = self.stream.shutdown_write(cancel);
             return;
         }
-        let cancel = &context.cancel;
         let _ = self.stream.shutdown_write(cancel);
         let until = match (closing, context.deadline) {
             (Closing::UntilThePeerCloses, Some(deadline)) => deadline,

@@ -1,7 +1,7 @@
 //! The run's own certificates (rcgen): a CA made for each run, the certificates it signs for the
 //! servers and clients that ask for `self_signed` / `client_cert: run`, another CA nobody trusts
 //! (for `other_ca`), and the files a program under test is given (`{ca_file}`, `{cert_file}`,
-//! `{key_file}`). ECDSA P-256 keys: made in well under a millisecond each.
+//! `{key_file}`). Ed25519 keys: made in well under a millisecond each, and of one size.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,41 @@ impl Made {
     }
 }
 
+/// A key of the run: Ed25519, whose signatures are always 64 bytes (ECDSA's DER signatures are
+/// 70 to 72): a handshake is as long on every run, so that a proxy's byte-count fault (a cut
+/// after N bytes) falls at the same place of it every time.
+///
+/// Written as PKCS#8 version 1 (the seed alone), as OpenSSL reads it: ring makes version 2
+/// (the public key beside it), which OpenSSL 3.0 (Python's `ssl`, `openssl s_server`) refuses.
+fn new_key() -> Result<KeyPair, rcgen::Error> {
+    let made = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
+    let der = made.serialize_der();
+    // The seed: the private key's OCTET STRING, inside the document's.
+    let at = der
+        .windows(4)
+        .position(|w| w == [0x04, 0x22, 0x04, 0x20])
+        .ok_or(rcgen::Error::CouldNotParseKeyPair)?;
+    let seed = der
+        .get(at + 4..at + 36)
+        .ok_or(rcgen::Error::CouldNotParseKeyPair)?;
+    // PrivateKeyInfo v1: version 0, algorithm id-Ed25519 (1.3.101.112), the seed.
+    let mut v1 = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    v1.extend_from_slice(seed);
+    KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(v1), &rcgen::PKCS_ED25519)
+}
+
+/// A serial number of a fixed length (16 bytes, the first 0x01: DER keeps every byte), so that
+/// certificates are as long on every run.
+fn serial() -> rcgen::SerialNumber {
+    let mut bytes = [0u8; 16];
+    bytes[0] = 1;
+    bytes[1..].iter_mut().for_each(|b| *b = fastrand::u8(..));
+    rcgen::SerialNumber::from_slice(&bytes)
+}
+
 /// A CA of the run: its certificate and the key it signs with.
 struct Authority {
     certificate: CertificateDer<'static>,
@@ -43,12 +78,13 @@ impl Authority {
         let mut params = CertificateParams::new(Vec::new())?;
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.serial_number = Some(serial());
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let key = KeyPair::generate()?;
+        let key = new_key()?;
         let certificate = params.self_signed(&key)?;
         Ok(Authority {
             certificate: certificate.der().clone(),
@@ -70,6 +106,7 @@ impl Authority {
         if let Some(first) = names.first() {
             params.distinguished_name.push(DnType::CommonName, first);
         }
+        params.serial_number = Some(serial());
         params.extended_key_usages = vec![match server {
             true => ExtendedKeyUsagePurpose::ServerAuth,
             false => ExtendedKeyUsagePurpose::ClientAuth,
@@ -78,7 +115,7 @@ impl Authority {
             params.not_before = rcgen::date_time_ymd(2000, 1, 1);
             params.not_after = rcgen::date_time_ymd(2001, 1, 1);
         }
-        let key = KeyPair::generate()?;
+        let key = new_key()?;
         let certificate = params.signed_by(&key, &self.issuer)?;
         Ok(Made {
             chain: vec![certificate.der().clone(), self.certificate.clone()],
