@@ -295,7 +295,8 @@ fn next_wait(deadline: Option<Instant>) -> Option<Duration> {
 /// `wait` rounded up to a whole millisecond (at least one): a deadline a little nearer each
 /// call (a server's short idle flush, read after read) is then the same timeout every time, set
 /// once, not a `setsockopt` per read. (The kernel counts `SO_RCVTIMEO` in its timer ticks, 4 ms
-/// at `HZ=250`: a read's wait ends up to a tick past what was asked, rounded or not.)
+/// at `HZ=250`: a read's wait ends up to a tick past what was asked, rounded or not; a step
+/// that judges silence, `expect_nothing`, looks at the clock when the read returns.)
 fn whole_millis(wait: Duration) -> Duration {
     let millis = u64::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
     Duration::from_millis(millis.max(1))

@@ -811,3 +811,47 @@ clients:
     let (code, stdout, _) = text(&run(&["run", path.to_str().unwrap()]));
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// An `expect_nothing` a few milliseconds before a reply due a few milliseconds after it: the
+/// kernel counts a read's timeout in its timer ticks (4 ms at HZ=250), so the read woke late and
+/// took the reply for one in the quiet time (15 runs in 20). What comes after the quiet time is
+/// the next step's, over TCP and over UDP, every run.
+#[test]
+fn a_reply_just_after_a_short_quiet_time_is_not_taken_for_one_within_it() {
+    let file = crate::support::temp_file(
+        "quiet_then_reply.yaml",
+        "
+servers:
+  - name: tcp
+    rules:
+      - reply: late
+        delay: 6ms
+  - name: udp
+    protocol: udp
+    rules:
+      - reply: late
+        delay: 6ms
+clients:
+  - connect: tcp
+    steps:
+      - send: x
+      - expect_nothing: 2ms
+      - expect: late
+  - connect: udp
+    steps:
+      - send: x
+      - expect_nothing: 2ms
+      - expect: late
+",
+    );
+    for _ in 0..10 {
+        let (code, stdout, stderr) = crate::support::text(
+            &crate::support::netlab()
+                .args(["run", "--transcript"])
+                .arg(&file)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+}

@@ -54,6 +54,7 @@ pub(super) fn connect(
     let link = DatagramLink {
         socket: TimedSocket::new(socket),
         scratch: Vec::new(),
+        held: None,
     };
     // Where the datagrams really go (`0.0.0.0:P` reaches the local host).
     let remote = link.socket.peer_addr().unwrap_or(target);
@@ -65,6 +66,9 @@ pub(in crate::exec) struct DatagramLink {
     socket: TimedSocket,
     /// What each datagram is received into.
     scratch: Vec<u8>,
+    /// A datagram that came after an `expect_nothing`'s quiet time (its receive woke late: the
+    /// kernel's timer ticks), for the next step.
+    held: Option<Vec<u8>>,
 }
 
 impl DatagramLink {
@@ -129,6 +133,9 @@ impl DatagramLink {
         deadline: Instant,
         cancel: &Cancel,
     ) -> Result<Vec<u8>, DatagramResult> {
+        if let Some(datagram) = self.held.take() {
+            return Ok(datagram);
+        }
         if self.scratch.len() < socket::MAX_DATAGRAM {
             self.scratch.resize(socket::MAX_DATAGRAM, 0);
         }
@@ -161,7 +168,15 @@ impl DatagramLink {
     /// `expect_nothing`: no datagram for `quiet`.
     fn expect_nothing(&mut self, r: &Reporter<'_>, index: usize, quiet: Duration) -> Proceed {
         let deadline = deadline_after(Instant::now(), quiet);
-        match self.next_datagram(deadline, &r.context.cancel) {
+        let received = self.next_datagram(deadline, &r.context.cancel);
+        match received {
+            // After the quiet time (the receive's timeout is counted in the kernel's ticks, and
+            // may end a few milliseconds late): the quiet held; the datagram is the next step's.
+            Ok(datagram) if Instant::now() >= deadline => {
+                self.held = Some(datagram);
+                r.report(Some(index), StepOutcome::Quiet);
+                Ok(())
+            }
             Ok(datagram) => r.fail(Some(index), FailureKind::UnexpectedData, datagram),
             Err(DatagramResult::Timeout) => {
                 r.report(Some(index), StepOutcome::Quiet);

@@ -420,6 +420,12 @@ impl StreamLink {
                 return self.read_failure(r, index, ReadResult::Eof, quiet);
             }
             match self.fill(deadline, &r.context.cancel) {
+                // After the quiet time (a read's timeout is counted in the kernel's ticks, and
+                // may end a few milliseconds late): the quiet held; what came is the next step's.
+                ReadResult::Data | ReadResult::Eof if Instant::now() >= deadline => {
+                    r.report(Some(index), StepOutcome::Quiet);
+                    return Ok(());
+                }
                 ReadResult::Data | ReadResult::Eof => {}
                 ReadResult::Timeout => {
                     r.report(Some(index), StepOutcome::Quiet);
