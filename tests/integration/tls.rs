@@ -546,13 +546,9 @@ fn serve_says_where_the_ca_is_and_an_outside_client_trusts_it() {
     use rustls::pki_types::pem::PemObject;
     use std::io::{Read, Write};
 
-    let mut command = netlab();
-    command.args(["serve", "-q", "scenarios/tls_hello.yaml"]);
-    let (mut guard, _lines, line) = start_until(command, "listening on", Duration::from_secs(10));
-    let (_, rest) = line.split_once("listening on ").unwrap();
-    let addr: std::net::SocketAddr = rest.split_whitespace().next().unwrap().parse().unwrap();
-    let (_, ca) = line.split_once("(TLS: its CA is ").unwrap();
-    let ca = std::path::PathBuf::from(ca.trim_end_matches(')'));
+    let (mut guard, addr, ca) = serve_tls(std::path::Path::new("scenarios/tls_hello.yaml"));
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let ca = std::path::PathBuf::from(ca);
     let mut roots = rustls::RootCertStore::empty();
     for certificate in rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
         roots.add(certificate.unwrap()).unwrap();
@@ -949,17 +945,23 @@ clients:
     assert!(!transcript.contains("hex"), "{transcript}");
 }
 
-/// `netlab record` of a client that speaks TLS: what went through is encrypted and differs
-/// every run, so no scenario is written (exit 1), and the recorder says why.
-#[test]
-fn record_refuses_a_conversation_in_tls() {
+/// `netlab serve -q` of `file` (a scenario with one TLS server of the run): the child, and the
+/// address and CA file its listening line gives.
+fn serve_tls(file: &std::path::Path) -> (crate::support::Guard, String, String) {
     let mut command = netlab();
-    command.args(["serve", "-q", "scenarios/tls_hello.yaml"]);
-    let (_server, _lines, line) = start_until(command, "listening on", Duration::from_secs(10));
+    command.args(["serve", "-q"]).arg(file);
+    let (server, _lines, line) = start_until(command, "listening on", Duration::from_secs(10));
     let (_, rest) = line.split_once("listening on ").unwrap();
     let upstream = rest.split_whitespace().next().unwrap().to_string();
     let (_, ca) = line.split_once("(TLS: its CA is ").unwrap();
-    let ca = ca.trim_end_matches(')').to_string();
+    (server, upstream, ca.trim_end_matches(')').to_string())
+}
+
+/// Records, with `netlab record --connections 1`, a client of `server` (served by `netlab
+/// serve`) that takes `steps` (trusting the run's CA): asserts the client passed, the recorder
+/// exited 1 saying the client spoke TLS, and that nothing was written.
+fn record_refuses(server: &std::path::Path, steps: &str) {
+    let (_server, upstream, ca) = serve_tls(server);
     let out = temp_file("recorded.yaml", "");
     std::fs::remove_file(&out).unwrap();
     let said = temp_file("recorder.err", "");
@@ -975,17 +977,14 @@ fn record_refuses_a_conversation_in_tls() {
     let line = lines.wait_for("listening on", Duration::from_secs(20));
     let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
     let (code, stdout, stderr) = transcript(
-        "tls_through_the_recorder.yaml",
+        "through_the_recorder.yaml",
         &format!(
             "
 clients:
   - connect: \"{addr}\"
     tls: {{ ca: \"{ca}\", sni: localhost }}
     steps:
-      - expect: \"Welcome!\"
-      - send: exit
-      - expect_close: true
-"
+{steps}"
         ),
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -993,6 +992,49 @@ clients:
     let said = std::fs::read_to_string(&said).unwrap();
     assert!(said.contains("the client spoke TLS"), "{said}");
     assert!(!out.exists(), "a scenario was written");
+}
+
+/// `netlab record` of a client that speaks TLS: what went through is encrypted and differs
+/// every run, so no scenario is written (exit 1), and the recorder says why.
+#[test]
+fn record_refuses_a_conversation_in_tls() {
+    record_refuses(
+        std::path::Path::new("scenarios/tls_hello.yaml"),
+        "      - expect: \"Welcome!\"
+      - send: exit
+      - expect_close: true
+",
+    );
+}
+
+/// `netlab record` refuses a STARTTLS conversation too (the hello after the plain command).
+#[test]
+fn record_refuses_starttls() {
+    let server = temp_file(
+        "starttls_server.yaml",
+        "
+servers:
+  - name: mail
+    framing: line
+    tls: { self_signed: true }
+    greeting: \"220 ready\\r\\n\"
+    rules:
+      - match: STARTTLS
+        reply: \"220 go ahead\\r\\n\"
+        starttls: true
+      - reply: \"250 ok\\r\\n\"
+",
+    );
+    record_refuses(
+        &server,
+        "      - expect: \"220 ready\\r\\n\"
+      - send: \"STARTTLS\\r\\n\"
+      - expect: \"220 go ahead\\r\\n\"
+      - starttls: true
+      - send: \"EHLO me\\r\\n\"
+      - expect: \"250 ok\\r\\n\"
+",
+    );
 }
 
 /// A server's `read_size` is what one read gives over TLS as over TCP: a record that holds more
@@ -1150,67 +1192,4 @@ clients:
     );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("unwrapped"), "{out}\n{err}");
-}
-
-/// `netlab record` refuses a STARTTLS conversation too (the hello after the plain command).
-#[test]
-fn record_refuses_starttls() {
-    let mut command = netlab();
-    let server = temp_file(
-        "starttls_server.yaml",
-        "
-servers:
-  - name: mail
-    framing: line
-    tls: { self_signed: true }
-    greeting: \"220 ready\\r\\n\"
-    rules:
-      - match: STARTTLS
-        reply: \"220 go ahead\\r\\n\"
-        starttls: true
-      - reply: \"250 ok\\r\\n\"
-",
-    );
-    command.args(["serve", "-q"]).arg(&server);
-    let (_server, _lines, line) = start_until(command, "listening on", Duration::from_secs(10));
-    let (_, rest) = line.split_once("listening on ").unwrap();
-    let upstream = rest.split_whitespace().next().unwrap().to_string();
-    let (_, ca) = line.split_once("(TLS: its CA is ").unwrap();
-    let ca = ca.trim_end_matches(')').to_string();
-    let out = temp_file("recorded_starttls.yaml", "");
-    std::fs::remove_file(&out).unwrap();
-    let said = temp_file("recorder_starttls.err", "");
-    let child = netlab()
-        .args(["record", "--listen", "127.0.0.1:0", "--to", &upstream])
-        .args(["--connections", "1", "-o", out.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&said).unwrap())
-        .spawn()
-        .unwrap();
-    let mut recorder = crate::support::Guard(child);
-    let lines = crate::support::Lines::of(recorder.0.stdout.take().unwrap());
-    let line = lines.wait_for("listening on", Duration::from_secs(20));
-    let addr: std::net::SocketAddr = line.rsplit(' ').next().unwrap().parse().unwrap();
-    let (code, stdout, stderr) = transcript(
-        "starttls_through_the_recorder.yaml",
-        &format!(
-            "
-clients:
-  - connect: \"{addr}\"
-    tls: {{ ca: \"{ca}\", sni: localhost }}
-    steps:
-      - expect: \"220 ready\\r\\n\"
-      - send: \"STARTTLS\\r\\n\"
-      - expect: \"220 go ahead\\r\\n\"
-      - starttls: true
-      - send: \"EHLO me\\r\\n\"
-      - expect: \"250 ok\\r\\n\"
-"
-        ),
-    );
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(crate::record::exit_code(&mut recorder), Some(1));
-    let said = std::fs::read_to_string(&said).unwrap();
-    assert!(said.contains("the client spoke TLS"), "{said}");
-    assert!(!out.exists(), "a scenario was written");
 }
